@@ -1,0 +1,33 @@
+# The two commands a new user needs: `make demo` and `make test`. Everything else is plumbing.
+PY      ?= python3
+VENV    := .venv
+BIN     := $(VENV)/bin
+STAMP   := $(VENV)/.installed
+# CPU machines (CI, laptops) take the CPU wheel; set TORCH_SPEC= to keep a CUDA torch you already have.
+TORCH_SPEC ?= torch==2.13.0
+
+.PHONY: install demo test bench soak clean
+
+install: $(STAMP)
+
+$(STAMP): pyproject.toml
+	test -x $(BIN)/python || $(PY) -m venv $(VENV)
+	$(BIN)/pip install -q --upgrade pip
+	@if [ -n "$(TORCH_SPEC)" ]; then $(BIN)/pip install -q "$(TORCH_SPEC)"; fi
+	$(BIN)/pip install -q -e ".[test]"
+	touch $(STAMP)
+
+demo: install
+	$(BIN)/cockpit demo
+
+test: install
+	$(BIN)/python -m pytest -q
+
+bench: install
+	$(BIN)/python bench/run_all.py
+
+soak: install
+	$(BIN)/python -m pytest -q -m soak tests/test_soak.py
+
+clean:
+	rm -rf $(VENV) runs .pytest_cache

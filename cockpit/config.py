@@ -1,0 +1,459 @@
+"""The run config: a typed model of one LoRA/QLoRA run, YAML in and out, SOP defaults, clear errors.
+
+Field names are the Hugging Face ones (`learning_rate`, `lora_alpha`, `max_grad_norm`, ...) so an
+engineer can read a config without a glossary. Defaults are the SOP's (DESIGN.md, "The SOP").
+
+Nothing heavy is imported here: the UI, `cockpit validate` and replay all read configs.
+"""
+
+from __future__ import annotations
+
+import difflib
+import math
+from pathlib import Path
+from typing import Any, Literal
+
+import yaml
+from pydantic import BaseModel, ConfigDict, Field, ValidationError, field_validator, model_validator
+
+DEMO_MODEL = "demo:tiny-llama"
+"""Sentinel model id: the tiny Llama built locally by `cockpit.demo` (no network)."""
+DEMO_DATA = "demo:instructions"
+"""Sentinel data path: the instruction JSONL that ships inside the package."""
+
+
+class _Section(BaseModel):
+    """Base of every config section: unknown keys are errors (typos must not pass silently)."""
+
+    model_config = ConfigDict(extra="forbid", validate_assignment=True)
+
+
+class ModelConfig(_Section):
+    name_or_path: str = DEMO_MODEL
+    """Local path or hub id of the base model; `demo:tiny-llama` builds the tiny demo model locally."""
+    dtype: Literal["auto", "float32", "bfloat16", "float16"] = "auto"
+    """Weights dtype for the base; `auto` picks bf16 on CUDA when supported, else float32."""
+    quantization: Literal["none", "4bit", "8bit"] = "none"
+    """QLoRA: load the base in 4-bit (nf4) or 8-bit through bitsandbytes."""
+    bnb_4bit_quant_type: Literal["nf4", "fp4"] = "nf4"
+    """4-bit quantization data type (nf4 is the QLoRA paper's)."""
+    bnb_4bit_use_double_quant: bool = True
+    """Quantize the quantization constants too (saves ~0.4 bit per parameter)."""
+    attn_implementation: str | None = None
+    """`sdpa`, `eager`, `flash_attention_2`, or None for the transformers default."""
+    gradient_checkpointing: bool = False
+    """Trade compute for memory: recompute activations in the backward pass."""
+    trust_remote_code: bool = False
+    """Allow model code from the hub repository (off: it runs arbitrary code)."""
+
+
+class LoraSection(_Section):
+    r: int = Field(8, ge=1, le=4096)
+    """LoRA rank. SOP: start at 8; go to 16 only at stage 7 (structure backtrack)."""
+    lora_alpha: float | None = Field(None, gt=0)
+    """Scaling numerator (scale = alpha / r). None means 2 * r, the SOP's default."""
+    lora_dropout: float = Field(0.05, ge=0.0, lt=1.0)
+    """Dropout on the LoRA branch. SOP: 0.05, raise to 0.1 when entropy collapses (overfitting)."""
+    target_modules: list[str] | str = Field(default_factory=lambda: ["q_proj", "v_proj"])
+    """Modules that get adapters. SOP: q_proj + v_proj first; add k_proj only at stage 7."""
+    bias: Literal["none", "all", "lora_only"] = "none"
+    """Which biases train alongside the adapter."""
+    modules_to_save: list[str] | None = None
+    """Modules trained in full and saved with the adapter (e.g. `lm_head` for a new vocabulary)."""
+    use_rslora: bool = False
+    """Rank-stabilised scaling alpha / sqrt(r) instead of alpha / r."""
+
+    @property
+    def alpha(self) -> float:
+        """The effective lora_alpha (2r when unset)."""
+        return float(self.lora_alpha) if self.lora_alpha is not None else 2.0 * self.r
+
+
+class DataConfig(_Section):
+    path: str = DEMO_DATA
+    """JSONL file (instruction/input/output or chat `messages`), a parquet file, or a `datasets` folder."""
+    format: Literal["auto", "alpaca", "messages", "text"] = "auto"
+    """Row shape; `auto` detects it from the first good row."""
+    eval_path: str | None = None
+    """Optional held-out file in the same format."""
+    eval_ratio: float = Field(0.0, ge=0.0, lt=1.0)
+    """Hold this share of the training rows out for eval when no eval_path is given."""
+    chat_template: str | None = None
+    """A Jinja chat template (or a path to one) overriding the tokenizer's."""
+    system_prompt: str | None = None
+    """Prepended as a system message to every alpaca-style row."""
+    skip_bad: bool = False
+    """Drop malformed rows (counted and reported) instead of refusing to start."""
+    reasoning_need: Literal["none", "light", "heavy"] = "none"
+    """SOP step 0, question 5: how much multi-step reasoning the task needs (you say; not measurable)."""
+
+
+class TrainingConfig(_Section):
+    learning_rate: float = Field(2e-4, gt=0.0, le=1.0)
+    """Peak learning rate. SOP sweep: {5e-5, 1e-4, 2e-4}."""
+    max_steps: int = Field(-1, ge=-1)
+    """Total optimizer steps; -1 means use num_train_epochs."""
+    num_train_epochs: float = Field(1.0, gt=0.0)
+    """Epochs over the data when max_steps is -1."""
+    per_device_train_batch_size: int = Field(4, ge=1)
+    """Micro-batch per device."""
+    gradient_accumulation_steps: int = Field(1, ge=1)
+    """Micro-batches per optimizer step (effective batch = this x batch x devices)."""
+    warmup_ratio: float = Field(0.0, ge=0.0, le=1.0)
+    """Share of the steps spent warming the lr up from 0."""
+    lr_scheduler_type: Literal[
+        "constant", "constant_with_warmup", "linear", "cosine", "cosine_with_restarts", "polynomial"
+    ] = "cosine"
+    """The lr schedule; SOP: constant or cosine."""
+    max_grad_norm: float = Field(1.0, ge=0.0)
+    """Gradient clipping bound. The SOP requires it on (0 disables it, and the advisor warns)."""
+    weight_decay: float = Field(0.0, ge=0.0)
+    """AdamW weight decay."""
+    optim: str = "adamw_torch"
+    """Optimizer name as transformers knows it (`adamw_torch`, `paged_adamw_8bit`, ...)."""
+    bf16: bool = False
+    """bf16 mixed precision (CUDA with bf16 support)."""
+    fp16: bool = False
+    """fp16 mixed precision (older CUDA cards)."""
+    logging_steps: int = Field(1, ge=1)
+    """Log (and emit a metrics event) every N optimizer steps."""
+    save_steps: int = Field(0, ge=0)
+    """Checkpoint every N steps; 0 saves only on demand and at the end."""
+    save_total_limit: int | None = Field(3, ge=1)
+    """Keep at most this many checkpoints (the last good one is always kept)."""
+    eval_steps: int = Field(0, ge=0)
+    """Evaluate every N steps when there is eval data; 0 never."""
+    max_length: int = Field(512, ge=8)
+    """Tokens per sample after the chat template; longer samples are truncated."""
+    packing: bool = False
+    """Pack several samples into one sequence (faster on GPU, changes loss per step)."""
+    assistant_only_loss: bool = True
+    """Loss on the answer tokens only (the prompt is masked)."""
+    seed: int = 42
+    """Seed for data order, init and dropout."""
+    dataloader_num_workers: int = Field(0, ge=0)
+    """Data loader worker processes."""
+
+    @model_validator(mode="after")
+    def _one_precision(self) -> "TrainingConfig":
+        if self.bf16 and self.fp16:
+            raise ValueError("bf16 and fp16 are both true; pick one")
+        return self
+
+
+class Thresholds(_Section):
+    """The SOP's danger bands. The advisor, the guards and the sparkline colours all read these."""
+
+    grad_norm_low: float = Field(0.1, ge=0.0)
+    """Below this for long: not learning / overfit (SOP: normal 0.1-5)."""
+    grad_norm_high: float = Field(5.0, gt=0.0)
+    """Top of the normal band."""
+    grad_norm_danger: float = Field(10.0, gt=0.0)
+    """Over this for several steps: explosion precursor."""
+    grad_norm_danger_steps: int = Field(3, ge=1)
+    """How many consecutive logged steps over grad_norm_danger make a precursor."""
+    grad_norm_explosion: float = Field(50.0, gt=0.0)
+    """Over this: explosion, the guard stops the run."""
+    loss_collapse: float = Field(0.05, ge=0.0)
+    """Loss under this ..."""
+    loss_collapse_steps: int = Field(200, ge=1)
+    """... within this many steps means lr too high or templated data."""
+    loss_jump_ratio: float = Field(3.0, gt=1.0)
+    """Loss over this multiple of its recent median: a sudden jump."""
+    loss_flat_rel: float = Field(0.02, ge=0.0)
+    """Relative loss change under this over the flat window: flat (lr too low)."""
+    flat_window: int = Field(50, ge=5)
+    """Logged steps looked at for flat loss / flat entropy."""
+    entropy_collapse_ratio: float = Field(0.3, gt=0.0, lt=1.0)
+    """Entropy falling to this share of its start within the window: collapse (overfitting)."""
+    memory_danger: float = Field(0.90, gt=0.0, le=1.0)
+    """Share of device memory in use above which the SOP says cut batch / checkpoint activations."""
+    memory_warn: float = Field(0.80, gt=0.0, le=1.0)
+    """Share of device memory in use above which headroom is thin (SOP: keep 10-20% free)."""
+    eval_gap_ratio: float = Field(1.5, gt=1.0)
+    """Eval loss over this multiple of train loss while train keeps falling: diverging."""
+
+    @model_validator(mode="after")
+    def _ordered(self) -> "Thresholds":
+        if not self.grad_norm_low < self.grad_norm_high < self.grad_norm_danger < self.grad_norm_explosion:
+            raise ValueError(
+                "grad_norm bands must rise: grad_norm_low < grad_norm_high < grad_norm_danger < grad_norm_explosion"
+            )
+        if self.memory_warn > self.memory_danger:
+            raise ValueError("memory_warn must not exceed memory_danger")
+        return self
+
+
+class GuardConfig(_Section):
+    """What the trainer does by itself, with or without a cockpit attached."""
+
+    on_nonfinite: Literal["stop", "pause"] = "stop"
+    """A NaN/inf loss or grad_norm: the step is skipped, then stop (SOP) or pause."""
+    on_explosion: Literal["stop", "pause", "warn"] = "stop"
+    """grad_norm over thresholds.grad_norm_explosion: stop (SOP), pause, or only warn."""
+
+
+class SamplesConfig(_Section):
+    prompts: list[str] = Field(default_factory=list)
+    """Prompts generated from during training (greedy), rendered with the chat template."""
+    every: int = Field(0, ge=0)
+    """Generate every N steps; 0 only when asked (`g` in the cockpit)."""
+    max_new_tokens: int = Field(48, ge=1, le=4096)
+    """Bound on each generation."""
+
+
+class LaunchConfig(_Section):
+    num_processes: int = Field(1, ge=1)
+    """Processes per node (one per GPU)."""
+    backend: Literal["torchrun", "accelerate"] = "torchrun"
+    """Launcher for num_processes > 1."""
+    accelerate_config: str | None = None
+    """accelerate config file (DeepSpeed ZeRO / FSDP) when backend is accelerate."""
+    nnodes: int = Field(1, ge=1)
+    """Nodes in a multi-node run."""
+    node_rank: int = Field(0, ge=0)
+    """This node's rank."""
+    rdzv_endpoint: str | None = None
+    """host:port of the rendezvous (rank-0 host) for multi-node runs."""
+
+
+class RunConfig(_Section):
+    """One run, as written to `runs/<id>/config.yaml`."""
+
+    name: str = "run"
+    """Run name; the run directory is `<name>-<timestamp>`."""
+    model: ModelConfig = Field(default_factory=ModelConfig)
+    lora: LoraSection = Field(default_factory=LoraSection)
+    data: DataConfig = Field(default_factory=DataConfig)
+    training: TrainingConfig = Field(default_factory=TrainingConfig)
+    thresholds: Thresholds = Field(default_factory=Thresholds)
+    guards: GuardConfig = Field(default_factory=GuardConfig)
+    samples: SamplesConfig = Field(default_factory=SamplesConfig)
+    launch: LaunchConfig = Field(default_factory=LaunchConfig)
+    keys: dict[str, str] = Field(default_factory=dict)
+    """Key remapping for the cockpit: binding id -> keys, e.g. `pause: ctrl+p`."""
+    sop_stage: int | None = Field(None, ge=0, le=8)
+    """The SOP stage this run is for, when you know it (the advisor infers it otherwise)."""
+
+    @field_validator("name")
+    @classmethod
+    def _safe_name(cls, v: str) -> str:
+        if not v or any(c in v for c in "/\\\0") or v.startswith("."):
+            raise ValueError("must be a plain name (no slashes, not starting with '.')")
+        return v
+
+    def to_yaml(self) -> str:
+        return yaml.safe_dump(self.model_dump(mode="json"), sort_keys=False)
+
+
+# --------------------------------------------------------------------------------------------------
+# Loading with errors that name the file, the line and the field
+
+
+class ConfigError(Exception):
+    """A config that cannot be used. `str()` is the whole message for the user."""
+
+    def __init__(self, message: str, *, file: str | None = None, line: int | None = None,
+                 column: int | None = None, field: str | None = None):
+        self.file, self.line, self.column, self.field = file, line, column, field
+        where = file or "<config>"
+        if line is not None:
+            where += f":{line}"
+            if column is not None:
+                where += f":{column}"
+        super().__init__(f"{where}: {message}")
+
+
+def _line_map(text: str) -> dict[tuple[str, ...], int]:
+    """Dotted key path -> 1-based line, from the YAML node tree (pydantic only knows paths)."""
+    lines: dict[tuple[str, ...], int] = {}
+
+    def walk(node: Any, path: tuple[str, ...]) -> None:
+        if isinstance(node, yaml.MappingNode):
+            for k, v in node.value:
+                key = (*path, str(k.value))
+                lines[key] = k.start_mark.line + 1
+                walk(v, key)
+        elif isinstance(node, yaml.SequenceNode):
+            for i, v in enumerate(node.value):
+                key = (*path, str(i))
+                lines[key] = v.start_mark.line + 1
+                walk(v, key)
+
+    try:
+        root = yaml.compose(text)
+    except yaml.YAMLError:
+        return lines
+    if root is not None:
+        walk(root, ())
+    return lines
+
+
+def _section_fields(loc: tuple[str, ...]) -> list[str]:
+    """The valid keys at the parent of `loc` (for 'did you mean')."""
+    model: type[BaseModel] = RunConfig
+    for part in loc[:-1]:
+        field = model.model_fields.get(part)
+        if field is None or not isinstance(field.annotation, type) or not issubclass(field.annotation, BaseModel):
+            return []
+        model = field.annotation
+    return list(model.model_fields)
+
+
+def _first_error(exc: ValidationError, file: str, lines: dict[tuple[str, ...], int]) -> ConfigError:
+    err = exc.errors()[0]
+    loc = tuple(str(p) for p in err["loc"])
+    dotted = ".".join(loc) or "(top level)"
+    line = None
+    for i in range(len(loc), 0, -1):
+        if loc[:i] in lines:
+            line = lines[loc[:i]]
+            break
+    if err["type"] == "extra_forbidden":
+        valid = _section_fields(loc)
+        close = difflib.get_close_matches(loc[-1], valid, n=1, cutoff=0.6)
+        hint = f"; did you mean '{close[0]}'?" if close else (f"; valid keys: {', '.join(valid)}" if valid else "")
+        msg = f"unknown key '{dotted}'{hint}"
+    else:
+        got = err.get("input")
+        got_s = "" if isinstance(got, dict) else f" (got {got!r})"
+        msg = f"{dotted}: {err['msg']}{got_s}"
+    more = len(exc.errors()) - 1
+    if more:
+        msg += f"  [+{more} more error{'s' if more > 1 else ''}]"
+    return ConfigError(msg, file=file, line=line, field=dotted)
+
+
+def _set_dotted(data: dict, dotted: str, raw: str) -> None:
+    """Apply one `--set a.b.c=value` override; the value is parsed as YAML (numbers, lists, bools)."""
+    parts = dotted.split(".")
+    cur = data
+    for p in parts[:-1]:
+        nxt = cur.setdefault(p, {})
+        if not isinstance(nxt, dict):
+            raise ConfigError(f"--set {dotted}: '{p}' is not a section", field=dotted)
+        cur = nxt
+    try:
+        cur[parts[-1]] = yaml.safe_load(raw) if raw != "" else None
+    except yaml.YAMLError as e:
+        raise ConfigError(f"--set {dotted}={raw}: cannot parse value ({e})", field=dotted) from e
+
+
+def parse_overrides(items: list[str] | tuple[str, ...]) -> list[tuple[str, str]]:
+    out = []
+    for item in items:
+        if "=" not in item:
+            raise ConfigError(f"--set '{item}': expected key=value, e.g. training.max_steps=40")
+        k, v = item.split("=", 1)
+        out.append((k.strip(), v.strip()))
+    return out
+
+
+def load_config(path: str | Path, overrides: list[tuple[str, str]] | None = None,
+                *, check_paths: bool = True) -> RunConfig:
+    """Read, override, validate. Relative data/model paths resolve against the config's folder."""
+    path = Path(path)
+    file = str(path)
+    try:
+        text = path.read_text(encoding="utf-8")
+    except FileNotFoundError:
+        raise ConfigError("config file not found", file=file) from None
+    except (OSError, UnicodeDecodeError) as e:
+        raise ConfigError(f"cannot read config ({e})", file=file) from None
+    return config_from_text(text, file=file, base_dir=path.parent, overrides=overrides, check_paths=check_paths)
+
+
+def config_from_text(text: str, *, file: str = "<config>", base_dir: Path | None = None,
+                     overrides: list[tuple[str, str]] | None = None, check_paths: bool = True) -> RunConfig:
+    try:
+        data = yaml.safe_load(text)
+    except yaml.YAMLError as e:
+        mark = getattr(e, "problem_mark", None)
+        problem = getattr(e, "problem", None) or str(e)
+        raise ConfigError(f"YAML syntax error: {problem}", file=file,
+                          line=mark.line + 1 if mark else None,
+                          column=mark.column + 1 if mark else None) from None
+    if data is None:
+        data = {}
+    if not isinstance(data, dict):
+        raise ConfigError(f"expected a mapping of sections at the top level, got {type(data).__name__}", file=file,
+                          line=1)
+    for k, v in overrides or []:
+        _set_dotted(data, k, v)
+    lines = _line_map(text)
+    try:
+        cfg = RunConfig.model_validate(data)
+    except ValidationError as e:
+        raise _first_error(e, file, lines) from None
+    if base_dir is not None:
+        _resolve_paths(cfg, base_dir)
+    if check_paths:
+        _check_paths(cfg, file, lines)
+    return cfg
+
+
+def _resolve_paths(cfg: RunConfig, base: Path) -> None:
+    def fix(p: str | None) -> str | None:
+        if p is None or p.startswith("demo:"):
+            return p
+        q = Path(p).expanduser()
+        if q.is_absolute():
+            return str(q)
+        cand = (base / q)
+        # A relative path that exists next to the config wins; otherwise keep it relative to the cwd
+        # (e.g. a hub id like "Qwen/Qwen2.5-0.5B" is not a path at all).
+        return str(cand.resolve()) if cand.exists() else p
+
+    cfg.data.path = fix(cfg.data.path)  # type: ignore[assignment]
+    cfg.data.eval_path = fix(cfg.data.eval_path)
+    cfg.model.name_or_path = fix(cfg.model.name_or_path)  # type: ignore[assignment]
+    if cfg.data.chat_template and not cfg.data.chat_template.lstrip().startswith("{"):
+        cfg.data.chat_template = fix(cfg.data.chat_template)
+    if cfg.launch.accelerate_config:
+        cfg.launch.accelerate_config = fix(cfg.launch.accelerate_config)
+
+
+def _looks_like_local_path(p: str) -> bool:
+    return p.startswith(("/", "./", "../", "~")) or p.endswith((".jsonl", ".json", ".parquet"))
+
+
+def _check_paths(cfg: RunConfig, file: str, lines: dict[tuple[str, ...], int]) -> None:
+    for key, p in (("data.path", cfg.data.path), ("data.eval_path", cfg.data.eval_path)):
+        if p is None or p.startswith("demo:"):
+            continue
+        if not Path(p).exists():
+            raise ConfigError(f"{key}: file not found: {p}", file=file,
+                              line=lines.get(tuple(key.split("."))), field=key)
+    m = cfg.model.name_or_path
+    if not m.startswith("demo:") and _looks_like_local_path(m) and not Path(m).exists():
+        raise ConfigError(f"model.name_or_path: local model folder not found: {m}", file=file,
+                          line=lines.get(("model", "name_or_path")), field="model.name_or_path")
+    if cfg.launch.accelerate_config and not Path(cfg.launch.accelerate_config).exists():
+        raise ConfigError(f"launch.accelerate_config: file not found: {cfg.launch.accelerate_config}", file=file,
+                          line=lines.get(("launch", "accelerate_config")), field="launch.accelerate_config")
+
+
+def parse_lr(text: str) -> tuple[str, float]:
+    """Parse an lr command value: `1e-4` (set) or `x0.5` / `*2` (scale). Raises ValueError with a reason."""
+    s = str(text).strip().lower()
+    mode = "set"
+    if s[:1] in ("x", "*"):
+        mode, s = "scale", s[1:].strip()
+    try:
+        v = float(s)
+    except ValueError:
+        raise ValueError(f"'{text}' is not a number") from None
+    check_lr_value(mode, v)
+    return mode, v
+
+
+def check_lr_value(mode: str, v: float) -> None:
+    """The one rule for lr values, shared by the CLI, the cockpit's input and the trainer's ack."""
+    if math.isnan(v) or math.isinf(v):
+        raise ValueError(f"{v} is not a finite number")
+    if v <= 0:
+        raise ValueError(f"{'factor' if mode == 'scale' else 'learning rate'} must be positive (got {v:g})")
+    if mode == "set" and v > 1.0:
+        raise ValueError(f"learning rate {v:g} is absurd for LoRA (over 1.0)")
+    if mode == "scale" and not (1e-3 <= v <= 100):
+        raise ValueError(f"factor {v:g} is out of range (0.001 .. 100)")

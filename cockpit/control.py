@@ -1,0 +1,85 @@
+"""Sending commands to a trainer: validate, append to control.jsonl, wait for the one ack.
+
+Used by `cockpit ctl` and by the cockpit's keys. The trainer re-validates everything (a command file
+can be written by hand), so this is a convenience for a clear error before anything is written.
+"""
+
+from __future__ import annotations
+
+import time
+from pathlib import Path
+from typing import Any
+
+from cockpit.config import parse_lr
+from cockpit.rundir import FINAL_STATES, RunDir, Tail, append_command, new_command
+
+
+class CommandError(Exception):
+    """A command that was not sent: bad value, unknown action, or a run that cannot take it."""
+
+
+def build_command(action: str, value: str | None = None, source: str = "cli") -> dict[str, Any]:
+    """Turn a user's action (+ value) into a command dict, or raise CommandError saying why not."""
+    if action == "lr":
+        if value is None:
+            raise CommandError("lr needs a value: `lr 1e-4` to set, `lr x0.5` to scale")
+        try:
+            mode, v = parse_lr(value)
+        except ValueError as e:
+            raise CommandError(f"lr: {e}") from None
+        return new_command("set_lr" if mode == "set" else "scale_lr", v, source=source)
+    if action in ("set_lr", "scale_lr"):
+        try:
+            mode, v = parse_lr(("x" if action == "scale_lr" else "") + str(value))
+        except ValueError as e:
+            raise CommandError(f"{action}: {e}") from None
+        return new_command(action, v, source=source)
+    if action in ("pause", "resume", "save", "stop", "sample", "merge"):
+        if value is not None and action != "merge":
+            raise CommandError(f"{action} takes no value (got {value!r})")
+        return new_command(action, value, source=source)
+    raise CommandError(f"unknown command '{action}' (pause, resume, lr, save, stop, sample, merge)")
+
+
+def run_state(rd: RunDir) -> str | None:
+    """The last state written to the run's events, or None."""
+    state = None
+    t = Tail(rd.events)
+    for ev in t.poll(max_bytes=1 << 40):
+        if ev.get("kind") == "state":
+            state = ev.get("state")
+    return state
+
+
+def send(run_dir: Path | RunDir, action: str, value: str | None = None, source: str = "cli") -> dict[str, Any]:
+    rd = run_dir if isinstance(run_dir, RunDir) else RunDir(run_dir)
+    if not rd.events.exists():
+        raise CommandError(f"{rd.path} is not a run directory (no events.jsonl)")
+    cmd = build_command(action, value, source=source)
+    state = run_state(rd)
+    if state in FINAL_STATES:
+        raise CommandError(f"the run is {state}; it takes no commands (use `cockpit resume {rd.path}`)")
+    return append_command(rd, cmd)
+
+
+def wait_for_ack(rd: RunDir, cmd_id: str, timeout: float, start_offset: int = 0) -> dict[str, Any] | None:
+    tail = Tail(rd.events, offset=start_offset)
+    deadline = time.monotonic() + timeout
+    while True:
+        for ev in tail.poll():
+            if ev.get("kind") == "ack" and ev.get("id") == cmd_id:
+                return ev
+        if time.monotonic() >= deadline:
+            return None
+        time.sleep(0.05)
+
+
+def send_and_wait(run_dir: Path, action: str, value: str | None = None, *, timeout: float = 60.0,
+                  wait: bool = True) -> dict[str, Any] | None:
+    rd = RunDir(run_dir)
+    # Acks can only come after the command is written, so start reading at the current end.
+    offset = rd.events.stat().st_size if rd.events.exists() else 0
+    cmd = send(rd, action, value)
+    if not wait:
+        return None
+    return wait_for_ack(rd, cmd["id"], timeout, start_offset=offset)

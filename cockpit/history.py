@@ -1,0 +1,219 @@
+"""A run's history folded from its events: columnar metric series plus the sparse events around them.
+
+Everyone who reads a run (the live cockpit, replay, the advisor, report, `ls`) folds events into a
+`History`. Metrics are stored column-wise in `array('d')` (NaN where a field is missing) so a
+1,000,000-step log costs tens of MB, not a dict per step.
+"""
+
+from __future__ import annotations
+
+import math
+from array import array
+from dataclasses import dataclass, field
+from typing import Any, Iterable
+
+from cockpit.rundir import FINAL_STATES, METRIC_KEYS
+
+NAN = float("nan")
+
+OPERATOR_KINDS = ("ack", "guard", "checkpoint", "merge", "state")
+"""Events shown as marks on the timeline (operator actions and what the trainer did by itself)."""
+
+
+def num(x: Any) -> float:
+    """A metric value as float; None / non-numbers become NaN (missing), strings like 'NaN' parse."""
+    if x is None or isinstance(x, bool):
+        return NAN
+    if isinstance(x, (int, float)):
+        return float(x)
+    try:
+        return float(x)
+    except (TypeError, ValueError):
+        return NAN
+
+
+@dataclass
+class Mark:
+    """An operator action or trainer decision placed on the timeline at a step."""
+
+    step: int
+    kind: str
+    label: str
+    event: dict[str, Any]
+
+
+@dataclass
+class History:
+    """Everything known about one run, as of the last event folded in."""
+
+    steps: array = field(default_factory=lambda: array("q"))
+    series: dict[str, array] = field(default_factory=lambda: {k: array("d") for k in (*METRIC_KEYS, "epoch")})
+    eval_steps: array = field(default_factory=lambda: array("q"))
+    eval_series: dict[str, array] = field(default_factory=dict)
+    run_started: dict[str, Any] | None = None
+    state: str = "unknown"
+    state_event: dict[str, Any] | None = None
+    marks: list[Mark] = field(default_factory=list)
+    samples: list[dict[str, Any]] = field(default_factory=list)
+    errors: list[dict[str, Any]] = field(default_factory=list)
+    acks: dict[str, dict[str, Any]] = field(default_factory=dict)
+    other: list[dict[str, Any]] = field(default_factory=list)
+    mem_kind: str | None = None
+    last_event_t: float | None = None
+    first_event_t: float | None = None
+    world_size: int = 1
+    per_rank_mem: list[float] | None = None
+
+    # ---- folding ---------------------------------------------------------------------------------
+
+    def add(self, ev: dict[str, Any]) -> None:
+        kind = ev.get("kind")
+        t = ev.get("t")
+        if isinstance(t, (int, float)):
+            if self.first_event_t is None:
+                self.first_event_t = float(t)
+            self.last_event_t = float(t)
+        if kind == "metrics":
+            self._add_metrics(ev)
+        elif kind == "eval":
+            self._add_eval(ev)
+        elif kind == "run_started":
+            self.run_started = ev
+            self.world_size = int(ev.get("world_size") or 1)
+        elif kind == "state":
+            self.state = str(ev.get("state", self.state))
+            self.state_event = ev
+            self._mark(ev, f"state {self.state}")
+        elif kind == "ack":
+            self.acks[str(ev.get("id", ""))] = ev
+            self._mark(ev, _ack_label(ev))
+        elif kind == "guard":
+            self._mark(ev, f"guard {ev.get('rule', '')}: {ev.get('action', '')}")
+        elif kind == "checkpoint":
+            self._mark(ev, f"checkpoint {ev.get('path', '')}".strip())
+        elif kind == "merge":
+            self._mark(ev, f"merge {ev.get('status', '')}".strip())
+        elif kind == "sample":
+            self.samples.append(ev)
+        elif kind == "error":
+            self.errors.append(ev)
+            self._mark(ev, f"error: {str(ev.get('message', ''))[:60]}")
+        else:
+            self.other.append(ev)
+
+    def extend(self, events: Iterable[dict[str, Any]]) -> "History":
+        for ev in events:
+            self.add(ev)
+        return self
+
+    def _add_metrics(self, ev: dict[str, Any]) -> None:
+        step = ev.get("step")
+        if not isinstance(step, (int, float)) or isinstance(step, bool):
+            return
+        step = int(step)
+        if self.steps and step <= self.steps[-1]:
+            # A resume re-logs from its checkpoint: keep the later values, drop the superseded tail.
+            self._truncate_from(step)
+        self.steps.append(step)
+        for k, col in self.series.items():
+            col.append(num(ev.get(k)))
+        if ev.get("mem_kind"):
+            self.mem_kind = str(ev["mem_kind"])
+        if ev.get("mem_per_rank"):
+            self.per_rank_mem = [num(x) for x in ev["mem_per_rank"]]
+
+    def _truncate_from(self, step: int) -> None:
+        i = len(self.steps)
+        while i > 0 and self.steps[i - 1] >= step:
+            i -= 1
+        del self.steps[i:]
+        for col in self.series.values():
+            del col[i:]
+
+    def _add_eval(self, ev: dict[str, Any]) -> None:
+        step = ev.get("step")
+        if not isinstance(step, (int, float)):
+            return
+        self.eval_steps.append(int(step))
+        n = len(self.eval_steps)
+        for k, v in ev.items():
+            if k.startswith("eval_") and isinstance(v, (int, float)) and not isinstance(v, bool):
+                col = self.eval_series.setdefault(k, array("d", [NAN] * (n - 1)))
+                col.append(float(v))
+        for col in self.eval_series.values():
+            if len(col) < n:
+                col.append(NAN)
+
+    def _mark(self, ev: dict[str, Any], label: str) -> None:
+        step = ev.get("step")
+        if not isinstance(step, (int, float)):
+            step = self.steps[-1] if self.steps else 0
+        self.marks.append(Mark(int(step), str(ev.get("kind")), label, ev))
+
+    # ---- reading ---------------------------------------------------------------------------------
+
+    def __len__(self) -> int:
+        return len(self.steps)
+
+    @property
+    def step(self) -> int:
+        return self.steps[-1] if self.steps else 0
+
+    @property
+    def total_steps(self) -> int | None:
+        if self.run_started:
+            t = self.run_started.get("total_steps")
+            if isinstance(t, (int, float)) and t > 0:
+                return int(t)
+        return None
+
+    @property
+    def config(self) -> dict[str, Any]:
+        c = (self.run_started or {}).get("config")
+        return c if isinstance(c, dict) else {}
+
+    @property
+    def finished(self) -> bool:
+        return self.state in FINAL_STATES
+
+    def last(self, key: str) -> float:
+        """The last finite value of a metric, or NaN."""
+        col = self.series.get(key)
+        if not col:
+            return NAN
+        for i in range(len(col) - 1, max(-1, len(col) - 200), -1):
+            if not math.isnan(col[i]):
+                return col[i]
+        return NAN
+
+    def has(self, key: str) -> bool:
+        col = self.series.get(key)
+        return bool(col) and any(not math.isnan(x) for x in col[-1000:])
+
+    def upto(self, n: int) -> "History":
+        """A copy holding the first n metric rows and the events up to that step (replay cursor)."""
+        h = History()
+        h.steps = self.steps[:n]
+        h.series = {k: v[:n] for k, v in self.series.items()}
+        last = h.steps[-1] if n > 0 else -1
+        ne = sum(1 for s in self.eval_steps if s <= last)
+        h.eval_steps = self.eval_steps[:ne]
+        h.eval_series = {k: v[:ne] for k, v in self.eval_series.items()}
+        h.run_started = self.run_started
+        h.marks = [m for m in self.marks if m.step <= last]
+        h.samples = [s for s in self.samples if int(num(s.get("step")) if s.get("step") is not None else 0) <= last]
+        h.errors = [e for e in self.errors if int(num(e.get("step")) if e.get("step") is not None else 0) <= last]
+        h.mem_kind, h.world_size, h.per_rank_mem = self.mem_kind, self.world_size, self.per_rank_mem
+        state_marks = [m for m in h.marks if m.kind == "state"]
+        h.state = state_marks[-1].event.get("state", "unknown") if state_marks else ("running" if n else "unknown")
+        h.state_event = state_marks[-1].event if state_marks else None
+        h.first_event_t = self.first_event_t
+        return h
+
+
+def _ack_label(ev: dict[str, Any]) -> str:
+    cmd = ev.get("cmd", "?")
+    if ev.get("ok"):
+        change = ev.get("change") or ""
+        return f"{cmd} ok {change}".strip()
+    return f"{cmd} refused: {ev.get('reason', '')}"

@@ -1,0 +1,149 @@
+"""Open any training log as a stream of our events: a run directory, an `events.jsonl`, a Hugging Face
+`trainer_state.json`, or a checkpoint folder holding one.
+
+HF logs become `run_started` + `metrics` + `eval` events, so replay, diagnose and report treat someone
+else's run exactly like ours.
+"""
+
+from __future__ import annotations
+
+import json
+from dataclasses import dataclass, field
+from pathlib import Path
+from typing import Any, Iterator
+
+from cockpit.history import History
+from cockpit.rundir import ReadStats, RunDir, read_events
+
+# HF `log_history` keys that are run summaries, not per-step metrics.
+_SUMMARY_KEYS = {"train_runtime", "train_samples_per_second", "train_steps_per_second", "total_flos", "train_loss"}
+_RENAME = {"train_tokens_per_second": "tokens_per_s"}
+
+
+class LogError(Exception):
+    """A path that holds no readable training log; the message says what was expected."""
+
+
+@dataclass
+class LoadedLog:
+    """A log resolved from a user's PATH."""
+
+    source: Path
+    kind: str  # "run" | "events" | "trainer_state"
+    run_dir: RunDir | None
+    stats: ReadStats = field(default_factory=ReadStats)
+
+    def events(self) -> Iterator[dict[str, Any]]:
+        if self.kind == "trainer_state":
+            yield from trainer_state_events(self.source, self.stats)
+        else:
+            yield from read_events(self.source, self.stats)
+
+    def history(self) -> History:
+        return History().extend(self.events())
+
+    @property
+    def title(self) -> str:
+        if self.run_dir is not None:
+            return self.run_dir.name
+        if self.kind == "trainer_state":
+            return f"{self.source.parent.name}/{self.source.name}"
+        return self.source.name
+
+
+def resolve(path: str | Path) -> LoadedLog:
+    """Find the log behind PATH, or raise LogError saying what was looked for."""
+    p = Path(path).expanduser()
+    if not p.exists():
+        raise LogError(f"{p}: no such file or directory")
+    if p.is_dir():
+        rd = RunDir(p)
+        if rd.events.exists():
+            return LoadedLog(rd.events, "events", rd)
+        ts = p / "trainer_state.json"
+        if ts.exists():
+            return LoadedLog(ts, "trainer_state", None)
+        ckpts = sorted(p.glob("checkpoint-*/trainer_state.json"), key=_ckpt_num)
+        if ckpts:
+            return LoadedLog(ckpts[-1], "trainer_state", None)
+        raise LogError(f"{p}: not a run directory (no events.jsonl) and holds no trainer_state.json")
+    if p.suffix == ".jsonl":
+        rd = RunDir(p.parent) if p.name == "events.jsonl" else None
+        return LoadedLog(p, "events", rd)
+    if p.suffix == ".json":
+        return LoadedLog(p, "trainer_state", None)
+    # Unknown extension: sniff the first bytes.
+    head = _head(p)
+    if head.lstrip().startswith(b"{\"v\"") or b"\"kind\"" in head.split(b"\n", 1)[0]:
+        return LoadedLog(p, "events", None)
+    if head.lstrip().startswith(b"{"):
+        return LoadedLog(p, "trainer_state", None)
+    raise LogError(f"{p}: not an events.jsonl or a trainer_state.json (unrecognised content)")
+
+
+def _ckpt_num(p: Path) -> int:
+    try:
+        return int(p.parent.name.split("-")[-1])
+    except ValueError:
+        return -1
+
+
+def _head(p: Path, n: int = 4096) -> bytes:
+    try:
+        with open(p, "rb") as f:
+            return f.read(n)
+    except OSError as e:
+        raise LogError(f"{p}: cannot read ({e})") from None
+
+
+def trainer_state_events(path: Path, stats: ReadStats | None = None) -> Iterator[dict[str, Any]]:
+    """Convert an HF `trainer_state.json` into our events (metrics / eval / a summary state)."""
+    stats = stats if stats is not None else ReadStats()
+    try:
+        raw = path.read_bytes()
+    except OSError as e:
+        raise LogError(f"{path}: cannot read ({e})") from None
+    if not raw.strip():
+        raise LogError(f"{path}: file is empty")
+    try:
+        # Python's json accepts the bare NaN / Infinity literals real HF logs contain.
+        state = json.loads(raw)
+    except UnicodeDecodeError:
+        raise LogError(f"{path}: binary file, not JSON") from None
+    except json.JSONDecodeError as e:
+        raise LogError(f"{path}:{e.lineno}:{e.colno}: not valid JSON ({e.msg})") from None
+    if not isinstance(state, dict) or not isinstance(state.get("log_history"), list):
+        raise LogError(f"{path}: not a trainer_state.json (expected an object with a 'log_history' list)")
+    hist = state["log_history"]
+    total = state.get("max_steps")
+    yield {
+        "v": 1, "t": None, "kind": "run_started", "source": "trainer_state", "total_steps": total,
+        "config": {"training": {k: state[k] for k in ("logging_steps", "eval_steps", "save_steps",
+                                                       "train_batch_size", "num_train_epochs") if k in state}},
+        "trainable_params": None, "device": None, "world_size": 1,
+    }
+    for i, entry in enumerate(hist):
+        stats.lines += 1
+        if not isinstance(entry, dict) or not isinstance(entry.get("step"), (int, float)):
+            stats.note_bad(i + 1)
+            continue
+        step = int(entry["step"])
+        if any(k.startswith("eval_") for k in entry):
+            yield {"v": 1, "t": None, "kind": "eval", "step": step, "epoch": entry.get("epoch"),
+                   **{k: v for k, v in entry.items() if k.startswith("eval_")}}
+            continue
+        if _SUMMARY_KEYS & entry.keys() and "loss" not in entry:
+            yield {"v": 1, "t": None, "kind": "summary", "step": step, **entry}
+            continue
+        ev = {"v": 1, "t": None, "kind": "metrics"}
+        for k, v in entry.items():
+            ev[_RENAME.get(k, k)] = v
+        yield ev
+    final = "finished" if state.get("global_step") and total and state.get("global_step") >= total else None
+    if final:
+        yield {"v": 1, "t": None, "kind": "state", "state": final, "step": state.get("global_step")}
+
+
+def load_history(path: str | Path) -> tuple[History, LoadedLog]:
+    log = resolve(path)
+    return log.history(), log

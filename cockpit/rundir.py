@@ -1,0 +1,380 @@
+"""The run directory: the one contract between the trainer and any number of cockpits.
+
+    runs/<run-id>/
+      config.yaml     the resolved config the run started with
+      events.jsonl    append-only, written by the trainer (and merge); one JSON object a line
+      control.jsonl   append-only commands from cockpits; the trainer reads new lines at each step
+      trainer.log     the trainer's stdout/stderr
+      trainer.lock    pid of the one trainer allowed to write here
+      checkpoints/    checkpoint-N/ as the HF Trainer writes them
+      adapter/        the final adapter
+      merged/         the merged model, when asked for
+
+Every event carries `v` (schema version), `t` (unix time) and `kind`. Readers tolerate a torn last
+line (the writer may be mid-write), corrupt lines (skipped and counted) and unknown kinds/fields.
+"""
+
+from __future__ import annotations
+
+import json
+import os
+import socket
+import stat
+import time
+import uuid
+from dataclasses import dataclass, field
+from pathlib import Path
+from typing import Any, Iterator
+
+SCHEMA_VERSION = 1
+
+EVENT_KINDS = (
+    "run_started", "metrics", "eval", "state", "ack", "checkpoint", "sample", "merge", "guard", "error",
+)
+STATES = ("starting", "running", "paused", "stopping", "finished", "stopped", "crashed", "resumed")
+FINAL_STATES = ("finished", "stopped", "crashed")
+COMMANDS = ("pause", "resume", "set_lr", "scale_lr", "save", "stop", "sample", "merge")
+
+METRIC_KEYS = (
+    "loss", "grad_norm", "entropy", "learning_rate", "mean_token_accuracy", "num_tokens",
+    "mem_used", "mem_total", "step_time", "tokens_per_s",
+)
+"""Numeric fields of a `metrics` event (besides step/epoch); `mem_kind` says what memory is."""
+
+
+# --------------------------------------------------------------------------------------------------
+# Paths
+
+
+@dataclass(frozen=True)
+class RunDir:
+    """Paths inside one run directory. Creating one touches nothing on disk."""
+
+    path: Path
+
+    def __init__(self, path: str | os.PathLike[str]):
+        object.__setattr__(self, "path", Path(path))
+
+    @property
+    def name(self) -> str:
+        return self.path.name
+
+    @property
+    def config(self) -> Path:
+        return self.path / "config.yaml"
+
+    @property
+    def events(self) -> Path:
+        return self.path / "events.jsonl"
+
+    @property
+    def control(self) -> Path:
+        return self.path / "control.jsonl"
+
+    @property
+    def log(self) -> Path:
+        return self.path / "trainer.log"
+
+    @property
+    def lock(self) -> Path:
+        return self.path / "trainer.lock"
+
+    @property
+    def checkpoints(self) -> Path:
+        return self.path / "checkpoints"
+
+    @property
+    def adapter(self) -> Path:
+        return self.path / "adapter"
+
+    @property
+    def merged(self) -> Path:
+        return self.path / "merged"
+
+    def is_run(self) -> bool:
+        return self.events.exists() or self.config.exists()
+
+    def create(self) -> "RunDir":
+        """Make the folder private (0700) and the control file 0600: whoever writes it steers the run."""
+        self.path.mkdir(parents=True, exist_ok=True)
+        os.chmod(self.path, 0o700)
+        for p, mode in ((self.control, 0o600), (self.events, 0o644)):
+            if not p.exists():
+                fd = os.open(p, os.O_CREAT | os.O_WRONLY | os.O_APPEND, mode)
+                os.close(fd)
+        return self
+
+    def latest_checkpoint(self) -> Path | None:
+        """The newest complete `checkpoint-N` folder (temporary folders are ignored)."""
+        best: tuple[int, Path] | None = None
+        if self.checkpoints.is_dir():
+            for p in self.checkpoints.iterdir():
+                if p.is_dir() and p.name.startswith("checkpoint-"):
+                    try:
+                        n = int(p.name.split("-", 1)[1])
+                    except ValueError:
+                        continue
+                    if best is None or n > best[0]:
+                        best = (n, p)
+        return best[1] if best else None
+
+
+def control_file_problem(path: Path) -> str | None:
+    """Why the trainer must not trust this control file (writable by group/others), or None."""
+    try:
+        st = path.stat()
+    except FileNotFoundError:
+        return None
+    if st.st_mode & (stat.S_IWGRP | stat.S_IWOTH):
+        return f"{path} is writable by other users (mode {stat.S_IMODE(st.st_mode):o}); chmod 600 it"
+    if hasattr(os, "getuid") and st.st_uid != os.getuid():
+        return f"{path} belongs to another user (uid {st.st_uid})"
+    return None
+
+
+# --------------------------------------------------------------------------------------------------
+# Events
+
+
+def make_event(kind: str, **fields: Any) -> dict[str, Any]:
+    return {"v": SCHEMA_VERSION, "t": time.time(), "kind": kind, **fields}
+
+
+def dumps(obj: dict[str, Any]) -> str:
+    # NaN/inf are written as the bare literals Python's json reads back (and HF logs use): a NaN loss
+    # must survive the round trip, not become null.
+    return json.dumps(obj, separators=(",", ":"), default=str)
+
+
+class EventWriter:
+    """Appends events to events.jsonl. Keeps the file open (no per-step reopen) and flushes each line
+    so a tailing cockpit sees it at once; no fsync per step (it would cost more than the step)."""
+
+    def __init__(self, path: str | os.PathLike[str]):
+        self.path = Path(path)
+        self._f = open(self.path, "a", encoding="utf-8", buffering=1)
+
+    def write(self, kind: str, **fields: Any) -> dict[str, Any]:
+        ev = make_event(kind, **fields)
+        # One write call per line: a concurrent reader sees either nothing or a (possibly torn) line.
+        self._f.write(dumps(ev) + "\n")
+        self._f.flush()
+        return ev
+
+    def sync(self) -> None:
+        """Force to disk: at state changes, not per step."""
+        try:
+            self._f.flush()
+            os.fsync(self._f.fileno())
+        except OSError:
+            pass
+
+    def close(self) -> None:
+        try:
+            self._f.close()
+        except OSError:
+            pass
+
+    def __enter__(self) -> "EventWriter":
+        return self
+
+    def __exit__(self, *exc: object) -> None:
+        self.close()
+
+
+@dataclass
+class ReadStats:
+    """What a tolerant reader skipped, to show the user rather than hide."""
+
+    lines: int = 0
+    bad: int = 0
+    bad_lines: list[int] = field(default_factory=list)
+    torn_tail: bool = False
+
+    def note_bad(self, lineno: int) -> None:
+        self.bad += 1
+        if len(self.bad_lines) < 20:
+            self.bad_lines.append(lineno)
+
+
+def parse_line(line: bytes | str) -> dict[str, Any] | None:
+    """One JSON object, or None for anything else (corrupt, wrong shape, binary)."""
+    try:
+        obj = json.loads(line)
+    except (ValueError, UnicodeDecodeError):
+        return None
+    return obj if isinstance(obj, dict) and isinstance(obj.get("kind"), str) else None
+
+
+def read_events(path: str | os.PathLike[str], stats: ReadStats | None = None) -> Iterator[dict[str, Any]]:
+    """Stream every event of a file. A final line without newline is treated as torn (skipped)."""
+    stats = stats if stats is not None else ReadStats()
+    with open(path, "rb") as f:
+        for lineno, raw in enumerate(f, 1):
+            if not raw.endswith(b"\n"):
+                if raw.strip():
+                    stats.torn_tail = True
+                break
+            if not raw.strip():
+                continue
+            stats.lines += 1
+            ev = parse_line(raw)
+            if ev is None:
+                stats.note_bad(lineno)
+                continue
+            yield ev
+
+
+class Tail:
+    """Incremental reader of an append-only JSONL file: each `poll()` returns only the new complete
+    lines since the last call (never re-reads the file). Holds back a torn last line until it is whole."""
+
+    def __init__(self, path: str | os.PathLike[str], offset: int = 0):
+        self.path = Path(path)
+        self.offset = offset
+        self._partial = b""
+        self.stats = ReadStats()
+        self._lineno = 0
+        self._inode: int | None = None
+
+    def poll(self, max_bytes: int = 8 << 20) -> list[dict[str, Any]]:
+        try:
+            with open(self.path, "rb") as f:
+                st = os.fstat(f.fileno())
+                if self._inode is not None and (st.st_ino != self._inode or st.st_size < self.offset):
+                    # Replaced or truncated: start over rather than read garbage from a stale offset.
+                    self.offset, self._partial = 0, b""
+                self._inode = st.st_ino
+                if st.st_size <= self.offset:
+                    return []
+                f.seek(self.offset)
+                chunk = f.read(max_bytes)
+        except FileNotFoundError:
+            return []
+        self.offset += len(chunk)
+        data = self._partial + chunk
+        lines = data.split(b"\n")
+        self._partial = lines.pop()
+        out = []
+        for raw in lines:
+            self._lineno += 1
+            if not raw.strip():
+                continue
+            self.stats.lines += 1
+            ev = parse_line(raw)
+            if ev is None:
+                self.stats.note_bad(self._lineno)
+            else:
+                out.append(ev)
+        return out
+
+
+# --------------------------------------------------------------------------------------------------
+# Commands
+
+
+def new_command(cmd: str, value: Any = None, source: str = "cli") -> dict[str, Any]:
+    c: dict[str, Any] = {"v": SCHEMA_VERSION, "t": time.time(), "id": uuid.uuid4().hex[:12], "cmd": cmd,
+                         "source": source}
+    if value is not None:
+        c["value"] = value
+    return c
+
+
+def append_command(rd: RunDir, cmd: dict[str, Any]) -> dict[str, Any]:
+    """Append one command line with a single O_APPEND write (atomic for lines this short)."""
+    line = (dumps(cmd) + "\n").encode()
+    fd = os.open(rd.control, os.O_CREAT | os.O_WRONLY | os.O_APPEND, 0o600)
+    try:
+        os.write(fd, line)
+    finally:
+        os.close(fd)
+    return cmd
+
+
+def parse_command(line: bytes | str) -> dict[str, Any] | None:
+    try:
+        obj = json.loads(line)
+    except (ValueError, UnicodeDecodeError):
+        return None
+    if not isinstance(obj, dict) or not isinstance(obj.get("cmd"), str):
+        return None
+    obj.setdefault("id", "")
+    return obj
+
+
+# --------------------------------------------------------------------------------------------------
+# The one-writer lock and liveness
+
+
+def pid_alive(pid: int | None) -> bool:
+    if not pid or pid <= 0:
+        return False
+    try:
+        os.kill(pid, 0)
+    except ProcessLookupError:
+        return False
+    except PermissionError:
+        return True
+    # A zombie (exited, not yet reaped by its parent) is dead for our purposes.
+    try:
+        with open(f"/proc/{pid}/stat", "rb") as f:
+            return f.read().split(b") ", 1)[1][:1] != b"Z"
+    except (OSError, IndexError):
+        return True
+
+
+class LockHeld(Exception):
+    """Another live process holds the run directory."""
+
+
+def acquire_lock(rd: RunDir, pid: int | None = None) -> str | None:
+    """Take the run's writer lock. Raises LockHeld when a live process has it; returns a note when a
+    stale lock (dead pid) was taken over, else None."""
+    pid = pid or os.getpid()
+    note = None
+    for _ in range(3):
+        try:
+            fd = os.open(rd.lock, os.O_CREAT | os.O_EXCL | os.O_WRONLY, 0o600)
+        except FileExistsError:
+            other = read_lock_pid(rd)
+            if other is not None and other != pid and pid_alive(other):
+                raise LockHeld(f"run directory {rd.path} is in use by trainer pid {other} (lock {rd.lock})") from None
+            note = f"took over a stale lock from pid {other} (no such process)"
+            try:
+                rd.lock.unlink()
+            except FileNotFoundError:
+                pass
+            continue
+        with os.fdopen(fd, "w") as f:
+            f.write(f"{pid} {socket.gethostname()}\n")
+        return note
+    raise LockHeld(f"could not take the lock {rd.lock}")
+
+
+def read_lock_pid(rd: RunDir) -> int | None:
+    try:
+        return int(rd.lock.read_text().split()[0])
+    except (OSError, ValueError, IndexError):
+        return None
+
+
+def release_lock(rd: RunDir, pid: int | None = None) -> None:
+    if read_lock_pid(rd) == (pid or os.getpid()):
+        try:
+            rd.lock.unlink()
+        except FileNotFoundError:
+            pass
+
+
+def tail_text(path: Path, n: int = 20) -> list[str]:
+    """The last n lines of a text file (for showing trainer.log after a crash)."""
+    try:
+        with open(path, "rb") as f:
+            f.seek(0, os.SEEK_END)
+            size = f.tell()
+            f.seek(max(0, size - 64 * 1024))
+            data = f.read().decode("utf-8", "replace")
+    except OSError:
+        return []
+    return data.splitlines()[-n:]
