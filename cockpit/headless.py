@@ -1,0 +1,97 @@
+"""`--headless`: follow a run in plain text, one line per logged step; exit with the run's outcome."""
+
+from __future__ import annotations
+
+import math
+import sys
+import time
+
+from cockpit.rundir import RunDir, Tail, pid_alive, read_lock_pid, tail_text
+
+EXIT = {"finished": 0, "stopped": 1, "crashed": 3}
+
+
+def fmt(x, spec: str = ".4g") -> str:
+    if x is None:
+        return "-"
+    if isinstance(x, float) and math.isnan(x):
+        return "NaN"
+    try:
+        return format(x, spec)
+    except (TypeError, ValueError):
+        return str(x)
+
+
+def fmt_bytes(n) -> str:
+    if not isinstance(n, (int, float)):
+        return "-"
+    return f"{n / 2**30:.2f}G" if n >= 2**30 else f"{n / 2**20:.0f}M"
+
+
+def bar(frac: float, width: int = 20) -> str:
+    frac = min(max(frac, 0.0), 1.0)
+    full = int(frac * width)
+    return "█" * full + "·" * (width - full)
+
+
+def eta(seconds: float | None) -> str:
+    if seconds is None or seconds != seconds or seconds < 0:
+        return "--:--"
+    m, s = divmod(int(seconds), 60)
+    h, m = divmod(m, 60)
+    return f"{h}:{m:02d}:{s:02d}" if h else f"{m:02d}:{s:02d}"
+
+
+def metrics_line(ev: dict, total: int | None) -> str:
+    step = ev.get("step", 0)
+    frac = step / total if total else 0.0
+    st = ev.get("step_time")
+    remaining = (total - step) * st if (total and isinstance(st, (int, float))) else None
+    mem = f"{'vram' if ev.get('mem_kind') == 'vram' else 'ram'} {fmt_bytes(ev.get('mem_used'))}"
+    return (f"[{bar(frac)}] {step}/{total or '?'}  loss {fmt(ev.get('loss'))}  gn {fmt(ev.get('grad_norm'), '.3g')}"
+            f"  ent {fmt(ev.get('entropy'), '.3g')}  lr {fmt(ev.get('learning_rate'), '.2e')}  {mem}"
+            f"  {fmt(ev.get('tokens_per_s'), '.0f')} tok/s  eta {eta(remaining)}")
+
+
+def follow(rd: RunDir, out=None, poll: float = 0.2, stall_timeout: float | None = None) -> int:
+    out = out or sys.stdout
+    tail = Tail(rd.events)
+    total = None
+    pid = None
+    last_seen = time.monotonic()
+    out.write(f"run: {rd.path}\n")
+    while True:
+        evs = tail.poll()
+        if evs:
+            last_seen = time.monotonic()
+        for ev in evs:
+            k = ev.get("kind")
+            if k == "run_started":
+                total, pid = ev.get("total_steps"), ev.get("pid")
+                out.write(f"started: {ev.get('device')}  {ev.get('trainable_params')} trainable params  "
+                          f"{total} steps  pid {pid}\n")
+            elif k == "metrics":
+                out.write(metrics_line(ev, total) + "\n")
+            elif k == "state":
+                out.write(f"state: {ev.get('state')}" + (f" ({ev['reason']})" if ev.get("reason") else "") + "\n")
+                if ev.get("state") in EXIT:
+                    out.flush()
+                    return EXIT[ev["state"]]
+            elif k == "ack":
+                res = "ok " + (ev.get("change") or "") if ev.get("ok") else "refused: " + str(ev.get("reason"))
+                out.write(f"ack: {ev.get('cmd')} {res}\n")
+            elif k in ("checkpoint", "guard", "sample", "merge", "eval"):
+                body = {k2: v for k2, v in ev.items() if k2 not in ("v", "t", "kind")}
+                out.write(f"{k}: {body}\n")
+            elif k == "error":
+                out.write(f"error: {ev.get('message')}\n")
+        out.flush()
+        if not evs:
+            holder = pid or read_lock_pid(rd)
+            if holder and not pid_alive(holder) and not tail.poll():
+                out.write("state: crashed (the trainer process is gone without a final state)\n")
+                out.write("\n".join(tail_text(rd.log, 15)) + "\n")
+                return EXIT["crashed"]
+            if stall_timeout and time.monotonic() - last_seen > stall_timeout:
+                return 4
+            time.sleep(poll)

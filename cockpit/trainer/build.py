@@ -1,0 +1,212 @@
+"""Build what the run needs from its config: tokenizer, base model, LoraConfig, datasets, SFTConfig.
+
+Each function takes the config and returns one thing, so a reader can see the whole recipe in
+`cockpit.trainer.main.run` top to bottom.
+"""
+
+from __future__ import annotations
+
+from pathlib import Path
+from typing import Any
+
+import torch
+
+from cockpit.config import RunConfig
+
+
+class SetupError(Exception):
+    """A run that cannot start on this machine; the message says what to change."""
+
+
+def resolve_model(cfg: RunConfig) -> str:
+    from cockpit.demo import resolve_model_path
+
+    return resolve_model_path(cfg.model.name_or_path)
+
+
+def device_index() -> int | None:
+    """This process's CUDA device (LOCAL_RANK under torchrun), or None on CPU."""
+    if not torch.cuda.is_available():
+        return None
+    import os
+
+    idx = int(os.environ.get("LOCAL_RANK", "0"))
+    return idx % torch.cuda.device_count()
+
+
+def device_label(idx: int | None) -> str:
+    if idx is None:
+        return "cpu"
+    return f"cuda:{idx} ({torch.cuda.get_device_name(idx)})"
+
+
+def torch_dtype(cfg: RunConfig, idx: int | None) -> torch.dtype:
+    name = cfg.model.dtype
+    if name == "auto":
+        if idx is not None and torch.cuda.is_bf16_supported():
+            return torch.bfloat16
+        return torch.float32
+    return {"float32": torch.float32, "bfloat16": torch.bfloat16, "float16": torch.float16}[name]
+
+
+def load_tokenizer(cfg: RunConfig, model_path: str):
+    from transformers import AutoTokenizer
+
+    tok = AutoTokenizer.from_pretrained(model_path, trust_remote_code=cfg.model.trust_remote_code)
+    if cfg.data.chat_template:
+        t = cfg.data.chat_template
+        tok.chat_template = Path(t).read_text() if Path(t).is_file() else t
+    if tok.pad_token is None:
+        tok.pad_token = tok.eos_token
+    if not tok.chat_template and cfg.data.format != "text":
+        raise SetupError(
+            f"the tokenizer of {cfg.model.name_or_path} has no chat template; set data.chat_template "
+            "(a Jinja template or a file) or use data.format: text")
+    return tok
+
+
+def quantization_config(cfg: RunConfig, dtype: torch.dtype):
+    q = cfg.model.quantization
+    if q == "none":
+        return None
+    try:
+        import bitsandbytes  # noqa: F401
+        from transformers import BitsAndBytesConfig
+    except ImportError as e:
+        raise SetupError(f"model.quantization: {q} needs bitsandbytes ({e}); pip install bitsandbytes") from None
+    if q == "4bit":
+        compute = dtype if dtype != torch.float32 or not torch.cuda.is_available() else torch.bfloat16
+        return BitsAndBytesConfig(load_in_4bit=True, bnb_4bit_quant_type=cfg.model.bnb_4bit_quant_type,
+                                  bnb_4bit_use_double_quant=cfg.model.bnb_4bit_use_double_quant,
+                                  bnb_4bit_compute_dtype=compute)
+    return BitsAndBytesConfig(load_in_8bit=True)
+
+
+def load_model(cfg: RunConfig, model_path: str, idx: int | None):
+    from transformers import AutoModelForCausalLM
+
+    dtype = torch_dtype(cfg, idx)
+    kwargs: dict[str, Any] = {"dtype": dtype, "trust_remote_code": cfg.model.trust_remote_code}
+    qc = quantization_config(cfg, dtype)
+    if qc is not None:
+        kwargs["quantization_config"] = qc
+        if idx is not None:
+            kwargs["device_map"] = {"": idx}
+    if cfg.model.attn_implementation:
+        kwargs["attn_implementation"] = cfg.model.attn_implementation
+    try:
+        model = AutoModelForCausalLM.from_pretrained(model_path, **kwargs)
+    except OSError as e:
+        raise SetupError(f"model.name_or_path: cannot load '{cfg.model.name_or_path}': {e}") from None
+    if qc is not None:
+        from peft import prepare_model_for_kbit_training
+
+        model = prepare_model_for_kbit_training(
+            model, use_gradient_checkpointing=cfg.model.gradient_checkpointing)
+    return model
+
+
+def lora_config(cfg: RunConfig, model=None):
+    """The one place a LoraConfig is made (merge and resume read the saved adapter_config.json)."""
+    from peft import LoraConfig
+
+    targets = cfg.lora.target_modules
+    if model is not None and isinstance(targets, list):
+        names = {n.rsplit(".", 1)[-1] for n, _ in model.named_modules()}
+        missing = [t for t in targets if t not in names]
+        if missing:
+            raise SetupError(f"lora.target_modules: {missing} not found in the model "
+                             f"(linear modules here: {sorted(_linear_names(model))})")
+    return LoraConfig(r=cfg.lora.r, lora_alpha=cfg.lora.alpha, lora_dropout=cfg.lora.lora_dropout,
+                      target_modules=targets, bias=cfg.lora.bias, modules_to_save=cfg.lora.modules_to_save,
+                      use_rslora=cfg.lora.use_rslora, task_type="CAUSAL_LM")
+
+
+def _linear_names(model) -> set[str]:
+    return {n.rsplit(".", 1)[-1] for n, m in model.named_modules() if isinstance(m, torch.nn.Linear)}
+
+
+def datasets_for(cfg: RunConfig):
+    """(train, eval) as `datasets.Dataset` in TRL's conversational prompt-completion form."""
+    from datasets import Dataset
+
+    from cockpit.data.load import load_training_data
+
+    loaded = load_training_data(cfg.data)
+    train = Dataset.from_list(loaded.rows)
+    evald = Dataset.from_list(loaded.eval_rows) if loaded.eval_rows else None
+    return train, evald, loaded
+
+
+def sft_config(cfg: RunConfig, output_dir: Path, idx: int | None, has_eval: bool):
+    from trl import SFTConfig
+
+    t = cfg.training
+    bf16, fp16 = t.bf16, t.fp16
+    if (bf16 or fp16) and idx is None:
+        raise SetupError(f"training.{'bf16' if bf16 else 'fp16'}: mixed precision needs a CUDA GPU; "
+                         "this machine has none (set it to false)")
+    kwargs: dict[str, Any] = dict(
+        output_dir=str(output_dir),
+        learning_rate=t.learning_rate,
+        max_steps=t.max_steps,
+        num_train_epochs=t.num_train_epochs,
+        per_device_train_batch_size=t.per_device_train_batch_size,
+        gradient_accumulation_steps=t.gradient_accumulation_steps,
+        warmup_steps=t.warmup_ratio,  # transformers 5: a float < 1 here is a ratio of the total steps
+        lr_scheduler_type=t.lr_scheduler_type,
+        max_grad_norm=t.max_grad_norm,
+        weight_decay=t.weight_decay,
+        optim=t.optim,
+        bf16=bf16,
+        fp16=fp16,
+        logging_steps=t.logging_steps,
+        logging_first_step=True,
+        # A NaN loss must be seen, not averaged away: the guards depend on it.
+        logging_nan_inf_filter=False,
+        save_strategy="steps" if t.save_steps > 0 else "no",
+        save_steps=t.save_steps if t.save_steps > 0 else 500,
+        save_total_limit=t.save_total_limit,
+        eval_strategy="steps" if (has_eval and t.eval_steps > 0) else "no",
+        eval_steps=t.eval_steps if t.eval_steps > 0 else None,
+        max_length=t.max_length,
+        packing=t.packing,
+        seed=t.seed,
+        data_seed=t.seed,
+        report_to="none",
+        disable_tqdm=True,
+        dataloader_num_workers=t.dataloader_num_workers,
+        gradient_checkpointing=cfg.model.gradient_checkpointing,
+        use_cpu=idx is None,
+        save_only_model=False,
+    )
+    if cfg.data.format != "text":
+        kwargs["completion_only_loss"] = t.assistant_only_loss
+    return SFTConfig(**kwargs)
+
+
+def make_sampler(cfg: RunConfig):
+    """Greedy generations for the configured prompts, rendered with the chat template."""
+    prompts = list(cfg.samples.prompts)
+    max_new = cfg.samples.max_new_tokens
+
+    def sample(model, tokenizer):
+        was_training = model.training
+        model.eval()
+        out = []
+        try:
+            for prompt in prompts:
+                msgs = [{"role": "user", "content": prompt}]
+                text = tokenizer.apply_chat_template(msgs, tokenize=False, add_generation_prompt=True)
+                enc = tokenizer(text, return_tensors="pt", add_special_tokens=False).to(model.device)
+                with torch.no_grad():
+                    gen = model.generate(**enc, max_new_tokens=max_new, do_sample=False,
+                                         pad_token_id=tokenizer.pad_token_id)
+                completion = tokenizer.decode(gen[0, enc["input_ids"].shape[1]:], skip_special_tokens=True)
+                out.append((prompt, completion))
+        finally:
+            if was_training:
+                model.train()
+        return out
+
+    return sample

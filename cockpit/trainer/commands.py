@@ -1,0 +1,98 @@
+"""Reading the control file and changing the learning rate live.
+
+The control file is append-only; the trainer keeps it open and reads only what is new at each step
+boundary (no reopen, no re-read: one `read()` that usually returns nothing).
+"""
+
+from __future__ import annotations
+
+import math
+from pathlib import Path
+from typing import Any
+
+from cockpit.config import check_lr_value
+from cockpit.rundir import COMMANDS, parse_command
+
+
+class CommandReader:
+    """Yields new, parsed commands from control.jsonl; a torn last line waits for its end."""
+
+    def __init__(self, path: Path, start_at_end: bool = False):
+        self.path = path
+        self._f = open(path, "a+b")
+        self._f.seek(0, 2 if start_at_end else 0)
+        self._partial = b""
+        self.bad_lines = 0
+
+    def poll(self) -> list[dict[str, Any]]:
+        chunk = self._f.read()
+        if not chunk:
+            return []
+        data = self._partial + chunk
+        lines = data.split(b"\n")
+        self._partial = lines.pop()
+        out = []
+        for raw in lines:
+            if not raw.strip():
+                continue
+            cmd = parse_command(raw)
+            if cmd is None:
+                self.bad_lines += 1
+                out.append({"id": "", "cmd": "<unreadable>", "raw": raw[:200].decode("utf-8", "replace")})
+            else:
+                out.append(cmd)
+        return out
+
+    def close(self) -> None:
+        self._f.close()
+
+
+def validate(cmd: dict[str, Any]) -> str | None:
+    """Why a command cannot be applied (a reason for the ack), or None when it is well-formed."""
+    name = cmd.get("cmd")
+    if name not in COMMANDS:
+        return f"unknown command '{name}' (known: {', '.join(COMMANDS)})"
+    if name in ("set_lr", "scale_lr"):
+        v = cmd.get("value")
+        if isinstance(v, bool) or not isinstance(v, (int, float)):
+            try:
+                v = float(v)  # a hand-written "1e-4" string is fine
+            except (TypeError, ValueError):
+                return f"value {v!r} is not a number"
+        try:
+            check_lr_value("set" if name == "set_lr" else "scale", float(v))
+        except ValueError as e:
+            return str(e)
+        cmd["value"] = float(v)
+    return None
+
+
+def current_lr(optimizer) -> float:
+    return float(optimizer.param_groups[0]["lr"])
+
+
+def apply_lr(optimizer, scheduler, *, new_lr: float | None = None, factor: float | None = None) -> tuple[float, float]:
+    """Change the lr now and for the rest of the schedule. Returns (old, new) of the first group.
+
+    The scheduler recomputes lr from `base_lrs` at every step, so scaling only the optimizer groups
+    would be undone one step later; `_last_lr` is what the Trainer logs as `learning_rate`."""
+    old = current_lr(optimizer)
+    if factor is None:
+        if old > 0 and math.isfinite(old):
+            factor = float(new_lr) / old
+        else:
+            factor = None
+    if factor is not None:
+        for g in optimizer.param_groups:
+            g["lr"] = g["lr"] * factor
+        if scheduler is not None and hasattr(scheduler, "base_lrs"):
+            scheduler.base_lrs = [b * factor for b in scheduler.base_lrs]
+    else:
+        # lr is 0 (warmup start or end of a decay): there is nothing to scale, so set the peak.
+        for g in optimizer.param_groups:
+            g["lr"] = float(new_lr)
+        if scheduler is not None and hasattr(scheduler, "base_lrs"):
+            scheduler.base_lrs = [float(new_lr) for _ in scheduler.base_lrs]
+    if scheduler is not None:
+        scheduler._last_lr = [g["lr"] for g in optimizer.param_groups]
+    return old, current_lr(optimizer)
