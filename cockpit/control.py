@@ -11,7 +11,7 @@ from pathlib import Path
 from typing import Any
 
 from cockpit.config import parse_lr
-from cockpit.rundir import FINAL_STATES, RunDir, Tail, append_command, new_command
+from cockpit.rundir import FINAL_STATES, RunDir, Tail, append_command, last_event, new_command
 
 
 class CommandError(Exception):
@@ -43,12 +43,8 @@ def build_command(action: str, value: str | None = None, source: str = "cli") ->
 
 def run_state(rd: RunDir) -> str | None:
     """The last state written to the run's events, or None."""
-    state = None
-    t = Tail(rd.events)
-    for ev in t.poll(max_bytes=1 << 40):
-        if ev.get("kind") == "state":
-            state = ev.get("state")
-    return state
+    ev = last_event(rd.events, "state")
+    return ev.get("state") if ev else None
 
 
 def send(run_dir: Path | RunDir, action: str, value: str | None = None, source: str = "cli") -> dict[str, Any]:

@@ -367,6 +367,32 @@ def release_lock(rd: RunDir, pid: int | None = None) -> None:
             pass
 
 
+def last_event(path: str | os.PathLike[str], kind: str, block: int = 1 << 16) -> dict[str, Any] | None:
+    """The last event of `kind`, read backwards from the end: cheap on a long log, whose state events
+    are rare and whose last one is usually near the end."""
+    needle = f'"kind":"{kind}"'.encode()
+    try:
+        f = open(path, "rb")
+    except FileNotFoundError:
+        return None
+    with f:
+        end = f.seek(0, os.SEEK_END)
+        carry = b""
+        while end > 0:
+            start = max(0, end - block)
+            f.seek(start)
+            data = f.read(end - start) + carry
+            lines = data.split(b"\n")
+            carry = lines.pop(0) if start > 0 else b""
+            for raw in reversed(lines):
+                if needle in raw:
+                    ev = parse_line(raw)
+                    if ev is not None and ev.get("kind") == kind:
+                        return ev
+            end = start
+    return None
+
+
 def tail_text(path: Path, n: int = 20) -> list[str]:
     """The last n lines of a text file (for showing trainer.log after a crash)."""
     try:

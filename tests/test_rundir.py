@@ -74,3 +74,18 @@ def test_history_resume_truncates_superseded_steps():
     h.add({"kind": "state", "state": "resumed"})
     h.add({"kind": "metrics", "step": 3, "loss": 0.3})
     assert list(h.steps) == [1, 2, 3] and h.series["loss"][-1] == 0.3
+
+
+def test_last_event_reads_backwards(tmp_path):
+    p = tmp_path / "events.jsonl"
+    with EventWriter(p) as w:
+        w.write("state", state="running")
+        for i in range(5000):
+            w.write("metrics", step=i, loss=1.0)
+        w.write("state", state="paused", step=4999)
+        w.write("metrics", step=5000)
+    from cockpit.rundir import last_event
+
+    assert last_event(p, "state")["state"] == "paused"
+    assert last_event(p, "ack") is None
+    assert last_event(tmp_path / "missing", "state") is None

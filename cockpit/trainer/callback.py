@@ -54,6 +54,7 @@ class CockpitCallback(TrainerCallback):
         self.stop_reason: str | None = None
         self.sigterm = False
         self.pending_merge: list[dict[str, Any]] = []
+        self.injected: list[dict[str, Any]] = []  # rank-0 decisions that every rank must apply
         self.want_sample: list[dict[str, Any]] = []
         self.guarded_steps: set[int] = set()
         self.skipped_steps = 0
@@ -64,6 +65,8 @@ class CockpitCallback(TrainerCallback):
         self._t_last_log: float | None = None
         self._tokens_last_log: float | None = None
         self._pause_time = 0.0
+        fault = os.environ.get("COCKPIT_FAULT_NAN_AT_STEP")
+        self.fault_nan_step = int(fault) if fault and fault.isdigit() else None
 
     # ---- helpers ---------------------------------------------------------------------------------
 
@@ -81,6 +84,8 @@ class CockpitCallback(TrainerCallback):
 
     def ack(self, cmd: dict[str, Any], step: int, ok: bool, reason: str | None = None,
             change: str | None = None) -> None:
+        if not cmd.get("id"):
+            return  # synthetic commands (SIGTERM, guards) have no sender waiting for an ack
         fields: dict[str, Any] = {"id": cmd.get("id", ""), "cmd": cmd.get("cmd"), "ok": ok, "step": step}
         if reason:
             fields["reason"] = reason
@@ -102,6 +107,7 @@ class CockpitCallback(TrainerCallback):
 
     def _poll(self) -> list[dict[str, Any]]:
         cmds = self.reader.poll() if self.reader is not None else []
+        cmds, self.injected = self.injected + cmds, []
         if self.sigterm and self.stop_reason is None:
             cmds.append({"id": "", "cmd": "stop", "source": "sigterm"})
         return dist.broadcast(cmds)
@@ -145,7 +151,8 @@ class CockpitCallback(TrainerCallback):
                 self._rank_log(f"applied save at step {step}")
                 self.ack(cmd, step, True, change=f"checkpoint at step {step}")
             elif name == "stop":
-                self.stop_reason = "sigterm" if cmd.get("source") == "sigterm" else "command"
+                src = str(cmd.get("source") or "")
+                self.stop_reason = src if src == "sigterm" or src.startswith("guard:") else "command"
                 control.should_save = True
                 control.should_training_stop = True
                 self._rank_log(f"applied stop at step {step}")
@@ -193,6 +200,8 @@ class CockpitCallback(TrainerCallback):
         grads = [p.grad for g in optimizer.param_groups for p in g["params"] if p.grad is not None]
         if not grads:
             return
+        if self.fault_nan_step == state.global_step + 1:
+            grads[0].fill_(float("nan"))  # fault injection for the guard tests (COCKPIT_FAULT_NAN_AT_STEP)
         finite = bool(torch.isfinite(torch.stack(torch._foreach_norm(grads))).all())
         if finite:
             return
@@ -290,6 +299,11 @@ class CockpitCallback(TrainerCallback):
         self.emit("guard", step=step, rule=d.get("rule"), severity=d.get("severity"), message=d.get("message"),
                   action=did, evidence=d.get("evidence"), last_good_checkpoint=self.last_good_checkpoint)
         print(f"[cockpit guard] step {step}: {d.get('message')} -> {did}", file=sys.stderr, flush=True)
+        if action in ("stop", "pause") and dist.world_size() > 1 and d.get("rule") != "nonfinite_grad":
+            # Only rank 0 saw this logged value: hand the decision to every rank through the next
+            # broadcast, so all of them stop or pause at the same step.
+            self.injected.append({"id": "", "cmd": action, "source": f"guard:{d.get('rule')}"})
+            return
         if action == "stop":
             self.stop_reason = f"guard:{d.get('rule')}"
             control.should_training_stop = True
@@ -299,6 +313,8 @@ class CockpitCallback(TrainerCallback):
             self.state("paused", step, reason=f"guard {d.get('rule')}")
 
     def on_save(self, args, state, control, **kwargs):
+        # Checkpoint writing is not training time: restart the step clock after it.
+        self._t_last_step = time.perf_counter()
         step = state.global_step
         path = Path(args.output_dir) / f"checkpoint-{step}"
         if self.is_zero and path.exists():

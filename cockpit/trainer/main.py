@@ -130,6 +130,8 @@ def _build(rd: RunDir, cfg, events, resume: bool):
         "eval_rows": len(eval_ds) if eval_ds is not None else 0,
         "skipped_rows": loaded.skipped,
         "mem_kind": mem_kind,
+        "quantized": cfg.model.quantization if getattr(model, "is_loaded_in_4bit", False)
+        or getattr(model, "is_loaded_in_8bit", False) else None,
         "model_path": model_path,
         "resumed_from": str(rd.latest_checkpoint()) if resume and rd.latest_checkpoint() else None,
         "versions": _versions(),
