@@ -43,7 +43,7 @@ def run(run_dir: Path, resume: bool = False) -> int:
         return 2
 
     step = 0
-    callback = None
+    callback = trainer = None
     try:
         if events is not None:
             events.write("state", state="resumed" if resume else "starting", step=0)
@@ -71,13 +71,20 @@ def run(run_dir: Path, resume: bool = False) -> int:
             events.write("state", state=outcome, step=step, reason=reason, adapter=str(rd.adapter),
                          last_good_checkpoint=callback.last_good_checkpoint)
             events.sync()
-        return 0 if outcome == "finished" else 1
+        # A clean stop is a success for the process: under torchrun a non-zero exit from one rank would
+        # make the launcher SIGTERM the others, possibly while rank 0 is still writing the adapter.
+        return 0
     except BaseException as e:  # noqa: BLE001 - everything must end as an event, even KeyboardInterrupt
         tb = traceback.format_exc()
         print(tb, file=sys.stderr, flush=True)
+        if trainer is not None:
+            step = trainer.state.global_step
         if events is not None:
             events.write("error", message=f"{type(e).__name__}: {e}", traceback=tb, step=step)
-            events.write("state", state="crashed", step=step, reason=f"{type(e).__name__}: {e}")
+            if os.environ.get("COCKPIT_SUPERVISED") != "1":
+                events.write("state", state="crashed", step=step, reason=f"{type(e).__name__}: {e}")
+            # Under the supervisor, rank 0's exception is often only the echo of another rank's death
+            # ("connection reset"); the supervisor writes `crashed` once it knows which rank failed.
             events.sync()
         return 3
     finally:

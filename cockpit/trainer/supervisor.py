@@ -61,7 +61,7 @@ def supervise(run_dir: Path, cfg: RunConfig, resume: bool = False) -> int:
     try:
         rc = proc.wait()
         if _final_state(rd) is None:
-            why = _rank_failure(err_dir) or f"launcher exited with code {rc}"
+            why = _rank_failure(err_dir) or _failure_from_log(rd) or f"launcher exited with code {rc}"
             with EventWriter(rd.events) as ev:
                 ev.write("error", message=why, traceback=None, step=_last_step(rd))
                 ev.write("state", state="crashed", step=_last_step(rd), reason=why)
@@ -84,6 +84,21 @@ def _last_step(rd: RunDir) -> int:
         if ev.get("kind") == "metrics" and isinstance(ev.get("step"), int):
             step = ev["step"]
     return step
+
+
+def _failure_from_log(rd: RunDir) -> str | None:
+    """torchrun prints `failed (exitcode: -9) local_rank: 1 (pid: N)` when a rank dies."""
+    import re
+
+    from cockpit.rundir import tail_text
+
+    for line in reversed(tail_text(rd.log, 200)):
+        m = re.search(r"failed \(exitcode: (-?\d+)\) local_rank: (\d+)", line)
+        if m:
+            code = int(m.group(1))
+            sig = f" (killed by signal {-code}{', the OOM killer sends 9' if code == -9 else ''})" if code < 0 else ""
+            return f"rank {m.group(2)} died with exit code {code}{sig}"
+    return None
 
 
 def _rank_failure(err_dir: Path) -> str | None:
