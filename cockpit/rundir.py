@@ -20,6 +20,7 @@ import json
 import os
 import socket
 import stat
+import sys
 import time
 import uuid
 from dataclasses import dataclass, field
@@ -153,12 +154,20 @@ class EventWriter:
     def __init__(self, path: str | os.PathLike[str]):
         self.path = Path(path)
         self._f = open(self.path, "a", encoding="utf-8", buffering=1)
+        self.failed = 0
 
     def write(self, kind: str, **fields: Any) -> dict[str, Any]:
         ev = make_event(kind, **fields)
-        # One write call per line: a concurrent reader sees either nothing or a (possibly torn) line.
-        self._f.write(dumps(ev) + "\n")
-        self._f.flush()
+        try:
+            # One write call per line: a concurrent reader sees either nothing or a (possibly torn) line.
+            self._f.write(dumps(ev) + "\n")
+            self._f.flush()
+        except OSError as e:
+            # A full disk must not crash training; say so once on stderr (trainer.log) and carry on.
+            if not self.failed:
+                print(f"[cockpit] cannot write {self.path}: {e}; events are being dropped", file=sys.stderr,
+                      flush=True)
+            self.failed += 1
         return ev
 
     def sync(self) -> None:

@@ -54,7 +54,8 @@ class CockpitCallback(TrainerCallback):
         self.stop_reason: str | None = None
         self.sigterm = False
         self.pending_merge: list[dict[str, Any]] = []
-        self.injected: list[dict[str, Any]] = []  # rank-0 decisions that every rank must apply
+        self.injected: list[dict[str, Any]] = []
+        self.logged_upto = 0  # on resume: steps already in events.jsonl are re-trained but not re-logged  # rank-0 decisions that every rank must apply
         self.want_sample: list[dict[str, Any]] = []
         self.guarded_steps: set[int] = set()
         self.skipped_steps = 0
@@ -273,6 +274,8 @@ class CockpitCallback(TrainerCallback):
         if isinstance(tokens, (int, float)):
             self._tokens_last_log = tokens
         self._t_last_log = now
+        if step <= self.logged_upto:
+            return
         ev = {"step": step, "epoch": state.epoch, **logs, "step_time": step_time, "tokens_per_s": tps,
               "mem_kind": self.mem_kind, **mem}
         if per_rank is not None and len(per_rank) > 1:
@@ -311,6 +314,10 @@ class CockpitCallback(TrainerCallback):
         elif action == "pause" and not self.paused:
             self.paused = True
             self.state("paused", step, reason=f"guard {d.get('rule')}")
+
+    def save_failed(self, step: int, message: str) -> None:
+        self.emit("error", message=message, traceback=None, step=step, kind_detail="save_failed")
+        print(f"[cockpit] {message}", file=sys.stderr, flush=True)
 
     def on_save(self, args, state, control, **kwargs):
         # Checkpoint writing is not training time: restart the step clock after it.

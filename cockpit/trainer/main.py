@@ -45,9 +45,20 @@ def run(run_dir: Path, resume: bool = False) -> int:
     step = 0
     callback = trainer = None
     try:
+        from cockpit.rundir import last_event
+
+        last_metrics = last_event(rd.events, "metrics") if resume else None
+        logged_upto = int(last_metrics.get("step", 0)) if last_metrics else 0
+        ckpt_path = rd.latest_checkpoint() if resume else None
         if events is not None:
-            events.write("state", state="resumed" if resume else "starting", step=0)
+            if resume:
+                events.write("state", state="resumed", step=logged_upto,
+                             reason=f"from {ckpt_path.name if ckpt_path else 'scratch'}; steps up to "
+                                    f"{logged_upto} are re-trained but not logged twice")
+            else:
+                events.write("state", state="starting", step=0)
         trainer, callback, info = _build(rd, cfg, events, resume)
+        callback.logged_upto = logged_upto
         if events is not None:
             events.write("run_started", **info)
             events.sync()
@@ -61,7 +72,10 @@ def run(run_dir: Path, resume: bool = False) -> int:
             callback.on_save(trainer.args, trainer.state, trainer.control)
         step = trainer.state.global_step
         if zero:
-            _save_adapter(trainer, rd)
+            try:
+                _save_adapter(trainer, rd)
+            except OSError as e:
+                callback.save_failed(trainer.state.global_step, f"adapter not saved: {e}")
         outcome = "stopped" if callback.stop_reason else "finished"
         if callback is not None and callback.stop_reason and callback.stop_reason.startswith("guard:"):
             reason = callback.stop_reason
@@ -99,7 +113,6 @@ def run(run_dir: Path, resume: bool = False) -> int:
 def _build(rd: RunDir, cfg, events, resume: bool):
     """Everything heavy, in the order a reader would do it by hand."""
     import torch
-    from trl import SFTTrainer
 
     from cockpit.trainer import build, dist
     from cockpit.trainer.callback import CockpitCallback
@@ -118,8 +131,11 @@ def _build(rd: RunDir, cfg, events, resume: bool):
     callback = CockpitCallback(rd, cfg, events, mem_reader, mem_kind,
                                sample_fn=build.make_sampler(cfg) if cfg.samples.prompts else None)
     callback.install_sigterm()
-    trainer = SFTTrainer(model=model, args=args, train_dataset=train_ds, eval_dataset=eval_ds,
-                         processing_class=tokenizer, peft_config=peft_config, callbacks=[callback])
+    from cockpit.trainer.atomic import AtomicCheckpointSFTTrainer
+
+    trainer = AtomicCheckpointSFTTrainer(model=model, args=args, train_dataset=train_ds, eval_dataset=eval_ds,
+                                         processing_class=tokenizer, peft_config=peft_config, callbacks=[callback])
+    trainer.on_save_failed = callback.save_failed
     callback.trainer = trainer
     trainable = sum(p.numel() for p in trainer.model.parameters() if p.requires_grad)
     total = sum(p.numel() for p in trainer.model.parameters())
@@ -175,9 +191,13 @@ def _save_adapter(trainer, rd: RunDir) -> None:
     tmp = rd.path / f".adapter.tmp-{os.getpid()}"
     if tmp.exists():
         shutil.rmtree(tmp)
-    trainer.model.save_pretrained(str(tmp))
-    if trainer.processing_class is not None:
-        trainer.processing_class.save_pretrained(str(tmp))
+    try:
+        trainer.model.save_pretrained(str(tmp))
+        if trainer.processing_class is not None:
+            trainer.processing_class.save_pretrained(str(tmp))
+    except OSError:
+        shutil.rmtree(tmp, ignore_errors=True)
+        raise
     if rd.adapter.exists():
         old = rd.path / f".adapter.old-{int(time.time())}"
         rd.adapter.rename(old)
