@@ -60,11 +60,11 @@ def validate(config: str, overrides: tuple[str, ...]) -> None:
 
 
 def _start(cfg, runs_dir: str, name: str | None, *, detach: bool, headless: bool, theme: str | None,
-           config_path: str | None) -> None:
+           run_dir: str | None = None) -> None:
     from cockpit.launch import LaunchError, start_run
 
     try:
-        rd = start_run(cfg, runs_dir=Path(runs_dir), name=name)
+        rd = start_run(cfg, runs_dir=Path(runs_dir), name=name, run_dir=Path(run_dir) if run_dir else None)
     except LaunchError as e:
         click.echo(f"error: {e}", err=True)
         sys.exit(2)
@@ -86,6 +86,8 @@ def _follow(rd, *, detach: bool, headless: bool, theme: str | None) -> None:
 
 run_flags = [
     click.option("--runs-dir", default="runs", show_default=True, help="Where run directories are created."),
+    click.option("--run-dir", default=None, type=click.Path(file_okay=False),
+                 help="Use exactly this run directory (refused if it already holds a run)."),
     click.option("--name", default=None, help="Run name (default: the config's name)."),
     click.option("--detach", is_flag=True, help="Start the trainer, print the run directory, return."),
     click.option("--headless", is_flag=True, help="No cockpit: one line per logged step; exit with the outcome."),
@@ -106,24 +108,25 @@ def _with(flags):
 @click.argument("config", type=click.Path(dir_okay=False))
 @set_option
 @_with(run_flags)
-def run(config: str, overrides, runs_dir: str, name: str | None, detach: bool, headless: bool,
+def run(config: str, overrides, runs_dir: str, run_dir: str | None, name: str | None, detach: bool, headless: bool,
         theme: str | None) -> None:
     """Start a fine-tune in the background and open the cockpit on it.
 
     The trainer runs in its own session: closing the cockpit (q) or losing SSH never stops it."""
     cfg = _load_config(config, overrides)
-    _start(cfg, runs_dir, name, detach=detach, headless=headless, theme=theme, config_path=config)
+    _start(cfg, runs_dir, name, detach=detach, headless=headless, theme=theme, run_dir=run_dir)
 
 
 @main.command(context_settings=CONTEXT)
 @set_option
 @_with(run_flags)
-def demo(overrides, runs_dir: str, name: str | None, detach: bool, headless: bool, theme: str | None) -> None:
+def demo(overrides, runs_dir: str, run_dir: str | None, name: str | None, detach: bool, headless: bool,
+         theme: str | None) -> None:
     """Fine-tune the built-in tiny model on the built-in data (CPU, no network, ~2 minutes)."""
     from cockpit.demo import demo_config_path
 
     cfg = _load_config(str(demo_config_path()), overrides)
-    _start(cfg, runs_dir, name, detach=detach, headless=headless, theme=theme, config_path=None)
+    _start(cfg, runs_dir, name, detach=detach, headless=headless, theme=theme, run_dir=run_dir)
 
 
 @main.command(context_settings=CONTEXT)
