@@ -27,7 +27,8 @@ def new_run_dir(runs_dir: Path, name: str) -> RunDir:
     return RunDir(path)
 
 
-def start_run(cfg: RunConfig, runs_dir: Path, name: str | None = None, run_dir: Path | None = None) -> RunDir:
+def start_run(cfg: RunConfig, runs_dir: Path, name: str | None = None, run_dir: Path | None = None,
+              env: dict[str, str] | None = None) -> RunDir:
     """Create the run directory, write the resolved config, start the trainer detached."""
     if name:
         cfg.name = name
@@ -43,7 +44,7 @@ def start_run(cfg: RunConfig, runs_dir: Path, name: str | None = None, run_dir: 
         rd.config.write_text(cfg.to_yaml())
     except OSError as e:
         raise LaunchError(f"cannot create run directory {rd.path}: {e}") from None
-    spawn_trainer(rd)
+    spawn_trainer(rd, env=env)
     return rd
 
 
@@ -66,13 +67,12 @@ def resume_run(run_dir: Path) -> RunDir:
     return rd
 
 
-def spawn_trainer(rd: RunDir, resume: bool = False) -> subprocess.Popen:
+def spawn_trainer(rd: RunDir, resume: bool = False, env: dict[str, str] | None = None) -> subprocess.Popen:
     """`python -m cockpit.trainer RUN_DIR` in its own session: a closed terminal or a dropped SSH
     connection (SIGHUP to the cockpit's process group) never reaches it."""
     argv = [sys.executable, "-m", "cockpit.trainer", str(rd.path)] + (["--resume"] if resume else [])
     log = open(rd.log, "ab")
-    env = {**os.environ, "PYTHONUNBUFFERED": "1", "TOKENIZERS_PARALLELISM": "false",
-           "HF_HUB_OFFLINE": os.environ.get("HF_HUB_OFFLINE", "0")}
+    env = {**os.environ, "PYTHONUNBUFFERED": "1", "TOKENIZERS_PARALLELISM": "false", **(env or {})}
     proc = subprocess.Popen(argv, stdout=log, stderr=subprocess.STDOUT, stdin=subprocess.DEVNULL,
                             start_new_session=True, env=env, close_fds=True)
     log.close()
