@@ -63,6 +63,8 @@ class History:
     first_event_t: float | None = None
     world_size: int = 1
     per_rank_mem: list[float] | None = None
+    nonfinite: dict[str, list[int]] = field(default_factory=dict)
+    """Steps where loss / grad_norm were logged as NaN or inf (a NaN in `series` may just mean missing)."""
 
     # ---- folding ---------------------------------------------------------------------------------
 
@@ -116,13 +118,19 @@ class History:
             self._truncate_from(step)
         self.steps.append(step)
         for k, col in self.series.items():
-            col.append(num(ev.get(k)))
+            v = num(ev.get(k))
+            col.append(v)
+            if v != v or v in (math.inf, -math.inf):
+                if k in ("loss", "grad_norm") and ev.get(k) is not None:
+                    self.nonfinite.setdefault(k, []).append(step)
         if ev.get("mem_kind"):
             self.mem_kind = str(ev["mem_kind"])
         if ev.get("mem_per_rank"):
             self.per_rank_mem = [num(x) for x in ev["mem_per_rank"]]
 
     def _truncate_from(self, step: int) -> None:
+        for k in self.nonfinite:
+            self.nonfinite[k] = [s for s in self.nonfinite[k] if s < step]
         i = len(self.steps)
         while i > 0 and self.steps[i - 1] >= step:
             i -= 1
@@ -204,6 +212,7 @@ class History:
         h.samples = [s for s in self.samples if int(num(s.get("step")) if s.get("step") is not None else 0) <= last]
         h.errors = [e for e in self.errors if int(num(e.get("step")) if e.get("step") is not None else 0) <= last]
         h.mem_kind, h.world_size, h.per_rank_mem = self.mem_kind, self.world_size, self.per_rank_mem
+        h.nonfinite = {k: [s for s in v if s <= last] for k, v in self.nonfinite.items()}
         state_marks = [m for m in h.marks if m.kind == "state"]
         h.state = state_marks[-1].event.get("state", "unknown") if state_marks else ("running" if n else "unknown")
         h.state_event = state_marks[-1].event if state_marks else None

@@ -1,0 +1,97 @@
+"""The SOP advisor: pure functions from a run's history (+ config) to stage, findings, next action.
+
+    advice = advise(history, config)
+
+No torch, no textual: the trainer's guards, the cockpit, diagnose and report all call it.
+"""
+
+from __future__ import annotations
+
+from typing import Any
+
+from cockpit.advisor import actions
+from cockpit.advisor.context import Context
+from cockpit.advisor.nextconfig import patch_to_set_args, write_next_config
+from cockpit.advisor.rules import RULES
+from cockpit.advisor.stage import STAGES, infer_stage, needs
+from cockpit.advisor.types import RANK, SEVERITIES, Action, Advice, Finding
+from cockpit.config import RunConfig
+from cockpit.history import History
+
+__all__ = ["advise", "Advice", "Finding", "Action", "SEVERITIES", "RULES", "write_next_config",
+           "patch_to_set_args", "evaluate"]
+
+# The SOP's order on gradient trouble: lr x0.5 first, then clipping, then alpha; never r.
+GRADIENT_RULES = ("grad_norm_explosion", "grad_norm_precursor", "grad_norm_sawtooth", "grad_norm_high",
+                  "loss_jump", "grad_norm_rising_alpha")
+
+
+def evaluate(history: History, config: RunConfig | dict[str, Any] | None = None) -> tuple[Context, list[Finding]]:
+    ctx = Context.build(history, config)
+    findings: list[Finding] = []
+    for r in RULES:
+        findings.extend(r.check(ctx))
+    findings.sort(key=lambda f: (-RANK[f.severity], -(f.last_step or 0)))
+    return ctx, findings
+
+
+def advise(history: History, config: RunConfig | dict[str, Any] | None = None) -> Advice:
+    ctx, findings = evaluate(history, config)
+    stage = infer_stage(ctx, findings)
+    action = next_action(ctx, findings, stage)
+    return Advice(stage, STAGES[stage], needs(stage, findings), findings, action, verdict(ctx, findings, stage))
+
+
+def next_action(ctx: Context, findings: list[Finding], stage: int) -> Action | None:
+    """One action at a time, in the SOP's priority order."""
+    rules = {f.rule: f for f in findings}
+    live = not ctx.history.finished and ctx.history.state not in ("unknown",) and ctx.is_ours
+    if "loss_nonfinite" in rules or "grad_norm_nonfinite" in rules:
+        return actions.stop() if live else actions.lr_half_next(ctx.config)
+    gradient = [r for r in GRADIENT_RULES if r in rules]
+    if gradient:
+        if "clipping_off" in rules:
+            return rules["clipping_off"].action
+        if ctx.lr_halved and "grad_norm_rising_alpha" not in rules:
+            # lr already halved and the trouble stands: the SOP's next step is a lower alpha, not r.
+            return actions.alpha_down(ctx.config)
+        if "grad_norm_rising_alpha" in rules and ctx.lr_halved:
+            return rules["grad_norm_rising_alpha"].action
+        return actions.lr_half() if live else actions.lr_half_next(ctx.config)
+    for r in ("clipping_off", "loss_collapse", "memory_high", "entropy_collapse", "eval_diverging",
+              "fake_learning"):
+        if r in rules and rules[r].action is not None:
+            a = rules[r].action
+            return a if (a.command is None or live) else (actions.lr_half_next(ctx.config) if a.id == "lr_half" else a)
+    if "loss_flat" in rules or "entropy_flat" in rules:
+        if _structure_ready(ctx):
+            return actions.structure_up(ctx.config)
+        return actions.lr_double() if live else actions.lr_double_next(ctx.config)
+    if "loss_slow" in rules:
+        if _structure_ready(ctx):
+            return actions.structure_up(ctx.config)
+        return rules["loss_slow"].action
+    if ctx.is_ours and len(ctx.history) >= 20 and not findings and stage < 8:
+        return actions.final_run()
+    return None
+
+
+def _structure_ready(ctx: Context) -> bool:
+    """SOP: back to structure only when lr <= 5e-5, dropout >= 0.1, alpha <= 2r and grad_norm is stable."""
+    t, lora = ctx.training, ctx.lora
+    r = lora.get("r", 8)
+    alpha = lora.get("lora_alpha") or 2 * r
+    return ((t.get("learning_rate") or 1) <= 5e-5 and (lora.get("lora_dropout") or 0) >= 0.1 and alpha <= 2 * r)
+
+
+def verdict(ctx: Context, findings: list[Finding], stage: int) -> str:
+    if not len(ctx.history):
+        return "no metrics logged yet"
+    worst = max((f.severity for f in findings), key=RANK.__getitem__, default="ok")
+    if worst == "critical":
+        return "critical: " + findings[0].message
+    if worst == "danger":
+        return "danger: " + findings[0].message
+    if worst == "warn":
+        return "watch: " + findings[0].message
+    return "healthy: loss declining, grad_norm in band" if len(ctx.history) >= 5 else "healthy so far"

@@ -1,0 +1,102 @@
+"""The SOP's remedies as actions, in its order of preference."""
+
+from __future__ import annotations
+
+from typing import Any
+
+from cockpit.advisor.types import Action
+
+
+def lr_half() -> Action:
+    return Action("lr_half", "lr x0.5", "Halve the learning rate now (SOP: the first remedy for gradient trouble).",
+                  command={"cmd": "scale_lr", "value": 0.5})
+
+
+def lr_double() -> Action:
+    return Action("lr_double", "lr x2", "Double the learning rate now (SOP: flat loss means lr too low).",
+                  command={"cmd": "scale_lr", "value": 2.0})
+
+
+def clipping_on() -> Action:
+    return Action("clipping_on", "max_grad_norm 1.0", "Turn gradient clipping on for the next run (SOP: always on).",
+                  config_patch={"training.max_grad_norm": 1.0})
+
+
+def alpha_down(cfg: dict[str, Any]) -> Action:
+    r = _lora(cfg).get("r", 8)
+    alpha = _lora(cfg).get("lora_alpha") or 2 * r
+    new = max(r, alpha / 2)
+    return Action("alpha_down", f"lora_alpha {alpha:g} -> {new:g}",
+                  "Lower lora_alpha for the next run (SOP: after lr x0.5 and clipping; never cut r first).",
+                  config_patch={"lora.lora_alpha": new})
+
+
+def alpha_up(cfg: dict[str, Any]) -> Action:
+    r = _lora(cfg).get("r", 8)
+    alpha = _lora(cfg).get("lora_alpha") or 2 * r
+    return Action("alpha_up", f"lora_alpha {alpha:g} -> {alpha * 2:g}",
+                  "Raise lora_alpha for the next run (SOP: loss falling slowly).",
+                  config_patch={"lora.lora_alpha": alpha * 2})
+
+
+def dropout_up(cfg: dict[str, Any]) -> Action:
+    d = _lora(cfg).get("lora_dropout", 0.05)
+    new = round(max(0.1, d * 2), 3)
+    return Action("dropout_up", f"lora_dropout {d:g} -> {new:g}",
+                  "Raise lora_dropout for the next run (SOP: entropy collapsing = overfitting).",
+                  config_patch={"lora.lora_dropout": new})
+
+
+def memory_down(cfg: dict[str, Any]) -> Action:
+    bs = (cfg.get("training") or {}).get("per_device_train_batch_size", 4)
+    ga = (cfg.get("training") or {}).get("gradient_accumulation_steps", 1)
+    new_bs = max(1, bs // 2)
+    return Action("memory_down", f"batch {bs} -> {new_bs}, grad checkpointing",
+                  "Halve the micro-batch (doubling accumulation keeps the effective batch) and turn on gradient "
+                  "checkpointing for the next run (SOP: keep 10-20% of the GPU free).",
+                  config_patch={"training.per_device_train_batch_size": new_bs,
+                                "training.gradient_accumulation_steps": ga * (bs // new_bs),
+                                "model.gradient_checkpointing": True})
+
+
+def stop() -> Action:
+    return Action("stop", "stop", "Stop the run; it keeps its last good checkpoint.", command={"cmd": "stop"})
+
+
+def save() -> Action:
+    return Action("save", "save", "Save a checkpoint now.", command={"cmd": "save"})
+
+
+def structure_up(cfg: dict[str, Any]) -> Action:
+    lora = _lora(cfg)
+    targets = lora.get("target_modules") or ["q_proj", "v_proj"]
+    if isinstance(targets, list) and "k_proj" not in targets:
+        new = [*targets, "k_proj"]
+        return Action("structure_targets", "target q,k,v", "Add k_proj to the adapted modules (SOP stage 7).",
+                      config_patch={"lora.target_modules": new})
+    r = lora.get("r", 8)
+    return Action("structure_rank", f"r {r} -> {r * 2}", "Double the rank, alpha with it (SOP stage 7).",
+                  config_patch={"lora.r": r * 2, "lora.lora_alpha": (lora.get("lora_alpha") or 2 * r) * 2})
+
+
+def final_run() -> Action:
+    return Action("final_run", "final long run", "The SOP's final-run conditions hold: train the full length "
+                  "with this config and save (stage 8).", config_patch={"sop_stage": 8})
+
+
+def _lora(cfg: dict[str, Any]) -> dict[str, Any]:
+    return cfg.get("lora") or {}
+
+
+def lr_half_next(cfg: dict[str, Any]) -> Action:
+    lr = (cfg.get("training") or {}).get("learning_rate")
+    patch = {"training.learning_rate": lr / 2} if isinstance(lr, (int, float)) else None
+    return Action("lr_half_next", "next run: lr x0.5", "Halve the learning rate for the next run "
+                  "(resume from the last good checkpoint).", config_patch=patch)
+
+
+def lr_double_next(cfg: dict[str, Any]) -> Action:
+    lr = (cfg.get("training") or {}).get("learning_rate")
+    patch = {"training.learning_rate": lr * 2} if isinstance(lr, (int, float)) else None
+    return Action("lr_double_next", "next run: lr x2", "Double the learning rate for the next run.",
+                  config_patch=patch)

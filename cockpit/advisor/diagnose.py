@@ -1,0 +1,108 @@
+"""`cockpit diagnose PATH [--json]`: the SOP's reading of a run or of any HF trainer_state.json.
+
+The timeline is built by evaluating the rules at cursors along the run (as a replay would), so a
+finding that came and went (a grad_norm burst at step 40 that settled) is reported with the steps it
+stood, not only what the end of the run looks like.
+"""
+
+from __future__ import annotations
+
+import json
+import sys
+from typing import Any
+
+from cockpit.advisor import advise, evaluate
+from cockpit.advisor.types import RANK
+from cockpit.history import History
+
+CURSORS = 24
+
+
+def timeline(history: History, config=None) -> list[dict[str, Any]]:
+    """Per rule: worst severity, first and last step it stood, the last message and evidence."""
+    n = len(history)
+    marks = sorted({max(1, round(n * k / CURSORS)) for k in range(1, CURSORS + 1)}) if n else []
+    out: dict[str, dict[str, Any]] = {}
+    for cut in marks:
+        h = history if cut == n else history.upto(cut)
+        _, findings = evaluate(h, config)
+        for f in findings:
+            first = f.first_step if f.first_step is not None else h.step
+            last = f.last_step if f.last_step is not None else h.step
+            cur = out.get(f.rule)
+            if cur is None:
+                out[f.rule] = {**f.to_dict(), "first_step": first, "last_step": last}
+            else:
+                cur["first_step"] = min(cur["first_step"], first)
+                cur["last_step"] = max(cur["last_step"], last)
+                if RANK[f.severity] >= RANK[cur["severity"]]:
+                    cur.update(severity=f.severity, message=f.message, evidence=f.evidence)
+    return sorted(out.values(), key=lambda d: (d["first_step"], -RANK[d["severity"]]))
+
+
+def report(history: History, config=None) -> dict[str, Any]:
+    a = advise(history, config)
+    from cockpit.advisor.context import Context
+
+    return {
+        "lm_loss": Context.build(history, config).language_model_loss,
+        "steps": history.step, "logged": len(history), "state": history.state,
+        "stage": a.stage, "stage_name": a.stage_name, "stage_needs": a.stage_needs,
+        "verdict": a.verdict, "worst": a.worst,
+        "standing": [f.to_dict() for f in a.findings],
+        "timeline": timeline(history, config),
+        "next_action": None if a.next_action is None else {
+            "id": a.next_action.id, "label": a.next_action.label, "description": a.next_action.description,
+            "command": a.next_action.command, "config_patch": a.next_action.config_patch},
+    }
+
+
+ICON = {"ok": "✓", "warn": "▲", "danger": "✖", "critical": "☠"}
+
+
+def main(path: str, as_json: bool = False) -> int:
+    from cockpit.logs import LogError, resolve
+
+    try:
+        log = resolve(path)
+        history = log.history()
+    except (LogError, OSError) as e:
+        print(f"error: {e}", file=sys.stderr)
+        return 2
+    data = report(history)
+    data["source"] = str(log.source)
+    data["skipped_lines"] = log.stats.bad
+    if as_json:
+        print(json.dumps(data, indent=1, default=str))
+    else:
+        _print(data, log.title)
+    return 3 if data["worst"] in ("danger", "critical") else 0
+
+
+def _print(d: dict[str, Any], title: str) -> None:
+    p = print
+    p(f"{title}: {d['logged']} logged steps, last step {d['steps']}, state {d['state']}")
+    if d["skipped_lines"]:
+        p(f"  ({d['skipped_lines']} unreadable line(s) skipped)")
+    if not d.get("lm_loss", True):
+        p("  note: the loss goes negative: not a language-model SFT log; loss rules are skipped")
+    p(f"stage {d['stage']} ({d['stage_name']})")
+    for n in d["stage_needs"]:
+        p(f"  needs: {n}")
+    p("")
+    if d["timeline"]:
+        p("findings timeline:")
+        for f in d["timeline"]:
+            span = f"step {f['first_step']}" + (f"-{f['last_step']}" if f["last_step"] != f["first_step"] else "")
+            p(f"  {ICON[f['severity']]} {f['severity']:<8} {span:<16} {f['rule']:<22} {f['message']}")
+    else:
+        p("findings timeline: none")
+    p("")
+    p(f"verdict: {d['verdict']}")
+    a = d["next_action"]
+    if a:
+        from cockpit.advisor.nextconfig import patch_to_set_args
+
+        how = (f" (command {a['command']['cmd']} {a['command'].get('value', '')})".rstrip() + ")" if a["command"]
+               else f" ({patch_to_set_args(a['config_patch'])})" if a["config_patch"] else "")
+        p(f"next action: {a['label']}: {a['description']}{how}")

@@ -1,0 +1,60 @@
+"""Which SOP stage a run is at, and what it still needs to move on.
+
+Stages: 0 data check, 1 structure (r, target_modules), 2 frozen baseline, 3 lr sweep, 4 dropout,
+5 alpha, 6 stability check, 7 structure backtrack, 8 final long run and save.
+"""
+
+from __future__ import annotations
+
+from cockpit.advisor.context import Context
+from cockpit.advisor.types import RANK, Finding
+
+STAGES = {
+    0: "data check", 1: "structure", 2: "frozen baseline", 3: "lr sweep", 4: "dropout", 5: "alpha",
+    6: "stability check", 7: "structure backtrack", 8: "final long run",
+}
+NEEDS = {
+    0: ["run `cockpit check-data` (size, templating, tokens, chat template)"],
+    1: ["start with r=8 on q_proj,v_proj, alpha=2r, dropout 0.05"],
+    2: ["measure the frozen model's loss on the data (the baseline a fine-tune must beat)"],
+    3: ["sweep lr over 5e-5, 1e-4, 2e-4 for 500-1000 steps (`cockpit sweep`); keep the smooth decline"],
+    4: ["raise lora_dropout to 0.1 only if entropy collapses"],
+    5: ["tune lora_alpha: up if loss falls slowly, down if grad_norm rises"],
+    6: ["loss must not collapse", "grad_norm stable in 0.1-5", "entropy holds (no collapse)"],
+    7: ["only when lr <= 5e-5, dropout >= 0.1, alpha <= 2r, grad_norm stable and the task is still not learned"],
+    8: ["train the full length and save; merge when the samples look right"],
+}
+
+
+def infer_stage(ctx: Context, findings: list[Finding]) -> int:
+    cfg = ctx.config
+    if isinstance(cfg.get("sop_stage"), int):
+        return cfg["sop_stage"]
+    if not ctx.is_ours:
+        return 6 if len(ctx.history) else 0  # someone else's log: all we can judge is stability
+    if not len(ctx.history):
+        return 0
+    lora = ctx.lora
+    r = lora.get("r", 8)
+    alpha = lora.get("lora_alpha") or 2 * r
+    targets = lora.get("target_modules") or []
+    total = ctx.history.total_steps or 0
+    if r > 8 or (isinstance(targets, list) and len(set(targets) - {"q_proj", "v_proj"}) > 0 and r >= 8
+                 and "k_proj" in targets):
+        return 7
+    if alpha != 2 * r:
+        return 5
+    if (lora.get("lora_dropout") or 0.05) > 0.05:
+        return 4
+    if 0 < total <= 1000:
+        return 3
+    worst = max((RANK[f.severity] for f in findings), default=0)
+    return 8 if worst == 0 and ctx.history.step > 1000 else 6
+
+
+def needs(stage: int, findings: list[Finding]) -> list[str]:
+    out = list(NEEDS.get(stage, []))
+    blocking = [f for f in findings if RANK[f.severity] >= RANK["warn"]]
+    if blocking and stage >= 6:
+        out.insert(0, f"clear: {', '.join(sorted({f.rule for f in blocking}))}")
+    return out
