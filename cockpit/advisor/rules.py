@@ -107,6 +107,10 @@ def loss_flat(ctx: Context) -> list[Finding]:
     if a <= 0.1:
         return []  # near zero is the collapse rule's business
     rel = (a - b) / abs(a)
+    if len(vals) >= 2 * w:
+        long_a = median(vals[-2 * w:][: 2 * w // 4])
+        if long_a > 0 and (long_a - b) / long_a >= th.loss_flat_rel:
+            return []  # declining over the longer window: slow, not flat (loss_slow's business)
     if abs(rel) < th.loss_flat_rel:
         return [Finding("loss_flat", "warn",
                         f"loss flat at ~{_fmt(b)} over the last {w} logged steps ({rel:+.1%}): lr too low?",
