@@ -1,0 +1,51 @@
+"""The cockpit App: themes, key remapping, one CockpitScreen. Kept small on purpose (STYLE.md 1)."""
+
+from __future__ import annotations
+
+import time
+from pathlib import Path
+
+from textual.app import App
+
+from cockpit.tui.screen import CockpitScreen
+from cockpit.tui.themes import load_themes
+
+DEFAULT_THEME = "cockpit-dark"
+
+
+class CockpitApp(App):
+    CSS_PATH = "cockpit.tcss"
+    TITLE = "lora-cockpit"
+    ENABLE_COMMAND_PALETTE = False
+
+    def __init__(self, source, *, run_dir: Path | None = None, theme: str | None = None,
+                 keymap: dict[str, str] | None = None, clock=time.time):
+        super().__init__()
+        self.source, self.run_dir, self.clock = source, run_dir, clock
+        self.themes = load_themes()
+        for t in self.themes:
+            self.register_theme(t)
+        names = [t.name for t in self.themes]
+        self.theme_names = names
+        self.requested_theme = theme if theme in names else DEFAULT_THEME
+        self.bad_theme = theme if theme and theme not in names else None
+        self.keymap = keymap or {}
+        self.detached = False
+
+    def on_mount(self) -> None:
+        self.theme = self.requested_theme
+        if self.keymap:
+            self.set_keymap(self.keymap)
+        self.push_screen(CockpitScreen(self.source, run_dir=self.run_dir, clock=self.clock))
+        if self.bad_theme:
+            self.notify(f"unknown theme '{self.bad_theme}'; themes: {', '.join(self.theme_names)}",
+                        severity="warning")
+
+    def cycle_theme(self) -> None:
+        names = self.theme_names
+        self.theme = names[(names.index(self.theme) + 1) % len(names)] if self.theme in names else names[0]
+        self.notify(f"theme: {self.theme}", timeout=2)
+
+    def detach(self) -> None:
+        self.detached = True
+        self.exit()

@@ -1,0 +1,65 @@
+"""Entry points the CLI calls: open the cockpit live on a run, or on a recorded log."""
+
+from __future__ import annotations
+
+import sys
+from pathlib import Path
+
+from cockpit.rundir import FINAL_STATES, RunDir
+
+
+def _keymap(run_dir: Path) -> dict[str, str]:
+    try:
+        import yaml
+
+        data = yaml.safe_load((run_dir / "config.yaml").read_text()) or {}
+        keys = data.get("keys") or {}
+        return {str(k): str(v) for k, v in keys.items()}
+    except (OSError, ValueError, AttributeError):
+        return {}
+
+
+def open_live(run_dir: Path, theme: str | None = None) -> None:
+    from cockpit.tui.app import CockpitApp
+    from cockpit.tui.sources import LiveSource
+
+    rd = RunDir(run_dir)
+    if not rd.events.exists():
+        print(f"error: {run_dir} is not a run directory (no events.jsonl)", file=sys.stderr)
+        sys.exit(2)
+    source = LiveSource(rd.path)
+    app = CockpitApp(source, run_dir=rd.path, theme=theme, keymap=_keymap(rd.path))
+    app.run()
+    h = source.history
+    if h.state in FINAL_STATES:
+        print(f"run {h.state} at step {h.step}: {rd.path}")
+        print(f"  replay: cockpit replay {rd.path}    report: cockpit report {rd.path}")
+    else:
+        pid = (h.run_started or {}).get("pid")
+        print(f"detached: training goes on{f' (trainer pid {pid})' if pid else ''}.")
+        print(f"  re-attach: cockpit attach {rd.path}")
+        print(f"  steer:     cockpit ctl {rd.path} pause|resume|lr x0.5|save|stop")
+
+
+def open_replay(path: Path, speed: float = 10.0, theme: str | None = None) -> None:
+    from cockpit.logs import LogError, resolve
+    from cockpit.tui.app import CockpitApp
+    from cockpit.tui.sources import ReplaySource
+
+    if path.is_dir() and ((path / "sweep.json").exists() or (path / "sweep.yaml").exists()):
+        open_sweep(path, theme=theme)
+        return
+    try:
+        log = resolve(path)
+        history = log.history()
+    except (LogError, OSError) as e:
+        print(f"error: {e}", file=sys.stderr)
+        sys.exit(2)
+    source = ReplaySource(history, log.title, speed=speed, skipped_lines=log.stats.bad)
+    CockpitApp(source, run_dir=None, theme=theme).run()
+
+
+def open_sweep(sweep_dir: Path, theme: str | None = None) -> None:
+    from cockpit.tui.sweep_app import SweepApp
+
+    SweepApp(sweep_dir, theme=theme).run()

@@ -1,0 +1,141 @@
+"""Modal screens: confirmations, the exact-lr input, help, zoom, traceback and samples views."""
+
+from __future__ import annotations
+
+from textual.app import ComposeResult
+from textual.binding import Binding
+from textual.containers import Horizontal, Vertical, VerticalScroll
+from textual.screen import ModalScreen
+from textual.widgets import Button, Input, Label, Static
+
+from cockpit.config import parse_lr
+
+MODAL_CSS = """
+ModalScreen { align: center middle; }
+#dialog { width: 72; max-width: 95%; height: auto; max-height: 90%; border: thick $accent; background: $surface;
+          padding: 1 2; }
+#dialog.-danger { border: thick $error; }
+#dialog Label.title { text-style: bold; margin-bottom: 1; }
+#dialog .buttons { height: auto; margin-top: 1; align-horizontal: right; }
+#dialog Button { margin-left: 2; }
+#lr-error { color: $error; height: auto; }
+"""
+
+
+class ConfirmModal(ModalScreen[bool]):
+    """Yes/no with the exact consequence spelled out. `y` confirms, `n`/escape cancels."""
+
+    DEFAULT_CSS = MODAL_CSS
+    BINDINGS = [Binding("y", "yes", "Confirm"), Binding("n,escape", "no", "Cancel")]
+
+    def __init__(self, title: str, body: str, *, danger: bool = False, yes: str = "Confirm"):
+        super().__init__()
+        self.title_text, self.body, self.danger, self.yes_label = title, body, danger, yes
+
+    def compose(self) -> ComposeResult:
+        with Vertical(id="dialog", classes="-danger" if self.danger else ""):
+            yield Label(self.title_text, classes="title")
+            yield Static(self.body)
+            with Horizontal(classes="buttons"):
+                yield Button("Cancel (n)", id="no")
+                yield Button(f"{self.yes_label} (y)", id="yes", variant="error" if self.danger else "primary")
+
+    def on_button_pressed(self, event: Button.Pressed) -> None:
+        self.dismiss(event.button.id == "yes")
+
+    def action_yes(self) -> None:
+        self.dismiss(True)
+
+    def action_no(self) -> None:
+        self.dismiss(False)
+
+
+class LrModal(ModalScreen[str | None]):
+    """An exact learning rate (`1e-4`) or a factor (`x0.5`), validated before anything is sent."""
+
+    DEFAULT_CSS = MODAL_CSS
+    BINDINGS = [Binding("escape", "cancel", "Cancel")]
+
+    def __init__(self, current: float | None):
+        super().__init__()
+        self.current = current
+
+    def compose(self) -> ComposeResult:
+        with Vertical(id="dialog"):
+            yield Label("Set the learning rate", classes="title")
+            cur = f"{self.current:.3e}" if self.current is not None and self.current == self.current else "?"
+            yield Static(f"Current lr: {cur}.  Type a value (1e-4) or a factor (x0.5). Enter sends, Esc cancels.")
+            yield Input(placeholder="1e-4 or x0.5", id="lr-input")
+            yield Static("", id="lr-error")
+
+    def on_input_submitted(self, event: Input.Submitted) -> None:
+        try:
+            parse_lr(event.value)
+        except ValueError as e:
+            self.query_one("#lr-error", Static).update(f"✖ {e}")
+            return
+        self.dismiss(event.value.strip())
+
+    def action_cancel(self) -> None:
+        self.dismiss(None)
+
+
+class TextModal(ModalScreen[None]):
+    """Read-only text (help, a traceback, all samples): scroll, then escape or q to close."""
+
+    DEFAULT_CSS = MODAL_CSS + "#dialog { width: 100; height: 80%; } #text { height: auto; }"
+    BINDINGS = [Binding("escape,q,question_mark", "close", "Close")]
+
+    def __init__(self, title: str, text):
+        super().__init__()
+        self.title_text, self.text = title, text
+
+    def compose(self) -> ComposeResult:
+        with Vertical(id="dialog"):
+            yield Label(self.title_text, classes="title")
+            with VerticalScroll():
+                yield Static(self.text, id="text")
+
+    def action_close(self) -> None:
+        self.dismiss(None)
+
+
+class ZoomModal(ModalScreen[None]):
+    """The focused metric as a full plotext chart with axes and its danger bands as lines."""
+
+    DEFAULT_CSS = "ZoomModal { align: center middle; } #zoom { width: 96%; height: 90%; border: thick $accent; }"
+    BINDINGS = [Binding("escape,q,z", "close", "Close")]
+
+    def __init__(self, title: str, steps: list[int], values: list[float], bands: list[tuple[float, str]],
+                 marks: list[tuple[int, str]]):
+        super().__init__()
+        self.title_text, self.steps, self.values, self.bands, self.marks = title, steps, values, bands, marks
+
+    def compose(self) -> ComposeResult:
+        from textual_plotext import PlotextPlot  # imported here: plotext costs start-up time
+
+        yield PlotextPlot(id="zoom")
+
+    def on_mount(self) -> None:
+        import math
+
+        from textual_plotext import PlotextPlot
+
+        plot = self.query_one(PlotextPlot)
+        plt = plot.plt
+        pts = [(s, v) for s, v in zip(self.steps, self.values) if math.isfinite(v)]
+        plt.title(f"{self.title_text}  (esc closes)")
+        plt.xlabel("step")
+        if pts:
+            xs, ys = zip(*pts)
+            plt.plot(list(xs), list(ys), marker="braille")
+            top = max(ys)
+            for y, name in self.bands:
+                if y <= top * 1.5:
+                    plt.hline(y, "red" if name in ("danger", "explosion") else "orange")
+            for s, _label in self.marks[:50]:
+                plt.vline(s, "blue")
+        plot.refresh()
+
+    def action_close(self) -> None:
+        self.dismiss(None)

@@ -1,0 +1,470 @@
+"""The cockpit screen: one screen, fed by a live or a replay source, that it cannot tell apart."""
+
+from __future__ import annotations
+
+import time
+from pathlib import Path
+
+from rich.text import Text
+from textual import on, work
+from textual.app import ComposeResult
+from textual.binding import Binding
+from textual.containers import Grid, Horizontal, Vertical
+from textual.screen import Screen
+from textual.widgets import Footer, RichLog, Static
+
+from cockpit.config import Thresholds
+from cockpit.history import History
+from cockpit.rundir import FINAL_STATES
+from cockpit.tui.messages import EventsArrived, TrainerGone
+from cockpit.tui.modals import ConfirmModal, LrModal, TextModal, ZoomModal
+from cockpit.tui.widgets.advisor_panel import AdvisorPanel
+from cockpit.tui.widgets.metric import MetricPanel
+from cockpit.tui.widgets.run_panel import RunPanel
+from cockpit.tui.widgets.samples_panel import SamplesPanel
+
+METRICS = (("loss", "loss"), ("grad_norm", "grad_norm"), ("entropy", "entropy"), ("mem_used", "memory"),
+           ("learning_rate", "lr"), ("tokens_per_s", "tokens/s"))
+CONTROL = {"pause", "resume", "lr_half", "lr_double", "set_lr", "save", "stop", "merge", "samples", "apply_advice"}
+REPLAY = {"play", "step_back", "step_fwd", "jump_back", "jump_fwd", "faster", "slower", "to_start", "to_end"}
+
+
+class CockpitScreen(Screen):
+    BINDINGS = [
+        Binding("p", "pause", "Pause", id="pause", tooltip="Pause at the next step boundary"),
+        Binding("p", "resume", "Resume", id="resume", tooltip="Resume training"),
+        Binding("left_square_bracket", "lr_half", "lr×½", id="lr_half", tooltip="Halve the learning rate"),
+        Binding("right_square_bracket", "lr_double", "lr×2", id="lr_double", tooltip="Double the learning rate"),
+        Binding("l", "set_lr", "Set lr", id="set_lr", tooltip="Set an exact learning rate"),
+        Binding("s", "save", "Save", id="save", tooltip="Write a checkpoint now"),
+        Binding("x", "stop", "Stop", id="stop", tooltip="Stop the run (asks first)"),
+        Binding("m", "merge", "Merge", id="merge", tooltip="Merge the adapter into the base (asks first)"),
+        Binding("g", "samples", "Sample", id="samples", tooltip="Generate samples now"),
+        Binding("a", "apply_advice", "Apply advice", id="apply_advice", tooltip="Apply the advisor's next action"),
+        Binding("space", "play", "Play/Pause", id="play"),
+        Binding("left", "step_back", "◀ step", id="step_back", show=False),
+        Binding("right", "step_fwd", "step ▶", id="step_fwd", show=False),
+        Binding("shift+left", "jump_back", "◀◀ 10%", id="jump_back", show=False),
+        Binding("shift+right", "jump_fwd", "10% ▶▶", id="jump_fwd", show=False),
+        Binding("plus,equals_sign", "faster", "Faster", id="faster", show=False),
+        Binding("minus", "slower", "Slower", id="slower", show=False),
+        Binding("home", "to_start", "Start", id="to_start", show=False),
+        Binding("end", "to_end", "End", id="to_end", show=False),
+        Binding("z", "zoom", "Zoom", id="zoom", tooltip="Full chart of the focused metric"),
+        Binding("v", "all_samples", "Samples", id="all_samples", show=False),
+        Binding("e", "traceback", "Error", id="traceback", show=False),
+        Binding("t", "cycle_theme", "Theme", id="theme"),
+        Binding("question_mark", "help", "Help", id="help"),
+        Binding("q", "detach", "Detach", id="detach", tooltip="Close the cockpit; training goes on"),
+    ]
+
+    def __init__(self, source, *, run_dir: Path | None = None, clock=time.time):
+        super().__init__()
+        self.source = source
+        self.run_dir = run_dir
+        self.clock = clock
+        self.pending: dict[str, dict] = {}
+        self.crashed_note: str | None = None
+        self._advice = None
+        self._advice_at = 0.0
+        self._advice_len = -1
+        self._dirty = True
+        self._bad_lines = 0
+
+    # ---- layout ----------------------------------------------------------------------------------
+
+    def compose(self) -> ComposeResult:
+        yield Static(id="title-bar")
+        with Grid(id="metrics"):
+            for key, title in METRICS:
+                yield MetricPanel(key, title, id=f"m-{key}")
+        with Horizontal(id="bottom"):
+            with Vertical(id="left-col"):
+                yield RunPanel(id="run")
+                yield SamplesPanel(id="samples")
+            with Vertical(id="right-col"):
+                yield AdvisorPanel(id="advisor")
+                yield RichLog(id="log", markup=False, wrap=False, max_lines=2000)
+        yield Footer()
+
+    def on_mount(self) -> None:
+        self.query_one("#m-loss", MetricPanel).focus()
+        self.set_interval(0.1, self._tick)
+        self._reflow()
+        if not self.source.replay:
+            self._start_reader()
+        else:
+            self._log_history_marks(self.source.full)
+        self._render_all()
+
+    def on_resize(self) -> None:
+        self._reflow()
+
+    def _reflow(self) -> None:
+        w, h = self.size.width, self.size.height
+        self.set_class(w < 120 or h < 34, "-compact")
+        self.set_class(w >= 200 and h >= 50, "-large")
+
+    # ---- the source ------------------------------------------------------------------------------
+
+    @work(thread=True, exclusive=True, name="tail-events", group="source", exit_on_error=False)
+    def _start_reader(self) -> None:
+        self.source.run(self)
+
+    def on_unmount(self) -> None:
+        if not self.source.replay:
+            self.source.stop()
+
+    @on(EventsArrived)
+    def _events(self, msg: EventsArrived) -> None:
+        self.source.add(msg.events)
+        self._bad_lines = msg.bad_lines
+        for ev in msg.events:
+            self._log_event(ev)
+        self._dirty = True
+        self.refresh_bindings()
+
+    @on(TrainerGone)
+    def _gone(self, msg: TrainerGone) -> None:
+        self.crashed_note = f"trainer pid {msg.pid} is gone without a final state"
+        log = self.query_one("#log", RichLog)
+        log.write(Text(f"✖ CRASHED: {self.crashed_note}; last lines of trainer.log:", style="bold red"))
+        for line in msg.log_tail:
+            log.write(Text(f"  {line}", style="dim"))
+        self._dirty = True
+        self.refresh_bindings()
+
+    def _tick(self) -> None:
+        if self.source.replay and self.source.tick(0.1):
+            self._dirty = True
+        if self._dirty:
+            self._dirty = False
+            self._render_all()
+
+    # ---- state -----------------------------------------------------------------------------------
+
+    @property
+    def history(self) -> History:
+        return self.source.view()
+
+    @property
+    def state(self) -> str:
+        if self.crashed_note and self.history.state not in FINAL_STATES:
+            return "crashed"
+        return self.history.state
+
+    def thresholds(self) -> Thresholds:
+        try:
+            return Thresholds.model_validate(self.history.config.get("thresholds") or {})
+        except Exception:
+            return Thresholds()
+
+    def advice(self):
+        h = self.history
+        now = time.monotonic()
+        # Re-advise at most twice a second live; at every cursor move in a replay.
+        stale = len(h) != self._advice_len
+        if stale and not (self.source.replay or now - self._advice_at > 0.5):
+            self._dirty = True  # throttled: come back on a later tick so a quiet run still gets advice
+        elif stale:
+            try:
+                from cockpit.advisor import advise
+
+                self._advice = advise(h) if len(h) else None
+            except Exception as e:  # the advisor must never take the cockpit down
+                self.log.error(f"advisor failed: {e}")
+                self._advice = None
+            self._advice_at, self._advice_len = now, len(h)
+        return self._advice
+
+    # ---- rendering -------------------------------------------------------------------------------
+
+    def _render_all(self) -> None:
+        h = self.history
+        th = self.thresholds()
+        mark_steps = [m.step for m in h.marks if m.kind in ("ack", "guard", "checkpoint", "merge")]
+        idx = _indices(h.steps, mark_steps)
+        for key, _ in METRICS:
+            panel = self.query_one(f"#m-{key}", MetricPanel)
+            total = h.last("mem_total") if key == "mem_used" else None
+            extra = ""
+            if key == "mem_used":
+                extra = "VRAM" if h.mem_kind == "vram" else "RAM (process)"
+            vals = h.series[key]
+            panel.update_data(h.steps, vals, idx, th, total if total == total else None, extra)
+        replay = self.source.label() if self.source.replay else None
+        self.query_one(RunPanel).show(h, state=self.state, replay=replay, pending=len(self.pending),
+                                      now=self.clock())
+        self.query_one(AdvisorPanel).show(self.advice(), can_apply=self._can_control(),
+                                          compact=self.has_class("-compact"))
+        self.query_one(SamplesPanel).show(h.samples)
+        title = Text()
+        title.append(" lora-cockpit ", style="bold reverse")
+        title.append(f"  {self.source.title}  ")
+        if self.source.replay:
+            title.append(" REPLAY ", style="bold reverse")
+        if self._bad_lines or getattr(self.source, "skipped_lines", 0):
+            n = self._bad_lines or self.source.skipped_lines
+            title.append(f"  {n} unreadable line(s) skipped", style="dim")
+        self.query_one("#title-bar", Static).update(title)
+
+    def _log_event(self, ev: dict) -> None:
+        log = self.query_one("#log", RichLog)
+        k = ev.get("kind")
+        step = ev.get("step")
+        at = f"[{step:>6}] " if isinstance(step, int) else " " * 9
+        line = None
+        if k == "ack":
+            cid = ev.get("id", "")
+            mine = self.pending.pop(cid, None)
+            who = "" if mine else " (other cockpit)"
+            if ev.get("ok"):
+                line = Text(f"{at}✓ {ev.get('cmd')} acked{who}: {ev.get('change') or 'ok'}", style="green")
+            else:
+                line = Text(f"{at}✖ {ev.get('cmd')} refused{who}: {ev.get('reason')}", style="bold red")
+        elif k == "state":
+            st = ev.get("state")
+            style = "bold red" if st == "crashed" else "bold"
+            line = Text(f"{at}● state {st}" + (f" ({ev['reason']})" if ev.get("reason") else ""), style=style)
+        elif k == "checkpoint":
+            line = Text(f"{at}⬇ checkpoint {Path(str(ev.get('path', ''))).name}", style="cyan")
+        elif k == "guard":
+            line = Text(f"{at}☠ guard {ev.get('rule')}: {ev.get('message')} → {ev.get('action')}", style="bold red")
+        elif k == "error":
+            line = Text(f"{at}✖ error: {ev.get('message')}" + ("  (e: traceback)" if ev.get("traceback") else ""),
+                        style="bold red")
+        elif k == "merge":
+            out = f" → {ev['out']}" if ev.get("out") else ""
+            line = Text(f"{at}⛙ merge {ev.get('status')}: {ev.get('message', '')}{out}",
+                        style="bold red" if ev.get("status") == "failed" else "magenta")
+        elif k == "run_started":
+            line = Text(f"{at}▶ started on {ev.get('device')} ({ev.get('trainable_params') or '?'} trainable params, "
+                        f"{ev.get('total_steps') or '?'} steps)", style="bold")
+        if line is not None:
+            log.write(line)
+
+    def _log_history_marks(self, h: History) -> None:
+        if h.run_started:
+            self._log_event(h.run_started)
+        for m in h.marks:
+            self._log_event(m.event)
+
+    # ---- bindings --------------------------------------------------------------------------------
+
+    def _can_control(self) -> bool:
+        return (not self.source.replay and self.run_dir is not None and self.state not in FINAL_STATES
+                and self.state != "unknown")
+
+    def check_action(self, action: str, parameters) -> bool | None:
+        if action in REPLAY:
+            return self.source.replay
+        if action in CONTROL:
+            if self.source.replay:
+                return False  # a replay takes no commands: hide them
+            if not self._can_control():
+                return None  # greyed: the run is over (or not started)
+            if action == "pause":
+                return self.state != "paused"
+            if action == "resume":
+                return self.state == "paused"
+            if action == "apply_advice":
+                a = self.advice()
+                return True if (a and a.next_action) else None
+        if action == "traceback":
+            return bool(self.history.errors)
+        return True
+
+    # ---- actions: control ------------------------------------------------------------------------
+
+    def _send(self, action: str, value: str | None = None) -> None:
+        from cockpit.control import CommandError, send
+
+        try:
+            cmd = send(self.run_dir, action, value, source="tui")
+        except CommandError as e:
+            self.notify(str(e), severity="error", title="not sent")
+            return
+        self.pending[cmd["id"]] = cmd
+        val = f" {cmd['value']:g}" if isinstance(cmd.get("value"), float) else ""
+        self.query_one("#log", RichLog).write(Text(f"{' ' * 9}⧗ {cmd['cmd']}{val} sent, waiting for the trainer…",
+                                                   style="yellow"))
+        self._dirty = True
+
+    def action_pause(self) -> None:
+        self._send("pause")
+
+    def action_resume(self) -> None:
+        self._send("resume")
+
+    def action_lr_half(self) -> None:
+        self._send("lr", "x0.5")
+
+    def action_lr_double(self) -> None:
+        self._send("lr", "x2")
+
+    def action_set_lr(self) -> None:
+        lr = self.history.last("learning_rate")
+
+        def done(value: str | None) -> None:
+            if value:
+                self._send("lr", value)
+
+        self.app.push_screen(LrModal(lr if lr == lr else None), done)
+
+    def action_save(self) -> None:
+        self._send("save")
+
+    def action_samples(self) -> None:
+        self._send("sample")
+
+    def action_stop(self) -> None:
+        def done(ok: bool | None) -> None:
+            if ok:
+                self._send("stop")
+
+        self.app.push_screen(ConfirmModal(
+            "Stop the run?", f"The trainer saves a checkpoint and the adapter ({self.run_dir}/adapter), "
+            "then ends with state 'stopped'. `cockpit resume` can continue it later.", danger=True,
+            yes="Stop"), done)
+
+    def action_merge(self) -> None:
+        cfg = self.history.config
+        q = (cfg.get("model") or {}).get("quantization", "none")
+        note = "\nThe base was trained 4-bit: it is reloaded unquantized for the merge." if q in ("4bit", "8bit") else ""
+
+        def done(ok: bool | None) -> None:
+            if ok:
+                self._send("merge")
+
+        self.app.push_screen(ConfirmModal(
+            "Merge the adapter?",
+            f"source: a checkpoint saved now (step {self.history.step}), in {self.run_dir}/checkpoints\n"
+            f"output: {self.run_dir}/merged\ndtype:  fp32 (cockpit merge --dtype bf16 for another)\n"
+            f"The merge runs in its own process and is verified; training continues.{note}", yes="Merge"), done)
+
+    def action_apply_advice(self) -> None:
+        a = self.advice()
+        if not a or not a.next_action:
+            return
+        act = a.next_action
+        live = act.command is not None and self._can_control()
+        if live:
+            what = f"send `{act.command['cmd']}" + (f" {act.command['value']}" if "value" in act.command else "") + "`"
+        else:
+            from cockpit.advisor import patch_to_set_args
+
+            what = f"write {self.run_dir}/next-config.yaml with {patch_to_set_args(act.config_patch or {})}"
+
+        def done(ok: bool | None) -> None:
+            if not ok:
+                return
+            if live:
+                cmd = act.command
+                if cmd["cmd"] == "scale_lr":
+                    self._send("lr", f"x{cmd['value']}")
+                elif cmd["cmd"] == "set_lr":
+                    self._send("lr", str(cmd["value"]))
+                else:
+                    self._send(cmd["cmd"])
+            elif act.config_patch and self.run_dir is not None:
+                from cockpit.advisor import write_next_config
+
+                try:
+                    path = write_next_config(self.run_dir, act.config_patch)
+                    self.notify(f"wrote {path}", title="next config")
+                    self.query_one("#log", RichLog).write(Text(f"{' ' * 9}✎ next config: {path}", style="cyan"))
+                except Exception as e:
+                    self.notify(str(e), severity="error")
+
+        self.app.push_screen(ConfirmModal(f"Apply: {act.label}?", f"{act.description}\n\nThis will {what}.",
+                                          yes="Apply"), done)
+
+    # ---- actions: replay -------------------------------------------------------------------------
+
+    def _replay(self, fn) -> None:
+        fn()
+        self._dirty = True
+        self._render_all()
+
+    def action_play(self) -> None:
+        self._replay(self.source.toggle)
+
+    def action_step_back(self) -> None:
+        self._replay(lambda: self.source.move(-1))
+
+    def action_step_fwd(self) -> None:
+        self._replay(lambda: self.source.move(1))
+
+    def action_jump_back(self) -> None:
+        self._replay(lambda: self.source.jump(-0.1))
+
+    def action_jump_fwd(self) -> None:
+        self._replay(lambda: self.source.jump(0.1))
+
+    def action_faster(self) -> None:
+        self._replay(lambda: self.source.faster(True))
+
+    def action_slower(self) -> None:
+        self._replay(lambda: self.source.faster(False))
+
+    def action_to_start(self) -> None:
+        self._replay(lambda: self.source.seek(0))
+
+    def action_to_end(self) -> None:
+        self._replay(lambda: self.source.seek(len(self.source.full)))
+
+    # ---- actions: views --------------------------------------------------------------------------
+
+    def action_zoom(self) -> None:
+        focused = self.focused if isinstance(self.focused, MetricPanel) else self.query_one("#m-loss", MetricPanel)
+        th = self.thresholds()
+        bands = []
+        if focused.key == "grad_norm":
+            bands = [(th.grad_norm_high, "high"), (th.grad_norm_danger, "danger"), (th.grad_norm_explosion, "explosion")]
+        elif focused.key == "mem_used" and focused.total:
+            bands = [(focused.total * th.memory_warn, "warn"), (focused.total * th.memory_danger, "danger")]
+        marks = [(m.step, m.label) for m in self.history.marks if m.kind in ("ack", "guard")]
+        self.app.push_screen(ZoomModal(focused.title, list(self.history.steps), list(self.history.series[focused.key]),
+                                       bands, marks))
+
+    def action_all_samples(self) -> None:
+        t = Text()
+        for s in self.history.samples:
+            t.append(f"step {s.get('step')}  ", style="bold")
+            t.append(str(s.get("prompt", "")).replace("\n", " ⏎ "), style="dim")
+            t.append(f"\n    → {str(s.get('completion', '')).strip()!r}\n")
+        self.app.push_screen(TextModal("All samples", t if self.history.samples else "no samples yet"))
+
+    def action_traceback(self) -> None:
+        errs = self.history.errors
+        if errs:
+            e = errs[-1]
+            self.app.push_screen(TextModal(f"Error at step {e.get('step')}: {e.get('message')}",
+                                           Text(e.get("traceback") or "(no traceback recorded)")))
+
+    def action_help(self) -> None:
+        from cockpit.tui.help import help_text
+
+        self.app.push_screen(TextModal("Keys", help_text(self)))
+
+    def action_cycle_theme(self) -> None:
+        self.app.cycle_theme()
+
+    def action_detach(self) -> None:
+        self.app.detach()
+
+
+def _indices(steps, mark_steps: list[int]) -> list[int]:
+    """Positions in `steps` of each mark's step (the nearest logged step at or after it)."""
+    import bisect
+
+    out = []
+    n = len(steps)
+    for s in mark_steps:
+        i = bisect.bisect_left(steps, s)
+        if i < n:
+            out.append(i)
+        elif n:
+            out.append(n - 1)
+    return out
+

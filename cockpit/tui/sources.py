@@ -1,0 +1,130 @@
+"""Where the cockpit's events come from. The screen reads `source.view()` and cannot tell them apart:
+
+- LiveSource tails a run's events.jsonl in a thread (the whole history at once on attach, then only
+  what is new), batches what it reads, and backs off when the UI's queue is long.
+- ReplaySource holds a recorded History and a cursor that plays, steps and jumps.
+"""
+
+from __future__ import annotations
+
+import threading
+import time
+from pathlib import Path
+
+from cockpit.history import History
+from cockpit.rundir import FINAL_STATES, RunDir, Tail, pid_alive, read_lock_pid, tail_text
+from cockpit.tui.messages import EventsArrived, TrainerGone
+
+SPEEDS = (1, 2, 5, 10, 20, 50, 100, 200, 500, 1000)
+
+
+class LiveSource:
+    replay = False
+    controllable = True
+
+    def __init__(self, run_dir: Path, poll: float = 0.1):
+        self.rd = RunDir(run_dir)
+        self.history = History()
+        self.poll = poll
+        self.tail = Tail(self.rd.events)
+        self._stop = threading.Event()
+        self.title = self.rd.name
+
+    def view(self) -> History:
+        return self.history
+
+    def add(self, events) -> None:
+        self.history.extend(events)
+
+    def run(self, screen) -> None:
+        """Worker body (a thread): read, post, repeat until stopped."""
+        last_alive_check = 0.0
+        gone_reported = False
+        while not self._stop.is_set():
+            events = self.tail.poll()
+            if events:
+                screen.post_message(EventsArrived(events, self.tail.stats.bad))
+            now = time.monotonic()
+            if now - last_alive_check > 0.5 and not gone_reported:
+                last_alive_check = now
+                pid = self._trainer_pid()
+                if pid and not pid_alive(pid) and self.history.state not in FINAL_STATES and not self.tail.poll():
+                    # Re-check after a moment: the final state may be in flight as the process exits.
+                    time.sleep(0.3)
+                    late = self.tail.poll()
+                    if late:
+                        screen.post_message(EventsArrived(late, self.tail.stats.bad))
+                    if not any(e.get("kind") == "state" and e.get("state") in FINAL_STATES for e in late):
+                        screen.post_message(TrainerGone(pid, tail_text(self.rd.log, 12)))
+                        gone_reported = True
+            # A UI that falls behind slows the reader down instead of being flooded.
+            time.sleep(self.poll * (4 if screen.message_queue_size > 20 else 1))
+
+    def _trainer_pid(self) -> int | None:
+        rs = self.history.run_started or {}
+        return rs.get("pid") or read_lock_pid(self.rd)
+
+    def stop(self) -> None:
+        self._stop.set()
+
+
+class ReplaySource:
+    replay = True
+    controllable = False
+
+    def __init__(self, history: History, title: str, speed: float = 10.0, skipped_lines: int = 0):
+        self.full = history
+        self.title = title
+        self.cursor = len(history)  # open at the end: the whole run, then rewind
+        self.playing = False
+        self.speed = min(SPEEDS, key=lambda s: abs(s - speed))
+        self.skipped_lines = skipped_lines
+        self._acc = 0.0
+        self._cache: tuple[int, History] | None = None
+
+    def view(self) -> History:
+        if self.cursor >= len(self.full):
+            return self.full
+        if self._cache is None or self._cache[0] != self.cursor:
+            self._cache = (self.cursor, self.full.upto(self.cursor))
+        return self._cache[1]
+
+    @property
+    def step(self) -> int:
+        return self.full.steps[self.cursor - 1] if self.cursor > 0 else 0
+
+    def seek(self, cursor: int) -> None:
+        self.cursor = max(0, min(len(self.full), cursor))
+
+    def move(self, delta: int) -> None:
+        self.seek(self.cursor + delta)
+
+    def jump(self, frac: float) -> None:
+        self.move(int(round(len(self.full) * frac)) or (1 if frac > 0 else -1))
+
+    def faster(self, up: bool) -> None:
+        i = SPEEDS.index(self.speed)
+        self.speed = SPEEDS[min(len(SPEEDS) - 1, i + 1)] if up else SPEEDS[max(0, i - 1)]
+
+    def toggle(self) -> None:
+        if not self.playing and self.cursor >= len(self.full):
+            self.cursor = 0  # play from the start when at the end
+        self.playing = not self.playing
+
+    def tick(self, dt: float) -> bool:
+        """Advance by speed x dt logged steps; True when the cursor moved."""
+        if not self.playing:
+            return False
+        self._acc += self.speed * dt
+        n = int(self._acc)
+        if n <= 0:
+            return False
+        self._acc -= n
+        self.move(n)
+        if self.cursor >= len(self.full):
+            self.playing = False
+        return True
+
+    def label(self) -> str:
+        return (f"REPLAY {'▶' if self.playing else '⏸'} {self.speed}x  "
+                f"cursor {self.cursor}/{len(self.full)} (step {self.step})")

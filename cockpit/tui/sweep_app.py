@@ -1,0 +1,130 @@
+"""The sweep view: the trials of an lr sweep side by side (loss, grad_norm, entropy) with their verdicts,
+live while they run; enter opens one trial's full cockpit."""
+
+from __future__ import annotations
+
+import json
+from pathlib import Path
+
+from rich.text import Text
+from textual.app import App, ComposeResult
+from textual.binding import Binding
+from textual.containers import Grid, Vertical
+from textual.widgets import Footer, Static
+
+from cockpit.config import Thresholds
+from cockpit.history import History
+from cockpit.rundir import Tail
+from cockpit.tui.themes import load_themes
+from cockpit.tui.widgets.metric import MetricPanel
+
+VERDICT_STYLE = {"good": "bold green", "too_high": "bold red", "too_low": "bold yellow", "failed": "bold red"}
+
+
+class TrialColumn(Vertical, can_focus=True):
+    DEFAULT_CSS = """
+    TrialColumn { border: round $panel-lighten-2; height: 100%; }
+    TrialColumn:focus-within, TrialColumn:focus { border: round $accent; }
+    TrialColumn MetricPanel { height: 4; }
+    TrialColumn .verdict { height: 3; padding: 0 1; }
+    """
+
+    def __init__(self, trial: dict):
+        super().__init__()
+        self.trial = trial
+        self.history = History()
+        self.tail = Tail(Path(trial["run_dir"]) / "events.jsonl")
+
+    def compose(self) -> ComposeResult:
+        yield Static(classes="verdict")
+        for key in ("loss", "grad_norm", "entropy"):
+            yield MetricPanel(key, key)
+
+    def refresh_trial(self, trial: dict) -> None:
+        self.trial = trial
+        self.history.extend(self.tail.poll())
+        h = self.history
+        th = Thresholds()
+        for panel in self.query(MetricPanel):
+            panel.update_data(h.steps, h.series[panel.key], [], th)
+        t = Text()
+        t.append(f"lr {trial['lr']:g}", style="bold")
+        t.append(f"  {trial.get('state', 'pending')}  step {h.step}\n")
+        v = trial.get("verdict")
+        if v:
+            t.append(v.replace("_", " ").upper(), style=VERDICT_STYLE.get(v, "bold"))
+            t.append(f"  {trial.get('reason', '')}")
+        self.query_one(".verdict", Static).update(t)
+
+
+class SweepApp(App):
+    CSS = """
+    #head { height: 2; padding: 0 1; }
+    #trials { grid-gutter: 0 1; height: 1fr; }
+    """
+    BINDINGS = [Binding("enter", "open", "Open trial"), Binding("t", "theme", "Theme"),
+                Binding("q", "quit", "Detach")]
+
+    def __init__(self, sweep_dir: Path, theme: str | None = None):
+        super().__init__()
+        self.sweep_dir = sweep_dir
+        for t in load_themes():
+            self.register_theme(t)
+        self.requested = theme or "cockpit-dark"
+
+    def summary(self) -> dict:
+        try:
+            return json.loads((self.sweep_dir / "sweep.json").read_text())
+        except (OSError, ValueError):
+            return {"trials": []}
+
+    def compose(self) -> ComposeResult:
+        s = self.summary()
+        yield Static(id="head")
+        with Grid(id="trials"):
+            for t in s.get("trials", []):
+                yield TrialColumn(t)
+        yield Footer()
+
+    def on_mount(self) -> None:
+        self.theme = self.requested if self.requested in [t.name for t in load_themes()] else "cockpit-dark"
+        n = max(1, len(self.summary().get("trials", [])))
+        self.query_one("#trials").styles.grid_size_columns = n
+        self.set_interval(0.5, self.refresh_all)
+        self.refresh_all()
+        cols = list(self.query(TrialColumn))
+        if cols:
+            cols[0].focus()
+
+    def refresh_all(self) -> None:
+        s = self.summary()
+        trials = s.get("trials", [])
+        for col, t in zip(self.query(TrialColumn), trials):
+            col.refresh_trial(t)
+        head = Text()
+        head.append(f" lr sweep  {self.sweep_dir.name}  ", style="bold reverse")
+        head.append(f"  {s.get('steps', '?')} steps per trial  ")
+        if s.get("done"):
+            rec = s.get("recommended_lr")
+            head.append(f"recommended lr: {rec:g}" if rec else "no trial declined smoothly", style="bold")
+            if s.get("next_config"):
+                head.append(f"\n next config: {s['next_config']}")
+        else:
+            head.append("running…")
+        self.query_one("#head", Static).update(head)
+
+    def action_open(self) -> None:
+        col = self.focused if isinstance(self.focused, TrialColumn) else None
+        if col is None:
+            return
+        from cockpit.tui.app import CockpitApp
+        from cockpit.tui.sources import LiveSource
+
+        rd = Path(col.trial["run_dir"])
+        if (rd / "events.jsonl").exists():
+            with self.suspend():
+                CockpitApp(LiveSource(rd), run_dir=rd, theme=self.theme).run()
+
+    def action_theme(self) -> None:
+        names = [t.name for t in load_themes()]
+        self.theme = names[(names.index(self.theme) + 1) % len(names)] if self.theme in names else names[0]

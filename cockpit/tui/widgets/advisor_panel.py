@@ -1,0 +1,57 @@
+"""The advisor: SOP stage, standing findings (most severe first) with evidence, the next action."""
+
+from __future__ import annotations
+
+from rich.text import Text
+from textual.widgets import Static
+
+from cockpit.tui.bands import SYMBOL
+
+SEV_VAR = {"ok": "success", "warn": "warning", "danger": "error", "critical": "error"}
+
+
+class AdvisorPanel(Static):
+    DEFAULT_CSS = """
+    AdvisorPanel { border: round $panel-lighten-2; padding: 0 1; height: auto; }
+    AdvisorPanel.-danger { border: heavy $error; }
+    AdvisorPanel.-warn { border: round $warning; }
+    """
+
+    def show(self, advice, *, can_apply: bool, compact: bool = False) -> None:
+        max_findings = 1 if compact else 4
+        v = self.app.theme_variables
+        t = Text()
+        if advice is None:
+            t.append("advisor: waiting for metrics…", style="dim")
+            self.update(t)
+            return
+        t.append(f"SOP stage {advice.stage}: {advice.stage_name}", style="bold")
+        if advice.stage_needs and not compact:
+            t.append(f"  · needs: {advice.stage_needs[0]}", style="dim")
+        t.append("\n")
+        if not advice.findings:
+            t.append(f"{SYMBOL['ok']} ", style=v.get("success", ""))
+            t.append(advice.verdict)
+        for f in advice.findings[:max_findings]:
+            color = v.get(SEV_VAR[f.severity], "")
+            t.append(f"{SYMBOL[f.severity]} {f.severity.upper():<9}", style=f"bold {color}")
+            span = f" [{f.first_step}-{f.last_step}]" if f.first_step is not None and f.first_step != f.last_step \
+                else (f" [{f.first_step}]" if f.first_step is not None else "")
+            t.append(f"{f.message}{span}\n")
+        more = len(advice.findings) - max_findings
+        if more > 0:
+            t.append(f"  +{more} more\n", style="dim")
+        a = advice.next_action
+        if a is not None:
+            t.append("next: ", style="bold")
+            t.append(a.label, style=f"bold {v.get('accent', '')}")
+            if not compact:
+                t.append(f" — {a.description}")
+            if can_apply:
+                t.append("  [a] apply", style=f"bold {v.get('accent', '')}")
+            elif a.config_patch and not a.command:
+                t.append("  [a] write next config", style="dim")
+        worst = advice.worst
+        self.set_class(worst in ("danger", "critical"), "-danger")
+        self.set_class(worst == "warn", "-warn")
+        self.update(t)

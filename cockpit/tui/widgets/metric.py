@@ -1,0 +1,154 @@
+"""One metric: title, current value, trend, min/max, band symbol, a band-coloured sparkline, and a row
+of marks where the operator (or a guard) acted."""
+
+from __future__ import annotations
+
+import math
+import statistics
+
+from rich.text import Text
+from textual.reactive import reactive
+from textual.widget import Widget
+
+from cockpit.config import Thresholds
+from cockpit.tui.bands import LABEL, SYMBOL, band, worst
+from cockpit.tui.downsample import bucket_of, buckets
+
+BARS = "▁▂▃▄▅▆▇█"
+
+
+def fmt_value(key: str, v: float | None, total: float | None = None) -> str:
+    if v is None or (isinstance(v, float) and math.isnan(v)):
+        return "NaN" if v is not None and key == "loss" else "-"
+    if math.isinf(v):
+        return "inf"
+    if key in ("mem_used",):
+        g = v / 2**30
+        return f"{g:.2f}/{total / 2**30:.1f}G" if total else f"{g:.2f}G"
+    if key == "learning_rate":
+        return f"{v:.2e}"
+    if key == "tokens_per_s":
+        return f"{v:,.0f}"
+    return f"{v:.4g}"
+
+
+def trend(values: list[float]) -> str:
+    fin = [v for v in values if math.isfinite(v)]
+    if len(fin) < 6:
+        return " "
+    k = max(3, len(fin) // 10)
+    a, b = statistics.median(fin[-2 * k:-k]), statistics.median(fin[-k:])
+    scale = max(abs(a), abs(b), 1e-12)
+    if abs(b - a) / scale < 0.02:
+        return "→"
+    return "↑" if b > a else "↓"
+
+
+class MetricPanel(Widget, can_focus=True):
+    """A danger-banded sparkline for one metric."""
+
+    DEFAULT_CSS = """
+    MetricPanel { height: 5; border: round $panel-lighten-2; padding: 0 1; }
+    MetricPanel:focus { border: round $accent; }
+    MetricPanel.-band-warn { border: round $warning; }
+    MetricPanel.-band-danger { border: heavy $error; }
+    MetricPanel.-band-critical { border: heavy $error; background: $error 15%; }
+    MetricPanel > .band--ok { color: $success; }
+    MetricPanel > .band--warn { color: $warning; }
+    MetricPanel > .band--danger { color: $error; text-style: bold; }
+    MetricPanel > .band--critical { color: $error; text-style: bold reverse; }
+    MetricPanel > .band--none { color: $foreground; }
+    MetricPanel > .metric--mark { color: $accent; }
+    MetricPanel > .metric--title { text-style: bold; }
+    MetricPanel > .metric--dim { text-style: dim; }
+    """
+    COMPONENT_CLASSES = {"band--ok", "band--warn", "band--danger", "band--critical", "band--none", "metric--mark",
+                         "metric--title", "metric--dim"}
+
+    data_version: reactive[int] = reactive(0, layout=False)
+    """Bumped on every update so the widget re-renders."""
+
+    def __init__(self, key: str, title: str, *, id: str | None = None):
+        super().__init__(id=id)
+        self.key, self.title = key, title
+        self.values: list[float] = []
+        self.steps: list[int] = []
+        self.mark_idx: list[int] = []
+        self.thresholds = Thresholds()
+        self.total: float | None = None
+        self.label_extra = ""
+        self.current_band = "none"
+
+    def update_data(self, steps, values, mark_idx: list[int], thresholds: Thresholds, total: float | None = None,
+                    label_extra: str = "") -> None:
+        self.steps, self.values, self.mark_idx = list(steps), list(values), mark_idx
+        self.thresholds, self.total, self.label_extra = thresholds, total, label_extra
+        fin = [v for v in self.values[-1:] if v == v]
+        cur = band(self.key, self.values[-1], thresholds, total) if self.values else "none"
+        self.current_band = cur if fin or self.key == "loss" else "none"
+        for b in ("warn", "danger", "critical"):
+            self.set_class(self.current_band == b, f"-band-{b}")
+        self.data_version += 1
+
+    def _style(self, name: str):
+        return self.get_component_rich_style(name, partial=True)
+
+    def render(self) -> Text:
+        width = max(10, self.content_size.width)
+        height = self.content_size.height
+        vals = self.values
+        cur = vals[-1] if vals else None
+        b = self.current_band
+        head = Text()
+        head.append(self.title, self._style("metric--title"))
+        if self.label_extra:
+            head.append(f" {self.label_extra}", self._style("metric--dim"))
+        head.append("  ")
+        head.append(fmt_value(self.key, cur, self.total), self._style(f"band--{b}") if b != "none" else "")
+        head.append(f" {trend(vals)}")
+        if b != "none":
+            head.append(f"  {SYMBOL[b]} {LABEL[b]}", self._style(f"band--{b}"))
+        fin = [v for v in vals if math.isfinite(v)]
+        if fin and height >= 3:
+            stats = f"  min {fmt_value(self.key, min(fin), self.total)}  max {fmt_value(self.key, max(fin), self.total)}"
+            if len(head) + len(stats) <= width:
+                head.append(stats, self._style("metric--dim"))
+        lines = [head]
+        if height >= 2:
+            lines.append(self._spark(width))
+        if height >= 3:
+            lines.append(self._marks(width))
+        out = Text("\n").join(lines)
+        out.no_wrap = True
+        out.overflow = "ellipsis"
+        return out
+
+    def _spark(self, width: int) -> Text:
+        bk = buckets(self.values, width)
+        if not bk:
+            return Text("waiting for data…", self._style("metric--dim"))
+        # Loss and grad_norm draw each bucket's max: a spike must never be averaged away.
+        pick = [hi if self.key != "learning_rate" else lo for lo, hi in bk]
+        fin = [v for v in pick if math.isfinite(v)]
+        lo, hi = (min(fin), max(fin)) if fin else (0.0, 1.0)
+        span = hi - lo or 1.0
+        t = Text()
+        for (blo, bhi), v in zip(bk, pick):
+            if math.isnan(v):
+                t.append(" " if self.key != "loss" else "!", self._style("band--critical"))
+                continue
+            if math.isinf(v):
+                t.append("█", self._style("band--critical"))
+                continue
+            level = int((v - lo) / span * (len(BARS) - 1)) if fin else 0
+            bnd = worst([band(self.key, bhi, self.thresholds, self.total), band(self.key, blo, self.thresholds, self.total)])
+            t.append(BARS[max(0, min(level, len(BARS) - 1))], self._style(f"band--{bnd}"))
+        return t
+
+    def _marks(self, width: int) -> Text:
+        n = len(self.values)
+        cells = [" "] * min(width, max(n, 1))
+        for i in self.mark_idx:
+            if 0 <= i < n:
+                cells[bucket_of(i, n, width)] = "▲"
+        return Text("".join(cells), self._style("metric--mark"))

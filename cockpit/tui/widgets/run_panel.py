@@ -1,0 +1,77 @@
+"""The run: state, step/total with a progress bar, epoch, ETA, elapsed, lr, device, world size."""
+
+from __future__ import annotations
+
+import math
+
+from rich.table import Table
+from rich.text import Text
+from textual.widgets import Static
+
+from cockpit.history import History
+
+STATE_STYLE = {"running": "bold $success", "paused": "bold $warning", "stopping": "bold $warning",
+               "finished": "bold $accent", "stopped": "bold $warning", "crashed": "bold $error",
+               "starting": "$text-muted", "resumed": "bold $success", "unknown": "$text-muted"}
+STATE_ICON = {"running": "▶", "paused": "⏸", "stopping": "■", "finished": "✔", "stopped": "■", "crashed": "✖",
+              "starting": "…", "resumed": "▶", "unknown": "?"}
+
+
+def hms(seconds: float | None) -> str:
+    if seconds is None or not math.isfinite(seconds) or seconds < 0:
+        return "--:--"
+    m, s = divmod(int(seconds), 60)
+    h, m = divmod(m, 60)
+    return f"{h}:{m:02d}:{s:02d}" if h else f"{m:02d}:{s:02d}"
+
+
+def bar(frac: float, width: int) -> str:
+    frac = min(max(frac, 0.0), 1.0)
+    full = int(frac * width)
+    return "█" * full + "░" * (width - full)
+
+
+class RunPanel(Static):
+    DEFAULT_CSS = """
+    RunPanel { border: round $panel-lighten-2; padding: 0 1; height: auto; }
+    RunPanel.-crashed { border: heavy $error; }
+    """
+
+    def show(self, h: History, *, state: str, replay: str | None = None, pending: int = 0,
+             now: float | None = None) -> None:
+        rs = h.run_started or {}
+        total = h.total_steps
+        step = h.step
+        t = Table.grid(padding=(0, 1))
+        t.add_column(style="bold", no_wrap=True, min_width=6)
+        t.add_column(no_wrap=True, overflow="ellipsis")
+        color = self.app.theme_variables.get(STATE_STYLE.get(state, "").split("$")[-1], "") if self.app else ""
+        st = Text(f"{STATE_ICON.get(state, '?')} {state.upper()}", style=f"bold {color}".strip())
+        if replay:
+            st.append(f"   {replay}", style="bold")
+        t.add_row("state", st)
+        frac = step / total if total else 0.0
+        t.add_row("step", f"{step}/{total or '?'} {bar(frac, 16)} {frac:.0%}" if total else f"{step}")
+        ep = h.last("epoch")
+        times = [x for x in h.series["step_time"][-20:] if x == x]
+        per = sum(times) / len(times) if times else None
+        eta = (total - step) * per if (per and total and state in ("running", "paused", "resumed")) else None
+        end_t = h.last_event_t if (h.finished or replay or now is None) else now
+        elapsed = (end_t - h.first_event_t) if (end_t and h.first_event_t) else None
+        t.add_row("epoch", f"{ep:.2f}" if ep == ep else "-")
+        t.add_row("time", f"{hms(elapsed)} elapsed  eta {hms(eta)}")
+        lr = h.last("learning_rate")
+        t.add_row("lr", f"{lr:.3e}" if lr == lr else "-")
+        dev = rs.get("device") or "-"
+        ws = h.world_size
+        t.add_row("device", f"{dev}" + (f"  x{ws} ranks" if ws > 1 else ""))
+        tp = rs.get("trainable_params")
+        if tp:
+            tot = rs.get("total_params") or 0
+            t.add_row("params", f"{tp:,} trainable" + (f" ({tp / tot:.2%})" if tot else ""))
+        if h.per_rank_mem and len(h.per_rank_mem) > 1:
+            t.add_row("rank mem", "  ".join(f"r{i} {v / 2**30:.1f}G" for i, v in enumerate(h.per_rank_mem) if v == v))
+        if pending:
+            t.add_row("pending", f"{pending} command(s) waiting for the trainer's ack")
+        self.set_class(state == "crashed", "-crashed")
+        self.update(t)

@@ -1,0 +1,28 @@
+"""The latest generations the trainer made for the config's sample prompts."""
+
+from __future__ import annotations
+
+from rich.text import Text
+from textual.widgets import Static
+
+
+class SamplesPanel(Static):
+    DEFAULT_CSS = """
+    SamplesPanel { border: round $panel-lighten-2; padding: 0 1; height: auto; max-height: 8; }
+    """
+
+    def show(self, samples: list[dict]) -> None:
+        t = Text()
+        if not samples:
+            t.append("samples: none yet (g asks for some)", style="dim")
+            self.update(t)
+            return
+        last_step = samples[-1].get("step")
+        latest = [s for s in samples if s.get("step") == last_step]
+        t.append(f"samples @ step {last_step}", style="bold")
+        t.append(f"  ({len(samples)} in all, v shows them)\n", style="dim")
+        for s in latest:
+            prompt = str(s.get("prompt", "")).replace("\n", " ⏎ ")
+            t.append(f"› {prompt[:40]}", style="dim")
+            t.append(f"  {str(s.get('completion', '')).strip()!r}\n")
+        self.update(t)
