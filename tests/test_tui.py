@@ -1,0 +1,219 @@
+"""Pilot tests: the cockpit against run directories the test writes, keys pressed, commands checked."""
+
+from __future__ import annotations
+
+import json
+import os
+from pathlib import Path
+
+import pytest
+
+from cockpit.history import History
+from cockpit.logs import load_history
+from cockpit.tui.app import CockpitApp
+from cockpit.tui.sources import LiveSource, ReplaySource
+from tuihelpers import T0, append, write_run
+
+FIX = Path(__file__).parent / "fixtures" / "real-logs"
+
+
+def commands(rd) -> list[dict]:
+    return [json.loads(x) for x in rd.control.read_text().splitlines() if x.strip()]
+
+
+def live_app(rd):
+    return CockpitApp(LiveSource(rd.path, poll=0.02), run_dir=rd.path, clock=lambda: T0 + 100)
+
+
+async def settle(pilot, t: float = 0.4):
+    await pilot.pause(t)
+
+
+async def test_live_shows_history_state_and_bands(tmp_path):
+    rd = write_run(tmp_path / "r", pid=os.getpid())
+    app = live_app(rd)
+    async with app.run_test(size=(160, 48)) as pilot:
+        await settle(pilot)
+        scr = app.screen
+        assert len(scr.history) == 60 and scr.state == "running"
+        assert scr.query_one("#m-grad_norm").current_band == "ok"
+        append(rd, kind="metrics", step=61, loss=1.0, grad_norm=60.0, learning_rate=1e-4)
+        await settle(pilot)
+        assert len(scr.history) == 61
+        assert scr.query_one("#m-grad_norm").current_band == "critical"
+        assert "-band-critical" in scr.query_one("#m-grad_norm").classes
+
+
+async def test_pause_toggle_lr_keys_and_pending_then_acked(tmp_path):
+    rd = write_run(tmp_path / "r", pid=os.getpid())
+    app = live_app(rd)
+    async with app.run_test(size=(160, 48)) as pilot:
+        await settle(pilot)
+        await pilot.press("p")
+        await settle(pilot, 0.2)
+        c = commands(rd)
+        assert [x["cmd"] for x in c] == ["pause"] and c[0]["source"] == "tui"
+        assert c[0]["id"] in app.screen.pending
+        append(rd, kind="ack", id=c[0]["id"], cmd="pause", ok=True, step=60, change="paused")
+        append(rd, kind="state", state="paused", step=60)
+        await settle(pilot)
+        assert not app.screen.pending and app.screen.state == "paused"
+        assert app.screen.check_action("resume", ()) is True and app.screen.check_action("pause", ()) is False
+        await pilot.press("p")
+        await pilot.press("left_square_bracket")
+        await pilot.press("right_square_bracket")
+        await pilot.press("s")
+        await pilot.press("g")
+        await settle(pilot, 0.2)
+        got = [(x["cmd"], x.get("value")) for x in commands(rd)]
+        assert got == [("pause", None), ("resume", None), ("scale_lr", 0.5), ("scale_lr", 2.0), ("save", None),
+                       ("sample", None)]
+
+
+async def test_set_lr_input_validates_before_sending(tmp_path):
+    rd = write_run(tmp_path / "r", pid=os.getpid())
+    app = live_app(rd)
+    async with app.run_test(size=(160, 48)) as pilot:
+        await settle(pilot)
+        await pilot.press("l")
+        await settle(pilot, 0.2)
+        for ch in "-1e-4":
+            await pilot.press(ch)
+        await pilot.press("enter")
+        await settle(pilot, 0.2)
+        assert "must be positive" in str(app.screen.query_one("#lr-error").render())
+        assert commands(rd) == []
+        inp = app.screen.query_one("#lr-input")
+        inp.value = ""
+        for ch in "3e-4":
+            await pilot.press(ch)
+        await pilot.press("enter")
+        await settle(pilot, 0.2)
+        assert [(x["cmd"], x["value"]) for x in commands(rd)] == [("set_lr", 3e-4)]
+
+
+async def test_stop_asks_first_cancel_sends_nothing(tmp_path):
+    rd = write_run(tmp_path / "r", pid=os.getpid())
+    app = live_app(rd)
+    async with app.run_test(size=(160, 48)) as pilot:
+        await settle(pilot)
+        await pilot.press("x")
+        await settle(pilot, 0.2)
+        await pilot.press("n")
+        await settle(pilot, 0.2)
+        assert commands(rd) == []
+        await pilot.press("x")
+        await settle(pilot, 0.2)
+        await pilot.press("y")
+        await settle(pilot, 0.2)
+        assert [x["cmd"] for x in commands(rd)] == ["stop"]
+
+
+async def test_apply_advice_confirms_then_sends_lr_half(tmp_path):
+    rd = write_run(tmp_path / "r", pid=os.getpid(), acks=False, spike_at=55)
+    app = live_app(rd)
+    async with app.run_test(size=(160, 48)) as pilot:
+        await settle(pilot, 1.0)
+        a = app.screen.advice()
+        assert a.next_action.id == "lr_half"
+        await pilot.press("a")
+        await settle(pilot, 0.2)
+        await pilot.press("y")
+        await settle(pilot, 0.2)
+        assert [(x["cmd"], x["value"]) for x in commands(rd)] == [("scale_lr", 0.5)]
+
+
+async def test_dead_trainer_shows_crashed(tmp_path):
+    rd = write_run(tmp_path / "r", pid=999_999_999)  # no such process, no final state
+    (rd.path / "trainer.log").write_text("Traceback ...\nRuntimeError: CUDA out of memory\n")
+    app = live_app(rd)
+    async with app.run_test(size=(160, 48)) as pilot:
+        await settle(pilot, 1.5)
+        assert app.screen.state == "crashed"
+        assert app.screen.check_action("pause", ()) is None  # greyed: nothing to steer
+
+
+async def test_finished_run_greys_control_and_detach_exits(tmp_path):
+    rd = write_run(tmp_path / "r", state="finished")
+    app = live_app(rd)
+    async with app.run_test(size=(160, 48)) as pilot:
+        await settle(pilot)
+        assert app.screen.state == "finished"
+        for action in ("pause", "lr_half", "save", "stop", "merge"):
+            assert app.screen.check_action(action, ()) is None
+        await pilot.press("q")
+        await settle(pilot, 0.2)
+    assert app.detached
+
+
+async def test_replay_keys_move_the_cursor_and_advisor_follows(tmp_path):
+    h, log = load_history(FIX / "21_kiko-lora-gradnorm237.json")
+    app = CockpitApp(ReplaySource(h, log.title), run_dir=None)
+    async with app.run_test(size=(160, 48)) as pilot:
+        await settle(pilot)
+        src = app.screen.source
+        assert src.cursor == len(h)
+        for action in ("pause", "lr_half", "stop", "set_lr"):
+            assert app.screen.check_action(action, ()) is False  # hidden in a replay
+        await pilot.press("home")
+        assert src.cursor == 0
+        await pilot.press("right")
+        await settle(pilot, 0.1)
+        assert src.cursor == 1
+        assert app.screen.advice().worst == "critical"  # step 10: grad_norm 237 already there
+        await pilot.press("shift+right")
+        assert src.cursor == 2
+        await pilot.press("end")
+        assert src.cursor == len(h)
+        await pilot.press("left")
+        assert src.cursor == len(h) - 1
+        speed = src.speed
+        await pilot.press("plus")
+        assert src.speed > speed
+        await pilot.press("minus")
+        assert src.speed == speed
+        await pilot.press("home")
+        await pilot.press("space")
+        assert src.playing
+        await settle(pilot, 0.6)
+        assert src.cursor > 0
+
+
+async def test_replay_of_our_run_marks_operator_actions(tmp_path):
+    rd = write_run(tmp_path / "r", state="stopped")
+    h, log = load_history(rd.path)
+    app = CockpitApp(ReplaySource(h, log.title), run_dir=None)
+    async with app.run_test(size=(160, 48)) as pilot:
+        await settle(pilot)
+        panel = app.screen.query_one("#m-loss")
+        assert panel.mark_idx, "the lr change and the checkpoint are marked on the sparklines"
+        text = "\n".join(str(line) for line in app.screen.query_one("#log").lines)
+        assert "scale_lr acked" in text and "checkpoint-50" in text
+
+
+async def test_zoom_help_and_theme_cycle(tmp_path):
+    rd = write_run(tmp_path / "r", state="finished")
+    app = live_app(rd)
+    async with app.run_test(size=(160, 48)) as pilot:
+        await settle(pilot)
+        await pilot.press("tab")
+        await pilot.press("z")
+        await settle(pilot, 0.3)
+        assert type(app.screen).__name__ == "ZoomModal"
+        await pilot.press("escape")
+        await pilot.press("question_mark")
+        await settle(pilot, 0.2)
+        assert type(app.screen).__name__ == "TextModal"
+        await pilot.press("escape")
+        first = app.theme
+        await pilot.press("t")
+        assert app.theme != first
+
+
+def test_replay_source_is_a_history_view():
+    h = History()
+    for s in range(1, 11):
+        h.add({"kind": "metrics", "step": s, "loss": 1.0})
+    src = ReplaySource(h, "x")
+    src.seek(3)
+    assert len(src.view()) == 3 and src.step == 3
