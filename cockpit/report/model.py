@@ -1,0 +1,133 @@
+"""What a report says, computed once from a History; the renderers only lay it out."""
+
+from __future__ import annotations
+
+import math
+from dataclasses import dataclass, field
+from datetime import datetime
+from typing import Any
+
+from cockpit.config import Thresholds
+from cockpit.history import History
+
+CHARTS = (("loss", "loss"), ("grad_norm", "grad_norm"), ("entropy", "entropy"), ("learning_rate", "learning rate"),
+          ("mem_used", "memory"), ("tokens_per_s", "tokens/s"))
+MAX_POINTS = 400
+
+
+@dataclass
+class Chart:
+    key: str
+    title: str
+    steps: list[int]
+    values: list[float]
+    bands: list[tuple[float, str]] = field(default_factory=list)
+    marks: list[int] = field(default_factory=list)
+
+
+@dataclass
+class Report:
+    title: str
+    source: str
+    summary: list[tuple[str, str]]
+    charts: list[Chart]
+    missing: list[str]
+    timeline: list[dict[str, Any]]
+    actions: list[tuple[int, str, str]]
+    verdict: str
+    next_action: str | None
+    skipped_lines: int
+
+
+def downsample(steps, values, n: int = MAX_POINTS) -> tuple[list[int], list[float]]:
+    """Keep min and max of each bucket, so spikes survive in a long run's chart."""
+    pts = [(s, v) for s, v in zip(steps, values) if math.isfinite(v)]
+    if len(pts) <= n:
+        return [p[0] for p in pts], [p[1] for p in pts]
+    out: list[tuple[int, float]] = []
+    per = len(pts) / (n / 2)
+    i = 0.0
+    while int(i) < len(pts):
+        seg = pts[int(i):int(i + per)] or pts[int(i):int(i) + 1]
+        lo, hi = min(seg, key=lambda p: p[1]), max(seg, key=lambda p: p[1])
+        out.extend(sorted({lo, hi}))
+        i += per
+    return [p[0] for p in out], [p[1] for p in out]
+
+
+def _fmt_t(t: float | None) -> str:
+    return datetime.fromtimestamp(t).strftime("%Y-%m-%d %H:%M:%S") if t else "-"
+
+
+def _dur(a: float | None, b: float | None) -> str:
+    if not a or not b:
+        return "-"
+    s = int(b - a)
+    h, rem = divmod(s, 3600)
+    m, s = divmod(rem, 60)
+    return f"{h}h{m:02d}m{s:02d}s" if h else f"{m}m{s:02d}s"
+
+
+def build_report(h: History, log, width: int = 100) -> Report:
+    cfg = h.config
+    try:
+        th = Thresholds.model_validate(cfg.get("thresholds") or {})
+    except Exception:
+        th = Thresholds()
+    rs = h.run_started or {}
+    mark_steps = [m.step for m in h.marks if m.kind in ("ack", "guard", "checkpoint", "merge")]
+    charts, missing = [], []
+    for key, title in CHARTS:
+        if not h.has(key):
+            missing.append(title)
+            continue
+        s, v = downsample(h.steps, h.series[key])
+        bands: list[tuple[float, str]] = []
+        if key == "grad_norm":
+            bands = [(th.grad_norm_high, "normal max"), (th.grad_norm_danger, "danger"),
+                     (th.grad_norm_explosion, "explosion")]
+        elif key == "mem_used":
+            tot = h.last("mem_total")
+            if tot == tot and h.mem_kind == "vram":
+                bands = [(tot * th.memory_warn, "warn"), (tot * th.memory_danger, "danger")]
+            if h.mem_kind != "vram":
+                title = "memory (process RAM)"
+        charts.append(Chart(key, title, s, v, bands, mark_steps))
+    losses = [(st, v) for st, v in zip(h.steps, h.series["loss"]) if math.isfinite(v)]
+    summary = [("steps", f"{h.step}" + (f" / {h.total_steps}" if h.total_steps else "")),
+               ("logged points", str(len(h))), ("state", h.state)]
+    if h.first_event_t:
+        summary += [("started", _fmt_t(h.first_event_t)), ("duration", _dur(h.first_event_t, h.last_event_t))]
+    if losses:
+        best = min(losses, key=lambda p: p[1])
+        summary += [("first loss", f"{losses[0][1]:.4g} (step {losses[0][0]})"),
+                    ("best loss", f"{best[1]:.4g} (step {best[0]})"),
+                    ("final loss", f"{losses[-1][1]:.4g} (step {losses[-1][0]})")]
+    ev = h.eval_series.get("eval_loss")
+    if ev:
+        fin = [(s, v) for s, v in zip(h.eval_steps, ev) if math.isfinite(v)]
+        if fin:
+            b = min(fin, key=lambda p: p[1])
+            summary += [("best eval_loss", f"{b[1]:.4g} (step {b[0]})"), ("final eval_loss", f"{fin[-1][1]:.4g}")]
+    peak = max((v for v in h.series["mem_used"] if math.isfinite(v)), default=None)
+    if peak:
+        summary.append(("peak memory", f"{peak / 2**30:.2f} GiB ({'VRAM' if h.mem_kind == 'vram' else 'process RAM'})"))
+    tps = [v for v in h.series["tokens_per_s"] if math.isfinite(v)]
+    if tps:
+        summary.append(("mean tokens/s", f"{sum(tps) / len(tps):,.0f}"))
+    toks = h.last("num_tokens")
+    if toks == toks:
+        summary.append(("tokens seen", f"{toks:,.0f}"))
+    if rs.get("trainable_params"):
+        tot = rs.get("total_params")
+        summary.append(("trainable params", f"{rs['trainable_params']:,}" + (f" of {tot:,}" if tot else "")))
+    if rs.get("device"):
+        summary.append(("device", f"{rs['device']}" + (f" x{h.world_size}" if h.world_size > 1 else "")))
+    from cockpit.advisor import advise
+    from cockpit.advisor.diagnose import timeline
+
+    adv = advise(h)
+    tl = timeline(h)
+    acts = [(m.step, m.kind, m.label) for m in h.marks if m.kind in ("ack", "guard", "checkpoint", "merge", "state")]
+    nxt = f"{adv.next_action.label}: {adv.next_action.description}" if adv.next_action else None
+    return Report(log.title, str(log.source), summary, charts, missing, tl, acts, adv.verdict, nxt, log.stats.bad)

@@ -1,0 +1,94 @@
+"""`cockpit ls [RUNS_DIR]`: one line per run, read cheaply (the head for run_started, the tail for the
+latest metrics and state), so a folder of multi-GB event logs lists at once."""
+
+from __future__ import annotations
+
+import json
+import os
+import sys
+from datetime import datetime
+from pathlib import Path
+from typing import Any
+
+from cockpit.rundir import FINAL_STATES, RunDir, last_event, parse_line, pid_alive, read_lock_pid
+
+
+def first_event(path: Path, kind: str, max_lines: int = 50) -> dict[str, Any] | None:
+    try:
+        with open(path, "rb") as f:
+            for _, raw in zip(range(max_lines), f):
+                ev = parse_line(raw)
+                if ev and ev.get("kind") == kind:
+                    return ev
+    except OSError:
+        return None
+    return None
+
+
+def run_row(rd: RunDir) -> dict[str, Any]:
+    started = first_event(rd.events, "run_started") or {}
+    metrics = last_event(rd.events, "metrics") or {}
+    state_ev = last_event(rd.events, "state") or {}
+    state = state_ev.get("state", "unknown")
+    if state not in FINAL_STATES:
+        pid = started.get("pid") or read_lock_pid(rd)
+        if not pid or not pid_alive(pid):
+            state = "crashed" if started or metrics else "dead"  # the trainer died without a final state
+    first = first_event(rd.events, "state") or started
+    t0 = first.get("t")
+    t1 = (state_ev.get("t") if state in FINAL_STATES else None) or metrics.get("t") or t0
+    return {"name": rd.name, "path": str(rd.path), "state": state, "step": metrics.get("step"),
+            "total": started.get("total_steps"), "loss": metrics.get("loss"), "lr": metrics.get("learning_rate"),
+            "started": t0, "duration": (t1 - t0) if (t0 and t1) else None}
+
+
+def _dur(s: float | None) -> str:
+    if s is None:
+        return "-"
+    m, sec = divmod(int(s), 60)
+    h, m = divmod(m, 60)
+    return f"{h}h{m:02d}m" if h else f"{m}m{sec:02d}s"
+
+
+def main(runs_dir: str, as_json: bool = False) -> int:
+    root = Path(runs_dir)
+    if not root.exists():
+        print(f"no runs yet: {root} does not exist (start one with `cockpit demo` or `cockpit run CONFIG`)")
+        return 0
+    if not root.is_dir():
+        print(f"error: {root} is not a directory", file=sys.stderr)
+        return 2
+    rows = []
+    for p in sorted(root.iterdir()):
+        rd = RunDir(p)
+        if p.is_dir() and rd.events.exists():
+            rows.append(run_row(rd))
+        elif p.is_dir() and (p / "sweep.json").exists():
+            for t in sorted(p.iterdir()):
+                if RunDir(t).events.exists():
+                    r = run_row(RunDir(t))
+                    r["name"] = f"{p.name}/{t.name}"
+                    rows.append(r)
+    rows.sort(key=lambda r: r["started"] or 0)
+    if as_json:
+        print(json.dumps(rows, indent=1))
+        return 0
+    if not rows:
+        print(f"no runs in {root}")
+        return 0
+    head = ("RUN", "STATE", "STEP", "LOSS", "LR", "STARTED", "DURATION")
+    table = [head]
+    for r in rows:
+        step = f"{r['step'] or 0}/{r['total'] or '?'}"
+        loss = f"{r['loss']:.4g}" if isinstance(r["loss"], (int, float)) else "-"
+        lr = f"{r['lr']:.2e}" if isinstance(r["lr"], (int, float)) else "-"
+        started = datetime.fromtimestamp(r["started"]).strftime("%m-%d %H:%M") if r["started"] else "-"
+        table.append((r["name"], r["state"], step, loss, lr, started, _dur(r["duration"])))
+    widths = [max(len(str(row[i])) for row in table) for i in range(len(head))]
+    for row in table:
+        print("  ".join(str(c).ljust(w) for c, w in zip(row, widths)).rstrip())
+    return 0
+
+
+if __name__ == "__main__":
+    sys.exit(main(os.environ.get("RUNS_DIR", "runs")))
