@@ -1,0 +1,175 @@
+"""The merge: load base in a higher precision, apply the adapter, verify, merge_and_unload, verify the
+merged model against base+adapter, write atomically."""
+
+from __future__ import annotations
+
+import json
+import os
+import shutil
+import time
+from pathlib import Path
+from typing import Any
+
+from cockpit.merge.source import MergeRefused, MergeSource
+from cockpit.rundir import pid_alive
+
+DTYPES = {"fp32": "float32", "bf16": "bfloat16", "fp16": "float16"}
+# Logit agreement between base+adapter and the merged weights: merging folds B@A*scale into W, which
+# in fp32 changes only rounding (1e-6 relative); bf16 keeps 8 bits of mantissa, fp16 11.
+TOLERANCE = {"fp32": 1e-3, "fp16": 5e-2, "bf16": 2.5e-1}
+PROMPTS = ("Hello", "Summarise: the meeting moved to Thursday.", "Reverse the word.\nstorm")
+GEN_TOKENS = 16
+
+
+class VerificationFailed(Exception):
+    def __init__(self, message: str, checks: dict[str, Any]):
+        super().__init__(message)
+        self.checks = checks
+
+
+def _clean_stale_temp(parent: Path) -> None:
+    for p in parent.glob(".*.tmp-*"):
+        try:
+            pid = int(p.name.rsplit("-", 1)[1])
+        except ValueError:
+            continue
+        if not pid_alive(pid):
+            shutil.rmtree(p, ignore_errors=True)
+
+
+def _check_room(out: Path, n_params: int, dtype: str) -> None:
+    need = int(n_params * {"fp32": 4, "fp16": 2, "bf16": 2}[dtype] * 1.1)
+    fake = os.environ.get("COCKPIT_MERGE_FAKE_FREE_BYTES")  # test hook: pretend the disk is this full
+    free = int(fake) if fake else shutil.disk_usage(out.parent).free
+    if free < need:
+        raise MergeRefused(f"not enough disk space in {out.parent}: the merged model needs ~{need / 2**20:.0f} MiB, "
+                           f"{free / 2**20:.0f} MiB free")
+
+
+def _adapter_finite(adapter: Path) -> dict[str, Any]:
+    import torch
+    from safetensors.torch import load_file
+
+    f = adapter / "adapter_model.safetensors"
+    if not f.exists():
+        raise MergeRefused(f"{adapter} has no adapter_model.safetensors")
+    tensors = load_file(str(f))
+    bad = [k for k, t in tensors.items() if not torch.isfinite(t).all()]
+    return {"tensors": len(tensors), "nonfinite": bad[:10]}
+
+
+def _inputs(tokenizer, device):
+    out = []
+    for p in PROMPTS:
+        text = p
+        if getattr(tokenizer, "chat_template", None):
+            text = tokenizer.apply_chat_template([{"role": "user", "content": p}], tokenize=False,
+                                                 add_generation_prompt=True)
+        out.append(tokenizer(text, return_tensors="pt", add_special_tokens=False).to(device))
+    return out
+
+
+def _logits_and_gen(model, inputs, tokenizer):
+    import torch
+
+    logits, gens = [], []
+    with torch.no_grad():
+        for enc in inputs:
+            logits.append(model(**enc).logits.float())
+            g = model.generate(**enc, max_new_tokens=GEN_TOKENS, do_sample=False,
+                               pad_token_id=tokenizer.pad_token_id or tokenizer.eos_token_id)
+            gens.append(g[0, enc["input_ids"].shape[1]:].tolist())
+    return logits, gens
+
+
+def merge(src: MergeSource, *, dtype: str, device: str, force: bool, report) -> dict[str, Any]:
+    import torch
+
+    if dtype not in DTYPES:
+        raise MergeRefused(f"--dtype {dtype}: use one of {', '.join(DTYPES)}")
+    if device == "cuda" and not torch.cuda.is_available():
+        raise MergeRefused("--device cuda: no CUDA device here (use --device cpu)")
+    out = src.out
+    if out.exists() and not force:
+        raise MergeRefused(f"{out} already exists (use --force to replace it, or --out elsewhere)")
+    out.parent.mkdir(parents=True, exist_ok=True)
+    _clean_stale_temp(out.parent)
+    report.started(f"{src.adapter} into {src.base} as {dtype} on {device}"
+                   + (f"; the {src.quantized} base is reloaded unquantized" if src.quantized else ""),
+                   adapter=str(src.adapter), base=str(src.base), out=str(out), dtype=dtype)
+    checks: dict[str, Any] = {"adapter": _adapter_finite(src.adapter)}
+    if checks["adapter"]["nonfinite"]:
+        raise VerificationFailed(f"the adapter has NaN/inf in {checks['adapter']['nonfinite']}", checks)
+
+    from peft import PeftModel
+    from transformers import AutoModelForCausalLM, AutoTokenizer
+
+    t0 = time.time()
+    tok_src = src.adapter if (src.adapter / "tokenizer_config.json").exists() else src.base
+    tokenizer = AutoTokenizer.from_pretrained(str(tok_src), trust_remote_code=src.trust_remote_code)
+    base = AutoModelForCausalLM.from_pretrained(str(src.base), dtype=getattr(torch, DTYPES[dtype]),
+                                                trust_remote_code=src.trust_remote_code).to(device)
+    _check_room(out, sum(p.numel() for p in base.parameters()), dtype)
+    try:
+        model = PeftModel.from_pretrained(base, str(src.adapter))
+    except (RuntimeError, ValueError, KeyError) as e:
+        raise MergeRefused(f"the adapter does not match the base {src.base}: {str(e).splitlines()[0][:300]}") from None
+    model.eval()
+    report.progress(f"loaded base and adapter in {time.time() - t0:.1f}s; computing reference logits")
+    inputs = _inputs(tokenizer, device)
+    ref_logits, ref_gen = _logits_and_gen(model, inputs, tokenizer)
+    merged = model.merge_and_unload()
+    merged.eval()
+    new_logits, new_gen = _logits_and_gen(merged, inputs, tokenizer)
+    diff = max(float((a - b).abs().max()) for a, b in zip(ref_logits, new_logits))
+    tol = TOLERANCE[dtype]
+    checks.update(max_abs_logit_diff=diff, tolerance=tol, prompts=len(PROMPTS),
+                  generation_match=ref_gen == new_gen, generated_tokens=GEN_TOKENS)
+    if not all(torch.isfinite(t).all() for t in new_logits):
+        raise VerificationFailed("the merged model produces NaN/inf logits", checks)
+    if diff > tol:
+        raise VerificationFailed(f"logits differ by {diff:.3g} (> {tol:g} for {dtype})", checks)
+    if ref_gen != new_gen:
+        raise VerificationFailed("greedy generations of base+adapter and merged model differ", checks)
+    report.progress(f"verified: max |logit diff| {diff:.2e} (tolerance {tol:g}), generations match; writing")
+
+    tmp = out.parent / f".{out.name}.tmp-{os.getpid()}"
+    shutil.rmtree(tmp, ignore_errors=True)
+    try:
+        merged.save_pretrained(str(tmp), safe_serialization=True)
+        tokenizer.save_pretrained(str(tmp))
+        pause = os.environ.get("COCKPIT_MERGE_PAUSE_BEFORE_RENAME")  # test hook: a window to kill us in
+        if pause:
+            time.sleep(float(pause))
+        info = {"source_adapter": str(src.adapter), "base": str(src.base), "dtype": dtype, "device": device,
+                "quantization_note": (f"trained on a {src.quantized} base; merged into the unquantized base"
+                                      if src.quantized else None),
+                "checks": checks, "merged_at": time.time(), "versions": _versions()}
+        (tmp / "merge.json").write_text(json.dumps(info, indent=1))
+        if out.exists():  # --force: swap atomically, then delete the old one
+            old = out.parent / f".{out.name}.old-{os.getpid()}"
+            os.rename(out, old)
+            os.rename(tmp, out)
+            shutil.rmtree(old, ignore_errors=True)
+        else:
+            os.rename(tmp, out)
+    except BaseException:
+        shutil.rmtree(tmp, ignore_errors=True)
+        raise
+    return {"out": str(out), "checks": checks}
+
+
+def _versions() -> dict[str, str]:
+    import importlib.metadata as md
+
+    return {p: md.version(p) for p in ("torch", "transformers", "peft") if _has(p)}
+
+
+def _has(p: str) -> bool:
+    import importlib.metadata as md
+
+    try:
+        md.version(p)
+        return True
+    except md.PackageNotFoundError:
+        return False

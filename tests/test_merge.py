@@ -1,0 +1,142 @@
+"""Merge: LoRA and QLoRA adapters of the tiny model, verification, refusals, an interrupted merge,
+the merged folder loading with plain transformers, and `m` during a live run (ctl merge)."""
+
+from __future__ import annotations
+
+import json
+import os
+import signal
+import subprocess
+import sys
+import time
+from pathlib import Path
+
+import pytest
+
+from runhelpers import cockpit, demo_yaml, events, metric_steps, state_is, wait_for
+
+pytestmark = pytest.mark.slow
+
+
+@pytest.fixture(scope="module")
+def trained(tmp_path_factory):
+    """A finished LoRA run of the tiny demo model (a few steps)."""
+    tmp = tmp_path_factory.mktemp("merge-lora")
+    cfg = demo_yaml(tmp, training__max_steps=6, training__save_steps=3, samples__every=0)
+    r = cockpit("run", str(cfg), "--headless", "--runs-dir", str(tmp / "runs"), timeout=300)
+    assert r.returncode == 0, r.stdout + r.stderr
+    return next((tmp / "runs").iterdir())
+
+
+def merge(*args, env=None):
+    return subprocess.run([sys.executable, "-m", "cockpit.cli", "merge", *map(str, args)], capture_output=True,
+                          text=True, timeout=300, env=env)
+
+
+def test_merge_lora_verified_and_loads_with_plain_transformers(trained):
+    r = merge(trained)
+    assert r.returncode == 0, r.stdout + r.stderr
+    out = trained / "merged"
+    info = json.loads((out / "merge.json").read_text())
+    assert info["checks"]["generation_match"] and info["checks"]["max_abs_logit_diff"] <= 1e-3
+    assert (out / "model.safetensors").exists() and not list(trained.glob(".merged.tmp-*"))
+    kinds = [e["status"] for e in events(trained) if e["kind"] == "merge"]
+    assert kinds[0] == "started" and kinds[-1] == "done"
+
+    import torch
+    from transformers import AutoModelForCausalLM, AutoTokenizer
+
+    model = AutoModelForCausalLM.from_pretrained(out)
+    tok = AutoTokenizer.from_pretrained(out)
+    assert not any("lora" in n for n, _ in model.named_parameters())
+    enc = tok("Reverse the word.\nstorm", return_tensors="pt")
+    with torch.no_grad():
+        g = model.generate(**enc, max_new_tokens=5, do_sample=False, pad_token_id=tok.pad_token_id)
+    assert g.shape[1] > enc["input_ids"].shape[1]
+
+    # Refusals: output exists; bf16 with --force works and records a looser tolerance.
+    r = merge(trained)
+    assert r.returncode == 2 and "already exists" in r.stderr
+    r = merge(trained, "--dtype", "bf16", "--force", "--checkpoint", "3")
+    assert r.returncode == 0, r.stderr
+    assert json.loads((out / "merge.json").read_text())["dtype"] == "bf16"
+
+
+def test_refusals_missing_adapter_no_room_mismatch(trained, tmp_path):
+    r = merge(trained, "--checkpoint", "999")
+    assert r.returncode == 2 and "does not exist" in r.stderr
+    empty = tmp_path / "empty"
+    empty.mkdir()
+    r = merge(empty)
+    assert r.returncode == 2 and "adapter_config.json is missing" in r.stderr
+    r = merge(trained, "--out", tmp_path / "o", env={**os.environ, "COCKPIT_MERGE_FAKE_FREE_BYTES": "1000"})
+    assert r.returncode == 2 and "not enough disk space" in r.stderr and not (tmp_path / "o").exists()
+    # An adapter whose target modules the base lacks.
+    bad = tmp_path / "bad-adapter"
+    import shutil
+
+    shutil.copytree(trained / "adapter", bad)
+    cfg = json.loads((bad / "adapter_config.json").read_text())
+    cfg["target_modules"] = ["no_such_proj"]
+    (bad / "adapter_config.json").write_text(json.dumps(cfg))
+    r = merge(bad, "--out", tmp_path / "o2")
+    assert r.returncode == 2 and "does not match the base" in r.stderr and not (tmp_path / "o2").exists()
+
+
+def test_nan_adapter_fails_verification(trained, tmp_path):
+    import shutil
+
+    import torch
+    from safetensors.torch import load_file, save_file
+
+    bad = tmp_path / "nan-adapter"
+    shutil.copytree(trained / "adapter", bad)
+    t = load_file(str(bad / "adapter_model.safetensors"))
+    k = next(iter(t))
+    t[k][0, 0] = float("nan")
+    save_file(t, str(bad / "adapter_model.safetensors"))
+    r = merge(bad, "--out", tmp_path / "o")
+    assert r.returncode == 1 and "NaN/inf" in r.stderr and not (tmp_path / "o").exists()
+
+
+def test_killed_merge_leaves_no_output(trained, tmp_path):
+    out = tmp_path / "killed"
+    p = subprocess.Popen([sys.executable, "-m", "cockpit.merge", str(trained), "--out", str(out)],
+                         env={**os.environ, "COCKPIT_MERGE_PAUSE_BEFORE_RENAME": "60"}, stdout=subprocess.PIPE,
+                         stderr=subprocess.STDOUT, text=True)
+    deadline = time.monotonic() + 120
+    while not list(tmp_path.glob(".killed.tmp-*")) and time.monotonic() < deadline:
+        time.sleep(0.2)
+    assert list(tmp_path.glob(".killed.tmp-*")), "the merge never started writing"
+    p.send_signal(signal.SIGKILL)
+    p.wait()
+    assert not out.exists()
+    r = merge(trained, "--out", out)  # the next merge cleans the dead temp folder and succeeds
+    assert r.returncode == 0 and out.exists() and not list(tmp_path.glob(".killed.tmp-*"))
+
+
+def test_merge_qlora_run(tmp_path):
+    cfg = demo_yaml(tmp_path, training__max_steps=4, samples__every=0, model__quantization="4bit")
+    r = cockpit("run", str(cfg), "--headless", "--runs-dir", str(tmp_path / "runs"), timeout=300)
+    assert r.returncode == 0, r.stdout + r.stderr
+    rd = next((tmp_path / "runs").iterdir())
+    r = merge(rd)
+    assert r.returncode == 0, r.stdout + r.stderr
+    assert "reloaded unquantized" in r.stdout
+    assert json.loads((rd / "merged" / "merge.json").read_text())["quantization_note"]
+
+
+def test_merge_from_the_cockpit_key_while_training_continues(tmp_path):
+    cfg = demo_yaml(tmp_path, training__max_steps=5000, training__save_steps=0, samples__every=0)
+    r = cockpit("run", str(cfg), "--detach", "--runs-dir", str(tmp_path / "runs"), check=True)
+    rd = Path(r.stdout.strip().splitlines()[-1])
+    wait_for(rd, lambda e: e["kind"] == "metrics" and e["step"] > 2)
+    r = cockpit("ctl", str(rd), "merge", check=True)
+    assert "merging" in r.stdout
+    done = wait_for(rd, lambda e: e["kind"] == "merge" and e["status"] in ("done", "failed"), timeout=180)
+    assert done["status"] == "done", done
+    at = max(metric_steps(rd))
+    wait_for(rd, lambda e: e["kind"] == "metrics" and e["step"] > at + 2, what="training continued")
+    assert (rd / "merged" / "merge.json").exists()
+    cockpit("ctl", str(rd), "stop", check=True)
+    wait_for(rd, state_is("stopped"))
