@@ -1,0 +1,137 @@
+"""End to end in a real terminal (tmux): the cockpit on the real trainer, keys pressed as a user would,
+detach / re-attach, and the cockpit killed (SIGKILL) or hung up on (SIGHUP) while training goes on."""
+
+from __future__ import annotations
+
+import json
+import os
+import shutil
+import signal
+import subprocess
+import sys
+import time
+from pathlib import Path
+
+import pytest
+
+from runhelpers import demo_yaml, events, metric_steps, state_is, wait_for
+
+pytestmark = [pytest.mark.slow, pytest.mark.skipif(shutil.which("tmux") is None, reason="needs tmux")]
+PY = sys.executable
+
+
+class Tmux:
+    def __init__(self, name: str, cmd: str, width: int = 160, height: int = 48):
+        self.name = name
+        subprocess.run(["tmux", "kill-session", "-t", name], capture_output=True)
+        subprocess.run(["tmux", "new-session", "-d", "-s", name, "-x", str(width), "-y", str(height), cmd], check=True)
+
+    def keys(self, *keys: str) -> None:
+        for k in keys:
+            subprocess.run(["tmux", "send-keys", "-t", self.name, k], check=True)
+            time.sleep(0.3)
+
+    def screen(self) -> str:
+        return subprocess.run(["tmux", "capture-pane", "-p", "-t", self.name], capture_output=True, text=True).stdout
+
+    def wait_screen(self, text: str, timeout: float = 60) -> str:
+        deadline = time.monotonic() + timeout
+        while time.monotonic() < deadline:
+            s = self.screen()
+            if text in s:
+                return s
+            time.sleep(0.3)
+        raise AssertionError(f"'{text}' never appeared on screen:\n{self.screen()}")
+
+    def pane_pid(self) -> int:
+        out = subprocess.run(["tmux", "list-panes", "-t", self.name, "-F", "#{pane_pid}"], capture_output=True,
+                             text=True).stdout.split()
+        return int(out[0])
+
+    def kill(self) -> None:
+        subprocess.run(["tmux", "kill-session", "-t", self.name], capture_output=True)
+
+
+def run_dir_of(runs: Path) -> Path:
+    deadline = time.monotonic() + 60
+    while time.monotonic() < deadline:
+        dirs = [p for p in runs.iterdir()] if runs.exists() else []
+        if dirs:
+            return dirs[0]
+        time.sleep(0.2)
+    raise AssertionError("no run directory appeared")
+
+
+def lrs_after(rd: Path, step: int) -> list[float]:
+    return [e["learning_rate"] for e in events(rd) if e["kind"] == "metrics" and e["step"] > step]
+
+
+def test_cockpit_drives_the_real_trainer(tmp_path):
+    cfg = demo_yaml(tmp_path, training__max_steps=5000, training__save_steps=0, samples__every=0,
+                    training__lr_scheduler_type="constant")
+    runs = tmp_path / "runs"
+    t = Tmux("cockpit-e2e", f"cd {Path.cwd()} && {PY} -m cockpit.cli run {cfg} --runs-dir {runs}; sleep 60")
+    try:
+        rd = run_dir_of(runs)
+        wait_for(rd, lambda e: e["kind"] == "metrics" and e["step"] >= 3, timeout=120)
+        screen = t.wait_screen("grad_norm")
+        for word in ("loss", "entropy", "memory", "RUNNING"):
+            assert word in t.wait_screen(word), word
+        t.keys("p")
+        wait_for(rd, state_is("paused"))
+        assert "PAUSED" in t.wait_screen("PAUSED")
+        t.keys("p")
+        wait_for(rd, lambda e: e["kind"] == "ack" and e["cmd"] == "resume")
+        at = max(metric_steps(rd))
+        lr = lrs_after(rd, 0)[-1]
+        t.keys("]")
+        ack = wait_for(rd, lambda e: e["kind"] == "ack" and e["cmd"] == "scale_lr")
+        wait_for(rd, lambda e: e["kind"] == "metrics" and e["step"] > ack["step"])
+        assert lrs_after(rd, ack["step"] - 1)[0] == pytest.approx(2 * lr, rel=0.01)
+        t.keys("q")
+        t.wait_screen("detached: training goes on")
+        n = max(metric_steps(rd))
+        time.sleep(3)
+        assert max(metric_steps(rd)) > n, "the trainer must keep training after the cockpit detaches"
+
+        t2 = Tmux("cockpit-e2e-2", f"cd {Path.cwd()} && {PY} -m cockpit.cli attach {rd}; sleep 60")
+        try:
+            t2.wait_screen("scale_lr acked")  # the history is there at once
+            t2.keys("x")
+            t2.wait_screen("Stop the run?")
+            t2.keys("y")
+            wait_for(rd, state_is("stopped"), timeout=120)
+            assert (rd / "adapter" / "adapter_model.safetensors").exists()
+            t2.wait_screen("STOPPED")
+        finally:
+            t2.kill()
+    finally:
+        t.kill()
+        subprocess.run([PY, "-m", "cockpit.cli", "ctl", str(rd), "stop", "--timeout", "30"], capture_output=True)
+
+
+@pytest.mark.parametrize("sig", [signal.SIGKILL, signal.SIGHUP], ids=["kill-9", "sighup"])
+def test_killing_the_cockpit_never_touches_the_trainer(tmp_path, sig):
+    cfg = demo_yaml(tmp_path, training__max_steps=5000, training__save_steps=0, samples__every=0)
+    runs = tmp_path / "runs"
+    t = Tmux(f"cockpit-kill-{sig.name}", f"cd {Path.cwd()} && exec {PY} -m cockpit.cli run {cfg} --runs-dir {runs}")
+    rd = run_dir_of(runs)
+    try:
+        wait_for(rd, lambda e: e["kind"] == "metrics" and e["step"] >= 3, timeout=120)
+        t.wait_screen("grad_norm")
+        os.kill(t.pane_pid(), sig)  # the cockpit process itself (exec'd in the pane)
+        time.sleep(0.5)
+        n = max(metric_steps(rd))
+        time.sleep(3)
+        assert max(metric_steps(rd)) > n
+        # Two cockpits can both command: here the CLI stands in for the second one.
+        r = subprocess.run([PY, "-m", "cockpit.cli", "ctl", str(rd), "stop"], capture_output=True, text=True,
+                           timeout=120)
+        assert r.returncode == 0, r.stderr
+        wait_for(rd, state_is("stopped"))
+        steps = metric_steps(rd)
+        assert steps == sorted(set(steps)) and max(b - a for a, b in zip(steps, steps[1:])) == 1
+        acks = [e for e in events(rd) if e["kind"] == "ack"]
+        assert len(acks) == len({a["id"] for a in acks}) == 1
+    finally:
+        t.kill()
