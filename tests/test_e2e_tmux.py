@@ -68,7 +68,7 @@ def lrs_after(rd: Path, step: int) -> list[float]:
 
 def test_cockpit_drives_the_real_trainer(tmp_path):
     cfg = demo_yaml(tmp_path, training__max_steps=5000, training__save_steps=0, samples__every=0,
-                    training__lr_scheduler_type="constant")
+                    training__lr_scheduler_type="constant", training__warmup_ratio=0.0)
     runs = tmp_path / "runs"
     t = Tmux("cockpit-e2e", f"cd {Path.cwd()} && {PY} -m cockpit.cli run {cfg} --runs-dir {runs}; sleep 60")
     try:
@@ -88,6 +88,17 @@ def test_cockpit_drives_the_real_trainer(tmp_path):
         ack = wait_for(rd, lambda e: e["kind"] == "ack" and e["cmd"] == "scale_lr")
         wait_for(rd, lambda e: e["kind"] == "metrics" and e["step"] > ack["step"])
         assert lrs_after(rd, ack["step"] - 1)[0] == pytest.approx(2 * lr, rel=0.01)
+        t.keys("g")  # samples now: they appear in the samples panel and in events.jsonl
+        t.wait_screen("samples @ step")
+        assert any(e["kind"] == "sample" for e in events(rd))
+        t.keys("m")  # merge while training: confirm, then the merged folder appears and training goes on
+        t.wait_screen("Merge the adapter?")
+        t.keys("y")
+        done = wait_for(rd, lambda e: e["kind"] == "merge" and e.get("status") in ("done", "failed"), timeout=180)
+        assert done["status"] == "done" and (rd / "merged" / "merge.json").exists()
+        t.wait_screen("merge done")
+        at = max(metric_steps(rd))
+        wait_for(rd, lambda e: e["kind"] == "metrics" and e["step"] > at + 2, what="training after the merge")
         t.keys("q")
         t.wait_screen("detached: training goes on")
         n = max(metric_steps(rd))

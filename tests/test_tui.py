@@ -217,3 +217,27 @@ def test_replay_source_is_a_history_view():
     src = ReplaySource(h, "x")
     src.seek(3)
     assert len(src.view()) == 3 and src.step == 3
+
+
+async def test_keys_remap_from_the_config(tmp_path):
+    rd = write_run(tmp_path / "r", pid=os.getpid())
+    app = CockpitApp(LiveSource(rd.path, poll=0.02), run_dir=rd.path, keymap={"save": "w"})
+    async with app.run_test(size=(160, 48)) as pilot:
+        await settle(pilot)
+        await pilot.press("w")
+        await settle(pilot, 0.2)
+        assert [x["cmd"] for x in commands(rd)] == ["save"]
+
+
+async def test_merge_key_confirms_then_sends_merge(tmp_path):
+    rd = write_run(tmp_path / "r", pid=os.getpid())
+    app = live_app(rd)
+    async with app.run_test(size=(160, 48)) as pilot:
+        await settle(pilot)
+        await pilot.press("m")
+        await settle(pilot, 0.2)
+        body = str(app.screen.query("Static")[0].render()) + str(app.screen.query("Static")[1].render())
+        assert "merged" in body and "fp32" in body
+        await pilot.press("y")
+        await settle(pilot, 0.2)
+        assert [x["cmd"] for x in commands(rd)] == ["merge"]

@@ -1,0 +1,112 @@
+"""The cockpit watching a run: event-to-screen latency (p50/p95) at several event rates, whether it keeps
+up (lag and memory do not grow), and its CPU use while idle-watching at 10 events/s."""
+
+from __future__ import annotations
+
+import argparse
+import asyncio
+import os
+import statistics
+import sys
+import tempfile
+import threading
+import time
+from pathlib import Path
+
+ROOT = Path(__file__).resolve().parents[1]
+sys.path.insert(0, str(ROOT))
+
+
+def run_rate(rate: float, seconds: float) -> dict:
+    import psutil
+
+    from cockpit.config import RunConfig
+    from cockpit.rundir import EventWriter, RunDir
+    from cockpit.tui.app import CockpitApp
+    from cockpit.tui.screen import CockpitScreen
+    from cockpit.tui.sources import LiveSource
+
+    tmp = tempfile.mkdtemp()
+    rd = RunDir(Path(tmp) / "run").create()
+    cfg = RunConfig()
+    rd.config.write_text(cfg.to_yaml())
+    w = EventWriter(rd.events)
+    w.write("run_started", config=cfg.model_dump(mode="json"), pid=os.getpid(), total_steps=10**9, device="cpu")
+    w.write("state", state="running", step=0)
+    written: dict[int, float] = {}
+    shown: dict[int, float] = {}
+    orig = CockpitScreen._render_all
+
+    def render(self):  # record when each step first reaches the screen
+        orig(self)
+        h = self.history
+        if len(h):
+            last = h.steps[-1]
+            now = time.perf_counter()
+            for s in range(max(1, last - 5000), last + 1):
+                if s in written and s not in shown:
+                    shown[s] = now
+
+    CockpitScreen._render_all = render
+    stop = threading.Event()
+
+    def writer():
+        s = 0
+        period = 1.0 / rate
+        nxt = time.perf_counter()
+        while not stop.is_set():
+            s += 1
+            written[s] = time.perf_counter()
+            w.write("metrics", step=s, loss=1.0, grad_norm=1.0, entropy=1.0, learning_rate=1e-4, mem_used=1e9,
+                    mem_total=8e9, mem_kind="ram", step_time=0.1, tokens_per_s=100.0)
+            nxt += period
+            time.sleep(max(0.0, nxt - time.perf_counter()))
+
+    proc = psutil.Process()
+
+    async def go():
+        app = CockpitApp(LiveSource(rd.path), run_dir=rd.path)
+        async with app.run_test(size=(160, 48)) as pilot:
+            await pilot.pause(0.5)
+            th = threading.Thread(target=writer, daemon=True)
+            th.start()
+            rss0 = proc.memory_info().rss
+            cpu0 = proc.cpu_times()
+            t0 = time.perf_counter()
+            half_lag = None
+            await pilot.pause(seconds / 2)
+            half_lag = len(written) - len(shown)
+            await pilot.pause(seconds / 2)
+            stop.set()
+            cpu1 = proc.cpu_times()
+            wall = time.perf_counter() - t0
+            rss1 = proc.memory_info().rss
+            await pilot.pause(0.5)
+            return half_lag, len(written) - len(shown), (cpu1.user + cpu1.system - cpu0.user - cpu0.system) / wall, \
+                rss0, rss1
+
+    half_lag, end_lag, cpu, rss0, rss1 = asyncio.run(go())
+    CockpitScreen._render_all = orig
+    lat = sorted((shown[s] - written[s]) * 1000 for s in shown)
+    return {"rate": rate, "events": len(written), "p50": statistics.median(lat) if lat else None,
+            "p95": lat[int(0.95 * (len(lat) - 1))] if lat else None, "lag_half": half_lag, "lag_end": end_lag,
+            "cpu": cpu, "rss_growth_mb": (rss1 - rss0) / 2**20}
+
+
+def main() -> int:
+    ap = argparse.ArgumentParser()
+    ap.add_argument("--rates", default="10,200,1000")
+    ap.add_argument("--seconds", type=float, default=10)
+    a = ap.parse_args()
+    rows = [run_rate(float(r), a.seconds) for r in a.rates.split(",")]
+    print("| events/s | events | latency p50 | latency p95 | backlog at half time / end | cockpit CPU (incl. writer) "
+          "| RSS growth |")
+    print("|---|---|---|---|---|---|---|")
+    for r in rows:
+        print(f"| {r['rate']:g} | {r['events']} | {r['p50']:.0f} ms | {r['p95']:.0f} ms | {r['lag_half']} / "
+              f"{r['lag_end']} | {r['cpu']:.1%} of a core | {r['rss_growth_mb']:+.1f} MiB |")
+    return 0
+
+
+if __name__ == "__main__":
+    sys.exit(main())
