@@ -78,7 +78,8 @@ def _follow(rd, *, detach: bool, headless: bool, theme: str | None) -> None:
     if headless:
         from cockpit.headless import follow
 
-        sys.exit(follow(rd))
+        proc = getattr(rd, "spawned", None)
+        sys.exit(follow(rd, pid=proc.pid if proc is not None else None, offset=getattr(rd, "resume_offset", 0)))
     from cockpit.tui.launch import open_live
 
     open_live(rd.path, theme=theme)

@@ -53,11 +53,13 @@ def metrics_line(ev: dict, total: int | None) -> str:
             f"  {fmt(ev.get('tokens_per_s'), '.0f')} tok/s  eta {eta(remaining)}")
 
 
-def follow(rd: RunDir, out=None, poll: float = 0.2, stall_timeout: float | None = None) -> int:
+def follow(rd: RunDir, out=None, poll: float = 0.2, stall_timeout: float | None = None, *,
+           pid: int | None = None, offset: int = 0) -> int:
+    """Print the run from `offset` on (a resume starts at the end: the old history ended in a crash).
+    `pid` is the trainer we started; a run_started event read later names it too."""
     out = out or sys.stdout
-    tail = Tail(rd.events)
+    tail = Tail(rd.events, offset=offset)
     total = None
-    pid = None
     last_seen = time.monotonic()
     out.write(f"run: {rd.path}\n")
     while True:
@@ -67,7 +69,7 @@ def follow(rd: RunDir, out=None, poll: float = 0.2, stall_timeout: float | None 
         for ev in evs:
             k = ev.get("kind")
             if k == "run_started":
-                total, pid = ev.get("total_steps"), ev.get("pid")
+                total, pid = ev.get("total_steps"), ev.get("pid") or pid
                 out.write(f"started: {ev.get('device')}  {ev.get('trainable_params')} trainable params  "
                           f"{total} steps  pid {pid}\n")
             elif k == "metrics":

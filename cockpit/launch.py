@@ -44,7 +44,7 @@ def start_run(cfg: RunConfig, runs_dir: Path, name: str | None = None, run_dir: 
         rd.config.write_text(cfg.to_yaml())
     except OSError as e:
         raise LaunchError(f"cannot create run directory {rd.path}: {e}") from None
-    spawn_trainer(rd, env=env)
+    rd.spawned = spawn_trainer(rd, env=env)
     return rd
 
 
@@ -63,7 +63,9 @@ def resume_run(run_dir: Path) -> RunDir:
         raise LaunchError(f"{run_dir} finished; start a new run to train further")
     if rd.latest_checkpoint() is None:
         raise LaunchError(f"{run_dir} has no checkpoint to resume from (checkpoints/ is empty)")
-    spawn_trainer(rd, resume=True)
+    offset = rd.events.stat().st_size if rd.events.exists() else 0
+    rd.spawned = spawn_trainer(rd, resume=True)
+    rd.resume_offset = offset
     return rd
 
 

@@ -47,14 +47,24 @@ METRIC_KEYS = (
 # Paths
 
 
-@dataclass(frozen=True)
 class RunDir:
     """Paths inside one run directory. Creating one touches nothing on disk."""
 
-    path: Path
+    __slots__ = ("path", "spawned", "resume_offset")
 
     def __init__(self, path: str | os.PathLike[str]):
-        object.__setattr__(self, "path", Path(path))
+        self.path = Path(path)
+        self.spawned = None  # the trainer process this cockpit started, if any
+        self.resume_offset = 0  # where a resumed run's new events begin
+
+    def __eq__(self, other: object) -> bool:
+        return isinstance(other, RunDir) and other.path == self.path
+
+    def __hash__(self) -> int:
+        return hash(self.path)
+
+    def __repr__(self) -> str:
+        return f"RunDir({str(self.path)!r})"
 
     @property
     def name(self) -> str:

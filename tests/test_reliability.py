@@ -33,14 +33,14 @@ def test_kill_9_trainer_then_resume_continues_the_same_log(tmp_path):
     before = max(metric_steps(rd))
 
     # The cockpit's own liveness check: the trainer pid is gone and no final state was written.
-    from cockpit.rundir import pid_alive, read_lock_pid
-
     import time
 
+    from cockpit.rundir import RunDir, pid_alive, read_lock_pid
+
     deadline = time.monotonic() + 5
-    while pid_alive(read_lock_pid(rd)) and time.monotonic() < deadline:
+    while pid_alive(read_lock_pid(RunDir(rd))) and time.monotonic() < deadline:
         time.sleep(0.1)
-    assert not pid_alive(read_lock_pid(rd))
+    assert not pid_alive(read_lock_pid(RunDir(rd)))
 
     r = cockpit("resume", str(rd), "--headless", timeout=300)
     assert r.returncode == 0, r.stdout + r.stderr

@@ -11,9 +11,6 @@ import pytest
 
 from runhelpers import demo_yaml
 
-pytestmark = pytest.mark.slow
-
-
 @pytest.fixture(scope="module")
 def sweep_dir(tmp_path_factory):
     tmp = tmp_path_factory.mktemp("sweep")
@@ -26,6 +23,7 @@ def sweep_dir(tmp_path_factory):
     return next((tmp / "runs").iterdir())
 
 
+@pytest.mark.slow
 def test_verdicts_match_the_losses(sweep_dir):
     s = json.loads((sweep_dir / "sweep.json").read_text())
     by_lr = {t["lr"]: t for t in s["trials"]}
@@ -40,19 +38,21 @@ def test_verdicts_match_the_losses(sweep_dir):
     assert load_config(s["next_config"], check_paths=False).training.learning_rate == 3e-4
 
 
-def test_sweep_view_snapshot(snap_compare, sweep_dir, tmp_path):
-    # Copy with fixed names so the snapshot does not depend on the timestamped folder.
-    import shutil
+def test_sweep_view_snapshot(snap_compare, tmp_path):
+    """The view over a sweep directory written by the test (fixed numbers: the snapshot is stable)."""
+    from tuihelpers import write_run
 
-    fixed = tmp_path / "demo-sweep"
-    shutil.copytree(sweep_dir, fixed)
-    data = json.loads((fixed / "sweep.json").read_text())
-    for t in data["trials"]:
-        t["run_dir"] = str(fixed / Path(t["run_dir"]).name)
-        for k in ("reason",):
-            t[k] = t[k].split(" (")[0] if t.get(k) else t.get(k)
-    data["next_config"] = "next-config.yaml"
-    (fixed / "sweep.json").write_text(json.dumps(data))
+    sweep = tmp_path / "demo-sweep"
+    trials = []
+    for lr, verdict, spike, reason in ((5e-5, "too_low", None, "loss flat (3.02 -> 3.01)"),
+                                       (1e-4, "good", None, "smooth decline 3.5 -> 0.9 (74%)"),
+                                       (2e-4, "too_high", 20, "grad_norm over 10 for 3 logged steps")):
+        rd = write_run(sweep / f"lr-{lr:g}", state="finished", spike_at=spike, acks=False)
+        trials.append({"lr": lr, "run_dir": str(rd.path), "state": "finished", "verdict": verdict,
+                       "reason": reason})
+    (sweep / "sweep.json").write_text(json.dumps({"lrs": [5e-5, 1e-4, 2e-4], "steps": 60, "trials": trials,
+                                                  "recommended_lr": 1e-4, "next_config": "next-config.yaml",
+                                                  "done": True}))
     from cockpit.tui.sweep_app import SweepApp
 
-    assert snap_compare(SweepApp(fixed), terminal_size=(160, 40))
+    assert snap_compare(SweepApp(sweep), terminal_size=(160, 40))

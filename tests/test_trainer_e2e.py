@@ -24,7 +24,8 @@ def start(tmp_path: Path, **overrides) -> Path:
 
 def test_scripted_control_session(tmp_path):
     """run --detach, then ctl pause / lr x0.5 / resume / save / stop, each checked in the events."""
-    rd = start(tmp_path, training__max_steps=5000, training__save_steps=0, samples__every=0)
+    rd = start(tmp_path, training__max_steps=5000, training__save_steps=0, samples__every=0,
+               training__lr_scheduler_type="constant", training__warmup_ratio=0.0)
     wait_for(rd, metrics_after(3), what="first metrics")
 
     r = cockpit("ctl", str(rd), "pause", check=True)

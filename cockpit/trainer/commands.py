@@ -54,7 +54,9 @@ def validate(cmd: dict[str, Any]) -> str | None:
         return f"unknown command '{name}' (known: {', '.join(COMMANDS)})"
     if name in ("set_lr", "scale_lr"):
         v = cmd.get("value")
-        if isinstance(v, bool) or not isinstance(v, (int, float)):
+        if isinstance(v, bool):
+            return f"value {v!r} is not a number"
+        if not isinstance(v, (int, float)):
             try:
                 v = float(v)  # a hand-written "1e-4" string is fine
             except (TypeError, ValueError):

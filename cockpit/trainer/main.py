@@ -56,7 +56,7 @@ def run(run_dir: Path, resume: bool = False) -> int:
                              reason=f"from {ckpt_path.name if ckpt_path else 'scratch'}; steps up to "
                                     f"{logged_upto} are re-trained but not logged twice")
             else:
-                events.write("state", state="starting", step=0)
+                events.write("state", state="starting", step=0, reason=_starting_note(cfg))
         trainer, callback, info = _build(rd, cfg, events, resume)
         callback.logged_upto = logged_upto
         if events is not None:
@@ -160,6 +160,17 @@ def _build(rd: RunDir, cfg, events, resume: bool):
         "versions": _versions(),
     }
     return trainer, callback, info
+
+
+def _starting_note(cfg) -> str:
+    from cockpit.config import DEMO_MODEL
+
+    if cfg.model.name_or_path == DEMO_MODEL:
+        from cockpit.demo.model import model_dir
+
+        if not (model_dir() / "config.json").exists():
+            return "building the demo model (first use only, about a minute)"
+    return f"loading {cfg.model.name_or_path}"
 
 
 def _total_steps(trainer, n_rows: int) -> int:

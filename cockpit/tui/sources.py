@@ -39,30 +39,38 @@ class LiveSource:
     def run(self, screen) -> None:
         """Worker body (a thread): read, post, repeat until stopped."""
         last_alive_check = 0.0
+        dead_since: float | None = None
         gone_reported = False
         while not self._stop.is_set():
             events = self.tail.poll()
             if events:
                 screen.post_message(EventsArrived(events, self.tail.stats.bad))
             now = time.monotonic()
-            if now - last_alive_check > 0.5 and not gone_reported:
+            if now - last_alive_check > 0.4 and not gone_reported:
                 last_alive_check = now
-                pid = self._trainer_pid()
-                if pid and not pid_alive(pid) and self.history.state not in FINAL_STATES and not self.tail.poll():
-                    # Re-check after a moment: the final state may be in flight as the process exits.
-                    time.sleep(0.3)
+                if self._trainer_alive() or self.history.state in FINAL_STATES or not self._trainer_pids():
+                    dead_since = None
+                elif dead_since is None:
+                    dead_since = now
+                elif now - dead_since > 0.8:
+                    # Dead twice, 0.8 s apart (a resume's new trainer takes the lock within that), and the
+                    # final state is not in flight: the run crashed.
                     late = self.tail.poll()
                     if late:
                         screen.post_message(EventsArrived(late, self.tail.stats.bad))
                     if not any(e.get("kind") == "state" and e.get("state") in FINAL_STATES for e in late):
+                        pid = self._trainer_pids()[0]
                         screen.post_message(TrainerGone(pid, tail_text(self.rd.log, 12)))
                         gone_reported = True
             # A UI that falls behind slows the reader down instead of being flooded.
             time.sleep(self.poll * (4 if screen.message_queue_size > 20 else 1))
 
-    def _trainer_pid(self) -> int | None:
+    def _trainer_pids(self) -> list[int]:
         rs = self.history.run_started or {}
-        return rs.get("pid") or read_lock_pid(self.rd)
+        return [p for p in (read_lock_pid(self.rd), rs.get("pid")) if p]
+
+    def _trainer_alive(self) -> bool:
+        return any(pid_alive(p) for p in self._trainer_pids())
 
     def stop(self) -> None:
         self._stop.set()
