@@ -157,7 +157,7 @@ def attach(run_dir: str, theme: str | None) -> None:
     open_live(Path(run_dir), theme=theme)
 
 
-@main.command(context_settings=CONTEXT)
+@main.command(context_settings={**CONTEXT, "ignore_unknown_options": True})
 @click.argument("run_dir", type=click.Path(file_okay=False, exists=True))
 @click.argument("action", type=click.Choice(["pause", "resume", "lr", "save", "stop", "sample", "merge"]))
 @click.argument("value", required=False)

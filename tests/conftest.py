@@ -1,0 +1,30 @@
+"""Shared test fixtures."""
+
+from __future__ import annotations
+
+import os
+import signal
+
+import pytest
+
+
+@pytest.fixture(autouse=True)
+def _no_stray_trainers(tmp_path):
+    """A failing test must not leave a trainer training for the rest of the suite: kill every process
+    whose command line mentions this test's tmp_path."""
+    yield
+    try:
+        import psutil
+    except ImportError:
+        return
+    me = os.getpid()
+    for p in psutil.process_iter(["pid", "cmdline"]):
+        try:
+            cmd = " ".join(p.info["cmdline"] or [])
+        except (psutil.NoSuchProcess, psutil.AccessDenied):
+            continue
+        if p.info["pid"] != me and str(tmp_path) in cmd:
+            try:
+                os.kill(p.info["pid"], signal.SIGKILL)
+            except ProcessLookupError:
+                pass
