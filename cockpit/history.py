@@ -47,7 +47,7 @@ class History:
     """Everything known about one run, as of the last event folded in."""
 
     steps: array = field(default_factory=lambda: array("q"))
-    series: dict[str, array] = field(default_factory=lambda: {k: array("d") for k in (*METRIC_KEYS, "epoch")})
+    series: dict[str, array] = field(default_factory=lambda: {k: array("d") for k in (*METRIC_KEYS, "epoch", "t")})
     eval_steps: array = field(default_factory=lambda: array("q"))
     eval_series: dict[str, array] = field(default_factory=dict)
     run_started: dict[str, Any] | None = None
@@ -217,6 +217,8 @@ class History:
         h.state = state_marks[-1].event.get("state", "unknown") if state_marks else ("running" if n else "unknown")
         h.state_event = state_marks[-1].event if state_marks else None
         h.first_event_t = self.first_event_t
+        ts = [x for x in h.series["t"][-1:] if x == x]
+        h.last_event_t = ts[0] if ts else self.first_event_t
         return h
 
 

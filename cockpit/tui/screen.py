@@ -70,6 +70,8 @@ class CockpitScreen(Screen):
         self._advice_len = -1
         self._dirty = True
         self._bad_lines = 0
+        self._last_render = 0.0
+        self._bindings_key = None
 
     # ---- layout ----------------------------------------------------------------------------------
 
@@ -89,7 +91,7 @@ class CockpitScreen(Screen):
 
     def on_mount(self) -> None:
         self.query_one("#m-loss", MetricPanel).focus()
-        self.set_interval(0.1, self._tick)
+        self.set_interval(0.05, self._tick)
         self._reflow()
         if not self.source.replay:
             self._start_reader()
@@ -122,7 +124,6 @@ class CockpitScreen(Screen):
         for ev in msg.events:
             self._log_event(ev)
         self._dirty = True
-        self.refresh_bindings()
 
     @on(TrainerGone)
     def _gone(self, msg: TrainerGone) -> None:
@@ -132,14 +133,26 @@ class CockpitScreen(Screen):
         for line in msg.log_tail:
             log.write(Text(f"  {line}", style="dim"))
         self._dirty = True
-        self.refresh_bindings()
 
     def _tick(self) -> None:
-        if self.source.replay and self.source.tick(0.1):
+        if self.source.replay and self.source.tick(0.05):
             self._dirty = True
-        if self._dirty:
+        now = time.monotonic()
+        # At most 5 frames a second, however fast events come: bursts are coalesced into one frame
+        # (a frame costs the compositor a few tens of ms; the trainer shares the machine).
+        if self._dirty and now - self._last_render >= (0.05 if self.source.replay else 0.2):
             self._dirty = False
+            self._last_render = now
             self._render_all()
+            self._refresh_bindings_if_changed()
+
+    def _refresh_bindings_if_changed(self) -> None:
+        a = self._advice
+        key = (self.state, self._can_control(), bool(a and a.next_action), bool(self.history.errors),
+               self.source.replay and self.source.playing)
+        if key != self._bindings_key:  # the footer is rebuilt on refresh_bindings: only when it changes
+            self._bindings_key = key
+            self.refresh_bindings()
 
     # ---- state -----------------------------------------------------------------------------------
 
@@ -206,7 +219,10 @@ class CockpitScreen(Screen):
         if self._bad_lines or getattr(self.source, "skipped_lines", 0):
             n = self._bad_lines or self.source.skipped_lines
             title.append(f"  {n} unreadable line(s) skipped", style="dim")
-        self.query_one("#title-bar", Static).update(title)
+        bar = self.query_one("#title-bar", Static)
+        if str(title) != getattr(self, "_title_text", None):
+            self._title_text = str(title)
+            bar.update(title)
 
     def _log_event(self, ev: dict) -> None:
         log = self.query_one("#log", RichLog)

@@ -22,7 +22,7 @@ class LiveSource:
     replay = False
     controllable = True
 
-    def __init__(self, run_dir: Path, poll: float = 0.1):
+    def __init__(self, run_dir: Path, poll: float = 0.05):
         self.rd = RunDir(run_dir)
         self.history = History()
         self.poll = poll

@@ -3,16 +3,16 @@
 from __future__ import annotations
 
 from rich.text import Text
-from textual.widgets import Static
+from cockpit.tui.widgets.panel import Panel
 
 from cockpit.tui.bands import SYMBOL
 
 SEV_VAR = {"ok": "success", "warn": "warning", "danger": "error", "critical": "error"}
 
 
-class AdvisorPanel(Static):
+class AdvisorPanel(Panel):
     DEFAULT_CSS = """
-    AdvisorPanel { border: round $panel-lighten-2; padding: 0 1; height: auto; }
+    AdvisorPanel { border: round $panel-lighten-2; padding: 0 1; height: 9; }
     AdvisorPanel.-danger { border: heavy $error; }
     AdvisorPanel.-warn { border: round $warning; }
     """
@@ -31,7 +31,7 @@ class AdvisorPanel(Static):
         t.append("\n")
         if not advice.findings:
             t.append(f"{SYMBOL['ok']} ", style=v.get("success", ""))
-            t.append(advice.verdict)
+            t.append(advice.verdict + "\n")
         for f in advice.findings[:max_findings]:
             color = v.get(SEV_VAR[f.severity], "")
             t.append(f"{SYMBOL[f.severity]} {f.severity.upper():<9}", style=f"bold {color}")

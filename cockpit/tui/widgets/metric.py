@@ -7,7 +7,6 @@ import math
 import statistics
 
 from rich.text import Text
-from textual.reactive import reactive
 from textual.widget import Widget
 
 from cockpit.config import Thresholds
@@ -65,9 +64,6 @@ class MetricPanel(Widget, can_focus=True):
     COMPONENT_CLASSES = {"band--ok", "band--warn", "band--danger", "band--critical", "band--none", "metric--mark",
                          "metric--title", "metric--dim"}
 
-    data_version: reactive[int] = reactive(0, layout=False)
-    """Bumped on every update so the widget re-renders."""
-
     def __init__(self, key: str, title: str, *, id: str | None = None):
         super().__init__(id=id)
         self.key, self.title = key, title
@@ -87,8 +83,10 @@ class MetricPanel(Widget, can_focus=True):
         cur = band(self.key, self.values[-1], thresholds, total) if self.values else "none"
         self.current_band = cur if fin or self.key == "loss" else "none"
         for b in ("warn", "danger", "critical"):
-            self.set_class(self.current_band == b, f"-band-{b}")
-        self.data_version += 1
+            want = self.current_band == b
+            if self.has_class(f"-band-{b}") != want:  # a class change restyles; skip it when nothing changed
+                self.set_class(want, f"-band-{b}")
+        self.refresh()
 
     def _style(self, name: str):
         return self.get_component_rich_style(name, partial=True)
@@ -132,17 +130,26 @@ class MetricPanel(Widget, can_focus=True):
         fin = [v for v in pick if math.isfinite(v)]
         lo, hi = (min(fin), max(fin)) if fin else (0.0, 1.0)
         span = hi - lo or 1.0
-        t = Text()
+        # One segment per run of equal style: a sparkline is mostly one band, and every segment costs
+        # the compositor a style lookup per frame.
+        runs: list[tuple[str, list[str]]] = []
         for (blo, bhi), v in zip(bk, pick):
             if math.isnan(v):
-                t.append(" " if self.key != "loss" else "!", self._style("band--critical"))
-                continue
-            if math.isinf(v):
-                t.append("█", self._style("band--critical"))
-                continue
-            level = int((v - lo) / span * (len(BARS) - 1)) if fin else 0
-            bnd = worst([band(self.key, bhi, self.thresholds, self.total), band(self.key, blo, self.thresholds, self.total)])
-            t.append(BARS[max(0, min(level, len(BARS) - 1))], self._style(f"band--{bnd}"))
+                ch, st = (" " if self.key != "loss" else "!"), "band--critical"
+            elif math.isinf(v):
+                ch, st = "█", "band--critical"
+            else:
+                level = int((v - lo) / span * (len(BARS) - 1)) if fin else 0
+                st = "band--" + worst([band(self.key, bhi, self.thresholds, self.total),
+                                       band(self.key, blo, self.thresholds, self.total)])
+                ch = BARS[max(0, min(level, len(BARS) - 1))]
+            if runs and runs[-1][0] == st:
+                runs[-1][1].append(ch)
+            else:
+                runs.append((st, [ch]))
+        t = Text()
+        for st, chars in runs:
+            t.append("".join(chars), self._style(st))
         return t
 
     def _marks(self, width: int) -> Text:

@@ -6,7 +6,7 @@ import math
 
 from rich.table import Table
 from rich.text import Text
-from textual.widgets import Static
+from cockpit.tui.widgets.panel import Panel
 
 from cockpit.history import History
 
@@ -31,9 +31,9 @@ def bar(frac: float, width: int) -> str:
     return "█" * full + "░" * (width - full)
 
 
-class RunPanel(Static):
+class RunPanel(Panel):
     DEFAULT_CSS = """
-    RunPanel { border: round $panel-lighten-2; padding: 0 1; height: auto; }
+    RunPanel { border: round $panel-lighten-2; padding: 0 1; height: 11; }
     RunPanel.-crashed { border: heavy $error; }
     """
 

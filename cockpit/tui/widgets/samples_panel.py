@@ -3,12 +3,12 @@
 from __future__ import annotations
 
 from rich.text import Text
-from textual.widgets import Static
+from cockpit.tui.widgets.panel import Panel
 
 
-class SamplesPanel(Static):
+class SamplesPanel(Panel):
     DEFAULT_CSS = """
-    SamplesPanel { border: round $panel-lighten-2; padding: 0 1; height: auto; max-height: 8; }
+    SamplesPanel { border: round $panel-lighten-2; padding: 0 1; height: 1fr; min-height: 3; }
     """
 
     def show(self, samples: list[dict]) -> None:
