@@ -1,13 +1,30 @@
 """Loading training data into TRL's conversational prompt-completion rows, with errors by line.
 
-Accepted shapes (`data.format: auto` detects them from the first good row):
-- alpaca:   {"instruction": ..., "input": ..., "output": ...}   (aliases: prompt/response, question/answer)
-- messages: {"messages": [{"role": "system"|"user"|"assistant", "content": ...}, ...]}
-- text:     {"text": ...}                                         (plain language modelling)
-from a JSONL file, a .parquet file, or a folder saved with `datasets.save_to_disk`.
+Accepted shapes (`data.format: auto` detects them from the first usable row):
 
-Rows come out as {"prompt": [messages...], "completion": [{"role": "assistant", ...}]}, so TRL puts
-the loss on the answer only, whatever the model's chat template is.
+- alpaca:   {"instruction": ..., "input": ..., "output": ...}
+            aliases: {"prompt": ..., "response": ...}, {"question": ..., "answer": ...},
+                     {"prompt": "...", "completion": "..."} (TRL's standard prompt-completion)
+- messages: {"messages": [{"role": "system"|"user"|"assistant"|"tool", "content": ...}, ...]}
+            also TRL's conversational {"prompt": [messages], "completion": [assistant message]}
+- text:     {"text": ...}                                         (plain language modelling)
+
+from a JSONL file (a `.json` file holding one array of rows works too), a `.parquet` file, or a
+folder written by `datasets.Dataset.save_to_disk` (`datasets` is imported only for those two).
+
+Rows come out as `{"prompt": [messages...], "completion": [{"role": "assistant", ...}]}` (TRL's
+conversational prompt-completion form, so TRL puts the loss on the answer only, whatever the model's
+chat template is), or `{"text": ...}` for text data (the trainer then does language modelling).
+
+- alpaca: prompt = [system (data.system_prompt, when set)] + user (the instruction, plus "\\n" and
+  the input when the input is not empty); completion = the output.
+- messages: prompt = every message before the LAST assistant message; completion = that message.
+
+A malformed row (not JSON, not an object, a missing / empty / wrongly typed field, a row of another
+format than the file's) is a `RowProblem(file, line, message)`. Without `skip_bad` any problem raises
+one `DataError` listing the first 5 as `path:line: what is wrong` and the count; with `skip_bad` the
+rows are dropped and counted in `LoadedData.skipped`. For parquet / datasets folders the "line" is
+the 1-based row number. No usable row at all is always a `DataError`.
 """
 
 from __future__ import annotations
@@ -20,12 +37,21 @@ from typing import Any, Iterator
 
 from cockpit.config import DataConfig
 
-ALIASES = (("instruction", "input", "output"), ("prompt", None, "response"), ("question", None, "answer"))
+ALIASES = (("instruction", "input", "output"), ("prompt", None, "response"), ("question", None, "answer"),
+           ("prompt", None, "completion"))
+"""(instruction key, optional input key, output key) for alpaca-style rows, tried in this order."""
 ROLES = ("system", "user", "assistant", "tool")
+_ROLESET = frozenset(ROLES)
+FORMATS = ("alpaca", "messages", "text")
+MAX_SHOWN = 5
 
 
 class DataError(Exception):
     """Data that cannot be trained on; the message names the file, the line and what is wrong."""
+
+    def __init__(self, message: str, problems: list["RowProblem"] | None = None):
+        super().__init__(message)
+        self.problems = problems or []
 
 
 @dataclass
@@ -41,50 +67,103 @@ class RowProblem:
 @dataclass
 class LoadedData:
     rows: list[dict[str, Any]]
+    """Training rows: {"prompt": [...], "completion": [...]} or {"text": ...}."""
     eval_rows: list[dict[str, Any]]
+    """Held-out rows: from data.eval_path, or the data.eval_ratio split (deterministic with the seed)."""
     format: str
+    """The detected (or configured) format: alpaca | messages | text."""
     source: str
+    """The resolved training data path."""
     bad: list[RowProblem] = field(default_factory=list)
+    """Every malformed row found (training and eval files); non-empty only with skip_bad."""
     skipped: int = 0
+    """How many malformed rows were dropped."""
     raw: list[dict[str, Any]] = field(default_factory=list)
-    """The original rows (for the audit), in the same order as `rows`."""
+    """The original records behind `rows`, in the same order."""
+    eval_source: str | None = None
+    """The resolved eval_path, when one was given."""
 
 
 def resolve_path(path: str) -> str:
+    """`demo:instructions` -> the packaged file (via cockpit.demo, when it is there); others unchanged."""
     try:
         from cockpit.demo import resolve_data_path
     except ImportError:
         return path
-    return resolve_data_path(path)
+    return str(resolve_data_path(path))
+
+
+# --------------------------------------------------------------------------------------------------
+# Reading records
 
 
 def iter_records(path: Path) -> Iterator[tuple[int, Any, str | None]]:
     """(line number, parsed object or None, parse error or None) for every non-blank record."""
-    if path.is_dir() or path.suffix == ".parquet":
-        for i, rec in enumerate(_iter_datasets(path), 1):
+    if path.is_dir() or path.suffix.lower() == ".parquet":
+        for i, rec in enumerate(_read_datasets(path), 1):
             yield i, rec, None
         return
     try:
-        f = open(path, "rb")
+        data = path.read_bytes()
     except OSError as e:
-        raise DataError(f"{path}: cannot open ({e.strerror or e})") from None
-    with f:
-        for lineno, raw in enumerate(f, 1):
-            if not raw.strip():
-                continue
+        raise DataError(f"{path}: cannot read ({e.strerror or e})") from None
+    if path.suffix.lower() == ".json" and data.lstrip()[:1] == b"[":
+        yield from _json_array(path, data)
+        return
+    yield from _jsonl(data)
+
+
+def _jsonl(data: bytes) -> Iterator[tuple[int, Any, str | None]]:
+    try:
+        text = data.decode("utf-8-sig")
+    except UnicodeDecodeError:
+        text = None
+    if text is not None:
+        lines = [(i, ln) for i, ln in enumerate(text.split("\n"), 1) if ln.strip()]
+        # Fast path: one C-level parse of the whole file. Only when every line is one object (starts
+        # with '{', ends with '}') and the element count matches, so a record is exactly a line.
+        if lines and all(ln.lstrip()[:1] == "{" and ln.rstrip()[-1:] == "}" for _, ln in lines):
             try:
-                yield lineno, json.loads(raw), None
-            except UnicodeDecodeError:
-                yield lineno, None, "not UTF-8 text (binary data?)"
+                objs = json.loads("[" + ",".join(ln for _, ln in lines) + "]")
+            except json.JSONDecodeError:
+                objs = None
+            if objs is not None and len(objs) == len(lines):
+                for (i, _), obj in zip(lines, objs):
+                    yield i, obj, None
+                return
+        for i, ln in lines:
+            try:
+                yield i, json.loads(ln), None
             except json.JSONDecodeError as e:
-                yield lineno, None, f"not valid JSON ({e.msg} at column {e.colno})"
+                yield i, None, f"not valid JSON ({e.msg} at column {e.colno})"
+        return
+    for i, raw in enumerate(data.split(b"\n"), 1):
+        if not raw.strip():
+            continue
+        try:
+            yield i, json.loads(raw.decode("utf-8-sig" if i == 1 else "utf-8")), None
+        except UnicodeDecodeError:
+            yield i, None, "not UTF-8 text (binary data?)"
+        except json.JSONDecodeError as e:
+            yield i, None, f"not valid JSON ({e.msg} at column {e.colno})"
 
 
-def _iter_datasets(path: Path) -> Iterator[dict[str, Any]]:
+def _json_array(path: Path, data: bytes) -> Iterator[tuple[int, Any, str | None]]:
+    try:
+        arr = json.loads(data.decode("utf-8-sig"))
+    except UnicodeDecodeError:
+        raise DataError(f"{path}: not UTF-8 text (binary data?)") from None
+    except json.JSONDecodeError as e:
+        raise DataError(f"{path}:{e.lineno}: not valid JSON ({e.msg} at column {e.colno})") from None
+    for i, obj in enumerate(arr, 1):
+        yield i, obj, None
+
+
+def _read_datasets(path: Path) -> list[dict[str, Any]]:
     try:
         import datasets
     except ImportError as e:  # pragma: no cover - datasets is a dependency
-        raise DataError(f"{path}: reading parquet / datasets folders needs `datasets` ({e})") from None
+        raise DataError(f"{path}: reading parquet files / datasets folders needs `datasets` ({e})") from None
     try:
         if path.is_dir():
             ds = datasets.load_from_disk(str(path))
@@ -93,128 +172,208 @@ def _iter_datasets(path: Path) -> Iterator[dict[str, Any]]:
         else:
             ds = datasets.Dataset.from_parquet(str(path))
     except Exception as e:
-        raise DataError(f"{path}: cannot read as a datasets folder / parquet file ({e})") from None
-    yield from ds
+        kind = "datasets folder (save_to_disk)" if path.is_dir() else "parquet file"
+        raise DataError(f"{path}: cannot read as a {kind} ({type(e).__name__}: {e})") from None
+    return ds.to_list()
+
+
+# --------------------------------------------------------------------------------------------------
+# Rows
+
+
+def _has(obj: dict, key: str | None) -> bool:
+    return key is not None and obj.get(key) is not None
 
 
 def detect_format(obj: Any) -> str | None:
+    """alpaca | messages | text for one record (None: not an object or no known keys).
+
+    Keys whose value is null do not count (parquet fills absent columns with nulls)."""
     if not isinstance(obj, dict):
         return None
-    if "messages" in obj:
+    if _has(obj, "messages") or isinstance(obj.get("prompt"), list):
         return "messages"
     for ins, _, out in ALIASES:
-        if ins in obj or out in obj:
+        if _has(obj, ins) or _has(obj, out):
             return "alpaca"
-    if "text" in obj:
+    if _has(obj, "text"):
         return "text"
     return None
+
+
+def _text(obj: dict, key: str, *, required: bool = True) -> str:
+    val = obj.get(key)
+    if val is None:
+        if required:
+            raise ValueError(f"missing '{key}'")
+        return ""
+    if not isinstance(val, str):
+        raise ValueError(f"'{key}' must be a string, got {type(val).__name__}")
+    if required and not val.strip():
+        raise ValueError(f"'{key}' is empty")
+    return val
+
+
+def _alpaca(obj: dict, system: list[dict]) -> dict[str, Any]:
+    for ins_key, inp_key, out_key in ALIASES:
+        if _has(obj, ins_key) or _has(obj, out_key):
+            if ins_key == "prompt" and out_key == "response" and not _has(obj, "response") \
+                    and _has(obj, "completion"):
+                continue  # TRL's {"prompt", "completion"}: the last alias
+            ins = _text(obj, ins_key)
+            out = _text(obj, out_key)
+            inp = _text(obj, inp_key, required=False) if inp_key else ""
+            user = f"{ins}\n{inp}" if inp.strip() else ins
+            return {"prompt": system + [{"role": "user", "content": user}],
+                    "completion": [{"role": "assistant", "content": out}]}
+    raise ValueError("missing 'instruction'/'output' (or prompt/response, question/answer)")
+
+
+def _check_messages(msgs: Any, what: str) -> list[dict[str, str]]:
+    if not isinstance(msgs, list) or not msgs:
+        raise ValueError(f"'{what}' must be a non-empty list of messages")
+    roles, dict_ = _ROLESET, dict
+    for m in msgs:  # the fast path: every message is a clean {"role", "content"} dict
+        if type(m) is not dict_ or len(m) != 2 or m.get("role") not in roles or type(m.get("content")) is not str:
+            break
+    else:
+        return msgs
+    clean = []
+    for i, m in enumerate(msgs):
+        if type(m) is not dict:
+            raise ValueError(f"{what}[{i}] is not an object")
+        role, content = m.get("role"), m.get("content")
+        if role not in _ROLESET:
+            raise ValueError(f"{what}[{i}].role is {role!r}; expected one of {', '.join(ROLES)}")
+        if type(content) is not str:
+            raise ValueError(f"{what}[{i}].content must be a string, got {type(content).__name__}")
+        clean.append(m if len(m) == 2 else {"role": role, "content": content})
+    return clean
+
+
+def _messages(obj: dict) -> dict[str, Any]:
+    if "messages" not in obj and isinstance(obj.get("prompt"), list):
+        prompt = _check_messages(obj["prompt"], "prompt")
+        completion = _check_messages(obj.get("completion"), "completion")
+        if len(completion) != 1 or completion[0]["role"] != "assistant":
+            raise ValueError("'completion' must be exactly one assistant message")
+        if not completion[0]["content"].strip():
+            raise ValueError("completion[0] (the assistant's answer) is empty")
+        return {"prompt": prompt, "completion": completion}
+    msgs = _check_messages(obj.get("messages"), "messages")
+    last = -1
+    for i, m in enumerate(msgs):
+        if m["role"] == "assistant":
+            last = i
+    if last < 0:
+        raise ValueError("no assistant message to learn from")
+    if not msgs[last]["content"].strip():
+        raise ValueError(f"messages[{last}] (the assistant's answer) is empty")
+    if last == 0:
+        raise ValueError("the assistant message has no prompt before it")
+    return {"prompt": msgs[:last], "completion": [msgs[last]]}
 
 
 def convert(obj: Any, fmt: str, system_prompt: str | None) -> dict[str, Any]:
     """One record -> a TRL row, or ValueError saying what is wrong with it."""
     if not isinstance(obj, dict):
-        raise ValueError(f"expected a JSON object, got {type(obj).__name__}")
+        raise ValueError(f"expected a JSON object, got {_json_type(obj)}")
     if fmt == "alpaca":
-        for ins_key, inp_key, out_key in ALIASES:
-            if ins_key in obj or out_key in obj:
-                ins, out = obj.get(ins_key), obj.get(out_key)
-                inp = obj.get(inp_key, "") if inp_key else ""
-                for key, val in ((ins_key, ins), (out_key, out)):
-                    if val is None:
-                        raise ValueError(f"missing '{key}'")
-                    if not isinstance(val, str):
-                        raise ValueError(f"'{key}' must be a string, got {type(val).__name__}")
-                    if not val.strip():
-                        raise ValueError(f"'{key}' is empty")
-                if inp is None:
-                    inp = ""
-                if not isinstance(inp, str):
-                    raise ValueError(f"'{inp_key}' must be a string, got {type(inp).__name__}")
-                user = f"{ins}\n{inp}" if inp.strip() else ins
-                prompt = ([{"role": "system", "content": system_prompt}] if system_prompt else [])
-                return {"prompt": prompt + [{"role": "user", "content": user}],
-                        "completion": [{"role": "assistant", "content": out}]}
-        raise ValueError("missing 'instruction'/'output' (or prompt/response, question/answer)")
+        return _alpaca(obj, [{"role": "system", "content": system_prompt}] if system_prompt else [])
     if fmt == "messages":
-        msgs = obj.get("messages")
-        if not isinstance(msgs, list) or not msgs:
-            raise ValueError("'messages' must be a non-empty list")
-        clean = []
-        for i, m in enumerate(msgs):
-            if not isinstance(m, dict):
-                raise ValueError(f"messages[{i}] is not an object")
-            role, content = m.get("role"), m.get("content")
-            if role not in ROLES:
-                raise ValueError(f"messages[{i}].role is {role!r}; expected one of {', '.join(ROLES)}")
-            if not isinstance(content, str):
-                raise ValueError(f"messages[{i}].content must be a string")
-            clean.append({"role": role, "content": content})
-        last = max((i for i, m in enumerate(clean) if m["role"] == "assistant"), default=None)
-        if last is None:
-            raise ValueError("no assistant message to learn from")
-        if not clean[last]["content"].strip():
-            raise ValueError(f"messages[{last}] (the assistant's answer) is empty")
-        if last == 0:
-            raise ValueError("the assistant message has no prompt before it")
-        return {"prompt": clean[:last], "completion": [clean[last]]}
+        return _messages(obj)
     if fmt == "text":
-        text = obj.get("text")
-        if not isinstance(text, str) or not text.strip():
-            raise ValueError("'text' must be a non-empty string")
-        return {"text": text}
+        return {"text": _text(obj, "text")}
     raise ValueError(f"unknown format {fmt!r}")
+
+
+def _json_type(obj: Any) -> str:
+    return {list: "an array", str: "a string", bool: "a boolean", int: "a number", float: "a number",
+            type(None): "null"}.get(type(obj), type(obj).__name__)
+
+
+# --------------------------------------------------------------------------------------------------
+# Files
+
+
+def _refuse(path: Path, bad: list[RowProblem]) -> DataError:
+    shown = "\n  ".join(str(b) for b in bad[:MAX_SHOWN])
+    more = f"\n  ... and {len(bad) - MAX_SHOWN} more" if len(bad) > MAX_SHOWN else ""
+    n = len(bad)
+    return DataError(f"{n} malformed row{'s' if n > 1 else ''} in {path} "
+                     f"(fix them, or set data.skip_bad / --skip-bad to drop them):\n  {shown}{more}", bad)
 
 
 def load_file(path_str: str, fmt: str, system_prompt: str | None, skip_bad: bool
               ) -> tuple[list[dict], list[dict], str, list[RowProblem]]:
+    """(rows, raw records, format, problems) of one file; DataError as described in the module doc."""
     path = Path(resolve_path(path_str))
     if not path.exists():
         raise DataError(f"{path}: file not found")
     rows: list[dict] = []
     raw: list[dict] = []
     bad: list[RowProblem] = []
-    detected = None if fmt == "auto" else fmt
+    file = str(path)
+    configured = fmt != "auto"
+    detected: str | None = fmt if configured else None
+    first_line = 0
+    system = [{"role": "system", "content": system_prompt}] if system_prompt else []
     for lineno, obj, err in iter_records(path):
-        if err is None and detected is None:
-            detected = detect_format(obj)
-            if detected is None:
-                err = "unrecognised row: expected instruction/output, messages, or text keys"
         if err is None:
-            other = detect_format(obj)
-            if other is not None and other != detected:
-                err = f"mixed formats: this row is {other}, the file is {detected}"
+            kind = detect_format(obj)
+            if kind is None:
+                err = (f"expected a JSON object, got {_json_type(obj)}" if not isinstance(obj, dict) else
+                       f"unrecognised row (keys: {', '.join(sorted(obj)[:6]) or 'none'}): expected "
+                       "instruction/output, messages, or text")
+            elif detected is None:
+                detected, first_line = kind, lineno
+            elif kind != detected:
+                err = (f"mixed formats: this row is {kind}, but data.format is {detected}" if configured else
+                       f"mixed formats: this row is {kind}, the file is {detected} (from line {first_line})")
         if err is None:
             try:
-                rows.append(convert(obj, detected, system_prompt))  # type: ignore[arg-type]
+                if detected == "alpaca":
+                    rows.append(_alpaca(obj, system))
+                elif detected == "messages":
+                    rows.append(_messages(obj))
+                else:
+                    rows.append({"text": _text(obj, "text")})
                 raw.append(obj)
                 continue
             except ValueError as e:
                 err = str(e)
-        bad.append(RowProblem(str(path), lineno, err))
+        bad.append(RowProblem(file, lineno, err))
     if bad and not skip_bad:
-        shown = "\n  ".join(str(b) for b in bad[:5])
-        more = f"\n  ... and {len(bad) - 5} more" if len(bad) > 5 else ""
-        raise DataError(f"{len(bad)} malformed row{'s' if len(bad) > 1 else ''} in {path} "
-                        f"(fix them, or set data.skip_bad / --skip-bad to drop them):\n  {shown}{more}")
+        raise _refuse(path, bad)
     if not rows:
-        raise DataError(f"{path}: no usable rows" + (f" ({len(bad)} malformed)" if bad else " (the file is empty)"))
+        raise DataError(f"{path}: no usable rows" + (f" ({len(bad)} malformed, all skipped)" if bad
+                                                      else " (the file is empty)"), bad)
     return rows, raw, detected or "auto", bad
 
 
 def load_training_data(data_cfg: DataConfig, *, skip_bad: bool | None = None, seed: int = 42) -> LoadedData:
+    """Load `data_cfg.path` (and `eval_path`, or split `eval_ratio` off with `seed`) as TRL rows.
+
+    `skip_bad` overrides `data_cfg.skip_bad`. Raises DataError (file:line: what) on malformed rows
+    (unless skipping), on an empty file, or when nothing usable is left."""
     skip = data_cfg.skip_bad if skip_bad is None else skip_bad
     rows, raw, fmt, bad = load_file(data_cfg.path, data_cfg.format, data_cfg.system_prompt, skip)
     eval_rows: list[dict] = []
+    eval_source = None
     if data_cfg.eval_path:
+        eval_source = resolve_path(data_cfg.eval_path)
         eval_rows, _, _, ebad = load_file(data_cfg.eval_path, fmt, data_cfg.system_prompt, skip)
-        bad += ebad
-    elif data_cfg.eval_ratio > 0 and len(rows) >= 10:
+        bad = bad + ebad
+    elif data_cfg.eval_ratio > 0 and len(rows) >= 2:
         order = list(range(len(rows)))
         random.Random(seed).shuffle(order)
-        n_eval = max(1, int(len(rows) * data_cfg.eval_ratio))
-        held = set(order[:n_eval])
-        eval_rows = [r for i, r in enumerate(rows) if i in held]
-        raw = [r for i, r in enumerate(raw) if i not in held]
-        rows = [r for i, r in enumerate(rows) if i not in held]
-    return LoadedData(rows=rows, eval_rows=eval_rows, format=fmt, source=str(resolve_path(data_cfg.path)),
-                      bad=bad, skipped=len(bad), raw=raw)
+        n_eval = min(len(rows) - 1, max(1, int(len(rows) * data_cfg.eval_ratio)))
+        held = sorted(order[:n_eval])
+        mask = bytearray(len(rows))
+        for i in held:
+            mask[i] = 1
+        eval_rows = [rows[i] for i in held]
+        raw = [r for r, m in zip(raw, mask) if not m]
+        rows = [r for r, m in zip(rows, mask) if not m]
+    return LoadedData(rows=rows, eval_rows=eval_rows, format=fmt, source=resolve_path(data_cfg.path),
+                      bad=bad, skipped=len(bad), raw=raw, eval_source=eval_source)
