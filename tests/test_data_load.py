@@ -167,7 +167,8 @@ def test_messages_content_and_shape_errors(tmp_path):
         load_training_data(DataConfig(path=write(tmp_path, rows)))
     msg = str(e.value)
     assert ":1: messages[1].content must be a string, got int" in msg and ":2: 'messages' must be a non-empty" in msg
-    assert ":3: the assistant message has no prompt" in msg and ":4: messages[1] (the assistant's answer) is empty" in msg
+    assert ":3: the assistant message has no prompt" in msg
+    assert ":4: messages[1] (the assistant's answer) is empty" in msg
     d = load_training_data(DataConfig(path=write(tmp_path, rows)), skip_bad=True)
     assert d.skipped == 4 and d.rows[0]["prompt"] == [{"role": "user", "content": "q"}]  # extra keys dropped
 
