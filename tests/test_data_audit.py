@@ -342,3 +342,25 @@ def test_template_that_raises_is_a_danger_finding(tmp_path):
     assert "row 2" in rep.findings[0].message and "System role not supported" in rep.findings[0].message
     rep = audit(cfg_for(write(tmp_path, rows[1:], "sys.jsonl")), tokenizer=tiny_tokenizer(STRICT))
     assert rep.tokens == {} and rep.worst == "danger" and "every row" in rep.findings[0].message
+
+
+@pytest.mark.parametrize("template", [GOOD, SPACE, NO_GEN], ids=["good", "space", "no_gen"])
+def test_loss_token_counts_agree_with_trl(tmp_path, template):
+    """The check's loss/total token counts are TRL's own (SFTTrainer's prepared labels)."""
+    from datasets import Dataset
+    from transformers import LlamaConfig, LlamaForCausalLM
+    from trl import SFTConfig, SFTTrainer
+
+    tok = tiny_tokenizer(template)
+    rows = [json.loads(x)["messages"] for x in (FIX / "messages_good.jsonl").read_text().splitlines()]
+    rows = [{"prompt": m[:-1], "completion": m[-1:]} for m in rows]
+    rows.append({"prompt": [{"role": "user", "content": "hello world " * 40}], "completion": ROW["completion"]})
+    model = LlamaForCausalLM(LlamaConfig(vocab_size=len(tok), hidden_size=16, intermediate_size=32,
+                                         num_hidden_layers=1, num_attention_heads=2, num_key_value_heads=2))
+    args = SFTConfig(output_dir=str(tmp_path / "out"), max_length=40, completion_only_loss=True, report_to="none",
+                     use_cpu=True, disable_tqdm=True)
+    ds = SFTTrainer(model=model, args=args, train_dataset=Dataset.from_list(rows), processing_class=tok).train_dataset
+    chk = measure(tok, rows, max_length=40).check
+    assert chk.loss_tokens == sum(sum(1 for x in lab if x != -100) for lab in ds["labels"])
+    assert chk.total_tokens == sum(len(x) for x in ds["input_ids"])
+    assert len(rows) - chk.zero_loss_rows == len(ds)

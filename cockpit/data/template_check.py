@@ -215,7 +215,8 @@ def measure(tokenizer, rows: list[dict], *, max_length: int, completion_only_los
         kept = min(n, max_length)
         loss = max(0, kept - lcp) if completion_only_loss else kept
         chk.loss_tokens += loss
-        chk.total_tokens += kept
+        if loss:  # TRL drops a row with no loss token: it is not trained on
+            chk.total_tokens += kept
         if loss == 0:
             chk.zero_loss_rows += 1
             bad = True
