@@ -198,6 +198,16 @@ class History:
         col = self.series.get(key)
         return bool(col) and any(not math.isnan(x) for x in col[-1000:])
 
+    def window(self, lo: int, hi: int) -> "History":
+        """Metric rows lo..hi (and the events up to row hi): what a rule looking back from a cursor sees."""
+        h = self.upto(hi)
+        if lo > 0:
+            h.steps = h.steps[lo:]
+            h.series = {k: v[lo:] for k, v in h.series.items()}
+            first = h.steps[0] if h.steps else 0
+            h.nonfinite = {k: [s for s in v if s >= first] for k, v in h.nonfinite.items()}
+        return h
+
     def upto(self, n: int) -> "History":
         """A copy holding the first n metric rows and the events up to that step (replay cursor)."""
         h = History()

@@ -216,12 +216,21 @@ class ReadStats:
             self.bad_lines.append(lineno)
 
 
+try:  # 3-5x faster on long logs; it rejects the NaN/Infinity literals, which fall back to json
+    from orjson import loads as _fast_loads
+except ImportError:  # pragma: no cover - orjson is a dependency, but reading must never need it
+    _fast_loads = json.loads
+
+
 def parse_line(line: bytes | str) -> dict[str, Any] | None:
     """One JSON object, or None for anything else (corrupt, wrong shape, binary)."""
     try:
-        obj = json.loads(line)
+        obj = _fast_loads(line)
     except (ValueError, UnicodeDecodeError):
-        return None
+        try:
+            obj = json.loads(line)
+        except (ValueError, UnicodeDecodeError):
+            return None
     return obj if isinstance(obj, dict) and isinstance(obj.get("kind"), str) else None
 
 

@@ -18,13 +18,18 @@ from cockpit.history import History
 CURSORS = 24
 
 
+WINDOW = 400
+"""Logged points a cursor looks back over: the windowed rules (flat, sawtooth, high) only read the recent
+past, and the whole-run scans (explosion, collapse, NaN) are evaluated once over the full history."""
+
+
 def timeline(history: History, config=None) -> list[dict[str, Any]]:
     """Per rule: worst severity, first and last step it stood, the last message and evidence."""
     n = len(history)
     marks = sorted({max(1, round(n * k / CURSORS)) for k in range(1, CURSORS + 1)}) if n else []
     out: dict[str, dict[str, Any]] = {}
     for cut in marks:
-        h = history if cut == n else history.upto(cut)
+        h = history if cut == n else history.window(max(0, cut - WINDOW), cut)
         _, findings = evaluate(h, config)
         for f in findings:
             first = f.first_step if f.first_step is not None else h.step
