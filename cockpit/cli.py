@@ -239,7 +239,10 @@ def ls_(runs_dir: str) -> None:
 @click.option("--json", "as_json", is_flag=True, help="The audit as JSON.")
 @click.option("--skip-bad", is_flag=True, help="Drop malformed rows (counted) instead of failing.")
 def check_data(config: str, overrides, as_json: bool, skip_bad: bool) -> None:
-    """SOP step 0: audit the configured data (size, templating, tokens, style, chat template)."""
+    """SOP step 0: audit the configured data (size, templating, tokens, style, chat template).
+
+    Exit 0 nothing to act on, 1 warnings (read them first), 2 refused (bad rows, or a template that
+    would train wrongly)."""
     cfg = _load_config(config, overrides)
     from cockpit.data.audit import main as audit_main
 

@@ -138,9 +138,10 @@ class CockpitScreen(Screen):
         if self.source.replay and self.source.tick(0.05):
             self._dirty = True
         now = time.monotonic()
-        # At most 5 frames a second, however fast events come: bursts are coalesced into one frame
-        # (a frame costs the compositor a few tens of ms; the trainer shares the machine).
-        if self._dirty and now - self._last_render >= (0.05 if self.source.replay else 0.2):
+        # At most 10 frames a second, however fast events come: bursts are coalesced into one frame.
+        # A frame costs the compositor a few tens of ms; the live cockpit runs at a lower CPU priority
+        # than the trainer (launch._yield_to_training), so that cost never delays a training step.
+        if self._dirty and now - self._last_render >= (0.05 if self.source.replay else 0.1):
             self._dirty = False
             self._last_render = now
             self._render_all()
