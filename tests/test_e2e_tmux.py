@@ -25,6 +25,8 @@ class Tmux:
         self.name = name
         subprocess.run(["tmux", "kill-session", "-t", name], capture_output=True)
         subprocess.run(["tmux", "new-session", "-d", "-s", name, "-x", str(width), "-y", str(height), cmd], check=True)
+        # A tmux server started earlier may impose its own size on new windows: set it explicitly.
+        subprocess.run(["tmux", "resize-window", "-t", name, "-x", str(width), "-y", str(height)], capture_output=True)
 
     def keys(self, *keys: str) -> None:
         for k in keys:

@@ -254,6 +254,9 @@ class CockpitScreen(Screen):
             out = f" → {ev['out']}" if ev.get("out") else ""
             line = Text(f"{at}⛙ merge {ev.get('status')}: {ev.get('message', '')}{out}",
                         style="bold red" if ev.get("status") == "failed" else "magenta")
+        elif k == "sample":
+            prompt = str(ev.get("prompt", "")).replace("\n", " ⏎ ")[:30]
+            line = Text(f"{at}✎ sample: {prompt} → {str(ev.get('completion', '')).strip()!r}", style="dim")
         elif k == "run_started":
             line = Text(f"{at}▶ started on {ev.get('device')} ({ev.get('trainable_params') or '?'} trainable params, "
                         f"{ev.get('total_steps') or '?'} steps)", style="bold")
