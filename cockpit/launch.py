@@ -10,7 +10,7 @@ from datetime import datetime
 from pathlib import Path
 
 from cockpit.config import RunConfig
-from cockpit.rundir import FINAL_STATES, RunDir, pid_alive, read_events, read_lock_pid
+from cockpit.rundir import RunDir, last_event, pid_alive, read_lock_pid
 
 
 class LaunchError(Exception):
@@ -55,11 +55,8 @@ def resume_run(run_dir: Path) -> RunDir:
     holder = read_lock_pid(rd)
     if holder and pid_alive(holder):
         raise LaunchError(f"{run_dir} is still being trained by pid {holder}; attach instead")
-    state = None
-    for ev in read_events(rd.events):
-        if ev.get("kind") == "state":
-            state = ev.get("state")
-    if state == "finished":
+    last = last_event(rd.events, "state")
+    if last and last.get("state") == "finished":
         raise LaunchError(f"{run_dir} finished; start a new run to train further")
     if rd.latest_checkpoint() is None:
         raise LaunchError(f"{run_dir} has no checkpoint to resume from (checkpoints/ is empty)")
@@ -88,10 +85,3 @@ def spawn_trainer(rd: RunDir, resume: bool = False, env: dict[str, str] | None =
         raise LaunchError(f"the trainer exited at once (code {rc}); {rd.log}:\n{tail}")
     return proc
 
-
-def final_state(rd: RunDir) -> str | None:
-    state = None
-    for ev in read_events(rd.events):
-        if ev.get("kind") == "state":
-            state = ev.get("state")
-    return state if state in FINAL_STATES else None

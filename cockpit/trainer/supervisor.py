@@ -16,7 +16,7 @@ import tempfile
 from pathlib import Path
 
 from cockpit.config import RunConfig
-from cockpit.rundir import FINAL_STATES, EventWriter, LockHeld, RunDir, acquire_lock, read_events, release_lock
+from cockpit.rundir import FINAL_STATES, EventWriter, LockHeld, RunDir, acquire_lock, last_event, release_lock
 
 
 def launcher_argv(cfg: RunConfig, run_dir: Path, resume: bool, error_dir: Path) -> list[str]:
@@ -71,19 +71,13 @@ def supervise(run_dir: Path, cfg: RunConfig, resume: bool = False) -> int:
 
 
 def _final_state(rd: RunDir) -> str | None:
-    state = None
-    for ev in read_events(rd.events):
-        if ev.get("kind") == "state":
-            state = ev.get("state")
-    return state if state in FINAL_STATES else None
+    ev = last_event(rd.events, "state")
+    return ev.get("state") if ev and ev.get("state") in FINAL_STATES else None
 
 
 def _last_step(rd: RunDir) -> int:
-    step = 0
-    for ev in read_events(rd.events):
-        if ev.get("kind") == "metrics" and isinstance(ev.get("step"), int):
-            step = ev["step"]
-    return step
+    ev = last_event(rd.events, "metrics")
+    return int(ev.get("step", 0)) if ev else 0
 
 
 def _failure_from_log(rd: RunDir) -> str | None:
