@@ -9,9 +9,11 @@ from __future__ import annotations
 
 import math
 from array import array
+from itertools import repeat
 from dataclasses import dataclass, field
 from typing import Any, Iterable
 
+from cockpit import columns
 from cockpit.rundir import FINAL_STATES, METRIC_KEYS
 
 NAN = float("nan")
@@ -104,9 +106,52 @@ class History:
             self.other.append(ev)
 
     def extend(self, events: Iterable[dict[str, Any]]) -> "History":
+        """Fold many events. Runs of consecutive `metrics` events are folded column-wise (what makes a
+        100,000-step log open in well under a second); every other event goes through `add` in order."""
+        batch: list[dict[str, Any]] = []
         for ev in events:
+            if ev.get("kind") == "metrics":
+                batch.append(ev)
+                if len(batch) >= 65536:
+                    self._add_metrics_batch(batch)
+                    batch = []
+                continue
+            if batch:
+                self._add_metrics_batch(batch)
+                batch = []
             self.add(ev)
+        if batch:
+            self._add_metrics_batch(batch)
         return self
+
+    def _add_metrics_batch(self, batch: list[dict[str, Any]]) -> None:
+        t = batch[-1].get("t")
+        if isinstance(t, (int, float)) and not isinstance(t, bool):
+            t0 = batch[0].get("t")
+            if self.first_event_t is None and isinstance(t0, (int, float)):
+                self.first_event_t = float(t0)
+            self.last_event_t = float(t)
+        steps = [ev.get("step") for ev in batch]
+        if len(batch) < 64 or not _strictly_increasing_ints(steps, self.steps[-1] if self.steps else None):
+            for ev in batch:  # short runs, resumes, odd steps: the exact per-event path
+                self._add_metrics(ev)
+            return
+        n0 = len(self.steps)
+        self.steps.extend(steps)
+        for k, col in self.series.items():
+            raw = list(map(dict.get, batch, repeat(k)))  # C-level loop: this runs a million times
+            col.extend(columns.floats(raw))
+            if k in ("loss", "grad_norm"):
+                bad = columns.nonfinite_positions(col, n0, raw)
+                if bad:
+                    self.nonfinite.setdefault(k, []).extend(steps[i] for i in bad)
+        for ev in reversed(batch):
+            if ev.get("mem_kind"):
+                self.mem_kind = str(ev["mem_kind"])
+                break
+        last = batch[-1].get("mem_per_rank")
+        if last:
+            self.per_rank_mem = [num(x) for x in last]
 
     def _add_metrics(self, ev: dict[str, Any]) -> None:
         step = ev.get("step")
@@ -230,6 +275,13 @@ class History:
         ts = [x for x in h.series["t"][-1:] if x == x]
         h.last_event_t = ts[0] if ts else self.first_event_t
         return h
+
+
+def _strictly_increasing_ints(steps: list[Any], after: int | None) -> bool:
+    if not all(map(int.__instancecheck__, steps)) or any(map(bool.__instancecheck__, steps)):
+        return False
+    prev = after if after is not None else -1
+    return steps[0] > prev and all(map(int.__lt__, steps, steps[1:]))
 
 
 def _ack_label(ev: dict[str, Any]) -> str:

@@ -2,23 +2,20 @@
 
 from __future__ import annotations
 
-import math
 import statistics
 from dataclasses import dataclass, field
 from functools import cached_property
 from typing import Any
 
+from cockpit.columns import finite
 from cockpit.config import RunConfig, Thresholds
 from cockpit.history import History
 
 
 def finite_pairs(steps, values) -> tuple[list[int], list[float]]:
-    s_out, v_out = [], []
-    for s, v in zip(steps, values):
-        if not math.isnan(v) and not math.isinf(v):
-            s_out.append(s)
-            v_out.append(v)
-    return s_out, v_out
+    """(steps, values) where the value is finite. One numpy pass: a 100,000-step log has a dozen series."""
+    st, v = finite(steps, values)
+    return st.tolist(), v.tolist()
 
 
 def median(xs: list[float]) -> float:
@@ -66,7 +63,7 @@ class Context:
     def language_model_loss(self) -> bool:
         """False for logs whose loss can go negative (DPO/GRPO/regression): LM-loss rules do not apply."""
         _, vals = self.series("loss")
-        return not any(v < 0 for v in vals)
+        return not vals or min(vals) >= 0
 
     @property
     def is_ours(self) -> bool:

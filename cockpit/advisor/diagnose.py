@@ -23,14 +23,15 @@ WINDOW = 400
 past, and the whole-run scans (explosion, collapse, NaN) are evaluated once over the full history."""
 
 
-def timeline(history: History, config=None) -> list[dict[str, Any]]:
-    """Per rule: worst severity, first and last step it stood, the last message and evidence."""
+def timeline(history: History, config=None, final: list | None = None) -> list[dict[str, Any]]:
+    """Per rule: worst severity, first and last step it stood, the last message and evidence.
+    `final`: the findings at the end of the run when the caller has them already."""
     n = len(history)
     marks = sorted({max(1, round(n * k / CURSORS)) for k in range(1, CURSORS + 1)}) if n else []
     out: dict[str, dict[str, Any]] = {}
     for cut in marks:
         h = history if cut == n else history.window(max(0, cut - WINDOW), cut)
-        _, findings = evaluate(h, config)
+        findings = final if cut == n and final is not None else evaluate(h, config)[1]
         for f in findings:
             first = f.first_step if f.first_step is not None else h.step
             last = f.last_step if f.last_step is not None else h.step
@@ -55,7 +56,7 @@ def report(history: History, config=None) -> dict[str, Any]:
         "stage": a.stage, "stage_name": a.stage_name, "stage_needs": a.stage_needs,
         "verdict": a.verdict, "worst": a.worst,
         "standing": [f.to_dict() for f in a.findings],
-        "timeline": timeline(history, config),
+        "timeline": timeline(history, config, final=a.findings),
         "next_action": None if a.next_action is None else {
             "id": a.next_action.id, "label": a.next_action.label, "description": a.next_action.description,
             "command": a.next_action.command, "config_patch": a.next_action.config_patch},

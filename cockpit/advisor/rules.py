@@ -11,6 +11,8 @@ import math
 from dataclasses import dataclass
 from typing import Callable
 
+import numpy as np
+
 from cockpit.advisor import actions
 from cockpit.advisor.context import Context, median
 from cockpit.advisor.types import Finding
@@ -60,17 +62,30 @@ def loss_jump(ctx: Context) -> list[Finding]:
     """A sudden jump: loss over jump_ratio x the median of the points before it."""
     steps, vals = ctx.series("loss")
     th = ctx.thresholds
-    hits = []
-    for i in range(5, len(vals)):
-        ref = median(vals[max(0, i - 10):i])
-        if ref > 0 and vals[i] > th.loss_jump_ratio * ref and vals[i] - ref > 0.5:
-            hits.append((steps[i], vals[i], ref))
+    hits = [(steps[i], vals[i], ref) for i, ref in _loss_jumps(vals, th.loss_jump_ratio)]
     if not hits:
         return []
     s, v, ref = hits[-1]
     return [Finding("loss_jump", "danger", f"loss jumped to {_fmt(v)} at step {s} (recent median {_fmt(ref)})",
                     {"steps": [h[0] for h in hits][:20], "values": [h[1] for h in hits][:20]},
                     hits[0][0], s, actions.lr_half())]
+
+
+def _loss_jumps(vals: list[float], ratio: float) -> list[tuple[int, float]]:
+    """(index, reference) where vals[i] > ratio x the median of the up-to-10 points before it (i >= 5)
+    and exceeds it by 0.5. Vectorised: the rule scans the whole run, and runs have 100,000 points."""
+    out = []
+    for i in range(5, min(10, len(vals))):
+        ref = median(vals[:i])
+        if ref > 0 and vals[i] > ratio * ref and vals[i] - ref > 0.5:
+            out.append((i, ref))
+    if len(vals) > 10:
+        v = np.asarray(vals, dtype=np.float64)
+        refs = np.median(np.lib.stride_tricks.sliding_window_view(v[:-1], 10), axis=1)  # refs[j] is for i = j+10
+        cur = v[10:]
+        idx = np.flatnonzero((refs > 0) & (cur > ratio * refs) & (cur - refs > 0.5))
+        out.extend((int(j) + 10, float(refs[j])) for j in idx)
+    return out
 
 
 @rule("loss_collapse", "loss")
@@ -176,16 +191,10 @@ def grad_norm_precursor(ctx: Context) -> list[Finding]:
     """grad_norm over the danger bound (SOP: 10) for several consecutive logged steps: explosion precursor."""
     steps, vals = ctx.series("grad_norm")
     th = ctx.thresholds
-    runs, cur = [], []
-    for s, v in zip(steps, vals):
-        if th.grad_norm_danger < v <= th.grad_norm_explosion:
-            cur.append((s, v))
-        else:
-            if len(cur) >= th.grad_norm_danger_steps:
-                runs.append(cur)
-            cur = []
-    if len(cur) >= th.grad_norm_danger_steps:
-        runs.append(cur)
+    g = np.asarray(vals, dtype=np.float64)
+    runs = [list(zip(steps[a:b], vals[a:b]))
+            for a, b in _true_runs((g > th.grad_norm_danger) & (g <= th.grad_norm_explosion))
+            if b - a >= th.grad_norm_danger_steps]
     if not runs:
         return []
     last = runs[-1]
@@ -194,6 +203,12 @@ def grad_norm_precursor(ctx: Context) -> list[Finding]:
                     f"(steps {last[0][0]}-{last[-1][0]}, max {_fmt(max(v for _, v in last))}): explosion precursor",
                     {"steps": [s for s, _ in last][:20], "values": [v for _, v in last][:20], "runs": len(runs)},
                     runs[0][0][0], last[-1][0], actions.lr_half())]
+
+
+def _true_runs(mask: np.ndarray) -> list[tuple[int, int]]:
+    """[start, end) of each maximal run of True in mask."""
+    edges = np.diff(np.concatenate(([0], mask.astype(np.int8), [0])))
+    return list(zip(np.flatnonzero(edges == 1).tolist(), np.flatnonzero(edges == -1).tolist()))
 
 
 @rule("grad_norm_high", "grad_norm")

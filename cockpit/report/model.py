@@ -7,6 +7,7 @@ from dataclasses import dataclass, field
 from datetime import datetime
 from typing import Any
 
+from cockpit.columns import finite, minmax_points
 from cockpit.config import Thresholds
 from cockpit.history import History
 
@@ -39,22 +40,6 @@ class Report:
     skipped_lines: int
 
 
-def downsample(steps, values, n: int = MAX_POINTS) -> tuple[list[int], list[float]]:
-    """Keep min and max of each bucket, so spikes survive in a long run's chart."""
-    pts = [(s, v) for s, v in zip(steps, values) if math.isfinite(v)]
-    if len(pts) <= n:
-        return [p[0] for p in pts], [p[1] for p in pts]
-    out: list[tuple[int, float]] = []
-    per = len(pts) / (n / 2)
-    i = 0.0
-    while int(i) < len(pts):
-        seg = pts[int(i):int(i + per)] or pts[int(i):int(i) + 1]
-        lo, hi = min(seg, key=lambda p: p[1]), max(seg, key=lambda p: p[1])
-        out.extend(sorted({lo, hi}))
-        i += per
-    return [p[0] for p in out], [p[1] for p in out]
-
-
 def _fmt_t(t: float | None) -> str:
     return datetime.fromtimestamp(t).strftime("%Y-%m-%d %H:%M:%S") if t else "-"
 
@@ -81,7 +66,7 @@ def build_report(h: History, log, width: int = 100) -> Report:
         if not h.has(key):
             missing.append(title)
             continue
-        s, v = downsample(h.steps, h.series[key])
+        s, v = minmax_points(h.steps, h.series[key], MAX_POINTS)
         bands: list[tuple[float, str]] = []
         if key == "grad_norm":
             bands = [(th.grad_norm_high, "normal max"), (th.grad_norm_danger, "danger"),
@@ -93,28 +78,29 @@ def build_report(h: History, log, width: int = 100) -> Report:
             if h.mem_kind != "vram":
                 title = "memory (process RAM)"
         charts.append(Chart(key, title, s, v, bands, mark_steps))
-    losses = [(st, v) for st, v in zip(h.steps, h.series["loss"]) if math.isfinite(v)]
+    loss_steps, losses = finite(h.steps, h.series["loss"])
     summary = [("steps", f"{h.step}" + (f" / {h.total_steps}" if h.total_steps else "")),
                ("logged points", str(len(h))), ("state", h.state)]
     if h.first_event_t:
         summary += [("started", _fmt_t(h.first_event_t)), ("duration", _dur(h.first_event_t, h.last_event_t))]
-    if losses:
-        best = min(losses, key=lambda p: p[1])
-        summary += [("first loss", f"{losses[0][1]:.4g} (step {losses[0][0]})"),
-                    ("best loss", f"{best[1]:.4g} (step {best[0]})"),
-                    ("final loss", f"{losses[-1][1]:.4g} (step {losses[-1][0]})")]
+    if len(losses):
+        b = int(losses.argmin())
+        summary += [("first loss", f"{losses[0]:.4g} (step {loss_steps[0]})"),
+                    ("best loss", f"{losses[b]:.4g} (step {loss_steps[b]})"),
+                    ("final loss", f"{losses[-1]:.4g} (step {loss_steps[-1]})")]
     ev = h.eval_series.get("eval_loss")
     if ev:
         fin = [(s, v) for s, v in zip(h.eval_steps, ev) if math.isfinite(v)]
         if fin:
             b = min(fin, key=lambda p: p[1])
             summary += [("best eval_loss", f"{b[1]:.4g} (step {b[0]})"), ("final eval_loss", f"{fin[-1][1]:.4g}")]
-    peak = max((v for v in h.series["mem_used"] if math.isfinite(v)), default=None)
+    _, mem = finite(h.steps, h.series["mem_used"])
+    peak = float(mem.max()) if len(mem) else None
     if peak:
         summary.append(("peak memory", f"{peak / 2**30:.2f} GiB ({'VRAM' if h.mem_kind == 'vram' else 'process RAM'})"))
-    tps = [v for v in h.series["tokens_per_s"] if math.isfinite(v)]
-    if tps:
-        summary.append(("mean tokens/s", f"{sum(tps) / len(tps):,.0f}"))
+    _, tps = finite(h.steps, h.series["tokens_per_s"])
+    if len(tps):
+        summary.append(("mean tokens/s", f"{float(tps.mean()):,.0f}"))
     toks = h.last("num_tokens")
     if toks == toks:
         summary.append(("tokens seen", f"{toks:,.0f}"))
@@ -127,7 +113,7 @@ def build_report(h: History, log, width: int = 100) -> Report:
     from cockpit.advisor.diagnose import timeline
 
     adv = advise(h)
-    tl = timeline(h)
+    tl = timeline(h, final=adv.findings)
     acts = [(m.step, m.kind, m.label) for m in h.marks if m.kind in ("ack", "guard", "checkpoint", "merge", "state")]
     nxt = f"{adv.next_action.label}: {adv.next_action.description}" if adv.next_action else None
     return Report(log.title, str(log.source), summary, charts, missing, tl, acts, adv.verdict, nxt, log.stats.bad)

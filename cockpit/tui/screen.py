@@ -15,6 +15,7 @@ from textual.widgets import Footer, RichLog, Static
 
 from cockpit.config import Thresholds
 from cockpit.history import History
+from cockpit.columns import minmax_points
 from cockpit.rundir import FINAL_STATES
 from cockpit.tui.messages import EventsArrived, TrainerGone
 from cockpit.tui.modals import ConfirmModal, LrModal, TextModal, ZoomModal
@@ -444,8 +445,9 @@ class CockpitScreen(Screen):
         elif focused.key == "mem_used" and focused.total:
             bands = [(focused.total * th.memory_warn, "warn"), (focused.total * th.memory_danger, "danger")]
         marks = [(m.step, m.label) for m in self.history.marks if m.kind in ("ack", "guard")]
-        self.app.push_screen(ZoomModal(focused.title, list(self.history.steps), list(self.history.series[focused.key]),
-                                       bands, marks))
+        # Min/max per bucket: plotext draws 2,000 points at once, not a long run's 100,000, and keeps the spikes.
+        steps, values = minmax_points(self.history.steps, self.history.series[focused.key], 2000)
+        self.app.push_screen(ZoomModal(focused.title, steps, values, bands, marks))
 
     def action_all_samples(self) -> None:
         t = Text()

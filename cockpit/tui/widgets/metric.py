@@ -4,8 +4,8 @@ of marks where the operator (or a guard) acted."""
 from __future__ import annotations
 
 import math
-import statistics
 
+import numpy as np
 from rich.text import Text
 from textual.widget import Widget
 
@@ -31,12 +31,14 @@ def fmt_value(key: str, v: float | None, total: float | None = None) -> str:
     return f"{v:.4g}"
 
 
-def trend(values: list[float]) -> str:
-    fin = [v for v in values if math.isfinite(v)]
+def trend(values) -> str:
+    """↑ ↓ → : the median of the last tenth of the finite points against the tenth before it."""
+    v = np.asarray(values, dtype=np.float64)
+    fin = v[np.isfinite(v)]
     if len(fin) < 6:
         return " "
     k = max(3, len(fin) // 10)
-    a, b = statistics.median(fin[-2 * k:-k]), statistics.median(fin[-k:])
+    a, b = float(np.median(fin[-2 * k:-k])), float(np.median(fin[-k:]))
     scale = max(abs(a), abs(b), 1e-12)
     if abs(b - a) / scale < 0.02:
         return "→"
@@ -67,8 +69,10 @@ class MetricPanel(Widget, can_focus=True):
     def __init__(self, key: str, title: str, *, id: str | None = None):
         super().__init__(id=id)
         self.key, self.title = key, title
-        self.values: list[float] = []
-        self.steps: list[int] = []
+        self.values = np.empty(0)
+        self.steps = np.empty(0, dtype=np.int64)
+        self.trend = " "
+        self.range: tuple[float, float] | None = None
         self.mark_idx: list[int] = []
         self.thresholds = Thresholds()
         self.total: float | None = None
@@ -77,11 +81,17 @@ class MetricPanel(Widget, can_focus=True):
 
     def update_data(self, steps, values, mark_idx: list[int], thresholds: Thresholds, total: float | None = None,
                     label_extra: str = "") -> None:
-        self.steps, self.values, self.mark_idx = list(steps), list(values), mark_idx
+        # Copies (one memcpy each): the history's arrays keep growing while this frame is drawn.
+        self.steps, self.values = np.array(steps, dtype=np.int64), np.array(values, dtype=np.float64)
+        self.mark_idx = mark_idx
         self.thresholds, self.total, self.label_extra = thresholds, total, label_extra
-        fin = [v for v in self.values[-1:] if v == v]
-        cur = band(self.key, self.values[-1], thresholds, total) if self.values else "none"
-        self.current_band = cur if fin or self.key == "loss" else "none"
+        n = len(self.values)
+        last = float(self.values[-1]) if n else math.nan
+        cur = band(self.key, last, thresholds, total) if n else "none"
+        self.current_band = cur if last == last or self.key == "loss" else "none"
+        fin = self.values[np.isfinite(self.values)]
+        self.range = (float(fin.min()), float(fin.max())) if len(fin) else None
+        self.trend = trend(fin)
         for b in ("warn", "danger", "critical"):
             want = self.current_band == b
             if self.has_class(f"-band-{b}") != want:  # a class change restyles; skip it when nothing changed
@@ -95,7 +105,7 @@ class MetricPanel(Widget, can_focus=True):
         width = max(10, self.content_size.width)
         height = self.content_size.height
         vals = self.values
-        cur = vals[-1] if vals else None
+        cur = float(vals[-1]) if len(vals) else None
         b = self.current_band
         head = Text()
         head.append(self.title, self._style("metric--title"))
@@ -103,12 +113,12 @@ class MetricPanel(Widget, can_focus=True):
             head.append(f" {self.label_extra}", self._style("metric--dim"))
         head.append("  ")
         head.append(fmt_value(self.key, cur, self.total), self._style(f"band--{b}") if b != "none" else "")
-        head.append(f" {trend(vals)}")
+        head.append(f" {self.trend}")
         if b != "none":
             head.append(f"  {SYMBOL[b]} {LABEL[b]}", self._style(f"band--{b}"))
-        fin = [v for v in vals if math.isfinite(v)]
-        if fin and height >= 3:
-            stats = f"  min {fmt_value(self.key, min(fin), self.total)}  max {fmt_value(self.key, max(fin), self.total)}"
+        if self.range and height >= 3:
+            lo, hi = self.range
+            stats = f"  min {fmt_value(self.key, lo, self.total)}  max {fmt_value(self.key, hi, self.total)}"
             if len(head) + len(stats) <= width:
                 head.append(stats, self._style("metric--dim"))
         lines = [head]
