@@ -17,7 +17,8 @@ ROOT = Path(__file__).resolve().parents[1]
 sys.path.insert(0, str(ROOT))
 
 
-def run_rate(rate: float, seconds: float) -> dict:
+def run_rate(rate: float, seconds: float, mode: str = "watching") -> dict:
+    """mode: "watching" (nobody at the keys: the idle frame rate) or "active" (keys pressed lately)."""
     import psutil
 
     from cockpit.config import RunConfig
@@ -68,6 +69,7 @@ def run_rate(rate: float, seconds: float) -> dict:
         app = CockpitApp(LiveSource(rd.path), run_dir=rd.path)
         async with app.run_test(size=(160, 48)) as pilot:
             await pilot.pause(0.5)
+            app.screen._last_key = float("inf") if mode == "active" else float("-inf")
             th = threading.Thread(target=writer, daemon=True)
             th.start()
             rss0 = proc.memory_info().rss
@@ -88,9 +90,56 @@ def run_rate(rate: float, seconds: float) -> dict:
     half_lag, end_lag, cpu, rss0, rss1 = asyncio.run(go())
     CockpitScreen._render_all = orig
     lat = sorted((shown[s] - written[s]) * 1000 for s in shown)
-    return {"rate": rate, "events": len(written), "p50": statistics.median(lat) if lat else None,
+    return {"rate": rate, "mode": mode, "events": len(written), "p50": statistics.median(lat) if lat else None,
             "p95": lat[int(0.95 * (len(lat) - 1))] if lat else None, "lag_half": half_lag, "lag_end": end_lag,
             "cpu": cpu, "rss_growth_mb": (rss1 - rss0) / 2**20}
+
+
+def attached_cpu(rate: float, seconds: float, keys: bool) -> float:
+    """CPU of a real `cockpit attach` process (in a tmux pane, drawing to a terminal) watching a run that
+    gets `rate` metrics events a second; with `keys`, a key is pressed every 2 s (the active frame rate)."""
+    import subprocess
+
+    import psutil
+
+    from cockpit.config import RunConfig
+    from cockpit.rundir import EventWriter, RunDir
+
+    tmp = tempfile.mkdtemp()
+    rd = RunDir(Path(tmp) / "run").create()
+    cfg = RunConfig()
+    rd.config.write_text(cfg.to_yaml())
+    w = EventWriter(rd.events)
+    w.write("run_started", config=cfg.model_dump(mode="json"), pid=os.getpid(), total_steps=10**9, device="cpu")
+    w.write("state", state="running", step=0)
+    sock = ["tmux", "-L", f"bench-{os.getpid()}", "-f", "/dev/null"]
+    subprocess.run(sock + ["new-session", "-d", "-s", "c", "-x", "160", "-y", "48",
+                           f"exec {sys.executable} -m cockpit.cli attach {rd.path}"], check=True)
+    try:
+        pid = int(subprocess.run(sock + ["list-panes", "-t", "c", "-F", "#{pane_pid}"], capture_output=True,
+                                 text=True).stdout.split()[0])
+        proc = psutil.Process(pid)
+        step, t_next = 0, time.perf_counter()
+
+        def run_for(sec: float, measure: bool) -> float:
+            nonlocal step, t_next
+            c0, t0, k = proc.cpu_times(), time.perf_counter(), time.perf_counter()
+            while time.perf_counter() - t0 < sec:
+                step += 1
+                w.write("metrics", step=step, loss=1.0 + 1 / step, grad_norm=1.0, entropy=1.0, learning_rate=1e-4,
+                        mem_used=1e9, mem_total=8e9, mem_kind="ram", step_time=0.1, tokens_per_s=100.0)
+                if keys and time.perf_counter() - k > 2:
+                    subprocess.run(sock + ["send-keys", "-t", "c", "F12"], check=True)
+                    k = time.perf_counter()
+                t_next += 1 / rate
+                time.sleep(max(0.0, t_next - time.perf_counter()))
+            c1 = proc.cpu_times()
+            return (c1.user + c1.system - c0.user - c0.system) / (time.perf_counter() - t0)
+
+        run_for(17 if not keys else 3, False)  # start-up, and past the first 15 s in which it counts as active
+        return run_for(seconds, True)
+    finally:
+        subprocess.run(sock + ["kill-server"], capture_output=True)
 
 
 def main() -> int:
@@ -98,13 +147,20 @@ def main() -> int:
     ap.add_argument("--rates", default="10,200,1000")
     ap.add_argument("--seconds", type=float, default=10)
     a = ap.parse_args()
-    rows = [run_rate(float(r), a.seconds) for r in a.rates.split(",")]
-    print("| events/s | events | latency p50 | latency p95 | backlog at half time / end | cockpit CPU (incl. writer) "
-          "| RSS growth |")
-    print("|---|---|---|---|---|---|---|")
+    rows = [run_rate(float(r), a.seconds, mode) for r in a.rates.split(",") for mode in ("watching", "active")]
+    print("| events/s | frames | events | latency p50 | latency p95 | backlog at half time / end | "
+          "cockpit CPU (incl. writer) | RSS growth |")
+    print("|---|---|---|---|---|---|---|---|")
     for r in rows:
-        print(f"| {r['rate']:g} | {r['events']} | {r['p50']:.0f} ms | {r['p95']:.0f} ms | {r['lag_half']} / "
-              f"{r['lag_end']} | {r['cpu']:.1%} of a core | {r['rss_growth_mb']:+.1f} MiB |")
+        print(f"| {r['rate']:g} | {r['mode']} | {r['events']} | {r['p50']:.0f} ms | {r['p95']:.0f} ms | "
+              f"{r['lag_half']} / {r['lag_end']} | {r['cpu']:.1%} of a core | {r['rss_growth_mb']:+.1f} MiB |")
+    print()
+    print("| `cockpit attach` process in a 160x48 tmux pane, 10 events/s | its CPU |")
+    print("|---|---|")
+    for keys in (False, True):
+        cpu = attached_cpu(10, a.seconds * 2, keys)
+        print(f"| {'a key pressed every 2 s (active, 10 frames/s)' if keys else 'watching (2 frames/s)'} | "
+              f"{cpu:.1%} of a core |")
     return 0
 
 

@@ -25,7 +25,9 @@ DEMO_DATA = "demo:instructions"
 class _Section(BaseModel):
     """Base of every config section: unknown keys are errors (typos must not pass silently)."""
 
-    model_config = ConfigDict(extra="forbid", validate_assignment=True)
+    # defer_build: a section's validator is built when first used, so reading a log (which needs only the
+    # thresholds) does not pay for building the whole config schema at import.
+    model_config = ConfigDict(extra="forbid", validate_assignment=True, defer_build=True)
 
 
 class ModelConfig(_Section):

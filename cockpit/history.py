@@ -138,11 +138,15 @@ class History:
             return
         n0 = len(self.steps)
         self.steps.extend(steps)
-        for k, col in self.series.items():
-            raw = list(map(dict.get, batch, repeat(k)))  # C-level loop: this runs a million times
-            col.extend(columns.floats(raw))
+        keys = list(self.series)
+        table = columns.table(batch, keys)  # every key in every row (our own logs): one C pass per row
+        for j, (k, col) in enumerate(self.series.items()):
+            if table is not None:
+                col.extend(table[j])
+            else:
+                col.extend(columns.floats(list(map(dict.get, batch, repeat(k)))))
             if k in ("loss", "grad_norm"):
-                bad = columns.nonfinite_positions(col, n0, raw)
+                bad = [i for i in columns.nonfinite_positions(col, n0) if batch[i].get(k) is not None]
                 if bad:
                     self.nonfinite.setdefault(k, []).extend(steps[i] for i in bad)
         for ev in reversed(batch):
@@ -245,20 +249,18 @@ class History:
 
     def window(self, lo: int, hi: int) -> "History":
         """Metric rows lo..hi (and the events up to row hi): what a rule looking back from a cursor sees."""
-        h = self.upto(hi)
+        h = self.upto(hi, lo)
         if lo > 0:
-            h.steps = h.steps[lo:]
-            h.series = {k: v[lo:] for k, v in h.series.items()}
             first = h.steps[0] if h.steps else 0
             h.nonfinite = {k: [s for s in v if s >= first] for k, v in h.nonfinite.items()}
         return h
 
-    def upto(self, n: int) -> "History":
-        """A copy holding the first n metric rows and the events up to that step (replay cursor)."""
+    def upto(self, n: int, lo: int = 0) -> "History":
+        """A copy holding the first n metric rows (from row lo) and the events up to that step (replay cursor)."""
         h = History()
-        h.steps = self.steps[:n]
-        h.series = {k: v[:n] for k, v in self.series.items()}
-        last = h.steps[-1] if n > 0 else -1
+        h.steps = self.steps[lo:n]
+        h.series = {k: v[lo:n] for k, v in self.series.items()}
+        last = h.steps[-1] if h.steps else -1
         ne = sum(1 for s in self.eval_steps if s <= last)
         h.eval_steps = self.eval_steps[:ne]
         h.eval_series = {k: v[:ne] for k, v in self.eval_series.items()}

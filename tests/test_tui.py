@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import json
 import os
+import time
 from pathlib import Path
 
 import pytest
@@ -241,3 +242,25 @@ async def test_merge_key_confirms_then_sends_merge(tmp_path):
         await pilot.press("y")
         await settle(pilot, 0.2)
         assert [x["cmd"] for x in commands(rd)] == ["merge"]
+
+
+async def test_live_frame_rate_drops_when_only_watched_and_returns_on_a_key(tmp_path):
+    from cockpit.tui.screen import FRAME_ACTIVE, FRAME_IDLE
+
+    rd = write_run(tmp_path / "r", pid=os.getpid())
+    app = live_app(rd)
+    async with app.run_test(size=(160, 48)) as pilot:
+        await settle(pilot)
+        scr = app.screen
+        now = time.monotonic()
+        assert scr.frame_interval(now) == FRAME_ACTIVE  # just opened: the operator is there
+        scr._last_key = now - 60
+        assert scr.frame_interval(now) == FRAME_IDLE
+        await pilot.press("z")  # any key, bound or not (z opens the zoom)
+        await pilot.press("escape")
+        assert scr.frame_interval(time.monotonic()) == FRAME_ACTIVE
+        # Idle, events still reach the screen within an idle frame.
+        scr._last_key = now - 60
+        append(rd, kind="metrics", step=61, loss=1.0, grad_norm=60.0, learning_rate=1e-4)
+        await settle(pilot, FRAME_IDLE + 0.4)
+        assert scr.query_one("#m-grad_norm").current_band == "critical"

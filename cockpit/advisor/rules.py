@@ -175,7 +175,8 @@ def grad_norm_explosion(ctx: Context) -> list[Finding]:
     """grad_norm over the explosion bound (SOP: 50): stop, lr x0.5, resume from the last good checkpoint."""
     steps, vals = ctx.series("grad_norm")
     th = ctx.thresholds
-    hits = [(s, v) for s, v in zip(steps, vals) if v > th.grad_norm_explosion]
+    over = np.flatnonzero(np.asarray(vals) > th.grad_norm_explosion).tolist()
+    hits = [(steps[i], vals[i]) for i in over]
     if not hits:
         return []
     peak = max(hits, key=lambda h: h[1])
@@ -392,22 +393,22 @@ def clipping_off(ctx: Context) -> list[Finding]:
 @rule("lr_schedule", "lr")
 def lr_schedule(ctx: Context) -> list[Finding]:
     """The logged lr is not what the configured schedule should give (before any operator change)."""
-    from cockpit.advisor.schedule import expected_lr
+    from cockpit.advisor.schedule import expected_lrs
 
     steps, lrs = ctx.series("learning_rate")
     total = ctx.history.total_steps
     if not ctx.is_ours or not total or len(lrs) < 5:
         return []
     cut = min(ctx.lr_change_steps, default=None)
-    bad = []
-    for s, v in zip(steps, lrs):
-        if cut is not None and s >= cut:
-            break
-        exp = expected_lr(ctx.training, s, total)
-        if exp is None:
-            return []
-        if abs(v - exp) > 0.1 * max(exp, 1e-12) + 1e-12:
-            bad.append((s, v, exp))
+    st, got = np.asarray(steps), np.asarray(lrs)
+    if cut is not None:
+        st, got = st[st < cut], got[st < cut]
+    exp = expected_lrs(ctx.training, st, total)
+    if exp is None:
+        return []
+    off = np.flatnonzero(np.abs(got - exp) > 0.1 * np.maximum(exp, 1e-12) + 1e-12)
+    bad = [(int(st[j]), float(got[j]), float(exp[j])) for j in off[:40]] + \
+        ([(int(st[off[-1]]), float(got[off[-1]]), float(exp[off[-1]]))] if len(off) > 40 else [])
     if len(bad) >= 3:
         s, v, e = bad[0]
         return [Finding("lr_schedule", "warn", f"learning rate {v:.3g} at step {s}, the schedule "

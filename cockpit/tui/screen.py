@@ -26,6 +26,8 @@ from cockpit.tui.widgets.samples_panel import SamplesPanel
 
 METRICS = (("loss", "loss"), ("grad_norm", "grad_norm"), ("entropy", "entropy"), ("mem_used", "memory"),
            ("learning_rate", "lr"), ("tokens_per_s", "tokens/s"))
+TICK = 0.05
+FRAME_ACTIVE, FRAME_IDLE, ACTIVE_FOR = 0.1, 0.5, 15.0
 CONTROL = {"pause", "resume", "lr_half", "lr_double", "set_lr", "save", "stop", "merge", "samples", "apply_advice"}
 REPLAY = {"play", "step_back", "step_fwd", "jump_back", "jump_fwd", "faster", "slower", "to_start", "to_end"}
 
@@ -72,6 +74,7 @@ class CockpitScreen(Screen):
         self._dirty = True
         self._bad_lines = 0
         self._last_render = 0.0
+        self._last_key = time.monotonic()
         self._bindings_key = None
 
     # ---- layout ----------------------------------------------------------------------------------
@@ -92,7 +95,7 @@ class CockpitScreen(Screen):
 
     def on_mount(self) -> None:
         self.query_one("#m-loss", MetricPanel).focus()
-        self.set_interval(0.05, self._tick)
+        self.set_interval(TICK, self._tick)
         self._reflow()
         if not self.source.replay:
             self._start_reader()
@@ -135,14 +138,24 @@ class CockpitScreen(Screen):
             log.write(Text(f"  {line}", style="dim"))
         self._dirty = True
 
+    def on_key(self, event) -> None:
+        self._last_key = time.monotonic()  # not handled here: the key goes on to its binding
+
+    def frame_interval(self, now: float) -> float:
+        """Seconds between frames. A frame costs Textual's compositor a few tens of ms, so the live
+        cockpit draws 10 frames a second while the operator is at the keys and 2 when it is only being
+        watched (like nvitop or htop): bursts of events are always coalesced into one frame."""
+        if self.source.replay:
+            return TICK
+        return FRAME_ACTIVE if now - self._last_key < ACTIVE_FOR else FRAME_IDLE
+
     def _tick(self) -> None:
-        if self.source.replay and self.source.tick(0.05):
+        if self.source.replay and self.source.tick(TICK):
             self._dirty = True
         now = time.monotonic()
-        # At most 10 frames a second, however fast events come: bursts are coalesced into one frame.
-        # A frame costs the compositor a few tens of ms; the live cockpit runs at a lower CPU priority
-        # than the trainer (launch._yield_to_training), so that cost never delays a training step.
-        if self._dirty and now - self._last_render >= (0.05 if self.source.replay else 0.1):
+        # The live cockpit also runs at a lower CPU priority than the trainer (launch._yield_to_training),
+        # so a frame never delays a training step.
+        if self._dirty and now - self._last_render >= self.frame_interval(now):
             self._dirty = False
             self._last_render = now
             self._render_all()
