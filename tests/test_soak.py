@@ -28,12 +28,15 @@ def test_soak(tmp_path):
     rd = Path(r.stdout.strip().splitlines()[-1])
     started = wait_for(rd, lambda e: e["kind"] == "run_started", timeout=180)
     trainer = psutil.Process(started["trainer_pid"])
-    subprocess.run(["tmux", "new-session", "-d", "-s", "soak", "-x", "160", "-y", "48",
-                    f"{sys.executable} -m cockpit.cli attach {rd}"], check=True)
+    tmux = ["tmux", "-L", f"soak-{os.getpid()}", "-f", "/dev/null"]
+    subprocess.run(tmux + ["new-session", "-d", "-s", "soak", "-x", "160", "-y", "48",
+                           f"exec {sys.executable} -m cockpit.cli attach {rd}"], check=True)
     time.sleep(5)
-    cockpit = psutil.Process(int(subprocess.run(["tmux", "list-panes", "-t", "soak", "-F", "#{pane_pid}"],
+    cockpit = psutil.Process(int(subprocess.run(tmux + ["list-panes", "-t", "soak", "-F", "#{pane_pid}"],
                                                 capture_output=True, text=True).stdout.split()[0]))
     mem0 = (trainer.memory_info().rss, cockpit.memory_info().rss)
+    cpu0, t0 = cockpit.cpu_times(), time.monotonic()
+    rss_by_minute = []
     rng = random.Random(0)
     sent = []
     deadline = time.monotonic() + minutes * 60
@@ -45,18 +48,31 @@ def test_soak(tmp_path):
         from cockpit.control import send
 
         sent.append(send(rd, action, value)["id"])
+        if i % 10 == 0:  # the operator at the keys too: every tenth command through the cockpit's own key
+            subprocess.run(tmux + ["send-keys", "-t", "soak", "s"], check=True)
+        if len(rss_by_minute) < (time.monotonic() - t0) // 60:
+            rss_by_minute.append(cockpit.memory_info().rss / 2**20)
         time.sleep(rng.uniform(2, 5))
     time.sleep(5)
     mem1 = (trainer.memory_info().rss, cockpit.memory_info().rss)
-    subprocess.run(["tmux", "kill-session", "-t", "soak"], capture_output=True)
+    c1 = cockpit.cpu_times()
+    cpu = (c1.user + c1.system - cpu0.user - cpu0.system) / (time.monotonic() - t0)
+    screen = subprocess.run(tmux + ["capture-pane", "-p", "-t", "soak"], capture_output=True, text=True).stdout
+    subprocess.run(tmux + ["kill-server"], capture_output=True)
     subprocess.run([sys.executable, "-m", "cockpit.cli", "ctl", str(rd), "stop"], capture_output=True)
-    acks = [e["id"] for e in events(rd) if e["kind"] == "ack"]
+    evs = events(rd)
+    acks = [e["id"] for e in evs if e["kind"] == "ack"]
     lost = set(sent) - set(acks)
     dup = len(acks) - len(set(acks))
-    report = (f"soak {minutes:g} min: {len(sent)} commands, {len(lost)} lost acks, {dup} duplicated; trainer RSS "
-              f"{mem0[0] / 2**20:.0f} -> {mem1[0] / 2**20:.0f} MiB, cockpit RSS {mem0[1] / 2**20:.0f} -> "
-              f"{mem1[1] / 2**20:.0f} MiB")
+    steps = [e["step"] for e in evs if e["kind"] == "metrics"]
+    keys = sum(1 for e in evs if e["kind"] == "ack" and e.get("source") == "tui")
+    report = (f"soak {minutes:g} min: {len(sent)} scripted commands + {keys} acked from the cockpit's keys, "
+              f"{len(lost)} lost acks, {dup} duplicated; {len(steps)} logged steps (strictly increasing: "
+              f"{steps == sorted(set(steps))}); trainer RSS {mem0[0] / 2**20:.0f} -> {mem1[0] / 2**20:.0f} MiB, "
+              f"cockpit RSS {mem0[1] / 2**20:.0f} -> {mem1[1] / 2**20:.0f} MiB (by minute: "
+              f"{', '.join(f'{x:.0f}' for x in rss_by_minute)}); cockpit CPU {cpu:.1%} of a core")
     print(report)
     (Path(__file__).parent.parent / "bench" / "results").mkdir(exist_ok=True)
     (Path(__file__).parent.parent / "bench" / "results" / "soak.txt").write_text(report + "\n")
-    assert not lost and dup == 0
+    assert not lost and dup == 0 and steps == sorted(set(steps))
+    assert "lora-cockpit" in screen, screen  # the cockpit is still up and drawing

@@ -88,6 +88,8 @@ class CockpitCallback(TrainerCallback):
         if not cmd.get("id"):
             return  # synthetic commands (SIGTERM, guards) have no sender waiting for an ack
         fields: dict[str, Any] = {"id": cmd.get("id", ""), "cmd": cmd.get("cmd"), "ok": ok, "step": step}
+        if cmd.get("source"):
+            fields["source"] = cmd["source"]  # who sent it (tui / cli / advisor): the log says who acted
         if reason:
             fields["reason"] = reason
         if change:
