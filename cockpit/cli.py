@@ -198,9 +198,12 @@ def diagnose(path: str, as_json: bool) -> None:
     """Read a run (ours, or any HF trainer_state.json) the way the SOP would: findings, stage, next action.
 
     Exit 0 for ok/warn, 3 when a danger or critical finding stands."""
+    from cockpit.preload import Preload
+
+    pre = Preload(path)  # a long log is read while the advisor is imported
     from cockpit.advisor.diagnose import main as diagnose_main
 
-    sys.exit(diagnose_main(path, as_json=as_json))
+    sys.exit(diagnose_main(path, as_json=as_json, preload=pre))
 
 
 @main.command(context_settings=CONTEXT)
@@ -209,9 +212,14 @@ def diagnose(path: str, as_json: bool) -> None:
 @theme_option
 def replay(path: str, speed: float, theme: str | None) -> None:
     """Replay a run (run dir, events.jsonl, trainer_state.json, checkpoint folder, sweep dir) in the cockpit."""
+    from cockpit.preload import Preload
+
+    p = Path(path)
+    sweep = p.is_dir() and ((p / "sweep.json").exists() or (p / "sweep.yaml").exists())
+    pre = None if sweep else Preload(p)  # a long log is read while the UI is imported
     from cockpit.tui.launch import open_replay
 
-    open_replay(Path(path), speed=speed, theme=theme)
+    open_replay(p, speed=speed, theme=theme, preload=pre)
 
 
 @main.command(context_settings=CONTEXT)
@@ -219,9 +227,12 @@ def replay(path: str, speed: float, theme: str | None) -> None:
 @click.option("--out", default=None, type=click.Path(dir_okay=False), help="Also save as FILE.md or FILE.html.")
 def report(path: str, out: str | None) -> None:
     """A post-run report: charts, summary numbers, findings timeline, operator actions."""
+    from cockpit.preload import Preload
+
+    pre = Preload(path)  # a long log is read while the report's modules are imported
     from cockpit.report import main as report_main
 
-    sys.exit(report_main(path, out=out))
+    sys.exit(report_main(path, out=out, preload=pre))
 
 
 @main.command(name="ls", context_settings=CONTEXT)

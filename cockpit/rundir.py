@@ -234,6 +234,26 @@ def parse_line(line: bytes | str) -> dict[str, Any] | None:
     return obj if isinstance(obj, dict) and isinstance(obj.get("kind"), str) else None
 
 
+def parse_lines(lines: list[bytes], stats: ReadStats, lineno: int) -> list[dict[str, Any]]:
+    """The events among complete lines (numbered from lineno + 1); the rest is counted in stats."""
+    out = []
+    append, loads = out.append, _fast_loads
+    for raw in lines:
+        lineno += 1
+        if not raw or raw.isspace():
+            continue
+        stats.lines += 1
+        try:
+            ev = loads(raw)
+        except (ValueError, UnicodeDecodeError):
+            ev = parse_line(raw)
+        if type(ev) is not dict or type(ev.get("kind")) is not str:
+            stats.note_bad(lineno)
+            continue
+        append(ev)
+    return out
+
+
 def read_events(path: str | os.PathLike[str], stats: ReadStats | None = None) -> Iterator[dict[str, Any]]:
     """Stream every event of a file. A final line without newline is treated as torn (skipped)."""
     stats = stats if stats is not None else ReadStats()
@@ -241,24 +261,13 @@ def read_events(path: str | os.PathLike[str], stats: ReadStats | None = None) ->
     rest = b""
     with open(path, "rb") as f:
         while True:
-            block = f.read(4 << 20)  # big reads, split in C: line iteration costs more than the parse
+            block = f.read(4 << 20)  # big reads split in C: iterating a file line by line costs more
             if not block:
                 break
             lines = (rest + block).split(b"\n")
             rest = lines.pop()
-            for raw in lines:
-                lineno += 1
-                if not raw or raw.isspace():
-                    continue
-                stats.lines += 1
-                try:
-                    ev = _fast_loads(raw)
-                except (ValueError, UnicodeDecodeError):
-                    ev = parse_line(raw)
-                if type(ev) is not dict or type(ev.get("kind")) is not str:
-                    stats.note_bad(lineno)
-                    continue
-                yield ev
+            yield from parse_lines(lines, stats, lineno)
+            lineno += len(lines)
     if rest.strip():
         stats.torn_tail = True
 
@@ -290,20 +299,10 @@ class Tail:
         except FileNotFoundError:
             return []
         self.offset += len(chunk)
-        data = self._partial + chunk
-        lines = data.split(b"\n")
+        lines = (self._partial + chunk).split(b"\n")
         self._partial = lines.pop()
-        out = []
-        for raw in lines:
-            self._lineno += 1
-            if not raw.strip():
-                continue
-            self.stats.lines += 1
-            ev = parse_line(raw)
-            if ev is None:
-                self.stats.note_bad(self._lineno)
-            else:
-                out.append(ev)
+        out = parse_lines(lines, self.stats, self._lineno)
+        self._lineno += len(lines)
         return out
 
 

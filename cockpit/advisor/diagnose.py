@@ -66,12 +66,12 @@ def report(history: History, config=None) -> dict[str, Any]:
 ICON = {"ok": "✓", "warn": "▲", "danger": "✖", "critical": "☠"}
 
 
-def main(path: str, as_json: bool = False) -> int:
-    from cockpit.logs import LogError, resolve
+def main(path: str, as_json: bool = False, preload=None) -> int:
+    """`preload`: a `cockpit.preload.Preload` the CLI started before importing this module."""
+    from cockpit.logs import LogError, load_history
 
     try:
-        log = resolve(path)
-        history = log.history()
+        history, log = preload.result() if preload is not None else load_history(path)
     except (LogError, OSError) as e:
         print(f"error: {e}", file=sys.stderr)
         return 2

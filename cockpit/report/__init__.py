@@ -14,15 +14,15 @@ from pathlib import Path
 from cockpit.report.model import build_report
 
 
-def main(path: str, out: str | None = None) -> int:
-    from cockpit.logs import LogError, resolve
+def main(path: str, out: str | None = None, preload=None) -> int:
+    """`preload`: a `cockpit.preload.Preload` the CLI started before importing this module."""
+    from cockpit.logs import LogError, load_history
 
     if out is not None and Path(out).suffix.lower() not in (".md", ".html", ".htm"):
         print(f"error: --out {out}: use a .md or .html file name", file=sys.stderr)
         return 2
     try:
-        log = resolve(path)
-        history = log.history()
+        history, log = preload.result() if preload is not None else load_history(path)
     except (LogError, OSError) as e:
         print(f"error: {e}", file=sys.stderr)
         return 2

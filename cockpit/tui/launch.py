@@ -54,8 +54,9 @@ def open_live(run_dir: Path, theme: str | None = None) -> None:
         print(f"  steer:     cockpit ctl {rd.path} pause|resume|lr x0.5|save|stop")
 
 
-def open_replay(path: Path, speed: float = 10.0, theme: str | None = None) -> None:
-    from cockpit.logs import LogError, resolve
+def open_replay(path: Path, speed: float = 10.0, theme: str | None = None, preload=None) -> None:
+    """`preload`: a `cockpit.preload.Preload` the CLI started before importing the UI."""
+    from cockpit.logs import LogError, load_history
     from cockpit.tui.app import CockpitApp
     from cockpit.tui.sources import ReplaySource
 
@@ -63,8 +64,7 @@ def open_replay(path: Path, speed: float = 10.0, theme: str | None = None) -> No
         open_sweep(path, theme=theme)
         return
     try:
-        log = resolve(path)
-        history = log.history()
+        history, log = preload.result() if preload is not None else load_history(path)
     except (LogError, OSError) as e:
         print(f"error: {e}", file=sys.stderr)
         sys.exit(2)

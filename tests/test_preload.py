@@ -1,0 +1,76 @@
+"""Reading a long log in a forked child gives the same History as reading it here, and every failure
+(a bad log, a child that dies) ends as it would without the child."""
+
+from __future__ import annotations
+
+import os
+import signal
+
+import pytest
+
+from cockpit import preload
+from cockpit.logs import LogError, load_history
+from cockpit.preload import Preload
+from cockpit.rundir import RunDir, dumps
+
+
+@pytest.fixture(autouse=True)
+def fork_from_1mib(monkeypatch):
+    monkeypatch.setattr(preload, "MIN_BYTES", 1 << 20)
+
+
+def long_run(path, steps: int = 20_000) -> RunDir:
+    rd = RunDir(path).create()
+    with open(rd.events, "w") as f:
+        f.write(dumps({"v": 1, "t": 1.0, "kind": "run_started", "config": {}, "total_steps": steps}) + "\n")
+        for s in range(1, steps + 1):
+            f.write(dumps({"v": 1, "t": 1.0 + s, "kind": "metrics", "step": s, "loss": 2.0 / s ** 0.1,
+                           "grad_norm": 1.0 if s != 777 else float("nan"), "learning_rate": 1e-4,
+                           "entropy": 1.5, "mem_used": 1e9, "mem_total": 8e9, "mem_kind": "ram"}) + "\n")
+            if s % 5000 == 0:
+                f.write(dumps({"v": 1, "t": 1.0 + s, "kind": "ack", "id": f"a{s}", "cmd": "save", "ok": True,
+                               "step": s}) + "\n")
+    assert rd.events.stat().st_size >= preload.MIN_BYTES
+    return rd
+
+
+def test_forked_read_equals_inline(tmp_path):
+    rd = long_run(tmp_path / "r")
+    pre = Preload(rd.path)
+    assert pre.pid is not None  # it did fork
+    h, log = pre.result()
+    h2, log2 = load_history(rd.path)
+    assert list(h.steps) == list(h2.steps) and len(h) == 20_000
+    for k in h.series:
+        assert [repr(x) for x in h.series[k]] == [repr(x) for x in h2.series[k]], k
+    assert h.nonfinite == h2.nonfinite == {"grad_norm": [777]}
+    assert [m.label for m in h.marks] == [m.label for m in h2.marks] and log.title == log2.title
+
+
+def test_errors_in_the_child_are_raised_here(tmp_path):
+    bad = tmp_path / "events.jsonl"
+    bad.write_bytes(b"\x00\xff" * (preload.MIN_BYTES // 2 + 1))  # binary: no events at all
+    pre = Preload(bad)
+    assert pre.pid is not None
+    h, _ = pre.result()  # a binary events file folds to nothing, like the in-process read
+    assert len(h) == 0
+    pre = Preload(tmp_path / "missing")
+    with pytest.raises(LogError):
+        pre.result()
+
+
+def test_a_child_that_dies_is_replaced_by_an_inline_read(tmp_path):
+    rd = long_run(tmp_path / "r")
+    pre = Preload(rd.path)
+    os.kill(pre.pid, signal.SIGKILL)
+    h, _ = pre.result()
+    assert len(h) == 20_000
+
+
+def test_small_logs_and_the_switch_do_not_fork(tmp_path, monkeypatch):
+    rd = long_run(tmp_path / "r")
+    monkeypatch.setenv("COCKPIT_NO_PRELOAD", "1")
+    assert Preload(rd.path).pid is None
+    monkeypatch.delenv("COCKPIT_NO_PRELOAD")
+    monkeypatch.setattr(preload, "MIN_BYTES", 1 << 40)
+    assert Preload(rd.path).pid is None
