@@ -70,6 +70,7 @@ class CockpitScreen(Screen):
         self.crashed_note: str | None = None
         self._advice = None
         self._advice_at = 0.0
+        self._advice_cost = 0.0
         self._advice_len = -1
         self._dirty = True
         self._bad_lines = 0
@@ -190,9 +191,12 @@ class CockpitScreen(Screen):
     def advice(self):
         h = self.history
         now = time.monotonic()
-        # Re-advise at most twice a second live; at every cursor move in a replay.
+        # Re-advise at most twice a second live, at every cursor move in a replay, and never more than
+        # a tenth of the time: on a million-step run one pass of the whole-run rules takes long enough
+        # to be felt, and the keys must stay responsive.
         stale = len(h) != self._advice_len
-        if stale and not (self.source.replay or now - self._advice_at > 0.5):
+        wait = max(0.0 if self.source.replay else 0.5, 10 * self._advice_cost)
+        if stale and now - self._advice_at < wait:
             self._dirty = True  # throttled: come back on a later tick so a quiet run still gets advice
         elif stale:
             try:
@@ -202,6 +206,7 @@ class CockpitScreen(Screen):
             except Exception as e:  # the advisor must never take the cockpit down
                 self.log.error(f"advisor failed: {e}")
                 self._advice = None
+            self._advice_cost = time.monotonic() - now
             self._advice_at, self._advice_len = now, len(h)
         return self._advice
 
