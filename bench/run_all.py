@@ -11,7 +11,7 @@ HERE = Path(__file__).resolve().parent
 STEPS = [
     ("Training overhead (a/b/c interleaved)", ["bench_overhead.py", "--steps", "60", "--reps", "3"]),
     ("Memory readings", ["bench_memory.py"]),
-    ("The cockpit watching a run", ["bench_cockpit.py", "--seconds", "8"]),
+    ("The cockpit watching a run", ["bench_cockpit.py", "--seconds", "8", "--rates", "10,1000"]),
     ("Reading long logs", ["bench_reading.py", "--reps", "1"]),
     ("Control latency in steps", ["bench_control.py"]),
 ]
@@ -22,8 +22,9 @@ def main() -> int:
     for title, argv in STEPS:
         print(f"\n## {title}\n", flush=True)
         r = subprocess.run([sys.executable, str(HERE / argv[0]), *argv[1:]], capture_output=True, text=True)
-        table = [ln for ln in r.stdout.splitlines() if ln.startswith("|") or ln.startswith("(")]
-        print("\n".join(table) if table else r.stdout[-2000:] + r.stderr[-2000:], flush=True)
+        table = [ln for ln in r.stdout.splitlines() if ln.startswith(("|", "(")) or not ln.strip()]
+        text = "\n".join(table).strip()
+        print(text if "|" in text else r.stdout[-2000:] + r.stderr[-2000:], flush=True)
     print(f"\n(total {time.time() - t0:.0f} s)")
     return 0
 
