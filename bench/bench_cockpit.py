@@ -17,23 +17,29 @@ ROOT = Path(__file__).resolve().parents[1]
 sys.path.insert(0, str(ROOT))
 
 
-def run_rate(rate: float, seconds: float, mode: str = "watching") -> dict:
-    """mode: "watching" (nobody at the keys: the idle frame rate) or "active" (keys pressed lately)."""
-    import psutil
-
+def new_run():
+    """A running run whose 'trainer' is this process; returns (RunDir, EventWriter)."""
     from cockpit.config import RunConfig
     from cockpit.rundir import EventWriter, RunDir
-    from cockpit.tui.app import CockpitApp
-    from cockpit.tui.screen import CockpitScreen
-    from cockpit.tui.sources import LiveSource
 
-    tmp = tempfile.mkdtemp()
-    rd = RunDir(Path(tmp) / "run").create()
+    rd = RunDir(Path(tempfile.mkdtemp()) / "run").create()
     cfg = RunConfig()
     rd.config.write_text(cfg.to_yaml())
     w = EventWriter(rd.events)
     w.write("run_started", config=cfg.model_dump(mode="json"), pid=os.getpid(), total_steps=10**9, device="cpu")
     w.write("state", state="running", step=0)
+    return rd, w
+
+
+def run_rate(rate: float, seconds: float, mode: str = "watching") -> dict:
+    """mode: "watching" (nobody at the keys: the idle frame rate) or "active" (keys pressed lately)."""
+    import psutil
+
+    from cockpit.tui.app import CockpitApp
+    from cockpit.tui.screen import CockpitScreen
+    from cockpit.tui.sources import LiveSource
+
+    rd, w = new_run()
     written: dict[int, float] = {}
     shown: dict[int, float] = {}
     orig = CockpitScreen._render_all
@@ -102,16 +108,7 @@ def attached_cpu(rate: float, seconds: float, keys: bool) -> float:
 
     import psutil
 
-    from cockpit.config import RunConfig
-    from cockpit.rundir import EventWriter, RunDir
-
-    tmp = tempfile.mkdtemp()
-    rd = RunDir(Path(tmp) / "run").create()
-    cfg = RunConfig()
-    rd.config.write_text(cfg.to_yaml())
-    w = EventWriter(rd.events)
-    w.write("run_started", config=cfg.model_dump(mode="json"), pid=os.getpid(), total_steps=10**9, device="cpu")
-    w.write("state", state="running", step=0)
+    rd, w = new_run()
     sock = ["tmux", "-L", f"bench-{os.getpid()}", "-f", "/dev/null"]
     subprocess.run(sock + ["new-session", "-d", "-s", "c", "-x", "160", "-y", "48",
                            f"exec {sys.executable} -m cockpit.cli attach {rd.path}"], check=True)

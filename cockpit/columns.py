@@ -18,7 +18,8 @@ import numpy as np
 NAN = float("nan")
 
 
-def _num(x: Any) -> float:
+def num(x: Any) -> float:
+    """A metric value as float; None / non-numbers become NaN (missing), strings like 'NaN' parse."""
     if x is None or isinstance(x, bool):
         return NAN
     if isinstance(x, (int, float)):
@@ -34,7 +35,7 @@ def floats(raw: list[Any]) -> array:
     try:
         return array("d", np.asarray(raw, dtype=np.float64).tobytes())
     except (TypeError, ValueError, OverflowError):  # a word or an object somewhere in the column
-        return array("d", [_num(x) for x in raw])
+        return array("d", [num(x) for x in raw])
 
 
 def table(rows: list[dict[str, Any]], keys: list[str]) -> list[array] | None:

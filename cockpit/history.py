@@ -14,24 +14,13 @@ from dataclasses import dataclass, field
 from typing import Any, Iterable
 
 from cockpit import columns
+from cockpit.columns import num
 from cockpit.rundir import FINAL_STATES, METRIC_KEYS
 
 NAN = float("nan")
 
 OPERATOR_KINDS = ("ack", "guard", "checkpoint", "merge", "state")
 """Events shown as marks on the timeline (operator actions and what the trainer did by itself)."""
-
-
-def num(x: Any) -> float:
-    """A metric value as float; None / non-numbers become NaN (missing), strings like 'NaN' parse."""
-    if x is None or isinstance(x, bool):
-        return NAN
-    if isinstance(x, (int, float)):
-        return float(x)
-    try:
-        return float(x)
-    except (TypeError, ValueError):
-        return NAN
 
 
 @dataclass
