@@ -228,3 +228,18 @@ def test_advisor_layers_are_pure():
             "bad=[m for m in ('torch','textual','transformers','trl','peft') if m in sys.modules]; print(bad)")
     out = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True).stdout.strip()
     assert out == "[]"
+
+
+def test_flat_tail_of_a_decayed_schedule_is_not_lr_too_low():
+    """Loss and entropy flatten when a cosine schedule has annealed the lr: that is the schedule's doing,
+    not 'lr too low', unless the loss never moved at all."""
+    n = 400
+    cos_lr = lambda i: 2e-4 * 0.5 * (1 + math.cos(math.pi * i / n))  # noqa: E731
+    learned = lambda i: 3.0 * math.exp(-i / 40) + 0.8  # noqa: E731  (flat over the last half)
+    ent = lambda i: 1.5 + 0.5 * math.exp(-i / 40)  # noqa: E731
+    h = hist(n, learned, healthy_gn, ent, cos_lr)
+    assert not {"loss_flat", "entropy_flat", "loss_slow"} & rules(h)
+    never = lambda i: 4.0 + 0.001 * math.sin(i)  # noqa: E731
+    assert {"loss_flat", "entropy_flat"} <= rules(hist(n, never, healthy_gn, lambda i: 1.7, cos_lr))
+    # the same learned-then-flat loss at a constant lr is flat: lr too low is then the SOP's reading
+    assert "loss_flat" in rules(hist(n, learned, healthy_gn, ent, lambda i: 2e-4))

@@ -71,7 +71,9 @@ def next_action(ctx: Context, findings: list[Finding], stage: int) -> Action | N
         if _structure_ready(ctx):
             return actions.structure_up(ctx.config)
         return rules["loss_slow"].action
-    if ctx.is_ours and len(ctx.history) >= 20 and not findings and stage < 8:
+    if ctx.is_ours and len(ctx.history) >= 20 and not findings and 6 <= stage < 8:
+        # Only from the stability check on: before it, what the stage still needs (an lr sweep, dropout,
+        # alpha) is the next step, and the panel lists it; a final run is not yet earned.
         return actions.final_run()
     return None
 

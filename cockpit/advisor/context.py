@@ -65,6 +65,30 @@ class Context:
         _, vals = self.series("loss")
         return not vals or min(vals) >= 0
 
+    @cached_property
+    def lr_annealed(self) -> bool:
+        """The lr is in its schedule's tail (under a quarter of its peak): loss and entropy flatten there by
+        design, so "flat" does not mean "lr too low"."""
+        _, lrs = self.series("learning_rate")
+        if not lrs:
+            return False
+        peak = self.training.get("learning_rate")  # a window of a long run may not hold the peak
+        peak = max(lrs) if not isinstance(peak, (int, float)) else max(float(peak), max(lrs))
+        return peak > 0 and lrs[-1] < 0.25 * peak
+
+    @cached_property
+    def flat_by_schedule(self) -> bool:
+        """Loss flat now only because the lr has decayed: it fell over the run as a whole. A loss that
+        never moved (flat from the first steps, lr decayed or not) is still flat."""
+        if not self.lr_annealed:
+            return False
+        _, vals = self.series("loss")
+        k = max(3, len(vals) // 10)
+        if len(vals) < 2 * k:
+            return False
+        first, last = median(vals[:k]), median(vals[-k:])
+        return first > 0 and (first - last) / first >= self.thresholds.loss_flat_rel
+
     @property
     def is_ours(self) -> bool:
         return bool(self.config.get("lora"))

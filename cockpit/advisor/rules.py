@@ -109,7 +109,7 @@ def loss_collapse(ctx: Context) -> list[Finding]:
 @rule("loss_flat", "loss")
 def loss_flat(ctx: Context) -> list[Finding]:
     """Loss not moving over the window: lr too low (or nothing is being learned)."""
-    if not ctx.language_model_loss:
+    if not ctx.language_model_loss or ctx.flat_by_schedule:
         return []
     steps, vals = ctx.series("loss")
     th = ctx.thresholds
@@ -137,7 +137,7 @@ def loss_flat(ctx: Context) -> list[Finding]:
 @rule("loss_slow", "loss")
 def loss_slow(ctx: Context) -> list[Finding]:
     """Loss falling, but slowly: raise alpha (SOP stage 5)."""
-    if not ctx.language_model_loss:
+    if not ctx.language_model_loss or ctx.lr_annealed:
         return []
     steps, vals = ctx.series("loss")
     th = ctx.thresholds
@@ -311,7 +311,7 @@ def entropy_flat(ctx: Context) -> list[Finding]:
     ls, lv = ctx.series("loss")
     th = ctx.thresholds
     w = th.flat_window
-    if len(ev) < w or len(lv) < w:
+    if len(ev) < w or len(lv) < w or ctx.flat_by_schedule:
         return []
     a, b = median(ev[-w:][: w // 3]), median(ev[-w:][-(w // 3):])
     la, lb = median(lv[-w:][: w // 3]), median(lv[-w:][-(w // 3):])

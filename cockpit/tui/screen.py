@@ -253,7 +253,8 @@ class CockpitScreen(Screen):
         if k == "ack":
             cid = ev.get("id", "")
             mine = self.pending.pop(cid, None)
-            who = "" if mine else " (other cockpit)"
+            src = ev.get("source")
+            who = "" if mine else f" (from {'another cockpit' if src in (None, 'tui') else src})"
             if ev.get("ok"):
                 line = Text(f"{at}✓ {ev.get('cmd')} acked{who}: {ev.get('change') or 'ok'}", style="green")
             else:

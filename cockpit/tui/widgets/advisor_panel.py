@@ -26,7 +26,8 @@ class AdvisorPanel(Panel):
             self.update(t)
             return
         t.append(f"SOP stage {advice.stage}: {advice.stage_name}", style="bold")
-        if advice.stage_needs and not compact:
+        a = advice.next_action
+        if advice.stage_needs and not compact and a is not None:
             t.append(f"  · needs: {advice.stage_needs[0]}", style="dim")
         t.append("\n")
         if not advice.findings:
@@ -41,7 +42,10 @@ class AdvisorPanel(Panel):
         more = len(advice.findings) - max_findings
         if more > 0:
             t.append(f"  +{more} more\n", style="dim")
-        a = advice.next_action
+        if a is None and advice.stage_needs:
+            # No action to apply: what the SOP stage still needs is the next step (done outside this run).
+            t.append("next: ", style="bold")
+            t.append(advice.stage_needs[0])
         if a is not None:
             t.append("next: ", style="bold")
             t.append(a.label, style=f"bold {v.get('accent', '')}")
