@@ -254,7 +254,12 @@ class CockpitScreen(Screen):
             cid = ev.get("id", "")
             mine = self.pending.pop(cid, None)
             src = ev.get("source")
-            who = "" if mine else f" (from {'another cockpit' if src in (None, 'tui') else src})"
+            if mine:
+                who = ""
+            elif self.source.replay:
+                who = f" (from {src})" if src else ""
+            else:  # live, and not sent from here
+                who = f" (from {'another cockpit' if src in (None, 'tui') else src})"
             if ev.get("ok"):
                 line = Text(f"{at}✓ {ev.get('cmd')} acked{who}: {ev.get('change') or 'ok'}", style="green")
             else:
