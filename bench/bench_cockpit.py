@@ -112,6 +112,9 @@ def attached_cpu(rate: float, seconds: float, keys: bool) -> float:
     sock = ["tmux", "-L", f"bench-{os.getpid()}", "-f", "/dev/null"]
     subprocess.run(sock + ["new-session", "-d", "-s", "c", "-x", "160", "-y", "48",
                            f"exec {sys.executable} -m cockpit.cli attach {rd.path}"], check=True)
+    # tmux 3.3 sizes a detached session's window 80x24 unless told to keep a manual size
+    subprocess.run(sock + ["set-option", "-t", "c", "window-size", "manual"], check=True)
+    subprocess.run(sock + ["resize-window", "-t", "c", "-x", "160", "-y", "48"], check=True)
     try:
         pid = int(subprocess.run(sock + ["list-panes", "-t", "c", "-F", "#{pane_pid}"], capture_output=True,
                                  text=True).stdout.split()[0])

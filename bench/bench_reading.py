@@ -48,6 +48,9 @@ def first_frame_process(path: Path, timeout: float = 120) -> float:
     cmd = f"cd {ROOT} && exec {sys.executable} -m cockpit.cli replay {path}"
     t0 = time.perf_counter()
     subprocess.run(sock + ["new-session", "-d", "-s", "ff", "-x", "160", "-y", "48", cmd], check=True)
+    # tmux 3.3 sizes a detached session's window 80x24 unless told to keep a manual size
+    subprocess.run(sock + ["set-option", "-t", "ff", "window-size", "manual"], check=True)
+    subprocess.run(sock + ["resize-window", "-t", "ff", "-x", "160", "-y", "48"], check=True)
     try:
         while time.perf_counter() - t0 < timeout:
             screen = subprocess.run(sock + ["capture-pane", "-p", "-t", "ff"], capture_output=True, text=True).stdout

@@ -31,6 +31,8 @@ def test_soak(tmp_path):
     tmux = ["tmux", "-L", f"soak-{os.getpid()}", "-f", "/dev/null"]
     subprocess.run(tmux + ["new-session", "-d", "-s", "soak", "-x", "160", "-y", "48",
                            f"exec {sys.executable} -m cockpit.cli attach {rd}"], check=True)
+    subprocess.run(tmux + ["set-option", "-t", "soak", "window-size", "manual"], check=True)  # keep 160x48
+    subprocess.run(tmux + ["resize-window", "-t", "soak", "-x", "160", "-y", "48"], check=True)
     time.sleep(5)
     cockpit = psutil.Process(int(subprocess.run(tmux + ["list-panes", "-t", "soak", "-F", "#{pane_pid}"],
                                                 capture_output=True, text=True).stdout.split()[0]))
