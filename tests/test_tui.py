@@ -264,3 +264,31 @@ async def test_live_frame_rate_drops_when_only_watched_and_returns_on_a_key(tmp_
         append(rd, kind="metrics", step=61, loss=1.0, grad_norm=60.0, learning_rate=1e-4)
         await settle(pilot, FRAME_IDLE + 0.4)
         assert scr.query_one("#m-grad_norm").current_band == "critical"
+
+
+async def test_footer_rebuilds_do_not_keep_dead_widgets_alive(tmp_path):
+    """Every greyed-out key rebuilds Textual's footer; the dead keys must not pile up (they did: 200 MB
+    over a 30-minute soak)."""
+    import gc
+
+    from textual.widgets._footer import FooterKey
+
+    rd = write_run(tmp_path / "r", pid=os.getpid())
+    app = live_app(rd)
+    async with app.run_test(size=(160, 48)) as pilot:
+        await settle(pilot)
+        scr = app.screen
+
+        async def rebuild(n: int) -> int:
+            for _ in range(n):
+                scr.refresh_bindings()
+                await pilot.pause(0.01)
+            await pilot.pause(0.3)
+            scr._pruned_at = 0.0  # prune on the next tick, as every 5 s in use
+            await pilot.pause(0.2)
+            gc.collect()
+            return sum(1 for o in gc.get_objects() if isinstance(o, FooterKey))
+
+        first = await rebuild(30)
+        after = await rebuild(60)
+        assert after <= first + 20, (first, after)  # one footer's worth of keys, not 60 more

@@ -19,6 +19,7 @@ from cockpit.columns import minmax_points
 from cockpit.rundir import FINAL_STATES
 from cockpit.tui.messages import EventsArrived, TrainerGone
 from cockpit.tui.modals import ConfirmModal, LrModal, TextModal, ZoomModal
+from cockpit.tui.watchers import drop_closed_watchers
 from cockpit.tui.widgets.advisor_panel import AdvisorPanel
 from cockpit.tui.widgets.metric import MetricPanel
 from cockpit.tui.widgets.run_panel import RunPanel
@@ -76,6 +77,7 @@ class CockpitScreen(Screen):
         self._bad_lines = 0
         self._last_render = 0.0
         self._last_key = time.monotonic()
+        self._pruned_at = 0.0
         self._bindings_key = None
 
     # ---- layout ----------------------------------------------------------------------------------
@@ -154,6 +156,10 @@ class CockpitScreen(Screen):
         if self.source.replay and self.source.tick(TICK):
             self._dirty = True
         now = time.monotonic()
+        if now - self._pruned_at > 5:
+            self._pruned_at = now
+            for footer in self.query(Footer):
+                drop_closed_watchers(footer)
         # The live cockpit also runs at a lower CPU priority than the trainer (launch._yield_to_training),
         # so a frame never delays a training step.
         if self._dirty and now - self._last_render >= self.frame_interval(now):
