@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import os
 import sys
 from pathlib import Path
 
@@ -31,6 +32,17 @@ def _yield_to_training() -> None:
         pass
 
 
+def _measure_the_terminal() -> None:
+    """Let the cockpit size itself from the terminal, not from COLUMNS/LINES in the environment.
+
+    Textual asks `shutil.get_terminal_size()`, which believes exported COLUMNS/LINES before the terminal
+    itself, on start and on every resize. Some environments export them (a tmux server started without
+    a terminal gives its panes COLUMNS=80 LINES=24): the cockpit then drew an 80x24 layout in a 160x48
+    window and never followed a resize."""
+    for name in ("COLUMNS", "LINES"):
+        os.environ.pop(name, None)
+
+
 def open_live(run_dir: Path, theme: str | None = None) -> None:
     from cockpit.tui.app import CockpitApp
     from cockpit.tui.sources import LiveSource
@@ -42,6 +54,7 @@ def open_live(run_dir: Path, theme: str | None = None) -> None:
     source = LiveSource(rd.path)
     _yield_to_training()
     app = CockpitApp(source, run_dir=rd.path, theme=theme, keymap=_keymap(rd.path))
+    _measure_the_terminal()
     app.run()
     h = source.history
     if h.state in FINAL_STATES:
@@ -69,10 +82,12 @@ def open_replay(path: Path, speed: float = 10.0, theme: str | None = None, prelo
         print(f"error: {e}", file=sys.stderr)
         sys.exit(2)
     source = ReplaySource(history, log.title, speed=speed, skipped_lines=log.stats.bad)
+    _measure_the_terminal()
     CockpitApp(source, run_dir=None, theme=theme).run()
 
 
 def open_sweep(sweep_dir: Path, theme: str | None = None) -> None:
     from cockpit.tui.sweep_app import SweepApp
 
+    _measure_the_terminal()
     SweepApp(sweep_dir, theme=theme).run()
