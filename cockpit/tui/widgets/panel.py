@@ -5,6 +5,7 @@ everything else the cockpit does.)"""
 
 from __future__ import annotations
 
+from rich.text import Text
 from textual.widget import Widget
 
 
@@ -14,8 +15,14 @@ class Panel(Widget):
         self._renderable = ""
         self._key: str | None = None
 
-    def update(self, renderable) -> None:
-        key = repr(renderable) if isinstance(renderable, str) else None
+    def update(self, renderable, key: str | None = None) -> None:
+        """Repaint with `renderable`, unless it is the same as the last one: same `key` when given, else
+        equal strings or equal rich Text (text and styles). Most frames change only a few panels."""
+        if key is None:
+            if isinstance(renderable, str):
+                key = repr(renderable)
+            elif isinstance(renderable, Text):
+                key = renderable.markup
         if key is not None and key == self._key:
             return
         self._key = key

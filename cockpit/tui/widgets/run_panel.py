@@ -42,36 +42,44 @@ class RunPanel(Panel):
         rs = h.run_started or {}
         total = h.total_steps
         step = h.step
-        t = Table.grid(padding=(0, 1))
-        t.add_column(style="bold", no_wrap=True, min_width=6)
-        t.add_column(no_wrap=True, overflow="ellipsis")
+        rows: list[tuple[str, str | Text]] = []
+        add = rows.append
         color = self.app.theme_variables.get(STATE_STYLE.get(state, "").split("$")[-1], "") if self.app else ""
         st = Text(f"{STATE_ICON.get(state, '?')} {state.upper()}", style=f"bold {color}".strip())
         if replay:
             st.append(f"   {replay}", style="bold")
-        t.add_row("state", st)
+        add(("state", st))
         frac = step / total if total else 0.0
-        t.add_row("step", f"{step}/{total or '?'} {bar(frac, 16)} {frac:.0%}" if total else f"{step}")
+        add(("step", f"{step}/{total or '?'} {bar(frac, 16)} {frac:.0%}" if total else f"{step}"))
         ep = h.last("epoch")
         times = [x for x in h.series["step_time"][-20:] if x == x]
         per = sum(times) / len(times) if times else None
         eta = (total - step) * per if (per and total and state in ("running", "paused", "resumed")) else None
         end_t = h.last_event_t if (h.finished or replay or now is None) else now
         elapsed = (end_t - h.first_event_t) if (end_t and h.first_event_t) else None
-        t.add_row("epoch", f"{ep:.2f}" if ep == ep else "-")
-        t.add_row("time", f"{hms(elapsed)} elapsed  eta {hms(eta)}")
+        add(("epoch", f"{ep:.2f}" if ep == ep else "-"))
+        add(("time", f"{hms(elapsed)} elapsed  eta {hms(eta)}"))
         lr = h.last("learning_rate")
-        t.add_row("lr", f"{lr:.3e}" if lr == lr else "-")
+        add(("lr", f"{lr:.3e}" if lr == lr else "-"))
         dev = rs.get("device") or "-"
         ws = h.world_size
-        t.add_row("device", f"{dev}" + (f"  x{ws} ranks" if ws > 1 else ""))
+        add(("device", f"{dev}" + (f"  x{ws} ranks" if ws > 1 else "")))
         tp = rs.get("trainable_params")
         if tp:
             tot = rs.get("total_params") or 0
-            t.add_row("params", f"{tp:,} trainable" + (f" ({tp / tot:.2%})" if tot else ""))
+            add(("params", f"{tp:,} trainable" + (f" ({tp / tot:.2%})" if tot else "")))
         if h.per_rank_mem and len(h.per_rank_mem) > 1:
-            t.add_row("rank mem", "  ".join(f"r{i} {v / 2**30:.1f}G" for i, v in enumerate(h.per_rank_mem) if v == v))
+            add(("rank mem", "  ".join(f"r{i} {v / 2**30:.1f}G" for i, v in enumerate(h.per_rank_mem) if v == v)))
         if pending:
-            t.add_row("pending", f"{pending} command(s) waiting for the trainer's ack")
+            add(("pending", f"{pending} command(s) waiting for the trainer's ack"))
         self.set_class(state == "crashed", "-crashed")
-        self.update(t)
+        # Most frames change nothing here (elapsed time moves once a second): skip their repaint.
+        key = repr([(k, v.markup if isinstance(v, Text) else v) for k, v in rows] + [color])
+        if key == self._key:
+            return
+        t = Table.grid(padding=(0, 1))
+        t.add_column(style="bold", no_wrap=True, min_width=6)
+        t.add_column(no_wrap=True, overflow="ellipsis")
+        for row in rows:
+            t.add_row(*row)
+        self.update(t, key=key)
