@@ -22,7 +22,10 @@ pytestmark = pytest.mark.soak
 def test_soak(tmp_path):
     minutes = float(os.environ.get("SOAK_MINUTES", "30"))
     cfg = demo_yaml(tmp_path, training__max_steps=10_000_000, training__save_steps=500, samples__every=200,
-                    training__lr_scheduler_type="constant")
+                    training__lr_scheduler_type="constant",
+                    # The tiny model spikes past the explosion bound now and then over thousands of steps; the
+                    # soak is about the cockpit staying up, so the guard warns instead of ending the run.
+                    guards__on_explosion="warn")
     r = subprocess.run([sys.executable, "-m", "cockpit.cli", "run", str(cfg), "--detach", "--runs-dir",
                         str(tmp_path / "runs")], capture_output=True, text=True, check=True)
     rd = Path(r.stdout.strip().splitlines()[-1])
@@ -54,6 +57,7 @@ def test_soak(tmp_path):
             subprocess.run(tmux + ["send-keys", "-t", "soak", "s"], check=True)
         if len(rss_by_minute) < (time.monotonic() - t0) // 60:
             rss_by_minute.append(cockpit.memory_info().rss / 2**20)
+            print(f"minute {len(rss_by_minute)}: cockpit RSS {rss_by_minute[-1]:.0f} MiB", flush=True)
         time.sleep(rng.uniform(2, 5))
     time.sleep(5)
     mem1 = (trainer.memory_info().rss, cockpit.memory_info().rss)
