@@ -18,10 +18,27 @@ sys.path.insert(0, str(ROOT))
 from bench.gen_log import write  # noqa: E402
 
 
-def timed(cmd: list[str]) -> float:
+def timed(cmd: list[str], env: dict | None = None) -> float:
     t0 = time.perf_counter()
-    subprocess.run(cmd, capture_output=True, check=False, cwd=ROOT)
+    subprocess.run(cmd, capture_output=True, check=False, cwd=ROOT, env=env)
     return time.perf_counter() - t0
+
+
+def preload_ab(rd: Path, reps: int) -> list[tuple[str, float, float]]:
+    """diagnose / report with the log read in a forked child (default) and in-process
+    (COCKPIT_NO_PRELOAD=1), interleaved: (command, median with, median without)."""
+    import os
+
+    off = {**os.environ, "COCKPIT_NO_PRELOAD": "1"}
+    out = []
+    for cmd in ("diagnose", "report"):
+        argv = [sys.executable, "-m", "cockpit.cli", cmd, str(rd)]
+        on_t, off_t = [], []
+        for _ in range(reps):
+            on_t.append(timed(argv))
+            off_t.append(timed(argv, off))
+        out.append((cmd, statistics.median(on_t), statistics.median(off_t)))
+    return out
 
 
 def first_frame(path: Path) -> float:
@@ -66,19 +83,21 @@ def main() -> int:
     ap = argparse.ArgumentParser()
     ap.add_argument("--sizes", default="10000,100000,1000000")
     ap.add_argument("--reps", type=int, default=3)
+    ap.add_argument("--ab-steps", type=int, default=100_000, help="log size for the preload A/B (0: skip)")
     a = ap.parse_args()
     py = sys.executable
-    rows = []
+    rows, ab = [], []
     with tempfile.TemporaryDirectory() as tmp:
         for n in [int(x) for x in a.sizes.split(",")]:
             rd = write(n, Path(tmp) / f"run-{n}")
             mb = (rd / "events.jsonl").stat().st_size / 2**20
             from cockpit.logs import load_history
 
-            tracemalloc.start()
             t0 = time.perf_counter()
             load_history(rd)
             fold = time.perf_counter() - t0
+            tracemalloc.start()  # a second read, for its peak memory (tracemalloc slows it down)
+            load_history(rd)
             peak = tracemalloc.get_traced_memory()[1] / 2**20
             tracemalloc.stop()
             diag = statistics.median(timed([py, "-m", "cockpit.cli", "diagnose", str(rd)]) for _ in range(a.reps))
@@ -87,13 +106,22 @@ def main() -> int:
             frame_p = statistics.median(first_frame_process(rd) for _ in range(a.reps))
             rows.append((n, mb, fold, peak, diag, rep, frame, frame_p))
             print(f"{n} steps done", file=sys.stderr)
-    print("| steps | events.jsonl | fold to History (under tracemalloc) | peak memory of the fold | `diagnose` "
+            if n == a.ab_steps:
+                ab = preload_ab(rd, max(3, a.reps))
+    print("| steps | events.jsonl | read + fold to History (in-process) | peak memory of the fold | `diagnose` "
           "(process) | `report` (process) | replay first frame (in-process) | `cockpit replay` to first frame "
           "(process, in tmux) |")
     print("|---|---|---|---|---|---|---|---|")
     for n, mb, fold, peak, diag, rep, frame, frame_p in rows:
         print(f"| {n:,} | {mb:.0f} MiB | {fold:.2f} s | {peak:.0f} MiB | {diag:.2f} s | {rep:.2f} s | {frame:.2f} s | "
               f"{frame_p:.2f} s |")
+    if ab:
+        print()
+        print(f"| {a.ab_steps:,} steps, interleaved | log read in a forked child (default) | in-process "
+              "(`COCKPIT_NO_PRELOAD=1`) | ratio |")
+        print("|---|---|---|---|")
+        for cmd, on, off in ab:
+            print(f"| `cockpit {cmd}` | {on:.2f} s | {off:.2f} s | {on / off:.2f} |")
     return 0
 
 
