@@ -2,7 +2,7 @@
 
   (a) bare TRL SFTTrainer
   (b) + CockpitCallback (events written, commands polled, guards, memory readings)
-  (c) + a cockpit attached (a real `cockpit attach` in a tmux pane tailing the events)
+  (c) + a cockpit attached (a real `cockpit attach` in a tmux pane tailing the events; see sft_run.py)
 
 Same model, data, seed and steps for every variant; each repetition runs a, b, c in turn so drift in
 machine load hits all three alike. Reports the median step time of each and the ratios b/a and c/a.
@@ -15,16 +15,15 @@ from __future__ import annotations
 import argparse
 import json
 import os
-import shutil
 import statistics
-import subprocess
 import sys
 import tempfile
-import time
 from pathlib import Path
 
 ROOT = Path(__file__).resolve().parents[1]
 sys.path.insert(0, str(ROOT))
+
+from sft_run import NAMES, run_once  # noqa: E402
 
 
 def main() -> int:
@@ -38,15 +37,8 @@ def main() -> int:
     a = ap.parse_args()
 
     os.environ.setdefault("TOKENIZERS_PARALLELISM", "false")
-    import torch
-    from transformers import TrainerCallback
-    from trl import SFTTrainer
-
     from cockpit.config import load_config
-    from cockpit.rundir import EventWriter, RunDir
     from cockpit.trainer import build
-    from cockpit.trainer.callback import CockpitCallback
-    from cockpit.trainer.memory import make_reader
 
     cfg = load_config(a.config, [("training.max_steps", str(a.steps)), ("training.logging_steps", "1"),
                                  ("training.save_steps", "0"), ("samples.every", "0")])
@@ -55,52 +47,9 @@ def main() -> int:
     tokenizer = build.load_tokenizer(cfg, model_path)
     train_ds, _, _ = build.datasets_for(cfg)
     variants = a.variants.split(",")
-    has_tmux = shutil.which("tmux") is not None
-    if "c" in variants and not has_tmux:
-        print("tmux not found: variant (c) skipped")
-        variants.remove("c")
-
-    class StepClock(TrainerCallback):
-        """The one measuring device, identical in every variant."""
-
-        def __init__(self):
-            self.t: list[float] = []
-
-        def on_step_end(self, args, state, control, **kw):
-            if idx is not None:
-                torch.cuda.synchronize()
-            self.t.append(time.perf_counter())
 
     def one(variant: str, work: Path) -> list[float]:
-        torch.manual_seed(cfg.training.seed)
-        model = build.load_model(cfg, model_path, idx)
-        args = build.sft_config(cfg, work / "ckpt", idx, has_eval=False)
-        clock = StepClock()
-        callbacks: list = [clock]
-        tmux_name = None
-        events = None
-        if variant in ("b", "c"):
-            rd = RunDir(work / "run").create()
-            rd.config.write_text(cfg.to_yaml())
-            events = EventWriter(rd.events)
-            mem_kind, reader = make_reader(idx)
-            callbacks.insert(0, CockpitCallback(rd, cfg, events, reader, mem_kind))
-            if variant == "c":
-                tmux_name = f"bench-attach-{os.getpid()}"
-                subprocess.run(["tmux", "new-session", "-d", "-s", tmux_name, "-x", "160", "-y", "48",
-                                f"{sys.executable} -m cockpit.cli attach {rd.path}"], check=True)
-                time.sleep(2.0)  # let the cockpit start and draw before timing begins
-        trainer = SFTTrainer(model=model, args=args, train_dataset=train_ds, processing_class=tokenizer,
-                             peft_config=build.lora_config(cfg, model), callbacks=callbacks)
-        try:
-            trainer.train()
-        finally:
-            if tmux_name:
-                subprocess.run(["tmux", "kill-session", "-t", tmux_name], capture_output=True)
-            if events is not None:
-                events.close()
-        d = [b - a_ for a_, b in zip(clock.t, clock.t[1:])]
-        return d[a.skip:]
+        return run_once(variant, cfg, work, model_path, tokenizer, train_ds, idx, a.skip).step_times
 
     results: dict[str, list[float]] = {v: [] for v in variants}
     for rep in range(a.reps):
@@ -114,10 +63,9 @@ def main() -> int:
     print()
     print("| variant | median step (ms) | ratio to bare |")
     print("|---|---|---|")
-    names = {"a": "(a) bare TRL SFTTrainer", "b": "(b) + CockpitCallback", "c": "(c) + cockpit attached"}
     for v in variants:
-        print(f"| {names[v]} | {med[v] * 1000:.2f} | {med[v] / med['a']:.4f} |" if "a" in med else
-              f"| {names[v]} | {med[v] * 1000:.2f} | - |")
+        print(f"| {NAMES[v]} | {med[v] * 1000:.2f} | {med[v] / med['a']:.4f} |" if "a" in med else
+              f"| {NAMES[v]} | {med[v] * 1000:.2f} | - |")
     if a.json:
         Path(a.json).write_text(json.dumps({"per_rep": results, "median": med, "steps": a.steps,
                                             "device": build.device_label(idx)}, indent=1))

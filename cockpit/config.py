@@ -129,6 +129,13 @@ class TrainingConfig(_Section):
     """Tokens per sample after the chat template; longer samples are truncated."""
     packing: bool = False
     """Pack several samples into one sequence (faster on GPU, changes loss per step)."""
+    padding_free: bool = False
+    """Flatten each batch into one sequence with no pad tokens (TRL `padding_free`; needs an attention
+    that honours position ids: flash_attention_2/3, or sdpa in transformers 5). Without packing, TRL does
+    not truncate these batches: samples longer than max_length stay whole (check-data reports lengths)."""
+    use_liger_kernel: bool = False
+    """Liger's fused Triton kernels (RMSNorm, RoPE, SwiGLU, fused linear cross-entropy): needs
+    `pip install liger-kernel` and a CUDA GPU."""
     assistant_only_loss: bool = True
     """Loss on the answer tokens only (the prompt is masked)."""
     seed: int = 42

@@ -169,8 +169,11 @@ def sft_config(cfg: RunConfig, output_dir: Path, idx: int | None, has_eval: bool
         save_total_limit=t.save_total_limit,
         eval_strategy="steps" if (has_eval and t.eval_steps > 0) else "no",
         eval_steps=t.eval_steps if t.eval_steps > 0 else None,
-        max_length=t.max_length,
+        # TRL cannot truncate padding-free batches without packing and refuses a max_length there.
+        max_length=None if (t.padding_free and not t.packing) else t.max_length,
         packing=t.packing,
+        padding_free=t.padding_free,
+        use_liger_kernel=t.use_liger_kernel,
         seed=t.seed,
         data_seed=t.seed,
         report_to="none",
@@ -180,6 +183,13 @@ def sft_config(cfg: RunConfig, output_dir: Path, idx: int | None, has_eval: bool
         use_cpu=idx is None,
         save_only_model=False,
     )
+    if t.use_liger_kernel:
+        if idx is None:
+            raise SetupError("training.use_liger_kernel: Liger's kernels need a CUDA GPU; set it to false here")
+        try:
+            import liger_kernel  # noqa: F401
+        except ImportError:
+            raise SetupError("training.use_liger_kernel: needs liger-kernel (pip install liger-kernel)") from None
     if cfg.data.format != "text":
         kwargs["completion_only_loss"] = t.assistant_only_loss
     return SFTConfig(**kwargs)

@@ -1,0 +1,148 @@
+"""One timed SFT run for the overhead benchmarks: the same recipe as the product's trainer, in one of
+three variants, with one identical measuring callback in each.
+
+  (a) bare TRL SFTTrainer
+  (b) + CockpitCallback (events written, commands polled, guards, memory readings)
+  (c) + a cockpit attached: `cockpit attach` in a tmux pane when tmux is here, else the same app run
+      headless (Textual's headless driver: the whole app and compositor, no terminal)
+"""
+
+from __future__ import annotations
+
+import gc
+import os
+import shutil
+import subprocess
+import sys
+import time
+from dataclasses import dataclass, field
+from pathlib import Path
+
+ROOT = Path(__file__).resolve().parents[1]
+if str(ROOT) not in sys.path:
+    sys.path.insert(0, str(ROOT))
+
+NAMES = {"a": "(a) bare TRL SFTTrainer", "b": "(b) + CockpitCallback", "c": "(c) + cockpit attached"}
+
+
+@dataclass
+class RunResult:
+    step_times: list[float] = field(default_factory=list)
+    """Seconds per optimizer step, warm-up steps left out."""
+    tokens_per_s: float | None = None
+    """Non-pad tokens per second over the timed steps (TRL's `num_tokens`)."""
+    peak_allocated: int | None = None
+    """torch.cuda.max_memory_allocated over the run (CUDA only)."""
+    cockpit_mem: dict = field(default_factory=dict)
+    """The largest memory fields the cockpit logged (b and c): what its VRAM sparkline showed."""
+
+
+def attach_command(run_dir: Path) -> tuple[list[str], str]:
+    """How (c) attaches: a real terminal through tmux where there is one, else Textual's headless driver."""
+    if shutil.which("tmux"):
+        name = f"bench-attach-{os.getpid()}"
+        return (["tmux", "-L", name, "-f", "/dev/null", "new-session", "-d", "-s", name, "-x", "160", "-y", "48",
+                 f"{sys.executable} -m cockpit.cli attach {run_dir}"], name)
+    code = ("import sys; from pathlib import Path; from cockpit.tui.app import CockpitApp; "
+            "from cockpit.tui.sources import LiveSource; p = Path(sys.argv[1]); "
+            "CockpitApp(LiveSource(p), run_dir=p).run(headless=True, size=(160, 48))")
+    return [sys.executable, "-c", code, str(run_dir)], ""
+
+
+def run_once(variant: str, cfg, work: Path, model_path: str, tokenizer, train_ds, idx, skip: int) -> RunResult:
+    import torch
+    from transformers import TrainerCallback
+    from trl import SFTTrainer
+
+    from cockpit.rundir import EventWriter, RunDir
+    from cockpit.trainer import build
+    from cockpit.trainer.callback import CockpitCallback
+    from cockpit.trainer.memory import make_reader
+
+    class StepClock(TrainerCallback):
+        """The one measuring device, identical in every variant."""
+
+        def __init__(self):
+            self.t: list[float] = []
+            self.tokens: list[tuple[int, float]] = []
+
+        def on_step_end(self, args, state, control, **kw):
+            if idx is not None:
+                torch.cuda.synchronize()
+            self.t.append(time.perf_counter())
+
+        def on_log(self, args, state, control, logs=None, **kw):
+            if logs and isinstance(logs.get("num_tokens"), (int, float)):
+                self.tokens.append((state.global_step, float(logs["num_tokens"])))
+
+    torch.manual_seed(cfg.training.seed)
+    if idx is not None:
+        torch.cuda.reset_peak_memory_stats(idx)
+    model = build.load_model(cfg, model_path, idx)
+    args = build.sft_config(cfg, work / "ckpt", idx, has_eval=False)
+    clock = StepClock()
+    callbacks: list = [clock]
+    attached = None
+    tmux_name = ""
+    events = None
+    rd = None
+    if variant in ("b", "c"):
+        rd = RunDir(work / "run").create()
+        rd.config.write_text(cfg.to_yaml())
+        events = EventWriter(rd.events)
+        mem_kind, reader = make_reader(idx)
+        callbacks.insert(0, CockpitCallback(rd, cfg, events, reader, mem_kind))
+        if variant == "c":
+            argv, tmux_name = attach_command(rd.path)
+            if tmux_name:
+                subprocess.run(argv, check=True)
+            else:
+                attached = subprocess.Popen(argv, stdin=subprocess.DEVNULL, stdout=subprocess.DEVNULL,
+                                            stderr=subprocess.DEVNULL, cwd=ROOT)
+            time.sleep(2.0)  # let the cockpit start and draw before timing begins
+    trainer = SFTTrainer(model=model, args=args, train_dataset=train_ds, processing_class=tokenizer,
+                         peft_config=build.lora_config(cfg, model), callbacks=callbacks)
+    try:
+        trainer.train()
+    finally:
+        if tmux_name:
+            subprocess.run(["tmux", "-L", tmux_name, "kill-server"], capture_output=True)
+        if attached is not None:
+            attached.terminate()
+            attached.wait(10)
+        if events is not None:
+            events.close()
+    out = RunResult()
+    out.step_times = [b - a for a, b in zip(clock.t, clock.t[1:])][skip:]
+    # tokens/s over the same timed window: steps skip+1 .. last
+    tok = dict(clock.tokens)
+    first, last = skip + 1, len(clock.t)
+    if first in tok and last in tok and last > first:
+        out.tokens_per_s = (tok[last] - tok[first]) / (clock.t[last - 1] - clock.t[first - 1])
+    if idx is not None:
+        out.peak_allocated = torch.cuda.max_memory_allocated(idx)
+    if rd is not None:
+        out.cockpit_mem = _largest_memory_fields(rd.events)
+    del trainer, model
+    gc.collect()
+    if idx is not None:
+        torch.cuda.empty_cache()
+    return out
+
+
+def _largest_memory_fields(events: Path) -> dict:
+    import json
+
+    best: dict = {}
+    for line in events.read_text().splitlines():
+        try:
+            ev = json.loads(line)
+        except ValueError:
+            continue
+        if ev.get("kind") != "metrics":
+            continue
+        for k in ("mem_used", "mem_allocated", "mem_reserved", "mem_peak", "mem_total"):
+            v = ev.get(k)
+            if isinstance(v, (int, float)) and v > best.get(k, -1):
+                best[k] = v
+    return best
