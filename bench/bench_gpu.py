@@ -1,7 +1,8 @@
 """The GPU rows of issue 9, on a ~0.5B model built from a config (Qwen2-0.5B's shape, random weights:
 no download), bf16, with LoRA and with 4-bit QLoRA.
 
-1. Overhead: (a) bare TRL, (b) + CockpitCallback, (c) + a cockpit attached, interleaved a,b,c per
+1. Overhead, two ways: separate runs, and one run switching variant every few steps (the fine A/B).
+   (a) bare TRL, (b) + CockpitCallback, (c) + a cockpit attached, interleaved a,b,c per
    repetition: median step time, tokens/s and peak VRAM of each; ratios b/a and c/a.
 2. The cockpit's VRAM reading (NVML used, allocator peak) against torch.cuda.max_memory_allocated.
 3. TRL speed options on LoRA bf16, interleaved: padded batches (the default), padding-free, packing,
@@ -29,7 +30,7 @@ from pathlib import Path
 ROOT = Path(__file__).resolve().parents[1]
 sys.path.insert(0, str(ROOT))
 
-from sft_run import NAMES, run_once  # noqa: E402
+from sft_run import NAMES, run_interleaved, run_once  # noqa: E402
 
 QWEN2_05B = dict(hidden_size=896, intermediate_size=4864, num_hidden_layers=24, num_attention_heads=14,
                  num_key_value_heads=2, max_position_embeddings=32768, rope_theta=1_000_000.0,
@@ -75,10 +76,12 @@ def main() -> int:
     ap.add_argument("--skip", type=int, default=5)
     ap.add_argument("--batch", type=int, default=8)
     ap.add_argument("--max-length", type=int, default=1024)
-    ap.add_argument("--parts", default="overhead,options")
+    ap.add_argument("--parts", default="overhead,interleaved,options")
     ap.add_argument("--modes", default="lora,qlora")
     ap.add_argument("--tiny", action="store_true", help="a 2-layer model: check the script, not the GPU")
     ap.add_argument("--json", default=None)
+    ap.add_argument("--interleaved-steps", type=int, default=600)
+    ap.add_argument("--block", type=int, default=10, help="steps per variant block in the interleaved run")
     a = ap.parse_args()
     os.environ.setdefault("TOKENIZERS_PARALLELISM", "false")
 
@@ -90,9 +93,11 @@ def main() -> int:
     idx = build.device_index()
     gpu = idx is not None
     tmp = Path(tempfile.mkdtemp(prefix="bench-gpu-"))
-    rows = synthetic_chats(a.steps * a.batch + 64)
+    rows = synthetic_chats(max(a.steps, a.interleaved_steps) * a.batch + 64)
     data = tmp / "chat.jsonl"
-    data.write_text("".join(json.dumps(r) + "\n" for r in rows))
+    data.write_text("".join(json.dumps(r) + "\n" for r in rows[:a.steps * a.batch + 64]))
+    data_long = tmp / "chat-long.jsonl"
+    data_long.write_text("".join(json.dumps(r) + "\n" for r in rows))
     shape = dict(QWEN2_05B, num_hidden_layers=2, hidden_size=128, intermediate_size=256,
                  num_attention_heads=4, num_key_value_heads=2, vocab_size=2048) if a.tiny else QWEN2_05B
     t0 = time.time()
@@ -112,6 +117,9 @@ def main() -> int:
     base_cfg = config("lora")
     tokenizer = build.load_tokenizer(base_cfg, str(tmp / "model"))
     train_ds, _, _ = build.datasets_for(base_cfg)
+    train_long = None
+    if "interleaved" in a.parts:
+        train_long, _, _ = build.datasets_for(config("lora", **{"data.path": str(data_long)}))
     out: dict = {"device": build.device_label(idx), "torch": torch.__version__, "steps": a.steps,
                  "batch": a.batch, "max_length": a.max_length}
 
@@ -140,6 +148,18 @@ def main() -> int:
             out["overhead"][mode] = res
             save(out)
         print_overhead(out["overhead"])
+
+    if "interleaved" in a.parts:
+        out["interleaved"] = {}
+        for mode in a.modes.split(","):
+            with tempfile.TemporaryDirectory(dir=tmp) as w:
+                times = run_interleaved(config(mode, **{"training.max_steps": str(a.interleaved_steps)}), Path(w),
+                                        str(tmp / "model"), tokenizer, train_long, idx, a.block)
+            out["interleaved"][mode] = times
+            print(f"{mode} interleaved: " + ", ".join(f"{v} {statistics.median(t) * 1000:.2f} ms (n={len(t)})"
+                                                      for v, t in times.items()), flush=True)
+            save(out)
+        print_interleaved(out["interleaved"], a.block)
 
     if "options" in a.parts:
         options = [("padded batches, sdpa (default)", {}),
@@ -199,6 +219,16 @@ def print_overhead(res: dict) -> None:
             m = r["cockpit_mem"]
             print(f"| {mode} | {_gib(r['peak'])} | {_gib(m.get('mem_peak'))} | {_gib(m.get('mem_reserved'))} | "
                   f"{_gib(m.get('mem_used'))} | {_gib(m.get('mem_total'))} |")
+
+
+def print_interleaved(res: dict, block: int) -> None:
+    print(f"\n| mode (one run, variants switched every {block} steps) | (a) median step (ms) | (b) | (c) | b/a | c/a |"
+          " steps per variant |")
+    print("|---|---|---|---|---|---|---|")
+    for mode, t in res.items():
+        m = {v: statistics.median(x) for v, x in t.items()}
+        print(f"| {mode} | {m['a'] * 1000:.2f} | {m['b'] * 1000:.2f} | {m['c'] * 1000:.2f} | {m['b'] / m['a']:.4f} | "
+              f"{m['c'] / m['a']:.4f} | {min(len(x) for x in t.values())} |")
 
 
 def print_options(res: dict) -> None:

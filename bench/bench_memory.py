@@ -27,10 +27,23 @@ def main() -> int:
         import torch
 
         if torch.cuda.is_available():
+            # A live allocator, as in training: the statistics torch flattens per call grow with it.
+            held = [torch.empty(2**20 * k, device="cuda") for k in range(1, 40)]
+            del held[::2]
             rows.append(("torch.cuda.memory_allocated", per_call(lambda: torch.cuda.memory_allocated(0))))
             rows.append(("torch.cuda.max_memory_allocated", per_call(lambda: torch.cuda.max_memory_allocated(0))))
+            rows.append(("torch.cuda.memory_reserved", per_call(lambda: torch.cuda.memory_reserved(0))))
+            try:
+                import pynvml
+
+                pynvml.nvmlInit()
+                h = pynvml.nvmlDeviceGetHandleByIndex(0)
+                rows.append(("NVML nvmlDeviceGetMemoryInfo", per_call(lambda: pynvml.nvmlDeviceGetMemoryInfo(h))))
+            except Exception as e:  # noqa: BLE001 - no NVML here is a row, not a failure
+                print(f"NVML: {e}")
             _, cuda = make_reader(0)
-            rows.append(("full CUDA reading (allocator x3 + NVML)", per_call(cuda)))
+            rows.append(("the cockpit's whole CUDA reading (allocator tree once + NVML)",
+                         per_call(cuda)))
         else:
             rows.append(("CUDA / NVML readings", float("nan")))
     except ImportError:

@@ -146,3 +146,96 @@ def _largest_memory_fields(events: Path) -> dict:
             if isinstance(v, (int, float)) and v > best.get(k, -1):
                 best[k] = v
     return best
+
+
+def run_interleaved(cfg, work: Path, model_path: str, tokenizer, train_ds, idx, block: int) -> dict[str, list[float]]:
+    """One long run that switches variant every `block` steps (a, b, c, a, b, c, ...): the finest A/B there
+    is, immune to the run-to-run drift that swamps a 1% difference on a GPU box. (a): the cockpit's
+    callback does nothing and the attached cockpit is frozen (SIGSTOP); (b): the callback works, the
+    cockpit is frozen; (c): both work. The first step of each block is left out (the switch itself)."""
+    import signal
+
+    import psutil
+    import torch
+    from transformers import TrainerCallback
+    from trl import SFTTrainer
+
+    from cockpit.rundir import EventWriter, RunDir
+    from cockpit.trainer import build
+    from cockpit.trainer.callback import CockpitCallback
+    from cockpit.trainer.memory import make_reader
+
+    rd = RunDir(work / "run").create()
+    rd.config.write_text(cfg.to_yaml())
+    events = EventWriter(rd.events)
+    mem_kind, reader = make_reader(idx)
+    inner = CockpitCallback(rd, cfg, events, reader, mem_kind)
+    always = ("on_init_end", "on_train_begin", "on_train_end")
+
+    class Toggled(TrainerCallback):
+        on = True
+
+    for hook in [n for n in dir(TrainerCallback) if n.startswith("on_")]:
+        def forward(self, *args, _hook=hook, **kw):
+            if self.on or _hook in always:
+                return getattr(inner, _hook)(*args, **kw)
+            return None
+        setattr(Toggled, hook, forward)
+    toggled = Toggled()
+
+    argv, tmux_name = attach_command(rd.path)
+    if tmux_name:
+        subprocess.run(argv, check=True)
+        pane = subprocess.run(["tmux", "-L", tmux_name, "list-panes", "-F", "#{pane_pid}"], capture_output=True,
+                              text=True).stdout.split()[0]
+        cockpit = psutil.Process(int(pane))
+    else:
+        attached = subprocess.Popen(argv, stdin=subprocess.DEVNULL, stdout=subprocess.DEVNULL,
+                                    stderr=subprocess.DEVNULL, cwd=ROOT)
+        cockpit = psutil.Process(attached.pid)
+    time.sleep(2.0)
+    order = "abc"
+    times: dict[str, list[float]] = {v: [] for v in order}
+
+    class Switch(TrainerCallback):
+        """Times step end to step end, as StepClock does: each interval holds the previous step's log
+        (on_log runs after on_step_end) and this step's work, both in the same variant unless the step
+        opens a block, and those are left out."""
+        variant, t_end, first = "c", None, True
+
+        def on_step_begin(self, args, state, control, **kw):
+            v = order[(state.global_step // block) % 3]
+            self.first = v != self.variant
+            if self.first:
+                toggled.on = v != "a"
+                cockpit.send_signal(signal.SIGCONT if v == "c" else signal.SIGSTOP)
+                self.variant = v
+
+        def on_step_end(self, args, state, control, **kw):
+            if idx is not None:
+                torch.cuda.synchronize()
+            now = time.perf_counter()
+            if self.t_end is not None and not self.first and state.global_step > block:
+                times[self.variant].append(now - self.t_end)
+            self.t_end = now
+
+    torch.manual_seed(cfg.training.seed)
+    model = build.load_model(cfg, model_path, idx)
+    args = build.sft_config(cfg, work / "ckpt", idx, has_eval=False)
+    trainer = SFTTrainer(model=model, args=args, train_dataset=train_ds, processing_class=tokenizer,
+                         peft_config=build.lora_config(cfg, model), callbacks=[Switch(), toggled])
+    try:
+        trainer.train()
+    finally:
+        cockpit.send_signal(signal.SIGCONT)
+        if tmux_name:
+            subprocess.run(["tmux", "-L", tmux_name, "kill-server"], capture_output=True)
+        else:
+            attached.terminate()
+            attached.wait(10)
+        events.close()
+    del trainer, model
+    gc.collect()
+    if idx is not None:
+        torch.cuda.empty_cache()
+    return times

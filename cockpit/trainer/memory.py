@@ -3,6 +3,9 @@
 CUDA: NVML's used/total for the whole device (what nvitop shows, and what runs out), plus the torch
 allocator's allocated / reserved / peak. These are host-side counters: none of them synchronises the
 device. CPU: the process RSS against the machine's RAM.
+
+Cost per logging step (H100, bench/README.md): the allocator's statistics tree read once, ~11 µs, where
+three public torch.cuda calls cost ~220 µs; NVML's query, 8 µs.
 """
 
 from __future__ import annotations
@@ -26,13 +29,12 @@ def make_reader(device_index: int | None) -> tuple[str, Callable[[], dict[str, A
             nvml_handle = None
         total = torch.cuda.get_device_properties(device_index).total_memory
 
+        allocator_stats = _allocator_stats(torch)
+
         def read_cuda() -> dict[str, Any]:
-            out: dict[str, Any] = {
-                "mem_allocated": torch.cuda.memory_allocated(device_index),
-                "mem_reserved": torch.cuda.memory_reserved(device_index),
-                "mem_peak": torch.cuda.max_memory_allocated(device_index),
-                "mem_total": total,
-            }
+            allocated, reserved, peak = allocator_stats(device_index)
+            out: dict[str, Any] = {"mem_allocated": allocated, "mem_reserved": reserved, "mem_peak": peak,
+                                   "mem_total": total}
             if nvml_handle is not None:
                 info = pynvml.nvmlDeviceGetMemoryInfo(nvml_handle)
                 out["mem_used"], out["mem_total"] = int(info.used), int(info.total)
@@ -51,6 +53,34 @@ def make_reader(device_index: int | None) -> tuple[str, Callable[[], dict[str, A
         return {"mem_used": proc.memory_info().rss, "mem_total": total}
 
     return "ram", read_cpu
+
+
+def _allocator_stats(torch) -> Callable[[int], tuple[int, int, int]]:
+    """(allocated, reserved, peak allocated) of the caching allocator, read once.
+
+    Each of torch.cuda.memory_allocated / memory_reserved / max_memory_allocated flattens the allocator's
+    whole statistics tree into a fresh dict: 70-80 µs a call on an H100 box with a live allocator, where
+    the tree itself (torch._C._cuda_memoryStats) costs 11 µs. The tree is read directly when this torch
+    has it, else one public memory_stats() call serves all three numbers."""
+    raw = getattr(torch._C, "_cuda_memoryStats", None)
+
+    def from_tree(device: int) -> tuple[int, int, int]:
+        t = raw(device)
+        return (int(t["allocated_bytes"]["all"]["current"]), int(t["reserved_bytes"]["all"]["current"]),
+                int(t["allocated_bytes"]["all"]["peak"]))
+
+    def from_public(device: int) -> tuple[int, int, int]:
+        s = torch.cuda.memory_stats(device)
+        return (int(s.get("allocated_bytes.all.current", 0)), int(s.get("reserved_bytes.all.current", 0)),
+                int(s.get("allocated_bytes.all.peak", 0)))
+
+    if raw is None:
+        return from_public
+    try:
+        from_tree(torch.cuda.current_device())
+    except Exception:  # noqa: BLE001 - a torch whose private tree has another shape: the public path
+        return from_public
+    return from_tree
 
 
 def _physical_index(i: int) -> int:
