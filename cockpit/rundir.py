@@ -209,6 +209,8 @@ class ReadStats:
     bad: int = 0
     bad_lines: list[int] = field(default_factory=list)
     torn_tail: bool = False
+    end_lineno: int = 0
+    """Lines (blank ones too) a ranged read went through: where the next range's numbering starts."""
 
     def note_bad(self, lineno: int) -> None:
         self.bad += 1
@@ -254,20 +256,28 @@ def parse_lines(lines: list[bytes], stats: ReadStats, lineno: int) -> list[dict[
     return out
 
 
-def read_events(path: str | os.PathLike[str], stats: ReadStats | None = None) -> Iterator[dict[str, Any]]:
-    """Stream every event of a file. A final line without newline is treated as torn (skipped)."""
+def read_events(path: str | os.PathLike[str], stats: ReadStats | None = None, start: int = 0,
+                end: int | None = None) -> Iterator[dict[str, Any]]:
+    """Stream every event of a file, or of the bytes [start, end) when both fall on line starts. A final
+    line without newline is treated as torn (skipped). Line numbers in `stats` count from `start`."""
     stats = stats if stats is not None else ReadStats()
     lineno = 0
     rest = b""
+    left = None if end is None else end - start
     with open(path, "rb") as f:
-        while True:
-            block = f.read(4 << 20)  # big reads split in C: iterating a file line by line costs more
+        f.seek(start)
+        while left is None or left > 0:
+            # big reads split in C: iterating a file line by line costs more
+            block = f.read(4 << 20 if left is None else min(4 << 20, left))
             if not block:
                 break
+            if left is not None:
+                left -= len(block)
             lines = (rest + block).split(b"\n")
             rest = lines.pop()
             yield from parse_lines(lines, stats, lineno)
             lineno += len(lines)
+    stats.end_lineno = lineno
     if rest.strip():
         stats.torn_tail = True
 

@@ -74,3 +74,32 @@ def test_small_logs_and_the_switch_do_not_fork(tmp_path, monkeypatch):
     monkeypatch.delenv("COCKPIT_NO_PRELOAD")
     monkeypatch.setattr(preload, "MIN_BYTES", 1 << 40)
     assert Preload(rd.path).pid is None
+
+
+def test_split_read_keeps_line_numbers_bad_lines_and_a_torn_tail(tmp_path):
+    """The child reads the head of the file and this process the tail: a corrupt line in each part is
+    counted with its true line number, a resume that re-logs steps across the split keeps the later
+    values, and a torn last line is reported, exactly as one in-process read."""
+    rd = long_run(tmp_path / "r")
+    with open(rd.events, "ab") as f:
+        f.write(b"{corrupt\n")
+        for s in range(19_990, 20_011):  # a resume re-logging from step 19,990
+            f.write(dumps({"v": 1, "t": 9e4 + s, "kind": "metrics", "step": s, "loss": 0.5, "grad_norm": 2.0,
+                           "learning_rate": 1e-4, "entropy": 1.0, "mem_used": 1e9, "mem_total": 8e9,
+                           "mem_kind": "ram"}).encode() + b"\n")
+        f.write(b'{"v": 1, "kind": "metr')  # torn
+    lines = rd.events.read_bytes().split(b"\n")
+    head_bad = 3
+    lines.insert(head_bad - 1, b"not json at all")
+    rd.events.write_bytes(b"\n".join(lines))
+    pre = Preload(rd.path)
+    assert pre.pid is not None and pre.split is not None
+    h, log = pre.result()
+    h2, log2 = load_history(rd.path)
+    assert list(h.steps) == list(h2.steps) and h.steps[-1] == 20_010
+    for k in h.series:
+        assert [repr(x) for x in h.series[k]] == [repr(x) for x in h2.series[k]], k
+    assert log.stats.bad == log2.stats.bad == 2
+    assert log.stats.bad_lines == log2.stats.bad_lines
+    assert log.stats.bad_lines[0] == head_bad and log.stats.torn_tail and log2.stats.torn_tail
+    assert log.stats.lines == log2.stats.lines
