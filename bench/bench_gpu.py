@@ -175,7 +175,7 @@ def main() -> int:
         except ImportError:
             print("liger-kernel not importable: its rows are skipped", flush=True)
         if not gpu:
-            options = [o for o in options if "use_liger_kernel" not in o[1]]
+            options = [o for o in options if "training.use_liger_kernel" not in o[1]]
         res_o: dict[str, list[dict]] = {name: [] for name, _ in options}
         for rep in range(max(2, a.reps - 1)):
             for name, extra in options:

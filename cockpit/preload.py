@@ -24,8 +24,9 @@ MIN_BYTES = 4 << 20
 
 CHILD_SHARE = 0.6
 """Share of an events file the child reads. Measured on 2 cores, 100,000 steps: the child also imports
-numpy and folds what it parses, this process imports the command (~0.45 s) and then only parses; 0.6 had
-both finish together (diagnose 1.24 -> 1.09 s; 0.75: 1.15 s, 0.5: 1.12 s)."""
+numpy and folds what it parses, this process imports the command (~0.45 s) and then only parses. In a
+sweep 0.6 beat 0.75 and 0.5; against the whole log read in the child, interleaved: diagnose 1.31 -> 1.18 s
+(bench/README.md)."""
 
 
 class Preload:
@@ -35,10 +36,11 @@ class Preload:
         self.path = Path(path)
         self.pid: int | None = None
         self.fd: int | None = None
+        self.events_file = _events_file(self.path)
         self.split: int | None = None  # the child reads events bytes [0, split); this process the rest
         off = os.environ.get("COCKPIT_NO_PRELOAD")  # for side-by-side benchmarks and debugging
         if not off and sys.platform.startswith("linux") and _size(self.path) >= MIN_BYTES:
-            self.split = _split_point(self.path)
+            self.split = _split_point(self.events_file) if self.events_file else None
             self._fork()
 
     def _fork(self) -> None:
@@ -98,7 +100,7 @@ class Preload:
         stats = ReadStats()
         if self.split is None:
             return [], stats
-        return list(read_events(_events_file(self.path), stats, start=self.split)), stats
+        return list(read_events(self.events_file, stats, start=self.split)), stats
 
 
 def _read(path: Path, end: int | None = None):
@@ -130,11 +132,8 @@ def _events_file(path: Path) -> Path | None:
     return path if path.suffix == ".jsonl" and path.is_file() else None
 
 
-def _split_point(path: Path) -> int | None:
+def _split_point(ev: Path) -> int | None:
     """The start of the first line at or after CHILD_SHARE of the events file, or None (no split)."""
-    ev = _events_file(path)
-    if ev is None:
-        return None
     try:
         with open(ev, "rb") as f:
             size = os.fstat(f.fileno()).st_size

@@ -18,24 +18,24 @@ def fake_torch(raw):
         return FLAT
 
     c = SimpleNamespace(_cuda_memoryStats=raw) if raw is not None else SimpleNamespace()
-    return SimpleNamespace(_C=c, cuda=SimpleNamespace(memory_stats=memory_stats, current_device=lambda: 0)), calls
+    return SimpleNamespace(_C=c, cuda=SimpleNamespace(memory_stats=memory_stats)), calls
 
 
 def test_reads_the_statistics_tree_once():
     torch, public = fake_torch(lambda device: TREE)
-    assert _allocator_stats(torch)(0) == (100, 512, 300)
+    assert _allocator_stats(torch, 0)(0) == (100, 512, 300)
     assert public == []  # the flattening public call is not needed
 
 
 def test_falls_back_to_one_public_call_without_the_tree():
     torch, public = fake_torch(None)
-    assert _allocator_stats(torch)(0) == (100, 512, 300)
+    assert _allocator_stats(torch, 0)(0) == (100, 512, 300)
     assert public == [0]
 
 
 def test_falls_back_when_the_tree_has_another_shape():
     torch, public = fake_torch(lambda device: {"something": "else"})
-    read = _allocator_stats(torch)
+    read = _allocator_stats(torch, 0)
     assert read(0) == (100, 512, 300)
     assert public  # the public path answered
 
