@@ -8,13 +8,16 @@ Nothing heavy is imported here: the UI, `cockpit validate` and replay all read c
 
 from __future__ import annotations
 
+import dataclasses
 import difflib
-import math
 from pathlib import Path
 from typing import Any, Literal
 
 import yaml
 from pydantic import BaseModel, ConfigDict, Field, ValidationError, field_validator, model_validator
+
+from cockpit.lr import check_lr_value, parse_lr  # noqa: F401 - the lr rule, re-exported
+from cockpit.thresholds import ThresholdError, Thresholds  # noqa: F401 - Thresholds is part of the config
 
 DEMO_MODEL = "demo:tiny-llama"
 """Sentinel model id: the tiny Llama built locally by `cockpit.demo` (no network)."""
@@ -150,49 +153,6 @@ class TrainingConfig(_Section):
         return self
 
 
-class Thresholds(_Section):
-    """The SOP's danger bands. The advisor, the guards and the sparkline colours all read these."""
-
-    grad_norm_low: float = Field(0.1, ge=0.0)
-    """Below this for long: not learning / overfit (SOP: normal 0.1-5)."""
-    grad_norm_high: float = Field(5.0, gt=0.0)
-    """Top of the normal band."""
-    grad_norm_danger: float = Field(10.0, gt=0.0)
-    """Over this for several steps: explosion precursor."""
-    grad_norm_danger_steps: int = Field(3, ge=1)
-    """How many consecutive logged steps over grad_norm_danger make a precursor."""
-    grad_norm_explosion: float = Field(50.0, gt=0.0)
-    """Over this: explosion, the guard stops the run."""
-    loss_collapse: float = Field(0.05, ge=0.0)
-    """Loss under this ..."""
-    loss_collapse_steps: int = Field(200, ge=1)
-    """... within this many steps means lr too high or templated data."""
-    loss_jump_ratio: float = Field(3.0, gt=1.0)
-    """Loss over this multiple of its recent median: a sudden jump."""
-    loss_flat_rel: float = Field(0.02, ge=0.0)
-    """Relative loss change under this over the flat window: flat (lr too low)."""
-    flat_window: int = Field(50, ge=5)
-    """Logged steps looked at for flat loss / flat entropy."""
-    entropy_collapse_ratio: float = Field(0.3, gt=0.0, lt=1.0)
-    """Entropy falling to this share of its start within the window: collapse (overfitting)."""
-    memory_danger: float = Field(0.90, gt=0.0, le=1.0)
-    """Share of device memory in use above which the SOP says cut batch / checkpoint activations."""
-    memory_warn: float = Field(0.80, gt=0.0, le=1.0)
-    """Share of device memory in use above which headroom is thin (SOP: keep 10-20% free)."""
-    eval_gap_ratio: float = Field(1.5, gt=1.0)
-    """Eval loss over this multiple of train loss while train keeps falling: diverging."""
-
-    @model_validator(mode="after")
-    def _ordered(self) -> "Thresholds":
-        if not self.grad_norm_low < self.grad_norm_high < self.grad_norm_danger < self.grad_norm_explosion:
-            raise ValueError(
-                "grad_norm bands must rise: grad_norm_low < grad_norm_high < grad_norm_danger < grad_norm_explosion"
-            )
-        if self.memory_warn > self.memory_danger:
-            raise ValueError("memory_warn must not exceed memory_danger")
-        return self
-
-
 class GuardConfig(_Section):
     """What the trainer does by itself, with or without a cockpit attached."""
 
@@ -300,32 +260,38 @@ def _line_map(text: str) -> dict[tuple[str, ...], int]:
 
 def _section_fields(loc: tuple[str, ...]) -> list[str]:
     """The valid keys at the parent of `loc` (for 'did you mean')."""
-    model: type[BaseModel] = RunConfig
+    model: type = RunConfig
     for part in loc[:-1]:
-        field = model.model_fields.get(part)
-        if field is None or not isinstance(field.annotation, type) or not issubclass(field.annotation, BaseModel):
+        field = model.model_fields.get(part) if issubclass(model, BaseModel) else None
+        if field is None or not isinstance(field.annotation, type):
             return []
         model = field.annotation
-    return list(model.model_fields)
+    if dataclasses.is_dataclass(model):  # Thresholds
+        return [f.name for f in dataclasses.fields(model)]
+    return list(model.model_fields) if issubclass(model, BaseModel) else []
 
 
 def _first_error(exc: ValidationError, file: str, lines: dict[tuple[str, ...], int]) -> ConfigError:
     err = exc.errors()[0]
     loc = tuple(str(p) for p in err["loc"])
+    cause = (err.get("ctx") or {}).get("error")
+    if isinstance(cause, ThresholdError):  # raised by the dataclass as a whole: point at the field itself
+        loc = (*loc, cause.field)
+        err = {"type": err["type"], "msg": str(cause)}  # the message quotes the value itself
     dotted = ".".join(loc) or "(top level)"
     line = None
     for i in range(len(loc), 0, -1):
         if loc[:i] in lines:
             line = lines[loc[:i]]
             break
-    if err["type"] == "extra_forbidden":
+    if err["type"] in ("extra_forbidden", "unexpected_keyword_argument"):
         valid = _section_fields(loc)
         close = difflib.get_close_matches(loc[-1], valid, n=1, cutoff=0.6)
         hint = f"; did you mean '{close[0]}'?" if close else (f"; valid keys: {', '.join(valid)}" if valid else "")
         msg = f"unknown key '{dotted}'{hint}"
     else:
         got = err.get("input")
-        got_s = "" if isinstance(got, dict) else f" (got {got!r})"
+        got_s = "" if isinstance(got, dict) or "input" not in err else f" (got {got!r})"
         msg = f"{dotted}: {err['msg']}{got_s}"
     more = len(exc.errors()) - 1
     if more:
@@ -440,29 +406,3 @@ def _check_paths(cfg: RunConfig, file: str, lines: dict[tuple[str, ...], int]) -
     if cfg.launch.accelerate_config and not Path(cfg.launch.accelerate_config).exists():
         raise ConfigError(f"launch.accelerate_config: file not found: {cfg.launch.accelerate_config}", file=file,
                           line=lines.get(("launch", "accelerate_config")), field="launch.accelerate_config")
-
-
-def parse_lr(text: str) -> tuple[str, float]:
-    """Parse an lr command value: `1e-4` (set) or `x0.5` / `*2` (scale). Raises ValueError with a reason."""
-    s = str(text).strip().lower()
-    mode = "set"
-    if s[:1] in ("x", "*"):
-        mode, s = "scale", s[1:].strip()
-    try:
-        v = float(s)
-    except ValueError:
-        raise ValueError(f"'{text}' is not a number") from None
-    check_lr_value(mode, v)
-    return mode, v
-
-
-def check_lr_value(mode: str, v: float) -> None:
-    """The one rule for lr values, shared by the CLI, the cockpit's input and the trainer's ack."""
-    if math.isnan(v) or math.isinf(v):
-        raise ValueError(f"{v} is not a finite number")
-    if v <= 0:
-        raise ValueError(f"{'factor' if mode == 'scale' else 'learning rate'} must be positive (got {v:g})")
-    if mode == "set" and v > 1.0:
-        raise ValueError(f"learning rate {v:g} is absurd for LoRA (over 1.0)")
-    if mode == "scale" and not (1e-3 <= v <= 100):
-        raise ValueError(f"factor {v:g} is out of range (0.001 .. 100)")

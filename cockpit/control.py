@@ -10,7 +10,7 @@ import time
 from pathlib import Path
 from typing import Any
 
-from cockpit.config import parse_lr
+from cockpit.lr import parse_lr
 from cockpit.rundir import FINAL_STATES, RunDir, Tail, append_command, last_event, new_command
 
 

@@ -5,8 +5,8 @@ textual) and about 0.5 s per 100,000 logged steps parsing JSON. The two do not d
 on Linux a child forked before the imports reads and folds the log and sends the History back through
 a pipe, so the user waits for the longer of the two rather than their sum. For an `events.jsonl` the
 child takes the first CHILD_SHARE of the file; this process, once its imports are done, parses the rest
-itself and folds it onto the child's History in order (History.extend is incremental, so nothing needs
-merging): the two cores of a small box both read. Small logs, platforms
+itself, turns its metrics into columns (`history.prefold`), and appends them onto the child's History
+in order (folding is incremental, so nothing needs merging): the two cores of a small box both read. Small logs, platforms
 without fork, and any failure of the child read the log in-process, exactly as before
 (`COCKPIT_NO_PRELOAD=1` forces that).
 """
@@ -22,7 +22,7 @@ from typing import Any
 MIN_BYTES = 4 << 20
 """Below this (~12,000 logged steps) reading takes less time than a fork round trip saves."""
 
-CHILD_SHARE = 0.6
+CHILD_SHARE = 0.5
 """Share of an events file the child reads. Measured on 2 cores, 100,000 steps: the child also imports
 numpy and folds what it parses, this process imports the command (~0.45 s) and then only parses. In a
 sweep 0.6 beat 0.75 and 0.5; against the whole log read in the child, interleaved: diagnose 1.31 -> 1.18 s
@@ -88,19 +88,21 @@ class Preload:
         if self.split is None:
             return value
         history, log = value
-        history.extend(tail)
+        history.extend_prefolded(tail)
         _add_stats(log.stats, tail_stats)
         return history, log
 
     def _read_tail(self):
-        """This process's share: the events after the split (parsed only; folded once the child's
-        History is here)."""
+        """This process's share: the events after the split, parsed and their metrics turned into
+        columns (appended once the child's History is here)."""
+        from cockpit.history import cyclic_gc_paused, prefold
         from cockpit.rundir import ReadStats, read_events
 
         stats = ReadStats()
         if self.split is None:
             return [], stats
-        return list(read_events(self.events_file, stats, start=self.split)), stats
+        with cyclic_gc_paused():
+            return list(prefold(read_events(self.events_file, stats, start=self.split))), stats
 
 
 def _read(path: Path, end: int | None = None):

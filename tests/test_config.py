@@ -69,6 +69,25 @@ def test_threshold_bands_must_rise():
     assert "grad_norm bands" in str(err("thresholds:\n  grad_norm_danger: 100\n"))
 
 
+def test_threshold_errors_name_the_field_and_its_line():
+    e = err("name: x\nthresholds:\n  flat_window: 10\n  grad_norm_low: -1\n")
+    assert e.field == "thresholds.grad_norm_low" and e.line == 4 and "-1" in str(e)
+    e = err("thresholds:\n  memory_danger: 0.7\n  memory_warn: 0.8\n")
+    assert e.field == "thresholds.memory_warn" and e.line == 3
+    e = err("thresholds:\n  grad_nrom_high: 4\n")
+    assert "did you mean 'grad_norm_high'" in str(e) and e.line == 2
+    assert config_from_text("thresholds:\n  grad_norm_high: 6\n").thresholds.grad_norm_high == 6.0
+
+
+def test_thresholds_read_from_a_log_fall_back_to_the_defaults():
+    from cockpit.thresholds import Thresholds
+
+    assert Thresholds.from_config({"thresholds": {"grad_norm_high": 4, "from_a_newer_version": 1}}).grad_norm_high == 4
+    for odd in (None, {}, {"thresholds": "x"}, {"thresholds": {"grad_norm_high": "high"}},
+                {"thresholds": {"grad_norm_low": 99}}, {"thresholds": {"flat_window": 2.5}}):
+        assert Thresholds.from_config(odd) == Thresholds()
+
+
 @pytest.mark.parametrize("text,ok", [("1e-4", True), ("x0.5", True), ("*2", True), ("0", False), ("-1e-4", False),
                                      ("nan", False), ("inf", False), ("abc", False), ("5", False), ("x0", False),
                                      ("x1e9", False)])

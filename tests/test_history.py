@@ -5,7 +5,7 @@ from __future__ import annotations
 import math
 import random
 
-from cockpit.history import History
+from cockpit.history import History, MetricsBlock, prefold
 from cockpit.rundir import METRIC_KEYS
 
 
@@ -53,3 +53,40 @@ def test_batched_fold_equals_event_by_event():
     assert [(m.step, m.label) for m in bulk.marks] == [(m.step, m.label) for m in one.marks]
     assert (bulk.mem_kind, bulk.first_event_t, bulk.last_event_t, bulk.state) == \
         (one.mem_kind, one.first_event_t, one.last_event_t, one.state)
+
+
+def _assert_same(bulk: History, one: History) -> None:
+    assert list(bulk.steps) == list(one.steps)
+    for k in one.series:
+        assert all(_same(a, b) for a, b in zip(bulk.series[k], one.series[k], strict=True)), k
+    assert bulk.nonfinite == one.nonfinite
+    assert [(m.step, m.label) for m in bulk.marks] == [(m.step, m.label) for m in one.marks]
+    assert (bulk.mem_kind, bulk.first_event_t, bulk.last_event_t, bulk.state) == \
+        (one.mem_kind, one.first_event_t, one.last_event_t, one.state)
+
+
+def test_a_tail_prefolded_apart_appends_onto_any_head():
+    # What preload does: the tail of a log is turned into columns before the head's History exists.
+    evs = _log(random.Random(11))
+    one = History()
+    for ev in evs:
+        one.add(ev)
+    for cut in (0, 1, 50, 97, 98, 300, 399, 401, 402, 450, len(evs) - 3, len(evs)):
+        tail = list(prefold(evs[cut:]))
+        _assert_same(History().extend(evs[:cut]).extend_prefolded(tail), one)
+
+
+def test_prefold_keeps_the_events_only_where_the_per_event_path_may_need_them():
+    rng = random.Random(3)
+    save = {"v": 1, "t": 1.0, "kind": "ack", "id": "a", "cmd": "save", "ok": True}
+    evs = [_metrics(s, rng) for s in range(1, 101)] + [save] + [_metrics(s, rng) for s in range(101, 201)] + \
+        [save] + [_metrics(s, rng) for s in range(150, 300)] + [save] + [_metrics(s, rng) for s in range(300, 310)]
+    blocks = [b for b in prefold(evs) if isinstance(b, MetricsBlock)]
+    # The first block may overlap what a head holds; the next follows it in order, so its events go; a
+    # resume (150 after 200) and a short run take the per-event path and keep theirs.
+    assert [b.events is not None for b in blocks] == [True, False, True, True]
+    assert blocks[2].steps[0] == 150 and blocks[3].steps is None
+    one = History()
+    for ev in evs:
+        one.add(ev)
+    _assert_same(History().extend_prefolded(prefold(evs)), one)

@@ -21,6 +21,14 @@ def test_ui_and_cli_never_import_heavy_libraries():
     assert not (mods & set(HEAVY)), mods & set(HEAVY)
 
 
+def test_readers_never_import_pydantic():
+    # Reading a log (diagnose, report, the replay cockpit) must not pay ~0.2 s for the config schema.
+    mods = modules_after("import cockpit.advisor.diagnose, cockpit.report.model, cockpit.report.text, "
+                         "cockpit.tui.app, cockpit.logs, cockpit.preload")
+    assert not {m for m in mods if m == "pydantic" or m.startswith("pydantic.")}
+    assert "yaml" not in mods
+
+
 def test_engine_never_imports_textual():
     # The trainer's own modules import torch (that is their job) but never the UI.
     mods = modules_after("import cockpit.advisor, cockpit.advisor.guards, cockpit.rundir, cockpit.config, "

@@ -15,7 +15,6 @@ from cockpit.advisor.nextconfig import patch_to_set_args, write_next_config
 from cockpit.advisor.rules import RULES
 from cockpit.advisor.stage import STAGES, infer_stage, needs
 from cockpit.advisor.types import RANK, SEVERITIES, Action, Advice, Finding
-from cockpit.config import RunConfig
 from cockpit.history import History
 
 __all__ = ["advise", "Advice", "Finding", "Action", "SEVERITIES", "RULES", "write_next_config",
@@ -26,7 +25,7 @@ GRADIENT_RULES = ("grad_norm_explosion", "grad_norm_precursor", "grad_norm_sawto
                   "loss_jump", "grad_norm_rising_alpha")
 
 
-def evaluate(history: History, config: RunConfig | dict[str, Any] | None = None) -> tuple[Context, list[Finding]]:
+def evaluate(history: History, config: Any = None) -> tuple[Context, list[Finding]]:
     ctx = Context.build(history, config)
     findings: list[Finding] = []
     for r in RULES:
@@ -35,7 +34,7 @@ def evaluate(history: History, config: RunConfig | dict[str, Any] | None = None)
     return ctx, findings
 
 
-def advise(history: History, config: RunConfig | dict[str, Any] | None = None) -> Advice:
+def advise(history: History, config: Any = None) -> Advice:
     ctx, findings = evaluate(history, config)
     stage = infer_stage(ctx, findings)
     action = next_action(ctx, findings, stage)

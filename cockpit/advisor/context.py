@@ -7,19 +7,20 @@ from dataclasses import dataclass, field
 from functools import cached_property
 from typing import Any
 
+import numpy as np
+
 from cockpit.columns import finite
-from cockpit.config import RunConfig, Thresholds
+from cockpit.thresholds import Thresholds
 from cockpit.history import History
 
 
-def finite_pairs(steps, values) -> tuple[list[int], list[float]]:
-    """(steps, values) where the value is finite. One numpy pass: a 100,000-step log has a dozen series."""
-    st, v = finite(steps, values)
-    return st.tolist(), v.tolist()
-
-
-def median(xs: list[float]) -> float:
-    return statistics.median(xs) if xs else float("nan")
+def median(xs) -> float:
+    """The median of a list or a numpy array (the same value either way), NaN when empty."""
+    if len(xs) == 0:
+        return float("nan")
+    if isinstance(xs, np.ndarray):
+        return float(np.median(xs))
+    return statistics.median(xs)
 
 
 @dataclass
@@ -27,26 +28,34 @@ class Context:
     history: History
     config: dict[str, Any]
     thresholds: Thresholds
-    _cache: dict[str, tuple[list[int], list[float]]] = field(default_factory=dict)
+    _cache: dict[str, tuple[np.ndarray, np.ndarray]] = field(default_factory=dict)
 
     @classmethod
-    def build(cls, history: History, config: RunConfig | dict[str, Any] | None) -> "Context":
-        if isinstance(config, RunConfig):
+    def build(cls, history: History, config: Any) -> "Context":
+        """`config`: a RunConfig, its dict, or None for the one the run logged."""
+        if hasattr(config, "model_dump"):  # a RunConfig (not imported here: pydantic costs readers ~0.2 s)
             cfg = config.model_dump(mode="json")
         else:
             cfg = config or history.config or {}
-        try:
-            th = Thresholds.model_validate(cfg.get("thresholds") or {})
-        except Exception:  # a foreign log's odd thresholds must not stop a diagnosis
-            th = Thresholds()
-        return cls(history, cfg, th)
+        return cls(history, cfg, Thresholds.from_config(cfg))
 
-    def series(self, key: str) -> tuple[list[int], list[float]]:
-        """(steps, values) of a metric, NaN/inf dropped."""
+    def arrays(self, key: str) -> tuple[np.ndarray, np.ndarray]:
+        """(steps, values) of a metric as numpy arrays, NaN/inf dropped: what whole-run scans read."""
         if key not in self._cache:
             col = self.history.series.get(key)
-            self._cache[key] = finite_pairs(self.history.steps, col) if col is not None else ([], [])
+            self._cache[key] = (finite(self.history.steps, col) if col is not None
+                                else (np.zeros(0, np.int64), np.zeros(0, np.float64)))
         return self._cache[key]
+
+    def tail(self, key: str, n: int) -> tuple[list[int], list[float]]:
+        """The last n finite (steps, values) as lists: what windowed rules read. Only the tail becomes
+        Python objects (a 100,000-step run has a dozen series; converting them all cost diagnose 50 ms)."""
+        st, v = self.arrays(key)
+        return st[-n:].tolist(), v[-n:].tolist()
+
+    def count(self, key: str) -> int:
+        """How many finite values a metric has."""
+        return len(self.arrays(key)[1])
 
     def raw(self, key: str) -> tuple[Any, Any]:
         return self.history.steps, self.history.series.get(key, [])
@@ -62,19 +71,20 @@ class Context:
     @cached_property
     def language_model_loss(self) -> bool:
         """False for logs whose loss can go negative (DPO/GRPO/regression): LM-loss rules do not apply."""
-        _, vals = self.series("loss")
-        return not vals or min(vals) >= 0
+        _, vals = self.arrays("loss")
+        return not len(vals) or float(vals.min()) >= 0
 
     @cached_property
     def lr_annealed(self) -> bool:
         """The lr is in its schedule's tail (under a quarter of its peak): loss and entropy flatten there by
         design, so "flat" does not mean "lr too low"."""
-        _, lrs = self.series("learning_rate")
-        if not lrs:
+        _, lrs = self.arrays("learning_rate")
+        if not len(lrs):
             return False
+        top = float(lrs.max())
         peak = self.training.get("learning_rate")  # a window of a long run may not hold the peak
-        peak = max(lrs) if not isinstance(peak, (int, float)) else max(float(peak), max(lrs))
-        return peak > 0 and lrs[-1] < 0.25 * peak
+        peak = top if not isinstance(peak, (int, float)) else max(float(peak), top)
+        return peak > 0 and float(lrs[-1]) < 0.25 * peak
 
     @cached_property
     def flat_by_schedule(self) -> bool:
@@ -82,7 +92,7 @@ class Context:
         never moved (flat from the first steps, lr decayed or not) is still flat."""
         if not self.lr_annealed:
             return False
-        _, vals = self.series("loss")
+        _, vals = self.arrays("loss")
         k = max(3, len(vals) // 10)
         if len(vals) < 2 * k:
             return False

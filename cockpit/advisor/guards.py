@@ -9,7 +9,8 @@ import math
 from dataclasses import dataclass, field
 from typing import Any
 
-from cockpit.config import GuardConfig, Thresholds
+from cockpit.config import GuardConfig
+from cockpit.thresholds import Thresholds
 
 
 @dataclass(frozen=True)

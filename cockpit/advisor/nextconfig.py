@@ -6,8 +6,6 @@ import json
 from pathlib import Path
 from typing import Any
 
-import yaml
-
 
 def patch_to_set_args(patch: dict[str, Any]) -> str:
     parts = []
@@ -19,6 +17,9 @@ def patch_to_set_args(patch: dict[str, Any]) -> str:
 
 def write_next_config(run_dir: str | Path, patch: dict[str, Any], name: str = "next-config.yaml") -> Path:
     """The run's config.yaml with the patch applied, validated, written next to the run."""
+    # Imported here, not at the top: diagnose and the cockpit import the advisor and rarely write a config.
+    import yaml
+
     from cockpit.config import RunConfig
 
     run_dir = Path(run_dir)

@@ -60,9 +60,9 @@ def loss_nonfinite(ctx: Context) -> list[Finding]:
 @rule("loss_jump", "loss")
 def loss_jump(ctx: Context) -> list[Finding]:
     """A sudden jump: loss over jump_ratio x the median of the points before it."""
-    steps, vals = ctx.series("loss")
+    steps, vals = ctx.arrays("loss")
     th = ctx.thresholds
-    hits = [(steps[i], vals[i], ref) for i, ref in _loss_jumps(vals, th.loss_jump_ratio)]
+    hits = [(int(steps[i]), float(vals[i]), ref) for i, ref in _loss_jumps(vals, th.loss_jump_ratio)]
     if not hits:
         return []
     s, v, ref = hits[-1]
@@ -71,13 +71,13 @@ def loss_jump(ctx: Context) -> list[Finding]:
                     hits[0][0], s, actions.lr_half())]
 
 
-def _loss_jumps(vals: list[float], ratio: float) -> list[tuple[int, float]]:
+def _loss_jumps(vals: np.ndarray, ratio: float) -> list[tuple[int, float]]:
     """(index, reference) where vals[i] > ratio x the median of the up-to-10 points before it (i >= 5)
     and exceeds it by 0.5. Vectorised: the rule scans the whole run, and runs have 100,000 points."""
     out = []
     for i in range(5, min(10, len(vals))):
         ref = median(vals[:i])
-        if ref > 0 and vals[i] > ratio * ref and vals[i] - ref > 0.5:
+        if ref > 0 and float(vals[i]) > ratio * ref and float(vals[i]) - ref > 0.5:
             out.append((i, ref))
     if len(vals) > 10:
         v = np.asarray(vals, dtype=np.float64)
@@ -93,17 +93,22 @@ def loss_collapse(ctx: Context) -> list[Finding]:
     """Loss to ~0 within the first loss_collapse_steps steps: lr too high, or templated data."""
     if not ctx.language_model_loss:
         return []
-    steps, vals = ctx.series("loss")
+    steps, vals = ctx.arrays("loss")
     th = ctx.thresholds
-    for s, v in zip(steps, vals):
-        if s > th.loss_collapse_steps:
-            break
+    for s, v in zip(*_early(steps, vals, th.loss_collapse_steps)):
         if 0 <= v < th.loss_collapse:
             return [Finding("loss_collapse", "danger",
                             f"loss fell to {_fmt(v)} by step {s} (under {th.loss_collapse} within "
                             f"{th.loss_collapse_steps} steps): lr too high, or the data is templated",
-                            {"steps": [s], "values": [v], "first_loss": vals[0]}, s, s, actions.lr_half())]
+                            {"steps": [s], "values": [v], "first_loss": float(vals[0])}, s, s, actions.lr_half())]
     return []
+
+
+def _early(steps: np.ndarray, vals: np.ndarray, last_step: int) -> tuple[list[int], list[float]]:
+    """The points logged before the first step over last_step, as lists."""
+    over = np.flatnonzero(steps > last_step)
+    n = int(over[0]) if len(over) else len(steps)
+    return steps[:n].tolist(), vals[:n].tolist()
 
 
 @rule("loss_flat", "loss")
@@ -111,10 +116,11 @@ def loss_flat(ctx: Context) -> list[Finding]:
     """Loss not moving over the window: lr too low (or nothing is being learned)."""
     if not ctx.language_model_loss or ctx.flat_by_schedule:
         return []
-    steps, vals = ctx.series("loss")
     th = ctx.thresholds
-    w = min(th.flat_window, len(vals))
-    if w < 8 or len(vals) < 8:
+    n = ctx.count("loss")
+    steps, vals = ctx.tail("loss", 2 * th.flat_window)
+    w = min(th.flat_window, n)
+    if w < 8 or n < 8:
         return []
     win = vals[-w:]
     third = max(2, w // 3)
@@ -122,7 +128,7 @@ def loss_flat(ctx: Context) -> list[Finding]:
     if a <= 0.1:
         return []  # near zero is the collapse rule's business
     rel = (a - b) / abs(a)
-    if len(vals) >= 2 * w:
+    if n >= 2 * w:
         long_a = median(vals[-2 * w:][: 2 * w // 4])
         if long_a > 0 and (long_a - b) / long_a >= th.loss_flat_rel:
             return []  # declining over the longer window: slow, not flat (loss_slow's business)
@@ -139,11 +145,11 @@ def loss_slow(ctx: Context) -> list[Finding]:
     """Loss falling, but slowly: raise alpha (SOP stage 5)."""
     if not ctx.language_model_loss or ctx.lr_annealed:
         return []
-    steps, vals = ctx.series("loss")
     th = ctx.thresholds
-    if len(vals) < 2 * th.flat_window:
+    if ctx.count("loss") < 2 * th.flat_window:
         return []
     w = th.flat_window * 2
+    steps, vals = ctx.tail("loss", w)
     win = vals[-w:]
     q = max(2, w // 4)
     a, b = median(win[:q]), median(win[-q:])
@@ -173,10 +179,10 @@ def grad_norm_nonfinite(ctx: Context) -> list[Finding]:
 @rule("grad_norm_explosion", "grad_norm")
 def grad_norm_explosion(ctx: Context) -> list[Finding]:
     """grad_norm over the explosion bound (SOP: 50): stop, lr x0.5, resume from the last good checkpoint."""
-    steps, vals = ctx.series("grad_norm")
+    steps, vals = ctx.arrays("grad_norm")
     th = ctx.thresholds
-    over = np.flatnonzero(np.asarray(vals) > th.grad_norm_explosion).tolist()
-    hits = [(steps[i], vals[i]) for i in over]
+    over = np.flatnonzero(vals > th.grad_norm_explosion)
+    hits = list(zip(steps[over].tolist(), vals[over].tolist()))
     if not hits:
         return []
     peak = max(hits, key=lambda h: h[1])
@@ -190,10 +196,9 @@ def grad_norm_explosion(ctx: Context) -> list[Finding]:
 @rule("grad_norm_precursor", "grad_norm")
 def grad_norm_precursor(ctx: Context) -> list[Finding]:
     """grad_norm over the danger bound (SOP: 10) for several consecutive logged steps: explosion precursor."""
-    steps, vals = ctx.series("grad_norm")
+    steps, g = ctx.arrays("grad_norm")
     th = ctx.thresholds
-    g = np.asarray(vals, dtype=np.float64)
-    runs = [list(zip(steps[a:b], vals[a:b]))
+    runs = [list(zip(steps[a:b].tolist(), g[a:b].tolist()))
             for a, b in _true_runs((g > th.grad_norm_danger) & (g <= th.grad_norm_explosion))
             if b - a >= th.grad_norm_danger_steps]
     if not runs:
@@ -215,7 +220,7 @@ def _true_runs(mask: np.ndarray) -> list[tuple[int, int]]:
 @rule("grad_norm_high", "grad_norm")
 def grad_norm_high(ctx: Context) -> list[Finding]:
     """Recent grad_norm above the normal band (SOP: 0.1-5)."""
-    steps, vals = ctx.series("grad_norm")
+    steps, vals = ctx.tail("grad_norm", 10)
     th = ctx.thresholds
     w = min(10, len(vals))
     if w < 3:
@@ -231,7 +236,7 @@ def grad_norm_high(ctx: Context) -> list[Finding]:
 @rule("grad_norm_sawtooth", "grad_norm")
 def grad_norm_sawtooth(ctx: Context) -> list[Finding]:
     """grad_norm alternating up and down by a large factor: lr high."""
-    steps, vals = ctx.series("grad_norm")
+    steps, vals = ctx.tail("grad_norm", 30)
     w = min(30, len(vals))
     if w < 10:
         return []
@@ -252,9 +257,9 @@ def grad_norm_sawtooth(ctx: Context) -> list[Finding]:
 @rule("grad_norm_vanishing", "grad_norm")
 def grad_norm_vanishing(ctx: Context) -> list[Finding]:
     """grad_norm near 0 for long: not learning, or memorised."""
-    steps, vals = ctx.series("grad_norm")
     th = ctx.thresholds
     w = th.flat_window
+    steps, vals = ctx.tail("grad_norm", w)
     if len(vals) < w:
         return []
     if max(vals[-w:]) < th.grad_norm_low:
@@ -268,7 +273,7 @@ def grad_norm_vanishing(ctx: Context) -> list[Finding]:
 @rule("grad_norm_rising_alpha", "alpha")
 def grad_norm_rising_alpha(ctx: Context) -> list[Finding]:
     """grad_norm trending up with a large alpha/r: lower alpha (after lr x0.5 and clipping)."""
-    steps, vals = ctx.series("grad_norm")
+    steps, vals = ctx.arrays("grad_norm")
     if len(vals) < 20 or not ctx.is_ours:
         return []
     r = ctx.lora.get("r", 8)
@@ -278,8 +283,8 @@ def grad_norm_rising_alpha(ctx: Context) -> list[Finding]:
     if a > 0 and b > 1.5 * a and b > ctx.thresholds.grad_norm_high and alpha > 2 * r:
         return [Finding("grad_norm_rising_alpha", "warn",
                         f"grad_norm rising ({_fmt(a)} -> {_fmt(b)}) with lora_alpha {alpha:g} > 2r: lower alpha",
-                        {"steps": [steps[0], steps[-1]], "values": [a, b], "alpha": alpha, "r": r},
-                        steps[third], steps[-1], actions.alpha_down(ctx.config))]
+                        {"steps": [int(steps[0]), int(steps[-1])], "values": [a, b], "alpha": alpha, "r": r},
+                        int(steps[third]), int(steps[-1]), actions.alpha_down(ctx.config))]
     return []
 
 
@@ -288,18 +293,16 @@ def grad_norm_rising_alpha(ctx: Context) -> list[Finding]:
 @rule("entropy_collapse", "entropy")
 def entropy_collapse(ctx: Context) -> list[Finding]:
     """Entropy falling fast to a small share of its start: overfitting, raise dropout."""
-    steps, vals = ctx.series("entropy")
+    steps, vals = ctx.arrays("entropy")
     th = ctx.thresholds
     if len(vals) < 5:
         return []
-    start = median(vals[:3])
-    for s, v in zip(steps, vals):
-        if s > th.loss_collapse_steps:
-            break
+    start = median(vals[:3].tolist())
+    for s, v in zip(*_early(steps, vals, th.loss_collapse_steps)):
         if start > 0 and v < th.entropy_collapse_ratio * start:
             return [Finding("entropy_collapse", "danger",
                             f"entropy fell from {_fmt(start)} to {_fmt(v)} by step {s}: overfitting, raise dropout",
-                            {"steps": [steps[0], s], "values": [start, v]}, s, steps[-1],
+                            {"steps": [int(steps[0]), s], "values": [start, v]}, s, int(steps[-1]),
                             actions.dropout_up(ctx.config))]
     return []
 
@@ -307,10 +310,10 @@ def entropy_collapse(ctx: Context) -> list[Finding]:
 @rule("entropy_flat", "entropy")
 def entropy_flat(ctx: Context) -> list[Finding]:
     """Entropy not moving while loss is not moving either: not learning."""
-    es, ev = ctx.series("entropy")
-    ls, lv = ctx.series("loss")
     th = ctx.thresholds
     w = th.flat_window
+    es, ev = ctx.tail("entropy", w)
+    ls, lv = ctx.tail("loss", w)
     if len(ev) < w or len(lv) < w or ctx.flat_by_schedule:
         return []
     a, b = median(ev[-w:][: w // 3]), median(ev[-w:][-(w // 3):])
@@ -325,8 +328,8 @@ def entropy_flat(ctx: Context) -> list[Finding]:
 @rule("fake_learning", "entropy")
 def fake_learning(ctx: Context) -> list[Finding]:
     """Low loss with low entropy: the model is certain of templated answers ("fake learning")."""
-    _, lv = ctx.series("loss")
-    es, ev = ctx.series("entropy")
+    _, lv = ctx.tail("loss", 5)
+    es, ev = ctx.tail("entropy", 5)
     if len(lv) < 5 or len(ev) < 5:
         return []
     lo, eo = median(lv[-5:]), median(ev[-5:])
@@ -342,8 +345,8 @@ def fake_learning(ctx: Context) -> list[Finding]:
 @rule("memory_high", "memory")
 def memory_high(ctx: Context) -> list[Finding]:
     """Device memory over memory_danger (SOP: keep 10-20% free)."""
-    steps, used = ctx.series("mem_used")
-    _, total = ctx.series("mem_total")
+    steps, used = ctx.tail("mem_used", 1)
+    _, total = ctx.tail("mem_total", 1)
     if not used or not total or ctx.history.mem_kind != "vram":
         return []
     share = used[-1] / total[-1] if total[-1] else 0
@@ -365,7 +368,7 @@ def eval_diverging(ctx: Context) -> list[Finding]:
     h = ctx.history
     ev = [v for v in h.eval_series.get("eval_loss", []) if math.isfinite(v)]
     es = [s for s, v in zip(h.eval_steps, h.eval_series.get("eval_loss", [])) if math.isfinite(v)]
-    ls, lv = ctx.series("loss")
+    ls, lv = ctx.tail("loss", 15)
     if len(ev) < 2 or not lv:
         return []
     train_now = median(lv[-5:])
@@ -395,12 +398,11 @@ def lr_schedule(ctx: Context) -> list[Finding]:
     """The logged lr is not what the configured schedule should give (before any operator change)."""
     from cockpit.advisor.schedule import expected_lrs
 
-    steps, lrs = ctx.series("learning_rate")
+    st, got = ctx.arrays("learning_rate")
     total = ctx.history.total_steps
-    if not ctx.is_ours or not total or len(lrs) < 5:
+    if not ctx.is_ours or not total or len(got) < 5:
         return []
     cut = min(ctx.lr_change_steps, default=None)
-    st, got = np.asarray(steps), np.asarray(lrs)
     if cut is not None:
         st, got = st[st < cut], got[st < cut]
     exp = expected_lrs(ctx.training, st, total)

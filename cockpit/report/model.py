@@ -8,7 +8,7 @@ from datetime import datetime
 from typing import Any
 
 from cockpit.columns import finite, minmax_points
-from cockpit.config import Thresholds
+from cockpit.thresholds import Thresholds
 from cockpit.history import History
 
 CHARTS = (("loss", "loss"), ("grad_norm", "grad_norm"), ("entropy", "entropy"), ("learning_rate", "learning rate"),
@@ -55,10 +55,7 @@ def _dur(a: float | None, b: float | None) -> str:
 
 def build_report(h: History, log, width: int = 100) -> Report:
     cfg = h.config
-    try:
-        th = Thresholds.model_validate(cfg.get("thresholds") or {})
-    except Exception:
-        th = Thresholds()
+    th = Thresholds.from_config(cfg)
     rs = h.run_started or {}
     mark_steps = [m.step for m in h.marks if m.kind in ("ack", "guard", "checkpoint", "merge")]
     charts, missing = [], []

@@ -35,7 +35,7 @@ class SweepError(Exception):
 
 
 def parse_lrs(text: str) -> list[float]:
-    from cockpit.config import check_lr_value
+    from cockpit.lr import check_lr_value
 
     out = []
     for part in text.split(","):

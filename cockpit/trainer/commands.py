@@ -10,7 +10,7 @@ import math
 from pathlib import Path
 from typing import Any
 
-from cockpit.config import check_lr_value
+from cockpit.lr import check_lr_value
 from cockpit.rundir import COMMANDS, parse_command
 
 

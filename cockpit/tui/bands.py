@@ -8,7 +8,7 @@ from __future__ import annotations
 
 import math
 
-from cockpit.config import Thresholds
+from cockpit.thresholds import Thresholds
 
 SYMBOL = {"ok": "✓", "warn": "▲", "danger": "✖", "critical": "☠", "none": "·"}
 LABEL = {"ok": "ok", "warn": "warn", "danger": "DANGER", "critical": "CRIT", "none": ""}

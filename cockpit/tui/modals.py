@@ -8,7 +8,7 @@ from textual.containers import Horizontal, Vertical, VerticalScroll
 from textual.screen import ModalScreen
 from textual.widgets import Button, Input, Label, Static
 
-from cockpit.config import parse_lr
+from cockpit.lr import parse_lr
 
 MODAL_CSS = """
 ModalScreen { align: center middle; }

@@ -13,7 +13,7 @@ from textual.containers import Grid, Horizontal, Vertical
 from textual.screen import Screen
 from textual.widgets import Footer, RichLog, Static
 
-from cockpit.config import Thresholds
+from cockpit.thresholds import Thresholds
 from cockpit.history import History
 from cockpit.columns import minmax_points
 from cockpit.rundir import FINAL_STATES
@@ -189,10 +189,7 @@ class CockpitScreen(Screen):
         return self.history.state
 
     def thresholds(self) -> Thresholds:
-        try:
-            return Thresholds.model_validate(self.history.config.get("thresholds") or {})
-        except Exception:
-            return Thresholds()
+        return Thresholds.from_config(self.history.config)
 
     def advice(self):
         h = self.history

@@ -12,7 +12,7 @@ from textual.binding import Binding
 from textual.containers import Grid, Vertical
 from textual.widgets import Footer, Static
 
-from cockpit.config import Thresholds
+from cockpit.thresholds import Thresholds
 from cockpit.history import History
 from cockpit.rundir import Tail
 from cockpit.tui.themes import load_themes

@@ -9,7 +9,7 @@ import numpy as np
 from rich.text import Text
 from textual.widget import Widget
 
-from cockpit.config import Thresholds
+from cockpit.thresholds import Thresholds
 from cockpit.tui.bands import LABEL, SYMBOL, band, worst
 from cockpit.tui.downsample import bucket_of, buckets
 
