@@ -1,14 +1,14 @@
 """Read a long log in a forked child while this process imports what it will show the log with.
 
-`cockpit replay`, `report` and `diagnose` spend their first 0.3-0.8 s importing (numpy, pydantic,
-textual) and about 0.5 s per 100,000 logged steps parsing JSON. The two do not depend on each other:
+`cockpit replay`, `report` and `diagnose` spend their first 0.2-0.6 s importing (numpy, Textual) and
+about 0.5 s per 100,000 logged steps parsing JSON. The two do not depend on each other:
 on Linux a child forked before the imports reads and folds the log and sends the History back through
 a pipe, so the user waits for the longer of the two rather than their sum. For an `events.jsonl` the
 child takes the first CHILD_SHARE of the file; this process, once its imports are done, parses the rest
 itself, turns its metrics into columns (`history.prefold`), and appends them onto the child's History
-in order (folding is incremental, so nothing needs merging): the two cores of a small box both read. Small logs, platforms
-without fork, and any failure of the child read the log in-process, exactly as before
-(`COCKPIT_NO_PRELOAD=1` forces that).
+in order (folding is incremental, so nothing needs merging): the two cores of a small box both read.
+Small logs, platforms without fork, and any failure of the child read the log in-process, exactly as
+before (`COCKPIT_NO_PRELOAD=1` forces that).
 """
 
 from __future__ import annotations
@@ -23,16 +23,17 @@ MIN_BYTES = 4 << 20
 """Below this (~12,000 logged steps) reading takes less time than a fork round trip saves."""
 
 CHILD_SHARE = 0.5
-"""Share of an events file the child reads. Measured on 2 cores, 100,000 steps: the child also imports
-numpy and folds what it parses, this process imports the command (~0.45 s) and then only parses. In a
-sweep 0.6 beat 0.75 and 0.5; against the whole log read in the child, interleaved: diagnose 1.31 -> 1.18 s
-(bench/README.md)."""
+"""Share of an events file the child reads, for a command whose own imports are light (diagnose, report:
+~0.2 s). Both processes parse and turn metrics into columns; the child also imports numpy. Sweep on 2
+cores, 100,000 steps, diagnose: 0.4 -> 0.85 s, 0.5 -> 0.83 s, 0.6 -> 0.93 s (bench/README.md)."""
 
 
 class Preload:
     """`Preload(path)` starts reading; `.result()` returns (History, LoadedLog) or raises LogError/OSError."""
 
-    def __init__(self, path: str | Path):
+    def __init__(self, path: str | Path, share: float = CHILD_SHARE):
+        """`share`: of an events file, what the child reads; more when this process has more to import
+        (the replay cockpit imports Textual)."""
         self.path = Path(path)
         self.pid: int | None = None
         self.fd: int | None = None
@@ -40,7 +41,7 @@ class Preload:
         self.split: int | None = None  # the child reads events bytes [0, split); this process the rest
         off = os.environ.get("COCKPIT_NO_PRELOAD")  # for side-by-side benchmarks and debugging
         if not off and sys.platform.startswith("linux") and _size(self.path) >= MIN_BYTES:
-            self.split = _split_point(self.events_file) if self.events_file else None
+            self.split = _split_point(self.events_file, share) if self.events_file else None
             self._fork()
 
     def _fork(self) -> None:
@@ -134,17 +135,17 @@ def _events_file(path: Path) -> Path | None:
     return path if path.suffix == ".jsonl" and path.is_file() else None
 
 
-def _split_point(ev: Path) -> int | None:
-    """The start of the first line at or after CHILD_SHARE of the events file, or None (no split)."""
+def _split_point(ev: Path, share: float = CHILD_SHARE) -> int | None:
+    """The start of the first line at or after `share` of the events file, or None (no split)."""
     try:
         with open(ev, "rb") as f:
             size = os.fstat(f.fileno()).st_size
-            f.seek(int(size * CHILD_SHARE))
+            f.seek(int(size * share))
             chunk = f.read(1 << 20)
     except OSError:
         return None
     i = chunk.find(b"\n")
-    return None if i < 0 else int(size * CHILD_SHARE) + i + 1
+    return None if i < 0 else int(size * share) + i + 1
 
 
 def _size(path: Path) -> int:
