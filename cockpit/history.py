@@ -10,9 +10,9 @@ from __future__ import annotations
 import gc
 import math
 from array import array
-from itertools import repeat
 from contextlib import contextmanager
 from dataclasses import dataclass, field
+from itertools import repeat
 from typing import Any, Iterable, Iterator
 
 from cockpit import columns

@@ -69,6 +69,11 @@ class Preload:
         os.close(w)
         self.pid, self.fd = pid, r
 
+    @property
+    def forked(self) -> bool:
+        """A child is reading: `result()` will mostly wait on it (it can be called from a thread)."""
+        return self.fd is not None
+
     def result(self) -> tuple[Any, Any]:
         if self.fd is None:
             return _read(self.path)

@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import json
 import os
+import threading
 import time
 from pathlib import Path
 
@@ -178,6 +179,44 @@ async def test_replay_keys_move_the_cursor_and_advisor_follows(tmp_path):
         assert src.playing
         await settle(pilot, 0.6)
         assert src.cursor > 0
+
+
+async def test_replay_opens_while_a_long_log_is_still_being_read(tmp_path):
+    # What `cockpit replay` does with a long log: the cockpit is drawn at once, the history fills in.
+    h, log = load_history(FIX / "21_kiko-lora-gradnorm237.json")
+    release = threading.Event()
+
+    def read():
+        release.wait(10)
+        return h, 3
+
+    src = ReplaySource(History(), log.title, loading=read)
+    app = CockpitApp(src, run_dir=None)
+    async with app.run_test(size=(160, 48)) as pilot:
+        await settle(pilot, 0.2)
+        assert "reading the log" in src.label() and len(src.full) == 0
+        assert not app.screen.query_one("#log").lines
+        await pilot.press("home", "right", "space")  # keys while reading do nothing harmful
+        release.set()
+        for _ in range(50):
+            await settle(pilot, 0.05)
+            if src.loading is None:
+                break
+        assert src.full is h and src.cursor == len(h) and src.skipped_lines == 3
+        assert f"cursor {len(h)}/{len(h)}" in src.label()
+        assert app.screen.advice().worst == "critical"
+        assert app.screen.query_one("#log").lines, "the history's events are listed once it is in"
+
+
+async def test_a_replay_whose_log_cannot_be_read_closes_with_the_error(tmp_path):
+    def read():
+        raise OSError("disk gone")
+
+    src = ReplaySource(History(), "broken", loading=read)
+    app = CockpitApp(src, run_dir=None)
+    async with app.run_test(size=(160, 48)) as pilot:
+        await settle(pilot, 0.3)
+    assert isinstance(src.load_error, OSError) and app.return_code == 2
 
 
 async def test_replay_of_our_run_marks_operator_actions(tmp_path):

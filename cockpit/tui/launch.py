@@ -69,7 +69,8 @@ def open_live(run_dir: Path, theme: str | None = None) -> None:
 
 def open_replay(path: Path, speed: float = 10.0, theme: str | None = None, preload=None) -> None:
     """`preload`: a `cockpit.preload.Preload` the CLI started before importing the UI."""
-    from cockpit.logs import LogError, load_history
+    from cockpit.history import History
+    from cockpit.logs import LogError, load_history, resolve
     from cockpit.tui.app import CockpitApp
     from cockpit.tui.sources import ReplaySource
 
@@ -77,13 +78,24 @@ def open_replay(path: Path, speed: float = 10.0, theme: str | None = None, prelo
         open_sweep(path, theme=theme)
         return
     try:
-        history, log = preload.result() if preload is not None else load_history(path)
+        if preload is not None and preload.forked:
+            # A long log: the cockpit opens while the child reads it, and fills in when it arrives.
+            def read() -> tuple[History, int]:
+                history, log = preload.result()
+                return history, log.stats.bad
+
+            source = ReplaySource(History(), resolve(path).title, speed=speed, loading=read)
+        else:
+            history, log = preload.result() if preload is not None else load_history(path)
+            source = ReplaySource(history, log.title, speed=speed, skipped_lines=log.stats.bad)
     except (LogError, OSError) as e:
         print(f"error: {e}", file=sys.stderr)
         sys.exit(2)
-    source = ReplaySource(history, log.title, speed=speed, skipped_lines=log.stats.bad)
     _measure_the_terminal()
     CockpitApp(source, run_dir=None, theme=theme).run()
+    if source.load_error is not None:
+        print(f"error: {source.load_error}", file=sys.stderr)
+        sys.exit(2)
 
 
 def open_sweep(sweep_dir: Path, theme: str | None = None) -> None:

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import threading
 import time
 from pathlib import Path
 
@@ -102,9 +103,32 @@ class CockpitScreen(Screen):
         self._reflow()
         if not self.source.replay:
             self._start_reader()
+        elif self.source.loading is not None:
+            # A plain daemon thread, not a Textual worker: quitting while a long log is still being read
+            # must not wait for the read.
+            threading.Thread(target=self._read_replay, name="replay-read", daemon=True).start()
         else:
             self._log_history_marks(self.source.full)
         self._render_all()
+
+    def _read_replay(self) -> None:
+        try:
+            history, skipped = self.source.loading()
+        except Exception as e:  # LogError, OSError: shown by the CLI once the app has closed
+            self.app.call_from_thread(self._replay_failed, e)
+            return
+        self.app.call_from_thread(self._replay_read, history, skipped)
+
+    def _replay_read(self, history: History, skipped: int) -> None:
+        self.source.loaded(history, skipped)
+        self._log_history_marks(history)
+        self._advice_len = -1
+        self._render_all()
+        self._refresh_bindings_if_changed()
+
+    def _replay_failed(self, e: Exception) -> None:
+        self.source.load_error = e
+        self.app.exit(return_code=2)
 
     def on_resize(self) -> None:
         self._reflow()

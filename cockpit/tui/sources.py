@@ -10,6 +10,7 @@ from __future__ import annotations
 import threading
 import time
 from pathlib import Path
+from typing import Callable
 
 from cockpit.history import History
 from cockpit.rundir import FINAL_STATES, RunDir, Tail, pid_alive, read_lock_pid, tail_text
@@ -80,15 +81,25 @@ class ReplaySource:
     replay = True
     controllable = False
 
-    def __init__(self, history: History, title: str, speed: float = 10.0, skipped_lines: int = 0):
+    def __init__(self, history: History, title: str, speed: float = 10.0, skipped_lines: int = 0,
+                 loading: Callable[[], tuple[History, int]] | None = None):
+        """`loading`: the history is still being read; the screen calls it (in a thread; it returns the
+        history and its skipped-line count) and hands the result to `loaded`. Meanwhile it shows an
+        empty run, so a long log's cockpit is on screen while it is read."""
         self.full = history
         self.title = title
         self.cursor = len(history)  # open at the end: the whole run, then rewind
         self.playing = False
         self.speed = min(SPEEDS, key=lambda s: abs(s - speed))
         self.skipped_lines = skipped_lines
+        self.loading = loading
+        self.load_error: Exception | None = None
         self._acc = 0.0
         self._cache: tuple[int, History] | None = None
+
+    def loaded(self, history: History, skipped_lines: int) -> None:
+        self.full, self.skipped_lines, self.loading = history, skipped_lines, None
+        self.cursor, self._cache, self.playing = len(history), None, False
 
     def view(self) -> History:
         if self.cursor >= len(self.full):
@@ -134,5 +145,7 @@ class ReplaySource:
         return True
 
     def label(self) -> str:
+        if self.loading is not None:
+            return "REPLAY  reading the log…"
         return (f"REPLAY {'▶' if self.playing else '⏸'} {self.speed}x  "
                 f"cursor {self.cursor}/{len(self.full)} (step {self.step})")
