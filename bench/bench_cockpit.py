@@ -31,6 +31,18 @@ def new_run():
     return rd, w
 
 
+def metrics(step: int) -> dict:
+    """A plausible logged step: every value moves a little, as in a real run, so every panel changes."""
+    import math
+    import random
+
+    return {"step": step, "epoch": step / 1000, "loss": 1.0 + 2 / (1 + step / 50) + 0.05 * random.random(),
+            "grad_norm": 1.0 + 0.3 * math.sin(step / 7) + 0.1 * random.random(), "entropy": 2.0 - step / 1e5,
+            "learning_rate": 2e-4 * (1 - step / 1e6), "mean_token_accuracy": 0.5 + step / 1e6,
+            "num_tokens": 4096 * step, "mem_used": 1e9 + 1e6 * random.random(), "mem_total": 8e9,
+            "mem_kind": "ram", "step_time": 0.1 + 0.01 * random.random(), "tokens_per_s": 40000 + 500 * random.random()}
+
+
 def run_rate(rate: float, seconds: float, mode: str = "watching") -> dict:
     """mode: "watching" (nobody at the keys: the idle frame rate) or "active" (keys pressed lately)."""
     import psutil
@@ -64,8 +76,7 @@ def run_rate(rate: float, seconds: float, mode: str = "watching") -> dict:
         while not stop.is_set():
             s += 1
             written[s] = time.perf_counter()
-            w.write("metrics", step=s, loss=1.0, grad_norm=1.0, entropy=1.0, learning_rate=1e-4, mem_used=1e9,
-                    mem_total=8e9, mem_kind="ram", step_time=0.1, tokens_per_s=100.0)
+            w.write("metrics", **metrics(s))
             nxt += period
             time.sleep(max(0.0, nxt - time.perf_counter()))
 
@@ -127,8 +138,7 @@ def attached_cpu(rate: float, seconds: float, keys: bool) -> tuple[float, float]
             c0, s0, t0, k = proc.cpu_times(), server.cpu_times(), time.perf_counter(), time.perf_counter()
             while time.perf_counter() - t0 < sec:
                 step += 1
-                w.write("metrics", step=step, loss=1.0 + 1 / step, grad_norm=1.0, entropy=1.0, learning_rate=1e-4,
-                        mem_used=1e9, mem_total=8e9, mem_kind="ram", step_time=0.1, tokens_per_s=100.0)
+                w.write("metrics", **metrics(step))
                 if keys and time.perf_counter() - k > 2:
                     subprocess.run(sock + ["send-keys", "-t", "c", "F12"], check=True)
                     k = time.perf_counter()
@@ -161,7 +171,7 @@ def main() -> int:
     print("|---|---|---|")
     for keys in (False, True):
         cpu, term = attached_cpu(10, a.seconds * 2, keys)
-        print(f"| {'a key pressed every 2 s (active, 10 frames/s)' if keys else 'watching (2 frames/s)'} | "
+        print(f"| {'a key pressed every 2 s (active, 10 frames/s)' if keys else 'watching (1 frame/s)'} | "
               f"{cpu:.1%} of a core | {term:.1%} of a core |")
     return 0
 

@@ -305,6 +305,25 @@ async def test_live_frame_rate_drops_when_only_watched_and_returns_on_a_key(tmp_
         assert scr.query_one("#m-grad_norm").current_band == "critical"
 
 
+async def test_a_frame_repaints_only_the_lines_that_changed(tmp_path):
+    rd = write_run(tmp_path / "r", state="finished")
+    app = live_app(rd)
+    async with app.run_test(size=(160, 48)) as pilot:
+        await settle(pilot)
+        panel = app.screen.query_one("#m-loss")
+        repaints: list[tuple] = []
+        real_refresh = panel.refresh
+        panel.refresh = lambda *regions, **kw: (repaints.append(regions), real_refresh(*regions, **kw))[1]
+        steps, values = list(panel.steps), list(panel.values)
+        args = (panel.mark_idx, panel.thresholds, panel.total, panel.label_extra)
+        panel.update_data(steps, values, *args)
+        assert repaints == []  # the same data: nothing to repaint
+        panel.update_data(steps, values[:-1] + [values[-1] * 1.001], *args)
+        assert [[r.y for r in regions] for regions in repaints] == [[0]]  # only the value line
+        await settle(pilot, 0.1)
+        assert f"{values[-1] * 1.001:.4g}" in str(panel.render())
+
+
 async def test_footer_rebuilds_do_not_keep_dead_widgets_alive(tmp_path):
     """Every greyed-out key rebuilds Textual's footer; the dead keys must not pile up (they did: 200 MB
     over a 30-minute soak)."""

@@ -7,6 +7,7 @@ import math
 
 import numpy as np
 from rich.text import Text
+from textual.geometry import Region
 from textual.widget import Widget
 
 from cockpit.thresholds import Thresholds
@@ -78,6 +79,9 @@ class MetricPanel(Widget, can_focus=True):
         self.total: float | None = None
         self.label_extra = ""
         self.current_band = "none"
+        self._lines: list[Text] | None = None
+        self._lines_for: tuple | None = None  # (width, height, theme) the lines were made for
+
 
     def update_data(self, steps, values, mark_idx: list[int], thresholds: Thresholds, total: float | None = None,
                     label_extra: str = "") -> None:
@@ -96,12 +100,42 @@ class MetricPanel(Widget, can_focus=True):
             want = self.current_band == b
             if self.has_class(f"-band-{b}") != want:  # a class change restyles; skip it when nothing changed
                 self.set_class(want, f"-band-{b}")
-        self.refresh()
+        self._repaint_changed_lines()
+
+    def _repaint_changed_lines(self) -> None:
+        """Repaint only the lines that differ from what is on screen. Each repainted line costs Textual's
+        compositor about a millisecond here, and a frame usually changes the value line and, now and
+        then, the sparkline: not the borders or the marks (measured: bench/README.md)."""
+        w, h = self.content_size
+        old = self._lines if self._lines_for == self._size_key() else None
+        if not self.is_mounted or w <= 0 or old is None:
+            self._lines = None
+            self.refresh()
+            return
+        new = self._content()
+        if len(new) != len(old):
+            self.refresh()
+            return
+        changed = [Region(0, y, w, 1) for y, (a, b) in enumerate(zip(old, new))
+                   if a.plain != b.plain or a.spans != b.spans]
+        if changed:
+            self.refresh(*changed)
+
+    def _size_key(self) -> tuple:
+        return (*self.content_size, self.app.theme if self.is_mounted else None)
 
     def _style(self, name: str):
         return self.get_component_rich_style(name, partial=True)
 
     def render(self) -> Text:
+        lines = self._lines if self._lines_for == self._size_key() else self._content()
+        out = Text("\n").join(lines)
+        out.no_wrap = True
+        out.overflow = "ellipsis"
+        return out
+
+    def _content(self) -> list[Text]:
+        """The content lines (value line, sparkline, marks, as many as fit), kept for the next diff."""
         width = max(10, self.content_size.width)
         height = self.content_size.height
         vals = self.values
@@ -126,10 +160,8 @@ class MetricPanel(Widget, can_focus=True):
             lines.append(self._spark(width))
         if height >= 3:
             lines.append(self._marks(width))
-        out = Text("\n").join(lines)
-        out.no_wrap = True
-        out.overflow = "ellipsis"
-        return out
+        self._lines, self._lines_for = lines, self._size_key()
+        return lines
 
     def _spark(self, width: int) -> Text:
         bk = buckets(self.values, width)

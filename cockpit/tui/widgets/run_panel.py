@@ -74,7 +74,9 @@ class RunPanel(Panel):
             add(("pending", f"{pending} command(s) waiting for the trainer's ack"))
         self.set_class(state == "crashed", "-crashed")
         # Most frames change nothing here (elapsed time moves once a second): skip their repaint.
-        key = repr([(k, v.markup if isinstance(v, Text) else v) for k, v in rows] + [color])
+        lines = [repr((k, v.markup if isinstance(v, Text) else v)) for k, v in rows]
+        lines[0] += color
+        key = "\n".join(lines)
         if key == self._key:
             return
         t = Table.grid(padding=(0, 1))
@@ -82,4 +84,4 @@ class RunPanel(Panel):
         t.add_column(no_wrap=True, overflow="ellipsis")
         for row in rows:
             t.add_row(*row)
-        self.update(t, key=key)
+        self.update(t, key=key, line_keys=lines)  # no_wrap columns: one row is one line
