@@ -23,7 +23,7 @@ from pathlib import Path
 ROOT = Path(__file__).resolve().parents[1]
 sys.path.insert(0, str(ROOT))
 
-from sft_run import NAMES, run_once  # noqa: E402
+from sft_run import NAMES, run_interleaved, run_once  # noqa: E402
 
 
 def main() -> int:
@@ -34,6 +34,9 @@ def main() -> int:
     ap.add_argument("--skip", type=int, default=5, help="warm-up steps left out of each median")
     ap.add_argument("--variants", default="a,b,c")
     ap.add_argument("--json", default=None, help="write the raw results here")
+    ap.add_argument("--interleaved-steps", type=int, default=0,
+                    help="also one run of this many steps switching a/b/c every --block steps (0: skip)")
+    ap.add_argument("--block", type=int, default=10, help="steps per variant block in the interleaved run")
     a = ap.parse_args()
 
     os.environ.setdefault("TOKENIZERS_PARALLELISM", "false")
@@ -66,8 +69,22 @@ def main() -> int:
     for v in variants:
         print(f"| {NAMES[v]} | {med[v] * 1000:.2f} | {med[v] / med['a']:.4f} |" if "a" in med else
               f"| {NAMES[v]} | {med[v] * 1000:.2f} | - |")
+    inter = None
+    if a.interleaved_steps:
+        icfg = load_config(a.config, [("training.max_steps", str(a.interleaved_steps)),
+                                      ("training.logging_steps", "1"), ("training.save_steps", "0"),
+                                      ("samples.every", "0")])
+        with tempfile.TemporaryDirectory() as tmp:
+            times = run_interleaved(icfg, Path(tmp), model_path, tokenizer, train_ds, idx, a.block)
+        inter = {v: statistics.median(x) for v, x in times.items()}
+        print()
+        print(f"| interleaved, one run of {a.interleaved_steps} steps, variant switched every {a.block} "
+              "| median step (ms) | ratio to bare |")
+        print("|---|---|---|")
+        for v in "abc":
+            print(f"| {NAMES[v]} ({len(times[v])} steps) | {inter[v] * 1000:.2f} | {inter[v] / inter['a']:.4f} |")
     if a.json:
-        Path(a.json).write_text(json.dumps({"per_rep": results, "median": med, "steps": a.steps,
+        Path(a.json).write_text(json.dumps({"per_rep": results, "median": med, "steps": a.steps, "interleaved": inter,
                                             "device": build.device_label(idx)}, indent=1))
     return 0
 

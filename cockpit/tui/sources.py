@@ -63,10 +63,8 @@ class LiveSource:
                         pid = self._trainer_pids()[0]
                         screen.post_message(TrainerGone(pid, tail_text(self.rd.log, 12)))
                         gone_reported = True
-            # A UI that falls behind slows the reader down instead of being flooded; one that draws a
-            # frame a second (nobody at the keys) needs the file read a few times a second, not twenty.
-            pause = max(self.poll, screen.frame_interval(time.monotonic()) / 4)
-            time.sleep(pause * (4 if screen.message_queue_size > 20 else 1))
+            # A UI that falls behind slows the reader down instead of being flooded.
+            time.sleep(self.poll * (4 if screen.message_queue_size > 20 else 1))
 
     def _trainer_pids(self) -> list[int]:
         rs = self.history.run_started or {}
