@@ -18,12 +18,33 @@ import os
 import statistics
 import sys
 import tempfile
+import time
 from pathlib import Path
 
 ROOT = Path(__file__).resolve().parents[1]
 sys.path.insert(0, str(ROOT))
 
 from sft_run import NAMES, run_interleaved, run_once  # noqa: E402
+
+
+def time_hooks() -> dict[str, list[float]]:
+    """Wrap every CockpitCallback hook with a timer: where the callback's time goes, measured inside the
+    steps themselves (immune to the run-to-run drift that swamps a 1% difference between runs)."""
+    from collections import defaultdict
+
+    from cockpit.trainer.callback import CockpitCallback
+
+    times: dict[str, list[float]] = defaultdict(list)
+    for name in [n for n in dir(CockpitCallback) if n.startswith("on_")]:
+        def timed(self, *args, _orig=getattr(CockpitCallback, name), _name=name, **kw):
+            t0 = time.perf_counter()
+            try:
+                return _orig(self, *args, **kw)
+            finally:
+                times[_name].append(time.perf_counter() - t0)
+
+        setattr(CockpitCallback, name, timed)
+    return times
 
 
 def main() -> int:
@@ -37,6 +58,8 @@ def main() -> int:
     ap.add_argument("--interleaved-steps", type=int, default=0,
                     help="also one run of this many steps switching a/b/c every --block steps (0: skip)")
     ap.add_argument("--block", type=int, default=10, help="steps per variant block in the interleaved run")
+    ap.add_argument("--hook-times", action="store_true",
+                    help="time each CockpitCallback hook inside the steps of the (b) and (c) runs")
     a = ap.parse_args()
 
     os.environ.setdefault("TOKENIZERS_PARALLELISM", "false")
@@ -50,6 +73,7 @@ def main() -> int:
     tokenizer = build.load_tokenizer(cfg, model_path)
     train_ds, _, _ = build.datasets_for(cfg)
     variants = a.variants.split(",")
+    hooks = time_hooks() if a.hook_times else None
 
     def one(variant: str, work: Path) -> list[float]:
         return run_once(variant, cfg, work, model_path, tokenizer, train_ds, idx, a.skip).step_times
@@ -69,6 +93,17 @@ def main() -> int:
     for v in variants:
         print(f"| {NAMES[v]} | {med[v] * 1000:.2f} | {med[v] / med['a']:.4f} |" if "a" in med else
               f"| {NAMES[v]} | {med[v] * 1000:.2f} | - |")
+    if hooks:
+        print()
+        print("| CockpitCallback hook (b and c runs) | calls | median per call | total per optimizer step |")
+        print("|---|---|---|---|")
+        per_step = len(hooks.get("on_step_end", ())) or 1  # optimizer steps the callback saw
+        for name, xs in sorted(hooks.items(), key=lambda kv: -sum(kv[1])):
+            if sum(xs) > 0:
+                print(f"| `{name}` | {len(xs)} | {statistics.median(xs) * 1e6:.0f} µs | {sum(xs) / per_step * 1e6:.0f} µs |")
+        total = sum(sum(xs) for xs in hooks.values()) / per_step
+        print(f"| all hooks | | | **{total * 1e6:.0f} µs** ({total / med['a']:.2%} of a bare step) |" if "a" in med else
+              f"| all hooks | | | **{total * 1e6:.0f} µs** |")
     inter = None
     if a.interleaved_steps:
         icfg = load_config(a.config, [("training.max_steps", str(a.interleaved_steps)),
