@@ -166,3 +166,51 @@ def test_killing_the_cockpit_never_touches_the_trainer(tmp_path, sig):
         assert len(acks) == len({a["id"] for a in acks}) == 1
     finally:
         t.kill()
+
+
+def test_replay_in_a_real_terminal(tmp_path):
+    """`cockpit replay` on a real HF log, keys pressed as a user would, the screen read back; and a log
+    long enough to be read by the forked child, which the cockpit shows while it is read."""
+    fixture = Path(__file__).parent / "fixtures" / "real-logs" / "04_vendor-comp-classifier.json"
+    t = Tmux("replay", f"{PY} -m cockpit.cli replay {fixture}")
+    try:
+        t.wait_screen("cursor 100/100")
+        s = t.screen()
+        assert "REPLAY" in s and "grad_norm" in s and "loss" in s
+        t.keys("Home")
+        t.wait_screen("cursor 0/100")
+        t.keys("Right")
+        t.wait_screen("cursor 1/100")
+        t.keys("S-Right")
+        t.wait_screen("cursor 11/100")
+        t.keys("End", "Left")
+        t.wait_screen("cursor 99/100")
+        t.keys("Home", "+", "+", "space")
+        t.wait_screen("▶")
+        t.wait_screen("cursor 100/100", timeout=30)  # played to the end at 50x
+        t.keys("q")
+        deadline = time.monotonic() + 10
+        while time.monotonic() < deadline and "REPLAY" in t.screen():
+            time.sleep(0.2)
+        assert "REPLAY" not in t.screen()
+    finally:
+        t.kill()
+
+    n = 15_000  # ~5 MB: over preload.MIN_BYTES, so a forked child reads it
+    log = tmp_path / "events.jsonl"
+    with open(log, "w") as f:
+        f.write(json.dumps({"v": 1, "t": 0.0, "kind": "run_started", "total_steps": n, "config": {}}) + "\n")
+        for s in range(1, n + 1):
+            f.write(json.dumps({"v": 1, "t": float(s), "kind": "metrics", "step": s, "loss": 2.0 - s / n,
+                                "grad_norm": 1.0, "entropy": 1.5, "learning_rate": 1e-4, "epoch": s / n,
+                                "mem_used": 1e9, "mem_total": 8e9, "mem_kind": "ram", "step_time": 0.1,
+                                "tokens_per_s": 1000.0, "num_tokens": s, "mean_token_accuracy": 0.5,
+                                "padding": "x" * 120}) + "\n")
+    assert log.stat().st_size > 4 << 20
+    t = Tmux("replay-long", f"{PY} -m cockpit.cli replay {log}")
+    try:
+        t.wait_screen(f"cursor {n}/{n}")
+        t.keys("Home")
+        t.wait_screen(f"cursor 0/{n}")
+    finally:
+        t.kill()
