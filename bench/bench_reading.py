@@ -18,7 +18,6 @@ ROOT = Path(__file__).resolve().parents[1]
 sys.path.insert(0, str(ROOT))
 from bench.gen_log import write  # noqa: E402
 
-
 USER_ENV = {k: v for k, v in os.environ.items() if k != "PYTHONDONTWRITEBYTECODE"}
 """The commands run as a user's would: with Python's bytecode cache (some sandboxes turn it off, which
 makes every start compile the cockpit's sources again)."""

@@ -8,8 +8,8 @@ from datetime import datetime
 from typing import Any
 
 from cockpit.columns import finite, minmax_points
-from cockpit.thresholds import Thresholds
 from cockpit.history import History
+from cockpit.thresholds import Thresholds
 
 CHARTS = (("loss", "loss"), ("grad_norm", "grad_norm"), ("entropy", "entropy"), ("learning_rate", "learning rate"),
           ("mem_used", "memory"), ("tokens_per_s", "tokens/s"))

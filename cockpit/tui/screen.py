@@ -15,10 +15,10 @@ from textual.containers import Grid, Horizontal, Vertical
 from textual.screen import Screen
 from textual.widgets import Footer, RichLog, Static
 
-from cockpit.thresholds import Thresholds
-from cockpit.history import History
 from cockpit.columns import minmax_points
+from cockpit.history import History
 from cockpit.rundir import FINAL_STATES
+from cockpit.thresholds import Thresholds
 from cockpit.tui.messages import EventsArrived, TrainerGone
 from cockpit.tui.modals import ConfirmModal, LrModal, TextModal, ZoomModal
 from cockpit.tui.watchers import drop_closed_watchers

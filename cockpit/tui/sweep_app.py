@@ -12,9 +12,9 @@ from textual.binding import Binding
 from textual.containers import Grid, Vertical
 from textual.widgets import Footer, Static
 
-from cockpit.thresholds import Thresholds
 from cockpit.history import History
 from cockpit.rundir import Tail
+from cockpit.thresholds import Thresholds
 from cockpit.tui.themes import load_themes
 from cockpit.tui.widgets.metric import MetricPanel
 

@@ -6,9 +6,9 @@ import math
 
 from rich.table import Table
 from rich.text import Text
-from cockpit.tui.widgets.panel import Panel
 
 from cockpit.history import History
+from cockpit.tui.widgets.panel import Panel
 
 STATE_STYLE = {"running": "bold $success", "paused": "bold $warning", "stopping": "bold $warning",
                "finished": "bold $accent", "stopped": "bold $warning", "crashed": "bold $error",
