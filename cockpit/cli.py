@@ -10,10 +10,6 @@ import click
 
 from cockpit import __version__
 
-REPLAY_SHARE = 1.0
-"""Of a long events log, what `replay`'s forked child reads; this process parses the rest in the thread
-that waits for the child, once the cockpit is on screen (bench/README.md has the sweep)."""
-
 CONTEXT = {"help_option_names": ["-h", "--help"], "max_content_width": 100}
 
 set_option = click.option("--set", "overrides", multiple=True, metavar="KEY=VALUE",
@@ -220,9 +216,9 @@ def replay(path: str, speed: float, theme: str | None) -> None:
 
     p = Path(path)
     sweep = p.is_dir() and ((p / "sweep.json").exists() or (p / "sweep.yaml").exists())
-    # A long log is read while the UI is imported and opened: the child reads it all, this process
-    # draws the cockpit meanwhile (parsing here too would hold up the UI).
-    pre = None if sweep else Preload(p, share=REPLAY_SHARE)
+    # A long log is read while the UI is imported and opened: the child reads all of it and this process
+    # draws the cockpit meanwhile (a share parsed here too was slower: it holds up the UI; bench/README.md).
+    pre = None if sweep else Preload(p, share=1.0)
     from cockpit.tui.launch import open_replay
 
     open_replay(p, speed=speed, theme=theme, preload=pre)

@@ -32,8 +32,8 @@ class Preload:
     """`Preload(path)` starts reading; `.result()` returns (History, LoadedLog) or raises LogError/OSError."""
 
     def __init__(self, path: str | Path, share: float = CHILD_SHARE):
-        """`share`: of an events file, what the child reads; more when this process has more to import
-        (the replay cockpit imports Textual)."""
+        """`share`: of an events file, what the child reads (1.0: all of it, as the replay cockpit asks,
+        since it has its own screen to draw meanwhile)."""
         self.path = Path(path)
         self.pid: int | None = None
         self.fd: int | None = None
@@ -41,7 +41,7 @@ class Preload:
         self.split: int | None = None  # the child reads events bytes [0, split); this process the rest
         off = os.environ.get("COCKPIT_NO_PRELOAD")  # for side-by-side benchmarks and debugging
         if not off and sys.platform.startswith("linux") and _size(self.path) >= MIN_BYTES:
-            self.split = _split_point(self.events_file, share) if self.events_file else None
+            self.split = _split_point(self.events_file, share) if self.events_file and share < 1 else None
             self._fork()
 
     def _fork(self) -> None:

@@ -45,14 +45,8 @@ def test_batched_fold_equals_event_by_event():
     for ev in evs:
         one.add(ev)
     bulk = History().extend(evs)
-    assert list(bulk.steps) == list(one.steps)
-    for k in one.series:
-        assert len(bulk.series[k]) == len(one.series[k])
-        assert all(_same(a, b) for a, b in zip(bulk.series[k], one.series[k])), k
-    assert bulk.nonfinite == one.nonfinite and bulk.nonfinite["loss"]
-    assert [(m.step, m.label) for m in bulk.marks] == [(m.step, m.label) for m in one.marks]
-    assert (bulk.mem_kind, bulk.first_event_t, bulk.last_event_t, bulk.state) == \
-        (one.mem_kind, one.first_event_t, one.last_event_t, one.state)
+    _assert_same(bulk, one)
+    assert bulk.nonfinite["loss"]
 
 
 def _assert_same(bulk: History, one: History) -> None:

@@ -127,7 +127,6 @@ class CockpitScreen(Screen):
     def _replay_read(self, history: History, skipped: int) -> None:
         self.source.loaded(history, skipped)
         self._log_history_marks(history)
-        self._advice_len = -1
         self._render_all()
         self._refresh_bindings_if_changed()
 
