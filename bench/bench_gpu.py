@@ -81,7 +81,7 @@ def main() -> int:
     ap.add_argument("--tiny", action="store_true", help="a 2-layer model: check the script, not the GPU")
     ap.add_argument("--json", default=None)
     ap.add_argument("--interleaved-steps", type=int, default=600)
-    ap.add_argument("--block", type=int, default=10, help="steps per variant block in the interleaved run")
+    ap.add_argument("--block", type=int, default=4, help="steps per variant per round in the interleaved run")
     a = ap.parse_args()
     os.environ.setdefault("TOKENIZERS_PARALLELISM", "false")
 
@@ -151,15 +151,17 @@ def main() -> int:
 
     if "interleaved" in a.parts:
         out["interleaved"] = {}
+        inter = {}
         for mode in a.modes.split(","):
             with tempfile.TemporaryDirectory(dir=tmp) as w:
-                times = run_interleaved(config(mode, **{"training.max_steps": str(a.interleaved_steps)}), Path(w),
-                                        str(tmp / "model"), tokenizer, train_long, idx, a.block)
-            out["interleaved"][mode] = times
+                res = run_interleaved(config(mode, **{"training.max_steps": str(a.interleaved_steps)}), Path(w),
+                                      str(tmp / "model"), tokenizer, train_long, idx, a.block)
+            inter[mode] = res
+            out["interleaved"][mode] = res.rows
             print(f"{mode} interleaved: " + ", ".join(f"{v} {statistics.median(t) * 1000:.2f} ms (n={len(t)})"
-                                                      for v, t in times.items()), flush=True)
+                                                      for v, t in res.times().items()), flush=True)
             save(out)
-        print_interleaved(out["interleaved"], a.block)
+        print_interleaved(inter, a.block)
 
     if "options" in a.parts:
         options = [("padded batches, sdpa (default)", {}),
@@ -222,13 +224,17 @@ def print_overhead(res: dict) -> None:
 
 
 def print_interleaved(res: dict, block: int) -> None:
-    print(f"\n| mode (one run, variants switched every {block} steps) | (a) median step (ms) | (b) | (c) | b/a | c/a |"
-          " steps per variant |")
-    print("|---|---|---|---|---|---|---|")
-    for mode, t in res.items():
-        m = {v: statistics.median(x) for v, x in t.items()}
-        print(f"| {mode} | {m['a'] * 1000:.2f} | {m['b'] * 1000:.2f} | {m['c'] * 1000:.2f} | {m['b'] / m['a']:.4f} | "
-              f"{m['c'] / m['a']:.4f} | {min(len(x) for x in t.values())} |")
+    print(f"\n| mode (one run, {block} steps per variant per round, rounds shuffled) | (a) median step (ms) | "
+          "a2/a (A/A control) | b/a | c/a | steps per variant |")
+    print("|---|---|---|---|---|---|")
+    for mode, r in res.items():
+        t = r.times()
+        cells = []
+        for v in ("a2", "b", "c"):
+            e = r.estimate(v)
+            cells.append(f"{e.ratio:.4f} ± {e.se:.2%}")
+        print(f"| {mode} | {statistics.median(t['a']) * 1000:.2f} | {' | '.join(cells)} | "
+              f"{min(len(x) for x in t.values())} |")
 
 
 def print_options(res: dict) -> None:

@@ -4,10 +4,12 @@
   (b) + CockpitCallback (events written, commands polled, guards, memory readings)
   (c) + a cockpit attached (a real `cockpit attach` in a tmux pane tailing the events; see sft_run.py)
 
-Same model, data, seed and steps for every variant; each repetition runs a, b, c in turn so drift in
-machine load hits all three alike. Reports the median step time of each and the ratios b/a and c/a.
+Same model, data, seed and steps for every variant. Two measures: separate runs (each repetition runs
+a, b, c in turn; medians of the per-step medians), and, with --interleaved-steps, one run whose variant
+changes every --block steps in rounds of shuffled order, with an A/A control (bench/interleave.py):
+the ratio that can be read to a fraction of a percent on a noisy machine.
 
-    .venv/bin/python bench/bench_overhead.py [--steps 80] [--reps 5] [--config sample_configs/demo-tiny.yaml]
+    .venv/bin/python bench/bench_overhead.py [--steps 80] [--reps 5] [--interleaved-steps 1600]
 """
 
 from __future__ import annotations
@@ -47,6 +49,21 @@ def time_hooks() -> dict[str, list[float]]:
     return times
 
 
+def print_interleaved(res, steps: int, block: int) -> None:
+    times = res.times()
+    print()
+    print(f"| interleaved: one run of {steps} steps, {block} steps per variant per round, rounds shuffled "
+          "| steps | median step (ms) | ratio to (a): mean over rounds | ± SE | ratio of medians |")
+    print("|---|---|---|---|---|---|")
+    for v in sorted(times, key=lambda v: list(NAMES).index(v)):
+        if v == "a":
+            print(f"| {NAMES[v]} | {len(times[v])} | {statistics.median(times[v]) * 1000:.2f} | 1 | | 1 |")
+            continue
+        e = res.estimate(v)
+        print(f"| {NAMES[v]} | {len(times[v])} | {statistics.median(times[v]) * 1000:.2f} | **{e.ratio:.4f}** | "
+              f"{e.se:.2%} | {e.ratio_of_medians:.4f} |")
+
+
 def main() -> int:
     ap = argparse.ArgumentParser()
     ap.add_argument("--config", default=str(ROOT / "sample_configs" / "demo-tiny.yaml"))
@@ -56,8 +73,11 @@ def main() -> int:
     ap.add_argument("--variants", default="a,b,c")
     ap.add_argument("--json", default=None, help="write the raw results here")
     ap.add_argument("--interleaved-steps", type=int, default=0,
-                    help="also one run of this many steps switching a/b/c every --block steps (0: skip)")
-    ap.add_argument("--block", type=int, default=10, help="steps per variant block in the interleaved run")
+                    help="also one run of this many steps, variants switched every --block steps in shuffled "
+                         "rounds (bench/interleave.py; 0: skip)")
+    ap.add_argument("--block", type=int, default=4, help="steps per variant per round in the interleaved run")
+    ap.add_argument("--interleaved-variants", default="a,a2,b,c",
+                    help="a: bare, a2: bare again (the A/A control), b: + callback, c: + cockpit attached")
     ap.add_argument("--hook-times", action="store_true",
                     help="time each CockpitCallback hook inside the steps of the (b) and (c) runs")
     a = ap.parse_args()
@@ -110,14 +130,10 @@ def main() -> int:
                                       ("training.logging_steps", "1"), ("training.save_steps", "0"),
                                       ("samples.every", "0")])
         with tempfile.TemporaryDirectory() as tmp:
-            times = run_interleaved(icfg, Path(tmp), model_path, tokenizer, train_ds, idx, a.block)
-        inter = {v: statistics.median(x) for v, x in times.items()}
-        print()
-        print(f"| interleaved, one run of {a.interleaved_steps} steps, variant switched every {a.block} "
-              "| median step (ms) | ratio to bare |")
-        print("|---|---|---|")
-        for v in "abc":
-            print(f"| {NAMES[v]} ({len(times[v])} steps) | {inter[v] * 1000:.2f} | {inter[v] / inter['a']:.4f} |")
+            res = run_interleaved(icfg, Path(tmp), model_path, tokenizer, train_ds, idx, a.block,
+                                  variants=tuple(a.interleaved_variants.split(",")))
+        inter = {"block": a.block, "rows": res.rows}
+        print_interleaved(res, a.interleaved_steps, a.block)
     if a.json:
         Path(a.json).write_text(json.dumps({"per_rep": results, "median": med, "steps": a.steps, "interleaved": inter,
                                             "device": build.device_label(idx)}, indent=1))

@@ -22,7 +22,9 @@ ROOT = Path(__file__).resolve().parents[1]
 if str(ROOT) not in sys.path:
     sys.path.insert(0, str(ROOT))
 
-NAMES = {"a": "(a) bare TRL SFTTrainer", "b": "(b) + CockpitCallback", "c": "(c) + cockpit attached"}
+from interleave import Interleaved, schedule
+
+NAMES = {"a": "(a) bare TRL SFTTrainer", "a2": "(a2) bare again: the A/A control", "b": "(b) + CockpitCallback", "c": "(c) + cockpit attached"}
 
 
 @dataclass
@@ -148,11 +150,14 @@ def _largest_memory_fields(events: Path) -> dict:
     return best
 
 
-def run_interleaved(cfg, work: Path, model_path: str, tokenizer, train_ds, idx, block: int) -> dict[str, list[float]]:
-    """One long run that switches variant every `block` steps (a, b, c, a, b, c, ...): the finest A/B there
-    is, immune to the run-to-run drift that swamps a 1% difference on a GPU box. (a): the cockpit's
-    callback does nothing and the attached cockpit is frozen (SIGSTOP); (b): the callback works, the
-    cockpit is frozen; (c): both work. The first step of each block is left out (the switch itself)."""
+def run_interleaved(cfg, work: Path, model_path: str, tokenizer, train_ds, idx, block: int,
+                    variants: tuple[str, ...] = ("a", "a2", "b", "c"), skip: int = 20, seed: int = 1) -> Interleaved:
+    """One run of cfg.training.max_steps steps whose variant changes every `block` steps, in rounds of
+    shuffled order (bench/interleave.py says why). (a) and (a2): the cockpit's callback does nothing and
+    the attached cockpit is frozen (SIGSTOP); (b): the callback works, the cockpit is frozen; (c): both
+    work. Each timed interval runs from one step end to the next, and the variant changes right after
+    the clock is read, so every interval (the previous step's log, this step's hooks and work) belongs
+    to one variant: no step is left out at a switch. The first `skip` steps are warm-up."""
     import signal
 
     import psutil
@@ -173,7 +178,7 @@ def run_interleaved(cfg, work: Path, model_path: str, tokenizer, train_ds, idx, 
     always = ("on_init_end", "on_train_begin", "on_train_end")
 
     class Toggled(TrainerCallback):
-        on = True
+        on = False
 
     for hook in [n for n in dir(TrainerCallback) if n.startswith("on_")]:
         def forward(self, *args, _hook=hook, **kw):
@@ -183,41 +188,48 @@ def run_interleaved(cfg, work: Path, model_path: str, tokenizer, train_ds, idx, 
         setattr(Toggled, hook, forward)
     toggled = Toggled()
 
-    argv, tmux_name = attach_command(rd.path)
-    if tmux_name:
-        subprocess.run(argv, check=True)
-        pane = subprocess.run(["tmux", "-L", tmux_name, "list-panes", "-F", "#{pane_pid}"], capture_output=True,
-                              text=True).stdout.split()[0]
-        cockpit = psutil.Process(int(pane))
-    else:
-        attached = subprocess.Popen(argv, stdin=subprocess.DEVNULL, stdout=subprocess.DEVNULL,
-                                    stderr=subprocess.DEVNULL, cwd=ROOT)
-        cockpit = psutil.Process(attached.pid)
-    time.sleep(2.0)
-    order = "abc"
-    times: dict[str, list[float]] = {v: [] for v in order}
+    cockpit = attached = None
+    tmux_name = ""
+    if "c" in variants:
+        argv, tmux_name = attach_command(rd.path)
+        if tmux_name:
+            subprocess.run(argv, check=True)
+            pane = subprocess.run(["tmux", "-L", tmux_name, "list-panes", "-F", "#{pane_pid}"], capture_output=True,
+                                  text=True).stdout.split()[0]
+            cockpit = psutil.Process(int(pane))
+        else:
+            attached = subprocess.Popen(argv, stdin=subprocess.DEVNULL, stdout=subprocess.DEVNULL,
+                                        stderr=subprocess.DEVNULL, cwd=ROOT)
+            cockpit = psutil.Process(attached.pid)
+        time.sleep(2.0)
+    plan = schedule(list(variants), block, cfg.training.max_steps + 1, seed)
+    result = Interleaved()
+
+    def enter(variant: str) -> None:
+        toggled.on = variant in ("b", "c")
+        if cockpit is not None:
+            cockpit.send_signal(signal.SIGCONT if variant == "c" else signal.SIGSTOP)
 
     class Switch(TrainerCallback):
-        """Times step end to step end, as StepClock does: each interval holds the previous step's log
-        (on_log runs after on_step_end) and this step's work, both in the same variant unless the step
-        opens a block, and those are left out."""
-        variant, t_end, first = "c", None, True
+        """Runs before `toggled` in every hook (it is listed first): reads the clock at each step end,
+        then switches to the next step's variant."""
+        t_end: float | None = None
+        current: tuple[int, str] = plan[0]
 
-        def on_step_begin(self, args, state, control, **kw):
-            v = order[(state.global_step // block) % 3]
-            self.first = v != self.variant
-            if self.first:
-                toggled.on = v != "a"
-                cockpit.send_signal(signal.SIGCONT if v == "c" else signal.SIGSTOP)
-                self.variant = v
+        def on_train_begin(self, args, state, control, **kw):
+            enter(self.current[1])
 
         def on_step_end(self, args, state, control, **kw):
             if idx is not None:
                 torch.cuda.synchronize()
             now = time.perf_counter()
-            if self.t_end is not None and not self.first and state.global_step > block:
-                times[self.variant].append(now - self.t_end)
+            if self.t_end is not None and state.global_step > skip:
+                result.rows.append((state.global_step, *self.current, now - self.t_end))
             self.t_end = now
+            nxt = plan[min(state.global_step, len(plan) - 1)]
+            if nxt[1] != self.current[1]:
+                enter(nxt[1])
+            self.current = nxt
 
     torch.manual_seed(cfg.training.seed)
     model = build.load_model(cfg, model_path, idx)
@@ -227,10 +239,11 @@ def run_interleaved(cfg, work: Path, model_path: str, tokenizer, train_ds, idx, 
     try:
         trainer.train()
     finally:
-        cockpit.send_signal(signal.SIGCONT)
+        if cockpit is not None:
+            cockpit.send_signal(signal.SIGCONT)
         if tmux_name:
             subprocess.run(["tmux", "-L", tmux_name, "kill-server"], capture_output=True)
-        else:
+        elif attached is not None:
             attached.terminate()
             attached.wait(10)
         events.close()
@@ -238,4 +251,4 @@ def run_interleaved(cfg, work: Path, model_path: str, tokenizer, train_ds, idx, 
     gc.collect()
     if idx is not None:
         torch.cuda.empty_cache()
-    return times
+    return result
