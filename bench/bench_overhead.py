@@ -106,13 +106,14 @@ def main() -> int:
             results[v].append(med)
             print(f"rep {rep + 1}/{a.reps}  ({v}) median step {med * 1000:.2f} ms", flush=True)
 
-    med = {v: statistics.median(x) for v, x in results.items()}
-    print()
-    print("| variant | median step (ms) | ratio to bare |")
-    print("|---|---|---|")
-    for v in variants:
-        print(f"| {NAMES[v]} | {med[v] * 1000:.2f} | {med[v] / med['a']:.4f} |" if "a" in med else
-              f"| {NAMES[v]} | {med[v] * 1000:.2f} | - |")
+    med = {v: statistics.median(x) for v, x in results.items() if x}
+    if med:
+        print()
+        print("| variant | median step (ms) | ratio to bare |")
+        print("|---|---|---|")
+        for v in med:
+            print(f"| {NAMES[v]} | {med[v] * 1000:.2f} | {med[v] / med['a']:.4f} |" if "a" in med else
+                  f"| {NAMES[v]} | {med[v] * 1000:.2f} | - |")
     if hooks:
         print()
         print("| CockpitCallback hook (b and c runs) | calls | median per call | total per optimizer step |")
