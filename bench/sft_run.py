@@ -24,7 +24,8 @@ if str(ROOT) not in sys.path:
 
 from interleave import Interleaved, schedule
 
-NAMES = {"a": "(a) bare TRL SFTTrainer", "a2": "(a2) bare again: the A/A control", "b": "(b) + CockpitCallback", "c": "(c) + cockpit attached"}
+NAMES = {"a": "(a) bare TRL SFTTrainer", "a2": "(a2) bare again: the A/A control", "b": "(b) + CockpitCallback",
+         "c": "(c) + cockpit attached"}
 
 
 @dataclass

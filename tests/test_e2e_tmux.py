@@ -214,3 +214,28 @@ def test_replay_in_a_real_terminal(tmp_path):
         t.wait_screen(f"cursor 0/{n}")
     finally:
         t.kill()
+
+
+def test_stop_and_continue_leave_the_cockpit_as_it_was():
+    """`kill -STOP` / `kill -CONT` (a job scheduler's suspend, a debugger, the overhead benchmark) must
+    not start new terminal threads on every continue (Textual's driver does, unguarded), and the keys
+    must still work afterwards."""
+    fixture = Path(__file__).parent / "fixtures" / "real-logs" / "04_vendor-comp-classifier.json"
+    t = Tmux("stopcont", f"{PY} -m cockpit.cli replay {fixture}")
+    try:
+        t.wait_screen("cursor 100/100")
+        pid = t.pane_pid()
+        threads = len(os.listdir(f"/proc/{pid}/task"))
+        for _ in range(10):
+            os.kill(pid, signal.SIGSTOP)
+            time.sleep(0.05)
+            os.kill(pid, signal.SIGCONT)
+            time.sleep(0.05)
+        time.sleep(0.5)
+        assert len(os.listdir(f"/proc/{pid}/task")) == threads
+        t.keys("Home")
+        t.wait_screen("cursor 0/100")
+        t.keys("Right")
+        t.wait_screen("cursor 1/100")
+    finally:
+        t.kill()

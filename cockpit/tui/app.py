@@ -8,6 +8,7 @@ from pathlib import Path
 from textual.app import App
 
 from cockpit.tui.screen import CockpitScreen
+from cockpit.tui.sigcont import guard_sigcont
 from cockpit.tui.themes import load_themes
 
 DEFAULT_THEME = "cockpit-dark"
@@ -33,6 +34,7 @@ class CockpitApp(App):
         self.detached = False
 
     def on_mount(self) -> None:
+        guard_sigcont()
         self.theme = self.requested_theme
         if self.keymap:
             self.set_keymap(self.keymap)

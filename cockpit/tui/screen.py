@@ -276,12 +276,12 @@ class CockpitScreen(Screen):
                 extra = "VRAM" if h.mem_kind == "vram" else "RAM (process)"
             vals = h.series[key]
             panel.update_data(h.steps, vals, idx, th, total if total == total else None, extra)
-        replay = self.source.label() if self.source.replay else None
+        replay = self.source.label(compact=self.has_class("-compact")) if self.source.replay else None
         self.query_one(RunPanel).show(h, state=self.state, replay=replay, pending=len(self.pending),
                                       now=self.clock())
         self.query_one(AdvisorPanel).show(self.advice(), can_apply=self._can_control(),
                                           compact=self.has_class("-compact"))
-        self.query_one(SamplesPanel).show(h.samples)
+        self.query_one(SamplesPanel).show(h.samples, can_ask=not self.source.replay and self.state not in FINAL_STATES)
         title = Text()
         title.append(" lora-cockpit ", style="bold reverse")
         title.append(f"  {self.source.title}  ")
@@ -334,8 +334,12 @@ class CockpitScreen(Screen):
             prompt = str(ev.get("prompt", "")).replace("\n", " ⏎ ")[:30]
             line = Text(f"{at}✎ sample: {prompt} → {str(ev.get('completion', '')).strip()!r}", style="dim")
         elif k == "run_started":
-            line = Text(f"{at}▶ started on {ev.get('device')} ({ev.get('trainable_params') or '?'} trainable params, "
-                        f"{ev.get('total_steps') or '?'} steps)", style="bold")
+            # A Hugging Face trainer_state.json says neither device nor parameters: say only what is known.
+            where = f" on {ev['device']}" if ev.get("device") else ""
+            tp, total = ev.get("trainable_params"), ev.get("total_steps")
+            facts = [f"{tp:,} trainable params"] if isinstance(tp, int) and tp else []
+            facts += [f"{total:,} steps"] if isinstance(total, int) and total else []
+            line = Text(f"{at}▶ started{where}" + (f" ({', '.join(facts)})" if facts else ""), style="bold")
         if line is not None:
             log.write(line)
 

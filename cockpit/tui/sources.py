@@ -144,8 +144,11 @@ class ReplaySource:
             self.playing = False
         return True
 
-    def label(self) -> str:
+    def label(self, compact: bool = False) -> str:
+        """Play state, speed and the cursor among the logged steps (the step row shows the step itself)."""
         if self.loading is not None:
-            return "REPLAY  reading the log…"
-        return (f"REPLAY {'▶' if self.playing else '⏸'} {self.speed}x  "
-                f"cursor {self.cursor}/{len(self.full)} (step {self.step})")
+            return "reading…" if compact else "reading the log…"
+        icon = "▶" if self.playing else "⏸"
+        if compact:
+            return f"{icon}{self.speed}x {self.cursor}/{len(self.full)}"
+        return f"{icon} {self.speed}x  cursor {self.cursor}/{len(self.full)}"

@@ -15,6 +15,7 @@ from textual.widgets import Footer, Static
 from cockpit.history import History
 from cockpit.rundir import Tail
 from cockpit.thresholds import Thresholds
+from cockpit.tui.sigcont import guard_sigcont
 from cockpit.tui.themes import load_themes
 from cockpit.tui.widgets.metric import MetricPanel
 
@@ -87,6 +88,7 @@ class SweepApp(App):
         yield Footer()
 
     def on_mount(self) -> None:
+        guard_sigcont()
         self.theme = self.requested if self.requested in [t.name for t in load_themes()] else "cockpit-dark"
         n = max(1, len(self.summary().get("trials", [])))
         self.query_one("#trials").styles.grid_size_columns = n

@@ -46,11 +46,16 @@ class RunPanel(Panel):
         add = rows.append
         color = self.app.theme_variables.get(STATE_STYLE.get(state, "").split("$")[-1], "") if self.app else ""
         st = Text(f"{STATE_ICON.get(state, '?')} {state.upper()}", style=f"bold {color}".strip())
-        if replay:
-            st.append(f"   {replay}", style="bold")
         add(("state", st))
+        if replay:
+            # A row of its own: appended to the state it was cut off in the 80x24 layout.
+            add(("replay", Text(replay, style="bold")))
         frac = step / total if total else 0.0
-        add(("step", f"{step}/{total or '?'} {bar(frac, 16)} {frac:.0%}" if total else f"{step}"))
+        # The value column's width: the bar shrinks to fit it (the 80x24 layout), the figures never do.
+        room = self.content_size.width - 7 if self.content_size.width else 40
+        counts = f"{step}/{total}"
+        width = min(16, room - len(counts) - 6)
+        add(("step", f"{counts} {bar(frac, width) + ' ' if width >= 4 else ''}{frac:.0%}" if total else f"{step}"))
         ep = h.last("epoch")
         times = [x for x in h.series["step_time"][-20:] if x == x]
         per = sum(times) / len(times) if times else None
@@ -58,7 +63,8 @@ class RunPanel(Panel):
         end_t = h.last_event_t if (h.finished or replay or now is None) else now
         elapsed = (end_t - h.first_event_t) if (end_t and h.first_event_t) else None
         add(("epoch", f"{ep:.2f}" if ep == ep else "-"))
-        add(("time", f"{hms(elapsed)} elapsed  eta {hms(eta)}"))
+        when = f"{hms(elapsed)} elapsed  eta {hms(eta)}"
+        add(("time", when if len(when) <= room else f"{hms(elapsed)} eta {hms(eta)}"))
         lr = h.last("learning_rate")
         add(("lr", f"{lr:.3e}" if lr == lr else "-"))
         dev = rs.get("device") or "-"

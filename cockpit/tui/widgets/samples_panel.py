@@ -11,10 +11,10 @@ class SamplesPanel(Panel):
     SamplesPanel { border: round $panel-lighten-2; padding: 0 1; height: 1fr; min-height: 3; }
     """
 
-    def show(self, samples: list[dict]) -> None:
+    def show(self, samples: list[dict], *, can_ask: bool = True) -> None:
         t = Text()
         if not samples:
-            t.append("samples: none yet (g asks for some)", style="dim")
+            t.append("samples: none yet (g asks for some)" if can_ask else "samples: none in this run", style="dim")
             self.update(t)
             return
         last_step = samples[-1].get("step")
