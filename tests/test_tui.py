@@ -349,3 +349,26 @@ async def test_footer_rebuilds_do_not_keep_dead_widgets_alive(tmp_path):
         first = await rebuild(30)
         after = await rebuild(60)
         assert after <= first + 20, (first, after)  # one footer's worth of keys, not 60 more
+
+
+async def test_a_watched_cockpit_holds_plain_metrics_for_the_frame_but_never_an_alarm(tmp_path):
+    """While only watched (1 frame/s) the reader hands metrics over just before the frame that draws
+    them (each message costs the UI thread ~1 ms); a guard, a state change or an ack goes over at once."""
+    rd = write_run(tmp_path / "r", pid=os.getpid())
+    app = live_app(rd)
+    async with app.run_test(size=(160, 48)) as pilot:
+        await settle(pilot)
+        scr = app.screen
+        n = len(scr.history)
+        scr._last_render = time.monotonic()  # a frame was just drawn: the next is a second away
+        append(rd, kind="metrics", step=61, loss=1.0, grad_norm=1.0, learning_rate=1e-4)
+        await pilot.pause(0.3)
+        assert len(scr.history) == n  # held for the next frame
+        append(rd, kind="guard", step=61, rule="grad_norm_explosion", severity="critical", message="boom",
+               action="warned")
+        await pilot.pause(0.3)
+        assert len(scr.history) == n + 1  # the alarm went over at once, the held metrics with it
+        assert any(m.kind == "guard" and m.step == 61 for m in scr.history.marks)
+        append(rd, kind="metrics", step=62, loss=1.0, grad_norm=1.0, learning_rate=1e-4)
+        await pilot.pause(1.2)
+        assert len(scr.history) == n + 2  # plain metrics still arrive within a watched frame

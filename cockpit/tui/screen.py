@@ -161,6 +161,16 @@ class CockpitScreen(Screen):
         self._dirty = True
         self._urgent = self._urgent or self._alarming(msg.events)
 
+    def wants_events_now(self, new: list[dict], now: float) -> bool:
+        """Asked by the reader thread (reads only): hand events over now, or hold them for the frame that
+        will draw them. Now: before the first frame with data, when a frame is due within the reader's
+        next two polls (every poll while the operator is at the keys), and for alarming events."""
+        if not self._drew_data:
+            return True
+        if now - self._last_render >= self.frame_interval(now) - 2 * getattr(self.source, "poll", 0.0):
+            return True
+        return bool(new) and self._alarming(new)
+
     def _alarming(self, events: list[dict]) -> bool:
         """Whether these events must be on screen now rather than at the next watched frame: anything but
         metrics (a state change, an ack, a guard, an error, a checkpoint), or a step in the danger band."""

@@ -19,6 +19,10 @@ from cockpit.tui.messages import EventsArrived, TrainerGone
 SPEEDS = (1, 2, 5, 10, 20, 50, 100, 200, 500, 1000)
 
 
+HOLD_AT_MOST = 5000
+"""Events the reader holds back for the next frame before it hands them over regardless."""
+
+
 class LiveSource:
     replay = False
     controllable = True
@@ -42,11 +46,17 @@ class LiveSource:
         last_alive_check = 0.0
         dead_since: float | None = None
         gone_reported = False
+        pending: list[dict] = []
         while not self._stop.is_set():
             events = self.tail.poll()
-            if events:
-                screen.post_message(EventsArrived(events, self.tail.stats.bad))
+            pending += events
             now = time.monotonic()
+            # Each message costs the UI thread about a millisecond, whatever it holds: while the cockpit
+            # is only watched (1 frame/s), events wait here for the frame that will show them (measured
+            # at 12 events/s: 4.6-5.0% -> 3.6% of a core), except those that must be drawn at once.
+            if pending and (len(pending) >= HOLD_AT_MOST or screen.wants_events_now(events, now)):
+                screen.post_message(EventsArrived(pending, self.tail.stats.bad))
+                pending = []
             if now - last_alive_check > 0.4 and not gone_reported:
                 last_alive_check = now
                 if self._trainer_alive() or self.history.state in FINAL_STATES or not self._trainer_pids():
@@ -56,7 +66,8 @@ class LiveSource:
                 elif now - dead_since > 0.8:
                     # Dead twice, 0.8 s apart (a resume's new trainer takes the lock within that), and the
                     # final state is not in flight: the run crashed.
-                    late = self.tail.poll()
+                    late = pending + self.tail.poll()
+                    pending = []
                     if late:
                         screen.post_message(EventsArrived(late, self.tail.stats.bad))
                     if not any(e.get("kind") == "state" and e.get("state") in FINAL_STATES for e in late):
