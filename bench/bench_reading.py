@@ -61,9 +61,10 @@ def first_frame(path: Path) -> float:
     return asyncio.run(go())
 
 
-def first_frame_process(path: Path, steps: int, timeout: float = 120) -> tuple[float, float]:
-    """Seconds from `cockpit replay PATH` typed in a terminal (tmux) to (the cockpit on screen, its first
-    frame showing the whole log: cursor at the last step): what a user waits for, imports included.
+def first_frame_process(path: Path, steps: int, timeout: float = 120, command: str = "replay") -> tuple[float, float]:
+    """Seconds from `cockpit replay PATH` (or `cockpit attach PATH`) typed in a terminal (tmux) to (the
+    cockpit on screen, its first frame showing the whole log: the replay's cursor at the last step, the
+    live run panel at the last step): what a user waits for, imports included.
     The terminal's output is copied to a file (`pipe-pane`) and watched there: reading the screen with
     `capture-pane` every 20 ms would start 50 processes a second, which on a 2-core box slows the
     cockpit being measured (1.31 s against 1.22 s at 100 ms polls, in one comparison)."""
@@ -72,7 +73,7 @@ def first_frame_process(path: Path, steps: int, timeout: float = 120) -> tuple[f
         sock = ["tmux", "-L", f"bench-{time.monotonic_ns()}", "-f", "/dev/null"]
         # The pause lets pipe-pane attach and the window take its size before the command starts.
         cmd = (f"sleep 0.5; printf %s $EPOCHREALTIME > {started}; cd {ROOT} && "
-               f"exec env -u PYTHONDONTWRITEBYTECODE {sys.executable} -m cockpit.cli replay {path}")
+               f"exec env -u PYTHONDONTWRITEBYTECODE {sys.executable} -m cockpit.cli {command} {path}")
         subprocess.run(sock + ["new-session", "-d", "-s", "ff", "-x", "160", "-y", "48", f"bash -c '{cmd}'"],
                        check=True)
         # tmux 3.3 sizes a detached session's window 80x24 unless told to keep a manual size
@@ -80,7 +81,8 @@ def first_frame_process(path: Path, steps: int, timeout: float = 120) -> tuple[f
         subprocess.run(sock + ["resize-window", "-t", "ff", "-x", "160", "-y", "48"], check=True)
         subprocess.run(sock + ["pipe-pane", "-t", "ff", f"cat >> {out}"], check=True)
         shown, whole, seen = float("nan"), float("nan"), b""
-        want = f"cursor {steps}/{steps}".encode()
+        want = (f"cursor {steps}/{steps}" if command == "replay" else f"{steps}/{steps}").encode()
+        up = b"REPLAY" if command == "replay" else b"lora-cockpit"
         deadline = time.time() + timeout
         try:
             while time.time() < deadline:
@@ -89,7 +91,7 @@ def first_frame_process(path: Path, steps: int, timeout: float = 120) -> tuple[f
                 except FileNotFoundError:
                     pass
                 now = time.time()
-                if shown != shown and b"REPLAY" in seen:
+                if shown != shown and up in seen:
                     shown = now
                 if want in seen:
                     whole = now
@@ -126,17 +128,19 @@ def main() -> int:
             rep = statistics.median(timed([py, "-m", "cockpit.cli", "report", str(rd)]) for _ in range(a.reps))
             frame = statistics.median(first_frame(rd) for _ in range(a.reps))
             shown, frame_p = (statistics.median(x) for x in zip(*(first_frame_process(rd, n) for _ in range(a.reps))))
-            rows.append((n, mb, fold, peak, diag, rep, frame, shown, frame_p))
+            attach = statistics.median(first_frame_process(rd, n, command="attach")[1] for _ in range(a.reps))
+            rows.append((n, mb, fold, peak, diag, rep, frame, shown, frame_p, attach))
             print(f"{n} steps done", file=sys.stderr)
             if n == a.ab_steps:
                 ab = preload_ab(rd, max(3, a.reps))
     print("| steps | events.jsonl | read + fold to History (in-process) | peak memory of the fold | `diagnose` "
           "(process) | `report` (process) | replay first frame (in-process) | `cockpit replay`: on screen / "
-          "first frame with the whole log (process, in tmux) |")
-    print("|---|---|---|---|---|---|---|---|")
-    for n, mb, fold, peak, diag, rep, frame, shown, frame_p in rows:
+          "first frame with the whole log (process, in tmux) | `cockpit attach` to the finished run: first frame "
+          "with the whole log (process, in tmux) |")
+    print("|---|---|---|---|---|---|---|---|---|")
+    for n, mb, fold, peak, diag, rep, frame, shown, frame_p, attach in rows:
         print(f"| {n:,} | {mb:.0f} MiB | {fold:.2f} s | {peak:.0f} MiB | {diag:.2f} s | {rep:.2f} s | {frame:.2f} s | "
-              f"{shown:.2f} s / {frame_p:.2f} s |")
+              f"{shown:.2f} s / {frame_p:.2f} s | {attach:.2f} s |")
     if ab:
         print()
         print(f"| {a.ab_steps:,} steps, interleaved | log read in a forked child (default) | in-process "

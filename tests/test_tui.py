@@ -372,3 +372,22 @@ async def test_a_watched_cockpit_holds_plain_metrics_for_the_frame_but_never_an_
         append(rd, kind="metrics", step=62, loss=1.0, grad_norm=1.0, learning_rate=1e-4)
         await pilot.pause(1.2)
         assert len(scr.history) == n + 2  # plain metrics still arrive within a watched frame
+
+
+async def test_a_backlog_is_drawn_at_once_not_at_the_next_watched_frame(tmp_path):
+    """Attaching to (or re-attaching after SSH to) a long run: the reader brings the backlog in large
+    batches, and each is drawn as it arrives rather than a watched frame (1 s) later."""
+    from cockpit.tui.messages import CATCH_UP
+
+    rd = write_run(tmp_path / "r", pid=os.getpid())
+    app = live_app(rd)
+    async with app.run_test(size=(160, 48)) as pilot:
+        await settle(pilot)
+        scr = app.screen
+        scr._last_render = time.monotonic()  # a frame was just drawn: the next watched one is a second away
+        with open(rd.events, "a") as f:
+            for s in range(61, 61 + CATCH_UP + 10):
+                f.write(json.dumps({"v": 1, "t": T0 + 500, "kind": "metrics", "step": s, "loss": 1.0,
+                                    "grad_norm": 1.0, "learning_rate": 1e-4}) + "\n")
+        await pilot.pause(0.4)
+        assert len(scr.query_one("#m-loss").values) == 60 + CATCH_UP + 10

@@ -8,6 +8,12 @@ from typing import Any
 from textual.message import Message
 
 
+CATCH_UP = 1000
+"""Events in one batch from the reader: only a backlog comes this large (attaching to a long run, or
+re-attaching after SSH dropped; a live run brings a few per poll). The reader hands such a batch over
+at once and the screen draws it at once, rather than holding it for the next watched frame."""
+
+
 @dataclass
 class EventsArrived(Message):
     """New events read from a run's events.jsonl (a batch: a fast trainer never floods the UI)."""

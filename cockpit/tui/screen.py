@@ -19,7 +19,7 @@ from cockpit.columns import minmax_points
 from cockpit.history import History
 from cockpit.rundir import FINAL_STATES
 from cockpit.thresholds import Thresholds
-from cockpit.tui.messages import EventsArrived, TrainerGone
+from cockpit.tui.messages import CATCH_UP, EventsArrived, TrainerGone
 from cockpit.tui.modals import ConfirmModal, LrModal, TextModal, ZoomModal
 from cockpit.tui.watchers import drop_closed_watchers
 from cockpit.tui.widgets.advisor_panel import AdvisorPanel
@@ -157,9 +157,11 @@ class CockpitScreen(Screen):
         self.source.add(msg.events)
         self._bad_lines = msg.bad_lines
         for ev in msg.events:
-            self._log_event(ev)
+            if ev.get("kind") != "metrics":  # metrics make no log line; attaching to a long run brings 100,000s
+                self._log_event(ev)
         self._dirty = True
-        self._urgent = self._urgent or self._alarming(msg.events)
+        # A backlog (attach, re-attach after SSH dropped) is drawn now, not a watched frame later.
+        self._urgent = self._urgent or len(msg.events) >= CATCH_UP or self._alarming(msg.events)
 
     def wants_events_now(self, new: list[dict], now: float) -> bool:
         """Asked by the reader thread (reads only): hand events over now, or hold them for the frame that
@@ -306,7 +308,6 @@ class CockpitScreen(Screen):
             bar.update(title)
 
     def _log_event(self, ev: dict) -> None:
-        log = self.query_one("#log", RichLog)
         k = ev.get("kind")
         step = ev.get("step")
         at = f"[{step:>6}] " if isinstance(step, int) else " " * 9
@@ -351,7 +352,7 @@ class CockpitScreen(Screen):
             facts += [f"{total:,} steps"] if isinstance(total, int) and total else []
             line = Text(f"{at}▶ started{where}" + (f" ({', '.join(facts)})" if facts else ""), style="bold")
         if line is not None:
-            log.write(line)
+            self.query_one("#log", RichLog).write(line)
 
     def _log_history_marks(self, h: History) -> None:
         if h.run_started:

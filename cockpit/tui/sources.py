@@ -14,13 +14,9 @@ from typing import Callable
 
 from cockpit.history import History
 from cockpit.rundir import FINAL_STATES, RunDir, Tail, pid_alive, read_lock_pid, tail_text
-from cockpit.tui.messages import EventsArrived, TrainerGone
+from cockpit.tui.messages import CATCH_UP, EventsArrived, TrainerGone
 
 SPEEDS = (1, 2, 5, 10, 20, 50, 100, 200, 500, 1000)
-
-
-HOLD_AT_MOST = 5000
-"""Events the reader holds back for the next frame before it hands them over regardless."""
 
 
 class LiveSource:
@@ -54,7 +50,7 @@ class LiveSource:
             # Each message costs the UI thread about a millisecond, whatever it holds: while the cockpit
             # is only watched (1 frame/s), events wait here for the frame that will show them (measured
             # at 12 events/s: 4.6-5.0% -> 3.6% of a core), except those that must be drawn at once.
-            if pending and (len(pending) >= HOLD_AT_MOST or screen.wants_events_now(events, now)):
+            if pending and (len(pending) >= CATCH_UP or screen.wants_events_now(events, now)):
                 screen.post_message(EventsArrived(pending, self.tail.stats.bad))
                 pending = []
             if now - last_alive_check > 0.4 and not gone_reported:
