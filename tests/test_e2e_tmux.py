@@ -93,7 +93,7 @@ def test_cockpit_drives_the_real_trainer(tmp_path):
     try:
         rd = run_dir_of(runs)
         wait_for(rd, lambda e: e["kind"] == "metrics" and e["step"] >= 3, timeout=120)
-        screen = t.wait_screen("grad_norm")
+        t.wait_screen("grad_norm")
         for word in ("loss", "entropy", "memory", "RUNNING"):
             assert word in t.wait_screen(word), word
         t.keys("p")

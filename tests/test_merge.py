@@ -86,7 +86,6 @@ def test_refusals_missing_adapter_no_room_mismatch(trained, tmp_path):
 def test_nan_adapter_fails_verification(trained, tmp_path):
     import shutil
 
-    import torch
     from safetensors.torch import load_file, save_file
 
     bad = tmp_path / "nan-adapter"

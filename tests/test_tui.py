@@ -8,8 +8,6 @@ import threading
 import time
 from pathlib import Path
 
-import pytest
-
 from cockpit.history import History
 from cockpit.logs import load_history
 from cockpit.tui.app import CockpitApp

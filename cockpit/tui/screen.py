@@ -85,6 +85,7 @@ class CockpitScreen(Screen):
         self._urgent = False
         self._pruned_at = 0.0
         self._bindings_key = None
+        self._thresholds: tuple[object, Thresholds] | None = None
 
     # ---- layout ----------------------------------------------------------------------------------
 
@@ -249,7 +250,13 @@ class CockpitScreen(Screen):
         return self.history.state
 
     def thresholds(self) -> Thresholds:
-        return Thresholds.from_config(self.history.config)
+        """The run's danger bands, built once per run_started event (where the config is; a replay that
+        finishes loading brings a new one). The reader thread asks too, at every poll that brings events."""
+        started = self.history.run_started  # the config lives in it: same object, same thresholds
+        cached = self._thresholds
+        if cached is None or cached[0] is not started:
+            cached = self._thresholds = (started, Thresholds.from_config(self.history.config))
+        return cached[1]
 
     def advice(self):
         h = self.history
