@@ -152,9 +152,12 @@ def resume(run_dir: str, detach: bool, headless: bool, theme: str | None) -> Non
 @theme_option
 def attach(run_dir: str, theme: str | None) -> None:
     """Open the cockpit on a running or finished run (its whole history is shown at once)."""
+    from cockpit.preload import Preload
+
+    pre = Preload(Path(run_dir), live=True)  # a long run's history is read while the UI is imported
     from cockpit.tui.launch import open_live
 
-    open_live(Path(run_dir), theme=theme)
+    open_live(Path(run_dir), theme=theme, preload=pre)
 
 
 @main.command(context_settings={**CONTEXT, "ignore_unknown_options": True})

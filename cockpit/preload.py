@@ -31,17 +31,25 @@ cores, 100,000 steps, diagnose: 0.4 -> 0.85 s, 0.5 -> 0.83 s, 0.6 -> 0.93 s (ben
 class Preload:
     """`Preload(path)` starts reading; `.result()` returns (History, LoadedLog) or raises LogError/OSError."""
 
-    def __init__(self, path: str | Path, share: float = CHILD_SHARE):
+    def __init__(self, path: str | Path, share: float = CHILD_SHARE, live: bool = False):
         """`share`: of an events file, what the child reads (1.0: all of it, as the replay cockpit asks,
-        since it has its own screen to draw meanwhile)."""
+        since it has its own screen to draw meanwhile). `live`: a run that may still be writing (`cockpit
+        attach`): the child reads up to the last whole line there is now, and the cockpit's own reader
+        tails the file from there (`result_live`)."""
         self.path = Path(path)
         self.pid: int | None = None
         self.fd: int | None = None
         self.events_file = _events_file(self.path)
         self.split: int | None = None  # the child reads events bytes [0, split); this process the rest
+        self.live = live
         off = os.environ.get("COCKPIT_NO_PRELOAD")  # for side-by-side benchmarks and debugging
         if not off and sys.platform.startswith("linux") and _size(self.path) >= MIN_BYTES:
-            self.split = _split_point(self.events_file, share) if self.events_file and share < 1 else None
+            if live:
+                self.split = _last_line_end(self.events_file) if self.events_file else None
+                if self.split is None:
+                    return
+            else:
+                self.split = _split_point(self.events_file, share) if self.events_file and share < 1 else None
             self._fork()
 
     def _fork(self) -> None:
@@ -98,6 +106,27 @@ class Preload:
         _add_stats(log.stats, tail_stats)
         return history, log
 
+    def result_live(self) -> tuple[Any, Any, int] | None:
+        """For `live`: (History of the events before byte `split`, their ReadStats, `split`), or None when
+        no child read them (not forked, or it failed): the caller then reads the whole file itself."""
+        if self.fd is None or not self.live or self.split is None:
+            return None
+        with os.fdopen(self.fd, "rb") as f:
+            payload = f.read()
+        self.fd = None
+        try:
+            os.waitpid(self.pid, 0)
+        except ChildProcessError:
+            pass
+        try:
+            kind, value = pickle.loads(payload)
+        except Exception:
+            return None
+        if kind != "ok":
+            return None
+        history, log = value
+        return history, log.stats, self.split
+
     def _read_tail(self):
         """This process's share: the events after the split, parsed and their metrics turned into
         columns (appended once the child's History is here)."""
@@ -151,6 +180,19 @@ def _split_point(ev: Path, share: float = CHILD_SHARE) -> int | None:
         return None
     i = chunk.find(b"\n")
     return None if i < 0 else int(size * share) + i + 1
+
+
+def _last_line_end(ev: Path) -> int | None:
+    """The offset just past the file's last newline (where a live tail resumes), or None."""
+    try:
+        with open(ev, "rb") as f:
+            size = os.fstat(f.fileno()).st_size
+            start = max(0, size - (1 << 20))
+            f.seek(start)
+            i = f.read(size - start).rfind(b"\n")
+    except OSError:
+        return None
+    return None if i < 0 else start + i + 1
 
 
 def _size(path: Path) -> int:

@@ -304,6 +304,10 @@ class Tail:
         self._lineno = 0
         self._inode: int | None = None
 
+    def resume_at(self, offset: int, lineno: int) -> None:
+        """Go on from a line start that another reader reached (the attach preload)."""
+        self.offset, self._lineno, self._partial = offset, lineno, b""
+
     def poll(self, max_bytes: int = 8 << 20) -> list[dict[str, Any]]:
         try:
             with open(self.path, "rb") as f:

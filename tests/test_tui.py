@@ -389,3 +389,34 @@ async def test_a_backlog_is_drawn_at_once_not_at_the_next_watched_frame(tmp_path
                                     "grad_norm": 1.0, "learning_rate": 1e-4}) + "\n")
         await pilot.pause(0.4)
         assert len(scr.query_one("#m-loss").values) == 60 + CATCH_UP + 10
+
+
+async def test_attach_reads_a_long_runs_history_in_a_child_then_tails_from_where_it_stopped(tmp_path):
+    """`cockpit attach` on a long run: a forked child reads the history up to the last whole line while
+    the UI starts; the cockpit's reader goes on from that byte, so a line being written at that moment
+    is read once, whole, and nothing is read twice."""
+    from cockpit.preload import MIN_BYTES, Preload
+
+    rd = write_run(tmp_path / "r", pid=os.getpid())
+    step = 60
+    with open(rd.events, "a") as f:
+        while f.tell() < MIN_BYTES + 1000:
+            step += 1
+            f.write(json.dumps({"v": 1, "t": T0 + 100, "kind": "metrics", "step": step, "loss": 1.0,
+                                "grad_norm": 1.0, "learning_rate": 1e-4}) + "\n")
+        f.write('{"v": 1, "t": 1790000100.0, "kind": "metrics", "step": ')  # the trainer is mid-line
+    pre = Preload(rd.path, live=True)
+    assert pre.forked
+    app = CockpitApp(LiveSource(rd.path, poll=0.02, preload=pre), run_dir=rd.path, clock=lambda: T0 + 100)
+    async with app.run_test(size=(160, 48)) as pilot:
+        await settle(pilot, 1.0)
+        h = app.screen.history
+        assert len(h) == step and h.steps[-1] == step
+        with open(rd.events, "a") as f:
+            f.write(f'{step + 1}, "loss": 1.0, "grad_norm": 1.0, "learning_rate": 1e-4}}\n')
+        await settle(pilot, 0.6)
+        h = app.screen.history
+        assert len(h) == step + 1 and h.steps[-1] == step + 1
+        assert [m.step for m in h.marks if m.kind == "ack"] == [30]  # read once
+        assert app.screen._bad_lines == 0
+        assert app.screen.source.tail.stats.lines == 1  # the cockpit's own reader read only the new line

@@ -43,7 +43,8 @@ def _measure_the_terminal() -> None:
         os.environ.pop(name, None)
 
 
-def open_live(run_dir: Path, theme: str | None = None) -> None:
+def open_live(run_dir: Path, theme: str | None = None, preload=None) -> None:
+    """`preload`: a `cockpit.preload.Preload(run_dir, live=True)` the CLI started before importing the UI."""
     from cockpit.tui.app import CockpitApp
     from cockpit.tui.sources import LiveSource
 
@@ -51,7 +52,7 @@ def open_live(run_dir: Path, theme: str | None = None) -> None:
     if not rd.events.exists():
         print(f"error: {run_dir} is not a run directory (no events.jsonl)", file=sys.stderr)
         sys.exit(2)
-    source = LiveSource(rd.path)
+    source = LiveSource(rd.path, preload=preload)
     _yield_to_training()
     app = CockpitApp(source, run_dir=rd.path, theme=theme, keymap=_keymap(rd.path))
     _measure_the_terminal()

@@ -28,3 +28,10 @@ class TrainerGone(Message):
 
     pid: int = 0
     log_tail: list[str] = field(default_factory=list)
+
+
+@dataclass
+class HistoryRead(Message):
+    """A live run's history up to where the reader goes on tailing, read in a forked child (attach)."""
+
+    history: Any = None

@@ -19,7 +19,7 @@ from cockpit.columns import minmax_points
 from cockpit.history import History
 from cockpit.rundir import FINAL_STATES
 from cockpit.thresholds import Thresholds
-from cockpit.tui.messages import CATCH_UP, EventsArrived, TrainerGone
+from cockpit.tui.messages import CATCH_UP, EventsArrived, HistoryRead, TrainerGone
 from cockpit.tui.modals import ConfirmModal, LrModal, TextModal, ZoomModal
 from cockpit.tui.watchers import drop_closed_watchers
 from cockpit.tui.widgets.advisor_panel import AdvisorPanel
@@ -152,6 +152,13 @@ class CockpitScreen(Screen):
     def on_unmount(self) -> None:
         if not self.source.replay:
             self.source.stop()
+
+    @on(HistoryRead)
+    def _history_read(self, msg: HistoryRead) -> None:
+        # Before any EventsArrived (the reader posts this first): the run so far, read in a forked child.
+        self.source.history = msg.history
+        self._log_history_marks(msg.history)
+        self._dirty = self._urgent = True
 
     @on(EventsArrived)
     def _events(self, msg: EventsArrived) -> None:

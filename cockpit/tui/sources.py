@@ -14,7 +14,7 @@ from typing import Callable
 
 from cockpit.history import History
 from cockpit.rundir import FINAL_STATES, RunDir, Tail, pid_alive, read_lock_pid, tail_text
-from cockpit.tui.messages import CATCH_UP, EventsArrived, TrainerGone
+from cockpit.tui.messages import CATCH_UP, EventsArrived, HistoryRead, TrainerGone
 
 SPEEDS = (1, 2, 5, 10, 20, 50, 100, 200, 500, 1000)
 
@@ -23,10 +23,13 @@ class LiveSource:
     replay = False
     controllable = True
 
-    def __init__(self, run_dir: Path, poll: float = 0.05):
+    def __init__(self, run_dir: Path, poll: float = 0.05, preload=None):
+        """`preload`: a `cockpit.preload.Preload(run_dir, live=True)` started before the UI was imported;
+        the reader takes the history it read and tails the file from where it stopped."""
         self.rd = RunDir(run_dir)
         self.history = History()
         self.poll = poll
+        self.preload = preload
         self.tail = Tail(self.rd.events)
         self._stop = threading.Event()
         self.title = self.rd.name
@@ -43,6 +46,13 @@ class LiveSource:
         dead_since: float | None = None
         gone_reported = False
         pending: list[dict] = []
+        if self.preload is not None:
+            read, self.preload = self.preload.result_live(), None
+            if read is not None:
+                history, stats, end = read
+                self.tail.resume_at(end, stats.end_lineno)
+                self.tail.stats.bad += stats.bad
+                screen.post_message(HistoryRead(history))
         while not self._stop.is_set():
             events = self.tail.poll()
             pending += events
