@@ -106,6 +106,26 @@ class Preload:
         _add_stats(log.stats, tail_stats)
         return history, log
 
+    def wait(self, timeout: float) -> bool:
+        """Whether the child's answer can be read now (waits up to `timeout` s); True when none forked."""
+        if self.fd is None:
+            return True
+        import select
+
+        return bool(select.select([self.fd], [], [], timeout)[0])
+
+    def cancel(self) -> None:
+        """Stop a child nobody will read (the cockpit closed first): it would block on the full pipe."""
+        if self.fd is None:
+            return
+        try:
+            os.kill(self.pid, 9)
+            os.waitpid(self.pid, 0)
+        except (ProcessLookupError, ChildProcessError):
+            pass
+        os.close(self.fd)
+        self.fd = None
+
     def result_live(self) -> tuple[Any, Any, int] | None:
         """For `live`: (History of the events before byte `split`, their ReadStats, `split`), or None when
         no child read them (not forked, or it failed): the caller then reads the whole file itself."""

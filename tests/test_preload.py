@@ -103,3 +103,25 @@ def test_split_read_keeps_line_numbers_bad_lines_and_a_torn_tail(tmp_path):
     assert log.stats.bad_lines == log2.stats.bad_lines
     assert log.stats.bad_lines[0] == head_bad and log.stats.torn_tail and log2.stats.torn_tail
     assert log.stats.lines == log2.stats.lines
+
+
+def test_live_read_stops_at_the_last_whole_line_and_can_be_cancelled(tmp_path):
+    rd = long_run(tmp_path / "r")
+    with open(rd.events, "ab") as f:
+        f.write(b'{"v": 1, "t": 2.0, "kind": "metrics", "step": 20')  # the trainer is mid-line
+    pre = Preload(rd.path, live=True)
+    assert pre.pid is not None and pre.wait(30)
+    h, stats, end = pre.result_live()
+    assert len(h) == 20_000 and rd.events.read_bytes()[:end].endswith(b"\n")
+    assert stats.end_lineno == rd.events.read_bytes()[:end].count(b"\n") and not stats.torn_tail
+    # closed before the child answered: it is killed and reaped, never left blocked on a full pipe
+    pre = Preload(rd.path, live=True)
+    pid = pre.pid
+    pre.cancel()
+    assert pre.fd is None and pre.result_live() is None
+    with pytest.raises(ChildProcessError):
+        os.waitpid(pid, os.WNOHANG)
+    # a child that died is not trusted: the caller reads the file itself
+    pre = Preload(rd.path, live=True)
+    os.kill(pre.pid, signal.SIGKILL)
+    assert pre.result_live() is None

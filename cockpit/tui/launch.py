@@ -63,7 +63,8 @@ def open_live(run_dir: Path, theme: str | None = None, preload=None) -> None:
         print(f"  replay: cockpit replay {rd.path}    report: cockpit report {rd.path}")
     else:
         pid = (h.run_started or {}).get("pid")
-        print(f"detached: training goes on{f' (trainer pid {pid})' if pid else ''}.")
+        going = "" if h.run_started is None else f": training goes on{f' (trainer pid {pid})' if pid else ''}"
+        print(f"detached{going}.")  # (closed before the run's history was read: its state is not known)
         print(f"  re-attach: cockpit attach {rd.path}")
         print(f"  steer:     cockpit ctl {rd.path} pause|resume|lr x0.5|save|stop")
 

@@ -47,7 +47,12 @@ class LiveSource:
         gone_reported = False
         pending: list[dict] = []
         if self.preload is not None:
-            read, self.preload = self.preload.result_live(), None
+            pre, self.preload = self.preload, None
+            while not pre.wait(0.1):  # closing the cockpit must not wait for the child's read
+                if self._stop.is_set():
+                    pre.cancel()
+                    return
+            read = pre.result_live()
             if read is not None:
                 history, stats, end = read
                 self.tail.resume_at(end, stats.end_lineno)
