@@ -15,6 +15,7 @@ from __future__ import annotations
 
 import os
 import pickle
+import signal
 import sys
 from pathlib import Path
 from typing import Any
@@ -86,17 +87,10 @@ class Preload:
         if self.fd is None:
             return _read(self.path)
         tail, tail_stats = self._read_tail()
-        with os.fdopen(self.fd, "rb") as f:
-            payload = f.read()
-        self.fd = None
-        try:
-            os.waitpid(self.pid, 0)
-        except ChildProcessError:
-            pass
-        try:
-            kind, value = pickle.loads(payload)
-        except Exception:  # the child died (killed, out of memory): read it here instead
+        answer = self._receive()
+        if answer is None:  # the child died (killed, out of memory): read it here instead
             return _read(self.path)
+        kind, value = answer
         if kind == "error":
             raise value
         if self.split is None:
@@ -119,7 +113,7 @@ class Preload:
         if self.fd is None:
             return
         try:
-            os.kill(self.pid, 9)
+            os.kill(self.pid, signal.SIGKILL)
             os.waitpid(self.pid, 0)
         except (ProcessLookupError, ChildProcessError):
             pass
@@ -131,6 +125,15 @@ class Preload:
         no child read them (not forked, or it failed): the caller then reads the whole file itself."""
         if self.fd is None or not self.live or self.split is None:
             return None
+        answer = self._receive()
+        if answer is None or answer[0] != "ok":
+            return None
+        history, log = answer[1]
+        return history, log.stats, self.split
+
+    def _receive(self) -> tuple[str, Any] | None:
+        """The child's ("ok", (History, LoadedLog)) or ("error", exception), once it is reaped; None when
+        its answer cannot be read (it died)."""
         with os.fdopen(self.fd, "rb") as f:
             payload = f.read()
         self.fd = None
@@ -139,13 +142,9 @@ class Preload:
         except ChildProcessError:
             pass
         try:
-            kind, value = pickle.loads(payload)
+            return pickle.loads(payload)
         except Exception:
             return None
-        if kind != "ok":
-            return None
-        history, log = value
-        return history, log.stats, self.split
 
     def _read_tail(self):
         """This process's share: the events after the split, parsed and their metrics turned into

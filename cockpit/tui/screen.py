@@ -156,7 +156,7 @@ class CockpitScreen(Screen):
     @on(HistoryRead)
     def _history_read(self, msg: HistoryRead) -> None:
         # Before any EventsArrived (the reader posts this first): the run so far, read in a forked child.
-        self.source.history = msg.history
+        self.source.loaded(msg.history)
         self._log_history_marks(msg.history)
         self._dirty = self._urgent = True
 
@@ -177,7 +177,7 @@ class CockpitScreen(Screen):
         next two polls (every poll while the operator is at the keys), and for alarming events."""
         if not self._drew_data:
             return True
-        if now - self._last_render >= self.frame_interval(now) - 2 * getattr(self.source, "poll", 0.0):
+        if now - self._last_render >= self.frame_interval(now) - 2 * self.source.poll:
             return True
         return bool(new) and self._alarming(new)
 

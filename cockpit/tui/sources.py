@@ -40,6 +40,10 @@ class LiveSource:
     def add(self, events) -> None:
         self.history.extend(events)
 
+    def loaded(self, history: History) -> None:
+        """The run so far, read by the attach preload: what the reader's events then extend."""
+        self.history = history
+
     def run(self, screen) -> None:
         """Worker body (a thread): read, post, repeat until stopped."""
         last_alive_check = 0.0
