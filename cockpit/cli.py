@@ -166,26 +166,31 @@ def attach(run_dir: str, theme: str | None) -> None:
 @click.argument("value", required=False)
 @click.option("--timeout", default=60.0, show_default=True, help="Seconds to wait for the trainer's ack.")
 @click.option("--no-wait", is_flag=True, help="Write the command and return without waiting for the ack.")
-def ctl(run_dir: str, action: str, value: str | None, timeout: float, no_wait: bool) -> None:
+@click.option("--expires", type=click.FloatRange(min=0.1), default=None, metavar="SECONDS",
+              help="The trainer refuses the command if it reads it later than this "
+                   "(default: --timeout; 300 with --no-wait).")
+def ctl(run_dir: str, action: str, value: str | None, timeout: float, no_wait: bool, expires: float | None) -> None:
     """Send one command to a running trainer and print its ack.
 
     \b
     cockpit ctl RUN pause | resume | save | stop | sample
     cockpit ctl RUN lr 1e-4        set the learning rate
     cockpit ctl RUN lr x0.5        scale it (the schedule continues from the new value)
+    cockpit ctl RUN merge [bf16]   save a checkpoint and merge it (fp32 unless a dtype is given)
+    A command the trainer has not read when it expires is never applied (it is acked as expired).
     Exit 0 when acked ok, 1 when refused or no ack came in time, 2 for a bad value."""
     from cockpit.control import CommandError, send_and_wait
 
     try:
-        ack = send_and_wait(Path(run_dir), action, value, timeout=timeout, wait=not no_wait)
+        ack = send_and_wait(Path(run_dir), action, value, timeout=timeout, wait=not no_wait, ttl=expires)
     except CommandError as e:
         click.echo(f"error: {e}", err=True)
         sys.exit(2)
     if ack is None:
         if no_wait:
             return
-        click.echo(f"no ack within {timeout:g}s (is the trainer running? see {Path(run_dir) / 'trainer.log'})",
-                   err=True)
+        click.echo(f"no ack within {expires or timeout:g}s: the command expired and will not be applied "
+                   f"(is the trainer running? see {Path(run_dir) / 'trainer.log'})", err=True)
         sys.exit(1)
     if ack.get("ok"):
         click.echo(f"ok: {ack.get('cmd')} at step {ack.get('step')}  {ack.get('change') or ''}".rstrip())

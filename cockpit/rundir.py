@@ -334,9 +334,15 @@ class Tail:
 # Commands
 
 
-def new_command(cmd: str, value: Any = None, source: str = "cli") -> dict[str, Any]:
-    c: dict[str, Any] = {"v": SCHEMA_VERSION, "t": time.time(), "id": uuid.uuid4().hex[:12], "cmd": cmd,
-                         "source": source}
+COMMAND_TTL = 300.0
+"""Seconds a command stays valid when its sender names no expiry: a trainer that reads it later (it was
+stopped, hung, or still loading a model) refuses it as expired instead of acting on a stale wish."""
+
+
+def new_command(cmd: str, value: Any = None, source: str = "cli", ttl: float | None = None) -> dict[str, Any]:
+    now = time.time()
+    c: dict[str, Any] = {"v": SCHEMA_VERSION, "t": now, "id": uuid.uuid4().hex[:12], "cmd": cmd,
+                         "source": source, "expires": now + (COMMAND_TTL if ttl is None else ttl)}
     if value is not None:
         c["value"] = value
     return c
@@ -353,6 +359,29 @@ def append_command(rd: RunDir, cmd: dict[str, Any]) -> dict[str, Any]:
     return cmd
 
 
+MERGE_DTYPES = ("fp32", "bf16", "fp16")
+
+
+def merge_value_problem(value: Any) -> str | None:
+    """Why a `merge` command's value cannot be handed to the merge process, or None. The value is empty,
+    a dtype (`bf16`), or {"dtype": ..., "out": FOLDER}."""
+    if value is None:
+        return None
+    if isinstance(value, str):
+        value = {"dtype": value}
+    if not isinstance(value, dict):
+        return f"merge value must be a dtype ({', '.join(MERGE_DTYPES)}) or {{dtype, out}}, got {value!r}"
+    unknown = set(value) - {"dtype", "out"}
+    if unknown:
+        return f"merge value has unknown field(s) {', '.join(sorted(map(str, unknown)))} (known: dtype, out)"
+    if value.get("dtype") is not None and value["dtype"] not in MERGE_DTYPES:
+        return f"merge dtype {value['dtype']!r} is not one of {', '.join(MERGE_DTYPES)}"
+    out = value.get("out")
+    if out is not None and (not isinstance(out, str) or not out.strip() or "\0" in out):
+        return f"merge out {out!r} is not a folder path"
+    return None
+
+
 def parse_command(line: bytes | str) -> dict[str, Any] | None:
     try:
         obj = json.loads(line)
@@ -360,7 +389,6 @@ def parse_command(line: bytes | str) -> dict[str, Any] | None:
         return None
     if not isinstance(obj, dict) or not isinstance(obj.get("cmd"), str):
         return None
-    obj.setdefault("id", "")
     return obj
 
 

@@ -41,11 +41,11 @@ def test_unknown_and_malformed_commands():
     ({"cmd": "set_lr", "value": True}, "not a number"),
 ])
 def test_trainer_revalidates_hand_written_commands(cmd, reason):
-    assert reason in validate(dict(cmd))
+    assert reason in validate({"id": "x", **cmd})
 
 
 def test_hand_written_string_lr_is_accepted():
-    c = {"cmd": "set_lr", "value": "1e-4"}
+    c = {"id": "x", "cmd": "set_lr", "value": "1e-4"}
     assert validate(c) is None and c["value"] == 1e-4
 
 

@@ -33,7 +33,7 @@ from transformers import TrainerCallback
 from cockpit.config import RunConfig
 from cockpit.rundir import EventWriter, RunDir
 from cockpit.trainer import dist
-from cockpit.trainer.commands import CommandReader, apply_lr, validate
+from cockpit.trainer.commands import CommandReader, apply_lr, scaled_lr_problem, validate
 
 
 class StopWhilePaused(Exception):
@@ -42,14 +42,14 @@ class StopWhilePaused(Exception):
 
 class CockpitCallback(TrainerCallback):
     def __init__(self, rd: RunDir, cfg: RunConfig, events: EventWriter | None, mem_reader, mem_kind: str,
-                 sample_fn=None):
+                 sample_fn=None, control_offset: int = 0):
         self.rd, self.cfg, self.events = rd, cfg, events
         self.mem_reader, self.mem_kind = mem_reader, mem_kind
         self.sample_fn = sample_fn
         self.trainer = None  # set after the Trainer exists (needed to save while paused)
         self.is_zero = dist.is_world_zero()
         self.rank = dist.rank()
-        self.reader = CommandReader(rd.control, start_at_end=False) if self.is_zero else None
+        self.reader = CommandReader(rd.control, offset=control_offset) if self.is_zero else None
         self.paused = False
         self.stop_reason: str | None = None
         self.sigterm = False
@@ -85,9 +85,11 @@ class CockpitCallback(TrainerCallback):
 
     def ack(self, cmd: dict[str, Any], step: int, ok: bool, reason: str | None = None,
             change: str | None = None) -> None:
-        if not cmd.get("id"):
-            return  # synthetic commands (SIGTERM, guards) have no sender waiting for an ack
-        fields: dict[str, Any] = {"id": cmd.get("id", ""), "cmd": cmd.get("cmd"), "ok": ok, "step": step}
+        if cmd.get("internal"):
+            return  # the trainer's own commands (SIGTERM, guards) have no sender waiting for an ack
+        cid = cmd.get("id")
+        fields: dict[str, Any] = {"id": cid if isinstance(cid, str) else "", "cmd": cmd.get("cmd"), "ok": ok,
+                                  "step": step}
         if cmd.get("source"):
             fields["source"] = cmd["source"]  # who sent it (tui / cli / advisor): the log says who acted
         if reason:
@@ -112,7 +114,7 @@ class CockpitCallback(TrainerCallback):
         cmds = self.reader.poll() if self.reader is not None else []
         cmds, self.injected = self.injected + cmds, []
         if self.sigterm and self.stop_reason is None:
-            cmds.append({"id": "", "cmd": "stop", "source": "sigterm"})
+            cmds.append({"id": "", "cmd": "stop", "source": "sigterm", "internal": True})
         return dist.broadcast(cmds)
 
     def _handle(self, cmds: list[dict[str, Any]], args, state, control, kwargs, step: int) -> None:
@@ -143,6 +145,10 @@ class CockpitCallback(TrainerCallback):
                 self.state("running", step)
             elif name in ("set_lr", "scale_lr"):
                 v = float(cmd["value"])
+                too_small = scaled_lr_problem(optimizer, scheduler, v) if name == "scale_lr" else None
+                if too_small:
+                    self.ack(cmd, step, False, reason=too_small)
+                    continue
                 if name == "set_lr":
                     old, new = apply_lr(optimizer, scheduler, new_lr=v)
                 else:
@@ -159,8 +165,7 @@ class CockpitCallback(TrainerCallback):
                 control.should_save = True
                 control.should_training_stop = True
                 self._rank_log(f"applied stop at step {step}")
-                if cmd.get("id"):
-                    self.ack(cmd, step, True, change="saving and stopping")
+                self.ack(cmd, step, True, change="saving and stopping")
                 self.state("stopping", step, reason=self.stop_reason)
             elif name == "sample":
                 self.want_sample.append(cmd)
@@ -307,7 +312,7 @@ class CockpitCallback(TrainerCallback):
         if action in ("stop", "pause") and dist.world_size() > 1 and d.get("rule") != "nonfinite_grad":
             # Only rank 0 saw this logged value: hand the decision to every rank through the next
             # broadcast, so all of them stop or pause at the same step.
-            self.injected.append({"id": "", "cmd": action, "source": f"guard:{d.get('rule')}"})
+            self.injected.append({"id": "", "cmd": action, "source": f"guard:{d.get('rule')}", "internal": True})
             return
         if action == "stop":
             self.stop_reason = f"guard:{d.get('rule')}"
@@ -338,10 +343,12 @@ class CockpitCallback(TrainerCallback):
         """The merge runs in its own process (never inside the trainer): training goes on meanwhile."""
         log = open(self.rd.path / "merge.log", "ab")
         argv = [sys.executable, "-m", "cockpit.merge", str(self.rd.path), "--checkpoint", str(step)]
-        if isinstance(cmd.get("value"), dict):
+        value = cmd.get("value")
+        value = {"dtype": value} if isinstance(value, str) else value  # validated: a dtype or {dtype, out}
+        if isinstance(value, dict):
             for k in ("dtype", "out"):
-                if cmd["value"].get(k):
-                    argv += [f"--{k}", str(cmd["value"][k])]
+                if value.get(k):
+                    argv += [f"--{k}", str(value[k])]
         subprocess.Popen(argv, stdout=log, stderr=subprocess.STDOUT, stdin=subprocess.DEVNULL,
                          start_new_session=True, env={**os.environ, "COCKPIT_MERGE_FROM_TRAINER": "1"})
         log.close()

@@ -7,20 +7,25 @@ boundary (no reopen, no re-read: one `read()` that usually returns nothing).
 from __future__ import annotations
 
 import math
+import time
 from pathlib import Path
 from typing import Any
 
-from cockpit.lr import check_lr_value
-from cockpit.rundir import COMMANDS, parse_command
+from cockpit.lr import MIN_LR, check_lr_value
+from cockpit.rundir import COMMANDS, merge_value_problem, parse_command
 
 
 class CommandReader:
-    """Yields new, parsed commands from control.jsonl; a torn last line waits for its end."""
+    """Yields new, parsed commands from control.jsonl; a torn last line waits for its end.
 
-    def __init__(self, path: Path, start_at_end: bool = False):
+    `offset`: where this trainer's commands begin. A resumed trainer starts at the size the file had
+    when its process started: everything before was meant for an earlier trainer (and was acked, or
+    refused, or sent to a dead one) and must not be applied again."""
+
+    def __init__(self, path: Path, offset: int = 0):
         self.path = path
         self._f = open(path, "a+b")
-        self._f.seek(0, 2 if start_at_end else 0)
+        self._f.seek(offset)
         self._partial = b""
         self.bad_lines = 0
 
@@ -47,11 +52,26 @@ class CommandReader:
         self._f.close()
 
 
-def validate(cmd: dict[str, Any]) -> str | None:
-    """Why a command cannot be applied (a reason for the ack), or None when it is well-formed."""
+def validate(cmd: dict[str, Any], now: float | None = None) -> str | None:
+    """Why a command cannot be applied (a reason for the ack), or None when it is well-formed and
+    still wanted. Commands the trainer makes itself (SIGTERM, guards) are `internal` and always valid."""
     name = cmd.get("cmd")
+    if cmd.get("internal"):
+        return None
+    if not isinstance(cmd.get("id"), str) or not cmd["id"]:
+        return "the command has no 'id': every command needs one, so that its one ack can be matched"
+    expires = cmd.get("expires")
+    if expires is not None:
+        if isinstance(expires, bool) or not isinstance(expires, (int, float)) or not math.isfinite(expires):
+            return f"expires {expires!r} is not a unix time"
+        now = time.time() if now is None else now
+        if now > expires:
+            return (f"expired {now - expires:.0f}s before the trainer read it (its sender stopped waiting); "
+                    "not applied")
     if name not in COMMANDS:
         return f"unknown command '{name}' (known: {', '.join(COMMANDS)})"
+    if name == "merge":
+        return merge_value_problem(cmd.get("value"))
     if name in ("set_lr", "scale_lr"):
         v = cmd.get("value")
         if isinstance(v, bool):
@@ -66,6 +86,16 @@ def validate(cmd: dict[str, Any]) -> str | None:
         except ValueError as e:
             return str(e)
         cmd["value"] = float(v)
+    return None
+
+
+def scaled_lr_problem(optimizer, scheduler, factor: float) -> str | None:
+    """A factor that would take the lr below anything that trains (x0.001 twice, say). Judged on the
+    schedule's peak (its base rate), not on a warm-up's or a decay's momentary value."""
+    base = getattr(scheduler, "base_lrs", None)
+    new = (float(base[0]) if base else current_lr(optimizer)) * factor
+    if 0 < new < MIN_LR:
+        return f"lr x{factor:g} would give {new:.3g}, under {MIN_LR:g}: nothing would train"
     return None
 
 

@@ -22,6 +22,9 @@ from cockpit.rundir import EventWriter, LockHeld, RunDir, acquire_lock, control_
 
 def run(run_dir: Path, resume: bool = False) -> int:
     rd = RunDir(run_dir)
+    # Commands already in the control file were meant for an earlier trainer of this run: a resume acts
+    # only on what is written from now on (loading the model takes a while; a key pressed meanwhile counts).
+    control_offset = _size(rd.control) if resume else 0
     from cockpit.trainer import dist
 
     zero = dist.is_world_zero()
@@ -57,7 +60,7 @@ def run(run_dir: Path, resume: bool = False) -> int:
                                     f"{logged_upto} are re-trained but not logged twice")
             else:
                 events.write("state", state="starting", step=0, reason=_starting_note(cfg))
-        trainer, callback, info = _build(rd, cfg, events, resume)
+        trainer, callback, info = _build(rd, cfg, events, resume, control_offset)
         callback.logged_upto = logged_upto
         if events is not None:
             events.write("run_started", **info)
@@ -110,7 +113,14 @@ def run(run_dir: Path, resume: bool = False) -> int:
             events.close()
 
 
-def _build(rd: RunDir, cfg, events, resume: bool):
+def _size(path: Path) -> int:
+    try:
+        return path.stat().st_size
+    except OSError:
+        return 0
+
+
+def _build(rd: RunDir, cfg, events, resume: bool, control_offset: int = 0):
     """Everything heavy, in the order a reader would do it by hand."""
     import torch
 
@@ -129,7 +139,8 @@ def _build(rd: RunDir, cfg, events, resume: bool):
     args = build.sft_config(cfg, rd.checkpoints, idx, has_eval=eval_ds is not None)
     mem_kind, mem_reader = make_reader(idx)
     callback = CockpitCallback(rd, cfg, events, mem_reader, mem_kind,
-                               sample_fn=build.make_sampler(cfg) if cfg.samples.prompts else None)
+                               sample_fn=build.make_sampler(cfg) if cfg.samples.prompts else None,
+                               control_offset=control_offset)
     callback.install_sigterm()
     from cockpit.trainer.atomic import AtomicCheckpointSFTTrainer
 
