@@ -20,7 +20,6 @@ import json
 import os
 import socket
 import stat
-import sys
 import time
 import uuid
 from dataclasses import dataclass, field
@@ -152,54 +151,13 @@ def make_event(kind: str, **fields: Any) -> dict[str, Any]:
     return {"v": SCHEMA_VERSION, "t": time.time(), "kind": kind, **fields}
 
 
+from cockpit.event_writer import EventWriter  # noqa: E402,F401 - the writer has its own file; named here too
+
+
 def dumps(obj: dict[str, Any]) -> str:
     # NaN/inf are written as the bare literals Python's json reads back (and HF logs use): a NaN loss
     # must survive the round trip, not become null.
     return json.dumps(obj, separators=(",", ":"), default=str)
-
-
-class EventWriter:
-    """Appends events to events.jsonl. Keeps the file open (no per-step reopen) and flushes each line
-    so a tailing cockpit sees it at once; no fsync per step (it would cost more than the step)."""
-
-    def __init__(self, path: str | os.PathLike[str]):
-        self.path = Path(path)
-        self._f = open(self.path, "a", encoding="utf-8", buffering=1)
-        self.failed = 0
-
-    def write(self, kind: str, **fields: Any) -> dict[str, Any]:
-        ev = make_event(kind, **fields)
-        try:
-            # One write call per line: a concurrent reader sees either nothing or a (possibly torn) line.
-            self._f.write(dumps(ev) + "\n")
-            self._f.flush()
-        except OSError as e:
-            # A full disk must not crash training; say so once on stderr (trainer.log) and carry on.
-            if not self.failed:
-                print(f"[cockpit] cannot write {self.path}: {e}; events are being dropped", file=sys.stderr,
-                      flush=True)
-            self.failed += 1
-        return ev
-
-    def sync(self) -> None:
-        """Force to disk: at state changes, not per step."""
-        try:
-            self._f.flush()
-            os.fsync(self._f.fileno())
-        except OSError:
-            pass
-
-    def close(self) -> None:
-        try:
-            self._f.close()
-        except OSError:
-            pass
-
-    def __enter__(self) -> "EventWriter":
-        return self
-
-    def __exit__(self, *exc: object) -> None:
-        self.close()
 
 
 @dataclass

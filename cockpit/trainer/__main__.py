@@ -13,6 +13,9 @@ def main(argv: list[str] | None = None) -> int:
     p.add_argument("run_dir", type=Path)
     p.add_argument("--resume", action="store_true", help="continue from the last checkpoint")
     a = p.parse_args(argv)
+    from cockpit.trainer.output_guard import guard_output
+
+    guard_output()  # trainer.log on a full disk must not kill the run
     if "LOCAL_RANK" not in os.environ:
         from cockpit.config import ConfigError, load_config
 

@@ -3,8 +3,8 @@
 The HF Trainer writes `checkpoint-N/` in place: a crash or a full disk mid-save leaves a folder that
 looks like a checkpoint and is not. Here every checkpoint is written into `checkpoints/.staging-N/`
 and renamed into place only when complete. When a save fails (disk full, unwritable directory), the
-staging folder is removed, the failure is reported once, and the run keeps training without saving
-rather than risk a corrupt checkpoint.
+staging folder is removed, the failure is reported, and the run keeps training; the next save tries
+again (space may have come back) and says so when it succeeds. A run of failures is reported once.
 """
 
 from __future__ import annotations
@@ -25,15 +25,14 @@ def _fault_save() -> None:
 
 class AtomicCheckpointSFTTrainer(SFTTrainer):
     on_save_failed = None  # set by the trainer main: callable(step, message)
-    saving_disabled = False
+    on_save_recovered = None  # callable(step, message): a save worked again after failures
+    failed_saves = 0  # consecutive failed saves
     _staging: str | None = None
 
     def _get_output_dir(self, trial):
         return self._staging if self._staging is not None else super()._get_output_dir(trial)
 
     def _save_checkpoint(self, model, trial):
-        if self.saving_disabled:
-            return
         root = self.args.output_dir
         step = self.state.global_step
         staging = os.path.join(root, f".staging-{step}")
@@ -56,9 +55,14 @@ class AtomicCheckpointSFTTrainer(SFTTrainer):
                                    best_model_checkpoint=self.state.best_model_checkpoint, use_mtime=False)
         except OSError as e:
             shutil.rmtree(staging, ignore_errors=True)
-            self.saving_disabled = True
-            if self.on_save_failed is not None:
-                self.on_save_failed(step, f"checkpoint-{step} not saved ({e.strerror or e}); "
-                                          f"saving is off for the rest of this run, training continues")
+            self.failed_saves += 1
+            if self.failed_saves == 1 and self.on_save_failed is not None:
+                self.on_save_failed(step, f"checkpoint-{step} not saved ({e.strerror or e}); training continues "
+                                          f"and every later save tries again")
+        else:
+            if self.failed_saves and self.on_save_recovered is not None:
+                self.on_save_recovered(step, f"checkpoint-{step} saved: saving works again after "
+                                             f"{self.failed_saves} failed save(s)")
+            self.failed_saves = 0
         finally:
             self._staging = None

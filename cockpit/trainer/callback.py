@@ -60,6 +60,7 @@ class CockpitCallback(TrainerCallback):
         self.guarded_steps: set[int] = set()
         self.skipped_steps = 0
         self.last_good_checkpoint: str | None = None
+        self._save_note: str | None = None  # "saving works again", for the next checkpoint event
         # Step timing (wall clock between step ends, pause time excluded).
         self._t_last_step: float | None = None
         self._step_times: list[float] = []
@@ -326,6 +327,11 @@ class CockpitCallback(TrainerCallback):
         self.emit("error", message=message, traceback=None, step=step, kind_detail="save_failed")
         print(f"[cockpit] {message}", file=sys.stderr, flush=True)
 
+    def save_recovered(self, step: int, message: str) -> None:
+        """Said with the checkpoint event that follows (on_save): the save that worked again."""
+        self._save_note = message
+        print(f"[cockpit] {message}", file=sys.stderr, flush=True)
+
     def on_save(self, args, state, control, **kwargs):
         # Checkpoint writing is not training time: restart the step clock after it.
         self._t_last_step = time.perf_counter()
@@ -333,7 +339,9 @@ class CockpitCallback(TrainerCallback):
         path = Path(args.output_dir) / f"checkpoint-{step}"
         if self.is_zero and path.exists():
             self.last_good_checkpoint = str(path)
-            self.emit("checkpoint", step=step, path=str(path), reason=self.stop_reason or "save")
+            note, self._save_note = self._save_note, None
+            self.emit("checkpoint", step=step, path=str(path), reason=self.stop_reason or "save",
+                      **({"note": note} if note else {}))
         for cmd in self.pending_merge:
             if self.is_zero:
                 self._spawn_merge(cmd, path, step)

@@ -28,7 +28,7 @@ def run(run_dir: Path, resume: bool = False) -> int:
     from cockpit.trainer import dist
 
     zero = dist.is_world_zero()
-    events = EventWriter(rd.events) if zero else None
+    events = EventWriter(rd.events, reserve=rd.path / ".space-reserve") if zero else None
     try:
         if zero and os.environ.get("COCKPIT_SUPERVISED") != "1":
             note = acquire_lock(rd)
@@ -74,18 +74,18 @@ def run(run_dir: Path, resume: bool = False) -> int:
             trainer._save_checkpoint(trainer.model, trial=None)
             callback.on_save(trainer.args, trainer.state, trainer.control)
         step = trainer.state.global_step
+        adapter: str | None = str(rd.adapter)
+        reason = callback.stop_reason
         if zero:
             try:
                 _save_adapter(trainer, rd)
             except OSError as e:
+                adapter = None
+                reason = "; ".join(filter(None, [reason, f"adapter not saved ({e.strerror or e})"]))
                 callback.save_failed(trainer.state.global_step, f"adapter not saved: {e}")
         outcome = "stopped" if callback.stop_reason else "finished"
-        if callback is not None and callback.stop_reason and callback.stop_reason.startswith("guard:"):
-            reason = callback.stop_reason
-        else:
-            reason = callback.stop_reason if callback else None
         if events is not None:
-            events.write("state", state=outcome, step=step, reason=reason, adapter=str(rd.adapter),
+            events.write("state", state=outcome, step=step, reason=reason, adapter=adapter,
                          last_good_checkpoint=callback.last_good_checkpoint)
             events.sync()
         # A clean stop is a success for the process: under torchrun a non-zero exit from one rank would
@@ -147,6 +147,7 @@ def _build(rd: RunDir, cfg, events, resume: bool, control_offset: int = 0):
     trainer = AtomicCheckpointSFTTrainer(model=model, args=args, train_dataset=train_ds, eval_dataset=eval_ds,
                                          processing_class=tokenizer, peft_config=peft_config, callbacks=[callback])
     trainer.on_save_failed = callback.save_failed
+    trainer.on_save_recovered = callback.save_recovered
     callback.trainer = trainer
     trainable = sum(p.numel() for p in trainer.model.parameters() if p.requires_grad)
     total = sum(p.numel() for p in trainer.model.parameters())

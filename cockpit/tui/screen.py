@@ -345,7 +345,8 @@ class CockpitScreen(Screen):
             style = "bold red" if st == "crashed" else "bold"
             line = Text(f"{at}● state {st}" + (f" ({ev['reason']})" if ev.get("reason") else ""), style=style)
         elif k == "checkpoint":
-            line = Text(f"{at}⬇ checkpoint {Path(str(ev.get('path', ''))).name}", style="cyan")
+            line = Text(f"{at}⬇ checkpoint {Path(str(ev.get('path', ''))).name}"
+                        + (f"  ({ev['note']})" if ev.get("note") else ""), style="cyan")
         elif k == "guard":
             line = Text(f"{at}☠ guard {ev.get('rule')}: {ev.get('message')} → {ev.get('action')}", style="bold red")
         elif k == "error":
