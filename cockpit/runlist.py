@@ -6,11 +6,12 @@ from __future__ import annotations
 import json
 import os
 import sys
+import time
 from datetime import datetime
 from pathlib import Path
 from typing import Any
 
-from cockpit.rundir import FINAL_STATES, RunDir, last_event, parse_line, pid_alive, read_lock_pid
+from cockpit.rundir import FINAL_STATES, RunDir, last_event, parse_line, process_state, read_lock_pid, stall_after
 
 
 def first_event(path: Path, kind: str, max_lines: int = 50) -> dict[str, Any] | None:
@@ -30,16 +31,32 @@ def run_row(rd: RunDir) -> dict[str, Any]:
     metrics = last_event(rd.events, "metrics") or {}
     state_ev = last_event(rd.events, "state") or {}
     state = state_ev.get("state", "unknown")
+    note = None
     if state not in FINAL_STATES:
         pid = started.get("pid") or read_lock_pid(rd)
-        if not pid or not pid_alive(pid):
+        proc = process_state(pid) if pid else "gone"
+        if proc == "gone":
             state = "crashed" if started or metrics else "dead"  # the trainer died without a final state
+        elif proc == "suspended":
+            state, note = "suspended", f"trainer pid {pid} is stopped by a signal: kill -CONT {pid} resumes it"
+        elif state in ("running", "resumed"):
+            quiet = _quiet_for(rd)
+            if quiet is not None and quiet > stall_after(metrics.get("step_time")):
+                state, note = "stalled", f"no events for {_dur(quiet)} from trainer pid {pid}"
     first = first_event(rd.events, "state") or started
     t0 = first.get("t")
     t1 = (state_ev.get("t") if state in FINAL_STATES else None) or metrics.get("t") or t0
     return {"name": rd.name, "path": str(rd.path), "state": state, "step": metrics.get("step"),
             "total": started.get("total_steps"), "loss": metrics.get("loss"), "lr": metrics.get("learning_rate"),
-            "started": t0, "duration": (t1 - t0) if (t0 and t1) else None}
+            "started": t0, "duration": (t1 - t0) if (t0 and t1) else None, "note": note}
+
+
+def _quiet_for(rd: RunDir) -> float | None:
+    """Seconds since the trainer last wrote an event."""
+    try:
+        return max(0.0, time.time() - rd.events.stat().st_mtime)
+    except OSError:
+        return None
 
 
 def _dur(s: float | None) -> str:
@@ -87,6 +104,9 @@ def main(runs_dir: str, as_json: bool = False) -> int:
     widths = [max(len(str(row[i])) for row in table) for i in range(len(head))]
     for row in table:
         print("  ".join(str(c).ljust(w) for c, w in zip(row, widths)).rstrip())
+    for r in rows:
+        if r["note"]:
+            print(f"{r['name']}: {r['state']}: {r['note']}")
     return 0
 
 

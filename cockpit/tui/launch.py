@@ -93,11 +93,28 @@ def open_replay(path: Path, speed: float = 10.0, theme: str | None = None, prelo
     except (LogError, OSError) as e:
         print(f"error: {e}", file=sys.stderr)
         sys.exit(2)
+    source.ended_without_state = _trainer_gone_without_state(path)
     _measure_the_terminal()
     CockpitApp(source, run_dir=None, theme=theme).run()
     if source.load_error is not None:
         print(f"error: {source.load_error}", file=sys.stderr)
         sys.exit(2)
+
+
+def _trainer_gone_without_state(path: Path) -> bool:
+    """A run directory (or its events.jsonl) whose last state is not final and whose trainer is gone."""
+    from cockpit.rundir import FINAL_STATES, RunDir, last_event, pid_alive, read_lock_pid
+
+    run = path.parent if path.name == "events.jsonl" else path
+    rd = RunDir(run)
+    if not rd.events.is_file():
+        return False
+    state = last_event(rd.events, "state")
+    if state is None or state.get("state") in FINAL_STATES:
+        return False
+    started = last_event(rd.events, "run_started") or {}
+    pids = [p for p in (read_lock_pid(rd), started.get("pid")) if p]
+    return not any(pid_alive(p) for p in pids)
 
 
 def open_sweep(sweep_dir: Path, theme: str | None = None) -> None:

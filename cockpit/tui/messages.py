@@ -31,6 +31,17 @@ class TrainerGone(Message):
 
 
 @dataclass
+class TrainerStatus(Message):
+    """The trainer is alive but not training: `suspended` (stopped by a signal) or `stalled` (no events for
+    longer than ten steps take); `status` None when it is back to normal. `note` says what to do."""
+
+    status: str | None = None
+    note: str = ""
+    quiet_since: float | None = None
+    """For `stalled`: the unix time of the last event (the screen counts the silence from it)."""
+
+
+@dataclass
 class HistoryRead(Message):
     """A live run's history up to where the reader goes on tailing, read in a forked child (attach)."""
 

@@ -19,7 +19,7 @@ from cockpit.columns import minmax_points
 from cockpit.history import History
 from cockpit.rundir import FINAL_STATES
 from cockpit.thresholds import Thresholds
-from cockpit.tui.messages import CATCH_UP, EventsArrived, HistoryRead, TrainerGone
+from cockpit.tui.messages import CATCH_UP, EventsArrived, HistoryRead, TrainerGone, TrainerStatus
 from cockpit.tui.modals import ConfirmModal, LrModal, TextModal, ZoomModal
 from cockpit.tui.watchers import drop_closed_watchers
 from cockpit.tui.widgets.advisor_panel import AdvisorPanel
@@ -71,6 +71,7 @@ class CockpitScreen(Screen):
         self.clock = clock
         self.pending: dict[str, dict] = {}
         self.crashed_note: str | None = None
+        self.trainer_status = TrainerStatus()  # suspended / stalled, and what to do
         self._advice = None
         self._advice_at = 0.0
         self._advice_cost = 0.0
@@ -204,6 +205,16 @@ class CockpitScreen(Screen):
             log.write(Text(f"  {line}", style="dim"))
         self._dirty = True
 
+    @on(TrainerStatus)
+    def _trainer_status(self, msg: TrainerStatus) -> None:
+        self.trainer_status = msg
+        log = self.query_one("#log", RichLog)
+        if msg.status:
+            log.write(Text(f"⚠ {msg.status.upper()}: {self._state_note()}", style="bold yellow"))
+        else:
+            log.write(Text("✓ the trainer is writing events again", style="green"))
+        self._dirty = self._urgent = True
+
     def on_key(self, event) -> None:
         self._last_key = time.monotonic()  # not handled here: the key goes on to its binding
 
@@ -252,9 +263,26 @@ class CockpitScreen(Screen):
 
     @property
     def state(self) -> str:
-        if self.crashed_note and self.history.state not in FINAL_STATES:
+        state = self.history.state
+        if self.crashed_note and state not in FINAL_STATES:
             return "crashed"
-        return self.history.state
+        if self.trainer_status.status and state not in FINAL_STATES:
+            return self.trainer_status.status  # suspended / stalled: alive, but not training
+        if self.source.replay and getattr(self.source, "ended_without_state", False) and state not in FINAL_STATES \
+                and self.source.cursor >= len(self.source.full):
+            return "crashed"  # the recorded run ends here, and its trainer is gone: it never said how it ended
+        return state
+
+    def _state_note(self) -> str | None:
+        state = self.state
+        if state in ("suspended", "stalled"):
+            ts = self.trainer_status
+            if ts.quiet_since is not None:  # counted here, at each frame: the reader says it once
+                return f"no events for {max(0.0, time.time() - ts.quiet_since):.0f} s: {ts.note}"
+            return ts.note
+        if state == "crashed" and self.history.state not in FINAL_STATES:
+            return self.crashed_note or "the log ends without a final state and its trainer is gone"
+        return None
 
     def thresholds(self) -> Thresholds:
         """The run's danger bands, built once per run_started event (where the config is; a replay that
@@ -304,7 +332,7 @@ class CockpitScreen(Screen):
             panel.update_data(h.steps, vals, idx, th, total if total == total else None, extra)
         replay = self.source.label(compact=self.has_class("-compact")) if self.source.replay else None
         self.query_one(RunPanel).show(h, state=self.state, replay=replay, pending=len(self.pending),
-                                      now=self.clock())
+                                      now=self.clock(), note=self._state_note())
         self.query_one(AdvisorPanel).show(self.advice(), can_apply=self._can_control(),
                                           compact=self.has_class("-compact"))
         self.query_one(SamplesPanel).show(h.samples, can_ask=not self.source.replay and self.state not in FINAL_STATES)

@@ -13,8 +13,9 @@ from pathlib import Path
 from typing import Callable
 
 from cockpit.history import History
-from cockpit.rundir import FINAL_STATES, RunDir, Tail, pid_alive, read_lock_pid, tail_text
-from cockpit.tui.messages import CATCH_UP, EventsArrived, HistoryRead, TrainerGone
+from cockpit.rundir import (FINAL_STATES, RunDir, Tail, pid_alive, process_state, read_lock_pid, stall_after,
+                            tail_text)
+from cockpit.tui.messages import CATCH_UP, EventsArrived, HistoryRead, TrainerGone, TrainerStatus
 
 SPEEDS = (1, 2, 5, 10, 20, 50, 100, 200, 500, 1000)
 
@@ -49,6 +50,7 @@ class LiveSource:
         last_alive_check = 0.0
         dead_since: float | None = None
         gone_reported = False
+        status: str | None = None
         pending: list[dict] = []
         if self.preload is not None:
             pre, self.preload = self.preload, None
@@ -76,6 +78,10 @@ class LiveSource:
                 last_alive_check = now
                 if self._trainer_alive() or self.history.state in FINAL_STATES or not self._trainer_pids():
                     dead_since = None
+                    msg = self._status()
+                    if msg.status != status:
+                        status = msg.status
+                        screen.post_message(msg)
                 elif dead_since is None:
                     dead_since = now
                 elif now - dead_since > 0.8:
@@ -91,6 +97,27 @@ class LiveSource:
                         gone_reported = True
             # A UI that falls behind slows the reader down instead of being flooded.
             time.sleep(self.poll * (4 if screen.message_queue_size > 20 else 1))
+
+    def _status(self) -> TrainerStatus:
+        """Alive is not the same as training: a trainer stopped by a signal, or one that has written
+        nothing for longer than ten of its steps take, is said to be so."""
+        if self.history.state in FINAL_STATES:
+            return TrainerStatus()
+        for pid in self._trainer_pids():
+            if process_state(pid) == "suspended":
+                return TrainerStatus("suspended", f"trainer pid {pid} is stopped by a signal: `kill -CONT {pid}` "
+                                                  "resumes it")
+        if self.history.state not in ("running", "resumed"):
+            return TrainerStatus()  # loading a model, or paused: silence is expected
+        try:
+            last = self.rd.events.stat().st_mtime
+        except OSError:
+            return TrainerStatus()
+        step_time = self.history.last("step_time")
+        if time.time() - last > stall_after(step_time):
+            per = f"a step took {step_time:.2g} s; " if step_time == step_time else ""
+            return TrainerStatus("stalled", f"{per}is the trainer hung? see {self.rd.log}", quiet_since=last)
+        return TrainerStatus()
 
     def _trainer_pids(self) -> list[int]:
         rs = self.history.run_started or {}
@@ -120,6 +147,8 @@ class ReplaySource:
         self.skipped_lines = skipped_lines
         self.loading = loading
         self.load_error: Exception | None = None
+        self.ended_without_state = False
+        """The log is a run directory's whose trainer is gone without writing a final state (launch sets it)."""
         self._acc = 0.0
         self._cache: tuple[int, History] | None = None
 

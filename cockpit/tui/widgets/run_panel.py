@@ -12,9 +12,10 @@ from cockpit.tui.widgets.panel import Panel
 
 STATE_STYLE = {"running": "bold $success", "paused": "bold $warning", "stopping": "bold $warning",
                "finished": "bold $accent", "stopped": "bold $warning", "crashed": "bold $error",
-               "starting": "$text-muted", "resumed": "bold $success", "unknown": "$text-muted"}
+               "starting": "$text-muted", "resumed": "bold $success", "unknown": "$text-muted",
+               "suspended": "bold $warning", "stalled": "bold $warning"}
 STATE_ICON = {"running": "▶", "paused": "⏸", "stopping": "■", "finished": "✔", "stopped": "■", "crashed": "✖",
-              "starting": "…", "resumed": "▶", "unknown": "?"}
+              "starting": "…", "resumed": "▶", "unknown": "?", "suspended": "⏸", "stalled": "⚠"}
 
 
 def hms(seconds: float | None) -> str:
@@ -38,7 +39,8 @@ class RunPanel(Panel):
     """
 
     def show(self, h: History, *, state: str, replay: str | None = None, pending: int = 0,
-             now: float | None = None) -> None:
+             now: float | None = None, note: str | None = None) -> None:
+        """`note`: why the state is not the log's own (a suspended or stalled trainer, one that is gone)."""
         rs = h.run_started or {}
         total = h.total_steps
         step = h.step
@@ -47,6 +49,8 @@ class RunPanel(Panel):
         color = self.app.theme_variables.get(STATE_STYLE.get(state, "").split("$")[-1], "") if self.app else ""
         st = Text(f"{STATE_ICON.get(state, '?')} {state.upper()}", style=f"bold {color}".strip())
         add(("state", st))
+        if note:
+            add(("why", Text(note, style="yellow")))
         if replay:
             # A row of its own: appended to the state it was cut off in the 80x24 layout.
             add(("replay", Text(replay, style="bold")))
@@ -59,12 +63,17 @@ class RunPanel(Panel):
         ep = h.last("epoch")
         times = [x for x in h.series["step_time"][-20:] if x == x]
         per = sum(times) / len(times) if times else None
-        eta = (total - step) * per if (per and total and state in ("running", "paused", "resumed")) else None
+        # No ETA in a replay (nothing is coming), nor for a trainer that is not making steps.
+        eta = (total - step) * per if (per and total and not replay and state in ("running", "paused", "resumed")) \
+            else None
         end_t = h.last_event_t if (h.finished or replay or now is None) else now
         elapsed = (end_t - h.first_event_t) if (end_t and h.first_event_t) else None
         add(("epoch", f"{ep:.2f}" if ep == ep else "-"))
-        when = f"{hms(elapsed)} elapsed  eta {hms(eta)}"
-        add(("time", when if len(when) <= room else f"{hms(elapsed)} eta {hms(eta)}"))
+        if replay:
+            add(("time", f"{hms(elapsed)} elapsed"))
+        else:
+            when = f"{hms(elapsed)} elapsed  eta {hms(eta)}"
+            add(("time", when if len(when) <= room else f"{hms(elapsed)} eta {hms(eta)}"))
         lr = h.last("learning_rate")
         add(("lr", f"{lr:.3e}" if lr == lr else "-"))
         dev = rs.get("device") or "-"

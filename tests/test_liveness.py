@@ -1,0 +1,107 @@
+"""Alive is not training: a trainer stopped by a signal, or one silent for longer than its steps take,
+is shown as such by `ls` and the live cockpit (it used to show RUNNING, "healthy", a frozen clock and an
+ETA). A replayed run whose trainer is gone without a final state is not shown running either."""
+
+from __future__ import annotations
+
+import os
+import signal
+import subprocess
+import time
+
+import pytest
+
+from cockpit.rundir import process_state, stall_after
+from cockpit.tui.app import CockpitApp
+from cockpit.tui.sources import LiveSource, ReplaySource
+from cockpit.tui.widgets.run_panel import RunPanel
+from runhelpers import cockpit
+from tuihelpers import T0, write_run
+
+
+@pytest.fixture
+def stopped_process():
+    p = subprocess.Popen(["sleep", "120"])
+    os.kill(p.pid, signal.SIGSTOP)
+    deadline = time.monotonic() + 5
+    while process_state(p.pid) != "suspended" and time.monotonic() < deadline:
+        time.sleep(0.02)
+    yield p
+    p.kill()
+    p.wait()
+
+
+def test_process_state_tells_suspended_from_running_and_gone(stopped_process):
+    assert process_state(stopped_process.pid) == "suspended"
+    os.kill(stopped_process.pid, signal.SIGCONT)
+    time.sleep(0.1)
+    assert process_state(stopped_process.pid) == "running"
+    stopped_process.kill()
+    stopped_process.wait()
+    assert process_state(stopped_process.pid) == "gone"
+    assert stall_after(0.1) == 60.0 and stall_after(30.0) == 300.0 and stall_after(float("nan")) == 60.0
+
+
+def test_ls_shows_suspended_and_stalled(tmp_path, stopped_process):
+    runs = tmp_path / "runs"
+    write_run(runs / "a-suspended", state=None, pid=stopped_process.pid)
+    stalled = write_run(runs / "b-stalled", state=None, pid=os.getpid())
+    old = time.time() - 600
+    os.utime(stalled.events, (old, old))
+    write_run(runs / "c-fresh", state=None, pid=os.getpid())
+    r = cockpit("ls", str(runs))
+    lines = {ln.split()[0]: ln for ln in r.stdout.splitlines()[1:] if ln.split()}
+    assert "suspended" in lines["a-suspended"], r.stdout
+    assert "stalled" in lines["b-stalled"], r.stdout
+    assert "running" in lines["c-fresh"], r.stdout
+    assert f"kill -CONT {stopped_process.pid}" in r.stdout and "no events for 10m" in r.stdout
+
+
+def _panel_text(app) -> str:
+    """The run panel as drawn (one row a line: the rows' keys are what the panel repaints from)."""
+    return app.screen.query_one(RunPanel)._key or ""
+
+
+async def test_cockpit_shows_a_suspended_trainer_and_no_eta(tmp_path, stopped_process):
+    rd = write_run(tmp_path / "r", pid=stopped_process.pid)
+    app = CockpitApp(LiveSource(rd.path, poll=0.02), run_dir=rd.path, clock=lambda: T0 + 100)
+    async with app.run_test(size=(160, 48)) as pilot:
+        await pilot.pause(1.2)
+        scr = app.screen
+        assert scr.state == "suspended"
+        assert f"kill -CONT {stopped_process.pid}" in _panel_text(app)
+        assert "eta --:--" in _panel_text(app)
+        os.kill(stopped_process.pid, signal.SIGCONT)
+        await pilot.pause(1.2)
+        assert scr.state == "running"
+
+
+async def test_cockpit_shows_a_silent_trainer_as_stalled(tmp_path):
+    rd = write_run(tmp_path / "r", pid=os.getpid())
+    old = time.time() - 300
+    os.utime(rd.events, (old, old))
+    app = CockpitApp(LiveSource(rd.path, poll=0.02), run_dir=rd.path, clock=lambda: T0 + 100)
+    async with app.run_test(size=(160, 48)) as pilot:
+        await pilot.pause(1.2)
+        assert app.screen.state == "stalled"
+        assert "no events for 30" in _panel_text(app) and "STALLED" in _panel_text(app)
+
+
+async def test_replay_of_a_run_whose_trainer_is_gone_is_not_running(tmp_path):
+    from cockpit.logs import load_history
+    from cockpit.tui.launch import _trainer_gone_without_state
+
+    rd = write_run(tmp_path / "r", state=None, pid=999_999_999)
+    assert _trainer_gone_without_state(rd.path)
+    history, log = load_history(rd.path)
+    source = ReplaySource(history, log.title)
+    source.ended_without_state = True
+    app = CockpitApp(source, run_dir=None)
+    async with app.run_test(size=(160, 48)) as pilot:
+        await pilot.pause(0.4)
+        assert app.screen.state == "crashed"
+        await pilot.press("home", "right", "right")
+        await pilot.pause(0.3)
+        assert app.screen.state == "running"  # earlier in the recording it was running
+    alive = write_run(tmp_path / "alive", state=None, pid=os.getpid())
+    assert not _trainer_gone_without_state(alive.path)
