@@ -14,7 +14,7 @@ from pathlib import Path
 from typing import Any, Literal
 
 import yaml
-from pydantic import BaseModel, ConfigDict, Field, ValidationError, field_validator, model_validator
+from pydantic import BaseModel, ConfigDict, Field, ValidationError, field_serializer, field_validator, model_validator
 
 from cockpit.lr import check_lr_value, parse_lr  # noqa: F401 - the lr rule, re-exported
 from cockpit.thresholds import ThresholdError, Thresholds  # noqa: F401 - Thresholds is part of the config
@@ -153,6 +153,19 @@ class TrainingConfig(_Section):
         return self
 
 
+class EarlyStopConfig(_Section):
+    """Stop when an evaluation metric has stopped improving; the best checkpoint becomes the adapter."""
+
+    metric: str = "eval_loss"
+    """An `eval_*` key of the eval event (eval_loss, eval_mean_token_accuracy, ...)."""
+    patience: int = Field(3, ge=1)
+    """Evaluations in a row without an improvement before the run stops."""
+    min_delta: float = Field(0.0, ge=0.0)
+    """An improvement smaller than this does not count."""
+    mode: Literal["min", "max"] = "min"
+    """`min` for losses, `max` for accuracies."""
+
+
 class GuardConfig(_Section):
     """What the trainer does by itself, with or without a cockpit attached."""
 
@@ -160,6 +173,72 @@ class GuardConfig(_Section):
     """A NaN/inf loss or grad_norm: the step is skipped, then stop (SOP) or pause."""
     on_explosion: Literal["stop", "pause", "warn"] = "stop"
     """grad_norm over thresholds.grad_norm_explosion: stop (SOP), pause, or only warn."""
+    early_stop: EarlyStopConfig | None = None
+    """Early stopping on an eval metric (needs evaluations: training.eval_steps and eval data)."""
+    on_overfit: Literal["stop", "pause", "warn", "off"] = "off"
+    """The SOP's overfitting signal, eval loss rising while train loss falls over `overfit_evals`
+    evaluations: stop (keeping the best checkpoint as the adapter), pause, warn, or off."""
+    overfit_evals: int = Field(3, ge=2)
+    """Evaluations in a row over which eval loss rises while train loss falls."""
+
+
+NOTIFY_EVENTS = ("guard", "crashed", "finished", "stopped", "threshold")
+"""What can raise an alert: a guard acting, the run's end (crash, finish, stop), a danger-band crossing."""
+WEBHOOK_HIDDEN = "<hidden>"
+"""What a literal webhook URL is written as in the run directory (it is a secret)."""
+
+
+class NotifyConfig(_Section):
+    """Alerts for when nobody is watching. Each channel is off unless set."""
+
+    bell: bool = False
+    """The attached cockpit rings the terminal bell (tmux passes it on as a window alert)."""
+    command: str | None = None
+    """A shell command run for each alert, with COCKPIT_ALERT_* environment variables (kind, text, run, step)."""
+    webhook: str | None = None
+    """URL for an HTTP POST of JSON with a `text` field (Slack-style incoming webhooks work), or `env:NAME` to
+    read the URL from an environment variable. A secret: never written to the run directory, events or logs."""
+    desktop: bool = False
+    """A desktop notification through notify-send, when it is installed."""
+    on: list[Literal["guard", "crashed", "finished", "stopped", "threshold"]] = Field(
+        default_factory=lambda: list(NOTIFY_EVENTS))
+    """Which events alert."""
+    min_interval: float = Field(300.0, ge=0.0)
+    """Seconds between two alerts of the same kind (the run's end always alerts)."""
+    timeout: float = Field(10.0, gt=0.0, le=120.0)
+    """Seconds a channel may take before it is given up on (training never waits for it)."""
+
+    @field_validator("webhook")
+    @classmethod
+    def _url_or_env(cls, v: str | None) -> str | None:
+        if v is None or v == WEBHOOK_HIDDEN:
+            return v
+        if v.startswith("env:"):
+            if not v[4:].isidentifier():
+                raise ValueError("env:NAME needs an environment variable name")
+            return v
+        if not v.startswith(("http://", "https://")):
+            raise ValueError("must be an http(s) URL or env:NAME")
+        return v
+
+    @field_serializer("webhook")
+    def _hide_url(self, v: str | None) -> str | None:
+        return v if v is None or v.startswith("env:") else WEBHOOK_HIDDEN
+
+    def webhook_url(self, environ: dict[str, str] | None = None) -> str | None:
+        """The URL to post to: literal, from `env:NAME`, or (a hidden literal in a run directory) from
+        COCKPIT_NOTIFY_WEBHOOK, which `cockpit run` hands to the trainer it starts."""
+        import os
+
+        environ = os.environ if environ is None else environ
+        v = self.webhook
+        if v is None:
+            return None
+        if v.startswith("env:"):
+            return environ.get(v[4:]) or None
+        if v == WEBHOOK_HIDDEN:
+            return environ.get("COCKPIT_NOTIFY_WEBHOOK") or None
+        return v
 
 
 class SamplesConfig(_Section):
@@ -198,6 +277,7 @@ class RunConfig(_Section):
     thresholds: Thresholds = Field(default_factory=Thresholds)
     guards: GuardConfig = Field(default_factory=GuardConfig)
     samples: SamplesConfig = Field(default_factory=SamplesConfig)
+    notify: NotifyConfig = Field(default_factory=NotifyConfig)
     launch: LaunchConfig = Field(default_factory=LaunchConfig)
     keys: dict[str, str] = Field(default_factory=dict)
     """Key remapping for the cockpit: binding id -> keys, e.g. `pause: ctrl+p`."""
@@ -210,6 +290,19 @@ class RunConfig(_Section):
         if not v or any(c in v for c in "/\\\0") or v.startswith("."):
             raise ValueError("must be a plain name (no slashes, not starting with '.')")
         return v
+
+    @model_validator(mode="after")
+    def _evaluations_for_eval_guards(self) -> "RunConfig":
+        g = self.guards
+        if g.early_stop is None and g.on_overfit == "off":
+            return self
+        which = "guards.early_stop" if g.early_stop is not None else "guards.on_overfit"
+        if self.training.eval_steps <= 0:
+            raise ValueError(f"{which} needs evaluations: set training.eval_steps (and data.eval_ratio or "
+                             "data.eval_path)")
+        if not self.data.eval_path and self.data.eval_ratio <= 0:
+            raise ValueError(f"{which} needs eval data: set data.eval_ratio or data.eval_path")
+        return self
 
     def to_yaml(self) -> str:
         return yaml.safe_dump(self.model_dump(mode="json"), sort_keys=False)

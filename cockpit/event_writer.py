@@ -15,6 +15,7 @@ from __future__ import annotations
 
 import os
 import sys
+import threading
 from collections import deque
 from pathlib import Path
 from typing import Any
@@ -40,16 +41,28 @@ class EventWriter:
         self.dropped = 0  # metrics lines given up on (backlog full, or no room at the very end)
         self._failing_since: int | None = None  # backlog length when the current failure began
         self.reserve = Path(reserve) if reserve is not None else None
+        self._lock = threading.Lock()  # the notifier's thread writes too
+        self._listeners: list = []
         if self.reserve is not None:
             _make_reserve(self.reserve)
+
+    def listen(self, fn) -> None:
+        """Call `fn(event)` after each event is written (or held): the notifier. It must return at once."""
+        self._listeners.append(fn)
 
     def write(self, kind: str, **fields: Any) -> dict[str, Any]:
         ev = self._make_event(kind, **fields)
         line = (self._dumps(ev) + "\n").encode("utf-8", "surrogatepass")
-        if len(self._backlog) >= BACKLOG_LINES:
-            self._drop_one_metrics_line()
-        self._backlog.append(line)
-        self._drain()
+        with self._lock:
+            if len(self._backlog) >= BACKLOG_LINES:
+                self._drop_one_metrics_line()
+            self._backlog.append(line)
+            self._drain()
+        for fn in self._listeners:
+            try:
+                fn(ev)
+            except Exception as e:  # noqa: BLE001 - a listener must never cost an event or a step
+                _say(f"[cockpit] event listener failed: {type(e).__name__}: {e}")
         return ev
 
     @property
@@ -93,13 +106,18 @@ class EventWriter:
 
     def sync(self) -> None:
         """Force to disk: at state changes, not per step."""
-        self._drain()
+        with self._lock:
+            self._drain()
         try:
             os.fsync(self._fd)
         except OSError:
             pass
 
     def close(self) -> None:
+        with self._lock:
+            self._close()
+
+    def _close(self) -> None:
         if self._fd < 0:
             return
         if not self._drain() and self.reserve is not None:

@@ -44,6 +44,9 @@ def start_run(cfg: RunConfig, runs_dir: Path, name: str | None = None, run_dir: 
         rd.config.write_text(cfg.to_yaml())
     except OSError as e:
         raise LaunchError(f"cannot create run directory {rd.path}: {e}") from None
+    url = cfg.notify.webhook_url() if cfg.notify.webhook and not cfg.notify.webhook.startswith("env:") else None
+    if url:  # a secret: handed to this trainer only, never written into the run directory
+        env = {**(env or {}), "COCKPIT_NOTIFY_WEBHOOK": url}
     rd.spawned = spawn_trainer(rd, env=env)
     return rd
 

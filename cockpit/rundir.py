@@ -31,6 +31,7 @@ SCHEMA_VERSION = 1
 
 EVENT_KINDS = (
     "run_started", "metrics", "eval", "state", "ack", "checkpoint", "sample", "merge", "guard", "error",
+    "summary", "notify",
 )
 STATES = ("starting", "running", "paused", "stopping", "finished", "stopped", "crashed", "resumed")
 FINAL_STATES = ("finished", "stopped", "crashed")

@@ -34,6 +34,7 @@ from cockpit.config import RunConfig
 from cockpit.rundir import EventWriter, RunDir
 from cockpit.trainer import dist
 from cockpit.trainer.commands import CommandReader, apply_lr, scaled_lr_problem, validate
+from cockpit.trainer.eval_guard import EvalWatch
 
 
 class StopWhilePaused(Exception):
@@ -61,6 +62,10 @@ class CockpitCallback(TrainerCallback):
         self.skipped_steps = 0
         self.last_good_checkpoint: str | None = None
         self._save_note: str | None = None  # "saving works again", for the next checkpoint event
+        self.eval_watch = EvalWatch(cfg.guards)
+        self.best_checkpoint: str | None = None  # the best evaluation's checkpoint (eval guards)
+        self._best_step: int | None = None  # an evaluation was the best so far: its save is that checkpoint
+        self.restore_best = False  # an eval guard stopped the run: the best checkpoint becomes the adapter
         # Step timing (wall clock between step ends, pause time excluded).
         self._t_last_step: float | None = None
         self._step_times: list[float] = []
@@ -262,6 +267,7 @@ class CockpitCallback(TrainerCallback):
         step = state.global_step
         mem = self.mem_reader() if self.mem_reader else {}
         per_rank = dist.gather_mem(mem.get("mem_used"))
+        self.eval_watch.train_loss(logs.get("loss"))  # every rank: eval guards decide the same everywhere
         if not self.is_zero:
             return
         if any(k.startswith("eval_") for k in logs):
@@ -291,6 +297,21 @@ class CockpitCallback(TrainerCallback):
             ev["mem_used"] = max(x for x in per_rank if x is not None)
         self.emit("metrics", **ev)
         self._check_guards(step, logs, control)
+
+    def on_evaluate(self, args, state, control, metrics=None, **kwargs):
+        """Early stopping and the overfitting guard. The best evaluation so far is saved at this step
+        (and kept from checkpoint rotation), so that it can become the adapter."""
+        if not self.eval_watch.active or not metrics:
+            return
+        step = state.global_step
+        decision = self.eval_watch.evaluated(step, metrics)
+        keeps_best = self.cfg.guards.early_stop is not None or self.cfg.guards.on_overfit == "stop"
+        if self.eval_watch.is_best and keeps_best:
+            control.should_save = True
+            self._best_step = step
+        if decision is not None and step not in self.guarded_steps:
+            self.restore_best = self.restore_best or decision.action == "stop"
+            self._guard(step, _as_dict(decision), control)
 
     def _check_guards(self, step: int, logs: dict[str, Any], control) -> None:
         from cockpit.advisor.guards import check_step
@@ -337,6 +358,9 @@ class CockpitCallback(TrainerCallback):
         self._t_last_step = time.perf_counter()
         step = state.global_step
         path = Path(args.output_dir) / f"checkpoint-{step}"
+        if path.exists() and step == self._best_step:
+            self.best_checkpoint = str(path)
+            state.best_model_checkpoint = str(path)  # checkpoint rotation keeps it
         if self.is_zero and path.exists():
             self.last_good_checkpoint = str(path)
             note, self._save_note = self._save_note, None

@@ -45,6 +45,7 @@ def run(run_dir: Path, resume: bool = False) -> int:
             events.write("state", state="crashed", step=0, reason=str(e))
         return 2
 
+    notifier = _notifier(cfg, rd, events) if events is not None else None
     step = 0
     callback = trainer = None
     try:
@@ -78,7 +79,11 @@ def run(run_dir: Path, resume: bool = False) -> int:
         reason = callback.stop_reason
         if zero:
             try:
-                _save_adapter(trainer, rd)
+                if callback.restore_best and callback.best_checkpoint:
+                    _adapter_from_checkpoint(Path(callback.best_checkpoint), rd)
+                    reason = f"{reason}; the adapter is the best checkpoint's ({Path(callback.best_checkpoint).name})"
+                else:
+                    _save_adapter(trainer, rd)
             except OSError as e:
                 adapter = None
                 reason = "; ".join(filter(None, [reason, f"adapter not saved ({e.strerror or e})"]))
@@ -109,8 +114,23 @@ def run(run_dir: Path, resume: bool = False) -> int:
             callback.reader.close()
         if zero and os.environ.get("COCKPIT_SUPERVISED") != "1":
             release_lock(rd)
+        if notifier is not None:
+            notifier.close()  # the run's end goes out (bounded by notify.timeout) before the process ends
         if events is not None:
             events.close()
+
+
+def _notifier(cfg, rd: RunDir, events: EventWriter):
+    """Alerts for the run's guards, end and danger-band crossings (cockpit.notify), when any channel is on."""
+    n = cfg.notify
+    if not (n.command or n.webhook or n.desktop):
+        return None
+    from cockpit.notify import Notifier
+
+    notifier = Notifier(n, rd.name, cfg.thresholds.grad_norm_danger,
+                        report=lambda **f: events.write("notify", **f))
+    events.listen(notifier.offer)
+    return notifier
 
 
 def _size(path: Path) -> int:
@@ -211,13 +231,35 @@ def _versions() -> dict[str, str]:
 
 def _save_adapter(trainer, rd: RunDir) -> None:
     """Write adapter/ atomically: a half-written adapter must never look like a finished one."""
+
+    def write(tmp: Path) -> None:
+        trainer.model.save_pretrained(str(tmp))
+        if trainer.processing_class is not None:
+            trainer.processing_class.save_pretrained(str(tmp))
+
+    _replace_adapter(rd, write)
+
+
+def _adapter_from_checkpoint(ckpt: Path, rd: RunDir) -> None:
+    """The adapter of a checkpoint (the best evaluation's, when an eval guard stopped the run), without the
+    optimizer and scheduler states around it."""
+
+    def write(tmp: Path) -> None:
+        tmp.mkdir()
+        for f in ckpt.iterdir():
+            if f.is_file() and not f.name.startswith(("optimizer", "scheduler", "rng_state", "trainer_state",
+                                                       "training_args")):
+                shutil.copy2(f, tmp / f.name)
+
+    _replace_adapter(rd, write)
+
+
+def _replace_adapter(rd: RunDir, write) -> None:
     tmp = rd.path / f".adapter.tmp-{os.getpid()}"
     if tmp.exists():
         shutil.rmtree(tmp)
     try:
-        trainer.model.save_pretrained(str(tmp))
-        if trainer.processing_class is not None:
-            trainer.processing_class.save_pretrained(str(tmp))
+        write(tmp)
     except OSError:
         shutil.rmtree(tmp, ignore_errors=True)
         raise

@@ -72,6 +72,7 @@ class CockpitScreen(Screen):
         self.pending: dict[str, dict] = {}
         self.crashed_note: str | None = None
         self.trainer_status = TrainerStatus()  # suspended / stalled, and what to do
+        self._rung: dict[str, float] = {}  # alert key -> when the bell last rang for it
         self._advice = None
         self._advice_at = 0.0
         self._advice_cost = 0.0
@@ -168,9 +169,31 @@ class CockpitScreen(Screen):
         for ev in msg.events:
             if ev.get("kind") != "metrics":  # metrics make no log line; attaching to a long run brings 100,000s
                 self._log_event(ev)
+        if len(msg.events) < CATCH_UP:  # news, not the history of an attach
+            self._ring_for(msg.events)
         self._dirty = True
         # A backlog (attach, re-attach after SSH dropped) is drawn now, not a watched frame later.
         self._urgent = self._urgent or len(msg.events) >= CATCH_UP or self._alarming(msg.events)
+
+    def _ring_for(self, events: list[dict]) -> None:
+        """notify.bell: the terminal bell for what would alert (a guard, the run's end, a danger crossing),
+        at most once a batch and never more often than notify.min_interval for the same kind."""
+        cfg = (self.history.config or {}).get("notify") or {}
+        if self.source.replay or not cfg.get("bell"):
+            return
+        from cockpit.alerts import alert_for
+
+        now = time.monotonic()
+        danger = self.thresholds().grad_norm_danger
+        for ev in events:
+            a = alert_for(ev, self.source.title, danger)
+            if a is None or a.kind not in (cfg.get("on") or ()):
+                continue
+            if not a.final and now - self._rung.get(a.key, -1e18) < float(cfg.get("min_interval") or 0):
+                continue
+            self._rung[a.key] = now
+            self.app.bell()
+            return
 
     def wants_events_now(self, new: list[dict], now: float) -> bool:
         """Asked by the reader thread (reads only): hand events over now, or hold them for the frame that
@@ -384,6 +407,8 @@ class CockpitScreen(Screen):
             out = f" → {ev['out']}" if ev.get("out") else ""
             line = Text(f"{at}⛙ merge {ev.get('status')}: {ev.get('message', '')}{out}",
                         style="bold red" if ev.get("status") == "failed" else "magenta")
+        elif k == "notify" and not ev.get("ok", True):
+            line = Text(f"{at}✖ alert via {ev.get('channel')} failed: {ev.get('reason')}", style="yellow")
         elif k == "sample":
             prompt = str(ev.get("prompt", "")).replace("\n", " ⏎ ")[:30]
             line = Text(f"{at}✎ sample: {prompt} → {str(ev.get('completion', '')).strip()!r}", style="dim")
