@@ -173,6 +173,11 @@ class GuardConfig(_Section):
     """A NaN/inf loss or grad_norm: the step is skipped, then stop (SOP) or pause."""
     on_explosion: Literal["stop", "pause", "warn"] = "stop"
     """grad_norm over thresholds.grad_norm_explosion: stop (SOP), pause, or only warn."""
+    on_precursor: Literal["stop", "pause", "warn", "off"] = "stop"
+    """grad_norm over thresholds.grad_norm_danger for grad_norm_danger_steps logged steps in a row: the SOP's
+    explosion precursor, on its stop list."""
+    on_loss_jump: Literal["stop", "pause", "warn", "off"] = "stop"
+    """loss over thresholds.loss_jump_ratio x the median of the last 10 logged losses: on the SOP's stop list."""
     early_stop: EarlyStopConfig | None = None
     """Early stopping on an eval metric (needs evaluations: training.eval_steps and eval data)."""
     on_overfit: Literal["stop", "pause", "warn", "off"] = "off"

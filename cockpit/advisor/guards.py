@@ -1,12 +1,16 @@
 """The trainer-side guards: the same SOP bounds, checked on one logged step, with no cockpit attached.
 
-Called by the trainer at every logging step, so it must be cheap: two float checks.
+Called by the trainer at every logging step, so it must be cheap: a few float checks and, for the
+windowed guards (the SOP's stop list: grad_norm over the danger bound for several steps in a row, a
+sudden loss jump), a median of the last ten losses held in a small ring buffer.
 """
 
 from __future__ import annotations
 
 import math
+from collections import deque
 from dataclasses import dataclass, field
+from statistics import median
 from typing import Any
 
 from cockpit.config import GuardConfig
@@ -26,8 +30,45 @@ def _bad(x: Any) -> bool:
     return isinstance(x, (int, float)) and not math.isfinite(x)
 
 
+class GuardWindow:
+    """What the windowed guards remember between logged steps: the advisor's rules, one step at a time."""
+
+    def __init__(self) -> None:
+        self.losses: deque[float] = deque(maxlen=10)  # the loss_jump rule's reference: median of the last 10
+        self.over: list[tuple[int, float]] = []  # the current run of steps over grad_norm_danger
+
+    def precursor(self, step: int, grad_norm: Any, th: Thresholds, action: str) -> GuardDecision | None:
+        if not isinstance(grad_norm, (int, float)) or not th.grad_norm_danger < grad_norm <= th.grad_norm_explosion:
+            self.over.clear()
+            return None
+        self.over.append((step, float(grad_norm)))
+        if len(self.over) != th.grad_norm_danger_steps:
+            return None  # once per run of steps over the bound, when it becomes one
+        steps = [s for s, _ in self.over]
+        values = [v for _, v in self.over]
+        return GuardDecision("grad_norm_precursor", "danger",
+                             f"grad_norm over {th.grad_norm_danger:g} for {len(steps)} logged steps in a row (steps "
+                             f"{steps[0]}-{steps[-1]}, max {max(values):.3g}): explosion precursor", action,
+                             {"steps": steps, "values": values, "bound": th.grad_norm_danger})
+
+    def loss_jump(self, step: int, loss: Any, th: Thresholds, action: str) -> GuardDecision | None:
+        if not isinstance(loss, (int, float)) or not math.isfinite(loss):
+            return None
+        decision = None
+        if len(self.losses) >= 5:
+            ref = median(self.losses)
+            if ref > 0 and loss > th.loss_jump_ratio * ref and loss - ref > 0.5:
+                decision = GuardDecision("loss_jump", "danger",
+                                         f"loss jumped to {loss:.4g} at step {step} (median of the last "
+                                         f"{len(self.losses)} logged: {ref:.4g}; bound x{th.loss_jump_ratio:g})",
+                                         action, {"step": step, "loss": float(loss), "reference": ref,
+                                                  "ratio": th.loss_jump_ratio, "recent": list(self.losses)})
+        self.losses.append(float(loss))
+        return decision
+
+
 def check_step(step: int, loss: Any, grad_norm: Any, thresholds: Thresholds, guards: GuardConfig,
-               recent: Any = None) -> GuardDecision | None:  # noqa: ARG001 - recent reserved for windowed guards
+               window: GuardWindow | None = None) -> GuardDecision | None:
     if _bad(loss) or _bad(grad_norm):
         what = "loss" if _bad(loss) else "grad_norm"
         return GuardDecision(f"{what}_nonfinite", "critical", f"{what} is {loss if what == 'loss' else grad_norm} "
@@ -38,4 +79,12 @@ def check_step(step: int, loss: Any, grad_norm: Any, thresholds: Thresholds, gua
                              f"grad_norm {grad_norm:.3g} at step {step} is over the explosion bound "
                              f"{thresholds.grad_norm_explosion:g}", guards.on_explosion,
                              {"step": step, "grad_norm": grad_norm})
+    if window is None:
+        return None
+    # Both windows see every step, so that neither misses a value when the other fires.
+    jump = window.loss_jump(step, loss, thresholds, guards.on_loss_jump)
+    precursor = window.precursor(step, grad_norm, thresholds, guards.on_precursor)
+    for d in (jump, precursor):
+        if d is not None and d.action != "off":
+            return d
     return None

@@ -63,6 +63,9 @@ class CockpitCallback(TrainerCallback):
         self.last_good_checkpoint: str | None = None
         self._save_note: str | None = None  # "saving works again", for the next checkpoint event
         self.eval_watch = EvalWatch(cfg.guards)
+        from cockpit.advisor.guards import GuardWindow
+
+        self.guard_window = GuardWindow()  # the stop list's windowed guards: precursor, loss jump
         self.best_checkpoint: str | None = None  # the best evaluation's checkpoint (eval guards)
         self._best_step: int | None = None  # an evaluation was the best so far: its save is that checkpoint
         self.restore_best = False  # an eval guard stopped the run: the best checkpoint becomes the adapter
@@ -74,6 +77,13 @@ class CockpitCallback(TrainerCallback):
         self._pause_time = 0.0
         fault = os.environ.get("COCKPIT_FAULT_NAN_AT_STEP")
         self.fault_nan_step = int(fault) if fault and fault.isdigit() else None
+        # Fault injection for the windowed guards' tests: COCKPIT_FAULT_SPIKE=FIRST-LAST:FACTOR scales the
+        # model's logits by FACTOR during those steps, a real loss and grad_norm spike through the real trainer.
+        spike = os.environ.get("COCKPIT_FAULT_SPIKE", "")
+        steps, _, factor = spike.partition(":")
+        first, _, last = steps.partition("-")
+        self.fault_spike = (int(first), int(last or first), float(factor)) if spike else None
+        self._spike_hook = None
 
     # ---- helpers ---------------------------------------------------------------------------------
 
@@ -188,6 +198,8 @@ class CockpitCallback(TrainerCallback):
         self.state("running", state.global_step)
 
     def on_step_begin(self, args, state, control, **kwargs):
+        if self.fault_spike is not None:
+            self._inject_spike(state.global_step + 1, kwargs.get("model"))
         if not self.paused:
             return
         t0 = time.perf_counter()
@@ -207,6 +219,20 @@ class CockpitCallback(TrainerCallback):
                 self._pause_time += time.perf_counter() - t0
                 raise StopWhilePaused()
         self._pause_time += time.perf_counter() - t0
+
+    def _inject_spike(self, step: int, model) -> None:
+        first, last, factor = self.fault_spike
+        if first <= step <= last and self._spike_hook is None and model is not None:
+            # On the decoder's last hidden state, not on lm_head: TRL may compute the loss from the hidden
+            # states and lm_head's weight without calling lm_head (a chunked loss).
+            def scale(mod, inp, out):
+                out.last_hidden_state = out.last_hidden_state * factor
+                return out
+
+            self._spike_hook = model.get_decoder().register_forward_hook(scale)
+        elif not first <= step <= last and self._spike_hook is not None:
+            self._spike_hook.remove()
+            self._spike_hook = None
 
     def on_pre_optimizer_step(self, args, state, control, model=None, optimizer=None, **kwargs):
         # One fused norm over the trainable grads and a single host sync: the price of never applying
@@ -317,7 +343,7 @@ class CockpitCallback(TrainerCallback):
         from cockpit.advisor.guards import check_step
 
         decision = check_step(step, logs.get("loss"), logs.get("grad_norm"), self.cfg.thresholds, self.cfg.guards,
-                              None)
+                              self.guard_window)
         if decision is None or step in self.guarded_steps:
             return
         self._guard(step, _as_dict(decision), control)
