@@ -135,6 +135,15 @@ def test_c_real_explosion_with_a_falling_loss_is_not_divergence():
     assert "divergence" not in all_rules(h) and "grad_norm_explosion" in standing(h)
 
 
+def test_flat_loss_with_a_steady_high_grad_norm_is_lr_too_low_not_high():
+    """05: loss flat at 4.69 for 691 steps at lr 5e-5 while grad_norm sits at ~8.5. The headline said
+    "lr too low?" and the action halved the lr; the steady grad_norm is folded under the flat loss."""
+    h = read(FIX / "05_phi3-sft-entropy-flat.json")
+    a = advise(h)
+    assert a.findings[0].rule == "loss_flat" and [f.rule for f in a.findings[0].folded] == ["grad_norm_high"]
+    assert a.next_action.id == "lr_double_next"
+
+
 # ---- d. a finished run whose eval ended above its best: the headline carries it ------------------------
 
 def overfit(tmp_path) -> Path:

@@ -29,6 +29,9 @@ EXPLAINS: dict[str, tuple[str, ...]] = {
                    "grad_norm_high", "grad_norm_precursor", "grad_norm_sawtooth", "grad_norm_explosion",
                    "grad_norm_rising_alpha"),
     "eval_above_best": ("eval_diverging", "loss_flat", "loss_slow", "grad_norm_vanishing"),
+    # A loss that does not move is the SOP's "lr too low"; a high but steady grad_norm beside it says the
+    # steps are too small to act on the gradient, not that the lr is high (that moves the loss).
+    "loss_flat": ("grad_norm_high",),
 }
 """Root cause -> the symptom rules whose advice it makes moot. Earlier roots win a symptom."""
 
