@@ -59,7 +59,8 @@ def true_at_end(h: History) -> list[set[str]]:
     nan_g = set(h.nonfinite.get("grad_norm", ()))
     out = []
     ev = [v for v in h.eval_series.get("eval_loss", ()) if math.isfinite(v)]
-    if len(ev) >= 2 and int(np.argmin(ev)) < len(ev) - 1 and min(ev) > 0 and ev[-1] > 1.1 * min(ev):
+    best = min(ev, default=0)
+    if len(ev) >= 2 and int(np.argmin(ev)) < len(ev) - 1 and best > 0 and ev[-1] > 1.1 * best and ev[-1] - best >= 0.01:
         out.append({"eval_above_best", "divergence"})
     g = gn[np.isfinite(gn)]
     if len(g) >= 3 and not nan_g and g.max() < 0.1 and (len(g) == len(gn) or len(g) >= 50):

@@ -244,3 +244,10 @@ def test_readme_table_is_the_rule_registry():
     assert all(r.sop and r.severity and r.action for r in RULES), [r.id for r in RULES if not r.sop]
     for rid in ("broken_setup", "numeric_failure", "divergence", "eval_above_best", "too_few_points"):
         assert f"| `{rid}` |" in block
+
+
+def test_d_a_tiny_eval_loss_wobbling_is_not_overfitting(tmp_path):
+    """An eval loss of 2e-4 ending at 3e-4 is +50% and 1e-4 nats: noise, not a run to stop early."""
+    train = [(s, max(0.0003, 1.0 - s / 100), 0.5, 1e-4) for s in range(10, 401, 10)]
+    h = read(state_file(tmp_path, train, [(100, 0.0004), (200, 0.0002), (300, 0.00025), (400, 0.0003)]))
+    assert not {"eval_above_best", "divergence"} & all_rules(h)

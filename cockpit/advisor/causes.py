@@ -13,7 +13,7 @@ from dataclasses import replace
 import numpy as np
 
 from cockpit.advisor import actions
-from cockpit.advisor.context import RISE_REL, Context, median
+from cockpit.advisor.context import Context, median
 from cockpit.advisor.rules import FLAT_MIN_POINTS, rule
 from cockpit.advisor.types import RANK, Finding
 
@@ -126,13 +126,11 @@ def numeric_failure(ctx: Context) -> list[Finding]:
       severity="danger (critical with grad_norm over 50)", action="lr x0.5")
 def divergence(ctx: Context) -> list[Finding]:
     """Train loss and eval loss both rising: the optimisation diverges (lr), which is not overfitting."""
-    rise = ctx.train_rise
+    rise, up = ctx.train_rise, ctx.eval_rise
+    if rise is None or up is None:
+        return []
     es, ev = ctx.eval_loss
-    if rise is None or len(ev) < 2:
-        return []
-    b = int(np.argmin(ev))
-    if b == len(ev) - 1 or ev[-1] <= ev[b] * (1 + RISE_REL):
-        return []
+    b = up[0]
     _, g = ctx.arrays("grad_norm")
     grad = f", grad_norm up to {float(g.max()):.3g}" if len(g) and g.max() > ctx.thresholds.grad_norm_high else ""
     low, now = rise
@@ -150,14 +148,11 @@ def divergence(ctx: Context) -> list[Finding]:
 def eval_above_best(ctx: Context) -> list[Finding]:
     """eval_loss now well above its lowest point while train loss does not rise: overfitting, and the
     best adapter is an earlier checkpoint, not the last."""
+    if ctx.eval_rise is None or ctx.train_rise is not None:
+        return []
     es, ev = ctx.eval_loss
-    if len(ev) < 2 or ctx.train_rise is not None:
-        return []
-    b = int(np.argmin(ev))
+    b, p = ctx.eval_rise
     best, last = ev[b], ev[-1]
-    if b == len(ev) - 1 or best <= 0 or last <= best * (1 + RISE_REL):
-        return []
-    p = b + int(np.argmax(ev[b:]))
     _, lv = ctx.tail("loss", 5)
     train = f" while train loss is {median(lv):.3g}" if lv else ""
     return [Finding("eval_above_best", "danger",

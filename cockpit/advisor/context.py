@@ -17,6 +17,8 @@ from cockpit.thresholds import Thresholds
 RISE_REL = 0.10
 """A loss more than this share above its own best has risen (eval over its minimum; train over its
 lowest stretch): well over the few percent a fixed eval set or a chunk median drifts by noise."""
+RISE_ABS = 0.01
+"""...and by at least this much (nats per token): an eval loss of 2e-4 rising to 3e-4 is noise."""
 
 
 def median(xs) -> float:
@@ -126,6 +128,18 @@ class Context:
         col = h.eval_series.get("eval_loss", [])
         pts = [(int(s), float(v)) for s, v in zip(h.eval_steps, col) if math.isfinite(v)]
         return [s for s, _ in pts], [v for _, v in pts]
+
+    @cached_property
+    def eval_rise(self) -> tuple[int, int] | None:
+        """(index of the best, index of the peak after it) of eval_loss when its last point is over RISE_REL
+        and RISE_ABS above its best, else None."""
+        _, ev = self.eval_loss
+        if len(ev) < 2:
+            return None
+        b = int(np.argmin(ev))
+        if b == len(ev) - 1 or ev[b] <= 0 or ev[-1] <= ev[b] * (1 + RISE_REL) or ev[-1] - ev[b] < RISE_ABS:
+            return None
+        return b, b + int(np.argmax(ev[b:]))
 
     @cached_property
     def train_rise(self) -> tuple[float, float] | None:
