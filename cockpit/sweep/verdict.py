@@ -17,7 +17,9 @@ import math
 import statistics
 from typing import Any
 
+from cockpit.advisor import advise
 from cockpit.advisor.context import RISE_REL
+from cockpit.advisor.rules import FLAT_MIN_POINTS
 from cockpit.config import RunConfig
 from cockpit.history import History
 
@@ -55,16 +57,12 @@ def loss_rise(hist: History) -> tuple[float, float] | None:
 
 
 def trial_verdict(hist: History, cfg: RunConfig) -> dict[str, Any]:
-    from cockpit.advisor.rules import FLAT_MIN_POINTS
-
     start, end, drop = loss_drop(hist)
     n = len(_finite(hist.series["loss"]))
     out: dict[str, Any] = {"loss_start": start, "loss_end": end, "loss_drop": drop, "steps": hist.step,
                            "max_grad_norm": max(_finite(hist.series["grad_norm"]), default=None)}
     if not n:
         return {**out, "verdict": "failed", "reason": "no loss logged"}
-    from cockpit.advisor import advise
-
     findings = advise(hist, cfg).findings
     # A cause folds its symptoms (Finding.folded): they are evidence all the same.
     every = [g for f in findings for g in (f, *f.folded)]
