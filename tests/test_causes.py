@@ -53,6 +53,7 @@ def test_a_zero_loss_and_zero_grad_from_the_first_log_is_a_broken_setup(tmp_path
     assert {"loss_collapse", "grad_norm_vanishing"} <= {f.rule for f in top.folded}  # not beside it
     assert "loss_collapse" not in standing(h)
     assert a.next_action.id == "check_data" and "check-data" in a.next_action.description
+    assert a.next_action.label == "check the data and labels" and "answer span" in a.next_action.description
     assert "lr" not in a.next_action.label
     assert a.verdict.startswith("critical: loss 0 and grad_norm 0 from the first log")
     assert main(str(p)) == 3 and "explains loss_collapse" in capsys.readouterr().out
@@ -102,6 +103,7 @@ def test_b_numeric_failure_of_an_fp16_run_switches_to_bf16():
     h.add({"kind": "state", "state": "finished", "step": 50})
     act = advise(h).next_action
     assert act.config_patch == {"training.fp16": False, "training.bf16": True}
+    assert act.label == "switch precision: fp16 -> bf16"
     assert "then lr x0.5" in act.description  # 1e-4 is over the sweep's lowest: the lr may share the blame
 
 
@@ -166,6 +168,7 @@ def test_d_eval_above_its_best_at_the_end_is_the_headline(tmp_path, capsys):
     assert "20% above its best" in top["message"]
     act = data["next_action"]
     assert act["id"] == "keep_best" and "step 300" in act["description"] and "stop early" in act["description"]
+    assert act["label"] == "keep the best checkpoint (step 300); dropout 0.05 -> 0.1"
     assert act["config_patch"] == {"lora.lora_dropout": 0.1}
     # train loss sitting at 0.1 is the memorising, not "lr too low": folded under the cause
     assert [k["rule"] for k in top["folded"]] == ["loss_flat"]

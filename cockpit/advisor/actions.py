@@ -104,9 +104,10 @@ def lr_double_next(cfg: dict[str, Any]) -> Action:
 
 def check_data() -> Action:
     return Action("check_data", "check the data and labels",
-                  "Run `cockpit check-data CONFIG` before another run: its template check shows which tokens "
-                  "carry loss (every label masked, empty answers, truncation to zero answer tokens); also check "
-                  "that the adapter's weights are trainable (the loss must reach them). No lr change helps.")
+                  "Run `cockpit check-data CONFIG` before another run: its template and loss-mask check shows "
+                  "which tokens carry loss, i.e. the answer span (every label masked, empty answers, truncation "
+                  "to zero answer tokens); also check that the adapter's weights are trainable (the loss must "
+                  "reach them). No lr change helps.")
 
 
 def switch_precision(cfg: dict[str, Any], lr: float | None) -> Action:
@@ -114,11 +115,11 @@ def switch_precision(cfg: dict[str, Any], lr: float | None) -> Action:
     t = cfg.get("training") or {}
     dtype = (cfg.get("model") or {}).get("dtype")
     if t.get("fp16") or dtype == "float16":
-        label, patch = "fp16 -> bf16", {"training.fp16": False, "training.bf16": True}
+        label, patch = "switch precision: fp16 -> bf16", {"training.fp16": False, "training.bf16": True}
         if dtype == "float16":
             patch["model.dtype"] = "bfloat16"
     elif t.get("bf16") or dtype == "bfloat16":
-        label, patch = "bf16 -> fp32", {"training.bf16": False}
+        label, patch = "switch precision: bf16 -> fp32", {"training.bf16": False}
         if dtype == "bfloat16":
             patch["model.dtype"] = "float32"
     else:
@@ -134,7 +135,7 @@ def switch_precision(cfg: dict[str, Any], lr: float | None) -> Action:
 def keep_best(cfg: dict[str, Any], best_step: int) -> Action:
     d = _lora(cfg).get("lora_dropout", 0.05)
     new = round(max(0.1, d * 2), 3)
-    return Action("keep_best", f"keep the step-{best_step} checkpoint; dropout {d:g} -> {new:g}",
+    return Action("keep_best", f"keep the best checkpoint (step {best_step}); dropout {d:g} -> {new:g}",
                   f"Keep the checkpoint nearest step {best_step}, where eval_loss was lowest (not the last one); "
                   f"next run: stop early there (evaluate, stop once eval_loss rises) and raise lora_dropout "
                   f"{d:g} -> {new:g} (SOP: overfitting).", config_patch={"lora.lora_dropout": new})
