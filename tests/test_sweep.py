@@ -56,3 +56,54 @@ def test_sweep_view_snapshot(snap_compare, tmp_path):
     from cockpit.tui.sweep_app import SweepApp
 
     assert snap_compare(SweepApp(sweep), terminal_size=(160, 40))
+
+
+def _trial(losses, lrs=None, cfg_lr=1e-4, warmup_ratio=0.0, total=None, evals=()):
+    """A finished trial's History and its config, from per-step losses (grad_norm in band)."""
+    from cockpit.config import RunConfig
+    from cockpit.history import History
+
+    cfg = RunConfig()
+    cfg.training.learning_rate = cfg_lr
+    cfg.training.warmup_ratio = warmup_ratio
+    h = History()
+    h.add({"kind": "run_started", "config": cfg.model_dump(mode="json"), "total_steps": total or len(losses)})
+    for i, loss in enumerate(losses, 1):
+        h.add({"kind": "metrics", "step": i, "loss": loss, "grad_norm": 1.0,
+               "learning_rate": lrs[i - 1] if lrs else cfg_lr})
+    h.add({"kind": "state", "state": "finished", "step": len(losses)})
+    return h, cfg
+
+
+def test_verdict_rising_is_not_flat():
+    """Issue 17 f: a loss that rose 1.99 -> 2.68 was labelled 'loss flat'."""
+    from cockpit.sweep.verdict import trial_verdict
+
+    n = 60
+    v = trial_verdict(*_trial([1.99 + 0.69 * i / (n - 1) for i in range(n)]))
+    assert v["verdict"] == "rising", v
+    assert v["reason"].startswith("loss rose 2.1 -> 2.57 (+22%")  # medians of the first and last third
+
+
+def test_verdict_too_short_to_judge():
+    from cockpit.sweep.verdict import recommend, trial_verdict
+
+    few = trial_verdict(*_trial([3.0, 2.9, 2.8, 2.7, 2.6]))  # five points: fewer than the flat rule reads
+    assert few["verdict"] == "too_short" and "5 logged losses" in few["reason"]
+    # warm-up over 100 steps, the trial stopped at 40: the lr under trial was never reached
+    lrs = [1e-4 * i / 100 for i in range(1, 41)]
+    warm = trial_verdict(*_trial([3.0 - 0.001 * i for i in range(40)], lrs=lrs, warmup_ratio=0.1, total=1000))
+    assert warm["verdict"] == "too_short" and "warm-up not done (step 40 of 100)" in warm["reason"]
+    # the same losses after a finished warm-up are judged: flat
+    done = trial_verdict(*_trial([3.0 - 0.001 * i for i in range(40)]))
+    assert done["verdict"] == "too_low"
+    assert recommend([{**few, "lr": 1e-4}, {**warm, "lr": 2e-4}]) is None
+
+
+def test_verdict_good_and_too_high_unchanged():
+    from cockpit.sweep.verdict import trial_verdict
+
+    good = trial_verdict(*_trial([3.0 * 0.98 ** i + 0.5 for i in range(60)]))
+    assert good["verdict"] == "good"
+    hot = trial_verdict(*_trial([3.0 - i / 10 if i < 25 else 0.01 for i in range(60)]))
+    assert hot["verdict"] == "too_high" and hot["evidence"][0]["rule"] == "loss_collapse"

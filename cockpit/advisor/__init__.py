@@ -10,7 +10,8 @@ from __future__ import annotations
 from typing import Any
 
 from cockpit.advisor import actions
-from cockpit.advisor.context import Context
+from cockpit.advisor.causes import fold
+from cockpit.advisor.context import Context, median
 from cockpit.advisor.nextconfig import patch_to_set_args, write_next_config
 from cockpit.advisor.rules import RULES
 from cockpit.advisor.stage import STAGES, infer_stage, needs
@@ -21,8 +22,11 @@ __all__ = ["advise", "Advice", "Finding", "Action", "SEVERITIES", "RULES", "writ
            "patch_to_set_args", "evaluate"]
 
 # The SOP's order on gradient trouble: lr x0.5 first, then clipping, then alpha; never r.
-GRADIENT_RULES = ("grad_norm_explosion", "grad_norm_precursor", "grad_norm_sawtooth", "grad_norm_high",
-                  "loss_jump", "grad_norm_rising_alpha")
+GRADIENT_RULES = ("divergence", "grad_norm_explosion", "grad_norm_precursor", "grad_norm_sawtooth",
+                  "grad_norm_high", "loss_jump", "grad_norm_rising_alpha")
+# Findings whose own action comes next (when no gradient trouble is as severe), in this order.
+OWN_ACTION_RULES = ("clipping_off", "eval_above_best", "loss_collapse", "memory_high", "entropy_collapse",
+                    "eval_diverging", "fake_learning")
 
 
 def evaluate(history: History, config: Any = None) -> tuple[Context, list[Finding]]:
@@ -30,6 +34,7 @@ def evaluate(history: History, config: Any = None) -> tuple[Context, list[Findin
     findings: list[Finding] = []
     for r in RULES:
         findings.extend(r.check(ctx))
+    findings = fold(findings)
     findings.sort(key=lambda f: (-RANK[f.severity], -(f.last_step or 0)))
     return ctx, findings
 
@@ -45,9 +50,16 @@ def next_action(ctx: Context, findings: list[Finding], stage: int) -> Action | N
     """One action at a time, in the SOP's priority order."""
     rules = {f.rule: f for f in findings}
     live = not ctx.history.finished and ctx.history.state not in ("unknown",) and ctx.is_ours
+    for cause in ("broken_setup", "numeric_failure"):  # no further step helps: stop, then fix the cause
+        if cause in rules:
+            return actions.stop() if live else rules[cause].action
     if "loss_nonfinite" in rules or "grad_norm_nonfinite" in rules:
         return actions.stop() if live else actions.lr_half_next(ctx.config)
     gradient = [r for r in GRADIENT_RULES if r in rules]
+    other = [r for r in OWN_ACTION_RULES if r in rules and rules[r].action is not None]
+    if gradient and max(RANK[rules[r].severity] for r in gradient) < max(
+            (RANK[rules[r].severity] for r in other), default=-1):
+        gradient = []  # a graver finding of another kind leads (the headline names it): its action first
     if gradient:
         if "clipping_off" in rules:
             return rules["clipping_off"].action
@@ -57,11 +69,9 @@ def next_action(ctx: Context, findings: list[Finding], stage: int) -> Action | N
         if "grad_norm_rising_alpha" in rules and ctx.lr_halved:
             return rules["grad_norm_rising_alpha"].action
         return actions.lr_half() if live else actions.lr_half_next(ctx.config)
-    for r in ("clipping_off", "loss_collapse", "memory_high", "entropy_collapse", "eval_diverging",
-              "fake_learning"):
-        if r in rules and rules[r].action is not None:
-            a = rules[r].action
-            return a if (a.command is None or live) else (actions.lr_half_next(ctx.config) if a.id == "lr_half" else a)
+    for r in other:
+        a = rules[r].action
+        return a if (a.command is None or live) else (actions.lr_half_next(ctx.config) if a.id == "lr_half" else a)
     if "loss_flat" in rules or "entropy_flat" in rules:
         if _structure_ready(ctx):
             return actions.structure_up(ctx.config)
@@ -70,6 +80,8 @@ def next_action(ctx: Context, findings: list[Finding], stage: int) -> Action | N
         if _structure_ready(ctx):
             return actions.structure_up(ctx.config)
         return rules["loss_slow"].action
+    if "too_few_points" in rules:
+        return rules["too_few_points"].action
     if ctx.is_ours and len(ctx.history) >= 20 and not findings and 6 <= stage < 8:
         # Only from the stability check on: before it, what the stage still needs (an lr sweep, dropout,
         # alpha) is the next step, and the panel lists it; a final run is not yet earned.
@@ -95,4 +107,28 @@ def verdict(ctx: Context, findings: list[Finding], stage: int) -> str:
         return "danger: " + findings[0].message
     if worst == "warn":
         return "watch: " + findings[0].message
-    return "healthy: loss declining, grad_norm in band" if len(ctx.history) >= 5 else "healthy so far"
+    n = len(ctx.history)
+    if n < 5:
+        # A finished run will not grow: "so far" would promise a judgement that never comes.
+        return f"finished: no finding in {n} logged step(s), too few to judge a trend" if ctx.history.finished \
+            else "healthy so far"
+    return _no_finding(ctx)
+
+
+def _no_finding(ctx: Context) -> str:
+    """What a run with no finding shows, claiming only what its numbers say."""
+    if not ctx.language_model_loss:
+        return "no finding: the loss goes negative (not a language-model loss), so its rules do not apply"
+    _, loss = ctx.arrays("loss")
+    k = max(2, len(loss) // 10)
+    falling = len(loss) >= 2 * k and median(loss[-k:]) < median(loss[:k])
+    _, g = ctx.tail("grad_norm", 10)
+    th = ctx.thresholds
+    in_band = not g or th.grad_norm_low <= median(g) <= th.grad_norm_high
+    if falling and in_band:
+        return "healthy: loss declining, grad_norm in band"
+    parts = ["loss declining" if falling else (f"loss not declining ({median(loss[:k]):.3g} -> "
+                                                f"{median(loss[-k:]):.3g})" if len(loss) >= 2 * k else "loss sparse")]
+    parts.append("grad_norm in band" if in_band else f"grad_norm median {median(g):.3g} outside "
+                 f"{th.grad_norm_low:g}-{th.grad_norm_high:g}")
+    return "no finding: " + ", ".join(parts)

@@ -100,3 +100,54 @@ def lr_double_next(cfg: dict[str, Any]) -> Action:
     patch = {"training.learning_rate": lr * 2} if isinstance(lr, (int, float)) else None
     return Action("lr_double_next", "next run: lr x2", "Double the learning rate for the next run.",
                   config_patch=patch)
+
+
+def check_data() -> Action:
+    return Action("check_data", "check the data and labels",
+                  "Run `cockpit check-data CONFIG` before another run: its template and loss-mask check shows "
+                  "which tokens carry loss, i.e. the answer span (every label masked, empty answers, truncation "
+                  "to zero answer tokens); also check that the adapter's weights are trainable (the loss must "
+                  "reach them). No lr change helps.")
+
+
+def switch_precision(cfg: dict[str, Any], lr: float | None) -> Action:
+    """fp16 overflows where bf16 (fp32's range) and fp32 do not."""
+    t = cfg.get("training") or {}
+    dtype = (cfg.get("model") or {}).get("dtype")
+    if t.get("fp16") or dtype == "float16":
+        label, patch = "switch precision: fp16 -> bf16", {"training.fp16": False, "training.bf16": True}
+        if dtype == "float16":
+            patch["model.dtype"] = "bfloat16"
+    elif t.get("bf16") or dtype == "bfloat16":
+        label, patch = "switch precision: bf16 -> fp32", {"training.bf16": False}
+        if dtype == "bfloat16":
+            patch["model.dtype"] = "float32"
+    else:
+        label, patch = "switch precision (bf16 or fp32)", None
+    lr_note = (f"the lr ({lr:.2g}) is already at or under the sweep's lowest 5e-5: it is not the suspect"
+               if lr is not None and lr <= LR_SMALL else "then lr x0.5")
+    return Action("switch_precision", label,
+                  "A numeric failure, not a learning signal: switch precision for the next run (fp16 overflows; "
+                  f"bf16 or fp32 do not), keep clipping on (max_grad_norm 1.0), check the data for empty answers "
+                  f"(`cockpit check-data`); {lr_note}.", config_patch=patch)
+
+
+def keep_best(cfg: dict[str, Any], best_step: int) -> Action:
+    d = _lora(cfg).get("lora_dropout", 0.05)
+    new = round(max(0.1, d * 2), 3)
+    return Action("keep_best", f"keep the best checkpoint (step {best_step}); dropout {d:g} -> {new:g}",
+                  f"Keep the checkpoint nearest step {best_step}, where eval_loss was lowest (not the last one); "
+                  f"next run: stop early there (evaluate, stop once eval_loss rises) and raise lora_dropout "
+                  f"{d:g} -> {new:g} (SOP: overfitting).", config_patch={"lora.lora_dropout": new})
+
+
+def log_more(step: int) -> Action:
+    every = max(1, step // 50)
+    return Action("log_more", f"next run: logging_steps {every}",
+                  f"Log every {every} steps (about 50 points over {step} steps) and run long enough to judge: the "
+                  "SOP reads the loss over 500-1000 steps.", config_patch={"training.logging_steps": every})
+
+
+LR_SMALL = 5e-5
+"""The lowest lr the SOP's sweep tries (and its stage-7 'lr <= 5e-5'): an lr at or under it is not what
+makes gradients overflow."""

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import math
 import statistics
 from dataclasses import dataclass, field
 from functools import cached_property
@@ -12,6 +13,12 @@ import numpy as np
 from cockpit.columns import finite
 from cockpit.history import History
 from cockpit.thresholds import Thresholds
+
+RISE_REL = 0.10
+"""A loss more than this share above its own best has risen (eval over its minimum; train over its
+lowest stretch): well over the few percent a fixed eval set or a chunk median drifts by noise."""
+RISE_ABS = 0.01
+"""...and by at least this much (nats per token): an eval loss of 2e-4 rising to 3e-4 is noise."""
 
 
 def median(xs) -> float:
@@ -113,3 +120,38 @@ class Context:
     def lr_halved(self) -> bool:
         return any(m.kind == "ack" and m.event.get("ok") and m.event.get("cmd") == "scale_lr"
                    and (m.event.get("value") or 0.5) < 1 for m in self.history.marks) or bool(self.lr_change_steps)
+
+    @cached_property
+    def eval_loss(self) -> tuple[list[int], list[float]]:
+        """(steps, values) of the finite eval_loss points."""
+        h = self.history
+        col = h.eval_series.get("eval_loss", [])
+        pts = [(int(s), float(v)) for s, v in zip(h.eval_steps, col) if math.isfinite(v)]
+        return [s for s, _ in pts], [v for _, v in pts]
+
+    @cached_property
+    def eval_rise(self) -> tuple[int, int] | None:
+        """(index of the best, index of the peak after it) of eval_loss when its last point is over RISE_REL
+        and RISE_ABS above its best, else None."""
+        _, ev = self.eval_loss
+        if len(ev) < 2:
+            return None
+        b = int(np.argmin(ev))
+        if b == len(ev) - 1 or ev[b] <= 0 or ev[-1] <= ev[b] * (1 + RISE_REL) or ev[-1] - ev[b] < RISE_ABS:
+            return None
+        return b, b + int(np.argmax(ev[b:]))
+
+    @cached_property
+    def train_rise(self) -> tuple[float, float] | None:
+        """(lowest, now) of the train loss, each a median of a chunk of k logged points (k = a tenth of
+        the run, at least 3), when the last chunk is over RISE_REL above the lowest: the train loss is
+        rising. Chunk medians, because a single noisy batch must not read as a rise. None otherwise."""
+        _, vals = self.arrays("loss")
+        k = max(3, len(vals) // 10)
+        if len(vals) < 2 * k:
+            return None
+        now = float(np.median(vals[-k:]))
+        body = vals[: len(vals) - k]
+        body = body[len(body) % k:].reshape(-1, k)  # whole chunks, aligned to the end
+        low = float(np.median(body, axis=1).min())
+        return (low, now) if low > 0 and now > low * (1 + RISE_REL) else None

@@ -43,6 +43,9 @@ def timeline(history: History, config=None, final: list | None = None) -> list[d
                 cur["last_step"] = max(cur["last_step"], last)
                 if RANK[f.severity] >= RANK[cur["severity"]]:
                     cur.update(severity=f.severity, message=f.message, evidence=f.evidence)
+                    cur.pop("folded", None)
+                    if f.folded:
+                        cur["folded"] = [k.to_dict() for k in f.folded]
     return sorted(out.values(), key=lambda d: (d["first_step"], -RANK[d["severity"]]))
 
 
@@ -82,6 +85,11 @@ def main(path: str, as_json: bool = False, preload=None) -> int:
         print(json.dumps(data, indent=1, default=str))
     else:
         _print(data, log.title)
+    return exit_code(data)
+
+
+def exit_code(data: dict[str, Any]) -> int:
+    """3 when the reading's worst standing finding is danger or critical, else 0."""
     return 3 if data["worst"] in ("danger", "critical") else 0
 
 
@@ -101,6 +109,8 @@ def _print(d: dict[str, Any], title: str) -> None:
         for f in d["timeline"]:
             span = f"step {f['first_step']}" + (f"-{f['last_step']}" if f["last_step"] != f["first_step"] else "")
             p(f"  {ICON[f['severity']]} {f['severity']:<8} {span:<16} {f['rule']:<22} {f['message']}")
+            for k in f.get("folded", ()):  # symptoms the cause explains: their own advice is moot
+                p(f"  {'':<28}   explains {k['rule']}: {k['message']}")
     else:
         p("findings timeline: none")
     p("")

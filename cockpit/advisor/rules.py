@@ -24,14 +24,23 @@ class Rule:
     signal: str
     doc: str
     check: Callable[[Context], list[Finding]]
+    sop: str = ""
+    """The line of the SOP (or of its companion notes) the rule encodes, in English."""
+    severity: str = ""
+    """The severities it can give, as the README table shows them."""
+    action: str = ""
+    """What it advises, as the README table shows it."""
 
 
 RULES: list[Rule] = []
 
+FLAT_MIN_POINTS = 8
+"""Fewest logged losses the flat rule reads: with fewer, noise and a real plateau look alike."""
 
-def rule(id: str, signal: str):
+
+def rule(id: str, signal: str, *, sop: str = "", severity: str = "", action: str = ""):
     def deco(fn: Callable[[Context], list[Finding]]) -> Callable[[Context], list[Finding]]:
-        RULES.append(Rule(id, signal, (fn.__doc__ or "").strip(), fn))
+        RULES.append(Rule(id, signal, (fn.__doc__ or "").strip(), fn, sop, severity, action))
         return fn
 
     return deco
@@ -47,7 +56,9 @@ def _nonfinite(ctx: Context, key: str) -> list[int]:
 
 # ---- loss ------------------------------------------------------------------------------------------
 
-@rule("loss_nonfinite", "loss")
+@rule("loss_nonfinite", "loss",
+      sop="Step 6: loss NaN or violent swings: stop the run",
+      severity="critical", action="stop (live); next run lr x0.5")
 def loss_nonfinite(ctx: Context) -> list[Finding]:
     """NaN or inf loss: stop (SOP)."""
     bad = _nonfinite(ctx, "loss")
@@ -57,7 +68,9 @@ def loss_nonfinite(ctx: Context) -> list[Finding]:
                     {"steps": bad[:20]}, bad[0], bad[-1], actions.stop())]
 
 
-@rule("loss_jump", "loss")
+@rule("loss_jump", "loss",
+      sop="Step 6 explosion checklist: loss suddenly jumps up, or NaN",
+      severity="danger", action="lr x0.5")
 def loss_jump(ctx: Context) -> list[Finding]:
     """A sudden jump: loss over jump_ratio x the median of the points before it."""
     steps, vals = ctx.arrays("loss")
@@ -88,7 +101,9 @@ def _loss_jumps(vals: np.ndarray, ratio: float) -> list[tuple[int, float]]:
     return out
 
 
-@rule("loss_collapse", "loss")
+@rule("loss_collapse", "loss",
+      sop="Step 3 train/loss: to 0 within 200 steps means lr too high (Step 0: small templated data converges at once)",
+      severity="danger", action="lr x0.5")
 def loss_collapse(ctx: Context) -> list[Finding]:
     """Loss to ~0 within the first loss_collapse_steps steps: lr too high, or templated data."""
     if not ctx.language_model_loss:
@@ -111,7 +126,9 @@ def _early(steps: np.ndarray, vals: np.ndarray, last_step: int) -> tuple[list[in
     return steps[:n].tolist(), vals[:n].tolist()
 
 
-@rule("loss_flat", "loss")
+@rule("loss_flat", "loss",
+      sop="Step 3 train/loss: barely moves means lr too low",
+      severity="warn", action="lr x2")
 def loss_flat(ctx: Context) -> list[Finding]:
     """Loss not moving over the window: lr too low (or nothing is being learned)."""
     if not ctx.language_model_loss or ctx.flat_by_schedule:
@@ -120,7 +137,7 @@ def loss_flat(ctx: Context) -> list[Finding]:
     n = ctx.count("loss")
     steps, vals = ctx.tail("loss", 2 * th.flat_window)
     w = min(th.flat_window, n)
-    if w < 8 or n < 8:
+    if w < FLAT_MIN_POINTS or n < FLAT_MIN_POINTS:
         return []
     win = vals[-w:]
     third = max(2, w // 3)
@@ -140,7 +157,9 @@ def loss_flat(ctx: Context) -> list[Finding]:
     return []
 
 
-@rule("loss_slow", "loss")
+@rule("loss_slow", "loss",
+      sop="Step 5 alpha: loss falls slowly, raise alpha",
+      severity="warn", action="lora_alpha x2")
 def loss_slow(ctx: Context) -> list[Finding]:
     """Loss falling, but slowly: raise alpha (SOP stage 5)."""
     if not ctx.language_model_loss or ctx.lr_annealed:
@@ -166,7 +185,9 @@ def loss_slow(ctx: Context) -> list[Finding]:
 
 # ---- grad_norm -------------------------------------------------------------------------------------
 
-@rule("grad_norm_nonfinite", "grad_norm")
+@rule("grad_norm_nonfinite", "grad_norm",
+      sop="Step 6 checklist: NaN means stop the run at once (Step 3: an explosion usually ends in NaN)",
+      severity="critical", action="stop (live); next run lr x0.5")
 def grad_norm_nonfinite(ctx: Context) -> list[Finding]:
     """NaN or inf grad_norm: the update would poison the adapter."""
     bad = _nonfinite(ctx, "grad_norm")
@@ -176,7 +197,9 @@ def grad_norm_nonfinite(ctx: Context) -> list[Finding]:
                     {"steps": bad[:20]}, bad[0], bad[-1], actions.stop())]
 
 
-@rule("grad_norm_explosion", "grad_norm")
+@rule("grad_norm_explosion", "grad_norm",
+      sop="Step 3 LoRA bands: over 50 is an explosion; remedy lr x0.5, then clipping, then alpha, never r first",
+      severity="critical", action="lr x0.5")
 def grad_norm_explosion(ctx: Context) -> list[Finding]:
     """grad_norm over the explosion bound (SOP: 50): stop, lr x0.5, resume from the last good checkpoint."""
     steps, vals = ctx.arrays("grad_norm")
@@ -193,7 +216,9 @@ def grad_norm_explosion(ctx: Context) -> list[Finding]:
                     hits[0][0], hits[-1][0], actions.lr_half())]
 
 
-@rule("grad_norm_precursor", "grad_norm")
+@rule("grad_norm_precursor", "grad_norm",
+      sop="Step 6 checklist: grad_norm over 10 for several steps in a row",
+      severity="danger", action="lr x0.5")
 def grad_norm_precursor(ctx: Context) -> list[Finding]:
     """grad_norm over the danger bound (SOP: 10) for several consecutive logged steps: explosion precursor."""
     steps, g = ctx.arrays("grad_norm")
@@ -217,7 +242,9 @@ def _true_runs(mask: np.ndarray) -> list[tuple[int, int]]:
     return list(zip(np.flatnonzero(edges == 1).tolist(), np.flatnonzero(edges == -1).tolist()))
 
 
-@rule("grad_norm_high", "grad_norm")
+@rule("grad_norm_high", "grad_norm",
+      sop="Step 3 LoRA bands: normal 0.1-5",
+      severity="warn", action="lr x0.5")
 def grad_norm_high(ctx: Context) -> list[Finding]:
     """Recent grad_norm above the normal band (SOP: 0.1-5)."""
     steps, vals = ctx.tail("grad_norm", 10)
@@ -233,7 +260,9 @@ def grad_norm_high(ctx: Context) -> list[Finding]:
     return []
 
 
-@rule("grad_norm_sawtooth", "grad_norm")
+@rule("grad_norm_sawtooth", "grad_norm",
+      sop="Step 3 grad_norm: large saw-tooth swings mean lr on the high side",
+      severity="warn", action="lr x0.5")
 def grad_norm_sawtooth(ctx: Context) -> list[Finding]:
     """grad_norm alternating up and down by a large factor: lr high."""
     steps, vals = ctx.tail("grad_norm", 30)
@@ -254,12 +283,20 @@ def grad_norm_sawtooth(ctx: Context) -> list[Finding]:
     return []
 
 
-@rule("grad_norm_vanishing", "grad_norm")
+@rule("grad_norm_vanishing", "grad_norm",
+      sop="Step 3 grad_norm: about 0 for long means not learning, or overfit",
+      severity="warn", action="(none: read with the loss)")
 def grad_norm_vanishing(ctx: Context) -> list[Finding]:
     """grad_norm near 0 for long: not learning, or memorised."""
     th = ctx.thresholds
     w = th.flat_window
     steps, vals = ctx.tail("grad_norm", w)
+    if len(vals) < w and ctx.history.finished and len(vals) >= 3 and max(vals) < th.grad_norm_low:
+        # A finished run shorter than the window: under the band at every log of it is "for long".
+        return [Finding("grad_norm_vanishing", "warn",
+                        f"grad_norm under {th.grad_norm_low:g} at all {len(vals)} logged steps of the finished "
+                        "run: not learning, or the data is memorised",
+                        {"steps": [steps[0], steps[-1]], "max": max(vals)}, steps[0], steps[-1], None)]
     if len(vals) < w:
         return []
     if max(vals[-w:]) < th.grad_norm_low:
@@ -270,7 +307,9 @@ def grad_norm_vanishing(ctx: Context) -> list[Finding]:
     return []
 
 
-@rule("grad_norm_rising_alpha", "alpha")
+@rule("grad_norm_rising_alpha", "alpha",
+      sop="Step 5 alpha: grad_norm growing, lower alpha (a large alpha amplifies gradients)",
+      severity="warn", action="lower lora_alpha")
 def grad_norm_rising_alpha(ctx: Context) -> list[Finding]:
     """grad_norm trending up with a large alpha/r: lower alpha (after lr x0.5 and clipping)."""
     steps, vals = ctx.arrays("grad_norm")
@@ -290,7 +329,9 @@ def grad_norm_rising_alpha(ctx: Context) -> list[Finding]:
 
 # ---- entropy ---------------------------------------------------------------------------------------
 
-@rule("entropy_collapse", "entropy")
+@rule("entropy_collapse", "entropy",
+      sop="Step 4 entropy: falls fast to very low means overfitting",
+      severity="danger", action="lora_dropout up")
 def entropy_collapse(ctx: Context) -> list[Finding]:
     """Entropy falling fast to a small share of its start: overfitting, raise dropout."""
     steps, vals = ctx.arrays("entropy")
@@ -307,7 +348,9 @@ def entropy_collapse(ctx: Context) -> list[Finding]:
     return []
 
 
-@rule("entropy_flat", "entropy")
+@rule("entropy_flat", "entropy",
+      sop="Step 4 entropy: almost unchanged means not learning",
+      severity="warn", action="lr x2")
 def entropy_flat(ctx: Context) -> list[Finding]:
     """Entropy not moving while loss is not moving either: not learning."""
     th = ctx.thresholds
@@ -325,7 +368,9 @@ def entropy_flat(ctx: Context) -> list[Finding]:
     return []
 
 
-@rule("fake_learning", "entropy")
+@rule("fake_learning", "entropy",
+      sop="Step 4: low entropy with low loss is fake learning",
+      severity="warn", action="lora_dropout up")
 def fake_learning(ctx: Context) -> list[Finding]:
     """Low loss with low entropy: the model is certain of templated answers ("fake learning")."""
     _, lv = ctx.tail("loss", 5)
@@ -342,7 +387,10 @@ def fake_learning(ctx: Context) -> list[Finding]:
 
 # ---- memory, eval, config --------------------------------------------------------------------------
 
-@rule("memory_high", "memory")
+@rule("memory_high", "memory",
+      sop="r/alpha note, monitoring: keep 10-20% of GPU memory free; troubleshooting note, OOM: smaller batch, "
+          "gradient checkpointing",
+      severity="warn / danger", action="halve the batch, gradient checkpointing")
 def memory_high(ctx: Context) -> list[Finding]:
     """Device memory over memory_danger (SOP: keep 10-20% free)."""
     steps, used = ctx.tail("mem_used", 1)
@@ -362,15 +410,17 @@ def memory_high(ctx: Context) -> list[Finding]:
                     actions.memory_down(ctx.config))]
 
 
-@rule("eval_diverging", "eval")
+@rule("eval_diverging", "eval",
+      sop="r/alpha note, lora_dropout: train loss down but validation up is overfitting: try 0.05-0.1",
+      severity="warn / danger", action="lora_dropout up")
 def eval_diverging(ctx: Context) -> list[Finding]:
     """Eval loss rising while train loss falls, or far above it: overfitting."""
     h = ctx.history
     ev = [v for v in h.eval_series.get("eval_loss", []) if math.isfinite(v)]
     es = [s for s, v in zip(h.eval_steps, h.eval_series.get("eval_loss", [])) if math.isfinite(v)]
     ls, lv = ctx.tail("loss", 15)
-    if len(ev) < 2 or not lv:
-        return []
+    if len(ev) < 2 or not lv or ctx.train_rise is not None:
+        return []  # train rising too is divergence (causes.py), not overfitting
     train_now = median(lv[-5:])
     rising = ev[-1] > ev[-2] * 1.02
     gap = train_now > 0 and ev[-1] > ctx.thresholds.eval_gap_ratio * train_now
@@ -383,7 +433,9 @@ def eval_diverging(ctx: Context) -> list[Finding]:
     return []
 
 
-@rule("clipping_off", "config")
+@rule("clipping_off", "config",
+      sop="Step 2: max_grad_norm must be on, the first guard against explosion",
+      severity="warn", action="max_grad_norm 1.0")
 def clipping_off(ctx: Context) -> list[Finding]:
     """max_grad_norm 0: clipping off, which the SOP forbids."""
     mgn = ctx.training.get("max_grad_norm")
@@ -393,7 +445,9 @@ def clipping_off(ctx: Context) -> list[Finding]:
     return []
 
 
-@rule("lr_schedule", "lr")
+@rule("lr_schedule", "lr",
+      sop="Step 6 table: lr stable, else a scheduler error",
+      severity="warn", action="(none: check the schedule)")
 def lr_schedule(ctx: Context) -> list[Finding]:
     """The logged lr is not what the configured schedule should give (before any operator change)."""
     from cockpit.advisor.schedule import expected_lrs

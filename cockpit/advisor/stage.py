@@ -1,6 +1,6 @@
 """Which SOP stage a run is at, and what it still needs to move on.
 
-Stages: 0 data check, 1 structure (r, target_modules), 2 frozen baseline, 3 lr sweep, 4 dropout,
+Stages: 0 data check, 1 structure (r, target_modules), 2 baseline config (every value frozen), 3 lr sweep, 4 dropout,
 5 alpha, 6 stability check, 7 structure backtrack, 8 final long run and save.
 """
 
@@ -10,13 +10,15 @@ from cockpit.advisor.context import Context
 from cockpit.advisor.types import RANK, Finding
 
 STAGES = {
-    0: "data check", 1: "structure", 2: "frozen baseline", 3: "lr sweep", 4: "dropout", 5: "alpha",
+    0: "data check", 1: "structure", 2: "baseline config (frozen)", 3: "lr sweep", 4: "dropout", 5: "alpha",
     6: "stability check", 7: "structure backtrack", 8: "final long run",
 }
 NEEDS = {
     0: ["run `cockpit check-data` (size, templating, tokens, chat template)"],
     1: ["start with r=8 on q_proj,v_proj, alpha=2r, dropout 0.05"],
-    2: ["measure the frozen model's loss on the data (the baseline a fine-tune must beat)"],
+    2: ["freeze a baseline config: lr 1e-4 (a placeholder), lora_alpha = 2r, lora_dropout 0.05, adamw, constant "
+        "or cosine, max_grad_norm 1.0; later stages change one knob at a time against it",
+        "extra: the untrained model's eval loss on the data, a reference every run must beat"],
     3: ["sweep lr over 5e-5, 1e-4, 2e-4 for 500-1000 steps (`cockpit sweep`); keep the smooth decline"],
     4: ["raise lora_dropout to 0.1 only if entropy collapses"],
     5: ["tune lora_alpha: up if loss falls slowly, down if grad_norm rises"],

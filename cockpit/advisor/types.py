@@ -33,6 +33,8 @@ class Finding:
     first_step: int | None = None
     last_step: int | None = None
     action: Action | None = None
+    folded: tuple["Finding", ...] = ()
+    """Findings this one explains (its root cause makes their advice moot): shown under it, not beside it."""
 
     def to_dict(self) -> dict[str, Any]:
         d = {"rule": self.rule, "severity": self.severity, "message": self.message, "evidence": self.evidence,
@@ -40,6 +42,8 @@ class Finding:
         if self.action is not None:
             d["action"] = {"id": self.action.id, "label": self.action.label, "command": self.action.command,
                            "config_patch": self.action.config_patch}
+        if self.folded:
+            d["folded"] = [f.to_dict() for f in self.folded]
         return d
 
 

@@ -19,7 +19,8 @@ from cockpit.tui.sigcont import guard_sigcont
 from cockpit.tui.themes import load_themes
 from cockpit.tui.widgets.metric import MetricPanel
 
-VERDICT_STYLE = {"good": "bold green", "too_high": "bold red", "too_low": "bold yellow", "failed": "bold red"}
+VERDICT_STYLE = {"good": "bold green", "too_high": "bold red", "rising": "bold red", "too_low": "bold yellow",
+                 "too_short": "bold", "failed": "bold red"}
 
 
 class TrialColumn(Vertical, can_focus=True):

@@ -38,7 +38,10 @@ class AdvisorPanel(Panel):
             t.append(f"{SYMBOL[f.severity]} {f.severity.upper():<9}", style=f"bold {color}")
             span = f" [{f.first_step}-{f.last_step}]" if f.first_step is not None and f.first_step != f.last_step \
                 else (f" [{f.first_step}]" if f.first_step is not None else "")
-            t.append(f"{f.message}{span}\n")
+            t.append(f"{f.message}{span}")
+            if f.folded and not compact:  # symptoms this cause explains: their own advice is moot
+                t.append(f" (explains {', '.join(k.rule for k in f.folded)})", style="dim")
+            t.append("\n")
         more = len(advice.findings) - max_findings
         if more > 0:
             t.append(f"  +{more} more\n", style="dim")

@@ -1,0 +1,21 @@
+"""The README's "what the advisor knows" table, made from the rule registry so it cannot go stale.
+
+    python -m cockpit.advisor.table     # prints the table; tests/test_causes.py checks the README holds it
+"""
+
+from __future__ import annotations
+
+from cockpit.advisor import RULES
+from cockpit.advisor.causes import EXPLAINS
+
+
+def markdown() -> str:
+    rows = ["| rule | the SOP line it comes from | severity | action | folds under it |", "|---|---|---|---|---|"]
+    for r in RULES:
+        folds = ", ".join(f"`{x}`" for x in EXPLAINS.get(r.id, ()))
+        rows.append(f"| `{r.id}` | {r.sop} | {r.severity} | {r.action} | {folds} |")
+    return "\n".join(rows)
+
+
+if __name__ == "__main__":
+    print(markdown())
