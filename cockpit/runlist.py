@@ -42,6 +42,20 @@ def run_row(rd: RunDir) -> dict[str, Any]:
             "started": t0, "duration": (t1 - t0) if (t0 and t1) else None}
 
 
+def events_missing_row(rd: RunDir) -> dict[str, Any]:
+    """A run directory whose events.jsonl is gone (moved or deleted, perhaps mid-run): listed, never hidden.
+    A live trainer keeps writing to the moved file; its lock still names it."""
+    pid = read_lock_pid(rd)
+    alive = bool(pid and pid_alive(pid))
+    state = f"no events.jsonl, trainer pid {pid} alive" if alive else "no events.jsonl"
+    try:
+        started = rd.config.stat().st_mtime
+    except OSError:
+        started = None
+    return {"name": rd.name, "path": str(rd.path), "state": state, "step": None, "total": None, "loss": None,
+            "lr": None, "started": started, "duration": None}
+
+
 def _dur(s: float | None) -> str:
     if s is None:
         return "-"
@@ -63,6 +77,8 @@ def main(runs_dir: str, as_json: bool = False) -> int:
         rd = RunDir(p)
         if p.is_dir() and rd.events.exists():
             rows.append(run_row(rd))
+        elif p.is_dir() and (rd.config.exists() or rd.lock.exists()):
+            rows.append(events_missing_row(rd))
         elif p.is_dir() and (p / "sweep.json").exists():
             for t in sorted(p.iterdir()):
                 if RunDir(t).events.exists():
@@ -79,7 +95,7 @@ def main(runs_dir: str, as_json: bool = False) -> int:
     head = ("RUN", "STATE", "STEP", "LOSS", "LR", "STARTED", "DURATION")
     table = [head]
     for r in rows:
-        step = f"{r['step'] or 0}/{r['total'] or '?'}"
+        step = "-" if r["step"] is None and r["total"] is None else f"{r['step'] or 0}/{r['total'] or '?'}"
         loss = f"{r['loss']:.4g}" if isinstance(r["loss"], (int, float)) else "-"
         lr = f"{r['lr']:.2e}" if isinstance(r["lr"], (int, float)) else "-"
         started = datetime.fromtimestamp(r["started"]).strftime("%m-%d %H:%M") if r["started"] else "-"

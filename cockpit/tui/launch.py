@@ -43,6 +43,14 @@ def _measure_the_terminal() -> None:
         os.environ.pop(name, None)
 
 
+def run_app(app, **run_kw) -> None:
+    """Run a Textual app; when it crashed (Textual printed the traceback and returned), exit with its
+    non-zero code: a script or a tmux wrapper must not read a crash as a clean quit."""
+    app.run(**run_kw)
+    if app.return_code:
+        sys.exit(app.return_code)
+
+
 def open_live(run_dir: Path, theme: str | None = None, preload=None) -> None:
     """`preload`: a `cockpit.preload.Preload(run_dir, live=True)` the CLI started before importing the UI."""
     from cockpit.tui.app import CockpitApp
@@ -56,7 +64,7 @@ def open_live(run_dir: Path, theme: str | None = None, preload=None) -> None:
     _yield_to_training()
     app = CockpitApp(source, run_dir=rd.path, theme=theme, keymap=_keymap(rd.path))
     _measure_the_terminal()
-    app.run()
+    run_app(app)
     h = source.history
     if h.state in FINAL_STATES:
         print(f"run {h.state} at step {h.step}: {rd.path}")
@@ -94,7 +102,7 @@ def open_replay(path: Path, speed: float = 10.0, theme: str | None = None, prelo
         print(f"error: {e}", file=sys.stderr)
         sys.exit(2)
     _measure_the_terminal()
-    CockpitApp(source, run_dir=None, theme=theme).run()
+    run_app(CockpitApp(source, run_dir=None, theme=theme))
     if source.load_error is not None:
         print(f"error: {source.load_error}", file=sys.stderr)
         sys.exit(2)
@@ -104,4 +112,4 @@ def open_sweep(sweep_dir: Path, theme: str | None = None) -> None:
     from cockpit.tui.sweep_app import SweepApp
 
     _measure_the_terminal()
-    SweepApp(sweep_dir, theme=theme).run()
+    run_app(SweepApp(sweep_dir, theme=theme))
