@@ -43,12 +43,11 @@ def _measure_the_terminal() -> None:
         os.environ.pop(name, None)
 
 
-def run_app(app, **run_kw) -> None:
-    """Run a Textual app; when it crashed (Textual printed the traceback and returned), exit with its
-    non-zero code: a script or a tmux wrapper must not read a crash as a clean quit."""
+def run_app(app, **run_kw) -> int:
+    """Run a Textual app and return its exit code: 1 when it crashed (Textual printed the traceback
+    and returned). Callers exit with it: a script or a tmux wrapper must not read a crash as a quit."""
     app.run(**run_kw)
-    if app.return_code:
-        sys.exit(app.return_code)
+    return app.return_code or 0
 
 
 def open_live(run_dir: Path, theme: str | None = None, preload=None) -> None:
@@ -64,7 +63,9 @@ def open_live(run_dir: Path, theme: str | None = None, preload=None) -> None:
     _yield_to_training()
     app = CockpitApp(source, run_dir=rd.path, theme=theme, keymap=_keymap(rd.path))
     _measure_the_terminal()
-    run_app(app)
+    code = run_app(app)
+    if code:
+        sys.exit(code)
     h = source.history
     if h.state in FINAL_STATES:
         print(f"run {h.state} at step {h.step}: {rd.path}")
@@ -102,14 +103,18 @@ def open_replay(path: Path, speed: float = 10.0, theme: str | None = None, prelo
         print(f"error: {e}", file=sys.stderr)
         sys.exit(2)
     _measure_the_terminal()
-    run_app(CockpitApp(source, run_dir=None, theme=theme))
+    code = run_app(CockpitApp(source, run_dir=None, theme=theme))
     if source.load_error is not None:
         print(f"error: {source.load_error}", file=sys.stderr)
         sys.exit(2)
+    if code:
+        sys.exit(code)
 
 
 def open_sweep(sweep_dir: Path, theme: str | None = None) -> None:
     from cockpit.tui.sweep_app import SweepApp
 
     _measure_the_terminal()
-    run_app(SweepApp(sweep_dir, theme=theme))
+    code = run_app(SweepApp(sweep_dir, theme=theme))
+    if code:
+        sys.exit(code)
