@@ -95,7 +95,7 @@ def _follow(rd, *, detach: bool, headless: bool, theme: str | None) -> None:
 run_flags = [
     click.option("--runs-dir", default="runs", show_default=True, help="Where run directories are created."),
     click.option("--run-dir", default=None, type=click.Path(file_okay=False),
-                 help="Use exactly this run directory (refused if it already holds a run)."),
+                 help="Use exactly this run directory: a new one, or an empty one of yours (anything else is refused)."),
     click.option("--name", default=None, help="Run name (default: the config's name)."),
     click.option("--detach", is_flag=True, help="Start the trainer, print the run directory, return."),
     click.option("--headless", is_flag=True, help="No cockpit: one line per logged step; exit with the outcome."),
