@@ -53,7 +53,7 @@ def start_run(cfg: RunConfig, runs_dir: Path, name: str | None = None, run_dir: 
     except OSError as e:
         raise LaunchError(f"cannot create run directory {rd.path}: {e}") from None
     _lock_for_launch(rd, role="starting")
-    rd.spawned = _spawn_holding_lock(rd, env=env)
+    rd.spawned = _spawn_holding_lock(rd, role="starting", env=env)
     return rd
 
 
@@ -89,7 +89,7 @@ def resume_run(run_dir: Path) -> RunDir:
             raise LaunchError(f"{rd.config} was edited since {ckpt.name} was saved: {changed}. The checkpoint's "
                               "adapter was trained with the old value(s): put them back, or start a new run")
         offset = rd.events.stat().st_size if rd.events.exists() else 0
-        rd.spawned = _spawn_holding_lock(rd, resume=True)
+        rd.spawned = _spawn_holding_lock(rd, role="resuming", resume=True)
     except BaseException:
         release_lock(rd)
         raise
@@ -113,13 +113,14 @@ def _lock_for_launch(rd: RunDir, role: str) -> None:
         print(f"cockpit: {note}", file=sys.stderr)
 
 
-def _spawn_holding_lock(rd: RunDir, resume: bool = False, env: dict[str, str] | None = None) -> subprocess.Popen:
+def _spawn_holding_lock(rd: RunDir, role: str, resume: bool = False,
+                        env: dict[str, str] | None = None) -> subprocess.Popen:
     try:
         proc = spawn_trainer(rd, resume=resume, env=env)
     except BaseException:
         release_lock(rd)
         raise
-    hand_over_lock(rd)
+    hand_over_lock(rd, proc.pid, role)
     return proc
 
 

@@ -562,10 +562,13 @@ def held_lock_fd(rd: RunDir) -> int | None:
     return _held.get(rd.lock)
 
 
-def hand_over_lock(rd: RunDir) -> None:
-    """Close our descriptor of the lock without releasing it: the trainer we started holds it now."""
+def hand_over_lock(rd: RunDir, pid: int, role: str = "") -> None:
+    """Close our descriptor of the lock without releasing it: the trainer we started (`pid`) holds it
+    now. The file names it at once, so that a trainer that dies before it says so itself is seen dead."""
     fd = _held.pop(rd.lock, None)
     if fd is not None:
+        if _lock_fields(fd)[0] != pid:  # (the trainer may have written itself already)
+            _write_lock(fd, pid, role)
         os.close(fd)
 
 

@@ -77,6 +77,7 @@ def test_one_writer_per_run_and_stale_lock_takeover(tmp_path):
     stale = tmp_path / "runs" / "stale"
     cockpit("run", str(cfg), "--detach", "--run-dir", str(stale), "--set", "training.max_steps=3", check=True)
     wait_for(stale, state_is("finished", "crashed"))
+    wait_gone(stale)  # a lock is stale only once its process is gone (the flock goes with it)
     (stale / "trainer.lock").write_text("999999 elsewhere\n")
     r = subprocess.run([sys.executable, "-m", "cockpit.trainer", str(stale), "--resume"], capture_output=True,
                        text=True, timeout=300)

@@ -120,3 +120,25 @@ def test_dangling_event_and_control_links_are_refused_everywhere(tmp_path, name)
         assert "Traceback" not in r.stderr
     assert not planted.exists()
     assert not rd.lock.exists()
+
+
+def test_the_launcher_hands_the_lock_to_its_trainer_and_the_file_names_it(tmp_path):
+    """The lock goes with the inherited descriptor; a trainer that dies before it writes its own pid is
+    seen dead (the file names it, not the launcher), and its lock is free again."""
+    from cockpit.rundir import LockHeld, acquire_lock, hand_over_lock, held_lock_fd, read_lock_pid, release_lock
+
+    rd = RunDir(tmp_path / "r").create()
+    assert acquire_lock(rd, role="resuming") is None
+    child = subprocess.Popen([sys.executable, "-c", "import time; time.sleep(30)"], pass_fds=(held_lock_fd(rd),))
+    try:
+        hand_over_lock(rd, child.pid, "resuming")
+        assert held_lock_fd(rd) is None and read_lock_pid(rd) == child.pid
+        with pytest.raises(LockHeld, match=f"being resumed by pid {child.pid}"):
+            acquire_lock(rd)
+    finally:
+        child.kill()
+        child.wait()
+    note = acquire_lock(rd)
+    assert note == f"took over a stale lock from pid {child.pid} (no such process)"
+    release_lock(rd)
+    assert not rd.lock.exists()
