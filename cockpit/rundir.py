@@ -5,7 +5,7 @@
       events.jsonl    append-only, written by the trainer (and merge); one JSON object a line
       control.jsonl   append-only commands from cockpits; the trainer reads new lines at each step
       trainer.log     the trainer's stdout/stderr
-      trainer.lock    pid of the one trainer allowed to write here
+      trainer.lock    flock-ed by the one trainer allowed to write here (its pid inside)
       checkpoints/    checkpoint-N/ as the HF Trainer writes them
       adapter/        the final adapter
       merged/         the merged model, when asked for
@@ -160,6 +160,9 @@ class RunDir:
 
 class RunDirError(OSError):
     """A run directory or run file that must not be used (symlink, another user's, not empty)."""
+
+    def __str__(self) -> str:  # the message alone: "[Errno 40]" says nothing to a user
+        return self.strerror or super().__str__()
 
 
 _NOFOLLOW = getattr(os, "O_NOFOLLOW", 0)
