@@ -61,8 +61,15 @@ def validate(config: str, overrides: tuple[str, ...]) -> None:
 
 def _start(cfg, runs_dir: str, name: str | None, *, detach: bool, headless: bool, theme: str | None,
            run_dir: str | None = None) -> None:
+    from cockpit.config import ConfigError, set_name
     from cockpit.launch import LaunchError, start_run
 
+    if name is not None:
+        try:
+            set_name(cfg, name)
+        except ConfigError as e:
+            click.echo(f"error: {e}", err=True)
+            sys.exit(2)
     try:
         rd = start_run(cfg, runs_dir=Path(runs_dir), name=name, run_dir=Path(run_dir) if run_dir else None)
     except LaunchError as e:
@@ -88,7 +95,7 @@ def _follow(rd, *, detach: bool, headless: bool, theme: str | None) -> None:
 run_flags = [
     click.option("--runs-dir", default="runs", show_default=True, help="Where run directories are created."),
     click.option("--run-dir", default=None, type=click.Path(file_okay=False),
-                 help="Use exactly this run directory (refused if it already holds a run)."),
+                 help="Use exactly this run directory: a new one, or an empty one of yours (anything else is refused)."),
     click.option("--name", default=None, help="Run name (default: the config's name)."),
     click.option("--detach", is_flag=True, help="Start the trainer, print the run directory, return."),
     click.option("--headless", is_flag=True, help="No cockpit: one line per logged step; exit with the outcome."),
@@ -153,6 +160,12 @@ def resume(run_dir: str, detach: bool, headless: bool, theme: str | None) -> Non
 def attach(run_dir: str, theme: str | None) -> None:
     """Open the cockpit on a running or finished run (its whole history is shown at once)."""
     from cockpit.preload import Preload
+    from cockpit.rundir import RunDir
+
+    problem = RunDir(run_dir).symlink_problem()
+    if problem:
+        click.echo(f"error: {problem}", err=True)
+        sys.exit(2)
 
     pre = Preload(Path(run_dir), live=True)  # a long run's history is read while the UI is imported
     from cockpit.tui.launch import open_live

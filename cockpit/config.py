@@ -10,6 +10,7 @@ from __future__ import annotations
 
 import dataclasses
 import difflib
+import unicodedata
 from pathlib import Path
 from typing import Any, Literal
 
@@ -292,8 +293,12 @@ class RunConfig(_Section):
     @field_validator("name")
     @classmethod
     def _safe_name(cls, v: str) -> str:
-        if not v or any(c in v for c in "/\\\0") or v.startswith("."):
+        if not v or any(c in v for c in "/\\") or v.startswith("."):
             raise ValueError("must be a plain name (no slashes, not starting with '.')")
+        # A newline or escape in a name would forge lines in `cockpit ls` and drive the terminal.
+        bad = next((c for c in v if unicodedata.category(c) in ("Cc", "Cf", "Zl", "Zp")), None)
+        if bad is not None:
+            raise ValueError(f"must be a plain name (no control characters: {bad!r})")
         return v
 
     @model_validator(mode="after")
@@ -412,12 +417,25 @@ def _set_dotted(data: dict, dotted: str, raw: str) -> None:
         raise ConfigError(f"--set {dotted}={raw}: cannot parse value ({e})", field=dotted) from e
 
 
+def set_name(cfg: RunConfig, name: str) -> None:
+    """`--name NAME`, validated as the config's own `name` field is (a clean error, not a traceback)."""
+    try:
+        cfg.name = name
+    except ValidationError as e:
+        raise ConfigError(f"--name {name!r}: {e.errors()[0]['msg']}", field="name") from None
+
+
 def parse_overrides(items: list[str] | tuple[str, ...]) -> list[tuple[str, str]]:
     out = []
     for item in items:
         if "=" not in item:
             raise ConfigError(f"--set '{item}': expected key=value, e.g. training.max_steps=40")
         k, v = item.split("=", 1)
+        bad = next((c for c in item if unicodedata.category(c) == "Cc"), None)
+        if bad is not None:
+            # YAML would fold a newline into a space and keep a tab: the value used would not be the one typed.
+            raise ConfigError(f"--set {k.strip()}: the value holds a control character ({bad!r}); put values "
+                              "that need one in the config file", field=k.strip())
         out.append((k.strip(), v.strip()))
     return out
 

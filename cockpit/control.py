@@ -56,15 +56,28 @@ def run_state(rd: RunDir) -> str | None:
     return ev.get("state") if ev else None
 
 
+def after_the_end(state: str, rd: RunDir) -> str:
+    """What can still be done with a run that ended: a finished run cannot be resumed."""
+    if state == "finished":
+        return (f"it trained to its end; `cockpit merge {rd.path}` merges its adapter, a new `cockpit run` "
+                "trains further")
+    if rd.latest_checkpoint() is None:
+        return "it saved no checkpoint to resume from; start a new run"
+    return f"`cockpit resume {rd.path}` continues it from its last checkpoint"
+
+
 def send(run_dir: Path | RunDir, action: str, value: str | None = None, source: str = "cli",
          ttl: float | None = None) -> dict[str, Any]:
     rd = run_dir if isinstance(run_dir, RunDir) else RunDir(run_dir)
+    problem = rd.symlink_problem()
+    if problem:
+        raise CommandError(problem)
     if not rd.events.exists():
         raise CommandError(f"{rd.path} is not a run directory (no events.jsonl)")
     cmd = build_command(action, value, source=source, ttl=ttl)
     state = run_state(rd)
     if state in FINAL_STATES:
-        raise CommandError(f"the run is {state}; it takes no commands (use `cockpit resume {rd.path}`)")
+        raise CommandError(f"the run is {state}; it takes no commands ({after_the_end(state, rd)})")
     return append_command(rd, cmd)
 
 

@@ -30,11 +30,12 @@ RESERVE_BYTES = 256 << 10
 class EventWriter:
     def __init__(self, path: str | os.PathLike[str], reserve: str | os.PathLike[str] | None = None):
         """`reserve`: a file to create now and delete when the final events cannot be written otherwise."""
-        from cockpit.rundir import dumps, make_event  # here, not at the top: rundir re-exports this class
+        from cockpit.rundir import dumps, make_event, open_run_file  # here: rundir re-exports this class
 
         self._dumps, self._make_event = dumps, make_event
         self.path = Path(path)
-        self._fd = os.open(self.path, os.O_WRONLY | os.O_APPEND | os.O_CREAT, 0o644)
+        # Never through a planted link (cockpit.rundir.open_run_file); /dev/full and the like still open.
+        self._fd = open_run_file(self.path, os.O_WRONLY | os.O_APPEND | os.O_CREAT, 0o644)
         self._backlog: deque[bytes] = deque()
         self._head_done = 0  # bytes of the backlog's first line the file already holds
         self.failed = 0  # writes refused so far
@@ -147,7 +148,8 @@ class EventWriter:
 
 def _make_reserve(path: Path) -> None:
     try:
-        fd = os.open(path, os.O_WRONLY | os.O_CREAT | os.O_TRUNC | getattr(os, "O_NOFOLLOW", 0), 0o600)
+        fd = os.open(path, os.O_WRONLY | os.O_CREAT | os.O_TRUNC | getattr(os, "O_NOFOLLOW", 0) | os.O_CLOEXEC,
+                     0o600)
     except OSError:
         return
     try:

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import os
+import stat
 import subprocess
 import sys
 import time
@@ -10,7 +11,9 @@ from datetime import datetime
 from pathlib import Path
 
 from cockpit.config import RunConfig
-from cockpit.rundir import RunDir, last_event, pid_alive, read_lock_pid
+from cockpit.resume_check import lora_changes
+from cockpit.rundir import (LOCK_FD_ENV, LockHeld, RunDir, RunDirError, acquire_lock, hand_over_lock, held_lock_fd,
+                            last_event, open_run_file, pid_alive, read_lock_pid, release_lock)
 
 
 class LaunchError(Exception):
@@ -33,7 +36,7 @@ def start_run(cfg: RunConfig, runs_dir: Path, name: str | None = None, run_dir: 
     if name:
         cfg.name = name
     rd = RunDir(run_dir) if run_dir is not None else new_run_dir(runs_dir, cfg.name)
-    if rd.path.exists() and rd.events.exists() and rd.events.stat().st_size > 0:
+    if _own_run(rd):
         holder = read_lock_pid(rd)
         if holder and pid_alive(holder):
             raise LaunchError(f"{rd.path} is in use by trainer pid {holder}")
@@ -41,43 +44,107 @@ def start_run(cfg: RunConfig, runs_dir: Path, name: str | None = None, run_dir: 
     try:
         runs_dir.mkdir(parents=True, exist_ok=True)
         rd.create()
-        rd.config.write_text(cfg.to_yaml())
+        # O_EXCL: a config.yaml that appeared meanwhile (or a link planted there) is never written through.
+        fd = open_run_file(rd.config, os.O_CREAT | os.O_EXCL | os.O_WRONLY, 0o644)
+        with open(fd, "w", encoding="utf-8") as f:
+            f.write(cfg.to_yaml())
+    except RunDirError as e:
+        raise LaunchError(f"refusing --run-dir: {e.strerror}" if run_dir is not None else e.strerror) from None
     except OSError as e:
         raise LaunchError(f"cannot create run directory {rd.path}: {e}") from None
     url = cfg.notify.webhook_url() if cfg.notify.webhook and not cfg.notify.webhook.startswith("env:") else None
     if url:  # a secret: handed to this trainer only, never written into the run directory
         env = {**(env or {}), "COCKPIT_NOTIFY_WEBHOOK": url}
-    rd.spawned = spawn_trainer(rd, env=env)
+    _lock_for_launch(rd, role="starting")
+    rd.spawned = _spawn_holding_lock(rd, role="starting", env=env)
     return rd
+
+
+def _own_run(rd: RunDir) -> bool:
+    """A real directory of ours holding a run of plain files (anything else gets create()'s refusal)."""
+    try:
+        st = os.lstat(rd.path)
+    except OSError:
+        return False
+    return (stat.S_ISDIR(st.st_mode) and st.st_uid == os.getuid() and not rd.symlinked_files()
+            and rd.is_run())
 
 
 def resume_run(run_dir: Path) -> RunDir:
     rd = RunDir(run_dir)
+    problem = rd.symlink_problem()
+    if problem:
+        raise LaunchError(problem)
     if not rd.config.exists():
         raise LaunchError(f"{run_dir} is not a run directory (no config.yaml)")
-    holder = read_lock_pid(rd)
-    if holder and pid_alive(holder):
-        raise LaunchError(f"{run_dir} is still being trained by pid {holder}; attach instead")
-    last = last_event(rd.events, "state")
-    if last and last.get("state") == "finished":
-        raise LaunchError(f"{run_dir} finished; start a new run to train further")
-    if rd.latest_checkpoint() is None:
-        raise LaunchError(f"{run_dir} has no checkpoint to resume from (checkpoints/ is empty)")
-    offset = rd.events.stat().st_size if rd.events.exists() else 0
-    rd.spawned = spawn_trainer(rd, resume=True)
+    # The lock is taken here, before any check, and handed to the trainer: of two resumes at once, the
+    # second is refused now, instead of starting a trainer that finds the lock taken and dies.
+    _lock_for_launch(rd, role="resuming")
+    try:
+        last = last_event(rd.events, "state")
+        if last and last.get("state") == "finished":
+            raise LaunchError(f"{run_dir} finished; start a new run to train further")
+        ckpt = rd.latest_checkpoint()
+        if ckpt is None:
+            raise LaunchError(f"{run_dir} has no checkpoint to resume from (checkpoints/ is empty)")
+        changed = lora_changes(rd, ckpt)
+        if changed:
+            raise LaunchError(f"{rd.config} was edited since {ckpt.name} was saved: {changed}. The checkpoint's "
+                              "adapter was trained with the old value(s): put them back, or start a new run")
+        offset = rd.events.stat().st_size if rd.events.exists() else 0
+        rd.spawned = _spawn_holding_lock(rd, role="resuming", resume=True)
+    except BaseException:
+        release_lock(rd)
+        raise
     rd.resume_offset = offset
     return rd
+
+
+def _lock_for_launch(rd: RunDir, role: str) -> None:
+    try:
+        note = acquire_lock(rd, role=role)
+    except LockHeld as e:
+        who = f"pid {e.pid}" if e.pid else "another process"
+        if e.role == "resuming":
+            raise LaunchError(f"{rd.path} is already being resumed by {who}") from None
+        if e.role == "starting":
+            raise LaunchError(f"{rd.path} is being started by {who}") from None
+        raise LaunchError(f"{rd.path} is still being trained by {who}; attach instead") from None
+    except RunDirError as e:
+        raise LaunchError(e.strerror) from None
+    if note:
+        print(f"cockpit: {note}", file=sys.stderr)
+
+
+def _spawn_holding_lock(rd: RunDir, role: str, resume: bool = False,
+                        env: dict[str, str] | None = None) -> subprocess.Popen:
+    try:
+        proc = spawn_trainer(rd, resume=resume, env=env)
+    except BaseException:
+        release_lock(rd)
+        raise
+    hand_over_lock(rd, proc.pid, role)
+    return proc
 
 
 def spawn_trainer(rd: RunDir, resume: bool = False, env: dict[str, str] | None = None) -> subprocess.Popen:
     """`python -m cockpit.trainer RUN_DIR` in its own session: a closed terminal or a dropped SSH
     connection (SIGHUP to the cockpit's process group) never reaches it."""
     argv = [sys.executable, "-m", "cockpit.trainer", str(rd.path)] + (["--resume"] if resume else [])
-    log = open(rd.log, "ab")
+    try:
+        log = open_run_file(rd.log, os.O_CREAT | os.O_WRONLY | os.O_APPEND, 0o644)
+    except RunDirError as e:
+        raise LaunchError(e.strerror) from None
     env = {**os.environ, "PYTHONUNBUFFERED": "1", "TOKENIZERS_PARALLELISM": "false", **(env or {})}
-    proc = subprocess.Popen(argv, stdout=log, stderr=subprocess.STDOUT, stdin=subprocess.DEVNULL,
-                            start_new_session=True, env=env, close_fds=True)
-    log.close()
+    lock_fd = held_lock_fd(rd)
+    if lock_fd is not None:
+        env[LOCK_FD_ENV] = str(lock_fd)
+    try:
+        proc = subprocess.Popen(argv, stdout=log, stderr=subprocess.STDOUT, stdin=subprocess.DEVNULL,
+                                start_new_session=True, env=env, close_fds=True,
+                                pass_fds=(lock_fd,) if lock_fd is not None else ())
+    finally:
+        os.close(log)
     # Give an immediate failure (bad import, locked dir) a moment to show up as an exit code.
     time.sleep(0.2)
     rc = proc.poll()

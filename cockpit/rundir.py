@@ -5,7 +5,7 @@
       events.jsonl    append-only, written by the trainer (and merge); one JSON object a line
       control.jsonl   append-only commands from cockpits; the trainer reads new lines at each step
       trainer.log     the trainer's stdout/stderr
-      trainer.lock    pid of the one trainer allowed to write here
+      trainer.lock    flock-ed by the one trainer allowed to write here (its pid inside)
       checkpoints/    checkpoint-N/ as the HF Trainer writes them
       adapter/        the final adapter
       merged/         the merged model, when asked for
@@ -16,6 +16,8 @@ line (the writer may be mid-write), corrupt lines (skipped and counted) and unkn
 
 from __future__ import annotations
 
+import errno
+import fcntl
 import json
 import os
 import socket
@@ -107,14 +109,39 @@ class RunDir:
         return self.events.exists() or self.config.exists()
 
     def create(self) -> "RunDir":
-        """Make the folder private (0700) and the control file 0600: whoever writes it steers the run."""
-        self.path.mkdir(parents=True, exist_ok=True)
-        os.chmod(self.path, 0o700)
+        """Make a new private (0700) run directory, or take an empty one this user owns as it is (never
+        chmod-ed: it is not ours to change). The control file is 0600: whoever writes it steers the run.
+        Refuses (RunDirError) a symlink, another user's or a world-writable directory, or one that holds
+        anything, so a run never writes through files someone else prepared."""
+        self.path.parent.mkdir(parents=True, exist_ok=True)
+        try:
+            os.mkdir(self.path, 0o700)
+        except FileExistsError:
+            check_empty_own_dir(self.path)
         for p, mode in ((self.control, 0o600), (self.events, 0o644)):
-            if not p.exists():
-                fd = os.open(p, os.O_CREAT | os.O_WRONLY | os.O_APPEND, mode)
-                os.close(fd)
+            os.close(open_run_file(p, os.O_CREAT | os.O_EXCL | os.O_WRONLY, mode))
         return self
+
+    def symlinked_files(self) -> list[Path]:
+        """Run files that are symbolic links (dangling or not): nothing may be read or written through them."""
+        out = []
+        for p in (self.config, self.events, self.control, self.log, self.lock):
+            try:
+                if stat.S_ISLNK(os.lstat(p).st_mode):
+                    out.append(p)
+            except OSError:
+                pass
+        return out
+
+    def symlink_problem(self) -> str | None:
+        """Why this run directory must not be used (a run file is a symbolic link), or None."""
+        links = self.symlinked_files()
+        if not links:
+            return None
+        names = ", ".join(p.name for p in links)
+        return (f"{self.path}: {names} {'is a symbolic link' if len(links) == 1 else 'are symbolic links'} "
+                f"(-> {os.readlink(links[0])}); run files must be plain files, refusing to follow "
+                f"{'it' if len(links) == 1 else 'them'}")
 
     def latest_checkpoint(self) -> Path | None:
         """The newest complete `checkpoint-N` folder (temporary folders are ignored)."""
@@ -131,12 +158,63 @@ class RunDir:
         return best[1] if best else None
 
 
-def control_file_problem(path: Path) -> str | None:
-    """Why the trainer must not trust this control file (writable by group/others), or None."""
+class RunDirError(OSError):
+    """A run directory or run file that must not be used (symlink, another user's, not empty)."""
+
+    def __str__(self) -> str:  # the message alone: "[Errno 40]" says nothing to a user
+        return self.strerror or super().__str__()
+
+
+_NOFOLLOW = getattr(os, "O_NOFOLLOW", 0)
+
+
+def open_run_file(path: str | os.PathLike[str], flags: int, mode: int = 0o600) -> int:
+    """`os.open` that never follows a symbolic link as the last part of the path: a link planted in a run
+    directory (dangling or not) must not make the trainer create or write a file elsewhere."""
     try:
-        st = path.stat()
+        return os.open(path, flags | _NOFOLLOW | os.O_CLOEXEC, mode)
+    except OSError as e:
+        if e.errno == errno.ELOOP:
+            try:
+                target = f" -> {os.readlink(path)}"
+            except OSError:
+                target = ""
+            raise RunDirError(errno.ELOOP, f"{path} is a symbolic link{target}; run files must be plain files, "
+                                           "refusing to follow it") from None
+        raise
+
+
+def check_empty_own_dir(path: Path) -> None:
+    """An existing directory may become a run directory only when it is a real directory, this user's,
+    not writable by every user, and empty."""
+    st = os.lstat(path)
+    if stat.S_ISLNK(st.st_mode):
+        raise RunDirError(errno.ELOOP, f"{path} is a symbolic link (-> {os.readlink(path)}); give a new directory "
+                                       "or the real path of an empty one you own")
+    if not stat.S_ISDIR(st.st_mode):
+        raise RunDirError(errno.ENOTDIR, f"{path} exists and is not a directory")
+    if hasattr(os, "getuid") and st.st_uid != os.getuid():
+        raise RunDirError(errno.EPERM, f"{path} belongs to another user (uid {st.st_uid}); a run directory must be "
+                                       "new or an empty directory you own")
+    if st.st_mode & stat.S_IWOTH:
+        raise RunDirError(errno.EPERM, f"{path} is writable by every user (mode {stat.S_IMODE(st.st_mode):o}); "
+                                       "give a new directory or chmod 700 it first")
+    with os.scandir(path) as it:
+        names = sorted(e.name for e in it)
+    if names:
+        shown = ", ".join(names[:5]) + (f" and {len(names) - 5} more" if len(names) > 5 else "")
+        raise RunDirError(errno.ENOTEMPTY, f"{path} is not empty (holds {shown}); --run-dir takes a new or "
+                                           "empty directory")
+
+
+def control_file_problem(path: Path) -> str | None:
+    """Why the trainer must not trust this control file (a link, writable by group/others), or None."""
+    try:
+        st = os.lstat(path)
     except FileNotFoundError:
         return None
+    if stat.S_ISLNK(st.st_mode):
+        return f"{path} is a symbolic link; run files must be plain files, refusing to follow it"
     if st.st_mode & (stat.S_IWGRP | stat.S_IWOTH):
         return f"{path} is writable by other users (mode {stat.S_IMODE(st.st_mode):o}); chmod 600 it"
     if hasattr(os, "getuid") and st.st_uid != os.getuid():
@@ -310,7 +388,7 @@ def new_command(cmd: str, value: Any = None, source: str = "cli", ttl: float | N
 def append_command(rd: RunDir, cmd: dict[str, Any]) -> dict[str, Any]:
     """Append one command line with a single O_APPEND write (atomic for lines this short)."""
     line = (dumps(cmd) + "\n").encode()
-    fd = os.open(rd.control, os.O_CREAT | os.O_WRONLY | os.O_APPEND, 0o600)
+    fd = open_run_file(rd.control, os.O_CREAT | os.O_WRONLY | os.O_APPEND, 0o600)
     try:
         os.write(fd, line)
     finally:
@@ -397,41 +475,138 @@ def stall_after(step_time: float | None) -> float:
 
 
 class LockHeld(Exception):
-    """Another live process holds the run directory."""
+    """Another live process holds the run directory; `pid` and `role` say which and why."""
+
+    def __init__(self, message: str, pid: int | None = None, role: str = ""):
+        super().__init__(message)
+        self.pid, self.role = pid, role
 
 
-def acquire_lock(rd: RunDir, pid: int | None = None) -> str | None:
-    """Take the run's writer lock. Raises LockHeld when a live process has it; returns a note when a
-    stale lock (dead pid) was taken over, else None."""
+LOCK_FD_ENV = "COCKPIT_LOCK_FD"
+"""The launcher takes the lock before it starts the trainer and hands the locked file to it under this
+variable: two launchers racing for one run can then never both start a trainer."""
+
+_held: dict[Path, int] = {}  # lock path -> the locked descriptor this process holds
+
+
+def _lock_fields(fd: int) -> tuple[int | None, str]:
+    """(pid, role) written in a lock file: `PID HOST [ROLE]`."""
+    try:
+        parts = os.pread(fd, 200, 0).decode("utf-8", "replace").split()
+        return int(parts[0]), (parts[2] if len(parts) > 2 else "")
+    except (OSError, ValueError, IndexError):
+        return None, ""
+
+
+def _same_file(fd: int, path: Path) -> bool:
+    try:
+        a, b = os.fstat(fd), os.lstat(path)
+    except OSError:
+        return False
+    return (a.st_dev, a.st_ino) == (b.st_dev, b.st_ino)
+
+
+def _adopt_inherited_lock(rd: RunDir) -> int | None:
+    """The locked descriptor our launcher handed down, when it is this run's lock file."""
+    raw = os.environ.pop(LOCK_FD_ENV, None)
+    if not raw:
+        return None
+    try:
+        fd = int(raw)
+        if not _same_file(fd, rd.lock):
+            return None
+        fcntl.flock(fd, fcntl.LOCK_EX | fcntl.LOCK_NB)  # already ours (the same open file): a no-op check
+        os.set_inheritable(fd, False)  # a merge or rank process must not keep the run locked
+    except (ValueError, OSError):
+        return None
+    return fd
+
+
+def acquire_lock(rd: RunDir, pid: int | None = None, role: str = "") -> str | None:
+    """Take the run's writer lock: an flock on `trainer.lock`, held as long as this process lives (the
+    kernel drops it when the process dies, so a stale lock is one nobody holds, never a guess from a
+    pid). Raises LockHeld when another process holds it; returns a note when it took over a lock file a
+    dead process left, else None. The file says who holds it (`PID HOST [ROLE]`) for readers."""
     pid = pid or os.getpid()
     note = None
-    for _ in range(3):
+    fd = _adopt_inherited_lock(rd)
+    for _ in range(5):
+        if fd is not None:
+            break
+        fd = open_run_file(rd.lock, os.O_RDWR | os.O_CREAT, 0o600)
         try:
-            fd = os.open(rd.lock, os.O_CREAT | os.O_EXCL | os.O_WRONLY, 0o600)
-        except FileExistsError:
-            other = read_lock_pid(rd)
-            if other is not None and other != pid and pid_alive(other):
-                raise LockHeld(f"run directory {rd.path} is in use by trainer pid {other} (lock {rd.lock})") from None
-            note = f"took over a stale lock from pid {other} (no such process)"
-            try:
-                rd.lock.unlink()
-            except FileNotFoundError:
-                pass
+            fcntl.flock(fd, fcntl.LOCK_EX | fcntl.LOCK_NB)
+        except BlockingIOError:
+            other, other_role = _lock_fields(fd)
+            os.close(fd)
+            what = "being resumed" if other_role == "resuming" else "in use"
+            raise LockHeld(f"run directory {rd.path} is {what} by {'trainer ' if not other_role else ''}pid {other} "
+                           f"(lock {rd.lock})", other, other_role) from None
+        if not _same_file(fd, rd.lock):  # its holder released it (unlinked) while we waited: take the new one
+            os.close(fd)
+            fd = None
             continue
-        with os.fdopen(fd, "w") as f:
-            f.write(f"{pid} {socket.gethostname()}\n")
-        return note
-    raise LockHeld(f"could not take the lock {rd.lock}")
+        previous, _ = _lock_fields(fd)
+        if previous is not None and previous != pid:
+            why = "no such process" if not pid_alive(previous) else "it no longer holds the lock"
+            note = f"took over a stale lock from pid {previous} ({why})"
+    if fd is None:
+        raise LockHeld(f"could not take the lock {rd.lock}")
+    _held[rd.lock] = fd
+    _write_lock(fd, pid, role)
+    return note
+
+
+def _write_lock(fd: int, pid: int, role: str) -> None:
+    text = f"{pid} {socket.gethostname()}{' ' + role if role else ''}\n".encode()
+    os.pwrite(fd, text.ljust(80), 0)  # one write, padded over the old text: a reader never sees it empty
+    os.ftruncate(fd, len(text))
+
+
+def relabel_lock(rd: RunDir, role: str = "") -> None:
+    """Say in the lock we hold what this process is doing now (a resumed trainer that began training)."""
+    fd = _held.get(rd.lock)
+    if fd is not None:
+        _write_lock(fd, os.getpid(), role)
+
+
+def held_lock_fd(rd: RunDir) -> int | None:
+    """The locked descriptor of this run's lock that this process holds, if any."""
+    return _held.get(rd.lock)
+
+
+def hand_over_lock(rd: RunDir, pid: int, role: str = "") -> None:
+    """Close our descriptor of the lock without releasing it: the trainer we started (`pid`) holds it
+    now. The file names it at once, so that a trainer that dies before it says so itself is seen dead."""
+    fd = _held.pop(rd.lock, None)
+    if fd is not None:
+        if _lock_fields(fd)[0] != pid:  # (the trainer may have written itself already)
+            _write_lock(fd, pid, role)
+        os.close(fd)
 
 
 def read_lock_pid(rd: RunDir) -> int | None:
     try:
-        return int(rd.lock.read_text().split()[0])
-    except (OSError, ValueError, IndexError):
+        fd = open_run_file(rd.lock, os.O_RDONLY)
+    except OSError:
         return None
+    try:
+        return _lock_fields(fd)[0]
+    finally:
+        os.close(fd)
 
 
 def release_lock(rd: RunDir, pid: int | None = None) -> None:
+    fd = _held.pop(rd.lock, None)
+    if fd is not None:
+        # Unlink while still holding it: a process that opened the old file and waits retries on the new.
+        if _same_file(fd, rd.lock):
+            try:
+                rd.lock.unlink()
+            except FileNotFoundError:
+                pass
+        os.close(fd)
+        return
     if read_lock_pid(rd) == (pid or os.getpid()):
         try:
             rd.lock.unlink()

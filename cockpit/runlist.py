@@ -11,7 +11,8 @@ from datetime import datetime
 from pathlib import Path
 from typing import Any
 
-from cockpit.rundir import FINAL_STATES, RunDir, last_event, parse_line, process_state, read_lock_pid, stall_after
+from cockpit.rundir import (FINAL_STATES, RunDir, last_event, parse_line, pid_alive, process_state, read_lock_pid,
+                            stall_after)
 
 
 def first_event(path: Path, kind: str, max_lines: int = 50) -> dict[str, Any] | None:
@@ -59,6 +60,20 @@ def _quiet_for(rd: RunDir) -> float | None:
         return None
 
 
+def events_missing_row(rd: RunDir) -> dict[str, Any]:
+    """A run directory whose events.jsonl is gone (moved or deleted, perhaps mid-run): listed, never hidden.
+    A live trainer keeps writing to the moved file; its lock still names it."""
+    pid = read_lock_pid(rd)
+    alive = bool(pid and pid_alive(pid))
+    state = f"no events.jsonl, trainer pid {pid} alive" if alive else "no events.jsonl"
+    try:
+        started = rd.config.stat().st_mtime
+    except OSError:
+        started = None
+    return {"name": rd.name, "path": str(rd.path), "state": state, "step": None, "total": None, "loss": None,
+            "lr": None, "started": started, "duration": None, "note": None}
+
+
 def _dur(s: float | None) -> str:
     if s is None:
         return "-"
@@ -80,6 +95,8 @@ def main(runs_dir: str, as_json: bool = False) -> int:
         rd = RunDir(p)
         if p.is_dir() and rd.events.exists():
             rows.append(run_row(rd))
+        elif p.is_dir() and (rd.config.exists() or rd.lock.exists()):
+            rows.append(events_missing_row(rd))
         elif p.is_dir() and (p / "sweep.json").exists():
             for t in sorted(p.iterdir()):
                 if RunDir(t).events.exists():
@@ -96,7 +113,7 @@ def main(runs_dir: str, as_json: bool = False) -> int:
     head = ("RUN", "STATE", "STEP", "LOSS", "LR", "STARTED", "DURATION")
     table = [head]
     for r in rows:
-        step = f"{r['step'] or 0}/{r['total'] or '?'}"
+        step = "-" if r["step"] is None and r["total"] is None else f"{r['step'] or 0}/{r['total'] or '?'}"
         loss = f"{r['loss']:.4g}" if isinstance(r["loss"], (int, float)) else "-"
         lr = f"{r['lr']:.2e}" if isinstance(r["lr"], (int, float)) else "-"
         started = datetime.fromtimestamp(r["started"]).strftime("%m-%d %H:%M") if r["started"] else "-"
@@ -105,7 +122,7 @@ def main(runs_dir: str, as_json: bool = False) -> int:
     for row in table:
         print("  ".join(str(c).ljust(w) for c, w in zip(row, widths)).rstrip())
     for r in rows:
-        if r["note"]:
+        if r.get("note"):
             print(f"{r['name']}: {r['state']}: {r['note']}")
     return 0
 

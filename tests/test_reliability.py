@@ -4,14 +4,19 @@ writer per run, a full disk, an untrusted control file."""
 from __future__ import annotations
 
 import os
+import re
+import signal
 import subprocess
 import sys
+import time
 from pathlib import Path
 
 import pytest
 
 from runhelpers import (adapter_is_finite, cockpit, demo_yaml, events, kill_trainer, metric_steps, metrics_after,
                         state_is, wait_for)
+
+from cockpit.rundir import read_events
 
 pytestmark = pytest.mark.slow
 
@@ -72,6 +77,7 @@ def test_one_writer_per_run_and_stale_lock_takeover(tmp_path):
     stale = tmp_path / "runs" / "stale"
     cockpit("run", str(cfg), "--detach", "--run-dir", str(stale), "--set", "training.max_steps=3", check=True)
     wait_for(stale, state_is("finished", "crashed"))
+    wait_gone(stale)  # a lock is stale only once its process is gone (the flock goes with it)
     (stale / "trainer.lock").write_text("999999 elsewhere\n")
     r = subprocess.run([sys.executable, "-m", "cockpit.trainer", str(stale), "--resume"], capture_output=True,
                        text=True, timeout=300)
@@ -104,3 +110,84 @@ def test_trainer_refuses_control_file_others_can_write(tmp_path):
                        timeout=60)
     assert r.returncode == 2 and "writable by other users" in r.stderr
     assert events(rd.path)[-1]["state"] == "crashed"
+
+
+@pytest.fixture(scope="module")
+def stopped_run(tmp_path_factory) -> Path:
+    """A run stopped by SIGTERM after its first checkpoint: resumable."""
+    tmp = tmp_path_factory.mktemp("stopped")
+    cfg = demo_yaml(tmp, training__max_steps=5000, training__save_steps=5, samples__every=0)
+    rd = tmp / "run"
+    cockpit("run", str(cfg), "--detach", "--run-dir", str(rd), check=True)
+    wait_for(rd, lambda e: e["kind"] == "checkpoint", what="a checkpoint")
+    os.kill(next(e["trainer_pid"] for e in events(rd) if e["kind"] == "run_started"), signal.SIGTERM)
+    wait_for(rd, state_is("stopped"))
+    wait_gone(rd)
+    return rd
+
+
+def wait_gone(rd: Path, timeout: float = 60) -> None:
+    """Until the run's trainer has exited (its lock file is removed last)."""
+    deadline = time.monotonic() + timeout
+    while (rd / "trainer.lock").exists() and time.monotonic() < deadline:
+        time.sleep(0.1)
+    assert not (rd / "trainer.lock").exists(), "the trainer did not exit"
+
+
+def test_two_resumes_at_once_the_second_is_told_by_whom_and_nothing_crashes(stopped_run):
+    rd = stopped_run
+    before = (rd / "events.jsonl").stat().st_size
+    argv = [sys.executable, "-m", "cockpit.cli", "resume", str(rd), "--detach"]
+    procs = [subprocess.Popen(argv, stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True) for _ in range(2)]
+    outs = [(p, *p.communicate(timeout=120)) for p in procs]
+    (winner, w_out, w_err), = [o for o in outs if o[0].returncode == 0]
+    (loser, l_out, l_err), = [o for o in outs if o[0].returncode != 0]
+    assert loser.returncode == 2, l_out + l_err
+    m = re.search(r"already being resumed by pid (\d+)", l_err)
+    assert m, l_err
+    started = wait_for(rd, lambda e: e["kind"] == "run_started" and e.get("resumed_from"), what="the resumed start")
+    assert int(m.group(1)) in (winner.pid, started["trainer_pid"])
+    assert "stale" not in l_out + l_err and "crashed" not in l_out + l_err
+    wait_for(rd, lambda e: e["kind"] == "metrics" and e["t"] > started["t"], what="resumed training")
+    os.kill(started["trainer_pid"], signal.SIGTERM)
+    wait_for(rd, lambda e: e["kind"] == "state" and e["state"] == "stopped" and e["t"] > started["t"])
+    wait_gone(rd)
+    new = list(read_events(rd / "events.jsonl", start=before))
+    states = [e["state"] for e in new if e["kind"] == "state"]
+    assert states[0] == "resumed" and states[-1] == "stopped" and "crashed" not in states, states
+    assert sum(1 for e in new if e["kind"] == "run_started") == 1
+
+
+def test_resume_after_lora_r_was_edited_names_the_change(stopped_run):
+    rd = stopped_run
+    cfg = rd / "config.yaml"
+    text = cfg.read_text()
+    cfg.write_text(text.replace("\n  r: 8\n", "\n  r: 16\n"))
+    assert cfg.read_text() != text
+    before = (rd / "events.jsonl").stat().st_size
+    try:
+        r = cockpit("resume", str(rd), "--detach")
+    finally:
+        cfg.write_text(text)
+    assert r.returncode == 2, r.stdout + r.stderr
+    assert "lora.r: 8 in the checkpoint, 16 in config.yaml" in r.stderr and len(r.stderr.splitlines()) <= 3
+    assert (rd / "events.jsonl").stat().st_size == before and not (rd / "trainer.lock").exists()
+
+
+def test_sigterm_while_loading_ends_stopped_and_frees_the_lock(tmp_path):
+    from cockpit.config import config_from_text
+    from cockpit.rundir import RunDir
+
+    rd = RunDir(tmp_path / "run").create()
+    rd.config.write_text(config_from_text(demo_yaml(tmp_path, training__max_steps=3).read_text(),
+                                          check_paths=False).to_yaml())
+    p = subprocess.Popen([sys.executable, "-m", "cockpit.trainer", str(rd.path)], stdout=subprocess.PIPE,
+                         stderr=subprocess.STDOUT, text=True)
+    wait_for(rd.path, state_is("starting"), what="the starting state")
+    p.send_signal(signal.SIGTERM)
+    out, _ = p.communicate(timeout=60)
+    assert p.returncode == 0, out
+    last = events(rd.path)[-1]
+    assert last["kind"] == "state" and last["state"] == "stopped" and "SIGTERM while loading" in last["reason"]
+    assert not any(e["kind"] == "run_started" for e in events(rd.path))
+    assert not rd.lock.exists()

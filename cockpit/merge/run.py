@@ -6,6 +6,7 @@ from __future__ import annotations
 import json
 import os
 import shutil
+import stat
 import time
 from pathlib import Path
 from typing import Any
@@ -27,13 +28,36 @@ class VerificationFailed(Exception):
         self.checks = checks
 
 
-def _clean_stale_temp(parent: Path) -> None:
-    for p in parent.glob(".*.tmp-*"):
+TEMP_MARKER = ".cockpit-merge-temp"
+"""Written first into every temporary output folder: the cleanup removes only folders that carry it."""
+
+
+def _temp_dir(out: Path, pid: int) -> Path:
+    return out.parent / f".{out.name}.tmp-{pid}"
+
+
+def _make_temp(out: Path) -> Path:
+    """Our temporary output folder, created new (never one that exists) and marked as ours."""
+    tmp = _temp_dir(out, os.getpid())
+    if tmp.is_dir() and not tmp.is_symlink() and (tmp / TEMP_MARKER).is_file():
+        shutil.rmtree(tmp)  # ours, from an earlier attempt in this process
+    os.mkdir(tmp, 0o700)
+    (tmp / TEMP_MARKER).write_text(f"{os.getpid()}\n")
+    return tmp
+
+
+def _clean_stale_temp(out: Path) -> None:
+    """Remove temporary folders an interrupted merge to this same output left: named for `out`, marked
+    by us, owned by this user, and whose merge process is gone. Anything else next to `out` is not ours."""
+    for p in out.parent.glob(f".{out.name}.tmp-*"):
         try:
             pid = int(p.name.rsplit("-", 1)[1])
-        except ValueError:
+            st = os.lstat(p)
+        except (ValueError, OSError):
             continue
-        if not pid_alive(pid):
+        if not stat.S_ISDIR(st.st_mode) or (hasattr(os, "getuid") and st.st_uid != os.getuid()):
+            continue
+        if (p / TEMP_MARKER).is_file() and not pid_alive(pid):
             shutil.rmtree(p, ignore_errors=True)
 
 
@@ -93,7 +117,7 @@ def merge(src: MergeSource, *, dtype: str, device: str, force: bool, report) -> 
     if out.exists() and not force:
         raise MergeRefused(f"{out} already exists (use --force to replace it, or --out elsewhere)")
     out.parent.mkdir(parents=True, exist_ok=True)
-    _clean_stale_temp(out.parent)
+    _clean_stale_temp(out)
     report.started(f"{src.adapter} into {src.base} as {dtype} on {device}"
                    + (f"; the {src.quantized} base is reloaded unquantized" if src.quantized else ""),
                    adapter=str(src.adapter), base=str(src.base), out=str(out), dtype=dtype)
@@ -133,8 +157,7 @@ def merge(src: MergeSource, *, dtype: str, device: str, force: bool, report) -> 
         raise VerificationFailed("greedy generations of base+adapter and merged model differ", checks)
     report.progress(f"verified: max |logit diff| {diff:.2e} (tolerance {tol:g}), generations match; writing")
 
-    tmp = out.parent / f".{out.name}.tmp-{os.getpid()}"
-    shutil.rmtree(tmp, ignore_errors=True)
+    tmp = _make_temp(out)
     try:
         merged.save_pretrained(str(tmp), safe_serialization=True)
         tokenizer.save_pretrained(str(tmp))

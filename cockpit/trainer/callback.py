@@ -399,7 +399,9 @@ class CockpitCallback(TrainerCallback):
 
     def _spawn_merge(self, cmd: dict[str, Any], ckpt: Path, step: int) -> None:
         """The merge runs in its own process (never inside the trainer): training goes on meanwhile."""
-        log = open(self.rd.path / "merge.log", "ab")
+        from cockpit.rundir import open_run_file  # never through a link planted as merge.log
+
+        log = os.fdopen(open_run_file(self.rd.path / "merge.log", os.O_WRONLY | os.O_APPEND | os.O_CREAT, 0o644), "ab")
         argv = [sys.executable, "-m", "cockpit.merge", str(self.rd.path), "--checkpoint", str(step)]
         value = cmd.get("value")
         value = {"dtype": value} if isinstance(value, str) else value  # validated: a dtype or {dtype, out}

@@ -10,6 +10,7 @@ from __future__ import annotations
 
 import os
 import shutil
+import signal
 import socket
 import sys
 import time
@@ -17,7 +18,17 @@ import traceback
 from pathlib import Path
 
 from cockpit.config import ConfigError, load_config
-from cockpit.rundir import EventWriter, LockHeld, RunDir, acquire_lock, control_file_problem, release_lock
+from cockpit.resume_check import lora_changes
+from cockpit.rundir import (EventWriter, LockHeld, RunDir, RunDirError, acquire_lock, control_file_problem,
+                            relabel_lock, release_lock)
+
+
+class TerminatedWhileLoading(BaseException):
+    """SIGTERM before the callback's own handler (which stops at a step boundary) was installed."""
+
+
+def _terminate_while_loading(signum, frame) -> None:  # noqa: ARG001
+    raise TerminatedWhileLoading()
 
 
 def run(run_dir: Path, resume: bool = False) -> int:
@@ -25,24 +36,41 @@ def run(run_dir: Path, resume: bool = False) -> int:
     # Commands already in the control file were meant for an earlier trainer of this run: a resume acts
     # only on what is written from now on (loading the model takes a while; a key pressed meanwhile counts).
     control_offset = _size(rd.control) if resume else 0
+    # Until the callback takes over SIGTERM, loading the model can take minutes: a SIGTERM then must
+    # still end in a final state and a released lock, not a silent death.
+    signal.signal(signal.SIGTERM, _terminate_while_loading)
     from cockpit.trainer import dist
 
     zero = dist.is_world_zero()
-    events = EventWriter(rd.events, reserve=rd.path / ".space-reserve") if zero else None
+    events = None
     try:
+        problem = rd.symlink_problem()
+        if problem:
+            raise RunDirError(problem)
+        events = EventWriter(rd.events, reserve=rd.path / ".space-reserve") if zero else None
         if zero and os.environ.get("COCKPIT_SUPERVISED") != "1":
-            note = acquire_lock(rd)
+            # "resuming" until training runs: a second `cockpit resume` meanwhile is told so, by name
+            note = acquire_lock(rd, role="resuming" if resume else "")
             if note:
                 print(f"[cockpit] {note}", file=sys.stderr, flush=True)
         problem = control_file_problem(rd.control)
         if problem:
             raise PermissionError(f"refusing to read commands: {problem}")
         cfg = load_config(rd.config, check_paths=True)
+        if resume and rd.latest_checkpoint() is not None:
+            changed = lora_changes(rd, rd.latest_checkpoint())
+            if changed:
+                raise ConfigError(f"edited since {rd.latest_checkpoint().name} was saved: {changed}; put the "
+                                  "value(s) back, or start a new run", file=str(rd.config), field="lora")
+    except TerminatedWhileLoading:
+        return _stopped_while_loading(rd, events, step=0)
     except (LockHeld, ConfigError, PermissionError, OSError) as e:
         print(f"[cockpit] cannot start: {e}", file=sys.stderr, flush=True)
         if events is not None and not isinstance(e, LockHeld):
             events.write("error", message=str(e), traceback=None, step=0)
             events.write("state", state="crashed", step=0, reason=str(e))
+        if not isinstance(e, LockHeld):
+            release_lock(rd)
         return 2
 
     notifier = _notifier(cfg, rd, events) if events is not None else None
@@ -66,6 +94,7 @@ def run(run_dir: Path, resume: bool = False) -> int:
         if events is not None:
             events.write("run_started", **info)
             events.sync()
+            relabel_lock(rd)
         ckpt = str(rd.latest_checkpoint()) if resume and rd.latest_checkpoint() else None
         from cockpit.trainer.callback import StopWhilePaused
 
@@ -96,6 +125,8 @@ def run(run_dir: Path, resume: bool = False) -> int:
         # A clean stop is a success for the process: under torchrun a non-zero exit from one rank would
         # make the launcher SIGTERM the others, possibly while rank 0 is still writing the adapter.
         return 0
+    except TerminatedWhileLoading:
+        return _stopped_while_loading(rd, events, step=trainer.state.global_step if trainer is not None else step)
     except BaseException as e:  # noqa: BLE001 - everything must end as an event, even KeyboardInterrupt
         tb = traceback.format_exc()
         print(tb, file=sys.stderr, flush=True)
@@ -138,6 +169,18 @@ def _size(path: Path) -> int:
         return path.stat().st_size
     except OSError:
         return 0
+
+
+def _stopped_while_loading(rd: RunDir, events, step: int) -> int:
+    """A SIGTERM before training began is a stop, as one during training is: say so, free the run."""
+    print("[cockpit] stopped by SIGTERM while loading (before training began)", file=sys.stderr, flush=True)
+    if events is not None:
+        events.write("state", state="stopped", step=step, reason="SIGTERM while loading, before training began")
+        events.sync()
+        events.close()
+    if os.environ.get("COCKPIT_SUPERVISED") != "1":
+        release_lock(rd)
+    return 0
 
 
 def _build(rd: RunDir, cfg, events, resume: bool, control_offset: int = 0):

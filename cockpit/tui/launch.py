@@ -43,6 +43,13 @@ def _measure_the_terminal() -> None:
         os.environ.pop(name, None)
 
 
+def run_app(app, **run_kw) -> int:
+    """Run a Textual app and return its exit code: 1 when it crashed (Textual printed the traceback
+    and returned). Callers exit with it: a script or a tmux wrapper must not read a crash as a quit."""
+    app.run(**run_kw)
+    return app.return_code or 0
+
+
 def open_live(run_dir: Path, theme: str | None = None, preload=None) -> None:
     """`preload`: a `cockpit.preload.Preload(run_dir, live=True)` the CLI started before importing the UI."""
     from cockpit.tui.app import CockpitApp
@@ -56,7 +63,9 @@ def open_live(run_dir: Path, theme: str | None = None, preload=None) -> None:
     _yield_to_training()
     app = CockpitApp(source, run_dir=rd.path, theme=theme, keymap=_keymap(rd.path))
     _measure_the_terminal()
-    app.run()
+    code = run_app(app)
+    if code:
+        sys.exit(code)
     h = source.history
     if h.state in FINAL_STATES:
         print(f"run {h.state} at step {h.step}: {rd.path}")
@@ -95,10 +104,12 @@ def open_replay(path: Path, speed: float = 10.0, theme: str | None = None, prelo
         sys.exit(2)
     source.ended_without_state = _trainer_gone_without_state(path)
     _measure_the_terminal()
-    CockpitApp(source, run_dir=None, theme=theme).run()
+    code = run_app(CockpitApp(source, run_dir=None, theme=theme))
     if source.load_error is not None:
         print(f"error: {source.load_error}", file=sys.stderr)
         sys.exit(2)
+    if code:
+        sys.exit(code)
 
 
 def _trainer_gone_without_state(path: Path) -> bool:
@@ -121,4 +132,6 @@ def open_sweep(sweep_dir: Path, theme: str | None = None) -> None:
     from cockpit.tui.sweep_app import SweepApp
 
     _measure_the_terminal()
-    SweepApp(sweep_dir, theme=theme).run()
+    code = run_app(SweepApp(sweep_dir, theme=theme))
+    if code:
+        sys.exit(code)

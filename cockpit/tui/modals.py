@@ -92,7 +92,8 @@ class TextModal(ModalScreen[None]):
 
     def compose(self) -> ComposeResult:
         with Vertical(id="dialog"):
-            yield Label(self.title_text, classes="title")
+            # markup off: the title quotes an error message, which may hold "[" like any text
+            yield Label(self.title_text, classes="title", markup=False)
             with VerticalScroll():
                 yield Static(self.text, id="text")
 

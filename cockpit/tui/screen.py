@@ -620,7 +620,7 @@ class CockpitScreen(Screen):
         if errs:
             e = errs[-1]
             self.app.push_screen(TextModal(f"Error at step {e.get('step')}: {e.get('message')}",
-                                           Text(e.get("traceback") or "(no traceback recorded)")))
+                                           Text(traceback_text(e.get("traceback")))))
 
     def action_help(self) -> None:
         from cockpit.tui.help import help_text
@@ -648,3 +648,13 @@ def _indices(steps, mark_steps: list[int]) -> list[int]:
             out.append(n - 1)
     return out
 
+
+def traceback_text(tb) -> str:
+    """An error event's traceback as text: a hand-written or foreign log may hold any JSON there."""
+    if not tb:
+        return "(no traceback recorded)"
+    if isinstance(tb, str):
+        return tb
+    import json
+
+    return json.dumps(tb, indent=1, default=str)
