@@ -13,7 +13,8 @@ from pathlib import Path
 from typing import Any, Iterator
 
 from cockpit.history import History
-from cockpit.rundir import ReadStats, RunDir, read_events
+from cockpit.jsonline import loads_line
+from cockpit.rundir import ReadStats, RunDir, read_events, step_ok
 
 # HF `log_history` keys that are run summaries, not per-step metrics.
 _SUMMARY_KEYS = {"train_runtime", "train_samples_per_second", "train_steps_per_second", "total_flos", "train_loss"}
@@ -106,12 +107,14 @@ def trainer_state_events(path: Path, stats: ReadStats | None = None) -> Iterator
     if not raw.strip():
         raise LogError(f"{path}: file is empty")
     try:
-        # Python's json accepts the bare NaN / Infinity literals real HF logs contain.
-        state = json.loads(raw)
+        # Python's json (the fallback) accepts the bare NaN / Infinity literals real HF logs contain.
+        state = loads_line(raw)
     except UnicodeDecodeError:
         raise LogError(f"{path}: binary file, not JSON") from None
     except json.JSONDecodeError as e:
         raise LogError(f"{path}:{e.lineno}:{e.colno}: not valid JSON ({e.msg})") from None
+    except ValueError as e:  # nested too deeply, a number with thousands of digits
+        raise LogError(f"{path}: cannot read as JSON: {e}") from None
     if not isinstance(state, dict) or not isinstance(state.get("log_history"), list):
         raise LogError(f"{path}: not a trainer_state.json (expected an object with a 'log_history' list)")
     hist = state["log_history"]
@@ -124,8 +127,8 @@ def trainer_state_events(path: Path, stats: ReadStats | None = None) -> Iterator
     }
     for i, entry in enumerate(hist):
         stats.lines += 1
-        if not isinstance(entry, dict) or not isinstance(entry.get("step"), (int, float)):
-            stats.note_bad(i + 1)
+        if not isinstance(entry, dict) or entry.get("step") is None or not step_ok(entry["step"]):
+            stats.note_bad(i + 1)  # no step, or one no run reaches (2**70, NaN): skipped and counted
             continue
         step = int(entry["step"])
         if any(k.startswith("eval_") for k in entry):
