@@ -61,7 +61,7 @@ def may_hold_surrogates(line: bytes | str) -> bool:
 def loads_line(line: bytes | str, *, broken_text: str = "replace") -> Any:
     """The JSON value of one line, or ValueError (json.JSONDecodeError for bad syntax, with the stdlib's
     message and column; UnicodeDecodeError for bytes that are not UTF-8; a plain ValueError for a line
-    nested too deeply or a number with thousands of digits).
+    nested too deeply). Integers past 64 bits come back as floats, as orjson reads them.
 
     `broken_text`: what a lone surrogate in a string becomes: "replace" (U+FFFD: an event keeps its other
     fields, a traceback its readable part) or "refuse" (BrokenText: a data row is refused by line)."""
@@ -70,12 +70,22 @@ def loads_line(line: bytes | str, *, broken_text: str = "replace") -> Any:
     except ValueError:  # orjson: NaN / Infinity, depth, surrogates, huge numbers, or not JSON at all
         pass
     try:
-        obj = json.loads(line)
+        obj = json.loads(line, parse_int=_int_as_orjson_reads_it)
     except RecursionError:
         raise ValueError(TOO_DEEP) from None
     if may_hold_surrogates(line):
         obj = _fix_surrogates(obj, broken_text)
     return obj
+
+
+def _int_as_orjson_reads_it(digits: str) -> int | float:
+    """An integer literal as orjson reads it: an int within 64 bits, else a float (inf past a double).
+    So no reader meets a 400-digit int, whose float() raises OverflowError (and int() of 5,000 digits,
+    ValueError), wherever the line went through."""
+    if len(digits) <= 18:
+        return int(digits)
+    v = float(digits)
+    return int(digits) if abs(v) < 2.0**63 else v
 
 
 def lone_surrogate(obj: Any) -> str | None:

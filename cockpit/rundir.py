@@ -238,7 +238,7 @@ def step_ok(step: Any) -> bool:
     return type(step) is float and 0 <= step <= MAX_STEP  # NaN fails both comparisons
 
 
-def _event(obj: Any) -> dict[str, Any] | None:
+def as_event(obj: Any) -> dict[str, Any] | None:
     """obj when it is an event a reader can fold: an object with a string `kind`, a sane `step`, and,
     unless it is `metrics` (whose known fields are read as numbers, the rest ignored), no nesting deeper
     than MAX_DEPTH (a reader keeps such an event, and shows or pickles it)."""
@@ -258,7 +258,7 @@ def parse_line(line: bytes | str) -> dict[str, Any] | None:
         obj = loads_line(line)
     except ValueError:
         return None
-    return _event(obj)
+    return as_event(obj)
 
 
 def _steps_ok(events: list[dict[str, Any]]) -> bool:
