@@ -189,31 +189,6 @@ def test_deep_or_broken_control_line_is_unreadable_not_a_crash(tmp_path):
     assert reader.bad_lines == 2
 
 
-@pytest.mark.slow
-def test_trainer_trains_on_past_a_deeply_nested_control_line(tmp_path):
-    import subprocess
-    import sys
-
-    from runhelpers import demo_yaml, events
-
-    from cockpit.config import config_from_text
-    from cockpit.rundir import RunDir
-
-    cfg = demo_yaml(tmp_path, training__max_steps=3, samples__every=0)
-    rd = RunDir(tmp_path / "run").create()
-    rd.config.write_text(config_from_text(cfg.read_text(), check_paths=False).to_yaml())
-    with open(rd.control, "a") as f:
-        f.write(f'{{"id":"deep","cmd":"pause","value":{DEEP}}}\n{{"id":"s1","cmd":"save"}}\n')
-    r = subprocess.run([sys.executable, "-m", "cockpit.trainer", str(rd.path)], capture_output=True, text=True,
-                       timeout=300)
-    assert r.returncode == 0 and "RecursionError" not in r.stderr, r.stderr[-3000:]
-    evs = events(rd.path)
-    acks = {e["id"]: e for e in evs if e["kind"] == "ack"}
-    assert acks.pop("s1")["ok"] is True  # the line after it is read and applied
-    assert all(a["ok"] is False for a in acks.values())  # an unreadable line is never applied
-    assert evs[-1]["state"] == "finished"
-
-
 def _data(tmp_path, bad: list[str], name: str = "d.jsonl"):
     import json
 
@@ -269,15 +244,33 @@ def test_check_data_refuses_surrogate_and_deep_rows_by_line_and_skips_them(tmp_p
 
 
 @pytest.mark.slow
-def test_trainer_skips_a_surrogate_row_with_skip_bad(tmp_path):
-    from runhelpers import cockpit, demo_yaml, events
+def test_trainer_skips_bad_rows_and_trains_past_a_deeply_nested_control_line(tmp_path):
+    """One real trainer run: a lone-surrogate row and a deep row in its data (data.skip_bad), and a
+    control line of 50,000 brackets before a `save`. Before: the tokenizer's UnicodeEncodeError, then the
+    command reader's RecursionError, each ended the run `crashed`."""
+    import subprocess
+    import sys
 
-    data = _data(tmp_path, BAD_ROWS[:1])
-    cfg = demo_yaml(tmp_path, training__max_steps=2, samples__every=0, data__path=str(data), data__skip_bad=True)
-    r = cockpit("run", str(cfg), "--headless", "--runs-dir", str(tmp_path / "runs"), timeout=300)
-    assert r.returncode == 0, r.stdout[-2000:] + r.stderr[-2000:]
-    (rd,) = list((tmp_path / "runs").iterdir())
-    assert events(rd)[-1]["state"] == "finished"
+    from runhelpers import demo_yaml, events
+
+    from cockpit.config import config_from_text
+    from cockpit.rundir import RunDir
+
+    data = _data(tmp_path, BAD_ROWS[:2])
+    cfg = demo_yaml(tmp_path, training__max_steps=3, samples__every=0, data__path=str(data), data__skip_bad=True)
+    rd = RunDir(tmp_path / "run").create()
+    rd.config.write_text(config_from_text(cfg.read_text(), check_paths=False).to_yaml())
+    with open(rd.control, "a") as f:
+        f.write(f'{{"id":"deep","cmd":"pause","value":{DEEP}}}\n{{"id":"s1","cmd":"save"}}\n')
+    r = subprocess.run([sys.executable, "-m", "cockpit.trainer", str(rd.path)], capture_output=True, text=True,
+                       timeout=300)
+    assert r.returncode == 0 and "RecursionError" not in r.stderr and "UnicodeEncodeError" not in r.stderr, \
+        r.stderr[-3000:]
+    evs = events(rd.path)
+    acks = {e["id"]: e for e in evs if e["kind"] == "ack"}
+    assert acks.pop("s1")["ok"] is True  # the line after it is read and applied
+    assert all(a["ok"] is False for a in acks.values())  # an unreadable line is never applied
+    assert evs[-1]["state"] == "finished"
 
 
 def test_data_path_to_a_device_a_fifo_or_a_huge_file_is_refused_unread(tmp_path, monkeypatch):
