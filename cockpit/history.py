@@ -347,13 +347,15 @@ def _step(x: Any) -> int | None:
     return int(x) if x is not None and step_ok(x) else None
 
 
+MAX_TIME = 1e11
+"""Unix times from 1970 to the year 5138: a `t` outside is missing (datetime cannot show 1e15, and a
+report or a clock would raise on it)."""
+
+
 def _time(x: Any) -> float | None:
-    """An event's `t` as a finite float, or None (missing, a word, NaN, a number past a double)."""
-    if type(x) is float:
-        return x if math.isfinite(x) else None
-    if type(x) is int:
-        v = num(x)
-        return v if math.isfinite(v) else None
+    """An event's `t` as a float, or None (missing, a word, NaN, negative, past MAX_TIME)."""
+    if type(x) is float or type(x) is int:
+        return float(x) if 0 <= x < MAX_TIME else None  # NaN fails the comparison
     return None
 
 

@@ -229,8 +229,8 @@ _STEP_TYPES = frozenset((int, type(None)))
 
 
 def step_ok(step: Any) -> bool:
-    """Whether an event's `step` is absent or a whole number a reader can hold: 0 <= step <= MAX_STEP
-    (a finite float such as 12.0 counts, as HF logs may write one)."""
+    """Whether an event's `step` is absent or a number a reader can hold: 0 <= step <= MAX_STEP (a float
+    counts, as HF logs may write 12.0; readers take its int())."""
     if step is None:
         return True
     if type(step) is int:

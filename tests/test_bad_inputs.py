@@ -161,6 +161,7 @@ def test_history_takes_absurd_values_without_raising():
     from cockpit.history import History
 
     h = History().extend([
+        {"kind": "state", "state": "running", "t": 1e15},  # year 31,690,708: datetime raises on it
         {"kind": "run_started", "world_size": "2", "total_steps": float("inf"), "t": 10**400},
         {"kind": "metrics", "step": 2**70, "loss": 1.0},
         {"kind": "metrics", "step": 1, "loss": 10**400, "t": float("nan"), "mem_kind": [1], "mem_per_rank": 5},
@@ -171,6 +172,7 @@ def test_history_takes_absurd_values_without_raising():
         {"kind": "ack", "step": -(2**70), "id": "a", "cmd": "stop", "ok": True},
     ])
     assert list(h.steps) == [1] and h.series["loss"][0] == math.inf and h.world_size == 1
+    assert h.first_event_t is None and h.last_event_t is None
     assert h.total_steps is None and h.mem_kind is None and list(h.eval_steps) == [1]
     assert h.upto(1).samples and h.upto(1).errors and h.marks[-1].step == 1
 

@@ -29,7 +29,7 @@ def nest(rng: random.Random, depth: int) -> str:
 def hostile_value(rng: random.Random) -> str:
     """A JSON value (as text; some are not valid JSON) that has broken a reader somewhere."""
     return rng.choice([
-        "NaN", "Infinity", "-Infinity", "1e400", "-1e400", "1e-400", "-0", str(2**63), str(2**64), str(2**70),
+        "NaN", "Infinity", "-Infinity", "1e400", "-1e400", "1e-400", "-0", "1e15", "-1", str(2**63), str(2**64), str(2**70),
         str(-(2**70)), "9" * 400, "1" * 5000, "true", "false", "null", '""', '"\\ud800"', '"a\\udfffb"',
         '"\\ud83d\\ude00"', '"\\u0000"', '"\\ud800\\ud800"', '"x\\"', "[]", "{}", '"' + "\u202e" * 50 + '"',
         '"' + "y" * 5000 + '"', "12.5", "-7", "0", '"12"', '"NaN"', '[1,"2",null]', '{"a":{"b":[{}]}}',
@@ -98,14 +98,16 @@ def hostile_line(rng: random.Random, step: int) -> bytes:
 
 def events_file(rng: random.Random, path: Path, n_good: int = 400, n_bad: int = 120) -> None:
     """Runs of good metrics (some over 64 long: the column path) with hostile lines between them."""
-    lines = [dumps({"v": 1, "t": 1_790_000_000.0, "kind": "run_started", "total_steps": n_good, "config": {}})
-             .encode()]
+    t0 = hostile_value(rng) if rng.random() < 0.5 else "1790000000.0"  # the report prints the first t
+    lines = [f'{{"v":1,"t":{t0},"kind":"run_started","total_steps":{n_good},"config":{{}}}}'.encode()]
     bad_at = set(rng.sample(range(1, n_good), n_bad))
     for s in range(1, n_good + 1):
         lines.append(dumps({"v": 1, "t": 1_790_000_000.0 + s, "kind": "metrics", "step": s,
                             "loss": 2.0 - s / n_good, "grad_norm": 1.0, "learning_rate": 1e-4}).encode())
         if s in bad_at:
             lines.append(hostile_line(rng, s))
+    if rng.random() < 0.3:  # the first line too: first_event_t, run_started
+        lines[0] = hostile_line(rng, 0)
     tail = hostile_line(rng, n_good) if rng.random() < 0.5 else b""
     path.write_bytes(b"\n".join(lines) + b"\n" + tail)
 
