@@ -9,6 +9,7 @@ function here copies (`np.array`) or drops its view before returning.
 
 from __future__ import annotations
 
+import math
 from array import array
 from itertools import chain
 from operator import itemgetter
@@ -23,10 +24,12 @@ def num(x: Any) -> float:
     """A metric value as float; None / non-numbers become NaN (missing), strings like 'NaN' parse."""
     if x is None or isinstance(x, bool):
         return NAN
-    if isinstance(x, (int, float)):
-        return float(x)
+    if isinstance(x, float):
+        return x
     try:
         return float(x)
+    except OverflowError:  # an int past a double (10**400): as large as a float gets
+        return math.inf if x > 0 else -math.inf
     except (TypeError, ValueError):
         return NAN
 

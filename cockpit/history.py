@@ -17,7 +17,7 @@ from typing import Any, Iterable, Iterator
 
 from cockpit import columns
 from cockpit.columns import num
-from cockpit.rundir import FINAL_STATES, METRIC_KEYS
+from cockpit.rundir import FINAL_STATES, METRIC_KEYS, step_ok
 
 NAN = float("nan")
 
@@ -107,8 +107,8 @@ def metrics_block(batch: list[dict[str, Any]]) -> MetricsBlock:
         bad = [i for i in columns.nonfinite_positions(table[SERIES_KEYS.index(k)], 0) if batch[i].get(k) is not None]
         if bad:
             nonfinite[k] = [steps[i] for i in bad]
-    mem_kind = next((str(ev["mem_kind"]) for ev in reversed(batch) if ev.get("mem_kind")), None)
-    return MetricsBlock(batch, t_first, t_last, steps, table, nonfinite, mem_kind, batch[-1].get("mem_per_rank"))
+    mem_kind = next((ev["mem_kind"] for ev in reversed(batch) if type(ev.get("mem_kind")) is str), None)
+    return MetricsBlock(batch, t_first, t_last, steps, table, nonfinite, mem_kind, _list(batch[-1].get("mem_per_rank")))
 
 
 @dataclass
@@ -149,18 +149,19 @@ class History:
 
     def add(self, ev: dict[str, Any]) -> None:
         kind = ev.get("kind")
-        t = ev.get("t")
-        if isinstance(t, (int, float)):
+        t = _time(ev.get("t"))
+        if t is not None:
             if self.first_event_t is None:
-                self.first_event_t = float(t)
-            self.last_event_t = float(t)
+                self.first_event_t = t
+            self.last_event_t = t
         if kind == "metrics":
             self._add_metrics(ev)
         elif kind == "eval":
             self._add_eval(ev)
         elif kind == "run_started":
             self.run_started = ev
-            self.world_size = int(ev.get("world_size") or 1)
+            ws = ev.get("world_size")
+            self.world_size = ws if type(ws) is int and 1 <= ws <= 1 << 20 else 1
         elif kind == "state":
             self.state = str(ev.get("state", self.state))
             self.state_event = ev
@@ -198,12 +199,12 @@ class History:
         return self
 
     def _add_metrics_block(self, block: MetricsBlock) -> None:
-        t = block.t_last
-        if isinstance(t, (int, float)) and not isinstance(t, bool):
-            t0 = block.t_first
-            if self.first_event_t is None and isinstance(t0, (int, float)):
-                self.first_event_t = float(t0)
-            self.last_event_t = float(t)
+        t = _time(block.t_last)
+        if t is not None:
+            t0 = _time(block.t_first)
+            if self.first_event_t is None and t0 is not None:
+                self.first_event_t = t0
+            self.last_event_t = t
         if block.steps is None or (self.steps and block.steps[0] <= self.steps[-1]):
             assert block.events is not None, "prefold dropped events a block needs"
             for ev in block.events:  # short runs, resumes, odd steps: the exact per-event path
@@ -220,10 +221,9 @@ class History:
             self.per_rank_mem = [num(x) for x in block.per_rank_mem]
 
     def _add_metrics(self, ev: dict[str, Any]) -> None:
-        step = ev.get("step")
-        if not isinstance(step, (int, float)) or isinstance(step, bool):
+        step = _step(ev.get("step"))
+        if step is None:  # no step, or one the reader would have refused (2**70, NaN, -1)
             return
-        step = int(step)
         if self.steps and step <= self.steps[-1]:
             # A resume re-logs from its checkpoint: keep the later values, drop the superseded tail.
             self._truncate_from(step)
@@ -234,9 +234,9 @@ class History:
             if v != v or v in (math.inf, -math.inf):
                 if k in ("loss", "grad_norm") and ev.get(k) is not None:
                     self.nonfinite.setdefault(k, []).append(step)
-        if ev.get("mem_kind"):
-            self.mem_kind = str(ev["mem_kind"])
-        if ev.get("mem_per_rank"):
+        if ev.get("mem_kind") and type(ev["mem_kind"]) is str:
+            self.mem_kind = ev["mem_kind"]
+        if _list(ev.get("mem_per_rank")):
             self.per_rank_mem = [num(x) for x in ev["mem_per_rank"]]
 
     def _truncate_from(self, step: int) -> None:
@@ -250,24 +250,24 @@ class History:
             del col[i:]
 
     def _add_eval(self, ev: dict[str, Any]) -> None:
-        step = ev.get("step")
-        if not isinstance(step, (int, float)):
+        step = _step(ev.get("step"))
+        if step is None:
             return
-        self.eval_steps.append(int(step))
+        self.eval_steps.append(step)
         n = len(self.eval_steps)
         for k, v in ev.items():
             if k.startswith("eval_") and isinstance(v, (int, float)) and not isinstance(v, bool):
                 col = self.eval_series.setdefault(k, array("d", [NAN] * (n - 1)))
-                col.append(float(v))
+                col.append(num(v))
         for col in self.eval_series.values():
             if len(col) < n:
                 col.append(NAN)
 
     def _mark(self, ev: dict[str, Any], label: str) -> None:
-        step = ev.get("step")
-        if not isinstance(step, (int, float)):
+        step = _step(ev.get("step"))
+        if step is None:
             step = self.steps[-1] if self.steps else 0
-        self.marks.append(Mark(int(step), str(ev.get("kind")), label, ev))
+        self.marks.append(Mark(step, str(ev.get("kind")), label, ev))
 
     # ---- reading ---------------------------------------------------------------------------------
 
@@ -281,9 +281,9 @@ class History:
     @property
     def total_steps(self) -> int | None:
         if self.run_started:
-            t = self.run_started.get("total_steps")
-            if isinstance(t, (int, float)) and t > 0:
-                return int(t)
+            t = _step(self.run_started.get("total_steps"))
+            if t:
+                return t
         return None
 
     @property
@@ -328,8 +328,8 @@ class History:
         h.eval_series = {k: v[:ne] for k, v in self.eval_series.items()}
         h.run_started = self.run_started
         h.marks = [m for m in self.marks if m.step <= last]
-        h.samples = [s for s in self.samples if int(num(s.get("step")) if s.get("step") is not None else 0) <= last]
-        h.errors = [e for e in self.errors if int(num(e.get("step")) if e.get("step") is not None else 0) <= last]
+        h.samples = [s for s in self.samples if (_step(s.get("step")) or 0) <= last]
+        h.errors = [e for e in self.errors if (_step(e.get("step")) or 0) <= last]
         h.mem_kind, h.world_size, h.per_rank_mem = self.mem_kind, self.world_size, self.per_rank_mem
         h.nonfinite = {k: [s for s in v if s <= last] for k, v in self.nonfinite.items()}
         state_marks = [m for m in h.marks if m.kind == "state"]
@@ -339,6 +339,28 @@ class History:
         ts = [x for x in h.series["t"][-1:] if x == x]
         h.last_event_t = ts[0] if ts else self.first_event_t
         return h
+
+
+def _step(x: Any) -> int | None:
+    """A step as int, or None when absent or absurd (the readers skip such events; History is also fed
+    events made in memory, so it checks again rather than raise OverflowError on int(2**70))."""
+    return int(x) if x is not None and step_ok(x) else None
+
+
+MAX_TIME = 1e11
+"""Unix times from 1970 to the year 5138: a `t` outside is missing (datetime cannot show 1e15, and a
+report or a clock would raise on it)."""
+
+
+def _time(x: Any) -> float | None:
+    """An event's `t` as a float, or None (missing, a word, NaN, negative, past MAX_TIME)."""
+    if type(x) is float or type(x) is int:
+        return float(x) if 0 <= x < MAX_TIME else None  # NaN fails the comparison
+    return None
+
+
+def _list(x: Any) -> list[Any] | None:
+    return x if type(x) is list else None
 
 
 def _strictly_increasing_ints(steps: list[Any], after: int | None) -> bool:

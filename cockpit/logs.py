@@ -13,7 +13,8 @@ from pathlib import Path
 from typing import Any, Iterator
 
 from cockpit.history import History
-from cockpit.rundir import ReadStats, RunDir, read_events
+from cockpit.jsonline import loads_line
+from cockpit.rundir import ReadStats, RunDir, as_event, read_events, step_ok
 
 # HF `log_history` keys that are run summaries, not per-step metrics.
 _SUMMARY_KEYS = {"train_runtime", "train_samples_per_second", "train_steps_per_second", "total_flos", "train_loss"}
@@ -106,42 +107,57 @@ def trainer_state_events(path: Path, stats: ReadStats | None = None) -> Iterator
     if not raw.strip():
         raise LogError(f"{path}: file is empty")
     try:
-        # Python's json accepts the bare NaN / Infinity literals real HF logs contain.
-        state = json.loads(raw)
+        # Python's json (the fallback) accepts the bare NaN / Infinity literals real HF logs contain.
+        state = loads_line(raw)
     except UnicodeDecodeError:
         raise LogError(f"{path}: binary file, not JSON") from None
     except json.JSONDecodeError as e:
         raise LogError(f"{path}:{e.lineno}:{e.colno}: not valid JSON ({e.msg})") from None
+    except ValueError as e:  # nested too deeply, a number with thousands of digits
+        raise LogError(f"{path}: cannot read as JSON: {e}") from None
     if not isinstance(state, dict) or not isinstance(state.get("log_history"), list):
         raise LogError(f"{path}: not a trainer_state.json (expected an object with a 'log_history' list)")
     hist = state["log_history"]
-    total = state.get("max_steps")
+    # Header numbers are the doc's word, not ours: one that no run has (a string, 1e400, 2**70) is absent.
+    total, global_step = _count(state.get("max_steps")), _count(state.get("global_step"))
     yield {
         "v": 1, "t": None, "kind": "run_started", "source": "trainer_state", "total_steps": total,
         "config": {"training": {k: state[k] for k in ("logging_steps", "eval_steps", "save_steps",
-                                                       "train_batch_size", "num_train_epochs") if k in state}},
+                                                       "train_batch_size", "num_train_epochs")
+                                if _count(state.get(k)) is not None}},
         "trainable_params": None, "device": None, "world_size": 1,
     }
     for i, entry in enumerate(hist):
         stats.lines += 1
-        if not isinstance(entry, dict) or not isinstance(entry.get("step"), (int, float)):
+        ev = _entry_event(entry)
+        if ev is None:  # not an object, no step or one no run reaches (2**70, NaN), nested too deep
             stats.note_bad(i + 1)
             continue
-        step = int(entry["step"])
-        if any(k.startswith("eval_") for k in entry):
-            yield {"v": 1, "t": None, "kind": "eval", "step": step, "epoch": entry.get("epoch"),
-                   **{k: v for k, v in entry.items() if k.startswith("eval_")}}
-            continue
-        if _SUMMARY_KEYS & entry.keys() and "loss" not in entry:
-            yield {"v": 1, "t": None, "kind": "summary", "step": step, **entry}
-            continue
-        ev = {"v": 1, "t": None, "kind": "metrics"}
-        for k, v in entry.items():
-            ev[_RENAME.get(k, k)] = v
         yield ev
-    final = "finished" if state.get("global_step") and total and state.get("global_step") >= total else None
-    if final:
-        yield {"v": 1, "t": None, "kind": "state", "state": final, "step": state.get("global_step")}
+    if global_step and total and global_step >= total:
+        yield {"v": 1, "t": None, "kind": "state", "state": "finished", "step": global_step}
+
+
+def _count(x: Any) -> int | float | None:
+    """A header count (max_steps, logging_steps, ...) when it is a number a run can have, else None."""
+    return x if x is not None and type(x) is not bool and step_ok(x) else None
+
+
+def _entry_event(entry: Any) -> dict[str, Any] | None:
+    """One `log_history` entry as our event (eval / summary / metrics), or None when a reader of our own
+    events would skip it. The entry's keys never override the event's own v / t / kind."""
+    if not isinstance(entry, dict) or entry.get("step") is None or not step_ok(entry["step"]):
+        return None
+    step = int(entry["step"])
+    if any(k.startswith("eval_") for k in entry):
+        ev = {"epoch": entry.get("epoch"), **{k: v for k, v in entry.items() if k.startswith("eval_")},
+              "v": 1, "t": None, "kind": "eval", "step": step}
+    elif _SUMMARY_KEYS & entry.keys() and "loss" not in entry:
+        ev = {**entry, "v": 1, "t": None, "kind": "summary", "step": step}
+    else:
+        ev = {_RENAME.get(k, k): v for k, v in entry.items()}
+        ev.update(v=1, t=None, kind="metrics")
+    return as_event(ev)
 
 
 def load_history(path: str | Path) -> tuple[History, LoadedLog]:

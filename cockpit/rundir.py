@@ -25,9 +25,11 @@ import stat
 import time
 import uuid
 from dataclasses import dataclass, field
-from itertools import repeat
+from itertools import compress, repeat
 from pathlib import Path
 from typing import Any, Iterator
+
+from cockpit.jsonline import fast_loads, loads_line, nested_deeper
 
 SCHEMA_VERSION = 1
 
@@ -256,47 +258,80 @@ class ReadStats:
             self.bad_lines.append(lineno)
 
 
-try:  # 3-5x faster on long logs; it rejects the NaN/Infinity literals, which fall back to json
-    from orjson import loads as _fast_loads
-except ImportError:  # pragma: no cover - orjson is a dependency, but reading must never need it
-    _fast_loads = json.loads
+MAX_STEP = 2 ** 53
+"""The largest step a reader takes: past it a step is no longer exact as a double, and it would
+overflow the History's int64 column (a `step` of 2**70 in a hand-edited line)."""
+
+_STEP_TYPES = frozenset((int, type(None)))
+
+
+def step_ok(step: Any) -> bool:
+    """Whether an event's `step` is absent or a number a reader can hold: 0 <= step <= MAX_STEP (a float
+    counts, as HF logs may write 12.0; readers take its int())."""
+    if step is None:
+        return True
+    if type(step) is int:
+        return 0 <= step <= MAX_STEP
+    return type(step) is float and 0 <= step <= MAX_STEP  # NaN fails both comparisons
+
+
+def as_event(obj: Any) -> dict[str, Any] | None:
+    """obj when it is an event a reader can fold: an object with a string `kind`, a sane `step`, and,
+    unless it is `metrics` (whose known fields are read as numbers, the rest ignored), no nesting deeper
+    than MAX_DEPTH (a reader keeps such an event, and shows or pickles it)."""
+    if type(obj) is not dict:
+        return None
+    kind = obj.get("kind")
+    if type(kind) is not str or not step_ok(obj.get("step")):
+        return None
+    if kind != "metrics" and nested_deeper(obj):
+        return None
+    return obj
 
 
 def parse_line(line: bytes | str) -> dict[str, Any] | None:
-    """One JSON object, or None for anything else (corrupt, wrong shape, binary)."""
+    """One event, or None for anything else (corrupt, nested too deep, wrong shape, binary, absurd step)."""
     try:
-        obj = _fast_loads(line)
-    except (ValueError, UnicodeDecodeError):
-        try:
-            obj = json.loads(line)
-        except (ValueError, UnicodeDecodeError):
-            return None
-    return obj if isinstance(obj, dict) and isinstance(obj.get("kind"), str) else None
+        obj = loads_line(line)
+    except ValueError:
+        return None
+    return as_event(obj)
+
+
+def _steps_ok(events: list[dict[str, Any]]) -> bool:
+    """Every event's `step` absent or an int in range, checked in a few C loops (no Python per event):
+    the common case of a long log. False sends the lines down the exact per-line path."""
+    steps = list(map(dict.get, events, repeat("step")))
+    if not _STEP_TYPES.issuperset(map(type, steps)):
+        return False
+    present = list(filter(None, steps))  # ints only now: this drops None and 0, both in range
+    return not present or (min(present) >= 0 and max(present) <= MAX_STEP)
+
+
+_not_metrics = "metrics".__ne__
 
 
 def parse_lines(lines: list[bytes], stats: ReadStats, lineno: int) -> list[dict[str, Any]]:
     """The events among complete lines (numbered from lineno + 1); the rest is counted in stats."""
     try:  # the common case, every line an event: one C loop for the lines and one for their kinds
-        events = list(map(_fast_loads, lines))
+        events = list(map(fast_loads, lines))
         kinds = list(map(dict.get, events, repeat("kind")))
-    except (ValueError, TypeError, UnicodeDecodeError):
-        pass  # a blank, torn, NaN-holding or non-object line: the line-by-line path finds which
+    except (ValueError, TypeError):
+        pass  # a blank, torn, NaN-holding, too deep or non-object line: the line-by-line path finds which
     else:
-        if all(map(str.__instancecheck__, kinds)):
+        if all(map(str.__instancecheck__, kinds)) and _steps_ok(events) and not any(
+                map(nested_deeper, compress(events, map(_not_metrics, kinds)))):
             stats.lines += len(events)
             return events
     out = []
-    append, loads = out.append, _fast_loads
+    append = out.append
     for raw in lines:
         lineno += 1
         if not raw or raw.isspace():
             continue
         stats.lines += 1
-        try:
-            ev = loads(raw)
-        except (ValueError, UnicodeDecodeError):
-            ev = parse_line(raw)
-        if type(ev) is not dict or type(ev.get("kind")) is not str:
+        ev = parse_line(raw)
+        if ev is None:
             stats.note_bad(lineno)
             continue
         append(ev)
@@ -420,12 +455,13 @@ def merge_value_problem(value: Any) -> str | None:
 
 
 def parse_command(line: bytes | str) -> dict[str, Any] | None:
+    """One command, or None for a line that is not one (corrupt, nested too deep, binary, no `cmd`)."""
     try:
-        obj = json.loads(line)
-    except (ValueError, UnicodeDecodeError):
+        obj = loads_line(line)
+    except ValueError:
         return None
-    if not isinstance(obj, dict) or not isinstance(obj.get("cmd"), str):
-        return None
+    if not isinstance(obj, dict) or not isinstance(obj.get("cmd"), str) or nested_deeper(obj):
+        return None  # too deep: acking it would repr the value (RecursionError from ~1,000 levels)
     return obj
 
 

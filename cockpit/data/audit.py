@@ -234,7 +234,7 @@ def family(text: str) -> str:
         try:
             json.loads(s)
             return "json"
-        except ValueError:
+        except (ValueError, RecursionError):  # an answer of 50,000 brackets is text, not a crash
             pass
     lines = [ln for ln in s.split("\n") if ln.strip()]
     if sum(1 for ln in lines if _LIST_ITEM.match(ln)) >= 2:

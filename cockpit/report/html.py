@@ -18,8 +18,8 @@ def svg_chart(c: Chart, w: int = 760, h: int = 180) -> str:
     ys = list(c.values)
     vis_bands = [(y, n) for y, n in c.bands if y <= max(ys) * 2]
     y0, y1 = min(ys + [b[0] for b in vis_bands]), max(ys + [b[0] for b in vis_bands])
-    if y1 == y0:
-        y1 = y0 + 1
+    if y1 - y0 == 0:  # one value; or values so large (1e21) that +1 is lost in rounding: widen by their size
+        y1 = y0 + max(1.0, abs(y0))
 
     def X(s):
         return pad + (s - x0) / max(1, x1 - x0) * (w - 2 * pad)
