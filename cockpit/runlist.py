@@ -45,11 +45,18 @@ def run_row(rd: RunDir) -> dict[str, Any]:
             if quiet is not None and quiet > stall_after(metrics.get("step_time")):
                 state, note = "stalled", f"no events for {_dur(quiet)} from trainer pid {pid}"
     first = first_event(rd.events, "state") or started
-    t0 = first.get("t")
-    t1 = (state_ev.get("t") if state in FINAL_STATES else None) or metrics.get("t") or t0
+    t0 = _unix(first.get("t"))
+    t1 = (_unix(state_ev.get("t")) if state in FINAL_STATES else None) or _unix(metrics.get("t")) or t0
     return {"name": rd.name, "path": str(rd.path), "state": state, "step": metrics.get("step"),
             "total": started.get("total_steps"), "loss": metrics.get("loss"), "lr": metrics.get("learning_rate"),
             "started": t0, "duration": (t1 - t0) if (t0 and t1) else None, "note": note}
+
+
+def _unix(t: Any) -> float | None:
+    """An event's time, when it is one (a hand-edited or corrupt log may hold anything there)."""
+    if isinstance(t, (int, float)) and not isinstance(t, bool) and 0 < t < 1e11:
+        return float(t)
+    return None
 
 
 def _quiet_for(rd: RunDir) -> float | None:

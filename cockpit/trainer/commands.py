@@ -15,6 +15,10 @@ from cockpit.lr import MIN_LR, check_lr_value
 from cockpit.rundir import COMMANDS, merge_value_problem, parse_command
 
 
+UNREADABLE = "<unreadable>"
+"""What a control line that is not a command reads as: acked refused (with an empty id), never applied."""
+
+
 class CommandReader:
     """Yields new, parsed commands from control.jsonl; a torn last line waits for its end.
 
@@ -43,7 +47,7 @@ class CommandReader:
             cmd = parse_command(raw)
             if cmd is None:
                 self.bad_lines += 1
-                out.append({"id": "", "cmd": "<unreadable>", "raw": raw[:200].decode("utf-8", "replace")})
+                out.append({"id": "", "cmd": UNREADABLE, "raw": raw[:200].decode("utf-8", "replace")})
             else:
                 out.append(cmd)
         return out
@@ -58,6 +62,8 @@ def validate(cmd: dict[str, Any], now: float | None = None) -> str | None:
     name = cmd.get("cmd")
     if cmd.get("internal"):
         return None
+    if name == UNREADABLE:
+        return "an unreadable line (not JSON, nested too deeply, or no 'cmd'): not applied"
     if not isinstance(cmd.get("id"), str) or not cmd["id"]:
         return "the command has no 'id': every command needs one, so that its one ack can be matched"
     expires = cmd.get("expires")
