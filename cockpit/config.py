@@ -133,6 +133,8 @@ class TrainingConfig(_Section):
     """Tokens per sample after the chat template; longer samples are truncated."""
     packing: bool = False
     """Pack several samples into one sequence (faster on GPU, changes loss per step)."""
+    group_by_length: bool = False
+    """Batch samples of similar length together (less padding; HF's `group_by_length` sampler)."""
     padding_free: bool = False
     """Flatten each batch into one sequence with no pad tokens (TRL `padding_free`; needs an attention
     that honours position ids: flash_attention_2/3, or sdpa in transformers 5). Without packing, TRL does
@@ -179,6 +181,9 @@ class GuardConfig(_Section):
     explosion precursor, on its stop list."""
     on_loss_jump: Literal["stop", "pause", "warn", "off"] = "stop"
     """loss over thresholds.loss_jump_ratio x the median of the last 10 logged losses: on the SOP's stop list."""
+    on_large_update: Literal["stop", "pause", "warn", "off"] = "stop"
+    """Each step moving the adapter by over thresholds.update_ratio_danger of its norm, for
+    grad_norm_danger_steps logged steps in a row: the stop list's abnormally large updates."""
     early_stop: EarlyStopConfig | None = None
     """Early stopping on an eval metric (needs evaluations: training.eval_steps and eval data)."""
     on_overfit: Literal["stop", "pause", "warn", "off"] = "off"

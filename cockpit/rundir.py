@@ -43,7 +43,7 @@ COMMANDS = ("pause", "resume", "set_lr", "scale_lr", "save", "stop", "sample", "
 
 METRIC_KEYS = (
     "loss", "grad_norm", "entropy", "learning_rate", "mean_token_accuracy", "num_tokens",
-    "mem_used", "mem_total", "step_time", "tokens_per_s",
+    "mem_used", "mem_total", "step_time", "tokens_per_s", "update_ratio", "data_wait", "pad_share",
 )
 """Numeric fields of a `metrics` event (besides step/epoch); `mem_kind` says what memory is."""
 

@@ -54,6 +54,14 @@ class Thresholds:
     """Share of device memory in use above which headroom is thin (SOP: keep 10-20% free)."""
     eval_gap_ratio: float = field(default=1.5, metadata={"gt": 1.0})
     """Eval loss over this multiple of train loss while train keeps falling: diverging."""
+    update_ratio_warn: float = field(default=0.05, metadata={"gt": 0.0})
+    """One optimizer step moving the adapter by more than this share of its norm: large (bench/README.md)."""
+    update_ratio_danger: float = field(default=0.2, metadata={"gt": 0.0})
+    """... by more than this, for grad_norm_danger_steps logged steps in a row: abnormally large (stop list)."""
+    pad_share_warn: float = field(default=0.3, metadata={"gt": 0.0, "le": 1.0})
+    """Padding over this share of the batch positions: group by length or pack."""
+    data_wait_warn: float = field(default=0.2, metadata={"gt": 0.0, "le": 1.0})
+    """Waiting for the data loader over this share of the step time: more data loader workers."""
 
     def __post_init__(self) -> None:
         # Pydantic has checked types and bounds already when it built this from a config; a reader that
@@ -65,6 +73,8 @@ class Thresholds:
             if not getattr(self, lower) < getattr(self, upper):
                 raise ThresholdError(upper, f"grad_norm bands must rise: {' < '.join(bands)} "
                                             f"({lower}={getattr(self, lower)!r}, {upper}={getattr(self, upper)!r})")
+        if self.update_ratio_warn >= self.update_ratio_danger:
+            raise ThresholdError("update_ratio_warn", "update_ratio_warn must be under update_ratio_danger")
         if self.memory_warn > self.memory_danger:
             raise ThresholdError("memory_warn", "memory_warn must not exceed memory_danger")
 

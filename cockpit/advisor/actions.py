@@ -151,3 +151,24 @@ def log_more(step: int) -> Action:
 LR_SMALL = 5e-5
 """The lowest lr the SOP's sweep tries (and its stage-7 'lr <= 5e-5'): an lr at or under it is not what
 makes gradients overflow."""
+
+
+def group_by_length(cfg: dict[str, Any]) -> Action:
+    t = cfg.get("training") or {}
+    if t.get("group_by_length"):
+        return Action("packing", "next run: packing on",
+                      "Batches are mostly padding although grouped by length: pack samples into full sequences "
+                      "(changes what one step holds; compare losses per token, not per step).",
+                      config_patch={"training.packing": True})
+    return Action("group_by_length", "next run: group_by_length on",
+                  "Batches are mostly padding: batch samples of similar length together (or pack them: "
+                  "training.packing) so that steps stop paying for pad tokens.",
+                  config_patch={"training.group_by_length": True})
+
+
+def more_workers(cfg: dict[str, Any]) -> Action:
+    n = int((cfg.get("training") or {}).get("dataloader_num_workers") or 0)
+    new = max(2, n * 2)
+    return Action("more_workers", f"next run: dataloader_num_workers {n} -> {new}",
+                  "Steps wait for their batches: more data loader workers prepare them in parallel.",
+                  config_patch={"training.dataloader_num_workers": new})

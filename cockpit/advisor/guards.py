@@ -36,6 +36,24 @@ class GuardWindow:
     def __init__(self) -> None:
         self.losses: deque[float] = deque(maxlen=10)  # the loss_jump rule's reference: median of the last 10
         self.over: list[tuple[int, float]] = []  # the current run of steps over grad_norm_danger
+        self.large: list[tuple[int, float]] = []  # the current run of steps with an update over the danger band
+
+    def large_update(self, step: int, ratio: Any, th: Thresholds, action: str) -> GuardDecision | None:
+        """The stop list's "abnormally large weight updates": ||dW||/||W|| over update_ratio_danger for
+        grad_norm_danger_steps logged steps in a row (one step alone can be Adam's first steps)."""
+        if not isinstance(ratio, (int, float)) or not ratio > th.update_ratio_danger:
+            self.large.clear()
+            return None
+        self.large.append((step, float(ratio)))
+        if len(self.large) != th.grad_norm_danger_steps:
+            return None
+        steps = [s for s, _ in self.large]
+        values = [v for _, v in self.large]
+        return GuardDecision("update_large", "danger",
+                             f"each optimizer step moved the adapter by over {th.update_ratio_danger:.0%} of its "
+                             f"norm for {len(steps)} logged steps in a row (steps {steps[0]}-{steps[-1]}, max "
+                             f"{max(values):.0%}): abnormally large updates", action,
+                             {"steps": steps, "values": values, "bound": th.update_ratio_danger})
 
     def precursor(self, step: int, grad_norm: Any, th: Thresholds, action: str) -> GuardDecision | None:
         if not isinstance(grad_norm, (int, float)) or not th.grad_norm_danger < grad_norm <= th.grad_norm_explosion:
@@ -68,7 +86,7 @@ class GuardWindow:
 
 
 def check_step(step: int, loss: Any, grad_norm: Any, thresholds: Thresholds, guards: GuardConfig,
-               window: GuardWindow | None = None) -> GuardDecision | None:
+               window: GuardWindow | None = None, update_ratio: Any = None) -> GuardDecision | None:
     if _bad(loss) or _bad(grad_norm):
         what = "loss" if _bad(loss) else "grad_norm"
         return GuardDecision(f"{what}_nonfinite", "critical", f"{what} is {loss if what == 'loss' else grad_norm} "
@@ -84,7 +102,8 @@ def check_step(step: int, loss: Any, grad_norm: Any, thresholds: Thresholds, gua
     # Both windows see every step, so that neither misses a value when the other fires.
     jump = window.loss_jump(step, loss, thresholds, guards.on_loss_jump)
     precursor = window.precursor(step, grad_norm, thresholds, guards.on_precursor)
-    for d in (jump, precursor):
+    large = window.large_update(step, update_ratio, thresholds, guards.on_large_update)
+    for d in (jump, precursor, large):
         if d is not None and d.action != "off":
             return d
     return None

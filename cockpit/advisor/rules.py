@@ -472,3 +472,5 @@ def lr_schedule(ctx: Context) -> list[Finding]:
                         {"steps": [b[0] for b in bad][:20], "values": [b[1] for b in bad][:20],
                          "expected": [b[2] for b in bad][:20]}, bad[0][0], bad[-1][0], None)]
     return []
+
+from cockpit.advisor import step_rules  # noqa: E402,F401 - registers the step-time, update and sample rules

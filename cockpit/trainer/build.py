@@ -173,6 +173,7 @@ def sft_config(cfg: RunConfig, output_dir: Path, idx: int | None, has_eval: bool
         max_length=None if (t.padding_free and not t.packing) else t.max_length,
         packing=t.packing,
         padding_free=t.padding_free,
+        train_sampling_strategy="group_by_length" if t.group_by_length else "random",
         use_liger_kernel=t.use_liger_kernel,
         seed=t.seed,
         data_seed=t.seed,

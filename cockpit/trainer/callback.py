@@ -66,6 +66,9 @@ class CockpitCallback(TrainerCallback):
         from cockpit.advisor.guards import GuardWindow
 
         self.guard_window = GuardWindow()  # the stop list's windowed guards: precursor, loss jump
+        from cockpit.trainer.update_size import UpdateSize
+
+        self.update_size = UpdateSize()  # ||dW|| / ||W|| of the adapter at logged steps
         self.best_checkpoint: str | None = None  # the best evaluation's checkpoint (eval guards)
         self._best_step: int | None = None  # an evaluation was the best so far: its save is that checkpoint
         self.restore_best = False  # an eval guard stopped the run: the best checkpoint becomes the adapter
@@ -234,7 +237,15 @@ class CockpitCallback(TrainerCallback):
             self._spike_hook.remove()
             self._spike_hook = None
 
+    def _logged_next(self, args, state) -> bool:
+        """Whether the step about to be taken will be logged (HF logs at multiples of logging_steps)."""
+        step = state.global_step + 1
+        every = max(1, int(args.logging_steps or 1))
+        return step % every == 0 or (step == 1 and bool(getattr(args, "logging_first_step", False)))
+
     def on_pre_optimizer_step(self, args, state, control, model=None, optimizer=None, **kwargs):
+        if self.is_zero and self._logged_next(args, state):
+            self.update_size.before([p for g in optimizer.param_groups for p in g["params"]])
         # One fused norm over the trainable grads and a single host sync: the price of never applying
         # a NaN update. (The Trainer's own grad_norm is not handed to callbacks.)
         grads = [p.grad for g in optimizer.param_groups for p in g["params"] if p.grad is not None]
@@ -254,7 +265,9 @@ class CockpitCallback(TrainerCallback):
                            "message": "non-finite gradient: this optimizer step was skipped",
                            "action": self.cfg.guards.on_nonfinite, "evidence": {"step": step}}, control)
 
-    def on_optimizer_step(self, args, state, control, **kwargs):
+    def on_optimizer_step(self, args, state, control, optimizer=None, **kwargs):
+        if optimizer is not None:
+            self.update_size.after([p for g in optimizer.param_groups for p in g["params"]])
         cmds = self._poll()
         if cmds:
             self._handle(cmds, args, state, control, kwargs, state.global_step + 1)
@@ -317,12 +330,14 @@ class CockpitCallback(TrainerCallback):
         if step <= self.logged_upto:
             return
         ev = {"step": step, "epoch": state.epoch, **logs, "step_time": step_time, "tokens_per_s": tps,
-              "mem_kind": self.mem_kind, **mem}
+              "update_ratio": self.update_size.take(), "mem_kind": self.mem_kind, **mem}
+        if self.trainer is not None and hasattr(self.trainer, "take_batch_stats"):
+            ev.update(self.trainer.take_batch_stats())
         if per_rank is not None and len(per_rank) > 1:
             ev["mem_per_rank"] = per_rank
             ev["mem_used"] = max(x for x in per_rank if x is not None)
         self.emit("metrics", **ev)
-        self._check_guards(step, logs, control)
+        self._check_guards(step, {**logs, "update_ratio": ev.get("update_ratio")}, control)
 
     def on_evaluate(self, args, state, control, metrics=None, **kwargs):
         """Early stopping and the overfitting guard. The best evaluation so far is saved at this step
@@ -343,7 +358,7 @@ class CockpitCallback(TrainerCallback):
         from cockpit.advisor.guards import check_step
 
         decision = check_step(step, logs.get("loss"), logs.get("grad_norm"), self.cfg.thresholds, self.cfg.guards,
-                              self.guard_window)
+                              self.guard_window, logs.get("update_ratio"))
         if decision is None or step in self.guarded_steps:
             return
         self._guard(step, _as_dict(decision), control)

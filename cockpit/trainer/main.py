@@ -206,8 +206,12 @@ def _build(rd: RunDir, cfg, events, resume: bool, control_offset: int = 0):
                                control_offset=control_offset)
     callback.install_sigterm()
     from cockpit.trainer.atomic import AtomicCheckpointSFTTrainer
+    from cockpit.trainer.batch_stats import BatchStatsMixin
 
-    trainer = AtomicCheckpointSFTTrainer(model=model, args=args, train_dataset=train_ds, eval_dataset=eval_ds,
+    class CockpitSFTTrainer(BatchStatsMixin, AtomicCheckpointSFTTrainer):
+        """TRL's SFTTrainer with atomic checkpoints and the step's data-wait and padding figures."""
+
+    trainer = CockpitSFTTrainer(model=model, args=args, train_dataset=train_ds, eval_dataset=eval_ds,
                                          processing_class=tokenizer, peft_config=peft_config, callbacks=[callback])
     trainer.on_save_failed = callback.save_failed
     trainer.on_save_recovered = callback.save_recovered

@@ -1,0 +1,92 @@
+"""The monitoring notes' signals beyond the loss: update size, data wait, padding and the samples; scored,
+turned into findings, and the update size guarded in the real trainer (the stop list's "abnormally large
+weight updates")."""
+
+from __future__ import annotations
+
+import pytest
+
+from cockpit.advisor import evaluate
+from cockpit.advisor.guards import GuardWindow, check_step
+from cockpit.config import GuardConfig
+from cockpit.history import History
+from cockpit.sample_signals import score, score_all
+from cockpit.thresholds import Thresholds
+from runhelpers import cockpit, demo_yaml, events
+
+
+def test_samples_are_scored_for_what_a_person_looks_for():
+    assert score({"completion": "The capital of France is Paris."}).bad is False
+    loop = score({"completion": "I am a pirate I am a pirate I am a pirate I am a pirate"})
+    assert loop.repetition >= 0.5 and loop.bad and "repeats itself" in loop.summary()
+    assert score({"completion": "aaaaaaaaaaaa"}).repetition == 1.0
+    assert score({"completion": "  "}).garbage == ["empty answer"]
+    assert "replacement characters" in score({"completion": "ok \ufffd\ufffd"}).summary()
+    assert "special tokens" in score({"completion": "Paris.<|im_end|><|im_start|>user"}).summary()
+    assert "control characters" in score({"completion": "a\x07b"}).summary()
+    assert score({"completion": "Sure.\n### Instruction: say more"}).leakage
+    first, other, again = score_all([{"prompt": "p", "completion": "mrots"}, {"prompt": "q", "completion": "x"},
+                                     {"prompt": "p", "completion": "storm"}])
+    assert first[1].drift is None and other[1].drift is None and again[1].drift > 0.5  # against "mrots", not "x"
+    assert score_all([{"prompt": "p", "completion": "abc"}, {"prompt": "p", "completion": "abc"}])[1][1].drift == 0.0
+
+
+def _history(n: int = 30, **series) -> History:
+    h = History()
+    h.add({"kind": "state", "state": "running", "step": 0, "t": 1.0})
+    for s in range(1, n + 1):
+        ev = {"kind": "metrics", "step": s, "t": 1.0 + s, "loss": 2.0 - s / 100, "grad_norm": 1.0,
+              "learning_rate": 1e-4, "step_time": 0.5}
+        ev.update({k: v(s) if callable(v) else v for k, v in series.items()})
+        h.add(ev)
+    return h
+
+
+def _rules(h: History) -> dict:
+    return {f.rule: f for f in evaluate(h)[1]}
+
+
+def test_step_findings_name_their_remedy():
+    big = _rules(_history(update_ratio=0.35))["update_large"]
+    assert big.severity == "danger" and big.action.id == "lr_half"
+    assert _rules(_history(update_ratio=0.08))["update_large"].severity == "warn"
+    assert "update_large" not in _rules(_history(update_ratio=0.01))
+    pad = _rules(_history(pad_share=0.6))["padding_heavy"]
+    assert pad.action.config_patch == {"training.group_by_length": True}
+    slow = _rules(_history(data_wait=0.2))["data_starved"]  # 0.2 of a 0.5 s step
+    assert slow.action.config_patch == {"training.dataloader_num_workers": 2}
+    assert "data_starved" not in _rules(_history(data_wait=0.01))
+
+
+def test_degenerate_samples_are_a_finding_with_the_sample_as_evidence():
+    h = _history()
+    h.add({"kind": "sample", "step": 10, "prompt": "Say hi", "completion": "Hi there."})
+    h.add({"kind": "sample", "step": 30, "prompt": "Say hi", "completion": "hi hi hi hi hi hi hi hi hi hi hi"})
+    f = _rules(h)["samples_degenerate"]
+    assert f.severity == "danger" and f.evidence["completion"].startswith("hi hi") and f.action.id == "lr_half"
+    h.add({"kind": "sample", "step": 40, "prompt": "Say hi", "completion": "<|im_start|>user: hi"})
+    assert _rules(h)["samples_degenerate"].action.id == "check_data"
+
+
+def test_large_update_guard_needs_several_steps_in_a_row():
+    th, g, w = Thresholds(), GuardConfig(), GuardWindow()
+    seen = [check_step(s, 1.0, 1.0, th, g, w, update_ratio=u) for s, u in
+            enumerate([0.5, 0.01, 0.3, 0.4, 0.5, 0.6], 1)]
+    fired = [(d.rule, d.evidence["steps"]) for d in seen if d]
+    assert fired == [("update_large", [3, 4, 5])]
+
+
+@pytest.mark.slow
+def test_the_trainer_logs_update_size_data_wait_and_padding_and_stops_updates_far_too_large(tmp_path):
+    cfg = demo_yaml(tmp_path, training__max_steps=40, samples__every=0, training__learning_rate=0.5,
+                    training__warmup_ratio=0.0, training__lr_scheduler_type="constant",
+                    guards__on_explosion="warn", guards__on_precursor="off", guards__on_loss_jump="off")
+    r = cockpit("run", str(cfg), "--headless", "--runs-dir", str(tmp_path / "runs"), timeout=300)
+    assert r.returncode == 1, r.stdout + r.stderr
+    (rd,) = list((tmp_path / "runs").iterdir())
+    evs = events(rd)
+    m = [e for e in evs if e["kind"] == "metrics"]
+    assert all(e["update_ratio"] > 0.2 for e in m)
+    assert all(e["data_wait"] >= 0 and 0 < e["pad_share"] < 1 for e in m)
+    guard = next(e for e in evs if e["kind"] == "guard" and e["rule"] == "update_large")
+    assert guard["action"] == "stopped" and guard["evidence"]["steps"] == [1, 2, 3]
