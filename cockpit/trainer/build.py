@@ -169,6 +169,7 @@ def sft_config(cfg: RunConfig, output_dir: Path, idx: int | None, has_eval: bool
         save_total_limit=t.save_total_limit,
         eval_strategy="steps" if (has_eval and t.eval_steps > 0) else "no",
         eval_steps=t.eval_steps if t.eval_steps > 0 else None,
+        eval_on_start=bool(has_eval and t.eval_steps > 0 and t.eval_on_start),
         # TRL cannot truncate padding-free batches without packing and refuses a max_length there.
         max_length=None if (t.padding_free and not t.packing) else t.max_length,
         packing=t.packing,

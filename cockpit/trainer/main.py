@@ -170,7 +170,9 @@ def _starting_note(cfg) -> str:
 
         if not (model_dir() / "config.json").exists():
             return "building the demo model (first use only, about a minute)"
-    return f"loading {cfg.model.name_or_path}"
+    from cockpit.models import starting_note
+
+    return starting_note(cfg.model.name_or_path) or f"loading {cfg.model.name_or_path}"
 
 
 def _total_steps(trainer, n_rows: int) -> int:
