@@ -138,3 +138,23 @@ def test_fetch_finetune_and_merge(tmp_path):
     assert info["base"] == str(folder)
     assert (rd / "merged" / "chat_template.jinja").exists() or "chat_template" in json.loads(
         (rd / "merged" / "tokenizer_config.json").read_text())
+
+
+def test_total_params_of_a_4bit_model_count_the_real_weights(tmp_path):
+    """bitsandbytes packs two 4-bit values a byte: numel() alone reported SmolLM2-135M as 81M in QLoRA."""
+    import torch
+    from transformers import AutoModelForCausalLM, BitsAndBytesConfig, LlamaConfig, LlamaForCausalLM
+
+    from cockpit.trainer.build import param_counts
+
+    torch.manual_seed(0)
+    small = LlamaForCausalLM(LlamaConfig(vocab_size=256, hidden_size=64, intermediate_size=128, num_hidden_layers=2,
+                                         num_attention_heads=4, num_key_value_heads=4))
+    small.save_pretrained(tmp_path / "m")
+    want = sum(p.numel() for p in small.parameters())
+    q = AutoModelForCausalLM.from_pretrained(
+        tmp_path / "m", dtype=torch.float32,
+        quantization_config=BitsAndBytesConfig(load_in_4bit=True, bnb_4bit_quant_type="nf4",
+                                               bnb_4bit_compute_dtype=torch.float32))
+    assert sum(p.numel() for p in q.parameters()) < want  # the packed count the old code reported
+    assert param_counts(q)[1] == want

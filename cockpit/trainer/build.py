@@ -122,6 +122,19 @@ def lora_config(cfg: RunConfig, model=None):
                       use_rslora=cfg.lora.use_rslora, task_type="CAUSAL_LM")
 
 
+def param_counts(model) -> tuple[int, int]:
+    """(trainable, total) parameters. A 4-bit bitsandbytes weight stores two values a byte, so its
+    `numel()` is half the real count (81M instead of SmolLM2-135M's 134.5M): count its original shape."""
+    trainable = total = 0
+    for p in model.parameters():
+        state = getattr(p, "quant_state", None)
+        n = int(state.shape.numel()) if state is not None and getattr(state, "shape", None) is not None else p.numel()
+        total += n
+        if p.requires_grad:
+            trainable += n
+    return trainable, total
+
+
 def _linear_names(model) -> set[str]:
     return {n.rsplit(".", 1)[-1] for n, m in model.named_modules() if isinstance(m, torch.nn.Linear)}
 

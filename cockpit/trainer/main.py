@@ -137,8 +137,7 @@ def _build(rd: RunDir, cfg, events, resume: bool):
                                          processing_class=tokenizer, peft_config=peft_config, callbacks=[callback])
     trainer.on_save_failed = callback.save_failed
     callback.trainer = trainer
-    trainable = sum(p.numel() for p in trainer.model.parameters() if p.requires_grad)
-    total = sum(p.numel() for p in trainer.model.parameters())
+    trainable, total = build.param_counts(trainer.model)
     info = {
         "config": cfg.model_dump(mode="json"),
         "pid": int(os.environ.get("COCKPIT_SUPERVISOR_PID", os.getpid())),
