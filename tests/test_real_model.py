@@ -158,3 +158,32 @@ def test_total_params_of_a_4bit_model_count_the_real_weights(tmp_path):
                                                bnb_4bit_compute_dtype=torch.float32))
     assert sum(p.numel() for p in q.parameters()) < want  # the packed count the old code reported
     assert param_counts(q)[1] == want
+
+
+def test_qlora_on_the_cpu_still_learns_after_an_eval(tmp_path):
+    """bitsandbytes repacked 4-bit weights for inference at the first no-grad eval forward on an AVX512-BF16
+    CPU, and every later step got zero gradients (SmolLM2 QLoRA: grad_norm 0 from the step-0 eval on)."""
+    import torch
+    from peft import LoraConfig, get_peft_model
+    from transformers import AutoModelForCausalLM, BitsAndBytesConfig, LlamaConfig, LlamaForCausalLM
+
+    from cockpit.trainer.build import keep_4bit_trainable_on_cpu
+
+    torch.manual_seed(0)
+    LlamaForCausalLM(LlamaConfig(vocab_size=256, hidden_size=64, intermediate_size=128, num_hidden_layers=2,
+                                 num_attention_heads=4, num_key_value_heads=4)).save_pretrained(tmp_path / "m")
+    q = AutoModelForCausalLM.from_pretrained(
+        tmp_path / "m", dtype=torch.float32,
+        quantization_config=BitsAndBytesConfig(load_in_4bit=True, bnb_4bit_quant_type="nf4",
+                                               bnb_4bit_compute_dtype=torch.float32))
+    keep_4bit_trainable_on_cpu(q)
+    model = get_peft_model(q, LoraConfig(r=4, target_modules=["q_proj", "v_proj"], task_type="CAUSAL_LM"))
+    x = torch.randint(0, 256, (2, 12))
+    model.eval()
+    with torch.no_grad():
+        model(input_ids=x)  # what an eval or a sample does between training steps
+    model.train()
+    model(input_ids=x, labels=x).loss.backward()
+    grads = [0.0 if p.grad is None else p.grad.abs().sum().item()  # lora_A starts with a zero gradient
+             for n, p in model.named_parameters() if "lora_B" in n]
+    assert all(g > 0 for g in grads), grads

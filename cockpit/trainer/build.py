@@ -98,12 +98,33 @@ def load_model(cfg: RunConfig, model_path: str, idx: int | None):
         model = AutoModelForCausalLM.from_pretrained(model_path, **kwargs)
     except OSError as e:
         raise SetupError(f"model.name_or_path: cannot load '{cfg.model.name_or_path}': {e}") from None
+    if qc is not None and idx is None:
+        keep_4bit_trainable_on_cpu(model)
     if qc is not None:
         from peft import prepare_model_for_kbit_training
 
         model = prepare_model_for_kbit_training(
             model, use_gradient_checkpointing=cfg.model.gradient_checkpointing)
     return model
+
+
+def keep_4bit_trainable_on_cpu(model) -> int:
+    """Stop bitsandbytes from repacking 4-bit weights for CPU inference; the number of layers changed.
+
+    On a CPU with AVX512-BF16, a bitsandbytes (0.50) Linear4bit run in eval mode without gradients
+    (an eval, a sample) repacks its weight, one way, into an inference layout whose matmul has no
+    backward: every later training step then gets zero gradients, silently (grad_norm 0, loss flat).
+    Training never wants that layout, so it is switched off on every 4-bit layer."""
+    try:
+        from bitsandbytes.nn import Linear4bit
+    except ImportError:
+        return 0
+    n = 0
+    for module in model.modules():
+        if isinstance(module, Linear4bit) and getattr(module, "support_avx512bf16_for_cpu", False):
+            module.support_avx512bf16_for_cpu = False
+            n += 1
+    return n
 
 
 def lora_config(cfg: RunConfig, model=None):
