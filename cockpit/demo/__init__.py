@@ -1,6 +1,7 @@
 """The built-in demo: a tiny local model, its data and its config. No network, ever.
 
-`demo:tiny-llama` (model) and `demo:instructions` (data) in a config are resolved here.
+`demo:tiny-llama` (model) and the packaged data sentinels (`demo:instructions`, `demo:json-answers`) in a
+config are resolved here; a known real model's name is handed to `cockpit.models`.
 """
 
 from __future__ import annotations
@@ -28,8 +29,23 @@ def ensure_demo_model(cache_dir: Path | None = None) -> Path:
 
 
 def resolve_model_path(name: str) -> str:
-    return str(ensure_demo_model()) if name == DEMO_MODEL else name
+    """The folder a config's `model.name_or_path` loads from: the demo model and the known real models
+    (`cockpit.models`) are built or fetched on first use; a hub id or a folder is returned unchanged."""
+    if name == DEMO_MODEL:
+        return str(ensure_demo_model())
+    from cockpit.models import resolve_model_path as resolve_known
+
+    return resolve_known(name)
+
+
+PACKAGED_DATA = {
+    DEMO_DATA: HERE / "data" / "instructions.jsonl",
+    # The SmolLM2 sample task (cockpit/models/make_data.py): answer as one line of JSON.
+    "demo:json-answers": HERE.parent / "models" / "data" / "json-answers.jsonl",
+    "demo:json-answers-eval": HERE.parent / "models" / "data" / "json-answers-eval.jsonl",
+}
+"""Data sentinels a config may name: files shipped inside the package."""
 
 
 def resolve_data_path(path: str) -> str:
-    return str(demo_data_path()) if path == DEMO_DATA else path
+    return str(PACKAGED_DATA[path]) if path in PACKAGED_DATA else path

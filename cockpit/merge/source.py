@@ -64,7 +64,9 @@ def resolve_source(path: Path, *, checkpoint: int | None = None, out: str | None
         trust = bool(model.get("trust_remote_code"))
     if not base:
         raise MergeRefused(f"{cfg_file} does not name its base model (base_model_name_or_path)", rd)
-    if base.startswith("demo:"):
+    from cockpit.models import known
+
+    if base.startswith("demo:") or known(base) is not None:
         from cockpit.demo import resolve_model_path
 
         base = resolve_model_path(base)

@@ -98,12 +98,33 @@ def load_model(cfg: RunConfig, model_path: str, idx: int | None):
         model = AutoModelForCausalLM.from_pretrained(model_path, **kwargs)
     except OSError as e:
         raise SetupError(f"model.name_or_path: cannot load '{cfg.model.name_or_path}': {e}") from None
+    if qc is not None and idx is None:
+        keep_4bit_trainable_on_cpu(model)
     if qc is not None:
         from peft import prepare_model_for_kbit_training
 
         model = prepare_model_for_kbit_training(
             model, use_gradient_checkpointing=cfg.model.gradient_checkpointing)
     return model
+
+
+def keep_4bit_trainable_on_cpu(model) -> int:
+    """Stop bitsandbytes from repacking 4-bit weights for CPU inference; the number of layers changed.
+
+    On a CPU with AVX512-BF16, a bitsandbytes (0.50) Linear4bit run in eval mode without gradients
+    (an eval, a sample) repacks its weight, one way, into an inference layout whose matmul has no
+    backward: every later training step then gets zero gradients, silently (grad_norm 0, loss flat).
+    Training never wants that layout, so it is switched off on every 4-bit layer."""
+    try:
+        from bitsandbytes.nn import Linear4bit
+    except ImportError:
+        return 0
+    n = 0
+    for module in model.modules():
+        if isinstance(module, Linear4bit) and getattr(module, "support_avx512bf16_for_cpu", False):
+            module.support_avx512bf16_for_cpu = False
+            n += 1
+    return n
 
 
 def lora_config(cfg: RunConfig, model=None):
@@ -120,6 +141,19 @@ def lora_config(cfg: RunConfig, model=None):
     return LoraConfig(r=cfg.lora.r, lora_alpha=cfg.lora.alpha, lora_dropout=cfg.lora.lora_dropout,
                       target_modules=targets, bias=cfg.lora.bias, modules_to_save=cfg.lora.modules_to_save,
                       use_rslora=cfg.lora.use_rslora, task_type="CAUSAL_LM")
+
+
+def param_counts(model) -> tuple[int, int]:
+    """(trainable, total) parameters. A 4-bit bitsandbytes weight stores two values a byte, so its
+    `numel()` is half the real count (81M instead of SmolLM2-135M's 134.5M): count its original shape."""
+    trainable = total = 0
+    for p in model.parameters():
+        state = getattr(p, "quant_state", None)
+        n = int(state.shape.numel()) if state is not None and getattr(state, "shape", None) is not None else p.numel()
+        total += n
+        if p.requires_grad:
+            trainable += n
+    return trainable, total
 
 
 def _linear_names(model) -> set[str]:
@@ -169,6 +203,7 @@ def sft_config(cfg: RunConfig, output_dir: Path, idx: int | None, has_eval: bool
         save_total_limit=t.save_total_limit,
         eval_strategy="steps" if (has_eval and t.eval_steps > 0) else "no",
         eval_steps=t.eval_steps if t.eval_steps > 0 else None,
+        eval_on_start=bool(has_eval and t.eval_steps > 0 and t.eval_on_start),
         # TRL cannot truncate padding-free batches without packing and refuses a max_length there.
         max_length=None if (t.padding_free and not t.packing) else t.max_length,
         packing=t.packing,

@@ -216,8 +216,7 @@ def _build(rd: RunDir, cfg, events, resume: bool, control_offset: int = 0):
     trainer.on_save_failed = callback.save_failed
     trainer.on_save_recovered = callback.save_recovered
     callback.trainer = trainer
-    trainable = sum(p.numel() for p in trainer.model.parameters() if p.requires_grad)
-    total = sum(p.numel() for p in trainer.model.parameters())
+    trainable, total = build.param_counts(trainer.model)
     info = {
         "config": cfg.model_dump(mode="json"),
         "pid": int(os.environ.get("COCKPIT_SUPERVISOR_PID", os.getpid())),
@@ -249,7 +248,9 @@ def _starting_note(cfg) -> str:
 
         if not (model_dir() / "config.json").exists():
             return "building the demo model (first use only, about a minute)"
-    return f"loading {cfg.model.name_or_path}"
+    from cockpit.models import starting_note
+
+    return starting_note(cfg.model.name_or_path) or f"loading {cfg.model.name_or_path}"
 
 
 def _total_steps(trainer, n_rows: int) -> int:
