@@ -12,7 +12,6 @@ with the same shapes `cockpit run` checks (config.json) and the framework overhe
 from __future__ import annotations
 
 import json
-import random
 import sys
 import tempfile
 from pathlib import Path
@@ -21,6 +20,7 @@ ROOT = Path(__file__).resolve().parents[1]
 sys.path.insert(0, str(ROOT))
 
 from cockpit.demo.model import cache_root  # noqa: E402
+from cockpit.estimate.measure import long_rows  # noqa: E402
 
 SMOL = cache_root() / "smollm2-135m-instruct-v1"
 CASES = {
@@ -37,13 +37,6 @@ CASES = {
 }
 COMMON = {"training.max_length": "128", "training.max_steps": "6", "training.save_steps": "0",
           "samples.every": "0", "training.logging_steps": "1"}
-
-
-def long_rows(n: int = 96) -> list[dict]:
-    rng = random.Random(0)
-    words = "river stone cloud paper green seven window quiet orange market silver table".split()
-    return [{"instruction": "Continue the list.", "input": " ".join(rng.choices(words, k=20)),
-             "output": " ".join(rng.choices(words, k=300))} for _ in range(n)]
 
 
 def run_case(name: str, sets: dict[str, str], data: Path, work: Path) -> dict:

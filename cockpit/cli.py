@@ -64,7 +64,7 @@ def _start(cfg, runs_dir: str, name: str | None, *, detach: bool, headless: bool
     from cockpit.estimate.check import pre_run
     from cockpit.launch import LaunchError, start_run
 
-    memory = pre_run(cfg)  # config.json arithmetic, no torch: ~50 ms
+    memory = pre_run(cfg, force=force)  # config.json arithmetic, no torch: ~0.1 s
     if memory.message:
         click.echo(memory.message, err=True)
     if memory.refuse and not force:

@@ -201,9 +201,11 @@ def test_bad_inputs_name_what_is_wrong(tmp_path):
     with pytest.raises(ShapeError, match="model_type 'gpt2'"):
         from_config_json(tmp_path)
     cfg = demo_cfg(**{"model.name_or_path": str(tmp_path)})
-    from cockpit.estimate.check import pre_run
+    from cockpit.estimate.check import Verdict, pre_run
 
     v = pre_run(cfg)
     assert not v.refuse and "memory check skipped" in v.message and "gpt2" in v.message
-    with pytest.raises(ShapeError):
-        shape_for(demo_cfg(**{"model.name_or_path": str(tmp_path / "nowhere")}), exact=False, build_demo=False)
+    hub = demo_cfg(**{"model.name_or_path": "nobody/not-cached-here"})
+    with pytest.raises(ShapeError, match="nobody/not-cached-here is not on this machine"):
+        shape_for(hub, exact=False, build_demo=False)
+    assert pre_run(hub) == Verdict(False, "")  # nothing local to read: the trainer will say what is wrong

@@ -23,7 +23,7 @@ class Verdict:
     message: str  # empty when there is nothing to say
 
 
-def pre_run(cfg: RunConfig) -> Verdict:
+def pre_run(cfg: RunConfig, *, force: bool = False) -> Verdict:
     from cockpit.estimate.fit import resolve_model_dir
 
     d = resolve_model_dir(cfg, build_demo=False)
@@ -40,6 +40,8 @@ def pre_run(cfg: RunConfig) -> Verdict:
     change = smallest_change(cfg, shape, dev)
     body = text(est, change, cfg.model.name_or_path)
     if est.verdict == TOO_BIG:
+        if force:
+            return Verdict(True, f"{body}\n--force: starting anyway")
         return Verdict(True, f"{body}\nrefusing to start: the run would not fit (--force starts it anyway)")
     return Verdict(False, f"warning: {_one_line(est)}; {change.flags if change else 'see cockpit estimate'}")
 

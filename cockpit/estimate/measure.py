@@ -1,16 +1,19 @@
 """Run in a fresh process by device.measure: the framework's own memory, printed as one JSON line.
 
-CPU: the peak RSS (VmHWM) of a real trainer process on the demo model doing the least a run can do
-(batch 1 x 64 tokens, 2 steps), less what the estimate gives for that run's model parts (~8 MiB):
-torch, transformers, peft, trl, datasets, the tokenizer, the Trainer and the allocator's own keep.
-Importing those alone held 589 MiB here; the trainer process peaked at 675 MiB. CUDA: this process's
-device memory as NVML counts it once the context is up and a matmul has created the cuBLAS workspace.
+CPU: what a trainer process holds beyond the tensors the estimate models. A reference run (the demo
+model, 8 samples x 128 tokens, every sample longer than that, 3 steps) is followed to its peak RSS
+(VmHWM), and the estimate's modelled parts for that run are subtracted. What remains is torch,
+transformers, peft, trl and datasets themselves (589 MiB just to import them here), the tokenizer and
+Trainer, and what glibc's allocator keeps: freed blocks it does not return, and the separate arena of
+the autograd thread that runs the backward (about 150 MiB at this size). CUDA: this process's device
+memory as NVML counts it once the context is up and a matmul has created the cuBLAS workspace.
 """
 
 from __future__ import annotations
 
 import json
 import os
+import random
 import subprocess
 import sys
 import tempfile
@@ -18,8 +21,16 @@ import time
 from pathlib import Path
 
 
-SMALLEST = {"training.per_device_train_batch_size": "1", "training.max_length": "64", "training.max_steps": "2",
-            "training.save_steps": "0", "samples.every": "0", "training.logging_steps": "1"}
+REFERENCE = {"training.per_device_train_batch_size": "8", "training.max_length": "128", "training.max_steps": "3",
+             "training.save_steps": "0", "samples.every": "0", "training.logging_steps": "1"}
+
+
+def long_rows(n: int = 96) -> list[dict]:
+    """Alpaca rows longer than 128 tokens with any tokenizer here, so every batch is full."""
+    rng = random.Random(0)
+    words = "river stone cloud paper green seven window quiet orange market silver table".split()
+    return [{"instruction": "Continue the list.", "input": " ".join(rng.choices(words, k=20)),
+             "output": " ".join(rng.choices(words, k=300))} for _ in range(n)]
 
 
 def vm_hwm(pid: int) -> int | None:
@@ -52,20 +63,22 @@ def peak_of_run(args: list[str], run_dir: Path, poll: float = 0.05) -> tuple[int
     return peak, proc.returncode
 
 
-def smallest_run_peak() -> int:
+def reference_run_peak() -> int:
     from cockpit.config import load_config
     from cockpit.demo import demo_config_path
     from cockpit.estimate.device import detect
     from cockpit.estimate.fit import shape_for
     from cockpit.estimate.parts import estimate
 
-    flags = [x for k, v in SMALLEST.items() for x in ("--set", f"{k}={v}")]
     with tempfile.TemporaryDirectory() as tmp:
+        data = Path(tmp) / "long.jsonl"
+        data.write_text("".join(json.dumps(r) + "\n" for r in long_rows()))
+        flags = [x for k, v in {**REFERENCE, "data.path": str(data)}.items() for x in ("--set", f"{k}={v}")]
         peak, rc = peak_of_run(["demo", *flags], Path(tmp) / "run")
-    if rc != 0 or peak == 0:
-        raise SystemExit(f"the smallest demo run failed (exit {rc})")
-    cfg = load_config(demo_config_path(), [tuple(kv.split("=", 1)) for kv in flags[1::2]])
-    est = estimate(cfg, shape_for(cfg, exact=False, build_demo=True), detect())
+        if rc != 0 or peak == 0:
+            raise SystemExit(f"the reference demo run failed (exit {rc})")
+        cfg = load_config(demo_config_path(), [tuple(kv.split("=", 1)) for kv in flags[1::2]])
+        est = estimate(cfg, shape_for(cfg, exact=False, build_demo=True), detect())
     return peak - (est.total - est.part("framework"))
 
 
@@ -91,8 +104,8 @@ def main(kind: str) -> int:
             value = int(total - free - torch.cuda.memory_reserved())
             what = "device memory in use minus the allocator's (NVML cannot see this pid)"
     else:
-        value = smallest_run_peak()
-        what = "peak RSS of a 1 x 64-token demo trainer run, less its model parts"
+        value = reference_run_peak()
+        what = "peak RSS of an 8 x 128-token demo trainer run, less its modelled parts"
     print(json.dumps({"bytes": value, "what": what}))
     return 0
 

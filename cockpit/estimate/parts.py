@@ -12,14 +12,15 @@ What each part assumes (checked against the installed stack: transformers 5, pef
   demo model and SmolLM2-135M (bench/README.md): 4h for the two RMSNorms, in + r for each LoRA branch
   (the dropped-out input of lora_A and its output), 2 x q + 2 x kv + heads for SDPA (q, k, v, output,
   log-sum-exp; eager keeps the heads x seq probabilities instead), 3 x intermediate for the SwiGLU MLP.
-  Frozen Linears keep nothing. With gradient checkpointing each layer keeps only its input (h), and one
-  layer is recomputed at a time. The backward's working set is taken as one more layer.
+  Frozen Linears keep nothing. With gradient checkpointing each layer keeps only its input (h; and the final
+  norm its own), and one layer is recomputed at a time. The backward's working set is taken as one more layer.
 - logits: TRL 1.16's SFTTrainer never materialises batch x seq x vocab logits: compute_loss calls the
   model with `fused_lm_head=True`, which projects tiles of at most 4,096 tokens x 32,768 vocabulary
   entries and folds each into log-prob, entropy and top-1 statistics. Entropy and token accuracy thus
-  add only per-token vectors. On a device without Triton (the CPU) each tile is folded with torch ops
-  that hold about four fp32 copies of it. The head also keeps its input hidden states and builds an
-  fp32 gradient for them.
+  add only per-token vectors. On a device without Triton (the CPU) each tile is folded with torch ops:
+  forward and backward together peaked at 9 fp32 copies of the tile (measured with VmHWM, 4,096 tokens
+  x 937 and x 8,192 vocabulary). The head also keeps its input hidden states and builds an fp32
+  gradient for them.
 """
 
 from __future__ import annotations
@@ -33,6 +34,7 @@ from cockpit.estimate.shapes import Linear, ModelShape
 
 TOKEN_TILE = 4096  # trl.kernels.chunked_logprob.TOKEN_CHUNK_SIZE
 VOCAB_TILE = 32768  # trl.trainer.utils._CHUNKED_LOGPROB_CHUNK_SIZE
+CPU_TILE_COPIES = 9  # fp32 copies of a tile the torch fallback holds at its peak (measured, see above)
 NF4_BLOCK = 64
 DQ_BLOCKS = 256
 
@@ -172,14 +174,15 @@ def estimate(cfg: RunConfig, shape: ModelShape, device: Device) -> Estimate:
     per_layer = layer_elements(cfg, shape, seq) * act * tokens
     gc = cfg.model.gradient_checkpointing
     if gc:
-        saved = shape.layers * tokens * shape.hidden * act + per_layer
-        how = f"checkpointed: {shape.layers} layer inputs + 1 layer recomputed"
+        # each layer's input, and the final norm's (counted with saved-tensor hooks: (layers + 1) x h)
+        saved = (shape.layers + 1) * tokens * shape.hidden * act + per_layer
+        how = f"checkpointed: {shape.layers + 1} layer inputs + 1 layer recomputed"
     else:
         saved = shape.layers * per_layer
         how = f"{shape.layers} layers x {layer_elements(cfg, shape, seq):,.0f} values/token"
     head_in = tokens * shape.hidden * (3 * act + 4)  # final norm, the head's input, its fp32 gradient
     tile = min(tokens, TOKEN_TILE) * min(shape.vocab, VOCAB_TILE)
-    tile_bytes = tile * (act if device.triton else act + 4 * 4 + 1)
+    tile_bytes = tile * (act if device.triton else 4 * CPU_TILE_COPIES)
     full_logits = tokens * shape.vocab * 4
     parts = [
         Part("weights", "base weights", int(w), w_detail),
