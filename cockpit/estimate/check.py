@@ -7,6 +7,7 @@ is not checked (one line says so, and `cockpit estimate` builds it on the meta d
 from __future__ import annotations
 
 import json
+import sys
 from dataclasses import dataclass
 
 from cockpit.config import RunConfig
@@ -59,7 +60,7 @@ def main(cfg: RunConfig, *, as_json_out: bool, fast: bool, measure: bool) -> int
             dev.overhead, dev.overhead_source = devices.measure(dev.kind)
         shape = shape_for(cfg, exact=not fast, build_demo=True)
     except (ShapeError, devices.DeviceError) as e:
-        print(f"error: {e}")
+        print(f"error: {e}", file=sys.stderr)
         return 3
     est = estimate(cfg, shape, dev)
     change = None if est.verdict == FITS else smallest_change(cfg, shape, dev)

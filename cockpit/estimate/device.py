@@ -19,9 +19,10 @@ from pathlib import Path
 MEMORY_ENV = "COCKPIT_DEVICE_MEMORY"
 """Plan for another device size (or test the refusal): e.g. COCKPIT_DEVICE_MEMORY=8GiB."""
 
-CPU_OVERHEAD = 560 * 2**20
-"""Trainer-process RSS before the model loads, measured here (2-core box, torch 2.13 CPU, transformers 5,
-trl 1.16, peft, datasets imported): 533-560 MiB."""
+CPU_OVERHEAD = 690 * 2**20
+"""A trainer process beyond the tensors the estimate models, measured here by `cockpit estimate --measure`
+(measure.py: an 8 x 128-token demo run's peak RSS less its modelled parts; 2-core box, torch 2.13 CPU,
+transformers 5.24, trl 1.16, peft 0.21): 687 MiB. Importing those packages alone holds 589 MiB."""
 CUDA_OVERHEAD = 768 * 2**20
 """CUDA context, kernels and cuBLAS workspace as NVML counts them. Not measured on this machine (no
 GPU lent): 0.5-0.8 GiB is typical with lazy module loading; `cockpit estimate --measure` measures it."""
@@ -116,7 +117,7 @@ def overhead(kind: str) -> tuple[int, str]:
         pass
     if kind == "cuda":
         return CUDA_OVERHEAD, "typical CUDA context (not measured here; cockpit estimate --measure)"
-    return CPU_OVERHEAD, "trainer RSS before the model, measured on the dev box (cockpit estimate --measure)"
+    return CPU_OVERHEAD, "trainer process RSS less modelled tensors, measured on the dev box (--measure here)"
 
 
 def measure(kind: str, timeout: float = 300.0) -> tuple[int, str]:
