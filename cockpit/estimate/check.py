@@ -15,7 +15,7 @@ from cockpit.estimate import device as devices
 from cockpit.estimate.fit import Change, shape_for, smallest_change
 from cockpit.estimate.parts import FITS, TOO_BIG, Estimate, estimate
 from cockpit.estimate.render import as_json, size, text
-from cockpit.estimate.shapes import ShapeError, from_config_json
+from cockpit.estimate.shapes import ShapeError, checkpoint_bytes, from_config_json
 
 
 @dataclass
@@ -32,6 +32,7 @@ def pre_run(cfg: RunConfig, *, force: bool = False) -> Verdict:
         return Verdict(False, "")  # nothing local to read (an unbuilt demo model, an uncached hub id)
     try:
         shape = from_config_json(d)
+        shape.checkpoint_bytes = checkpoint_bytes(d)
         dev = devices.detect()
     except (ShapeError, devices.DeviceError) as e:
         return Verdict(False, f"memory check skipped: {e} (cockpit estimate CONFIG builds it exactly)")

@@ -50,6 +50,8 @@ class ModelShape:
     other_params: int = 0
     """Norms and anything else that is neither a Linear nor the embedding."""
     source: str = ""
+    checkpoint_bytes: int = 0
+    """Size of the weight files on disk (safetensors / bin)."""
 
     @property
     def linear_params(self) -> int:
@@ -148,9 +150,17 @@ def from_meta(model_dir: Path, *, trust_remote_code: bool = False) -> ModelShape
 
 def model_shape(model_dir: Path, *, exact: bool, trust_remote_code: bool = False) -> ModelShape:
     """`exact`: the meta-device build; else config.json arithmetic, falling back to the build."""
+    shape = None
     if not exact:
         try:
-            return from_config_json(model_dir)
+            shape = from_config_json(model_dir)
         except ShapeError:
             pass
-    return from_meta(model_dir, trust_remote_code=trust_remote_code)
+    shape = shape or from_meta(model_dir, trust_remote_code=trust_remote_code)
+    shape.checkpoint_bytes = checkpoint_bytes(model_dir)
+    return shape
+
+
+def checkpoint_bytes(model_dir: Path) -> int:
+    files = [f for pat in ("*.safetensors", "*.bin") for f in Path(model_dir).glob(pat)]
+    return sum(f.stat().st_size for f in files if f.is_file())
