@@ -47,6 +47,17 @@ def test_config_json_shapes_equal_the_meta_build(demo_dir):
     assert meta.total_params == sum(p.numel() for p in real.parameters())
 
 
+def test_config_json_shapes_equal_the_meta_build_on_a_gqa_model():
+    """SmolLM2-135M: grouped KV heads and an explicit head_dim, where the fast reader could go wrong."""
+    from cockpit.demo.model import cache_root
+
+    smol = cache_root() / "smollm2-135m-instruct-v1"
+    if not (smol / "config.json").exists():
+        pytest.skip("SmolLM2-135M is not converted on this machine")
+    fast, meta = from_config_json(smol), from_meta(smol)
+    assert fast.linears == meta.linears and fast.total_params == meta.total_params == 134_515_008
+
+
 @pytest.mark.parametrize("sets", [
     {},
     {"lora.r": "4", "lora.target_modules": "all-linear"},
