@@ -80,8 +80,9 @@ def _fetch_known_model(cfg) -> None:
 
 
 def _start(cfg, runs_dir: str, name: str | None, *, detach: bool, headless: bool, theme: str | None,
-           run_dir: str | None = None) -> None:
+           run_dir: str | None = None, force: bool = False) -> None:
     from cockpit.config import ConfigError, set_name
+    from cockpit.estimate.check import pre_run
     from cockpit.launch import LaunchError, start_run
 
     if name is not None:
@@ -90,7 +91,12 @@ def _start(cfg, runs_dir: str, name: str | None, *, detach: bool, headless: bool
         except ConfigError as e:
             click.echo(f"error: {e}", err=True)
             sys.exit(2)
-    _fetch_known_model(cfg)
+    _fetch_known_model(cfg)  # first: the memory check reads the model's config.json
+    memory = pre_run(cfg, force=force)  # config.json arithmetic, no torch: ~0.1 s
+    if memory.message:
+        click.echo(memory.message, err=True)
+    if memory.refuse and not force:
+        sys.exit(2)
     try:
         rd = start_run(cfg, runs_dir=Path(runs_dir), name=name, run_dir=Path(run_dir) if run_dir else None)
     except LaunchError as e:
@@ -120,6 +126,7 @@ run_flags = [
     click.option("--name", default=None, help="Run name (default: the config's name)."),
     click.option("--detach", is_flag=True, help="Start the trainer, print the run directory, return."),
     click.option("--headless", is_flag=True, help="No cockpit: one line per logged step; exit with the outcome."),
+    click.option("--force", is_flag=True, help="Start even when the memory estimate says it will not fit."),
     theme_option,
 ]
 
@@ -138,12 +145,12 @@ def _with(flags):
 @set_option
 @_with(run_flags)
 def run(config: str, overrides, runs_dir: str, run_dir: str | None, name: str | None, detach: bool, headless: bool,
-        theme: str | None) -> None:
+        force: bool, theme: str | None) -> None:
     """Start a fine-tune in the background and open the cockpit on it.
 
     The trainer runs in its own session: closing the cockpit (q) or losing SSH never stops it."""
     cfg = _load_config(config, overrides)
-    _start(cfg, runs_dir, name, detach=detach, headless=headless, theme=theme, run_dir=run_dir)
+    _start(cfg, runs_dir, name, detach=detach, headless=headless, theme=theme, run_dir=run_dir, force=force)
 
 
 @main.command(context_settings=CONTEXT)
@@ -153,7 +160,7 @@ def run(config: str, overrides, runs_dir: str, run_dir: str | None, name: str | 
                    "use; LoRA on its packaged JSON-answer task, 10-15 minutes on two CPU cores).")
 @_with(run_flags)
 def demo(overrides, model_name: str | None, runs_dir: str, run_dir: str | None, name: str | None, detach: bool,
-         headless: bool, theme: str | None) -> None:
+         headless: bool, force: bool, theme: str | None) -> None:
     """Fine-tune the built-in tiny model on the built-in data (CPU, no network, ~2 minutes)."""
     from cockpit.demo import demo_config_path
 
@@ -167,7 +174,22 @@ def demo(overrides, model_name: str | None, runs_dir: str, run_dir: str | None, 
             click.echo(f"error: --model: unknown model '{model_name}'; known: {', '.join(sorted(KNOWN))}", err=True)
             sys.exit(2)
     cfg = _load_config(str(path), overrides)
-    _start(cfg, runs_dir, name, detach=detach, headless=headless, theme=theme, run_dir=run_dir)
+    _start(cfg, runs_dir, name, detach=detach, headless=headless, theme=theme, run_dir=run_dir, force=force)
+
+
+@main.command(context_settings=CONTEXT)
+@click.argument("config", type=click.Path(dir_okay=False))
+@set_option
+@click.option("--json", "as_json", is_flag=True, help="The estimate as JSON.")
+@click.option("--fast", is_flag=True, help="Shapes from config.json (what cockpit run checks), not the meta build.")
+@click.option("--measure", is_flag=True, help="Measure the framework's overhead on this device first (cached).")
+def estimate(config: str, overrides, as_json: bool, fast: bool, measure: bool) -> None:
+    """Memory a run will need (weights, adapter, optimizer, activations, logits, framework) against the
+    device, and the smallest change that fits. Exit 0 fits, 1 tight (<20% free), 2 does not fit."""
+    cfg = _load_config(config, overrides)
+    from cockpit.estimate.check import main as estimate_main
+
+    sys.exit(estimate_main(cfg, as_json_out=as_json, fast=fast, measure=measure))
 
 
 @main.command(name="fetch-model", context_settings=CONTEXT)
