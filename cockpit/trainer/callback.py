@@ -265,7 +265,8 @@ class CockpitCallback(TrainerCallback):
                            "message": "non-finite gradient: this optimizer step was skipped",
                            "action": self.cfg.guards.on_nonfinite, "evidence": {"step": step}}, control)
 
-    def on_optimizer_step(self, args, state, control, optimizer=None, **kwargs):
+    def on_optimizer_step(self, args, state, control, **kwargs):
+        optimizer = kwargs.get("optimizer")  # left in kwargs: _handle reads the optimizer and scheduler there
         if optimizer is not None:
             self.update_size.after([p for g in optimizer.param_groups for p in g["params"]])
         cmds = self._poll()
