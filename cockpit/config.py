@@ -264,6 +264,8 @@ class SamplesConfig(_Section):
     """Generate every N steps; 0 only when asked (`g` in the cockpit)."""
     max_new_tokens: int = Field(48, ge=1, le=4096)
     """Bound on each generation."""
+    on_start: bool = True
+    """With `every` set: also generate before the first step, the base model's answers to compare with."""
 
 
 class LaunchConfig(_Section):

@@ -128,7 +128,9 @@ def test_fetch_finetune_and_merge(tmp_path):
     assert started["total_params"] > 100_000_000 and started["trainable_params"] == 460_800
     assert started["model_path"] == str(folder)
     assert [e["step"] for e in evs if e["kind"] == "metrics"] == [1, 2, 3, 4]
-    assert [e["prompt"] for e in evs if e["kind"] == "sample"] == ["What is the capital of Japan?"]
+    # Before the first step (the base model's answer) and at step 4.
+    assert [(e["step"], e["prompt"]) for e in evs if e["kind"] == "sample"] == [
+        (0, "What is the capital of Japan?"), (4, "What is the capital of Japan?")]
 
     r = cockpit("merge", str(rd), timeout=600)
     assert r.returncode == 0, r.stdout + r.stderr[-3000:]

@@ -195,7 +195,10 @@ class CockpitCallback(TrainerCallback):
 
     # ---- hooks -----------------------------------------------------------------------------------
 
-    def on_train_begin(self, args, state, control, **kwargs):
+    def on_train_begin(self, args, state, control, model=None, processing_class=None, **kwargs):
+        s = self.cfg.samples
+        if s.on_start and s.every > 0 and s.prompts and state.global_step == 0 and self.sample_fn is not None:
+            self._write_samples(0, model, processing_class, [])  # "before": the base model's answers
         self._t_last_step = time.perf_counter()
         self._t_last_log = self._t_last_step
         self.state("running", state.global_step)
@@ -289,18 +292,22 @@ class CockpitCallback(TrainerCallback):
                 self.ack(c, state.global_step, False, reason="no samples.prompts in the config")
             return
         t0 = time.perf_counter()
-        if self.is_zero:
-            try:
-                for prompt, completion in self.sample_fn(model, processing_class):
-                    self.emit("sample", step=state.global_step, prompt=prompt, completion=completion,
-                              max_new_tokens=self.cfg.samples.max_new_tokens)
-                for c in cmds:
-                    self.ack(c, state.global_step, True, change="samples written")
-            except Exception as e:  # a failed generation must never take the run down
-                for c in cmds:
-                    self.ack(c, state.global_step, False, reason=f"generation failed: {e}")
+        self._write_samples(state.global_step, model, processing_class, cmds)
         # Generation time is not training time: keep it out of step_time and tokens/s.
         self._pause_time += time.perf_counter() - t0
+
+    def _write_samples(self, step: int, model, processing_class, cmds: list[dict[str, Any]]) -> None:
+        if not self.is_zero:
+            return
+        try:
+            for prompt, completion in self.sample_fn(model, processing_class):
+                self.emit("sample", step=step, prompt=prompt, completion=completion,
+                          max_new_tokens=self.cfg.samples.max_new_tokens)
+            for c in cmds:
+                self.ack(c, step, True, change="samples written")
+        except Exception as e:  # a failed generation must never take the run down
+            for c in cmds:
+                self.ack(c, step, False, reason=f"generation failed: {e}")
 
     def on_log(self, args, state, control, logs=None, **kwargs):
         logs = logs or {}
