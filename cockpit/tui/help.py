@@ -41,7 +41,7 @@ VIEW_GROUP = ("Views", [
     (("focus",), "move focus between metrics"),
     (("log_filter",), "filter the event log by kind"),
     (("all_samples",), "all samples"), (("traceback",), "the last error's traceback"),
-    (("cycle_theme",), "cycle themes"), (("help",), "this help"),
+    (("cycle_theme",), "cycle themes"), (("help",), "help: the keys that apply now"),
     (("detach",), "detach: the cockpit closes, the trainer keeps running"),
 ])
 
@@ -53,11 +53,20 @@ def human_key(key: str) -> str:
     return "+".join([m.capitalize() for m in mods] + [name])
 
 
+def bound(screen) -> dict:
+    """key -> bindings of the screen as the keys reach it: Textual overlays the app's keymap (the config's
+    `keys:`) on a copy of the screen's bindings for each key press; so does this."""
+    bm = screen._bindings.copy()
+    keymap = getattr(screen.app, "_keymap", None)
+    if keymap:
+        bm.apply_keymap(keymap)
+    return bm.key_to_bindings
+
+
 def keys_by_action(screen) -> dict[str, list[str]]:
     """Each action's keys as the screen binds them now (after the config's keymap), in binding order."""
     out: dict[str, list[str]] = {}
-    bindings = screen._bindings.key_to_bindings if hasattr(screen, "_bindings") else {}
-    for key, bs in bindings.items():
+    for key, bs in bound(screen).items():
         for b in bs:
             out.setdefault(b.action, []).append(key)
     out.setdefault("focus", ["tab"])  # Textual's own focus key, not one of the screen's bindings

@@ -17,7 +17,7 @@ MODAL_CSS = """
           background: $surface; padding: 0 1; }
 #dialog.-danger { border: thick $error; }
 #dialog Label.title { text-style: bold; margin-bottom: 1; }
-#dialog .buttons { height: auto; margin-top: 1; align-horizontal: right; }
+#dialog .buttons { width: auto; height: auto; margin-top: 1; }
 #dialog Button { margin-left: 2; }
 #lr-error { color: $error; height: auto; }
 """

@@ -251,7 +251,9 @@ class CockpitScreen(Screen):
     def on_key(self, event) -> None:
         self._last_key = time.monotonic()  # not handled here: the key goes on to its binding
         # A key whose every binding is refused now does nothing by itself: say why, within the frame.
-        bound = self._bindings.key_to_bindings.get(event.key, [])
+        from cockpit.tui.help import bound as bound_keys
+
+        bound = bound_keys(self).get(event.key, [])
         if bound and not any(self.check_action(b.action, ()) for b in bound):
             self.notify(self.why_not(bound[0].action) or "not now", title=f"{event.key}: not now",
                         severity="warning", timeout=4)
