@@ -61,7 +61,7 @@ class AdvisorPanel(Panel):
             if can_apply and (a.command or a.config_patch):
                 t.append("  [a] apply" if a.command else "  [a] write next config", style=f"bold {v.get('accent', '')}")
             if fresh:  # before the description: the panel's last lines are the first cut
-                t.append(f"\n  {fresh}", style="dim")
+                t.append(f"\n  {fresh.removeprefix('a new run: ')}", style="dim")  # the label said so
             if not compact:
                 t.append(f"\n  {a.description}" if fresh else f" — {a.description}")
         worst = advice.worst
