@@ -247,3 +247,19 @@ async def test_the_live_cockpit_reaps_the_trainer_it_spawned(tmp_path):
         append(rd, kind="state", state="finished", step=60)
         await pilot.pause(2.0)
         assert not os.path.exists(f"/proc/{child.pid}"), "the finished trainer is left <defunct>"
+
+
+async def test_the_advice_follows_the_runs_final_state(tmp_path):
+    """A final state adds no metrics: the advice used to stay the running run's ("lr x2 now" on a
+    finished demo run) until another metrics row came, which never does."""
+    rd = write_run(tmp_path / "r", pid=os.getpid(), spike_at=None, acks=False)
+    for s in range(61, 121):
+        append(rd, kind="metrics", step=s, loss=0.6, grad_norm=1.0, entropy=1.4, learning_rate=2e-4)
+    app = live_app(rd)
+    async with app.run_test(size=(160, 48)) as pilot:
+        await pilot.pause(0.6)
+        assert app.screen.advice().next_action.id == "lr_double"
+        append(rd, kind="state", state="finished", step=120)
+        await pilot.pause(1.0)
+        assert app.screen.advice().next_action.id == "lr_double_next"
+        assert "next run: lr x2" in panel_text(app)

@@ -84,7 +84,7 @@ class CockpitScreen(Screen):
         self._advice = None
         self._advice_at = 0.0
         self._advice_cost = 0.0
-        self._advice_len = -1
+        self._advice_len: tuple[int, str] = (-1, "")
         self._dirty = True
         self._bad_lines = 0
         self._last_render = 0.0
@@ -339,9 +339,12 @@ class CockpitScreen(Screen):
         # Re-advise at most twice a second live, at every cursor move in a replay, and never more than
         # a tenth of the time: on a million-step run one pass of the whole-run rules takes long enough
         # to be felt, and the keys must stay responsive.
-        stale = len(h) != self._advice_len
+        # The state too: a run's final state adds no metrics row, and the advice of a finished run is
+        # another (a live "lr x2 now" becomes "next run: lr x2"; a final run is earned only at the end).
+        seen = (len(h), h.state)
+        stale = seen != self._advice_len
         wait = max(0.0 if self.source.replay else 0.5, 10 * self._advice_cost)
-        if stale and self._advice_len > 0 and now - self._advice_at < wait:
+        if stale and self._advice_len[0] > 0 and now - self._advice_at < wait:
             self._dirty = True  # throttled: come back on a later tick so a quiet run still gets advice
         elif stale:
             try:
@@ -352,7 +355,7 @@ class CockpitScreen(Screen):
                 self.log.error(f"advisor failed: {e}")
                 self._advice = None
             self._advice_cost = time.monotonic() - now
-            self._advice_at, self._advice_len = now, len(h)
+            self._advice_at, self._advice_len = now, seen
         return self._advice
 
     # ---- rendering -------------------------------------------------------------------------------
