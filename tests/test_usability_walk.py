@@ -86,7 +86,7 @@ def press_and_see(term: Term, key: str, tick: set[int], dialog: bool = False) ->
     that opens a dialog, once the dialog is drawn)."""
     before = term.screen()
     term.send(key)
-    deadline = time.monotonic() + 3
+    deadline = time.monotonic() + 6  # a loaded CI machine: generous; a passing key takes ~0.2 s
     while time.monotonic() < deadline:
         time.sleep(0.1)
         after = term.screen()
@@ -156,7 +156,7 @@ def walk(term: Term, keys, ready: str) -> None:
             check_dialog(term, after, key)
         if key in CLOSE and dialog_box(term.screen()) is not None:
             term.send(CLOSE[key])
-            deadline = time.monotonic() + 3
+            deadline = time.monotonic() + 6  # a loaded CI machine: generous; a passing key takes ~0.2 s
             while dialog_box(term.screen()) is not None and time.monotonic() < deadline:
                 time.sleep(0.1)
             assert dialog_box(term.screen()) is None, f"{key!r}'s dialog did not close"
