@@ -183,7 +183,7 @@ async def test_advisor_panel_says_when_the_advice_is_a_new_run_and_how(tmp_path)
         await pilot.pause(0.5)
         text = panel_text(app)
     assert "next (a new run): lora_alpha" in text
-    assert f"writes {rd.path}/next-config.yaml (--set lora.lora_alpha=8)" in text
+    assert "writes next-config.yaml in the run dir (--set lora.lora_alpha=8)" in text
 
 
 # ---- the advisor: no contradiction, no final run from inside a run ----------------------------------------

@@ -55,7 +55,7 @@ class AdvisorPanel(Panel):
         if a is not None:
             from cockpit.tui.advice_text import new_run
 
-            fresh = new_run(a, run_dir, can_write=can_apply)
+            fresh = new_run(a, None, can_write=can_apply)  # no paths: the panel is narrow (`a` names it)
             t.append("next (a new run): " if fresh else "next: ", style="bold")
             t.append(a.label, style=f"bold {v.get('accent', '')}")
             if can_apply and (a.command or a.config_patch):
