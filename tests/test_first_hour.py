@@ -53,6 +53,9 @@ async def test_dialogs_are_centred_and_inside_an_80x24_screen(tmp_path):
                 r = app.screen.query_one("#dialog").region
                 assert r.x >= 0 and r.y >= 0 and r.right <= size[0] and r.bottom <= size[1], (modal, r)
                 assert abs(r.x - (size[0] - r.right)) <= 1 and abs(r.y - (size[1] - r.bottom)) <= 1, (modal, r)
+                inner = app.screen.query_one("#dialog").content_region
+                for w in app.screen.query("#dialog > Static"):  # the text wraps inside: never clipped
+                    assert w.region.right <= inner.right, (modal, w.region, inner)
                 app.pop_screen()
             app.push_screen(ConfirmModal("Save?", "short"))  # sized to its content, not a fixed 72 columns
             await pilot.pause()

@@ -120,6 +120,20 @@ def dialog_box(screen: list[str]) -> tuple[int, int, int, int] | None:
     return None
 
 
+def whole(term: Term, screen: list[str]) -> list[str]:
+    """The screen once no dialog on it is half drawn (the terminal is written in chunks)."""
+    deadline = time.monotonic() + 6
+    while True:
+        try:
+            dialog_box(screen)
+            return screen
+        except AssertionError:
+            if time.monotonic() > deadline:
+                raise
+        time.sleep(0.1)
+        screen = term.screen()
+
+
 def check_dialog(term: Term, screen: list[str], key: str) -> None:
     box = dialog_box(screen)
     assert box is not None, f"{term.name}: {key!r} opened no dialog:\n" + "\n".join(screen)
@@ -150,9 +164,9 @@ def walk(term: Term, keys, ready: str) -> None:
     tick = ticking_rows(term)
     for key, opens in keys:
         after = press_and_see(term, key, tick, dialog=opens == "dialog")
-        if opens == "dialog":
-            check_dialog(term, after, key)
-        elif opens == "any" and dialog_box(after) is not None:
+        if opens == "any":
+            after = whole(term, after)
+        if opens == "dialog" or (opens == "any" and dialog_box(after) is not None):
             check_dialog(term, after, key)
         if key in CLOSE and dialog_box(term.screen()) is not None:
             term.send(CLOSE[key])
@@ -176,7 +190,11 @@ def recorded(tmp_path_factory):
         trials.append({"lr": lr, "run_dir": str(sweep / f"lr-{lr:g}"), "state": "running", "verdict": None})
     (sweep / "sweep.json").write_text(json.dumps({"lrs": [1e-4, 2e-4], "steps": 100, "trials": trials,
                                                  "recommended_lr": None, "done": False}))
+    # A session that outlives the walk's: killing the last session stops the tmux server, and the next
+    # new-session raced the exiting server ("server exited unexpectedly", 1 run in 10).
+    Term.run(["new-session", "-d", "-s", "keep", "sleep 900"], check=True)
     yield root
+    Term.run(["kill-server"])
     trainer.kill()
     trainer.wait()
 

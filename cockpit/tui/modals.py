@@ -17,7 +17,7 @@ MODAL_CSS = """
           background: $surface; padding: 0 1; }
 #dialog.-danger { border: thick $error; }
 #dialog Label.title { text-style: bold; margin-bottom: 1; }
-#dialog > Static { width: auto; }  /* the dialog is as wide as its text, up to its max-width */
+#dialog > Static { width: auto; max-width: 100%; }  /* the dialog is as wide as its text, up to its max-width */
 #dialog .buttons { width: auto; height: auto; margin-top: 1; }
 #dialog Button { margin-left: 2; }
 #lr-error { color: $error; height: auto; }
