@@ -43,7 +43,18 @@ def advise(history: History, config: Any = None) -> Advice:
     ctx, findings = evaluate(history, config)
     stage = infer_stage(ctx, findings)
     action = next_action(ctx, findings, stage)
-    return Advice(stage, STAGES[stage], needs(stage, findings), findings, action, verdict(ctx, findings, stage))
+    stage_needs = needs(stage, findings)
+    if action is not None and action.id == "final_run" and not final_run_earned(ctx, findings, stage_needs):
+        action = None  # the panel then shows what the stage still needs, which is the next step
+    return Advice(stage, STAGES[stage], stage_needs, findings, action, verdict(ctx, findings, stage))
+
+
+def final_run_earned(ctx: Context, findings: list[Finding], stage_needs: list[str]) -> bool:
+    """A final run is proposed only by a run that met the SOP's conditions at its end: finished (not at
+    step 150 of 3,000, where the run may itself be the long run), no finding standing, and nothing the
+    stage's "needs" line still asks to clear."""
+    return (ctx.history.state == "finished" and not findings
+            and not any(n.startswith("clear:") for n in stage_needs))
 
 
 def next_action(ctx: Context, findings: list[Finding], stage: int) -> Action | None:

@@ -46,6 +46,7 @@ class CockpitApp(App):
     def cycle_theme(self) -> None:
         names = self.theme_names
         self.theme = names[(names.index(self.theme) + 1) % len(names)] if self.theme in names else names[0]
+        self.clear_notifications()  # one toast at a time (CockpitScreen.notify)
         self.notify(f"theme: {self.theme}", timeout=2)
 
     def detach(self) -> None:

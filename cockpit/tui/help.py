@@ -1,24 +1,114 @@
-"""The `?` screen: every key, what it does, and whether it applies right now."""
+"""The `?` screen: the keys that apply to this run, grouped, with the names printed on the keyboard.
+
+Live: the control keys, then the views. Replay: the transport keys, then the views. A key the config
+remaps (`keys: {pause: ctrl+p}`) is shown as remapped; each key once.
+"""
 
 from __future__ import annotations
 
 from rich.table import Table
+from rich.text import Text
+
+NAMES = {
+    "left": "←", "right": "→", "up": "↑", "down": "↓", "plus": "+", "minus": "-", "equals_sign": "=",
+    "left_square_bracket": "[", "right_square_bracket": "]", "question_mark": "?", "space": "Space",
+    "home": "Home", "end": "End", "escape": "Esc", "enter": "Enter", "tab": "Tab",
+}
+
+# (title, [(actions sharing one row, what the row says)]) per mode. One row per key: pause and resume
+# are one key, `+` and `=` are one row.
+LIVE_GROUPS = [
+    ("Control the run", [
+        (("pause", "resume"), "pause / resume at the next step boundary"),
+        (("lr_half",), "learning rate x0.5"), (("lr_double",), "learning rate x2"),
+        (("set_lr",), "set an exact learning rate (or a factor: x0.5)"),
+        (("save",), "save a checkpoint now"), (("samples",), "generate samples now"),
+        (("stop",), "stop the run (asks first; saves the adapter)"),
+        (("merge",), "merge the adapter into the base (asks first)"),
+        (("apply_advice",), "apply the advisor's next action (asks first)"),
+    ]),
+]
+REPLAY_GROUPS = [
+    ("Replay transport", [
+        (("play",), "play / pause"), (("step_back",), "one logged step back"),
+        (("step_fwd",), "one logged step forward"), (("jump_back",), "10% back"), (("jump_fwd",), "10% forward"),
+        (("faster",), "faster (1x .. 1000x)"), (("slower",), "slower"),
+        (("to_start",), "to the start"), (("to_end",), "to the end"),
+    ]),
+]
+VIEW_GROUP = ("Views", [
+    (("zoom",), "zoom the focused metric (full chart with axes and bands)"),
+    (("focus",), "move focus between metrics"),
+    (("log_filter",), "filter the event log by kind"),
+    (("all_samples",), "all samples"), (("traceback",), "the last error's traceback"),
+    (("cycle_theme",), "cycle themes"), (("help",), "help: the keys that apply now"),
+    (("detach",), "detach: the cockpit closes, the trainer keeps running"),
+])
+
+
+def human_key(key: str) -> str:
+    """`shift+right` -> `Shift+→`, `left_square_bracket` -> `[`, `ctrl+p` -> `Ctrl+p`."""
+    *mods, base = key.split("+") if key != "+" else ["+"]
+    name = NAMES.get(base, base)
+    return "+".join([m.capitalize() for m in mods] + [name])
+
+
+def bound(screen) -> dict:
+    """key -> bindings of the screen as the keys reach it: Textual overlays the app's keymap (the config's
+    `keys:`) on a copy of the screen's bindings for each key press; so does this."""
+    bm = screen._bindings.copy()
+    keymap = getattr(screen.app, "_keymap", None)
+    if keymap:
+        bm.apply_keymap(keymap)
+    return bm.key_to_bindings
+
+
+def keys_by_action(screen) -> dict[str, list[str]]:
+    """Each action's keys as the screen binds them now (after the config's keymap), in binding order."""
+    out: dict[str, list[str]] = {}
+    for key, bs in bound(screen).items():
+        for b in bs:
+            out.setdefault(b.action, []).append(key)
+    out.setdefault("focus", ["tab"])  # Textual's own focus key, not one of the screen's bindings
+    return out
+
+
+def groups(screen) -> list[tuple[str, list[tuple[tuple[str, ...], str]]]]:
+    return [*(REPLAY_GROUPS if screen.source.replay else LIVE_GROUPS), VIEW_GROUP]
+
+
+def rows(screen) -> list[tuple[str, str, str, str]]:
+    """(group, keys, what, note) for each row of the help: the README's key table is checked against it."""
+    keys = keys_by_action(screen)
+    out = []
+    for title, items in groups(screen):
+        for actions, what in items:
+            ks: list[str] = []
+            for a in actions:
+                for k in keys.get(a, []):
+                    if human_key(k) not in ks:
+                        ks.append(human_key(k))
+            if not ks:
+                continue
+            ok = [screen.check_action(a, ()) for a in actions if a in keys]
+            note = "" if any(o for o in ok) else screen.why_not(actions[0]) or "not now"
+            out.append((title, " / ".join(ks), what, note))
+    return out
 
 
 def help_text(screen) -> Table:
-    t = Table(box=None, padding=(0, 2))
-    t.add_column("key", style="bold")
+    t = Table(box=None, padding=(0, 2), show_header=False)
+    t.add_column("key", style="bold", no_wrap=True)
     t.add_column("action")
-    t.add_column("now")
-    seen = set()
-    for b in screen.BINDINGS:
-        key = screen.app.get_key_display(b) if hasattr(screen.app, "get_key_display") else b.key
-        ok = screen.check_action(b.action, ())
-        if ok is False and b.action in seen:
-            continue
-        seen.add(b.action)
-        state = "yes" if ok else ("greyed" if ok is None else "n/a here")
-        t.add_row(key, b.tooltip or b.description, state)
-    t.add_row("", "", "")
-    t.add_row("q", "detach: the cockpit closes, the trainer keeps running; `cockpit attach RUN_DIR` re-attaches", "")
+    last = None
+    for group, keys, what, note in rows(screen):
+        if group != last:
+            if last is not None:
+                t.add_row("", "")
+            t.add_row(Text(group, style="bold underline"), "")
+            last = group
+        line = Text(what)
+        if note:
+            line.append(f"  (not now: {note})", style="dim")
+        t.add_row(keys, line)
     return t

@@ -10,13 +10,15 @@ from textual.widgets import Button, Input, Label, Static
 
 from cockpit.lr import parse_lr
 
+# Each modal names itself in its CSS: Textual scopes a class's DEFAULT_CSS to that class, so a bare
+# `ModalScreen { align: ... }` there matched nothing and every dialog opened at the top-left corner.
 MODAL_CSS = """
-ModalScreen { align: center middle; }
-#dialog { width: 72; max-width: 95%; height: auto; max-height: 90%; border: thick $accent; background: $surface;
-          padding: 1 2; }
+#dialog { width: auto; min-width: 40; max-width: 92%; height: auto; max-height: 90%; border: thick $accent;
+          background: $surface; padding: 0 1; }
 #dialog.-danger { border: thick $error; }
 #dialog Label.title { text-style: bold; margin-bottom: 1; }
-#dialog .buttons { height: auto; margin-top: 1; align-horizontal: right; }
+#dialog > Static { width: auto; max-width: 100%; }  /* the dialog is as wide as its text, up to its max-width */
+#dialog .buttons { width: auto; height: auto; margin-top: 1; }
 #dialog Button { margin-left: 2; }
 #lr-error { color: $error; height: auto; }
 """
@@ -25,7 +27,7 @@ ModalScreen { align: center middle; }
 class ConfirmModal(ModalScreen[bool]):
     """Yes/no with the exact consequence spelled out. `y` confirms, `n`/escape cancels."""
 
-    DEFAULT_CSS = MODAL_CSS
+    DEFAULT_CSS = "ConfirmModal { align: center middle; } ConfirmModal #dialog { max-width: 76; }" + MODAL_CSS
     BINDINGS = [Binding("y", "yes", "Confirm"), Binding("n,escape", "no", "Cancel")]
 
     def __init__(self, title: str, body: str, *, danger: bool = False, yes: str = "Confirm"):
@@ -53,7 +55,7 @@ class ConfirmModal(ModalScreen[bool]):
 class LrModal(ModalScreen[str | None]):
     """An exact learning rate (`1e-4`) or a factor (`x0.5`), validated before anything is sent."""
 
-    DEFAULT_CSS = MODAL_CSS
+    DEFAULT_CSS = "LrModal { align: center middle; } LrModal #dialog { width: 64; }" + MODAL_CSS
     BINDINGS = [Binding("escape", "cancel", "Cancel")]
 
     def __init__(self, current: float | None):
@@ -83,7 +85,9 @@ class LrModal(ModalScreen[str | None]):
 class TextModal(ModalScreen[None]):
     """Read-only text (help, a traceback, all samples): scroll, then escape or q to close."""
 
-    DEFAULT_CSS = MODAL_CSS + "#dialog { width: 100; height: 80%; } #text { height: auto; }"
+    DEFAULT_CSS = ("TextModal { align: center middle; }" + MODAL_CSS
+                   + "TextModal #dialog { width: 100; } TextModal VerticalScroll { height: auto; max-height: 100%; }"
+                   " #text { height: auto; width: auto; }")
     BINDINGS = [Binding("escape,q,question_mark", "close", "Close")]
 
     def __init__(self, title: str, text):

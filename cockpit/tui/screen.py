@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import math
 import threading
+from collections import deque
 import time
 from pathlib import Path
 
@@ -32,6 +33,12 @@ METRICS = (("loss", "loss"), ("grad_norm", "grad_norm"), ("entropy", "entropy"),
 TICK = 0.05
 FRAME_ACTIVE, FRAME_IDLE, ACTIVE_FOR = 0.1, 1.0, 15.0
 CONTROL = {"pause", "resume", "lr_half", "lr_double", "set_lr", "save", "stop", "merge", "samples", "apply_advice"}
+# The event log's filters (`f` cycles them): a name and the kinds it shows (None: all).
+LOG_FILTERS = (("all", None), ("no samples", {"ack", "sent", "state", "status", "crash", "guard", "error", "checkpoint",
+                                              "merge", "notify", "run_started", "advice"}),
+               ("commands", {"ack", "sent", "advice"}), ("guards & errors", {"guard", "error", "crash", "status", "notify"}),
+               ("checkpoints & merges", {"checkpoint", "merge"}), ("state", {"state", "status", "crash", "run_started"}),
+               ("samples", {"sample"}))
 REPLAY = {"play", "step_back", "step_fwd", "jump_back", "jump_fwd", "faster", "slower", "to_start", "to_end"}
 
 
@@ -57,6 +64,7 @@ class CockpitScreen(Screen):
         Binding("home", "to_start", "Start", id="to_start", show=False),
         Binding("end", "to_end", "End", id="to_end", show=False),
         Binding("z", "zoom", "Zoom", id="zoom", tooltip="Full chart of the focused metric"),
+        Binding("f", "log_filter", "Log filter", id="log_filter", show=False),
         Binding("v", "all_samples", "Samples", id="all_samples", show=False),
         Binding("e", "traceback", "Error", id="traceback", show=False),
         Binding("t", "cycle_theme", "Theme", id="theme"),
@@ -76,7 +84,7 @@ class CockpitScreen(Screen):
         self._advice = None
         self._advice_at = 0.0
         self._advice_cost = 0.0
-        self._advice_len = -1
+        self._advice_len: tuple[int, str] = (-1, "")
         self._dirty = True
         self._bad_lines = 0
         self._last_render = 0.0
@@ -88,6 +96,9 @@ class CockpitScreen(Screen):
         self._pruned_at = 0.0
         self._bindings_key = None
         self._thresholds: tuple[object, Thresholds] | None = None
+        self._log_entries: deque[tuple[str, Text]] = deque(maxlen=2000)
+        self._log_filter = 0
+        self._sample_steps: set = set()  # sampling steps already in the log: one line each
 
     # ---- layout ----------------------------------------------------------------------------------
 
@@ -107,6 +118,7 @@ class CockpitScreen(Screen):
 
     def on_mount(self) -> None:
         self.query_one("#m-loss", MetricPanel).focus()
+        self._title_log()
         self.set_interval(TICK, self._tick)
         self._reflow()
         if not self.source.replay:
@@ -222,24 +234,29 @@ class CockpitScreen(Screen):
     @on(TrainerGone)
     def _gone(self, msg: TrainerGone) -> None:
         self.crashed_note = f"trainer pid {msg.pid} is gone without a final state"
-        log = self.query_one("#log", RichLog)
-        log.write(Text(f"✖ CRASHED: {self.crashed_note}; last lines of trainer.log:", style="bold red"))
+        self._write_log("crash", Text(f"✖ CRASHED: {self.crashed_note}; last lines of trainer.log:", style="bold red"))
         for line in msg.log_tail:
-            log.write(Text(f"  {line}", style="dim"))
+            self._write_log("crash", Text(f"  {line}", style="dim"))
         self._dirty = True
 
     @on(TrainerStatus)
     def _trainer_status(self, msg: TrainerStatus) -> None:
         self.trainer_status = msg
-        log = self.query_one("#log", RichLog)
         if msg.status:
-            log.write(Text(f"⚠ {msg.status.upper()}: {self._state_note()}", style="bold yellow"))
+            self._write_log("status", Text(f"⚠ {msg.status.upper()}: {self._state_note()}", style="bold yellow"))
         else:
-            log.write(Text("✓ the trainer is writing events again", style="green"))
+            self._write_log("status", Text("✓ the trainer is writing events again", style="green"))
         self._dirty = self._urgent = True
 
     def on_key(self, event) -> None:
         self._last_key = time.monotonic()  # not handled here: the key goes on to its binding
+        # A key whose every binding is refused now does nothing by itself: say why, within the frame.
+        from cockpit.tui.help import bound as bound_keys
+
+        bound = bound_keys(self).get(event.key, [])
+        if bound and not any(self.check_action(b.action, ()) for b in bound):
+            self.notify(self.why_not(bound[0].action) or "not now", title=f"{event.key}: not now",
+                        severity="warning", timeout=4)
 
     def frame_interval(self, now: float) -> float:
         """Seconds between frames. A frame costs Textual's compositor tens of ms, so the live cockpit
@@ -322,9 +339,12 @@ class CockpitScreen(Screen):
         # Re-advise at most twice a second live, at every cursor move in a replay, and never more than
         # a tenth of the time: on a million-step run one pass of the whole-run rules takes long enough
         # to be felt, and the keys must stay responsive.
-        stale = len(h) != self._advice_len
+        # The state too: a run's final state adds no metrics row, and the advice of a finished run is
+        # another (a live "lr x2 now" becomes "next run: lr x2"; a final run is earned only at the end).
+        seen = (len(h), h.state)
+        stale = seen != self._advice_len
         wait = max(0.0 if self.source.replay else 0.5, 10 * self._advice_cost)
-        if stale and self._advice_len > 0 and now - self._advice_at < wait:
+        if stale and self._advice_len[0] > 0 and now - self._advice_at < wait:
             self._dirty = True  # throttled: come back on a later tick so a quiet run still gets advice
         elif stale:
             try:
@@ -335,7 +355,7 @@ class CockpitScreen(Screen):
                 self.log.error(f"advisor failed: {e}")
                 self._advice = None
             self._advice_cost = time.monotonic() - now
-            self._advice_at, self._advice_len = now, len(h)
+            self._advice_at, self._advice_len = now, seen
         return self._advice
 
     # ---- rendering -------------------------------------------------------------------------------
@@ -357,7 +377,7 @@ class CockpitScreen(Screen):
         self.query_one(RunPanel).show(h, state=self.state, replay=replay, pending=len(self.pending),
                                       now=self.clock(), note=self._state_note())
         self.query_one(AdvisorPanel).show(self.advice(), can_apply=self._can_control(),
-                                          compact=self.has_class("-compact"))
+                                          compact=self.has_class("-compact"), run_dir=self.run_dir)
         self.query_one(SamplesPanel).show(h.samples, can_ask=not self.source.replay and self.state not in FINAL_STATES)
         title = Text()
         title.append(" lora-cockpit ", style="bold reverse")
@@ -410,8 +430,14 @@ class CockpitScreen(Screen):
         elif k == "notify" and not ev.get("ok", True):
             line = Text(f"{at}✖ alert via {ev.get('channel')} failed: {ev.get('reason')}", style="yellow")
         elif k == "sample":
-            prompt = str(ev.get("prompt", "")).replace("\n", " ⏎ ")[:30]
-            line = Text(f"{at}✎ sample: {prompt} → {str(ev.get('completion', '')).strip()!r}", style="dim")
+            # One line per sampling step (the samples panel and `v` show every prompt): a step's three
+            # samples used to be three lines each time, and pushed the acks and guards out of sight.
+            if step in self._sample_steps:
+                return
+            self._sample_steps.add(step)
+            prompt = str(ev.get("prompt", "")).replace("\n", " ⏎ ")[:24]
+            line = Text(f"{at}✎ samples: {prompt} → {str(ev.get('completion', '')).strip()[:24]!r}… (v: all)",
+                        style="dim")
         elif k == "run_started":
             # A Hugging Face trainer_state.json says neither device nor parameters: say only what is known.
             where = f" on {ev['device']}" if ev.get("device") else ""
@@ -420,7 +446,7 @@ class CockpitScreen(Screen):
             facts += [f"{total:,} steps"] if isinstance(total, int) and total else []
             line = Text(f"{at}▶ started{where}" + (f" ({', '.join(facts)})" if facts else ""), style="bold")
         if line is not None:
-            self.query_one("#log", RichLog).write(line)
+            self._write_log(k, line)
 
     def _log_history_marks(self, h: History) -> None:
         if h.run_started:
@@ -453,6 +479,17 @@ class CockpitScreen(Screen):
             return bool(self.history.errors)
         return True
 
+    # ---- feedback ------------------------------------------------------------------------------------
+
+    def notify(self, message: str, **kw) -> None:
+        """One toast at a time, the latest: at 80x24 a stack of them covered the charts and the dialogs."""
+        self.app.clear_notifications()
+        super().notify(message, **kw)
+
+    def _open(self, modal, callback=None) -> None:
+        self.app.clear_notifications()  # a dialog opens in the clear
+        self.app.push_screen(modal, callback)
+
     # ---- actions: control ------------------------------------------------------------------------
 
     def _send(self, action: str, value: str | None = None) -> None:
@@ -465,8 +502,7 @@ class CockpitScreen(Screen):
             return
         self.pending[cmd["id"]] = cmd
         val = f" {cmd['value']:g}" if isinstance(cmd.get("value"), float) else ""
-        self.query_one("#log", RichLog).write(Text(f"{' ' * 9}⧗ {cmd['cmd']}{val} sent, waiting for the trainer…",
-                                                   style="yellow"))
+        self._write_log("sent", Text(f"{' ' * 9}⧗ {cmd['cmd']}{val} sent, waiting for the trainer…", style="yellow"))
         self._dirty = True
 
     def action_pause(self) -> None:
@@ -488,7 +524,7 @@ class CockpitScreen(Screen):
             if value:
                 self._send("lr", value)
 
-        self.app.push_screen(LrModal(lr if lr == lr else None), done)
+        self._open(LrModal(lr if lr == lr else None), done)
 
     def action_save(self) -> None:
         self._send("save")
@@ -501,7 +537,7 @@ class CockpitScreen(Screen):
             if ok:
                 self._send("stop")
 
-        self.app.push_screen(ConfirmModal(
+        self._open(ConfirmModal(
             "Stop the run?", f"The trainer saves a checkpoint and the adapter ({self.run_dir}/adapter), "
             "then ends with state 'stopped'. `cockpit resume` can continue it later.", danger=True,
             yes="Stop"), done)
@@ -515,7 +551,7 @@ class CockpitScreen(Screen):
             if ok:
                 self._send("merge")
 
-        self.app.push_screen(ConfirmModal(
+        self._open(ConfirmModal(
             "Merge the adapter?",
             f"source: a checkpoint saved now (step {self.history.step}), in {self.run_dir}/checkpoints\n"
             f"output: {self.run_dir}/merged\ndtype:  fp32 (cockpit merge --dtype bf16 for another)\n"
@@ -524,9 +560,15 @@ class CockpitScreen(Screen):
     def action_apply_advice(self) -> None:
         a = self.advice()
         if not a or not a.next_action:
+            self.notify(self.why_not("apply_advice") or "no advice", title="a: not now", severity="warning")
             return
         act = a.next_action
         live = act.command is not None and self._can_control()
+        if not live and not act.config_patch:  # a new run this cockpit cannot write: say how to start it
+            from cockpit.tui.advice_text import new_run
+
+            self.notify(f"{act.label}: {new_run(act, self.run_dir)}", title="a: nothing to send", timeout=8)
+            return
         if live:
             what = f"send `{act.command['cmd']}" + (f" {act.command['value']}" if "value" in act.command else "") + "`"
         else:
@@ -551,17 +593,21 @@ class CockpitScreen(Screen):
                 try:
                     path = write_next_config(self.run_dir, act.config_patch)
                     self.notify(f"wrote {path}", title="next config")
-                    self.query_one("#log", RichLog).write(Text(f"{' ' * 9}✎ next config: {path}", style="cyan"))
+                    self._write_log("advice", Text(f"{' ' * 9}✎ next config: {path}", style="cyan"))
                 except Exception as e:
                     self.notify(str(e), severity="error")
 
-        self.app.push_screen(ConfirmModal(f"Apply: {act.label}?", f"{act.description}\n\nThis will {what}.",
+        self._open(ConfirmModal(f"Apply: {act.label}?", f"{act.description}\n\nThis will {what}"
+                                          + ("" if live else ", for a new run") + ".",
                                           yes="Apply"), done)
 
     # ---- actions: replay -------------------------------------------------------------------------
 
-    def _replay(self, fn) -> None:
+    def _replay(self, fn, limit: str | None = None) -> None:
+        before = (self.source.cursor, self.source.speed, self.source.playing)
         fn()
+        if limit and (self.source.cursor, self.source.speed, self.source.playing) == before:
+            self.notify(limit, timeout=1.5)  # nothing moved: say so rather than nothing
         self._dirty = True
         self._render_all()
 
@@ -569,28 +615,28 @@ class CockpitScreen(Screen):
         self._replay(self.source.toggle)
 
     def action_step_back(self) -> None:
-        self._replay(lambda: self.source.move(-1))
+        self._replay(lambda: self.source.move(-1), "at the start")
 
     def action_step_fwd(self) -> None:
-        self._replay(lambda: self.source.move(1))
+        self._replay(lambda: self.source.move(1), "at the end")
 
     def action_jump_back(self) -> None:
-        self._replay(lambda: self.source.jump(-0.1))
+        self._replay(lambda: self.source.jump(-0.1), "at the start")
 
     def action_jump_fwd(self) -> None:
-        self._replay(lambda: self.source.jump(0.1))
+        self._replay(lambda: self.source.jump(0.1), "at the end")
 
     def action_faster(self) -> None:
-        self._replay(lambda: self.source.faster(True))
+        self._replay(lambda: self.source.faster(True), f"{self.source.speed}x is the fastest")
 
     def action_slower(self) -> None:
-        self._replay(lambda: self.source.faster(False))
+        self._replay(lambda: self.source.faster(False), f"{self.source.speed}x is the slowest")
 
     def action_to_start(self) -> None:
-        self._replay(lambda: self.source.seek(0))
+        self._replay(lambda: self.source.seek(0), "at the start")
 
     def action_to_end(self) -> None:
-        self._replay(lambda: self.source.seek(len(self.source.full)))
+        self._replay(lambda: self.source.seek(len(self.source.full)), "at the end")
 
     # ---- actions: views --------------------------------------------------------------------------
 
@@ -605,7 +651,7 @@ class CockpitScreen(Screen):
         marks = [(m.step, m.label) for m in self.history.marks if m.kind in ("ack", "guard")]
         # Min/max per bucket: plotext draws 2,000 points at once, not a long run's 100,000, and keeps the spikes.
         steps, values = minmax_points(self.history.steps, self.history.series[focused.key], 2000)
-        self.app.push_screen(ZoomModal(focused.title, steps, values, bands, marks))
+        self._open(ZoomModal(focused.title, steps, values, bands, marks))
 
     def action_all_samples(self) -> None:
         t = Text()
@@ -613,19 +659,71 @@ class CockpitScreen(Screen):
             t.append(f"step {s.get('step')}  ", style="bold")
             t.append(str(s.get("prompt", "")).replace("\n", " ⏎ "), style="dim")
             t.append(f"\n    → {str(s.get('completion', '')).strip()!r}\n")
-        self.app.push_screen(TextModal("All samples", t if self.history.samples else "no samples yet"))
+        self._open(TextModal("All samples", t if self.history.samples else "no samples yet"))
 
     def action_traceback(self) -> None:
         errs = self.history.errors
         if errs:
             e = errs[-1]
-            self.app.push_screen(TextModal(f"Error at step {e.get('step')}: {e.get('message')}",
+            self._open(TextModal(f"Error at step {e.get('step')}: {e.get('message')}",
                                            Text(traceback_text(e.get("traceback")))))
 
     def action_help(self) -> None:
         from cockpit.tui.help import help_text
 
-        self.app.push_screen(TextModal("Keys", help_text(self)))
+        self._open(TextModal("Keys", help_text(self)))
+
+    def action_log_filter(self) -> None:
+        self._log_filter = (self._log_filter + 1) % len(LOG_FILTERS)
+        log = self.query_one("#log", RichLog)
+        log.clear()
+        shown = 0
+        for kind, line in self._log_entries:
+            if self._log_shows(kind):
+                log.write(line)
+                shown += 1
+        self._title_log()
+        self.notify(f"event log: {LOG_FILTERS[self._log_filter][0]} ({shown} lines)", timeout=2)
+
+    def _log_shows(self, kind: str) -> bool:
+        kinds = LOG_FILTERS[self._log_filter][1]
+        return kinds is None or kind in kinds
+
+    def _write_log(self, kind: str, line: Text) -> None:
+        self._log_entries.append((kind, line))
+        if self._log_shows(kind):
+            self.query_one("#log", RichLog).write(line)
+
+    def _title_log(self) -> None:
+        self.query_one("#log", RichLog).border_title = f"events: {LOG_FILTERS[self._log_filter][0]} (f filters)"
+
+    def why_not(self, action: str) -> str | None:
+        """Why a key does nothing now, in words (the toast for a refused key, the help's note)."""
+        if action in REPLAY and not self.source.replay:
+            return "a replay key; this is a live run"
+        if action in CONTROL:
+            if self.source.replay:
+                return "a replay takes no commands (attach to a live run to steer it)"
+            if self.run_dir is None:
+                return "no run directory to send commands to"
+            if self.state in FINAL_STATES:
+                return f"the run is over ({self.state})"
+            if self.state == "unknown":
+                return "the run has not started yet"
+            if action == "pause" and self.state == "paused":
+                return "already paused (p resumes)"
+            if action == "resume" and self.state != "paused":
+                return "not paused"
+            if action == "apply_advice":
+                a = self.advice()
+                if a is None:
+                    return "the advisor is waiting for metrics"
+                from cockpit.tui.advice_text import need_hint
+
+                return need_hint(a.stage_needs[0], self.run_dir) if a.stage_needs else "the advisor has no next action"
+        if action == "traceback":
+            return "no error in this run"
+        return None
 
     def action_cycle_theme(self) -> None:
         self.app.cycle_theme()

@@ -16,6 +16,7 @@ from cockpit.history import History
 from cockpit.rundir import (FINAL_STATES, RunDir, Tail, pid_alive, process_state, read_lock_pid, stall_after,
                             tail_text)
 from cockpit.tui.messages import CATCH_UP, EventsArrived, HistoryRead, TrainerGone, TrainerStatus
+from cockpit.tui.reap import reap
 
 SPEEDS = (1, 2, 5, 10, 20, 50, 100, 200, 500, 1000)
 
@@ -74,27 +75,29 @@ class LiveSource:
             if pending and (len(pending) >= CATCH_UP or screen.wants_events_now(events, now)):
                 screen.post_message(EventsArrived(pending, self.tail.stats.bad))
                 pending = []
-            if now - last_alive_check > 0.4 and not gone_reported:
+            if now - last_alive_check > 0.4:
                 last_alive_check = now
-                if self._trainer_alive() or self.history.state in FINAL_STATES or not self._trainer_pids():
-                    dead_since = None
-                    msg = self._status()
-                    if msg.status != status:
-                        status = msg.status
-                        screen.post_message(msg)
-                elif dead_since is None:
-                    dead_since = now
-                elif now - dead_since > 0.8:
-                    # Dead twice, 0.8 s apart (a resume's new trainer takes the lock within that), and the
-                    # final state is not in flight: the run crashed.
-                    late = pending + self.tail.poll()
-                    pending = []
-                    if late:
-                        screen.post_message(EventsArrived(late, self.tail.stats.bad))
-                    if not any(e.get("kind") == "state" and e.get("state") in FINAL_STATES for e in late):
-                        pid = self._trainer_pids()[0]
-                        screen.post_message(TrainerGone(pid, tail_text(self.rd.log, 12)))
-                        gone_reported = True
+                reap(self._trainer_pids())  # our own trainer, exited: not left <defunct> while we are open
+                if not gone_reported:
+                    if self._trainer_alive() or self.history.state in FINAL_STATES or not self._trainer_pids():
+                        dead_since = None
+                        msg = self._status()
+                        if msg.status != status:
+                            status = msg.status
+                            screen.post_message(msg)
+                    elif dead_since is None:
+                        dead_since = now
+                    elif now - dead_since > 0.8:
+                        # Dead twice, 0.8 s apart (a resume's new trainer takes the lock within that), and the
+                        # final state is not in flight: the run crashed.
+                        late = pending + self.tail.poll()
+                        pending = []
+                        if late:
+                            screen.post_message(EventsArrived(late, self.tail.stats.bad))
+                        if not any(e.get("kind") == "state" and e.get("state") in FINAL_STATES for e in late):
+                            pid = self._trainer_pids()[0]
+                            screen.post_message(TrainerGone(pid, tail_text(self.rd.log, 12)))
+                            gone_reported = True
             # A UI that falls behind slows the reader down instead of being flooded.
             time.sleep(self.poll * (4 if screen.message_queue_size > 20 else 1))
 

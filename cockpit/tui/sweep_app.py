@@ -26,7 +26,7 @@ VERDICT_STYLE = {"good": "bold green", "too_high": "bold red", "rising": "bold r
 class TrialColumn(Vertical, can_focus=True):
     DEFAULT_CSS = """
     TrialColumn { border: round $panel-lighten-2; height: 100%; }
-    TrialColumn:focus-within, TrialColumn:focus { border: round $accent; }
+    TrialColumn:focus-within, TrialColumn:focus { border: double $accent; }
     TrialColumn MetricPanel { height: 4; }
     TrialColumn .verdict { height: 3; padding: 0 1; }
     """
@@ -60,12 +60,16 @@ class TrialColumn(Vertical, can_focus=True):
 
 
 class SweepApp(App):
+    ENABLE_COMMAND_PALETTE = False
+    CSS_PATH = "cockpit.tcss"  # the trial cockpit's layout (`enter` opens one as a screen here)
     CSS = """
     #head { height: 2; padding: 0 1; }
     #trials { grid-gutter: 0 1; height: 1fr; }
     """
     BINDINGS = [Binding("enter", "open", "Open trial"), Binding("t", "theme", "Theme"),
-                Binding("q", "quit", "Detach")]
+                Binding("question_mark", "help", "Help"), Binding("q", "quit", "Detach")]
+    HELP = (("Tab / Shift+Tab", "move between trials"), ("Enter", "open the focused trial's cockpit (q comes back)"),
+            ("t", "cycle themes"), ("?", "this help"), ("q", "close the sweep view; the trials go on"))
 
     def __init__(self, sweep_dir: Path, theme: str | None = None):
         super().__init__()
@@ -117,17 +121,46 @@ class SweepApp(App):
         self.query_one("#head", Static).update(head)
 
     def action_open(self) -> None:
-        col = self.focused if isinstance(self.focused, TrialColumn) else None
+        # The focus may be on one of the trial's charts: the trial is the column around it.
+        col = next((w for w in (self.focused, *(self.focused.ancestors if self.focused else ()))
+                    if isinstance(w, TrialColumn)), None)
         if col is None:
+            self.notify("no trial is focused: Tab moves between trials", severity="warning")
             return
-        from cockpit.tui.app import CockpitApp
+        from cockpit.tui.screen import CockpitScreen
         from cockpit.tui.sources import LiveSource
 
         rd = Path(col.trial["run_dir"])
-        if (rd / "events.jsonl").exists():
-            with self.suspend():
-                CockpitApp(LiveSource(rd), run_dir=rd, theme=self.theme).run()
+        if not (rd / "events.jsonl").exists():
+            self.notify(f"lr {col.trial['lr']:g} has not started yet (no events in {rd})", severity="warning")
+            return
+        # The trial's cockpit as a screen of this app: a second App run from inside this one's event loop
+        # died with "asyncio.run() cannot be called from a running event loop". `q` comes back here.
+        self.push_screen(CockpitScreen(LiveSource(rd), run_dir=rd))
+
+    # What CockpitScreen asks of its app (CockpitApp has the same two).
+    def cycle_theme(self) -> None:
+        self.action_theme()
+
+    def detach(self) -> None:
+        if len(self.screen_stack) > 1:
+            self.pop_screen()
+        else:
+            self.exit()
 
     def action_theme(self) -> None:
         names = [t.name for t in load_themes()]
         self.theme = names[(names.index(self.theme) + 1) % len(names)] if self.theme in names else names[0]
+        self.notify(f"theme: {self.theme}", timeout=2)
+
+    def action_help(self) -> None:
+        from rich.table import Table
+
+        from cockpit.tui.modals import TextModal
+
+        t = Table(box=None, padding=(0, 2), show_header=False)
+        t.add_column("key", style="bold", no_wrap=True)
+        t.add_column("action")
+        for key, what in self.HELP:
+            t.add_row(key, what)
+        self.push_screen(TextModal("Sweep keys", t))

@@ -17,7 +17,7 @@ class AdvisorPanel(Panel):
     AdvisorPanel.-warn { border: round $warning; }
     """
 
-    def show(self, advice, *, can_apply: bool, compact: bool = False) -> None:
+    def show(self, advice, *, can_apply: bool, compact: bool = False, run_dir=None) -> None:
         max_findings = 1 if compact else 4
         v = self.app.theme_variables
         t = Text()
@@ -47,17 +47,23 @@ class AdvisorPanel(Panel):
             t.append(f"  +{more} more\n", style="dim")
         if a is None and advice.stage_needs:
             # No action to apply: what the SOP stage still needs is the next step (done outside this run).
-            t.append("next: ", style="bold")
-            t.append(advice.stage_needs[0])
+            need = advice.stage_needs[0]
+            from cockpit.tui.advice_text import command_in
+
+            t.append("next (a new run): " if command_in(need) else "next: ", style="bold")
+            t.append(need)
         if a is not None:
-            t.append("next: ", style="bold")
+            from cockpit.tui.advice_text import new_run
+
+            fresh = new_run(a, None, can_write=can_apply)  # no paths: the panel is narrow (`a` names it)
+            t.append("next (a new run): " if fresh else "next: ", style="bold")
             t.append(a.label, style=f"bold {v.get('accent', '')}")
+            if can_apply and (a.command or a.config_patch):
+                t.append("  [a] apply" if a.command else "  [a] write next config", style=f"bold {v.get('accent', '')}")
+            if fresh:  # before the description: the panel's last lines are the first cut
+                t.append(f"\n  {fresh.removeprefix('a new run: ')}", style="dim")  # the label said so
             if not compact:
-                t.append(f" — {a.description}")
-            if can_apply:
-                t.append("  [a] apply", style=f"bold {v.get('accent', '')}")
-            elif a.config_patch and not a.command:
-                t.append("  [a] write next config", style="dim")
+                t.append(f"\n  {a.description}" if fresh else f" — {a.description}")
         worst = advice.worst
         self.set_class(worst in ("danger", "critical"), "-danger")
         self.set_class(worst == "warn", "-warn")

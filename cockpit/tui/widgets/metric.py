@@ -50,8 +50,8 @@ class MetricPanel(Widget, can_focus=True):
     """A danger-banded sparkline for one metric."""
 
     DEFAULT_CSS = """
-    MetricPanel { height: 5; border: round $panel-lighten-2; padding: 0 1; }
-    MetricPanel:focus { border: round $accent; }
+    MetricPanel { height: 5; border: round $panel-lighten-2; padding: 0 1; text-wrap: nowrap; text-overflow: ellipsis; }
+    MetricPanel:focus { border: double $accent; }  /* not only a colour: the focus shows in any terminal */
     MetricPanel.-band-warn { border: round $warning; }
     MetricPanel.-band-danger { border: heavy $error; }
     MetricPanel.-band-critical { border: heavy $error; background: $error 15%; }
@@ -141,15 +141,12 @@ class MetricPanel(Widget, can_focus=True):
         vals = self.values
         cur = float(vals[-1]) if len(vals) else None
         b = self.current_band
-        head = Text()
-        head.append(self.title, self._style("metric--title"))
-        if self.label_extra:
-            head.append(f" {self.label_extra}", self._style("metric--dim"))
-        head.append("  ")
-        head.append(fmt_value(self.key, cur, self.total), self._style(f"band--{b}") if b != "none" else "")
-        head.append(f" {self.trend}")
-        if b != "none":
-            head.append(f"  {SYMBOL[b]} {LABEL[b]}", self._style(f"band--{b}"))
+        head = self._head(cur, b, width, extra=True, label=True)
+        if len(head) > width:  # the value line is one line: what does not fit is dropped, never wrapped
+            head = self._head(cur, b, width, extra=False, label=True)
+        if len(head) > width:
+            head = self._head(cur, b, width, extra=False, label=False)
+        head.truncate(width, overflow="ellipsis")
         if self.range and height >= 3:
             lo, hi = self.range
             stats = f"  min {fmt_value(self.key, lo, self.total)}  max {fmt_value(self.key, hi, self.total)}"
@@ -162,6 +159,20 @@ class MetricPanel(Widget, can_focus=True):
             lines.append(self._marks(width))
         self._lines, self._lines_for = lines, self._size_key()
         return lines
+
+    def _head(self, cur, b: str, width: int, *, extra: bool, label: bool) -> Text:
+        """Title, value, trend and band: the chart row below must never get a wrapped half of it (at
+        120x40 'memory RAM (process) ... ✓ ok' did, and pushed the sparkline out of the panel)."""
+        head = Text()
+        head.append(self.title, self._style("metric--title"))
+        if self.label_extra and extra:
+            head.append(f" {self.label_extra}", self._style("metric--dim"))
+        head.append("  ")
+        head.append(fmt_value(self.key, cur, self.total), self._style(f"band--{b}") if b != "none" else "")
+        head.append(f" {self.trend}")
+        if b != "none":
+            head.append(f"  {SYMBOL[b]} {LABEL[b]}" if label else f" {SYMBOL[b]}", self._style(f"band--{b}"))
+        return head
 
     def _spark(self, width: int) -> Text:
         bk = buckets(self.values, width)
