@@ -51,6 +51,22 @@ def test_good_variants_load_and_show_in_one_panel_row(tmp_path):
     assert c.lora.changes_base_at_init and lora_variants(c.lora.model_dump()) == "r8 a16 PiSSA-niter4"
 
 
+def test_a_pattern_key_that_matches_no_module_is_refused(tmp_path):
+    """peft would ignore it without a word; the trainer refuses to start, naming the model's modules."""
+    from transformers import AutoModelForCausalLM
+
+    from cockpit.demo import resolve_model_path
+    from cockpit.trainer.build import SetupError, lora_config
+
+    model = AutoModelForCausalLM.from_pretrained(resolve_model_path("demo:tiny-llama"))
+    cfg = load_config(_yaml(tmp_path, "  rank_pattern: {v_prj: 16}\n"))
+    with pytest.raises(SetupError, match=r"lora.rank_pattern: 'v_prj' matches no module of the model "
+                                         r"\(linear modules here: \['down_proj'"):
+        lora_config(cfg, model)
+    cfg = load_config(_yaml(tmp_path, "  alpha_pattern: {'layers.0.self_attn.v_proj': 32}\n"))
+    assert lora_config(cfg, model).alpha_pattern == {"layers.0.self_attn.v_proj": 32}
+
+
 def test_set_lr_from_zero_keeps_the_loraplus_ratio():
     """A set lr while the schedule is at 0 (warm-up start) sets every group's peak, keeping B = 16 x A."""
     import torch
@@ -148,6 +164,14 @@ def test_variant_trains_and_merges_verified(tmp_path, name):
         assert m.returncode == 0, m.stdout + m.stderr
         assert "plain LoRA rank 16" in json.loads((tmp_path / "m2" / "merge.json").read_text())["checks"][
             "converted_from"]
+        # Given alone, without the run's initial adapter, a PiSSA/OLoRA checkpoint cannot be merged right.
+        lone = tmp_path / "lone"
+        (lone).mkdir()
+        for f in ("adapter_model.safetensors", "adapter_config.json"):
+            (lone / f).write_bytes((ck / f).read_bytes())
+        m = _merge(lone, "--out", tmp_path / "lone-merged")
+        assert m.returncode == 2 and "the initial adapter (adapter-init/ in the run directory)" in m.stderr
+        assert not (tmp_path / "lone-merged").exists()
         if init != "pissa_niter_2":  # a full SVD and a QR are deterministic: training's model is rebuilt exactly
             ids = torch.tensor([[1, 40, 41, 42, 300, 301, 7, 9, 100]])
             for adapter, merged in ((ck, tmp_path / "m2"), (rd / "checkpoints" / "checkpoint-4", rd / "merged")):
