@@ -392,5 +392,20 @@ def merge(source: str, checkpoint: int | None, out: str | None, dtype: str, devi
     sys.exit(merge_main(Path(source), checkpoint=checkpoint, out=out, dtype=dtype, device=device, force=force))
 
 
+@main.command(context_settings=CONTEXT)
+@click.argument("source", type=click.Path(exists=True, file_okay=False))
+@click.option("--gguf", "gguf", is_flag=True, help="Write one GGUF file (llama.cpp, Ollama); the only format now.")
+@click.option("--outtype", type=click.Choice(["f32", "f16", "bf16", "q8_0"]), default="f16", show_default=True)
+@click.option("--out", default=None, type=click.Path(dir_okay=False),
+              help="The .gguf file (default: RUN_DIR/gguf/RUN-OUTTYPE.gguf); export.json goes next to it.")
+def export(source: str, gguf: bool, outtype: str, out: str | None) -> None:
+    """Export the merged model (merging first if needed) to GGUF, verified by reading it back."""
+    if not gguf:
+        raise click.UsageError("say which format: --gguf (the only one so far)")
+    from cockpit.export import main as export_main
+
+    sys.exit(export_main(Path(source), outtype=outtype, out=out))
+
+
 if __name__ == "__main__":
     main()

@@ -82,6 +82,29 @@ def _adapter_finite(adapter: Path) -> dict[str, Any]:
     return {"tensors": len(tensors), "nonfinite": bad[:10]}
 
 
+def _plain_lora(src: MergeSource, out: Path, checks: dict[str, Any]) -> Path:
+    """The adapter to apply to the original base. A PiSSA/OLoRA adapter as saved in a checkpoint applies
+    to the residual base its initialisation left, which is nowhere on disk: loading it here would decompose
+    the base again (and differently, with a randomized SVD). It is converted to the equivalent plain LoRA
+    with the run's initial adapter (cockpit.merge.pissa); the trainer's final adapter/ is already one."""
+    from cockpit.merge.pissa import INITIAL_ADAPTER, changes_base, convert_to_lora
+
+    acfg = json.loads((src.adapter / "adapter_config.json").read_text())
+    if not changes_base(acfg):
+        return src.adapter
+    initial = src.run_dir.path / INITIAL_ADAPTER if src.run_dir is not None else None
+    if initial is None or not (initial / "adapter_model.safetensors").is_file():
+        raise MergeRefused(f"{src.adapter} is a {acfg.get('init_lora_weights')} adapter: it applies to the base "
+                           f"its initialisation changed, and the initial adapter ({INITIAL_ADAPTER}/ in the run "
+                           "directory) that converts it back is missing; merge from the run directory")
+    conv = out.parent / f".{out.name}.convert-{os.getpid()}"
+    shutil.rmtree(conv, ignore_errors=True)
+    convert_to_lora(src.adapter, initial, conv)
+    checks["converted_from"] = f"{acfg.get('init_lora_weights')} (rank {acfg.get('r')} -> plain LoRA rank " \
+                               f"{2 * int(acfg.get('r', 0))}, with {INITIAL_ADAPTER}/)"
+    return conv
+
+
 def _inputs(tokenizer, device):
     out = []
     for p in PROMPTS:
@@ -134,10 +157,14 @@ def merge(src: MergeSource, *, dtype: str, device: str, force: bool, report) -> 
     base = AutoModelForCausalLM.from_pretrained(str(src.base), dtype=getattr(torch, DTYPES[dtype]),
                                                 trust_remote_code=src.trust_remote_code).to(device)
     _check_room(out, sum(p.numel() for p in base.parameters()), dtype)
+    adapter = _plain_lora(src, out, checks)
     try:
-        model = PeftModel.from_pretrained(base, str(src.adapter))
+        model = PeftModel.from_pretrained(base, str(adapter))
     except (RuntimeError, ValueError, KeyError) as e:
         raise MergeRefused(f"the adapter does not match the base {src.base}: {str(e).splitlines()[0][:300]}") from None
+    finally:
+        if adapter != src.adapter:  # the converted copy was only needed to load it
+            shutil.rmtree(adapter, ignore_errors=True)
     model.eval()
     report.progress(f"loaded base and adapter in {time.time() - t0:.1f}s; computing reference logits")
     inputs = _inputs(tokenizer, device)

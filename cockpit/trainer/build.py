@@ -131,16 +131,53 @@ def lora_config(cfg: RunConfig, model=None):
     """The one place a LoraConfig is made (merge and resume read the saved adapter_config.json)."""
     from peft import LoraConfig
 
-    targets = cfg.lora.target_modules
-    if model is not None and isinstance(targets, list):
+    lo = cfg.lora
+    targets = lo.target_modules
+    if model is not None:
         names = {n.rsplit(".", 1)[-1] for n, _ in model.named_modules()}
-        missing = [t for t in targets if t not in names]
-        if missing:
-            raise SetupError(f"lora.target_modules: {missing} not found in the model "
+        if isinstance(targets, list):
+            missing = [t for t in targets if t not in names]
+            if missing:
+                raise SetupError(f"lora.target_modules: {missing} not found in the model "
+                                 f"(linear modules here: {sorted(_linear_names(model))})")
+        for field in ("rank_pattern", "alpha_pattern"):
+            _check_pattern(field, getattr(lo, field), model)
+    return LoraConfig(r=lo.r, lora_alpha=lo.alpha, lora_dropout=lo.lora_dropout,
+                      target_modules=targets, bias=lo.bias, modules_to_save=lo.modules_to_save,
+                      use_rslora=lo.use_rslora, use_dora=lo.use_dora, init_lora_weights=lo.init_lora_weights,
+                      rank_pattern=dict(lo.rank_pattern), alpha_pattern=dict(lo.alpha_pattern),
+                      task_type="CAUSAL_LM")
+
+
+def _check_pattern(field: str, pattern: dict, model) -> None:
+    """A pattern key that matches no module would be ignored by peft without a word: refuse it."""
+    import re
+
+    modules = [n for n, _ in model.named_modules()]
+    for key in pattern:
+        # peft matches a key against the end of the module's full name, or as a regex over it
+        try:
+            hit = any(n == key or n.endswith("." + key) or re.fullmatch(f"(.*\\.)?{key}", n) for n in modules)
+        except re.error as e:
+            raise SetupError(f"lora.{field}: '{key}' is not a module name nor a valid regex ({e})") from None
+        if not hit:
+            raise SetupError(f"lora.{field}: '{key}' matches no module of the model "
                              f"(linear modules here: {sorted(_linear_names(model))})")
-    return LoraConfig(r=cfg.lora.r, lora_alpha=cfg.lora.alpha, lora_dropout=cfg.lora.lora_dropout,
-                      target_modules=targets, bias=cfg.lora.bias, modules_to_save=cfg.lora.modules_to_save,
-                      use_rslora=cfg.lora.use_rslora, task_type="CAUSAL_LM")
+
+
+def loraplus_optimizer(cfg: RunConfig, model, args):
+    """peft's LoRA+ optimizer (B matrices at lr x loraplus_lr_ratio), handed to the Trainer before it
+    builds its own: Trainer.create_optimizer keeps an optimizer that is already set. Group 0 is A's, at
+    the configured lr, so the lr the cockpit shows and changes is the configured one; a live change
+    scales every group by the same factor (cockpit.trainer.commands.apply_lr), keeping the ratio."""
+    from peft.optimizers import create_loraplus_optimizer
+    from transformers import Trainer
+
+    opt_cls, opt_kwargs = Trainer.get_optimizer_cls_and_kwargs(args, model)
+    opt_kwargs = {k: v for k, v in opt_kwargs.items() if k != "lr"}
+    return create_loraplus_optimizer(model, opt_cls, lr=cfg.training.learning_rate,
+                                     loraplus_lr_ratio=float(cfg.lora.loraplus_lr_ratio),
+                                     loraplus_weight_decay=cfg.training.weight_decay, **opt_kwargs)
 
 
 def param_counts(model) -> tuple[int, int]:

@@ -126,11 +126,16 @@ def apply_lr(optimizer, scheduler, *, new_lr: float | None = None, factor: float
         if scheduler is not None and hasattr(scheduler, "base_lrs"):
             scheduler.base_lrs = [b * factor for b in scheduler.base_lrs]
     else:
-        # lr is 0 (warmup start or end of a decay): there is nothing to scale, so set the peak.
-        for g in optimizer.param_groups:
-            g["lr"] = float(new_lr)
+        # lr is 0 (warmup start or end of a decay): there is nothing to scale, so set the peak. Groups
+        # keep their ratios to the first (LoRA+ trains B at a multiple of A's lr).
+        base = list(getattr(scheduler, "base_lrs", None) or [g.get("initial_lr", g["lr"]) for g in
+                                                              optimizer.param_groups])
+        ratios = [b / base[0] if base[0] else 1.0 for b in base] if base else []
+        ratios += [1.0] * (len(optimizer.param_groups) - len(ratios))
+        for g, k in zip(optimizer.param_groups, ratios):
+            g["lr"] = float(new_lr) * k
         if scheduler is not None and hasattr(scheduler, "base_lrs"):
-            scheduler.base_lrs = [float(new_lr) for _ in scheduler.base_lrs]
+            scheduler.base_lrs = [float(new_lr) * k for k in ratios[:len(scheduler.base_lrs)]]
     if scheduler is not None:
         scheduler._last_lr = [g["lr"] for g in optimizer.param_groups]
     return old, current_lr(optimizer)

@@ -213,6 +213,10 @@ def _build(rd: RunDir, cfg, events, resume: bool, control_offset: int = 0):
 
     trainer = CockpitSFTTrainer(model=model, args=args, train_dataset=train_ds, eval_dataset=eval_ds,
                                          processing_class=tokenizer, peft_config=peft_config, callbacks=[callback])
+    if cfg.lora.loraplus_lr_ratio is not None:
+        trainer.optimizer = build.loraplus_optimizer(cfg, trainer.model, args)
+    if cfg.lora.changes_base_at_init and dist.is_world_zero():
+        _save_initial_adapter(trainer, rd)
     trainer.on_save_failed = callback.save_failed
     trainer.on_save_recovered = callback.save_recovered
     callback.trainer = trainer
@@ -280,12 +284,32 @@ def _versions() -> dict[str, str]:
 def _save_adapter(trainer, rd: RunDir) -> None:
     """Write adapter/ atomically: a half-written adapter must never look like a finished one."""
 
+    from cockpit.merge.pissa import INITIAL_ADAPTER
+
+    initial = rd.path / INITIAL_ADAPTER
+    # PiSSA/OLoRA: saved as the equivalent plain LoRA of the original base (rank 2r), peft's documented way
+    convert = {"path_initial_model_for_weight_conversion": str(initial)} if initial.is_dir() else {}
+
     def write(tmp: Path) -> None:
-        trainer.model.save_pretrained(str(tmp))
+        trainer.model.save_pretrained(str(tmp), **convert)
         if trainer.processing_class is not None:
             trainer.processing_class.save_pretrained(str(tmp))
 
     _replace_adapter(rd, write)
+
+
+def _save_initial_adapter(trainer, rd: RunDir) -> None:
+    """PiSSA/OLoRA: the adapter as initialised, before any step; what converts it back to a plain LoRA.
+    A resumed run keeps the first one (its base was decomposed from the same weights)."""
+    from cockpit.merge.pissa import INITIAL_ADAPTER
+
+    initial = rd.path / INITIAL_ADAPTER
+    if initial.is_dir():
+        return
+    tmp = rd.path / f".{INITIAL_ADAPTER}.tmp-{os.getpid()}"
+    shutil.rmtree(tmp, ignore_errors=True)
+    trainer.model.save_pretrained(str(tmp))
+    tmp.rename(initial)
 
 
 def _adapter_from_checkpoint(ckpt: Path, rd: RunDir) -> None:

@@ -32,6 +32,30 @@ def bar(frac: float, width: int) -> str:
     return "█" * full + "░" * (width - full)
 
 
+def lora_variants(lora: dict) -> str:
+    """One compact line for a LoRA that is not plain (`r8 a16 DoRA rsLoRA PiSSA LoRA+16`); "" when plain,
+    so a plain run keeps its rows."""
+    init = lora.get("init_lora_weights", True)
+    tags = [name for key, name in (("use_dora", "DoRA"), ("use_rslora", "rsLoRA")) if lora.get(key)]
+    if init is not True:
+        tags.append({"pissa": "PiSSA", "olora": "OLoRA", "gaussian": "gaussian-init"}.get(
+            str(init), str(init).replace("pissa_niter_", "PiSSA-niter")))
+    if lora.get("loraplus_lr_ratio"):
+        tags.append(f"LoRA+{lora['loraplus_lr_ratio']:g}")
+    if lora.get("target_modules") == "all-linear":
+        tags.append("all-linear")
+    if lora.get("rank_pattern") or lora.get("alpha_pattern"):
+        pat = {**{k: f"r{v}" for k, v in (lora.get("rank_pattern") or {}).items()}}
+        for k, v in (lora.get("alpha_pattern") or {}).items():
+            pat[k] = (pat.get(k, "") + f"a{v:g}")
+        tags.append(" ".join(f"{k}:{v}" for k, v in pat.items()))
+    if not tags:
+        return ""
+    r = lora.get("r", 8)
+    alpha = lora.get("lora_alpha") or 2 * r
+    return f"r{r} a{alpha:g} " + " ".join(tags)
+
+
 class RunPanel(Panel):
     DEFAULT_CSS = """
     RunPanel { border: round $panel-lighten-2; padding: 0 1; height: 11; }
@@ -83,6 +107,9 @@ class RunPanel(Panel):
         if tp:
             tot = rs.get("total_params") or 0
             add(("params", f"{tp:,} trainable" + (f" ({tp / tot:.2%})" if tot else "")))
+        variants = lora_variants((rs.get("config") or {}).get("lora") or {})
+        if variants:
+            add(("lora", variants))
         if h.per_rank_mem and len(h.per_rank_mem) > 1:
             add(("rank mem", "  ".join(f"r{i} {v / 2**30:.1f}G" for i, v in enumerate(h.per_rank_mem) if v == v)))
         if pending:
