@@ -42,6 +42,20 @@ def fill(mnt: Path) -> Path:
                 return filler
 
 
+def full_during(rd: Path, mnt: Path, seconds: float) -> None:
+    """Pause the run, fill the disk, resume it and let it train on the full disk for `seconds`, then free
+    the space: the full stretch falls mid-run however fast this machine trains."""
+    cockpit("ctl", str(rd), "pause", check=True)
+    filler = fill(mnt)
+    cockpit("ctl", str(rd), "resume", "--no-wait", check=True)
+    time.sleep(seconds)
+    filler.unlink()
+
+
+def paused_at(rd: Path) -> int:
+    return next(e["step"] for e in events(rd) if e["kind"] == "state" and e["state"] == "paused")
+
+
 def trainer_pid(rd: Path) -> int:
     return next(int(e["trainer_pid"]) for e in events(rd) if e["kind"] == "run_started")
 
@@ -55,39 +69,39 @@ def wait_exit(pid: int, timeout: float = 240) -> None:
 
 @pytest.mark.slow
 def test_disk_full_mid_run_then_space_returns(small_fs, tmp_path):
-    cfg = demo_yaml(tmp_path, training__max_steps=50, training__save_steps=5, samples__every=0)
+    cfg = demo_yaml(tmp_path, training__max_steps=200, training__save_steps=5, samples__every=0)
     rd = small_fs / "run"
     cockpit("run", str(cfg), "--detach", "--run-dir", str(rd), check=True)
     wait_for(rd, lambda e: e["kind"] == "checkpoint" and e["step"] >= 10, what="checkpoint 10")
     pid = trainer_pid(rd)
-    at_full = max(metric_steps(rd))
-    filler = fill(small_fs)
-    time.sleep(6)  # saves fail, events and trainer.log writes are refused meanwhile
+    full_during(rd, small_fs, seconds=6)  # saves fail, events and trainer.log writes are refused meanwhile
     assert pid_alive(pid), "the trainer died on the full disk"
-    filler.unlink()
+    at_full = paused_at(rd)
     wait_exit(pid)
 
     evs = events(rd)
     assert evs[-1]["kind"] == "state" and evs[-1]["state"] == "finished", evs[-1]
-    assert metric_steps(rd) == list(range(1, 51)), "held events were lost"
+    assert metric_steps(rd) == list(range(1, 201)), "held events were lost"
     assert max(metric_steps(rd)) > at_full + 5
     failed = [e for e in evs if e["kind"] == "error"]
     assert len(failed) == 1 and "tries again" in failed[0]["message"], failed
     again = [e for e in evs if e["kind"] == "checkpoint" and "saving works again" in e.get("note", "")]
     assert again and again[0]["step"] > failed[0]["step"]
-    assert (rd / "checkpoints" / "checkpoint-50").is_dir()
+    assert (rd / "checkpoints" / "checkpoint-200").is_dir()
     assert adapter_is_finite(rd / "adapter")
     assert not any(p.name.startswith(".staging") for p in (rd / "checkpoints").iterdir())
 
 
 @pytest.mark.slow
 def test_disk_full_to_the_end_still_writes_the_final_state(small_fs, tmp_path):
-    cfg = demo_yaml(tmp_path, training__max_steps=40, training__save_steps=5, samples__every=0)
+    cfg = demo_yaml(tmp_path, training__max_steps=100, training__save_steps=5, samples__every=0)
     rd = small_fs / "run"
     cockpit("run", str(cfg), "--detach", "--run-dir", str(rd), check=True)
     wait_for(rd, lambda e: e["kind"] == "metrics" and e["step"] >= 6, what="step 6")
     pid = trainer_pid(rd)
+    cockpit("ctl", str(rd), "pause", check=True)  # the disk fills before the run can end, however fast it is
     fill(small_fs)
+    cockpit("ctl", str(rd), "resume", "--no-wait", check=True)  # the command file still takes a line
     wait_exit(pid)
     evs = events(rd)
     last = evs[-1]

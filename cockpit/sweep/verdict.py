@@ -25,7 +25,11 @@ from cockpit.history import History
 
 # Advisor rule ids (cockpit.advisor) that mean "this lr is too high" / "too low" / "not the lr at all".
 TOO_HIGH_RULES = ("loss_collapse", "loss_nonfinite", "loss_jump", "grad_norm_explosion", "grad_norm_precursor",
-                  "grad_norm_sawtooth", "grad_norm_nonfinite", "divergence")
+                  "grad_norm_sawtooth", "grad_norm_nonfinite", "divergence", "update_large")
+# The trainer's guards that stop a trial on the SOP's stop list: each says "too high" by itself, however
+# few steps the trial got to log (a trial stopped at step 3 is not "too short to judge").
+TOO_HIGH_GUARDS = ("grad_norm_explosion", "grad_norm_precursor", "loss_jump", "update_large", "nonfinite_grad",
+                   "loss_nonfinite", "grad_norm_nonfinite")
 TOO_LOW_RULES = ("loss_flat",)
 NOT_LR_RULES = ("broken_setup", "numeric_failure")
 
@@ -75,6 +79,13 @@ def trial_verdict(hist: History, cfg: RunConfig) -> dict[str, Any]:
         return {**out, "verdict": "failed", "reason": broken[0].message}
     if hot:
         return {**out, "verdict": "too_high", "reason": hot[0].message}
+    guards = [m.event for m in hist.marks if m.kind == "guard" and m.event.get("rule") in TOO_HIGH_GUARDS]
+    if guards:
+        g = guards[0]
+        out["evidence"].append({"rule": g.get("rule"), "severity": g.get("severity"), "message": g.get("message"),
+                                "first_step": g.get("step"), "last_step": g.get("step")})
+        return {**out, "verdict": "too_high", "reason": f"the trainer's guard {g.get('rule')} "
+                f"{g.get('action')} it at step {g.get('step')}: {g.get('message')}"}
     rise = loss_rise(hist)
     if rise is not None:
         return {**out, "verdict": "rising", "reason": f"loss rose {rise[0]:.3g} -> {rise[1]:.3g} "
