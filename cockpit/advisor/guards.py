@@ -41,14 +41,11 @@ class GuardWindow:
     def large_update(self, step: int, ratio: Any, th: Thresholds, action: str) -> GuardDecision | None:
         """The stop list's "abnormally large weight updates": ||dW||/||W|| over update_ratio_danger for
         grad_norm_danger_steps logged steps in a row (one step alone can be Adam's first steps)."""
-        if not isinstance(ratio, (int, float)) or not ratio > th.update_ratio_danger:
-            self.large.clear()
+        over = isinstance(ratio, (int, float)) and ratio > th.update_ratio_danger
+        run = _run_of(self.large, step, ratio, over, th.grad_norm_danger_steps)
+        if run is None:
             return None
-        self.large.append((step, float(ratio)))
-        if len(self.large) != th.grad_norm_danger_steps:
-            return None
-        steps = [s for s, _ in self.large]
-        values = [v for _, v in self.large]
+        steps, values = run
         return GuardDecision("update_large", "danger",
                              f"each optimizer step moved the adapter by over {th.update_ratio_danger:.0%} of its "
                              f"norm for {len(steps)} logged steps in a row (steps {steps[0]}-{steps[-1]}, max "
@@ -56,14 +53,11 @@ class GuardWindow:
                              {"steps": steps, "values": values, "bound": th.update_ratio_danger})
 
     def precursor(self, step: int, grad_norm: Any, th: Thresholds, action: str) -> GuardDecision | None:
-        if not isinstance(grad_norm, (int, float)) or not th.grad_norm_danger < grad_norm <= th.grad_norm_explosion:
-            self.over.clear()
+        over = isinstance(grad_norm, (int, float)) and th.grad_norm_danger < grad_norm <= th.grad_norm_explosion
+        run = _run_of(self.over, step, grad_norm, over, th.grad_norm_danger_steps)
+        if run is None:
             return None
-        self.over.append((step, float(grad_norm)))
-        if len(self.over) != th.grad_norm_danger_steps:
-            return None  # once per run of steps over the bound, when it becomes one
-        steps = [s for s, _ in self.over]
-        values = [v for _, v in self.over]
+        steps, values = run
         return GuardDecision("grad_norm_precursor", "danger",
                              f"grad_norm over {th.grad_norm_danger:g} for {len(steps)} logged steps in a row (steps "
                              f"{steps[0]}-{steps[-1]}, max {max(values):.3g}): explosion precursor", action,
@@ -83,6 +77,18 @@ class GuardWindow:
                                                   "ratio": th.loss_jump_ratio, "recent": list(self.losses)})
         self.losses.append(float(loss))
         return decision
+
+
+def _run_of(run: list[tuple[int, float]], step: int, value: Any, over: bool,
+            length: int) -> tuple[list[int], list[float]] | None:
+    """Extend or end a run of logged steps over a bound; its (steps, values) once, when it reaches `length`."""
+    if not over:
+        run.clear()
+        return None
+    run.append((step, float(value)))
+    if len(run) != length:
+        return None
+    return [s for s, _ in run], [v for _, v in run]
 
 
 def check_step(step: int, loss: Any, grad_norm: Any, thresholds: Thresholds, guards: GuardConfig,

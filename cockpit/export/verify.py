@@ -5,6 +5,8 @@ from __future__ import annotations
 from pathlib import Path
 from typing import Any
 
+from cockpit.merge.run import GEN_TOKENS, PROMPTS, VerificationFailed  # the merge's own checks, same prompts
+
 # Max |logit diff| allowed between the merged model (fp32) and the GGUF read back, per outtype: f32
 # changes nothing (0.0 measured, demo and SmolLM2-135M); f16 keeps 11 bits of mantissa, bf16 8; Q8_0
 # rounds each weight to one of 255 steps of its 32-value block's scale. Measured: bf16 0.020 on the demo,
@@ -17,14 +19,6 @@ MIN_ARGMAX_AGREEMENT = 0.9
 # agree, one prompt parts at its 3rd token), so there they are compared and recorded, and the per-position
 # top-token agreement below is what must hold.
 EXACT_GENERATION = {"f32", "f16"}
-PROMPTS = ("Hello", "Summarise: the meeting moved to Thursday.", "Reverse the word.\nstorm")
-GEN_TOKENS = 16
-
-
-class VerificationFailed(Exception):
-    def __init__(self, message: str, checks: dict[str, Any]):
-        super().__init__(message)
-        self.checks = checks
 
 
 def verify(model_dir: Path, gguf_path: Path, outtype: str) -> dict[str, Any]:
