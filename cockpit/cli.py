@@ -313,9 +313,10 @@ def diagnose(path: str, as_json: bool) -> None:
 def replay(path: str, speed: float, theme: str | None) -> None:
     """Replay a run (run dir, events.jsonl, trainer_state.json, checkpoint folder, sweep dir) in the cockpit."""
     from cockpit.preload import Preload
+    from cockpit.run_groups import is_sweep_dir
 
     p = Path(path)
-    sweep = p.is_dir() and ((p / "sweep.json").exists() or (p / "sweep.yaml").exists())
+    sweep = is_sweep_dir(p)
     # A long log is read while the UI is imported and opened: the child reads all of it and this process
     # draws the cockpit meanwhile (a share parsed here too was slower: it holds up the UI; bench/README.md).
     pre = None if sweep else Preload(p, share=1.0)

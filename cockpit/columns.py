@@ -1,4 +1,4 @@
-"""Numeric columns in bulk: logged values into float columns, finite points, chart points.
+"""Numeric columns in bulk: logged values into float columns, finite points.
 
 Folding a long log one value at a time costs ~1 µs per value in Python; a 100,000-step log has over a
 million. numpy turns a column of JSON values (floats, ints, None) into floats in one C loop.
@@ -63,21 +63,6 @@ def nonfinite_positions(col: array, start: int) -> list[int]:
     idx = np.flatnonzero(~np.isfinite(view)).tolist()
     del view
     return idx
-
-
-def minmax_points(steps, values, n: int) -> tuple[list[int], list[float]]:
-    """At most n finite (step, value) points for a chart: the min and max of each of n/2 buckets, so a
-    spike survives in a long run's chart."""
-    st, v = finite(steps, values)
-    if len(v) <= n:
-        return st.tolist(), v.tolist()
-    edges = np.linspace(0, len(v), n // 2 + 1).astype(np.int64)
-    keep: list[int] = []
-    for a, b in zip(edges[:-1].tolist(), edges[1:].tolist()):
-        if b > a:
-            seg = v[a:b]
-            keep.extend(sorted({a + int(seg.argmin()), a + int(seg.argmax())}))
-    return st[keep].tolist(), v[keep].tolist()
 
 
 def finite(steps, values) -> tuple[np.ndarray, np.ndarray]:

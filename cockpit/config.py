@@ -1,7 +1,7 @@
 """The run config: a typed model of one LoRA/QLoRA run, YAML in and out, SOP defaults, clear errors.
 
 Field names are the Hugging Face ones (`learning_rate`, `lora_alpha`, `max_grad_norm`, ...) so an
-engineer can read a config without a glossary. Defaults are the SOP's (DESIGN.md, "The SOP").
+engineer can read a config without a glossary. Defaults are the SOP's (docs/SOP.md#stage-2-baseline-config).
 
 Nothing heavy is imported here: the UI, `cockpit validate` and replay all read configs.
 """
@@ -17,6 +17,7 @@ from typing import Any, Literal
 import yaml
 from pydantic import BaseModel, ConfigDict, Field, ValidationError, field_serializer, field_validator, model_validator
 
+from cockpit.config_patch import PatchError, set_dotted
 from cockpit.lr import check_lr_value, parse_lr  # noqa: F401 - the lr rule, re-exported
 from cockpit.models.registry import known as known_model
 from cockpit.thresholds import ThresholdError, Thresholds  # noqa: F401 - Thresholds is part of the config
@@ -470,15 +471,10 @@ def _first_error(exc: ValidationError, file: str, lines: dict[tuple[str, ...], i
 
 def _set_dotted(data: dict, dotted: str, raw: str) -> None:
     """Apply one `--set a.b.c=value` override; the value is parsed as YAML (numbers, lists, bools)."""
-    parts = dotted.split(".")
-    cur = data
-    for p in parts[:-1]:
-        nxt = cur.setdefault(p, {})
-        if not isinstance(nxt, dict):
-            raise ConfigError(f"--set {dotted}: '{p}' is not a section", field=dotted)
-        cur = nxt
     try:
-        cur[parts[-1]] = yaml.safe_load(raw) if raw != "" else None
+        set_dotted(data, dotted, yaml.safe_load(raw) if raw != "" else None)
+    except PatchError as e:
+        raise ConfigError(f"--set {e}", field=dotted) from None
     except yaml.YAMLError as e:
         raise ConfigError(f"--set {dotted}={raw}: cannot parse value ({e})", field=dotted) from e
 

@@ -6,6 +6,7 @@ import math
 import sys
 import time
 
+from cockpit.durations import clock
 from cockpit.rundir import RunDir, Tail, pid_alive, read_lock_pid, tail_text
 
 EXIT = {"finished": 0, "stopped": 1, "crashed": 3}
@@ -34,14 +35,6 @@ def bar(frac: float, width: int = 20) -> str:
     return "█" * full + "·" * (width - full)
 
 
-def eta(seconds: float | None) -> str:
-    if seconds is None or seconds != seconds or seconds < 0:
-        return "--:--"
-    m, s = divmod(int(seconds), 60)
-    h, m = divmod(m, 60)
-    return f"{h}:{m:02d}:{s:02d}" if h else f"{m:02d}:{s:02d}"
-
-
 def metrics_line(ev: dict, total: int | None) -> str:
     step = ev.get("step", 0)
     frac = step / total if total else 0.0
@@ -50,7 +43,7 @@ def metrics_line(ev: dict, total: int | None) -> str:
     mem = f"{'vram' if ev.get('mem_kind') == 'vram' else 'ram'} {fmt_bytes(ev.get('mem_used'))}"
     return (f"[{bar(frac)}] {step}/{total or '?'}  loss {fmt(ev.get('loss'))}  gn {fmt(ev.get('grad_norm'), '.3g')}"
             f"  ent {fmt(ev.get('entropy'), '.3g')}  lr {fmt(ev.get('learning_rate'), '.2e')}  {mem}"
-            f"  {fmt(ev.get('tokens_per_s'), '.0f')} tok/s  eta {eta(remaining)}")
+            f"  {fmt(ev.get('tokens_per_s'), '.0f')} tok/s  eta {clock(remaining)}")
 
 
 def follow(rd: RunDir, out=None, poll: float = 0.2, stall_timeout: float | None = None, *,

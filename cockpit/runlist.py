@@ -11,6 +11,8 @@ from datetime import datetime
 from pathlib import Path
 from typing import Any
 
+from cockpit.durations import span
+from cockpit.run_groups import is_run_group, member_runs
 from cockpit.rundir import (FINAL_STATES, RunDir, last_event, parse_line, pid_alive, process_state, read_lock_pid,
                             stall_after)
 
@@ -82,11 +84,7 @@ def events_missing_row(rd: RunDir) -> dict[str, Any]:
 
 
 def _dur(s: float | None) -> str:
-    if s is None:
-        return "-"
-    m, sec = divmod(int(s), 60)
-    h, m = divmod(m, 60)
-    return f"{h}h{m:02d}m" if h else f"{m}m{sec:02d}s"
+    return span(s, seconds_past_an_hour=False)  # a table of runs: minutes are enough past an hour
 
 
 def main(runs_dir: str, as_json: bool = False) -> int:
@@ -104,12 +102,11 @@ def main(runs_dir: str, as_json: bool = False) -> int:
             rows.append(run_row(rd))
         elif p.is_dir() and (rd.config.exists() or rd.lock.exists()):
             rows.append(events_missing_row(rd))
-        elif p.is_dir() and (p / "sweep.json").exists():
-            for t in sorted(p.iterdir()):
-                if RunDir(t).events.exists():
-                    r = run_row(RunDir(t))
-                    r["name"] = f"{p.name}/{t.name}"
-                    rows.append(r)
+        elif is_run_group(p):
+            for t in member_runs(p):
+                r = run_row(RunDir(t))
+                r["name"] = f"{p.name}/{t.name}"
+                rows.append(r)
     rows.sort(key=lambda r: r["started"] or 0)
     if as_json:
         print(json.dumps(rows, indent=1))

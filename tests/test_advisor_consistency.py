@@ -16,7 +16,7 @@ import numpy as np
 import pytest
 
 from cockpit.advisor.diagnose import exit_code, report
-from cockpit.advisor.types import RANK
+from cockpit.severity import RANK
 from cockpit.config import RunConfig
 from cockpit.history import History
 from cockpit.logs import load_history

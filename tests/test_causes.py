@@ -244,7 +244,7 @@ def test_readme_table_is_the_rule_registry():
     readme = (Path(__file__).parent.parent / "README.md").read_text()
     block = readme.split("<!-- advisor-table: begin -->\n")[1].split("\n<!-- advisor-table: end -->")[0]
     assert block == markdown(), "regenerate it: python -m cockpit.advisor.table"
-    assert all(r.sop and r.severity and r.action for r in RULES), [r.id for r in RULES if not r.sop]
+    assert all(r.sop and r.sop_line and r.severity and r.action for r in RULES), [r.id for r in RULES if not r.sop]
     for rid in ("broken_setup", "numeric_failure", "divergence", "eval_above_best", "too_few_points"):
         assert f"| `{rid}` |" in block
 

@@ -12,11 +12,13 @@ from typing import Any
 from cockpit.advisor import actions
 from cockpit.advisor.causes import fold
 from cockpit.advisor.context import Context, median
-from cockpit.advisor.nextconfig import patch_to_set_args, write_next_config
+from cockpit.advisor.nextconfig import write_next_config
 from cockpit.advisor.rules import RULES
 from cockpit.advisor.stage import STAGES, infer_stage, needs
-from cockpit.advisor.types import RANK, SEVERITIES, Action, Advice, Finding
+from cockpit.advisor.types import Action, Advice, Finding
+from cockpit.config_patch import patch_to_set_args
 from cockpit.history import History
+from cockpit.severity import RANK, SEVERITIES, worst
 
 __all__ = ["advise", "Advice", "Finding", "Action", "SEVERITIES", "RULES", "write_next_config",
            "patch_to_set_args", "evaluate"]
@@ -111,12 +113,12 @@ def _structure_ready(ctx: Context) -> bool:
 def verdict(ctx: Context, findings: list[Finding], stage: int) -> str:
     if not len(ctx.history):
         return "no metrics logged yet"
-    worst = max((f.severity for f in findings), key=RANK.__getitem__, default="ok")
-    if worst == "critical":
+    gravest = worst(f.severity for f in findings)
+    if gravest == "critical":
         return "critical: " + findings[0].message
-    if worst == "danger":
+    if gravest == "danger":
         return "danger: " + findings[0].message
-    if worst == "warn":
+    if gravest == "warn":
         return "watch: " + findings[0].message
     n = len(ctx.history)
     if n < 5:

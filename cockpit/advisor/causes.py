@@ -14,8 +14,13 @@ import numpy as np
 
 from cockpit.advisor import actions
 from cockpit.advisor.context import Context, median
-from cockpit.advisor.rules import FLAT_MIN_POINTS, rule
-from cockpit.advisor.types import RANK, Finding
+from cockpit.advisor.loss_rules import FLAT_MIN_POINTS
+from cockpit.advisor.registry import SOP, Rule, registrar
+from cockpit.advisor.types import Finding
+from cockpit.severity import worst
+
+RULES: list[Rule] = []
+rule = registrar(RULES)
 
 ZERO = 1e-8
 """A logged loss or grad_norm at or under this is 0 (HF rounds the loss to 4 decimals)."""
@@ -54,7 +59,7 @@ def fold(findings: list[Finding]) -> list[Finding]:
             continue
         kids = tuple(g for g in findings if owner.get(g.rule) == f.rule)
         if kids:
-            sev = max([f.severity, *(k.severity for k in kids)], key=RANK.__getitem__)
+            sev = worst([f.severity, *(k.severity for k in kids)])
             f = replace(f, severity=sev, folded=kids)
         out.append(f)
     return out
@@ -64,9 +69,8 @@ def _rows(ctx: Context, key: str) -> np.ndarray:
     return np.asarray(ctx.history.series.get(key, ()), dtype=np.float64)
 
 
-@rule("broken_setup", "loss",
-      sop="Troubleshooting note: loss not falling, check the data format and that the prompt template is "
-          "aligned; Step 0: check the data before any parameter",
+@rule("broken_setup", "loss", sop=SOP + "trouble-loss-does-not-fall",
+      sop_line="loss not falling: check the data format and the prompt template before any parameter",
       severity="critical", action="stop (live); check the data and labels (`cockpit check-data`)")
 def broken_setup(ctx: Context) -> list[Finding]:
     """Loss exactly 0 and grad_norm exactly 0 from the first log: nothing carries loss (every label
@@ -93,9 +97,8 @@ def broken_setup(ctx: Context) -> list[Finding]:
                     {"steps": [first, last], "logged": zero}, first, last, actions.check_data())]
 
 
-@rule("numeric_failure", "loss",
-      sop="Step 3 bands: an explosion usually shows as NaN; remedy lr x0.5 and check max_grad_norm; parameters "
-          "note: fp16 / bf16 mixed precision",
+@rule("numeric_failure", "loss", sop=SOP + "trouble-nan-or-overflow",
+      sop_line="loss 0 with NaN gradients is an overflow: switch precision, clipping on; lr only above 5e-5",
       severity="critical", action="stop (live); switch precision (fp16 -> bf16 / fp32), clipping on, check the "
                                   "data; lr x0.5 only above 5e-5")
 def numeric_failure(ctx: Context) -> list[Finding]:
@@ -120,9 +123,8 @@ def numeric_failure(ctx: Context) -> list[Finding]:
                     actions.switch_precision(ctx.config, top))]
 
 
-@rule("divergence", "eval",
-      sop="Step 6 checklist: loss suddenly rising, grad_norm over 10: stop; gradient trouble: lr x0.5 first, "
-          "never r",
+@rule("divergence", "eval", sop=SOP + "gradient-trouble-the-order-of-remedies",
+      sop_line="train and eval loss rising together is divergence, not overfitting: lr x0.5 first, never r",
       severity="danger (critical with grad_norm over 50)", action="lr x0.5")
 def divergence(ctx: Context) -> list[Finding]:
     """Train loss and eval loss both rising: the optimisation diverges (lr), which is not overfitting."""
@@ -141,9 +143,8 @@ def divergence(ctx: Context) -> list[Finding]:
                     es[b], es[-1], actions.lr_half())]
 
 
-@rule("eval_above_best", "eval",
-      sop="r/alpha note, lora_dropout: train loss down but validation up is overfitting (try 0.05-0.1); Step 8: "
-          "save the checkpoint",
+@rule("eval_above_best", "eval", sop=SOP + "signal-eval-loss",
+      sop_line="eval loss above its best: overfitting; keep the best checkpoint, raise dropout",
       severity="danger", action="keep the best checkpoint; early stopping; lora_dropout up")
 def eval_above_best(ctx: Context) -> list[Finding]:
     """eval_loss now well above its lowest point while train loss does not rise: overfitting, and the
@@ -162,8 +163,8 @@ def eval_above_best(ctx: Context) -> list[Finding]:
                     actions.keep_best(ctx.config, es[b]))]
 
 
-@rule("too_few_points", "loss",
-      sop="Step 3: judge the loss over 500-1000 steps, not over a handful of points",
+@rule("too_few_points", "loss", sop=SOP + "stage-3-learning-rate-sweep",
+      sop_line="judge the loss over the trial (500-1000 steps), not over a handful of points",
       severity="warn", action="next run: log more often")
 def too_few_points(ctx: Context) -> list[Finding]:
     """A finished run with fewer logged losses than the flat rule reads, and the loss barely moved: whether

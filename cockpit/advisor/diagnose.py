@@ -12,8 +12,8 @@ import sys
 from typing import Any
 
 from cockpit.advisor import advise, evaluate
-from cockpit.advisor.types import RANK
 from cockpit.history import History
+from cockpit.severity import ICON, RANK
 
 CURSORS = 24
 
@@ -66,9 +66,6 @@ def report(history: History, config=None) -> dict[str, Any]:
     }
 
 
-ICON = {"ok": "✓", "warn": "▲", "danger": "✖", "critical": "☠"}
-
-
 def main(path: str, as_json: bool = False, preload=None) -> int:
     """`preload`: a `cockpit.preload.Preload` the CLI started before importing this module."""
     from cockpit.logs import LogError, load_history
@@ -117,7 +114,7 @@ def _print(d: dict[str, Any], title: str) -> None:
     p(f"verdict: {d['verdict']}")
     a = d["next_action"]
     if a:
-        from cockpit.advisor.nextconfig import patch_to_set_args
+        from cockpit.config_patch import patch_to_set_args
 
         how = (f" (command {a['command']['cmd']} {a['command'].get('value', '')})".rstrip() + ")" if a["command"]
                else f" ({patch_to_set_args(a['config_patch'])})" if a["config_patch"] else "")

@@ -2,17 +2,10 @@
 
 from __future__ import annotations
 
-import json
 from pathlib import Path
 from typing import Any
 
-
-def patch_to_set_args(patch: dict[str, Any]) -> str:
-    parts = []
-    for k, v in patch.items():
-        val = json.dumps(v) if isinstance(v, (list, dict, bool)) or v is None else f"{v:g}" if isinstance(v, float) else str(v)
-        parts.append(f"--set {k}={val}" if " " not in val else f"--set '{k}={val}'")
-    return " ".join(parts)
+from cockpit.config_patch import apply_patch, patch_to_set_args
 
 
 def write_next_config(run_dir: str | Path, patch: dict[str, Any], name: str = "next-config.yaml") -> Path:
@@ -24,13 +17,7 @@ def write_next_config(run_dir: str | Path, patch: dict[str, Any], name: str = "n
 
     run_dir = Path(run_dir)
     data = yaml.safe_load((run_dir / "config.yaml").read_text()) or {}
-    for dotted, value in patch.items():
-        cur = data
-        parts = dotted.split(".")
-        for p in parts[:-1]:
-            cur = cur.setdefault(p, {})
-        cur[parts[-1]] = value
-    cfg = RunConfig.model_validate(data)
+    cfg = RunConfig.model_validate(apply_patch(data, patch))
     out = run_dir / name
     out.write_text(f"# Next run, from the advisor's reading of {run_dir.name}: {patch_to_set_args(patch)}\n"
                    + cfg.to_yaml())

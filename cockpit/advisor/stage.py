@@ -7,12 +7,20 @@ Stages: 0 data check, 1 structure (r, target_modules), 2 baseline config (every 
 from __future__ import annotations
 
 from cockpit.advisor.context import Context
-from cockpit.advisor.types import RANK, Finding
+from cockpit.advisor.registry import SOP
+from cockpit.advisor.types import Finding
+from cockpit.severity import RANK
 
 STAGES = {
     0: "data check", 1: "structure", 2: "baseline config (frozen)", 3: "lr sweep", 4: "dropout", 5: "alpha",
     6: "stability check", 7: "structure backtrack", 8: "final long run",
 }
+STAGE_SOP = {
+    0: SOP + "stage-0-data-check", 1: SOP + "stage-1-structure", 2: SOP + "stage-2-baseline-config",
+    3: SOP + "stage-3-learning-rate-sweep", 4: SOP + "stage-4-dropout", 5: SOP + "stage-5-alpha",
+    6: SOP + "stage-6-stability-check", 7: SOP + "stage-7-structure-backtrack", 8: SOP + "stage-8-final-long-run",
+}
+"""Each stage's section of docs/SOP.md."""
 NEEDS = {
     0: ["run `cockpit check-data` (size, templating, tokens, chat template)"],
     1: ["start with r=8 on q_proj,v_proj, alpha=2r, dropout 0.05"],

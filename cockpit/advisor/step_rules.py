@@ -1,22 +1,25 @@
 """Rules on how a step goes, beyond the loss: the size of its update on the adapter, the time it waits
 for data, the padding it carries, and the samples it produces (the monitoring notes' signals).
 
-Registered in the same RULES list (importing this module registers them; cockpit.advisor.rules does).
+Joined into the advisor's RULES by cockpit.advisor.rules, after the rules on the signals.
 """
 
 from __future__ import annotations
 
 from cockpit.advisor import actions
 from cockpit.advisor.context import Context, median
-from cockpit.advisor.rules import rule
+from cockpit.advisor.registry import SOP, Rule, registrar
 from cockpit.advisor.types import Finding
+
+RULES: list[Rule] = []
+rule = registrar(RULES)
 
 WINDOW = 20
 """Logged steps the step-time rules take a median over: one slow step is not a pattern."""
 
 
-@rule("update_large", "update",
-      sop="Step 6 stop list: stop when the weight updates are abnormally large",
+@rule("update_large", "update", sop=SOP + "the-stop-list",
+      sop_line="abnormally large weight updates: stop the run",
       severity="warn / danger", action="lr x0.5")
 def update_large(ctx: Context) -> list[Finding]:
     """||dW|| / ||W|| of the adapter per optimizer step over the update band (median of the last steps)."""
@@ -37,8 +40,8 @@ def update_large(ctx: Context) -> list[Finding]:
                     actions.lr_half())]
 
 
-@rule("padding_heavy", "step_time",
-      sop="Monitoring notes: step time varies with sequence length -> no packing; group by length",
+@rule("padding_heavy", "step_time", sop=SOP + "signal-step-time",
+      sop_line="step time swinging with sequence length: group by length, or pack",
       severity="warn", action="group_by_length (or packing)")
 def padding_heavy(ctx: Context) -> list[Finding]:
     """Pad positions over pad_share_warn of the batches."""
@@ -51,8 +54,8 @@ def padding_heavy(ctx: Context) -> list[Finding]:
                     steps[0], steps[-1], actions.group_by_length(ctx.config))]
 
 
-@rule("data_starved", "step_time",
-      sop="Monitoring notes: a step waiting for data -> the data loader is too slow; more workers",
+@rule("data_starved", "step_time", sop=SOP + "signal-step-time",
+      sop_line="steps waiting for their batch: more data loader workers",
       severity="warn", action="more data loader workers")
 def data_starved(ctx: Context) -> list[Finding]:
     """Time spent waiting for the next batch over data_wait_warn of the step time."""
@@ -70,8 +73,8 @@ def data_starved(ctx: Context) -> list[Finding]:
                     steps[-n], steps[-1], actions.more_workers(ctx.config))]
 
 
-@rule("samples_degenerate", "samples",
-      sop="Monitoring notes: look at the samples: does it follow the instruction, garbage, repetition",
+@rule("samples_degenerate", "samples", sop=SOP + "signal-samples",
+      sop_line="read the samples: instruction followed? garbage, repetition?",
       severity="warn / danger", action="lr x0.5 (repetition); check-data (garbage, template leakage)")
 def samples_degenerate(ctx: Context) -> list[Finding]:
     """The latest samples repeat themselves, hold garbage or leak the template; worse than the first ones."""

@@ -10,10 +10,10 @@ from cockpit.advisor.causes import EXPLAINS
 
 
 def markdown() -> str:
-    rows = ["| rule | the SOP line it comes from | severity | action | folds under it |", "|---|---|---|---|---|"]
+    rows = ["| rule | what the SOP says (its section) | severity | action | folds under it |", "|---|---|---|---|---|"]
     for r in RULES:
         folds = ", ".join(f"`{x}`" for x in EXPLAINS.get(r.id, ()))
-        rows.append(f"| `{r.id}` | {r.sop} | {r.severity} | {r.action} | {folds} |")
+        rows.append(f"| `{r.id}` | [{r.sop_line}]({r.sop}) | {r.severity} | {r.action} | {folds} |")
     return "\n".join(rows)
 
 

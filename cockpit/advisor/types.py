@@ -5,8 +5,7 @@ from __future__ import annotations
 from dataclasses import dataclass, field
 from typing import Any
 
-SEVERITIES = ("ok", "warn", "danger", "critical")
-RANK = {s: i for i, s in enumerate(SEVERITIES)}
+from cockpit.severity import worst
 
 
 @dataclass(frozen=True)
@@ -58,4 +57,4 @@ class Advice:
 
     @property
     def worst(self) -> str:
-        return max((f.severity for f in self.findings), key=RANK.__getitem__, default="ok")
+        return worst(f.severity for f in self.findings)

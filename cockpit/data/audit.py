@@ -68,6 +68,7 @@ from dataclasses import asdict, dataclass, field
 from pathlib import Path
 from typing import Any
 
+from cockpit import severity
 from cockpit.config import RunConfig
 from cockpit.data.load import DataError, LoadedData, load_training_data
 
@@ -75,7 +76,6 @@ TOKEN_SAMPLE = 10_000
 """Rows rendered and tokenized at most (a seeded sample beyond)."""
 MINHASH_SAMPLE = 20_000
 """Answers compared for near-duplicates at most."""
-SEVERITY_RANK = {"ok": 0, "warn": 1, "danger": 2}
 
 _NUM = re.compile(r"\d+")
 _PUNCT = re.compile(r"[^\w\s]+")
@@ -84,7 +84,7 @@ _LIST_ITEM = re.compile(r"^\s*(?:[-*•]|\d+[.)])\s+")
 
 
 @dataclass
-class Finding:
+class DataFinding:
     severity: str
     """ok | warn | danger."""
     code: str
@@ -121,7 +121,7 @@ class AuditReport:
     """Dotted config keys whose value differs from the recommended start (for a next-config action)."""
     template: dict[str, Any]
     """`TemplateCheck.to_dict()`: prompt_match, mismatch_rows, loss_share, masked_ok, sample (diff...)."""
-    findings: list[Finding] = field(default_factory=list)
+    findings: list[DataFinding] = field(default_factory=list)
     warnings: list[str] = field(default_factory=list)
     """The messages of the warn and danger findings, most severe first."""
     worst: str = "ok"
@@ -132,7 +132,7 @@ class AuditReport:
 
     @property
     def exit_code(self) -> int:
-        return SEVERITY_RANK.get(self.worst, 0)
+        return severity.RANK.get(self.worst, 0)
 
 
 # --------------------------------------------------------------------------------------------------
@@ -269,21 +269,21 @@ def size_bucket(n: int) -> str:
     return "<5k" if n < 5000 else ("5-50k" if n <= 50_000 else ">50k")
 
 
-def recommend(bucket: str, templated: bool, reasoning: str) -> tuple[dict[str, Any], list[Finding]]:
+def recommend(bucket: str, templated: bool, reasoning: str) -> tuple[dict[str, Any], list[DataFinding]]:
     """The SOP's starting point for (size bucket, templated, reasoning need); see the module doc."""
-    out: list[Finding] = []
+    out: list[DataFinding] = []
     if bucket == "<5k" and templated:
         lr, dropout = 5e-5, 0.1
-        out.append(Finding("warn", "templated_small",
+        out.append(DataFinding("warn", "templated_small",
                            "<5k rows and templated: expect loss to collapse to 0 within 200 steps; "
                            "start lr 5e-5, dropout 0.1, and judge by the samples, not the loss"))
     elif bucket == "<5k":
         lr, dropout = 1e-4, 0.1
-        out.append(Finding("warn", "small", "<5k rows: small data overfits fast; start lr 1e-4, dropout 0.1, "
+        out.append(DataFinding("warn", "small", "<5k rows: small data overfits fast; start lr 1e-4, dropout 0.1, "
                                             "and watch entropy"))
     elif templated:
         lr, dropout = 1e-4, (0.1 if bucket == "5-50k" else 0.05)
-        out.append(Finding("warn", "templated", f"templated answers ({bucket} rows): loss will fall fast; "
+        out.append(DataFinding("warn", "templated", f"templated answers ({bucket} rows): loss will fall fast; "
                                                 f"start lr 1e-4, dropout {dropout}, and watch the samples"))
     elif bucket == "5-50k":
         lr, dropout = 1e-4, 0.05
@@ -291,7 +291,7 @@ def recommend(bucket: str, templated: bool, reasoning: str) -> tuple[dict[str, A
         lr, dropout = 2e-4, 0.05
     r = 16 if reasoning == "heavy" else 8
     if reasoning == "heavy":
-        out.append(Finding("ok", "reasoning", "heavy reasoning (as the config says): start at r 16 "
+        out.append(DataFinding("ok", "reasoning", "heavy reasoning (as the config says): start at r 16 "
                                               "(alpha 32) on q_proj, v_proj"))
     return {"learning_rate": lr, "lora_dropout": dropout, "r": r, "lora_alpha": 2 * r,
             "target_modules": ["q_proj", "v_proj"]}, out
@@ -354,7 +354,7 @@ def audit(cfg: RunConfig, skip_bad: bool = False, *, tokenizer: Any = None, load
         loaded = load_training_data(cfg.data, skip_bad=skip_bad or None, seed=cfg.training.seed)
     rows = loaded.rows
     n = len(rows)
-    findings: list[Finding] = []
+    findings: list[DataFinding] = []
     seed = cfg.training.seed
 
     # 1 size, 2 templating
@@ -374,7 +374,7 @@ def audit(cfg: RunConfig, skip_bad: bool = False, *, tokenizer: Any = None, load
         try:
             tokenizer = load_tokenizer(cfg)
         except Exception as e:  # offline hub id, missing files, ...: the rest of the audit still stands
-            findings.append(Finding("warn", "no_tokenizer", f"tokenizer of {cfg.model.name_or_path} not available "
+            findings.append(DataFinding("warn", "no_tokenizer", f"tokenizer of {cfg.model.name_or_path} not available "
                                     f"({type(e).__name__}: {str(e)[:200]}); token counts and the chat-template "
                                     "check skipped"))
     ml = cfg.training.max_length
@@ -408,27 +408,27 @@ def audit(cfg: RunConfig, skip_bad: bool = False, *, tokenizer: Any = None, load
     # the other warnings
     if tokens:
         if tokens["truncated_share"] > 0.01:
-            findings.append(Finding("warn", "truncation",
+            findings.append(DataFinding("warn", "truncation",
                                     f"{tokens['truncated_share']:.1%} of samples are longer than training.max_length "
                                     f"{ml} (p95 {tokens['p95']:.0f}, max {tokens['max']:.0f}): they are cut; "
                                     "raise max_length?"))
         if tokens["dropped"]:
-            findings.append(Finding("warn", "dropped", f"{tokens['dropped']} sample(s) have a prompt of "
+            findings.append(DataFinding("warn", "dropped", f"{tokens['dropped']} sample(s) have a prompt of "
                                     f">= {ml} tokens: no answer token is left after truncation (TRL drops them)"))
     if one_style and templated:
-        findings.append(Finding("warn", "one_style", f"one style ({style['top_family']}, "
+        findings.append(DataFinding("warn", "one_style", f"one style ({style['top_family']}, "
                                 f"{style['top_family_share']:.0%}) and templated: outputs may turn rigid; "
                                 "if samples all look alike, lower lora_alpha"))
     elif style["top_family_share"] < 0.5:
-        findings.append(Finding("ok", "mixed_style", f"mixed styles (top family {style['top_family']} "
+        findings.append(DataFinding("ok", "mixed_style", f"mixed styles (top family {style['top_family']} "
                                 f"{style['top_family_share']:.0%}): loss falls slower; judge lr over the full sweep"))
     if template:
         findings += _template_findings(template, cfg)
     if loaded.skipped:
-        findings.append(Finding("warn", "skipped", f"{loaded.skipped} malformed row(s) skipped "
+        findings.append(DataFinding("warn", "skipped", f"{loaded.skipped} malformed row(s) skipped "
                                 f"(first: {loaded.bad[0]})"))
-    findings.sort(key=lambda f: -SEVERITY_RANK.get(f.severity, 0))
-    worst = max((f.severity for f in findings), key=lambda s: SEVERITY_RANK.get(s, 0), default="ok")
+    findings.sort(key=lambda f: -severity.RANK[f.severity])
+    worst = severity.worst(f.severity for f in findings)
     return AuditReport(
         source=loaded.source, format=loaded.format, rows=n, eval_rows=len(loaded.eval_rows),
         skipped_rows=loaded.skipped, bad_rows=[str(b) for b in loaded.bad[:20]], size_bucket=bucket,
@@ -439,37 +439,37 @@ def audit(cfg: RunConfig, skip_bad: bool = False, *, tokenizer: Any = None, load
         elapsed_s=round(time.perf_counter() - t0, 3))
 
 
-def _template_findings(t: dict[str, Any], cfg: RunConfig) -> list[Finding]:
+def _template_findings(t: dict[str, Any], cfg: RunConfig) -> list[DataFinding]:
     out = []
     if not t.get("applicable", True):
         return out
     n = t.get("rows_checked", 0)
     if not t.get("has_template", True):
-        return [Finding("danger", "no_chat_template", "the tokenizer has no chat template: TRL cannot render chat "
+        return [DataFinding("danger", "no_chat_template", "the tokenizer has no chat template: TRL cannot render chat "
                         "rows; set data.chat_template (a Jinja template or a file) or use text rows")]
     if t.get("render_errors"):
-        out.append(Finding("danger", "template_error", t["problems"][0]))
+        out.append(DataFinding("danger", "template_error", t["problems"][0]))
     if not n:
         return out
     if t["mismatch_rows"]:
-        out.append(Finding("danger", "template_mismatch",
+        out.append(DataFinding("danger", "template_mismatch",
                            f"chat template: the prompt rendered for training differs from the inference prompt "
                            f"in {t['mismatch_rows']} of {n} rows; the model would be trained on a context it "
                            f"does not see at inference ({t['sample'].get('first_difference', '')})"))
     elif t["token_mismatch_rows"]:
-        out.append(Finding("warn", "token_boundary",
+        out.append(DataFinding("warn", "token_boundary",
                            f"{t['token_mismatch_rows']} of {n} rows: the tokenized prompt is not a prefix of the "
                            "tokenized prompt+answer (tokens merge across the boundary)"))
     if t["masked_answer_rows"]:
-        out.append(Finding("danger", "answer_masked",
+        out.append(DataFinding("danger", "answer_masked",
                            f"{t['masked_answer_rows']} of {n} rows: part of the answer carries no loss"))
     if t["zero_loss_rows"] == n and n:
-        out.append(Finding("danger", "no_loss", "no token carries loss in any row: nothing would be learned"))
+        out.append(DataFinding("danger", "no_loss", "no token carries loss in any row: nothing would be learned"))
     if not cfg.training.assistant_only_loss:
-        out.append(Finding("warn", "loss_on_prompt", "training.assistant_only_loss is false: the prompt tokens "
+        out.append(DataFinding("warn", "loss_on_prompt", "training.assistant_only_loss is false: the prompt tokens "
                            f"carry loss too ({t['loss_share']:.0%} of tokens)"))
     elif t["loss_before_answer_rows"]:
-        out.append(Finding("danger" if not t["mismatch_rows"] else "warn", "loss_on_prompt",
+        out.append(DataFinding("danger" if not t["mismatch_rows"] else "warn", "loss_on_prompt",
                            f"{t['loss_before_answer_rows']} of {n} rows: prompt or template text before the answer "
                            f"carries loss ({t['sample'].get('loss_text', '')[:40]!r}...)"))
     return out
@@ -494,9 +494,6 @@ def main(cfg: RunConfig, *, as_json: bool = False, skip_bad: bool = False) -> in
     else:
         print(render(rep, cfg))
     return rep.exit_code
-
-
-MARK = {"ok": "·", "warn": "▲", "danger": "✖"}
 
 
 def _num(x: float) -> str:
@@ -569,7 +566,7 @@ def render(r: AuditReport, cfg: RunConfig | None = None) -> str:
     if r.findings:
         out.append("")
     for f in r.findings:
-        out.extend(textwrap.wrap(f.message, width=96, initial_indent=f"{MARK.get(f.severity, '?')} {f.severity:<6} ",
+        out.extend(textwrap.wrap(f.message, width=96, initial_indent=f"{severity.ICON[f.severity]} {f.severity:<6} ",
                                  subsequent_indent=" " * 9, break_on_hyphens=False))
     for b in r.bad_rows[:5]:
         out.append(f"  skipped {b}")

@@ -12,6 +12,7 @@ from dataclasses import dataclass
 from pathlib import Path
 
 from cockpit.config import RunConfig
+from cockpit.config_patch import apply_patch, patch_to_set_args
 from cockpit.estimate.device import Device
 from cockpit.estimate.parts import FITS, Estimate, estimate
 from cockpit.estimate.shapes import ModelShape, ShapeError, model_shape
@@ -24,19 +25,11 @@ class Change:
 
     @property
     def flags(self) -> str:
-        return " ".join(f"--set {k}={_yaml(v)}" for k, v in self.sets.items())
-
-
-def _yaml(v: object) -> str:
-    return str(v).lower() if isinstance(v, bool) else str(v)
+        return patch_to_set_args(self.sets)
 
 
 def _with(cfg: RunConfig, sets: dict[str, object]) -> RunConfig:
-    data = cfg.model_dump()
-    for key, value in sets.items():
-        section, name = key.split(".")
-        data[section][name] = value
-    return RunConfig.model_validate(data)
+    return RunConfig.model_validate(apply_patch(cfg.model_dump(), sets))
 
 
 def smallest_change(cfg: RunConfig, shape: ModelShape, device: Device) -> Change | None:

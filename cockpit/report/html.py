@@ -5,8 +5,8 @@ from __future__ import annotations
 import html
 
 from cockpit.report.model import Chart, Report
+from cockpit.severity import ICON
 
-ICON = {"ok": "✓", "warn": "▲", "danger": "✖", "critical": "☠"}
 BAND_COLOR = {"normal max": "#d7a700", "danger": "#d70000", "explosion": "#8b0000", "warn": "#d7a700"}
 
 

@@ -7,12 +7,14 @@ from dataclasses import dataclass, field
 from datetime import datetime
 from typing import Any
 
-from cockpit.columns import finite, minmax_points
+from cockpit.bands import lines as band_lines
+from cockpit.columns import finite
+from cockpit.downsample import minmax_points
+from cockpit.durations import span
 from cockpit.history import History
+from cockpit.metrics import CHARTED
 from cockpit.thresholds import Thresholds
 
-CHARTS = (("loss", "loss"), ("grad_norm", "grad_norm"), ("entropy", "entropy"), ("learning_rate", "learning rate"),
-          ("mem_used", "memory"), ("tokens_per_s", "tokens/s"))
 MAX_POINTS = 400
 
 
@@ -44,42 +46,26 @@ def _fmt_t(t: float | None) -> str:
     return datetime.fromtimestamp(t).strftime("%Y-%m-%d %H:%M:%S") if t else "-"
 
 
-def _dur(a: float | None, b: float | None) -> str:
-    if not a or not b:
-        return "-"
-    s = int(b - a)
-    h, rem = divmod(s, 3600)
-    m, s = divmod(rem, 60)
-    return f"{h}h{m:02d}m{s:02d}s" if h else f"{m}m{s:02d}s"
-
-
 def build_report(h: History, log, width: int = 100) -> Report:
     cfg = h.config
     th = Thresholds.from_config(cfg)
     rs = h.run_started or {}
     mark_steps = [m.step for m in h.marks if m.kind in ("ack", "guard", "checkpoint", "merge")]
     charts, missing = [], []
-    for key, title in CHARTS:
+    for key, title in ((m.key, m.title) for m in CHARTED):
         if not h.has(key):
             missing.append(title)
             continue
         s, v = minmax_points(h.steps, h.series[key], MAX_POINTS)
-        bands: list[tuple[float, str]] = []
-        if key == "grad_norm":
-            bands = [(th.grad_norm_high, "normal max"), (th.grad_norm_danger, "danger"),
-                     (th.grad_norm_explosion, "explosion")]
-        elif key == "mem_used":
-            tot = h.last("mem_total")
-            if tot == tot and h.mem_kind == "vram":
-                bands = [(tot * th.memory_warn, "warn"), (tot * th.memory_danger, "danger")]
-            if h.mem_kind != "vram":
-                title = "memory (process RAM)"
+        bands = band_lines(key, th, h.last("mem_total") if h.mem_kind == "vram" else None)
+        if key == "mem_used" and h.mem_kind != "vram":
+            title = "memory (process RAM)"
         charts.append(Chart(key, title, s, v, bands, mark_steps))
     loss_steps, losses = finite(h.steps, h.series["loss"])
     summary = [("steps", f"{h.step}" + (f" / {h.total_steps}" if h.total_steps else "")),
                ("logged points", str(len(h))), ("state", h.state)]
     if h.first_event_t:
-        summary += [("started", _fmt_t(h.first_event_t)), ("duration", _dur(h.first_event_t, h.last_event_t))]
+        summary += [("started", _fmt_t(h.first_event_t)), ("duration", span(h.last_event_t - h.first_event_t))]
     if len(losses):
         b = int(losses.argmin())
         summary += [("first loss", f"{losses[0]:.4g} (step {loss_steps[0]})"),

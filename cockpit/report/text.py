@@ -5,10 +5,9 @@ from __future__ import annotations
 import re
 
 from cockpit.report.model import Chart, Report
+from cockpit.severity import ICON
 
 ANSI = re.compile(r"\x1b\[[0-9;]*m")
-
-ICON = {"ok": "✓", "warn": "▲", "danger": "✖", "critical": "☠"}
 
 
 def chart_text(c: Chart, width: int, height: int = 12) -> str:

@@ -25,9 +25,8 @@ from pathlib import Path
 import yaml
 
 from cockpit.config import RunConfig
+from cockpit.run_groups import PLAN_FILE, SWEEP_FILE
 
-SWEEP_FILE = "sweep.json"
-PLAN_FILE = "sweep.yaml"
 
 
 class SweepError(Exception):
@@ -55,10 +54,6 @@ def parse_lrs(text: str) -> list[float]:
 
 def trial_name(lr: float) -> str:
     return f"lr-{lr:g}"
-
-
-def is_sweep_dir(path: Path) -> bool:
-    return (path / PLAN_FILE).exists() or (path / SWEEP_FILE).exists()
 
 
 def create(cfg: RunConfig, lrs: list[float], steps: int, runs_dir: Path) -> Path:

@@ -19,7 +19,7 @@ from typing import Any
 
 from cockpit.advisor import advise
 from cockpit.advisor.context import RISE_REL
-from cockpit.advisor.rules import FLAT_MIN_POINTS
+from cockpit.advisor.loss_rules import FLAT_MIN_POINTS
 from cockpit.config import RunConfig
 from cockpit.history import History
 

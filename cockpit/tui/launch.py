@@ -85,7 +85,9 @@ def open_replay(path: Path, speed: float = 10.0, theme: str | None = None, prelo
     from cockpit.tui.app import CockpitApp
     from cockpit.tui.sources import ReplaySource
 
-    if path.is_dir() and ((path / "sweep.json").exists() or (path / "sweep.yaml").exists()):
+    from cockpit.run_groups import is_sweep_dir
+
+    if is_sweep_dir(path):
         open_sweep(path, theme=theme)
         return
     try:

@@ -16,8 +16,10 @@ from textual.containers import Grid, Horizontal, Vertical
 from textual.screen import Screen
 from textual.widgets import Footer, RichLog, Static
 
-from cockpit.columns import minmax_points
+from cockpit.bands import lines as band_lines
+from cockpit.downsample import minmax_points
 from cockpit.history import History
+from cockpit.metrics import CHARTED
 from cockpit.rundir import FINAL_STATES
 from cockpit.thresholds import Thresholds
 from cockpit.tui.messages import CATCH_UP, EventsArrived, HistoryRead, TrainerGone, TrainerStatus
@@ -28,8 +30,6 @@ from cockpit.tui.widgets.metric import MetricPanel
 from cockpit.tui.widgets.run_panel import RunPanel
 from cockpit.tui.widgets.samples_panel import SamplesPanel
 
-METRICS = (("loss", "loss"), ("grad_norm", "grad_norm"), ("entropy", "entropy"), ("mem_used", "memory"),
-           ("learning_rate", "lr"), ("tokens_per_s", "tokens/s"))
 TICK = 0.05
 FRAME_ACTIVE, FRAME_IDLE, ACTIVE_FOR = 0.1, 1.0, 15.0
 CONTROL = {"pause", "resume", "lr_half", "lr_double", "set_lr", "save", "stop", "merge", "samples", "apply_advice"}
@@ -105,8 +105,8 @@ class CockpitScreen(Screen):
     def compose(self) -> ComposeResult:
         yield Static(id="title-bar")
         with Grid(id="metrics"):
-            for key, title in METRICS:
-                yield MetricPanel(key, title, id=f"m-{key}")
+            for m in CHARTED:
+                yield MetricPanel(m.key, m.short, id=f"m-{m.key}")
         with Horizontal(id="bottom"):
             with Vertical(id="left-col"):
                 yield RunPanel(id="run")
@@ -365,7 +365,7 @@ class CockpitScreen(Screen):
         th = self.thresholds()
         mark_steps = [m.step for m in h.marks if m.kind in ("ack", "guard", "checkpoint", "merge")]
         idx = _indices(h.steps, mark_steps)
-        for key, _ in METRICS:
+        for key in (m.key for m in CHARTED):
             panel = self.query_one(f"#m-{key}", MetricPanel)
             total = h.last("mem_total") if key == "mem_used" else None
             extra = ""
@@ -643,11 +643,7 @@ class CockpitScreen(Screen):
     def action_zoom(self) -> None:
         focused = self.focused if isinstance(self.focused, MetricPanel) else self.query_one("#m-loss", MetricPanel)
         th = self.thresholds()
-        bands = []
-        if focused.key == "grad_norm":
-            bands = [(th.grad_norm_high, "high"), (th.grad_norm_danger, "danger"), (th.grad_norm_explosion, "explosion")]
-        elif focused.key == "mem_used" and focused.total:
-            bands = [(focused.total * th.memory_warn, "warn"), (focused.total * th.memory_danger, "danger")]
+        bands = band_lines(focused.key, th, focused.total)
         marks = [(m.step, m.label) for m in self.history.marks if m.kind in ("ack", "guard")]
         # Min/max per bucket: plotext draws 2,000 points at once, not a long run's 100,000, and keeps the spikes.
         steps, values = minmax_points(self.history.steps, self.history.series[focused.key], 2000)

@@ -13,6 +13,7 @@ from textual.containers import Grid, Vertical
 from textual.widgets import Footer, Static
 
 from cockpit.history import History
+from cockpit.run_groups import SWEEP_FILE
 from cockpit.rundir import Tail
 from cockpit.thresholds import Thresholds
 from cockpit.tui.sigcont import guard_sigcont
@@ -80,7 +81,7 @@ class SweepApp(App):
 
     def summary(self) -> dict:
         try:
-            return json.loads((self.sweep_dir / "sweep.json").read_text())
+            return json.loads((self.sweep_dir / SWEEP_FILE).read_text())
         except (OSError, ValueError):
             return {"trials": []}
 

@@ -5,9 +5,7 @@ from __future__ import annotations
 from rich.text import Text
 from cockpit.tui.widgets.panel import Panel
 
-from cockpit.tui.bands import SYMBOL
-
-SEV_VAR = {"ok": "success", "warn": "warning", "danger": "error", "critical": "error"}
+from cockpit.severity import ICON, THEME_VARIABLE
 
 
 class AdvisorPanel(Panel):
@@ -31,11 +29,11 @@ class AdvisorPanel(Panel):
             t.append(f"  · needs: {advice.stage_needs[0]}", style="dim")
         t.append("\n")
         if not advice.findings:
-            t.append(f"{SYMBOL['ok']} ", style=v.get("success", ""))
+            t.append(f"{ICON['ok']} ", style=v.get(THEME_VARIABLE["ok"], ""))
             t.append(advice.verdict + "\n")
         for f in advice.findings[:max_findings]:
-            color = v.get(SEV_VAR[f.severity], "")
-            t.append(f"{SYMBOL[f.severity]} {f.severity.upper():<9}", style=f"bold {color}")
+            color = v.get(THEME_VARIABLE[f.severity], "")
+            t.append(f"{ICON[f.severity]} {f.severity.upper():<9}", style=f"bold {color}")
             span = f" [{f.first_step}-{f.last_step}]" if f.first_step is not None and f.first_step != f.last_step \
                 else (f" [{f.first_step}]" if f.first_step is not None else "")
             t.append(f"{f.message}{span}")

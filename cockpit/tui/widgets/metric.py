@@ -10,9 +10,9 @@ from rich.text import Text
 from textual.geometry import Region
 from textual.widget import Widget
 
+from cockpit.bands import LABEL, SYMBOL, band, worst
+from cockpit.downsample import bucket_of, buckets
 from cockpit.thresholds import Thresholds
-from cockpit.tui.bands import LABEL, SYMBOL, band, worst
-from cockpit.tui.downsample import bucket_of, buckets
 
 BARS = "▁▂▃▄▅▆▇█"
 

@@ -2,11 +2,10 @@
 
 from __future__ import annotations
 
-import math
-
 from rich.table import Table
 from rich.text import Text
 
+from cockpit.durations import clock as hms
 from cockpit.history import History
 from cockpit.tui.widgets.panel import Panel
 
@@ -16,14 +15,6 @@ STATE_STYLE = {"running": "bold $success", "paused": "bold $warning", "stopping"
                "suspended": "bold $warning", "stalled": "bold $warning"}
 STATE_ICON = {"running": "▶", "paused": "⏸", "stopping": "■", "finished": "✔", "stopped": "■", "crashed": "✖",
               "starting": "…", "resumed": "▶", "unknown": "?", "suspended": "⏸", "stalled": "⚠"}
-
-
-def hms(seconds: float | None) -> str:
-    if seconds is None or not math.isfinite(seconds) or seconds < 0:
-        return "--:--"
-    m, s = divmod(int(seconds), 60)
-    h, m = divmod(m, 60)
-    return f"{h}:{m:02d}:{s:02d}" if h else f"{m:02d}:{s:02d}"
 
 
 def bar(frac: float, width: int) -> str:

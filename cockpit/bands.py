@@ -1,18 +1,20 @@
-"""Danger bands per metric, from the run's thresholds (the SOP's defaults). Pure: no Textual.
+"""Danger bands per metric, from the run's thresholds (the SOP's defaults): which band a value is in,
+and the lines a chart draws at the band edges. Pure: no Textual.
 
-Every band has a symbol as well as a colour, so it reads on a 16-colour terminal and for colour-blind
-users: ✓ ok, ▲ warn, ✖ danger, ☠ critical.
+A band is a severity, or "none" for a metric without bands (or no value); each has a symbol as well as
+a colour (cockpit.severity): ✓ ok, ▲ warn, ✖ danger, ☠ critical.
 """
 
 from __future__ import annotations
 
 import math
 
+from cockpit.severity import ICON, SEVERITIES
 from cockpit.thresholds import Thresholds
 
-SYMBOL = {"ok": "✓", "warn": "▲", "danger": "✖", "critical": "☠", "none": "·"}
+SYMBOL = {**ICON, "none": "·"}
 LABEL = {"ok": "ok", "warn": "warn", "danger": "DANGER", "critical": "CRIT", "none": ""}
-ORDER = ("none", "ok", "warn", "danger", "critical")
+ORDER = ("none", *SEVERITIES)
 
 
 def band(metric: str, value: float, th: Thresholds, total: float | None = None) -> str:
@@ -45,3 +47,14 @@ def band(metric: str, value: float, th: Thresholds, total: float | None = None) 
 
 def worst(bands: list[str]) -> str:
     return max(bands, key=ORDER.index, default="none")
+
+
+def lines(metric: str, th: Thresholds, total: float | None = None) -> list[tuple[float, str]]:
+    """(value, name) of each band edge a chart of the metric draws, lowest first. Memory has lines only
+    against the total the caller gives (the report gives none for process RAM)."""
+    if metric == "grad_norm":
+        return [(th.grad_norm_high, "normal max"), (th.grad_norm_danger, "danger"),
+                (th.grad_norm_explosion, "explosion")]
+    if metric == "mem_used" and total and math.isfinite(total):
+        return [(total * th.memory_warn, "warn"), (total * th.memory_danger, "danger")]
+    return []

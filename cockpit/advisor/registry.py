@@ -1,0 +1,58 @@
+"""What a rule is: a small pure function of the run's series, config and thresholds, with the SOP section
+it encodes. Each rules module keeps its own list; `cockpit.advisor.rules` joins them in the SOP's order.
+
+A rule returns zero or more findings with evidence (steps and values). Rules reason in *logged points*
+(an HF log may log every 500 steps) and use steps only where the SOP speaks in steps (collapse within
+200 steps).
+
+    RULES: list[Rule] = []
+    rule = registrar(RULES)
+
+    @rule("loss_flat", "loss", sop=SOP + "signal-loss", sop_line="...", severity="warn", action="lr x2")
+    def loss_flat(ctx: Context) -> list[Finding]: ...
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+from typing import Callable
+
+from cockpit.advisor.context import Context
+from cockpit.advisor.types import Finding
+
+SOP = "docs/SOP.md#"
+"""Where the procedure is written down: a rule's `sop` is this and the anchor of its section."""
+
+
+@dataclass(frozen=True)
+class Rule:
+    id: str
+    signal: str
+    doc: str
+    check: Callable[[Context], list[Finding]]
+    sop: str = ""
+    """The section of docs/SOP.md the rule encodes, as a link: `docs/SOP.md#stage-6-stability-check`."""
+    sop_line: str = ""
+    """The line of that section (or of the notes it comes from) the rule encodes, in a few words."""
+    severity: str = ""
+    """The severities it can give, as the README table shows them."""
+    action: str = ""
+    """What it advises, as the README table shows it."""
+
+
+def registrar(rules: list[Rule]):
+    """A decorator that appends each rule it wraps to `rules` and returns the function unchanged."""
+
+    def rule(id: str, signal: str, *, sop: str, sop_line: str, severity: str, action: str):
+        def deco(fn: Callable[[Context], list[Finding]]) -> Callable[[Context], list[Finding]]:
+            rules.append(Rule(id, signal, (fn.__doc__ or "").strip(), fn, sop, sop_line, severity, action))
+            return fn
+
+        return deco
+
+    return rule
+
+
+def fmt(x: float) -> str:
+    """A value in a finding's message: three significant digits."""
+    return f"{x:.3g}"

@@ -1,0 +1,26 @@
+"""The metrics the cockpit and the report chart, in the order they show them."""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+
+
+@dataclass(frozen=True)
+class Metric:
+    key: str
+    """The field of a `metrics` event."""
+    title: str
+    """Its name on a chart."""
+    short: str
+    """Its name where room is short (a cockpit panel's title)."""
+
+
+CHARTED = (
+    Metric("loss", "loss", "loss"),
+    Metric("grad_norm", "grad_norm", "grad_norm"),
+    Metric("entropy", "entropy", "entropy"),
+    Metric("mem_used", "memory", "memory"),
+    Metric("learning_rate", "learning rate", "lr"),
+    Metric("tokens_per_s", "tokens/s", "tokens/s"),
+)
+"""Loss, grad_norm and entropy first: the SOP reads them; then what the run costs and how fast it goes."""
