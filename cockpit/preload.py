@@ -25,8 +25,8 @@ MIN_BYTES = 4 << 20
 
 CHILD_SHARE = 0.5
 """Share of an events file the child reads, for a command whose own imports are light (diagnose, report:
-~0.2 s). Both processes parse and turn metrics into columns; the child also imports numpy. Sweep on 2
-cores, 100,000 steps, diagnose: 0.4 -> 0.85 s, 0.5 -> 0.83 s, 0.6 -> 0.93 s (bench/README.md)."""
+~0.2 s). Both processes parse and turn metrics into columns; the child also imports numpy. The fastest
+share of those measured on 2 cores, 100,000 steps (bench/README.md, "Long logs")."""
 
 
 class Preload:

@@ -5,8 +5,8 @@ allocator's allocated / reserved / peak. These are host-side counters: none of t
 device. CPU: the process RSS against the machine's RAM.
 
 Cost per logging step on an H100 (bench/README.md): 32.5 µs for the whole reading (the allocator's
-statistics read once, plus NVML's 8 µs query), where the three public torch.cuda calls it replaced cost
-434 µs together.
+statistics read once, plus NVML's 8 µs query); the three public torch.cuda calls that give the same
+numbers cost 434 µs together.
 """
 
 from __future__ import annotations

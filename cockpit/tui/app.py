@@ -1,4 +1,4 @@
-"""The cockpit App: themes, key remapping, one CockpitScreen. Kept small on purpose (STYLE.md 1)."""
+"""The cockpit App: themes, key remapping, one CockpitScreen. Kept small: everything else has its own module."""
 
 from __future__ import annotations
 

@@ -70,8 +70,8 @@ class LiveSource:
             pending += events
             now = time.monotonic()
             # Each message costs the UI thread about a millisecond, whatever it holds: while the cockpit
-            # is only watched (1 frame/s), events wait here for the frame that will show them (measured
-            # at 12 events/s: 4.6-5.0% -> 3.6% of a core), except those that must be drawn at once.
+            # is only watched (1 frame/s), events wait here for the frame that will show them (bench/README.md:
+            # "Taking in events"), except those that must be drawn at once.
             if pending and (len(pending) >= CATCH_UP or screen.wants_events_now(events, now)):
                 screen.post_message(EventsArrived(pending, self.tail.stats.bad))
                 pending = []
