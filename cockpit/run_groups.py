@@ -8,6 +8,7 @@ Plain file checks: `ls`, `replay` and the CLI ask this before they import anythi
 
 from __future__ import annotations
 
+import json
 from pathlib import Path
 from typing import Iterator
 
@@ -43,6 +44,14 @@ def group_kind(path: Path) -> str | None:
 
 def is_run_group(path: Path) -> bool:
     return group_kind(path) is not None
+
+
+def read_sweep_summary(sweep_dir: Path) -> dict | None:
+    """sweep.json, or None while it is not there or not readable (the orchestrator replaces it whole)."""
+    try:
+        return json.loads((Path(sweep_dir) / SWEEP_FILE).read_text())
+    except (OSError, ValueError):
+        return None
 
 
 def member_runs(path: Path) -> Iterator[Path]:

@@ -16,10 +16,10 @@ import numpy as np
 import pytest
 
 from cockpit.advisor.diagnose import exit_code, report
-from cockpit.severity import RANK
 from cockpit.config import RunConfig
 from cockpit.history import History
 from cockpit.logs import load_history
+from cockpit.severity import RANK
 
 FIX = Path(__file__).parent / "fixtures" / "real-logs"
 PREFIX = {"critical": "critical: ", "danger": "danger: ", "warn": "watch: "}

@@ -26,7 +26,7 @@ import yaml
 
 from cockpit.config import RunConfig
 from cockpit.run_groups import PLAN_FILE, SWEEP_FILE
-
+from cockpit.run_groups import read_sweep_summary as read_summary
 
 
 class SweepError(Exception):
@@ -73,13 +73,6 @@ def write_summary(sweep_dir: Path, data: dict) -> None:
     tmp = sweep_dir / (SWEEP_FILE + ".tmp")
     tmp.write_text(json.dumps(data, indent=1, default=str))
     os.replace(tmp, sweep_dir / SWEEP_FILE)  # readers never see a half-written sweep.json
-
-
-def read_summary(sweep_dir: Path) -> dict | None:
-    try:
-        return json.loads((sweep_dir / SWEEP_FILE).read_text())
-    except (OSError, ValueError):
-        return None
 
 
 def spawn_orchestrator(sweep_dir: Path) -> subprocess.Popen:

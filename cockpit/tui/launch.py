@@ -82,10 +82,9 @@ def open_replay(path: Path, speed: float = 10.0, theme: str | None = None, prelo
     """`preload`: a `cockpit.preload.Preload` the CLI started before importing the UI."""
     from cockpit.history import History
     from cockpit.logs import LogError, load_history, resolve
+    from cockpit.run_groups import is_sweep_dir
     from cockpit.tui.app import CockpitApp
     from cockpit.tui.sources import ReplaySource
-
-    from cockpit.run_groups import is_sweep_dir
 
     if is_sweep_dir(path):
         open_sweep(path, theme=theme)

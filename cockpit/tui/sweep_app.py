@@ -3,7 +3,6 @@ live while they run; enter opens one trial's full cockpit."""
 
 from __future__ import annotations
 
-import json
 from pathlib import Path
 
 from rich.text import Text
@@ -13,7 +12,7 @@ from textual.containers import Grid, Vertical
 from textual.widgets import Footer, Static
 
 from cockpit.history import History
-from cockpit.run_groups import SWEEP_FILE
+from cockpit.run_groups import read_sweep_summary
 from cockpit.rundir import Tail
 from cockpit.thresholds import Thresholds
 from cockpit.tui.sigcont import guard_sigcont
@@ -80,10 +79,7 @@ class SweepApp(App):
         self.requested = theme or "cockpit-dark"
 
     def summary(self) -> dict:
-        try:
-            return json.loads((self.sweep_dir / SWEEP_FILE).read_text())
-        except (OSError, ValueError):
-            return {"trials": []}
+        return read_sweep_summary(self.sweep_dir) or {"trials": []}
 
     def compose(self) -> ComposeResult:
         s = self.summary()

@@ -3,9 +3,9 @@
 from __future__ import annotations
 
 from rich.text import Text
-from cockpit.tui.widgets.panel import Panel
 
 from cockpit.severity import ICON, THEME_VARIABLE
+from cockpit.tui.widgets.panel import Panel
 
 
 class AdvisorPanel(Panel):
