@@ -16,9 +16,10 @@ MARKERS = ("braille", "•", "x", "+", "o", "*", "#", "%")
 """One marker per run, so overlaid runs read apart without colour (Markdown and pipes lose it)."""
 
 
-def chart_text(c: Chart, width: int, height: int = 12, smoothed: bool = False) -> str:
+def chart_text(c: Chart, width: int, height: int = 12, smoothed: bool = False, per_run: bool = False) -> str:
     """The chart drawn with plotext. `smoothed`: draw each train line's EMA instead of its raw values
-    (several runs' raw lines on one text chart are unreadable)."""
+    (several runs' raw lines on one text chart are unreadable). `per_run`: a marker and a legend entry
+    per run even when only one run has this metric (a comparison)."""
     import plotext as plt
 
     plt.clear_figure()
@@ -26,15 +27,17 @@ def chart_text(c: Chart, width: int, height: int = 12, smoothed: bool = False) -
     plt.theme("clear")
     plt.title(c.title)
     values: list[float] = []
-    many = len({ln.run for ln in c.lines}) > 1
+    many = per_run or len({ln.run for ln in c.lines}) > 1
     for ln in c.lines:
         ys = ln.smooth if smoothed and ln.smooth else ln.values
         pts = [(s, y) for s, y in zip(ln.steps, ys) if y == y and (y > 0 or not c.log_y)]
         if not pts:
             continue
         marker = MARKERS[ln.run % len(MARKERS)] if many else ("o" if ln.kind == "eval" else "braille")
-        draw = plt.scatter if ln.kind == "eval" else plt.plot  # evaluations are points, not a curve
-        draw([p[0] for p in pts], [p[1] for p in pts], marker=marker, label=ln.name if (many or len(c.lines) > 1) else None)
+        # Beside a train curve, evaluations are points; on their own chart (a comparison) a line per run.
+        draw = plt.scatter if ln.kind == "eval" and not per_run else plt.plot
+        label = ln.name if many or len(c.lines) > 1 else None
+        draw([p[0] for p in pts], [p[1] for p in pts], marker=marker, label=label)
         values += [p[1] for p in pts]
     if not values:
         return ANSI.sub("", plt.build())
