@@ -122,7 +122,8 @@ def test_same_named_runs_get_told_apart(tmp_path):
 def test_config_diff_keeps_only_differing_keys_and_ignores_partial_logs():
     ours = {"training": {"learning_rate": 1e-4, "logging_steps": 1}, "lora": {"r": 8}, "name": "a"}
     other = {"training": {"learning_rate": 2e-4, "logging_steps": 1}, "lora": {"r": 8, "dropout": 0.1}, "name": "b"}
-    assert config_diff([ours, other]) == [("lora.dropout", ["-", "0.1"]), ("training.learning_rate", ["0.0001", "0.0002"])]
+    assert config_diff([ours, other]) == [("lora.dropout", ["-", "0.1"]),
+                                          ("training.learning_rate", ["0.0001", "0.0002"])]
     # A Hugging Face log's config holds only what trainer_state.json records: what it lacks is unknown.
     hf = {"training": {"logging_steps": 10}}
     rows = dict(config_diff([ours, ours, hf], partial=[False, False, True]))
@@ -147,6 +148,7 @@ def demo_sweep(tmp_path_factory):
     return next(runs.glob("demo-sweep-*"))
 
 
+@pytest.mark.slow
 def test_compare_and_report_on_a_real_demo_sweep(demo_sweep, tmp_path):
     summary = json.loads((demo_sweep / "sweep.json").read_text())
     verdicts = {t["lr"]: t["verdict"] for t in summary["trials"]}

@@ -15,7 +15,8 @@ VERDICT_SEVERITY = {"good": "ok", "too_low": "warn", "too_short": "warn", "risin
 
 
 def _swatch(i: int) -> str:
-    return f'<i style="display:inline-block;width:14px;height:4px;margin:0 6px 3px 0;background:{RUN_COLORS[i % 8]}"></i>'
+    color = RUN_COLORS[i % len(RUN_COLORS)]
+    return f'<i style="display:inline-block;width:14px;height:4px;margin:0 6px 3px 0;background:{color}"></i>'
 
 
 def _verdict(v: str | None) -> str:
@@ -26,12 +27,15 @@ def _verdict(v: str | None) -> str:
 
 
 def render_html(r: CompareReport) -> str:
-    groups = any(x.group for x in r.runs)
-    head = "".join(f"<th>{e(h)}</th>" for h in ("run", *(("from",) if groups else ()), "verdict", "state", "steps",
-                                                    *NUMBER_COLUMNS, "advisor"))
+    groups = len({x.group for x in r.runs}) > 1  # one sweep's trials: its name is the title already
+    verdicts = any(x.verdict for x in r.runs)
+    columns = ("run", *(("from",) if groups else ()), *(("verdict",) if verdicts else ()), "state", "steps",
+               *NUMBER_COLUMNS, "advisor")
+    head = "".join(f"<th>{e(h)}</th>" for h in columns)
     rows = "".join(
-        f"<tr><td>{_swatch(i)}{e(x.label)}</td>" + (f"<td>{e(x.group or '-')}</td>" if groups else "")
-        + f"<td title='{e(x.reason or '')}'>{_verdict(x.verdict)}</td><td>{e(x.state)}</td><td class=num>{e(x.steps)}</td>"
+        f"<tr><td class=name>{_swatch(i)}{e(x.label)}</td>" + (f"<td>{e(x.group or '-')}</td>" if groups else "")
+        + (f"<td title='{e(x.reason or '')}'>{_verdict(x.verdict)}</td>" if verdicts else "")
+        + f"<td>{e(x.state)}</td><td class=num>{e(x.steps)}</td>"
         + "".join(f"<td class=num>{e(x.numbers[k])}</td>" for k in NUMBER_COLUMNS)
         + f"<td>{e(x.advisor)}</td></tr>" for i, x in enumerate(r.runs))
     if r.diff:

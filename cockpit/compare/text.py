@@ -11,7 +11,7 @@ def _run_grid(r: CompareReport) -> list[list[str]]:
     head = ["run", "from", "verdict", "state", "steps", *NUMBER_COLUMNS]
     rows = [[x.label, x.group or "-", x.verdict or "-", x.state, x.steps, *(x.numbers[k] for k in NUMBER_COLUMNS)]
             for x in r.runs]
-    if not any(x.group for x in r.runs):
+    if len({x.group for x in r.runs}) <= 1:  # one sweep's trials: its name is the title already
         head, rows = [h for h in head if h != "from"], [row[:1] + row[2:] for row in rows]
     if not any(x.verdict for x in r.runs):
         i = head.index("verdict")
@@ -35,7 +35,8 @@ def _sections(r: CompareReport, width: int):
     yield "h", "Charts"
     for c in r.charts:
         note = caption(c)
-        note = (note + "\n" if note else "") + "  train lines smoothed (EMA); one marker per run (legend in the chart)"
+        how = "one marker per run" + ("" if c.key == "eval_loss" else ", lines smoothed (EMA)")
+        note = (note + "\n" if note else "") + f"  {how}; the legend is in the chart"
         yield "chart", (chart_text(c, width, smoothed=True, per_run=True), note)
     if r.missing:
         yield "p", "no run logged: " + ", ".join(r.missing)

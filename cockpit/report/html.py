@@ -9,11 +9,12 @@ from cockpit.report.svg import MARK_COLOR, SEVERITY_COLOR, svg_chart
 
 ICON = {"ok": "✓", "warn": "▲", "danger": "✖", "critical": "☠"}
 
-STYLE = """body{font-family:system-ui,sans-serif;max-width:1000px;margin:2em auto;color:#222;padding:0 1em}
+STYLE = """body{font-family:system-ui,sans-serif;max-width:1100px;margin:2em auto;color:#222;padding:0 1em}
 table{border-collapse:collapse}td,th{border-bottom:1px solid #eee;padding:3px 10px;text-align:left;vertical-align:top}
 tr.critical td,tr.danger td{color:#b00000}tr.warn td{color:#8a6d00}figure{margin:1.2em 0}
 .key span{display:inline-block;margin-right:1.2em}.sw{display:inline-block;width:14px;height:10px;margin-right:4px}
-td.num{text-align:right;font-variant-numeric:tabular-nums}"""
+td.num{text-align:right;font-variant-numeric:tabular-nums;white-space:nowrap}
+td.name{white-space:nowrap}"""
 
 
 def key_html() -> str:
