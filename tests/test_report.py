@@ -152,7 +152,7 @@ def test_text_report_says_what_its_lines_are(tmp_path):
     assert "vertical lines: step 30 lr 2e-4 -> 1e-4; step 50 ckpt 50" in out
     assert "operator actions / guards" not in out
     assert "memory, GiB" in out and "2.0e-04" in out and "throughput, tokens/s" in out
-    assert "eval_loss" in out.split("Charts")[1]  # the eval points' legend on the loss chart
+    assert "oo eval loss" in out.split("Charts")[1]  # the eval points and their legend on the loss chart
 
 
 def _png_size(data: bytes) -> tuple[int, int]:

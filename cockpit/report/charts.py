@@ -178,16 +178,23 @@ TITLES = {"loss": "loss (train, eval)", "grad_norm": "grad_norm (log scale)", "e
           "learning_rate": "learning rate", "mem_used": "memory, GiB", "tokens_per_s": "throughput, tokens/s"}
 
 
+LINE_NAMES = {"loss": "train loss", "mem_used": "memory", "tokens_per_s": "tokens/s", "learning_rate": "lr"}
+SMOOTHED = ("loss", "grad_norm", "entropy", "tokens_per_s")
+"""Noisy metrics get an EMA; lr and memory are drawn as they are (a step change must stay a step)."""
+
+
 def run_charts(h: History, th: Thresholds, timeline: list[dict[str, Any]]) -> tuple[list[Chart], list[str]]:
     """One run's charts and the metrics its log does not have."""
     marks = marks_of(h)
     charts, missing = [], []
     for key, title in TITLES.items():
-        line = line_for(h, key, key, smooth=key in ("loss", "grad_norm", "entropy", "tokens_per_s"))
+        line = line_for(h, key, LINE_NAMES.get(key, key), smooth=key in SMOOTHED)
         lines = [line] if line else []
         if key == "loss":
             ev = eval_line(h)
-            lines += [ev] if ev else []
+            if ev:
+                ev.name = "eval loss"
+                lines.append(ev)
         if not lines:
             missing.append(key)
             continue

@@ -29,7 +29,10 @@ class Frame:
             ys = [v for v in ys if v > 0]
         ys = ys or [1.0]
         lo, hi = min(ys), max(ys)
-        edges = [e for b in c.bands for e in (b.lo, b.hi) if math.isfinite(e) and e <= hi * 2 and e >= lo / 2]
+        # Band edges up to twice the data: an explosion bound of 50 would squash a grad_norm that stays
+        # under 2. Memory shows its bands whatever the use: how far from the device's limit is the point.
+        edges = [e for b in c.bands for e in (b.lo, b.hi)
+                 if math.isfinite(e) and (c.key == "mem_used" or lo / 2 <= e <= hi * 2)]
         lo, hi = min([lo, *edges]), max([hi, *edges])
         if c.log_y:
             lo = max(lo, hi * 1e-6)  # a value of 1e-30 would spread 30 decades over the axis
