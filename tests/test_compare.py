@@ -166,6 +166,10 @@ def test_compare_and_report_on_a_real_demo_sweep(demo_sweep, tmp_path):
         assert title in charts
     html = (tmp_path / "c.html").read_text()
     assert html.count("<svg") == 4 and "lr-0.002" in html
+    # The two trials named as plain run directories: the same diff, no sweep verdict column.
+    pair = cockpit("compare", str(demo_sweep / "lr-0.0001"), str(demo_sweep / "lr-0.002"))
+    assert pair.returncode == 0, pair.stderr
+    assert "training.learning_rate" in pair.stdout and "verdict" not in pair.stdout.split("Config difference")[0]
     # `cockpit report` on the sweep directory gives the same overlay; on one trial, the single-run report.
     rep = cockpit("report", str(demo_sweep))
     assert rep.returncode == 0 and "Runs (2)" in rep.stdout and "Config difference" in rep.stdout

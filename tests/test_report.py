@@ -144,7 +144,11 @@ def test_html_report_ticks_units_eval_bands_spans_and_labelled_marks(tmp_path):
 
 
 def test_text_report_says_what_its_lines_are(tmp_path):
+    from tuihelpers import append
+
     rd = _vram_run_with_eval(tmp_path / "run")
+    # `save` acks "checkpoint at step 50", then its checkpoint is marked: one line, said once
+    append(rd, kind="ack", id="s1", cmd="save", ok=True, step=50, change="checkpoint at step 50")
     r = cockpit("report", str(rd.path))
     assert r.returncode == 0, r.stderr
     out = r.stdout

@@ -139,6 +139,24 @@ def marks_of(h: History) -> list[Mark]:
     return [Mark(m.step, m.kind, short_label(m.kind, m.label, m.event)) for m in h.marks if m.kind in MARK_KINDS]
 
 
+MARK_RANK = ("guard", "ack", "merge", "checkpoint")
+"""Several marks on one step share one line, coloured by the weightiest (a guard over its checkpoint)."""
+
+
+def mark_groups(marks: list[Mark]) -> list[tuple[int, str, str]]:
+    """(step, kind, label) per step that has marks, in step order."""
+    by_step: dict[int, list[Mark]] = {}
+    for m in marks:
+        by_step.setdefault(m.step, []).append(m)
+    out = []
+    for step, ms in sorted(by_step.items()):
+        kind = min((m.kind for m in ms), key=lambda k: MARK_RANK.index(k) if k in MARK_RANK else len(MARK_RANK))
+        # `save` is acked "checkpoint at step N" and then its checkpoint is marked: say it once
+        labels = [m.label for m in ms if not (m.kind == "ack" and m.label.startswith("checkpoint at"))]
+        out.append((step, kind, " · ".join(dict.fromkeys(labels or [ms[0].label]))))
+    return out
+
+
 def short_label(kind: str, label: str, ev: dict[str, Any]) -> str:
     """A marker's label, short enough to sit above a chart: `lr 2e-4 -> 1e-4`, `ckpt 50`, `guard: rule`."""
     if kind == "checkpoint":

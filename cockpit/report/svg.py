@@ -7,7 +7,7 @@ from __future__ import annotations
 import math
 from html import escape
 
-from cockpit.report.charts import Chart, Line
+from cockpit.report.charts import Chart, Line, mark_groups
 from cockpit.report.units import fmt_tick, linear_ticks, log_step, log_ticks
 
 SEVERITY_COLOR = {"ok": "#2e9e44", "warn": "#d7a700", "danger": "#e05a00", "critical": "#b00000"}
@@ -128,17 +128,15 @@ def _spans(c: Chart, f: Frame) -> list[str]:
 
 def _marks(c: Chart, f: Frame) -> list[str]:
     out = []
-    for i, m in enumerate(sorted(c.marks, key=lambda m: m.step)):
-        if not f.s0 <= m.step <= f.s1:
-            continue
-        x, color = f.x(m.step), MARK_COLOR.get(m.kind, "#555")
+    for i, (step, kind, label) in enumerate(s for s in mark_groups(c.marks) if f.s0 <= s[0] <= f.s1):
+        x, color = f.x(step), MARK_COLOR.get(kind, "#555")
         out.append(f'<line x1="{x:.1f}" x2="{x:.1f}" y1="{f.y0 - 4}" y2="{f.y1}" stroke="{color}" stroke-width="1.2" '
-                   f'stroke-dasharray="{"2 2" if m.kind == "checkpoint" else "5 3"}"><title>step {m.step}: '
-                   f'{escape(m.label)}</title></line>')
+                   f'stroke-dasharray="{"2 2" if kind == "checkpoint" else "5 3"}"><title>step {step}: '
+                   f'{escape(label)}</title></line>')
         if i < MAX_LABELLED_MARKS:
             anchor = "end" if x > f.x1 - 80 else "start"
             out.append(f'<text x="{x + (-3 if anchor == "end" else 3):.1f}" y="{f.y0 - 6 - 11 * (i % 2)}" '
-                       f'font-size="10" fill="{color}" text-anchor="{anchor}" {HALO}>{escape(m.label)}</text>')
+                       f'font-size="10" fill="{color}" text-anchor="{anchor}" {HALO}>{escape(label)}</text>')
     return out
 
 

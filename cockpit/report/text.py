@@ -5,7 +5,7 @@ from __future__ import annotations
 import math
 import re
 
-from cockpit.report.charts import Chart
+from cockpit.report.charts import Chart, mark_groups
 from cockpit.report.model import Report
 from cockpit.report.units import fmt_tick, fmt_value, linear_ticks, log_step, log_ticks
 
@@ -92,10 +92,7 @@ def caption(c: Chart, smoothed: bool = False) -> str:
     if hidden:
         parts.append("off the chart: " + ", ".join(f"{b.name} from {fmt_value(b.lo, c.unit)}" for b in hidden))
     if c.marks:
-        seen: dict[int, list[str]] = {}
-        for m in c.marks:
-            seen.setdefault(m.step, []).append(m.label)
-        parts.append("vertical lines: " + "; ".join(f"step {s} {', '.join(lbls)}" for s, lbls in sorted(seen.items())))
+        parts.append("vertical lines: " + "; ".join(f"step {s} {label}" for s, _, label in mark_groups(c.marks)))
     if smoothed:
         parts.append("lines are smoothed (EMA)")
     return "\n".join("  " + p for p in parts)
