@@ -103,4 +103,7 @@ def overlay_charts(histories: list[History], labels: list[str], th: Thresholds) 
         bands = grad_norm_bands(th) if key == "grad_norm" else []
         charts.append(Chart(key, title if log_y or key != "grad_norm" else "grad_norm", None, lines, bands,
                             log_y=log_y))
+    steps = [s for c in charts for ln in c.lines for s in ln.steps]
+    for c in charts:  # one x axis for all: an eval every 15 steps lines up with the train curves
+        c.x_range = (min(steps), max(steps)) if steps and max(steps) > min(steps) else None
     return charts, missing

@@ -71,6 +71,8 @@ class Chart:
     marks: list[Mark] = field(default_factory=list)
     spans: list[Span] = field(default_factory=list)
     log_y: bool = False
+    x_range: tuple[int, int] | None = None
+    """Steps the x axis spans when not its own lines' (a comparison's charts share one axis)."""
 
 
 def ema(values: Sequence[float], span: float) -> list[float]:

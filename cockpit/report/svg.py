@@ -44,7 +44,7 @@ class Frame:
             self.labels = [fmt_tick(t, c.unit, spacing) for t in self.ticks]
         self.log = c.log_y
         steps = [s for ln in c.lines for s in ln.steps]
-        self.s0, self.s1 = min(steps), max(steps)
+        self.s0, self.s1 = c.x_range or (min(steps), max(steps))
         if self.s1 <= self.s0:
             self.s1 = self.s0 + 1
         _, _, self.xticks = linear_ticks(self.s0, self.s1, target=8)

@@ -58,8 +58,11 @@ def chart_text(c: Chart, width: int, height: int = 12, smoothed: bool = False, p
     plt.ylim(*((math.log10(a), math.log10(b)) if c.log_y else (a, b)))
     plt.yticks(ticks, labels)
     steps = [s for ln in c.lines for s in ln.steps]
-    _, _, xt = linear_ticks(min(steps), max(steps), target=max(3, width // 14))
-    xt = [int(t) for t in xt if min(steps) <= t <= max(steps) and t == int(t)]
+    s0, s1 = c.x_range or (min(steps), max(steps))
+    if c.x_range:
+        plt.xlim(s0, s1)
+    _, _, xt = linear_ticks(s0, s1, target=max(3, width // 14))
+    xt = [int(t) for t in xt if s0 <= t <= s1 and t == int(t)]
     if len(xt) >= 2:
         plt.xticks(xt, [str(t) for t in xt])
     for s in _mark_steps(c):
@@ -170,6 +173,6 @@ def layout_markdown(sections) -> str:
             out.append("")
         elif kind == "chart":
             out.append("```text\n" + body[0] + "\n```")
-            if body[1]:
-                out.append(body[1].strip() + "\n")
+            if body[1]:  # the caption's lines as a list: Markdown would run them into one paragraph
+                out.append("\n".join(f"- {ln.strip()}" for ln in body[1].splitlines() if ln.strip()) + "\n")
     return "\n".join(out)
