@@ -205,3 +205,16 @@ def test_html_report_renders_in_headless_chromium(tmp_path):
     # A blank page is one colour: a handful of byte values that compress to almost nothing.
     assert len(set(nothing)) < 8 and len(set(pixels)) > 100
     assert len(drawn) > 20 * len(empty)
+
+
+def test_tick_labels_read_as_people_write_them():
+    from cockpit.report.units import fmt_tick, linear_ticks, log_ticks
+
+    cases = [(900_000, None, 100_000, "900k"), (1.25e6, None, 2.5e5, "1.25M"), (12_500, None, 2_500, "12.5k"),
+             (3_600, "tokens/s", 200, "3,600"), (0.25, None, 0.05, "0.25"), (2e-4, "lr", 2e-5, "2.0e-04"),
+             (0, "lr", 1, "0")]
+    assert [fmt_tick(v, unit, step) for v, unit, step, _ in cases] == [want for *_, want in cases]
+    assert linear_ticks(0.52, 3.41) == (0.0, 4.0, [0.0, 1.0, 2.0, 3.0, 4.0])
+    assert log_ticks(0.3, 33.4)[2] == [0.2, 0.5, 1, 2, 5, 10, 20, 50]
+    lo, hi, ticks = linear_ticks(1.2e21, 1.2e21)  # flat at a value where +1 is lost: still a range
+    assert lo < 1.2e21 < hi and len(ticks) >= 2

@@ -215,8 +215,9 @@ def run_charts(h: History, th: Thresholds, timeline: list[dict[str, Any]]) -> tu
             if ev:
                 ev.name = "eval loss"
                 lines.append(ev)
+            title = "loss (train, eval)" if ev else "loss (train)"
         if not lines:
-            missing.append(key)
+            missing.append(LINE_NAMES.get(key, key).replace("train loss", "loss").replace("lr", "learning rate"))
             continue
         bands: list[Band] = []
         if key == "grad_norm":

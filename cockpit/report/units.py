@@ -33,12 +33,20 @@ def fmt_tick(v: float, unit: str | None, step: float) -> str:
     """A tick label: as many decimals as the tick spacing needs, no unit suffix (the axis title has it)."""
     if v == 0:
         return "0"
-    if unit == "lr" or abs(v) >= 1e6 or abs(v) < 1e-3:
+    if unit == "lr" or abs(v) < 1e-3 or abs(v) >= 1e15:
         return f"{v:.1e}"
+    for above, size, suffix in ((1e12, 1e12, "T"), (1e9, 1e9, "G"), (1e6, 1e6, "M"), (1e4, 1e3, "k")):
+        if abs(v) >= above:  # 900k, 1.2M: a six-digit label crowds the axis and reads slower
+            text = f"{v / size:.{_decimals(step / size) + 1}f}"  # 12.5k between 10k and 15k
+            return (text.rstrip("0").rstrip(".") if "." in text else text) + suffix
     if abs(v) >= 1000:
         return f"{v:,.0f}"
-    decimals = max(0, -math.floor(math.log10(step))) if step > 0 else 2
-    return f"{v:.{min(decimals, 4)}f}"
+    return f"{v:.{_decimals(step)}f}"
+
+
+def _decimals(step: float) -> int:
+    """Decimals that tell ticks `step` apart: 0 for 1 or more, 1 for 0.5, 2 for 0.05 ... (at most 4)."""
+    return min(4, max(0, -math.floor(math.log10(step)))) if step > 0 and math.isfinite(step) else 2
 
 
 def fmt_plain(v: float) -> str:
