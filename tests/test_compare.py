@@ -71,7 +71,8 @@ def test_compare_real_logs_with_entropy(tmp_path):
 
 def test_study_dir_with_a_nested_sweep_shows_every_run_and_verdicts(tmp_path):
     study = tmp_path / "study"
-    base = run_with(study / "baseline", 1e-4)
+    base = run_with(study / "runs" / "baseline", 1e-4)  # a level down, as a study may keep them
+    final = run_with(tmp_path / "elsewhere" / "final", 2e-4, dropout=0.1)  # named by a stage only
     sweep = study / "demo-sweep-1"
     run_with(sweep / "lr-5e-05", 5e-5)
     run_with(sweep / "lr-0.0002", 2e-4, dropout=0.1)
@@ -80,17 +81,19 @@ def test_study_dir_with_a_nested_sweep_shows_every_run_and_verdicts(tmp_path):
         {"lr": 2e-4, "run_dir": "/elsewhere/lr-0.0002", "state": "finished", "verdict": "good", "reason": "smooth"},
         {"lr": 4e-4, "run_dir": "/elsewhere/lr-0.0004", "state": "pending", "verdict": None}],
         "recommended_lr": 2e-4}))
-    (study / "study.json").write_text(json.dumps({"stages": [{"stage": 2, "runs": [str(base.path)]}]}))
+    (study / "study.json").write_text(json.dumps({"stages": [{"stage": 2, "runs": [str(base.path)]},
+                                                             {"stage": 8, "runs": [{"run_dir": str(final.path)}]}]}))
     r = cockpit("report", str(study), "--out", str(tmp_path / "s.html"))
     assert r.returncode == 0, r.stderr
     out = r.stdout
-    assert "Runs (3)" in out and "stage 2" in out and "demo-sweep-1" in out
+    assert "Runs (4)" in out and "stage 2" in out and "stage 8" in out and "demo-sweep-1" in out
     assert "good (recommended)" in out and "too_low" in out
     assert "skipped: demo-sweep-1/lr-0.0004: pending, nothing logged yet" in out
     diff = out.split("Config difference")[1].split("Charts")[0]
     rows = {ln.split()[0]: ln.split()[1:] for ln in diff.splitlines() if ln.strip().startswith(("training", "lora"))}
-    assert rows == {"lora.lora_dropout": ["0.05", "0.05", "0.1"],
-                    "training.learning_rate": ["0.0001", "5e-05", "0.0002"]}
+    # The same start time everywhere (write_run): the order they were found in, sweep first ("d" < "r")
+    assert rows == {"lora.lora_dropout": ["0.05", "0.1", "0.05", "0.1"],
+                    "training.learning_rate": ["5e-05", "0.0002", "0.0001", "0.0002"]}
     html = (tmp_path / "s.html").read_text()
     assert "good (recommended)" in html and html.count("<svg") == 3  # loss, grad_norm, entropy (no eval)
 

@@ -104,16 +104,19 @@ def sweep_runs(sweep: Path, notes: list[str]) -> list[RunSource]:
 
 
 def study_runs(study: Path, notes: list[str]) -> list[RunSource]:
-    """A study's runs: every run directory under it (sweeps inside it bring their verdicts), in the
-    order they started. A stage in `study.json` that names a run labels it with the stage."""
+    """A study's runs: every run directory under it (sweeps inside it bring their verdicts), and any run
+    its stages name elsewhere, in the order they started. A stage in `study.json` that names a run
+    labels it with the stage."""
     data = _read_json(study / STUDY_FILE)
-    stage_of = _stage_of_runs(data)
+    stage_of, listed = _stage_of_runs(data)
     found: list[RunSource] = []
-    for child in sorted(p for p in study.iterdir() if p.is_dir()):
-        if is_sweep_dir(child):
-            found += sweep_runs(child, notes)
-        elif (child / "events.jsonl").exists():
-            found.append(RunSource(child, child.name, group=study.name))
+    _walk(study, study, notes, found, depth=3)
+    seen = {r.path.resolve() for r in found}
+    for path in listed:
+        p = Path(path) if Path(path).is_absolute() else study / path
+        if (p / "events.jsonl").exists() and p.resolve() not in seen:
+            seen.add(p.resolve())
+            found.append(RunSource(p, p.name, group=study.name))
     for r in found:
         stage = stage_of.get(r.path.name)
         if stage is not None:
@@ -124,20 +127,39 @@ def study_runs(study: Path, notes: list[str]) -> list[RunSource]:
     return found
 
 
-def _stage_of_runs(data: Any) -> dict[str, str]:
-    """Run folder name -> stage id, from whatever lists of runs the study's stages hold."""
+def _walk(study: Path, folder: Path, notes: list[str], found: list[RunSource], depth: int) -> None:
+    """Runs and sweeps under `folder`, a few levels down (a study may keep them under runs/ or per
+    stage); a run directory's own folders (checkpoints, adapter) are not looked into."""
+    try:
+        children = sorted(p for p in folder.iterdir() if p.is_dir() and not p.is_symlink())
+    except OSError:
+        return
+    for child in children:
+        if is_sweep_dir(child):
+            found += sweep_runs(child, notes)
+        elif (child / "events.jsonl").exists():
+            found.append(RunSource(child, child.name, group=study.name))
+        elif depth > 1:
+            _walk(study, child, notes, found, depth - 1)
+
+
+def _stage_of_runs(data: Any) -> tuple[dict[str, str], list[str]]:
+    """(run folder name -> stage id, the run paths named), from whatever lists of runs the stages hold:
+    `{"stages": [{"stage": 3, "runs": ["path", {"run_dir": "path"}]}]}` or stages keyed by id."""
     out: dict[str, str] = {}
+    listed: list[str] = []
     stages = data.get("stages") if isinstance(data, dict) else None
     items = stages.items() if isinstance(stages, dict) else enumerate(stages) if isinstance(stages, list) else ()
     for key, stage in items:
-        if not isinstance(stage, dict):
+        if not isinstance(stage, dict) or not isinstance(stage.get("runs"), list):
             continue
         sid = str(stage.get("stage", stage.get("id", key)))
-        for run in stage.get("runs") or ():
-            name = run.get("run_dir") or run.get("path") if isinstance(run, dict) else run
+        for run in stage["runs"]:
+            name = (run.get("run_dir") or run.get("path")) if isinstance(run, dict) else run
             if isinstance(name, str) and name:
                 out.setdefault(Path(name).name, sid)
-    return out
+                listed.append(name)
+    return out, listed
 
 
 def _started(r: RunSource) -> float:
