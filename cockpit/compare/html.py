@@ -30,14 +30,17 @@ def render_html(r: CompareReport) -> str:
     groups = len({x.group for x in r.runs}) > 1  # one sweep's trials: its name is the title already
     verdicts = any(x.verdict for x in r.runs)
     columns = ("run", *(("from",) if groups else ()), *(("verdict",) if verdicts else ()), "state", "steps",
-               *NUMBER_COLUMNS, "advisor")
+               *NUMBER_COLUMNS)
     head = "".join(f"<th>{e(h)}</th>" for h in columns)
     rows = "".join(
-        f"<tr><td class=name>{_swatch(i)}{e(x.label)}</td>" + (f"<td>{e(x.group or '-')}</td>" if groups else "")
-        + (f"<td title='{e(x.reason or '')}'>{_verdict(x.verdict)}</td>" if verdicts else "")
+        f"<tr class=run><td class=name>{_swatch(i)}{e(x.label)}</td>"
+        + (f"<td class=name>{e(x.group or '-')}</td>" if groups else "")
+        + (f"<td class=name title='{e(x.reason or '')}'>{_verdict(x.verdict)}</td>" if verdicts else "")
         + f"<td>{e(x.state)}</td><td class=num>{e(x.steps)}</td>"
         + "".join(f"<td class=num>{e(x.numbers[k])}</td>" for k in NUMBER_COLUMNS)
-        + f"<td>{e(x.advisor)}</td></tr>" for i, x in enumerate(r.runs))
+        + f"</tr><tr class=sub><td></td><td colspan={len(columns) - 1}>advisor: {e(x.advisor)}"
+        + (f" &nbsp;·&nbsp; sweep: {e(x.reason)}" if x.reason else "") + "</td></tr>"
+        for i, x in enumerate(r.runs))
     if r.diff:
         dh = "<tr><th>key</th>" + "".join(f"<th>{_swatch(i)}{e(x.label)}</th>" for i, x in enumerate(r.runs)) + "</tr>"
         diff = "<table>" + dh + "".join(f"<tr><th>{e(k)}</th>" + "".join(f"<td>{e(v)}</td>" for v in vals) + "</tr>"

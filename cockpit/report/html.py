@@ -14,7 +14,7 @@ table{border-collapse:collapse}td,th{border-bottom:1px solid #eee;padding:3px 10
 tr.critical td,tr.danger td{color:#b00000}tr.warn td{color:#8a6d00}figure{margin:1.2em 0}
 .key span{display:inline-block;margin-right:1.2em}.sw{display:inline-block;width:14px;height:10px;margin-right:4px}
 td.num{text-align:right;font-variant-numeric:tabular-nums;white-space:nowrap}
-td.name{white-space:nowrap}"""
+td.name{white-space:nowrap}tr.run td{border-bottom:none}tr.sub td{color:#555;font-size:.9em;padding-bottom:6px}"""
 
 
 def key_html() -> str:
