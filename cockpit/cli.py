@@ -338,6 +338,22 @@ def report(path: str, out: str | None) -> None:
     sys.exit(report_main(path, out=out, preload=pre))
 
 
+@main.command(context_settings=CONTEXT)
+@click.argument("paths", nargs=-1, required=True, type=click.Path(exists=True))
+@click.option("--html", "html_out", default=None, type=click.Path(dir_okay=False),
+              help="Also save as a self-contained HTML page (or Markdown: FILE.md).")
+def compare(paths: tuple[str, ...], html_out: str | None) -> None:
+    """Runs overlaid: loss, eval_loss, grad_norm, entropy, the config keys that differ, verdicts.
+
+    \b
+    cockpit compare runs/a runs/b            two run directories
+    cockpit compare out/trainer_state.json runs/a
+    cockpit compare runs/demo-sweep-2026...  a sweep's trials (with its verdicts), or a study directory"""
+    from cockpit.compare import main as compare_main
+
+    sys.exit(compare_main(list(paths), out=html_out))
+
+
 @main.command(name="ls", context_settings=CONTEXT)
 @click.argument("runs_dir", default="runs", required=False)
 def ls_(runs_dir: str) -> None:

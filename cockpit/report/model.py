@@ -3,29 +3,16 @@
 from __future__ import annotations
 
 import math
-from dataclasses import dataclass, field
+from dataclasses import dataclass
 from datetime import datetime
 from typing import Any
 
-from cockpit.bands import lines as band_lines
 from cockpit.columns import finite
-from cockpit.downsample import minmax_points
 from cockpit.durations import span
 from cockpit.history import History
-from cockpit.metrics import CHARTED
+from cockpit.report.charts import Chart, run_charts
+from cockpit.report.units import fmt_value
 from cockpit.thresholds import Thresholds
-
-MAX_POINTS = 400
-
-
-@dataclass
-class Chart:
-    key: str
-    title: str
-    steps: list[int]
-    values: list[float]
-    bands: list[tuple[float, str]] = field(default_factory=list)
-    marks: list[int] = field(default_factory=list)
 
 
 @dataclass
@@ -46,26 +33,21 @@ def _fmt_t(t: float | None) -> str:
     return datetime.fromtimestamp(t).strftime("%Y-%m-%d %H:%M:%S") if t else "-"
 
 
+def action_label(kind: str, label: str) -> str:
+    """A mark's label without its kind repeated: the table already has a kind column ("state: finished",
+    not "state: state finished")."""
+    return label[len(kind):].strip() if label.startswith(kind + " ") else label
+
+
 def build_report(h: History, log, width: int = 100) -> Report:
     cfg = h.config
     th = Thresholds.from_config(cfg)
     rs = h.run_started or {}
-    mark_steps = [m.step for m in h.marks if m.kind in ("ack", "guard", "checkpoint", "merge")]
-    charts, missing = [], []
-    for key, title in ((m.key, m.title) for m in CHARTED):
-        if not h.has(key):
-            missing.append(title)
-            continue
-        s, v = minmax_points(h.steps, h.series[key], MAX_POINTS)
-        bands = band_lines(key, th, h.last("mem_total") if h.mem_kind == "vram" else None)
-        if key == "mem_used" and h.mem_kind != "vram":
-            title = "memory (process RAM)"
-        charts.append(Chart(key, title, s, v, bands, mark_steps))
     loss_steps, losses = finite(h.steps, h.series["loss"])
     summary = [("steps", f"{h.step}" + (f" / {h.total_steps}" if h.total_steps else "")),
                ("logged points", str(len(h))), ("state", h.state)]
     if h.first_event_t:
-        summary += [("started", _fmt_t(h.first_event_t)), ("duration", span(h.last_event_t - h.first_event_t))]
+        summary += [("started", _fmt_t(h.first_event_t)), ("duration", span(h.last_event_t - h.first_event_t if h.first_event_t and h.last_event_t else None))]
     if len(losses):
         b = int(losses.argmin())
         summary += [("first loss", f"{losses[0]:.4g} (step {loss_steps[0]})"),
@@ -83,7 +65,7 @@ def build_report(h: History, log, width: int = 100) -> Report:
         summary.append(("peak memory", f"{peak / 2**30:.2f} GiB ({'VRAM' if h.mem_kind == 'vram' else 'process RAM'})"))
     _, tps = finite(h.steps, h.series["tokens_per_s"])
     if len(tps):
-        summary.append(("mean tokens/s", f"{float(tps.mean()):,.0f}"))
+        summary.append(("mean throughput", f"{float(tps.mean()):,.0f} tokens/s"))
     toks = h.last("num_tokens")
     if toks == toks:
         summary.append(("tokens seen", f"{toks:,.0f}"))
@@ -95,8 +77,13 @@ def build_report(h: History, log, width: int = 100) -> Report:
     from cockpit.advisor import advise
     from cockpit.advisor.diagnose import timeline
 
+    lr = h.last("learning_rate")
+    if lr == lr:
+        summary.append(("final lr", fmt_value(lr, "lr")))
     adv = advise(h)
     tl = timeline(h, final=adv.findings)
-    acts = [(m.step, m.kind, m.label) for m in h.marks if m.kind in ("ack", "guard", "checkpoint", "merge", "state")]
+    charts, missing = run_charts(h, th, tl)
+    acts = [(m.step, m.kind, action_label(m.kind, m.label)) for m in h.marks
+            if m.kind in ("ack", "guard", "checkpoint", "merge", "state")]
     nxt = f"{adv.next_action.label}: {adv.next_action.description}" if adv.next_action else None
     return Report(log.title, str(log.source), summary, charts, missing, tl, acts, adv.verdict, nxt, log.stats.bad)

@@ -2,31 +2,103 @@
 
 from __future__ import annotations
 
+import math
 import re
 
-from cockpit.report.model import Chart, Report
+from cockpit.report.charts import Chart, mark_groups
+from cockpit.report.model import Report
 from cockpit.severity import ICON
+from cockpit.report.units import fmt_tick, fmt_value, linear_ticks, log_step, log_ticks
 
 ANSI = re.compile(r"\x1b\[[0-9;]*m")
 
+MARKERS = ("braille", "•", "x", "+", "o", "*", "#", "%")
+"""One marker per run, so overlaid runs read apart without colour (Markdown and pipes lose it)."""
 
-def chart_text(c: Chart, width: int, height: int = 12) -> str:
+
+def chart_text(c: Chart, width: int, height: int = 12, smoothed: bool = False, per_run: bool = False) -> str:
+    """The chart drawn with plotext. `smoothed`: draw each train line's EMA instead of its raw values
+    (several runs' raw lines on one text chart are unreadable). `per_run`: a marker and a legend entry
+    per run even when only one run has this metric (a comparison)."""
     import plotext as plt
 
     plt.clear_figure()
     plt.plotsize(width, height)
     plt.theme("clear")
     plt.title(c.title)
-    if c.steps:
-        plt.plot(c.steps, c.values, marker="braille")
-        top = max(c.values)
-        for y, name in c.bands:
-            if y <= top * 2:
-                plt.hline(y)
-        for s in sorted(set(c.marks))[:40]:
-            plt.vline(s)
-    plt.xlabel("step" + ("   (vertical lines: operator actions / guards)" if c.marks else ""))
+    values: list[float] = []
+    many = per_run or len({ln.run for ln in c.lines}) > 1
+    for ln in c.lines:
+        ys = ln.smooth if smoothed and ln.smooth else ln.values
+        pts = [(s, y) for s, y in zip(ln.steps, ys) if y == y and (y > 0 or not c.log_y)]
+        if not pts:
+            continue
+        marker = MARKERS[ln.run % len(MARKERS)] if many else ("o" if ln.kind == "eval" else "braille")
+        # Beside a train curve, evaluations are points; on their own chart (a comparison) a line per run.
+        draw = plt.scatter if ln.kind == "eval" and not per_run else plt.plot
+        label = ln.name if many or len(c.lines) > 1 else None
+        draw([p[0] for p in pts], [p[1] for p in pts], marker=marker, label=label)
+        values += [p[1] for p in pts]
+    if not values:
+        return ANSI.sub("", plt.build())
+    lo, hi = min(values), max(values)
+    hlines = _visible_bands(c, hi)
+    for y in hlines:
+        plt.hline(y)
+    lo, hi = min([lo, *hlines]), max([hi, *hlines])
+    if c.log_y:
+        plt.yscale("log")
+        a, b, ticks = log_ticks(lo, hi)
+        labels = [fmt_tick(t, c.unit, log_step(t)) for t in ticks]
+    else:
+        a, b, ticks = linear_ticks(lo, hi, target=max(3, height // 3))
+        spacing = ticks[1] - ticks[0] if len(ticks) > 1 else 1.0
+        labels = [fmt_tick(t, c.unit, spacing) for t in ticks]
+    # The axis spans the round ticks, so each label sits on its row (plotext takes a log axis' limits as log10).
+    plt.ylim(*((math.log10(a), math.log10(b)) if c.log_y else (a, b)))
+    plt.yticks(ticks, labels)
+    steps = [s for ln in c.lines for s in ln.steps]
+    s0, s1 = c.x_range or (min(steps), max(steps))
+    if c.x_range:
+        plt.xlim(s0, s1)
+    _, _, xt = linear_ticks(s0, s1, target=max(3, width // 14))
+    xt = [int(t) for t in xt if s0 <= t <= s1 and t == int(t)]
+    if len(xt) >= 2:
+        plt.xticks(xt, [str(t) for t in xt])
+    for s in _mark_steps(c):
+        plt.vline(s)
+    plt.xlabel("step")
     return ANSI.sub("", plt.build())
+
+
+def _visible_bands(c: Chart, top: float) -> list[float]:
+    """The band edges worth a horizontal line: those up to twice the highest value (an explosion bound
+    of 50 would squash a run that never passed 2)."""
+    edges = sorted({b.lo for b in c.bands if b.severity != "ok"})
+    return [y for y in edges if y <= top * 2]
+
+
+def _mark_steps(c: Chart) -> list[int]:
+    return sorted({m.step for m in c.marks})[:40]
+
+
+def caption(c: Chart, smoothed: bool = False) -> str:
+    """What the lines on a text chart are: band edges with their values, markers with their steps."""
+    parts = []
+    top = max((v for ln in c.lines for v in ln.values), default=0.0)
+    names = {round(b.lo, 12): b.name for b in c.bands}
+    edges = _visible_bands(c, top)
+    if edges:
+        parts.append("horizontal lines: " + ", ".join(f"{names.get(round(y, 12), '')} from {fmt_value(y, c.unit)}"
+                                                      for y in edges))
+    hidden = [b for b in c.bands if b.severity != "ok" and b.lo not in edges]
+    if hidden:
+        parts.append("off the chart: " + ", ".join(f"{b.name} from {fmt_value(b.lo, c.unit)}" for b in hidden))
+    if c.marks:
+        parts.append("vertical lines: " + "; ".join(f"step {s} {label}" for s, _, label in mark_groups(c.marks)))
+    if smoothed:
+        parts.append("lines are smoothed (EMA)")
+    return "\n".join("  " + p for p in parts)
 
 
 def _sections(r: Report, width: int):
@@ -39,8 +111,7 @@ def _sections(r: Report, width: int):
         yield "p", f"next action: {r.next_action}"
     yield "h", "Charts"
     for c in r.charts:
-        band_note = ("  bands: " + ", ".join(f"{name} {y:.3g}" for y, name in c.bands)) if c.bands else ""
-        yield "chart", (chart_text(c, width), band_note)
+        yield "chart", (chart_text(c, width), caption(c))
     if r.missing:
         yield "p", "not in this log: " + ", ".join(r.missing)
     yield "h", "Findings timeline"
@@ -57,8 +128,16 @@ def _sections(r: Report, width: int):
 
 
 def render_text(r: Report, width: int = 100) -> str:
+    return layout_text(_sections(r, width), width)
+
+
+def render_markdown(r: Report, width: int = 100) -> str:
+    return layout_markdown(_sections(r, width))
+
+
+def layout_text(sections, width: int) -> str:
     out = []
-    for kind, body in _sections(r, width):
+    for kind, body in sections:
         if kind == "title":
             out.append(body)
             out.append("=" * min(width, len(body)))
@@ -75,12 +154,13 @@ def render_text(r: Report, width: int = 100) -> str:
             out.append(body[0])
             if body[1]:
                 out.append(body[1])
+            out.append("")
     return "\n".join(out)
 
 
-def render_markdown(r: Report, width: int = 100) -> str:
+def layout_markdown(sections) -> str:
     out = []
-    for kind, body in _sections(r, width):
+    for kind, body in sections:
         if kind == "title":
             out.append(f"# {body}\n")
         elif kind == "h":
@@ -93,6 +173,6 @@ def render_markdown(r: Report, width: int = 100) -> str:
             out.append("")
         elif kind == "chart":
             out.append("```text\n" + body[0] + "\n```")
-            if body[1]:
-                out.append(body[1] + "\n")
+            if body[1]:  # the caption's lines as a list: Markdown would run them into one paragraph
+                out.append("\n".join(f"- {ln.strip()}" for ln in body[1].splitlines() if ln.strip()) + "\n")
     return "\n".join(out)

@@ -1,0 +1,63 @@
+"""`cockpit compare RUN RUN ... [--html FILE]`: runs overlaid (loss, eval_loss, grad_norm, entropy) with the
+config keys that differ and each run's verdicts. A run is a run directory, a Hugging Face
+`trainer_state.json` (or a folder holding one), a sweep directory (its trials) or a study directory.
+`cockpit report` on a sweep or study directory prints the same."""
+
+from __future__ import annotations
+
+import shutil
+import sys
+from pathlib import Path
+
+from cockpit.compare.sources import CompareError, expand, is_multi_run_dir
+
+__all__ = ["main", "is_multi_run_dir"]
+
+
+def main(paths: list[str], out: str | None = None, min_runs: int = 2) -> int:
+    """Print the comparison; with `out` (.html or .md) save it too. Exit 2 on bad arguments."""
+    from cockpit.logs import LogError, resolve
+
+    if out is not None and Path(out).suffix.lower() not in (".md", ".html", ".htm"):
+        print(f"error: {out}: use a .md or .html file name", file=sys.stderr)
+        return 2
+    try:
+        sources, notes = expand(paths)
+        if len(sources) < min_runs:
+            have = f"{len(sources)} run" + ("s" if len(sources) != 1 else "")
+            raise CompareError(f"{' '.join(paths)}: {have} with a log to compare; give at least {min_runs} "
+                               "(run directories, trainer_state.json files, or a sweep or study directory)")
+        histories, kinds = [], []
+        for src in sources:
+            log = resolve(src.path)
+            histories.append(log.history())
+            kinds.append(log.kind)
+            if log.stats.bad:
+                notes.append(f"{src.label}: {log.stats.bad} unreadable line(s) skipped")
+    except (CompareError, LogError, OSError) as e:
+        print(f"error: {e}", file=sys.stderr)
+        return 2
+    from cockpit.compare.model import build_compare
+
+    title = ", ".join(Path(p).name for p in paths) if len(paths) <= 3 else f"{len(sources)} runs"
+    rep = build_compare(sources, histories, kinds, notes, title)
+    width = min(120, max(60, shutil.get_terminal_size((100, 40)).columns))
+    from cockpit.compare.text import render_text
+
+    print(render_text(rep, width=width))
+    if out:
+        target = Path(out)
+        try:
+            if target.suffix.lower() == ".md":
+                from cockpit.compare.text import render_markdown
+
+                target.write_text(render_markdown(rep, width=100))
+            else:
+                from cockpit.compare.html import render_html
+
+                target.write_text(render_html(rep))
+        except OSError as e:
+            print(f"error: cannot write {target}: {e}", file=sys.stderr)
+            return 2
+        print(f"\nsaved: {target}")
+    return 0
