@@ -16,8 +16,8 @@ from cockpit.config import RunConfig
 from cockpit.data.audit import audit
 from cockpit.data.starting_point import config_patch, recommend, size_bucket
 from cockpit.data.style import family, style_of
-from cockpit.data.templating import near_duplicate_ratio, shared_prefix
 from cockpit.data.template_check import check_template, first_difference, measure
+from cockpit.data.templating import near_duplicate_ratio, shared_prefix
 
 FIX = Path(__file__).parent / "fixtures" / "data"
 

@@ -7,8 +7,16 @@ from pathlib import Path
 
 import click
 
-from cockpit.cli.options import (CONTEXT, fail, load_config_or_exit, require_train_extra, run_flags, set_option,
-                                 theme_option, with_options)
+from cockpit.cli.options import (
+    CONTEXT,
+    fail,
+    load_config_or_exit,
+    require_train_extra,
+    run_flags,
+    set_option,
+    theme_option,
+    with_options,
+)
 
 
 @click.command(context_settings=CONTEXT)

@@ -84,7 +84,7 @@ class LoraSection(Section):
         return v
 
     @model_validator(mode="after")
-    def _variants_combine(self) -> "LoraSection":
+    def _variants_combine(self) -> LoraSection:
         if self.init_lora_weights in ("pissa", "olora") or str(self.init_lora_weights).startswith("pissa_"):
             if self.use_dora:
                 raise ValueError(f"init_lora_weights: {self.init_lora_weights} with use_dora: peft cannot convert "

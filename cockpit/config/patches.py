@@ -1,8 +1,15 @@
-"""Changes to a config from the command line: `--set a.b.c=value` and `--name NAME`."""
+"""Changes to a config by dotted key: `--set a.b.c=value` and `--name NAME` from the command line, and the
+advisor's patches (`{"lora.lora_dropout": 0.1}`) written as the next run's config.
+
+The advisor proposes patches without importing this module (reading a log never loads the schema);
+writing one validates it against the schema, here.
+"""
 
 from __future__ import annotations
 
 import unicodedata
+from pathlib import Path
+from typing import Any
 
 import yaml
 from pydantic import ValidationError
@@ -11,19 +18,47 @@ from cockpit.config.errors import ConfigError
 from cockpit.config.run import RunConfig
 
 
-def set_dotted(data: dict, dotted: str, raw: str) -> None:
-    """Apply one `--set a.b.c=value` override; the value is parsed as YAML (numbers, lists, bools)."""
+def _section_for(data: dict, dotted: str, what: str) -> tuple[dict, str]:
+    """The dict that holds the last key of `dotted`, sections made on the way; ConfigError when a step
+    on the way is a value, not a section."""
     parts = dotted.split(".")
     cur = data
     for p in parts[:-1]:
         nxt = cur.setdefault(p, {})
         if not isinstance(nxt, dict):
-            raise ConfigError(f"--set {dotted}: '{p}' is not a section", field=dotted)
+            raise ConfigError(f"{what}: '{p}' is not a section", field=dotted)
         cur = nxt
+    return cur, parts[-1]
+
+
+def set_dotted(data: dict, dotted: str, raw: str) -> None:
+    """Apply one `--set a.b.c=value` override; the value is parsed as YAML (numbers, lists, bools)."""
+    cur, key = _section_for(data, dotted, f"--set {dotted}")
     try:
-        cur[parts[-1]] = yaml.safe_load(raw) if raw != "" else None
+        cur[key] = yaml.safe_load(raw) if raw != "" else None
     except yaml.YAMLError as e:
         raise ConfigError(f"--set {dotted}={raw}: cannot parse value ({e})", field=dotted) from e
+
+
+def apply_patch(data: dict, patch: dict[str, Any]) -> dict:
+    """Set each dotted key of `patch` (values already typed) in a config's raw mapping; returns it."""
+    for dotted, value in patch.items():
+        cur, key = _section_for(data, dotted, f"patch {dotted}")
+        cur[key] = value
+    return data
+
+
+def write_next_config(run_dir: str | Path, patch: dict[str, Any], name: str = "next-config.yaml") -> Path:
+    """The run's config.yaml with the patch applied, validated, written next to the run (the cockpit's `a`)."""
+    from cockpit.advisor.nextconfig import patch_to_set_args  # the same --set line the advisor shows
+
+    run_dir = Path(run_dir)
+    data = apply_patch(yaml.safe_load((run_dir / "config.yaml").read_text()) or {}, patch)
+    cfg = RunConfig.model_validate(data)
+    out = run_dir / name
+    out.write_text(f"# Next run, from the advisor's reading of {run_dir.name}: {patch_to_set_args(patch)}\n"
+                   + cfg.to_yaml())
+    return out
 
 
 def set_name(cfg: RunConfig, name: str) -> None:

@@ -73,7 +73,7 @@ class RunConfig(Section):
         return v
 
     @model_validator(mode="after")
-    def _evaluations_for_eval_guards(self) -> "RunConfig":
+    def _evaluations_for_eval_guards(self) -> RunConfig:
         g = self.guards
         if g.early_stop is None and g.on_overfit == "off":
             return self

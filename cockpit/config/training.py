@@ -87,7 +87,7 @@ class TrainingConfig(Section):
     """Data loader worker processes."""
 
     @model_validator(mode="after")
-    def _one_precision(self) -> "TrainingConfig":
+    def _one_precision(self) -> TrainingConfig:
         if self.bf16 and self.fp16:
             raise ValueError("bf16 and fp16 are both true; pick one")
         return self

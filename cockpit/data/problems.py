@@ -8,7 +8,7 @@ from dataclasses import dataclass
 class DataError(Exception):
     """Data that cannot be trained on; the message names the file, the line and what is wrong."""
 
-    def __init__(self, message: str, problems: list["RowProblem"] | None = None):
+    def __init__(self, message: str, problems: list[RowProblem] | None = None):
         super().__init__(message)
         self.problems = problems or []
 

@@ -7,8 +7,9 @@ import codecs
 import json
 import os
 import stat
+from collections.abc import Iterator
 from pathlib import Path
-from typing import Any, Iterator
+from typing import Any
 
 from cockpit.data.problems import DataError
 from cockpit.jsonline import TOO_DEEP, BrokenText, loads_line, lone_surrogate, may_hold_surrogates

@@ -8,7 +8,6 @@ from typing import Any
 from cockpit.config import RunConfig
 from cockpit.data.audit_report import AuditReport
 
-
 MARK = {"ok": "·", "warn": "▲", "danger": "✖"}
 
 
