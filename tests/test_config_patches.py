@@ -7,7 +7,7 @@ import os
 import pytest
 
 from cockpit.config import ConfigError, RunConfig, apply_patch, load_config, write_next_config
-from cockpit.config.patches import set_dotted
+from cockpit.config.patches import set_override
 
 
 def test_apply_patch_makes_sections_and_keeps_typed_values():
@@ -21,7 +21,7 @@ def test_a_value_on_the_way_is_not_a_section():
     with pytest.raises(ConfigError, match=r"patch lora\.r\.x: 'r' is not a section"):
         apply_patch({"lora": {"r": 8}}, {"lora.r.x": 1})
     with pytest.raises(ConfigError, match=r"--set lora\.r\.x: 'r' is not a section"):
-        set_dotted({"lora": {"r": 8}}, "lora.r.x", "1")
+        set_override({"lora": {"r": 8}}, "lora.r.x", "1")
 
 
 def test_next_config_is_validated_before_it_is_written(tmp_path):

@@ -71,7 +71,8 @@ def test_diagnose_and_report_on_a_real_log(base_venv, tmp_path):
 
 def test_the_trainers_commands_name_the_extra(base_venv, tmp_path):
     cfg = ROOT / "sample_configs" / "demo-tiny.yaml"
-    for args in (("run", str(cfg)), ("demo",), ("sweep", str(cfg)), ("merge", str(tmp_path))):
+    for args in (("run", str(cfg)), ("demo",), ("resume", str(tmp_path)), ("sweep", str(cfg)),
+                 ("merge", str(tmp_path)), ("export", "--gguf", str(tmp_path))):
         r = cockpit(base_venv, *args, cwd=tmp_path)
         assert r.returncode == 2, (args, r.stdout, r.stderr)
         assert "needs the [train] extra" in r.stderr and "pip install 'lora-cockpit[train]'" in r.stderr, args

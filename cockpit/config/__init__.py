@@ -26,7 +26,7 @@ from cockpit.config.guards import EarlyStopConfig, GuardConfig
 from cockpit.config.load import config_from_text, load_config
 from cockpit.config.model import LoraSection, ModelConfig
 from cockpit.config.notify import NOTIFY_EVENTS, WEBHOOK_HIDDEN, NotifyConfig
-from cockpit.config.patches import apply_patch, parse_overrides, set_dotted, set_name, write_next_config
+from cockpit.config.patches import apply_patch, parse_overrides, set_name, set_override, write_next_config
 from cockpit.config.run import LaunchConfig, RunConfig, SamplesConfig
 from cockpit.config.section import DEMO_DATA, DEMO_MODEL, Section
 from cockpit.config.training import DataConfig, TrainingConfig
@@ -37,6 +37,6 @@ __all__ = [
     "DEMO_DATA", "DEMO_MODEL", "NOTIFY_EVENTS", "WEBHOOK_HIDDEN",
     "ConfigError", "DataConfig", "EarlyStopConfig", "GuardConfig", "LaunchConfig", "LoraSection", "ModelConfig",
     "NotifyConfig", "RunConfig", "SamplesConfig", "Section", "ThresholdError", "Thresholds", "TrainingConfig",
-    "apply_patch", "check_lr_value", "config_from_text", "load_config", "parse_lr", "parse_overrides", "set_dotted",
-    "set_name", "write_next_config",
+    "apply_patch", "check_lr_value", "config_from_text", "load_config", "parse_lr", "parse_overrides", "set_name",
+    "set_override", "write_next_config",
 ]

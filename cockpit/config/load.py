@@ -8,7 +8,7 @@ import yaml
 from pydantic import ValidationError
 
 from cockpit.config.errors import ConfigError, first_error, line_map
-from cockpit.config.patches import set_dotted
+from cockpit.config.patches import set_override
 from cockpit.config.run import RunConfig
 from cockpit.models.registry import known as known_model
 
@@ -43,7 +43,7 @@ def config_from_text(text: str, *, file: str = "<config>", base_dir: Path | None
         raise ConfigError(f"expected a mapping of sections at the top level, got {type(data).__name__}", file=file,
                           line=1)
     for k, v in overrides or []:
-        set_dotted(data, k, v)
+        set_override(data, k, v)
     lines = line_map(text)
     try:
         cfg = RunConfig.model_validate(data)

@@ -31,7 +31,7 @@ def _section_for(data: dict, dotted: str, what: str) -> tuple[dict, str]:
     return cur, parts[-1]
 
 
-def set_dotted(data: dict, dotted: str, raw: str) -> None:
+def set_override(data: dict, dotted: str, raw: str) -> None:
     """Apply one `--set a.b.c=value` override; the value is parsed as YAML (numbers, lists, bools)."""
     cur, key = _section_for(data, dotted, f"--set {dotted}")
     try:
