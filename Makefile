@@ -6,7 +6,7 @@ STAMP   := $(VENV)/.installed
 # CPU machines (CI, laptops) take the CPU wheel; set TORCH_SPEC= to keep a CUDA torch you already have.
 TORCH_SPEC ?= torch==2.13.0
 
-.PHONY: install demo test bench soak clean
+.PHONY: install demo test lint bench soak clean
 
 install: $(STAMP)
 
@@ -14,14 +14,20 @@ $(STAMP): pyproject.toml
 	test -x $(BIN)/python || $(PY) -m venv $(VENV)
 	$(BIN)/pip install -q --upgrade pip
 	@if [ -n "$(TORCH_SPEC)" ]; then $(BIN)/pip install -q "$(TORCH_SPEC)"; fi
-	$(BIN)/pip install -q -e ".[test]"
+	$(BIN)/pip install -q -e ".[train,test,lint]"
 	touch $(STAMP)
 
 demo: install
 	$(BIN)/cockpit demo
 
-test: install
+test: install lint
 	$(BIN)/python -m pytest -q
+
+# Ruff's rules and the import contracts (the layers) in pyproject.toml.
+lint: install
+	$(BIN)/ruff check
+	$(BIN)/lint-imports
+#	$(BIN)/ruff format --check   # enable once the tree has been formatted
 
 bench: install
 	$(BIN)/python bench/run_all.py
@@ -30,4 +36,4 @@ soak: install
 	$(BIN)/python -m pytest -q -m soak tests/test_soak.py
 
 clean:
-	rm -rf $(VENV) runs .pytest_cache
+	rm -rf $(VENV) runs .pytest_cache .ruff_cache .import_linter_cache

@@ -6,7 +6,7 @@ Vectorised: a sparkline is redrawn every frame, and a long run has 100,000+ poin
 from __future__ import annotations
 
 import warnings
-from typing import Sequence
+from collections.abc import Sequence
 
 import numpy as np
 

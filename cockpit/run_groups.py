@@ -9,8 +9,8 @@ Plain file checks: `ls`, `replay` and the CLI ask this before they import anythi
 from __future__ import annotations
 
 import json
+from collections.abc import Iterator
 from pathlib import Path
-from typing import Iterator
 
 from cockpit.rundir import RunDir
 

@@ -7,7 +7,7 @@ and for colour-blind users.
 
 from __future__ import annotations
 
-from typing import Iterable
+from collections.abc import Iterable
 
 SEVERITIES = ("ok", "warn", "danger", "critical")
 """Mildest first. The data audit uses the first three; a critical finding stops a run."""

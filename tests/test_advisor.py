@@ -10,7 +10,7 @@ from pathlib import Path
 
 import pytest
 
-from cockpit.advisor import advise, evaluate, patch_to_set_args, write_next_config
+from cockpit.advisor import advise, evaluate, patch_to_set_args
 from cockpit.advisor.guards import check_step
 from cockpit.config import GuardConfig, RunConfig, Thresholds
 from cockpit.history import History
@@ -158,6 +158,8 @@ def test_stage_tracking():
 
 
 def test_next_config_written_and_set_line(tmp_path):
+    from cockpit.config.patches import write_next_config
+
     (tmp_path / "config.yaml").write_text(RunConfig().to_yaml())
     p = write_next_config(tmp_path, {"lora.lora_dropout": 0.1, "lora.target_modules": ["q_proj", "k_proj"]})
     from cockpit.config import load_config

@@ -13,9 +13,11 @@ from click.testing import CliRunner
 
 from cockpit.cli import main as cli
 from cockpit.config import RunConfig
-from cockpit.data.audit import (audit, config_patch, family, near_duplicate_ratio, recommend, shared_prefix,
-                                size_bucket, style_of)
+from cockpit.data.audit import audit
+from cockpit.data.starting_point import config_patch, recommend, size_bucket
+from cockpit.data.style import family, style_of
 from cockpit.data.template_check import check_template, first_difference, measure
+from cockpit.data.templating import near_duplicate_ratio, shared_prefix
 
 FIX = Path(__file__).parent / "fixtures" / "data"
 

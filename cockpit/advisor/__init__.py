@@ -12,7 +12,6 @@ from typing import Any
 from cockpit.advisor import actions
 from cockpit.advisor.causes import fold
 from cockpit.advisor.context import Context, median
-from cockpit.advisor.nextconfig import write_next_config
 from cockpit.advisor.rules import RULES
 from cockpit.advisor.stage import STAGES, infer_stage, needs
 from cockpit.advisor.types import Action, Advice, Finding
@@ -20,8 +19,7 @@ from cockpit.config_patch import patch_to_set_args
 from cockpit.history import History
 from cockpit.severity import RANK, SEVERITIES, worst
 
-__all__ = ["advise", "Advice", "Finding", "Action", "SEVERITIES", "RULES", "write_next_config",
-           "patch_to_set_args", "evaluate"]
+__all__ = ["advise", "Advice", "Finding", "Action", "SEVERITIES", "RULES", "patch_to_set_args", "evaluate"]
 
 # The SOP's order on gradient trouble: lr x0.5 first, then clipping, then alpha; never r.
 GRADIENT_RULES = ("divergence", "grad_norm_explosion", "grad_norm_precursor", "grad_norm_sawtooth",

@@ -14,8 +14,8 @@ A rule returns zero or more findings with evidence (steps and values). Rules rea
 
 from __future__ import annotations
 
+from collections.abc import Callable
 from dataclasses import dataclass
-from typing import Callable
 
 from cockpit.advisor.context import Context
 from cockpit.advisor.types import Finding

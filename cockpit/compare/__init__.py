@@ -9,7 +9,8 @@ import shutil
 import sys
 from pathlib import Path
 
-from cockpit.compare.sources import CompareError, expand, is_multi_run_dir
+from cockpit.compare.sources import CompareError, expand
+from cockpit.run_groups import is_run_group as is_multi_run_dir
 
 __all__ = ["main", "is_multi_run_dir"]
 

@@ -11,8 +11,6 @@ from typing import Any
 
 from cockpit.logs import LogError, resolve
 from cockpit.run_groups import STUDY_FILE, is_study_dir, is_sweep_dir
-from cockpit.run_groups import is_run_group as is_multi_run_dir
-
 
 
 class CompareError(Exception):

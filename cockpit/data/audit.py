@@ -4,6 +4,9 @@
 and derives the SOP's starting point. The cockpit shows it as its first panel; the trainer writes
 `AuditReport.to_dict()` as an `audit` event. It reads the data with `cockpit.data.load` and the
 model's tokenizer (`AutoTokenizer`; `demo:tiny-llama` through `cockpit.demo.resolve_model_path`).
+Question 2 is answered in `templating`, question 4 in `style`, the starting point in `starting_point`,
+the text in `render`; the report's shape is `audit_report.AuditReport`. Without the [train] extra
+(no transformers) the audit still answers questions 1, 2, 4 and 5 and says what it skipped.
 
 The five questions
 ------------------
@@ -58,256 +61,24 @@ from __future__ import annotations
 import json
 import math
 import random
-import re
 import sys
-import textwrap
 import time
-import zlib
-from collections import Counter
-from dataclasses import asdict, dataclass, field
 from pathlib import Path
 from typing import Any
 
 from cockpit import severity
 from cockpit.config import RunConfig
+from cockpit.data.audit_report import AuditReport, DataFinding
 from cockpit.data.load import DataError, LoadedData, load_training_data
+from cockpit.data.render import render
+from cockpit.data.starting_point import config_patch, recommend, size_bucket
+from cockpit.data.style import style_of
+from cockpit.data.templating import answer_text, near_duplicate_ratio, shared_prefix
 
 TOKEN_SAMPLE = 10_000
 """Rows rendered and tokenized at most (a seeded sample beyond)."""
 MINHASH_SAMPLE = 20_000
 """Answers compared for near-duplicates at most."""
-
-_NUM = re.compile(r"\d+")
-_PUNCT = re.compile(r"[^\w\s]+")
-_SPACE = re.compile(r"\s+")
-_LIST_ITEM = re.compile(r"^\s*(?:[-*•]|\d+[.)])\s+")
-
-
-@dataclass
-class DataFinding:
-    severity: str
-    """ok | warn | danger."""
-    code: str
-    """Stable id: templated_small, truncation, template_mismatch, ..."""
-    message: str
-
-
-@dataclass
-class AuditReport:
-    source: str
-    format: str
-    rows: int
-    """Training rows (after skipping malformed ones)."""
-    eval_rows: int
-    skipped_rows: int
-    bad_rows: list[str]
-    """The first 20 malformed rows as `file:line: what` (only with --skip-bad / data.skip_bad)."""
-    size_bucket: str
-    duplicate_ratio: float
-    near_duplicate_ratio: float
-    shared_prefix_ratio: float
-    top_prefix: str
-    templated: bool
-    tokens: dict[str, Any]
-    """mean, p50, p95, max, truncated_share, dropped, max_length, answer_mean, prompt_mean, sampled_rows,
-    tokenizer; empty when no tokenizer could be loaded."""
-    style: dict[str, Any]
-    """families (share per family), top_family, length_cv, top_first_word, top_first_word_share."""
-    one_style: bool
-    reasoning_need: str
-    recommended: dict[str, Any]
-    """learning_rate, lora_dropout, r, lora_alpha, target_modules."""
-    config_patch: dict[str, Any]
-    """Dotted config keys whose value differs from the recommended start (for a next-config action)."""
-    template: dict[str, Any]
-    """`TemplateCheck.to_dict()`: prompt_match, mismatch_rows, loss_share, masked_ok, sample (diff...)."""
-    findings: list[DataFinding] = field(default_factory=list)
-    warnings: list[str] = field(default_factory=list)
-    """The messages of the warn and danger findings, most severe first."""
-    worst: str = "ok"
-    elapsed_s: float = 0.0
-
-    def to_dict(self) -> dict[str, Any]:
-        return asdict(self)
-
-    @property
-    def exit_code(self) -> int:
-        return severity.RANK.get(self.worst, 0)
-
-
-# --------------------------------------------------------------------------------------------------
-# Question 2: templating
-
-
-def answer_text(row: dict) -> str:
-    if "completion" in row:
-        return row["completion"][0]["content"]
-    return row.get("text", "")
-
-
-def normalise(s: str) -> str:
-    return _SPACE.sub(" ", _PUNCT.sub(" ", _NUM.sub("0", s.lower()))).strip()
-
-
-def near_duplicate_ratio(texts: list[str], *, threshold: float = 0.7, k: int = 32, bands: int = 8) -> float:
-    """1 - clusters / len(texts); clusters join texts whose MinHash Jaccard estimate >= threshold."""
-    n = len(texts)
-    if n < 2:
-        return 0.0
-    import numpy as np
-
-    # Word 3-shingles, hashed in numpy: words -> ids (first-seen order: deterministic), then one
-    # 64-bit value per shingle; an answer of < 3 words is one shingle (its crc32).
-    vocab: dict[str, int] = {}
-    flat: list[int] = []
-    shingle_pos: list[int] = []  # index into flat of each shingle's first word, or -1 - short-doc slot
-    short: list[int] = []
-    starts = []
-    for t in texts:
-        w = normalise(t).split()
-        starts.append(len(shingle_pos))
-        base = len(flat)
-        flat.extend([vocab.setdefault(x, len(vocab) + 1) for x in w])
-        if len(w) < 3:
-            shingle_pos.append(-1 - len(short))
-            short.append(zlib.crc32(" ".join(w).encode()))
-        else:
-            shingle_pos.extend(range(base, base + len(w) - 2))
-    ids = np.asarray(flat + [0, 0], dtype=np.uint64)
-    pos = np.asarray(shingle_pos, dtype=np.int64)
-    long_ = pos >= 0
-    h = np.empty(len(pos), dtype=np.uint64)
-    p = pos[long_]
-    with np.errstate(over="ignore"):
-        h[long_] = (ids[p] * np.uint64(0x9E3779B97F4A7C15) + ids[p + 1] * np.uint64(0xC2B2AE3D27D4EB4F)
-                    + ids[p + 2] * np.uint64(0x165667B19E3779F9))
-    h[~long_] = np.asarray(short, dtype=np.uint64)[-1 - pos[~long_]] * np.uint64(0xFF51AFD7ED558CCD)
-    rng = np.random.default_rng(1234)
-    a = rng.integers(1, 2 ** 63, size=k, dtype=np.uint64) | np.uint64(1)
-    b = rng.integers(0, 2 ** 63, size=k, dtype=np.uint64)
-    with np.errstate(over="ignore"):
-        vals = (h[None, :] * a[:, None] + b[:, None]) >> np.uint64(32)  # multiply-shift, wraps mod 2^64
-    sig = np.minimum.reduceat(vals, np.asarray(starts), axis=1).T  # (n, k)
-    parent = list(range(n))
-
-    def find(x: int) -> int:
-        while parent[x] != x:
-            parent[x] = parent[parent[x]]
-            x = parent[x]
-        return x
-
-    r = k // bands
-    idx = np.arange(n)
-    for band in range(bands):  # LSH: rows equal on a band are candidates; verified on the whole signature
-        block = np.ascontiguousarray(sig[:, band * r:(band + 1) * r]).view(np.dtype((np.void, 8 * r))).ravel()
-        _, first, inv = np.unique(block, return_index=True, return_inverse=True)
-        rep = first[inv.ravel()]
-        others = idx[rep != idx]
-        if not len(others):
-            continue
-        agree = (sig[others] == sig[rep[others]]).mean(axis=1)
-        for i in others[agree >= threshold].tolist():
-            ra, rb = find(int(rep[i])), find(i)
-            if ra != rb:
-                parent[rb] = ra
-    clusters = sum(1 for i in range(n) if find(i) == i)
-    return 1 - clusters / n
-
-
-def shared_prefix(texts: list[str], words: int = 3) -> tuple[float, str]:
-    if not texts:
-        return 0.0, ""
-    c = Counter(" ".join(normalise(t).split()[:words]) for t in texts)
-    top, count = c.most_common(1)[0]
-    return count / len(texts), top
-
-
-# --------------------------------------------------------------------------------------------------
-# Question 4: style
-
-
-def family(text: str) -> str:
-    s = text.strip()
-    if "```" in s:
-        return "code"
-    if s[:1] in "{[" and s[-1:] in "}]":
-        try:
-            json.loads(s)
-            return "json"
-        except (ValueError, RecursionError):  # an answer of 50,000 brackets is text, not a crash
-            pass
-    lines = [ln for ln in s.split("\n") if ln.strip()]
-    if sum(1 for ln in lines if _LIST_ITEM.match(ln)) >= 2:
-        return "list"
-    if "\n\n" in s:
-        return "paragraphs"
-    if len(lines) > 1:
-        return "lines"
-    return "phrase" if len(s.split()) <= 6 else "sentences"
-
-
-def style_of(texts: list[str], lengths: list[int] | None = None) -> dict[str, Any]:
-    n = len(texts) or 1
-    fams = Counter(family(t) for t in texts)
-    lens = lengths if lengths else [len(t.split()) for t in texts]
-    mean = sum(lens) / len(lens) if lens else 0.0
-    sd = math.sqrt(sum((x - mean) ** 2 for x in lens) / len(lens)) if lens else 0.0
-    first = Counter((t.split() or [""])[0].lower().strip(".,:;!?") for t in texts)
-    fw, fw_n = first.most_common(1)[0] if first else ("", 0)
-    top, top_n = fams.most_common(1)[0] if fams else ("", 0)
-    return {"families": {k: round(v / n, 4) for k, v in fams.most_common()}, "top_family": top,
-            "top_family_share": round(top_n / n, 4), "length_cv": round(sd / mean, 3) if mean else 0.0,
-            "length_unit": "tokens" if lengths else "words", "top_first_word": fw,
-            "top_first_word_share": round(fw_n / n, 4)}
-
-
-# --------------------------------------------------------------------------------------------------
-# The SOP's starting point
-
-
-def size_bucket(n: int) -> str:
-    return "<5k" if n < 5000 else ("5-50k" if n <= 50_000 else ">50k")
-
-
-def recommend(bucket: str, templated: bool, reasoning: str) -> tuple[dict[str, Any], list[DataFinding]]:
-    """The SOP's starting point for (size bucket, templated, reasoning need); see the module doc."""
-    out: list[DataFinding] = []
-    if bucket == "<5k" and templated:
-        lr, dropout = 5e-5, 0.1
-        out.append(DataFinding("warn", "templated_small",
-                           "<5k rows and templated: expect loss to collapse to 0 within 200 steps; "
-                           "start lr 5e-5, dropout 0.1, and judge by the samples, not the loss"))
-    elif bucket == "<5k":
-        lr, dropout = 1e-4, 0.1
-        out.append(DataFinding("warn", "small", "<5k rows: small data overfits fast; start lr 1e-4, dropout 0.1, "
-                                            "and watch entropy"))
-    elif templated:
-        lr, dropout = 1e-4, (0.1 if bucket == "5-50k" else 0.05)
-        out.append(DataFinding("warn", "templated", f"templated answers ({bucket} rows): loss will fall fast; "
-                                                f"start lr 1e-4, dropout {dropout}, and watch the samples"))
-    elif bucket == "5-50k":
-        lr, dropout = 1e-4, 0.05
-    else:
-        lr, dropout = 2e-4, 0.05
-    r = 16 if reasoning == "heavy" else 8
-    if reasoning == "heavy":
-        out.append(DataFinding("ok", "reasoning", "heavy reasoning (as the config says): start at r 16 "
-                                              "(alpha 32) on q_proj, v_proj"))
-    return {"learning_rate": lr, "lora_dropout": dropout, "r": r, "lora_alpha": 2 * r,
-            "target_modules": ["q_proj", "v_proj"]}, out
-
-
-def config_patch(cfg: RunConfig, rec: dict[str, Any]) -> dict[str, Any]:
-    cur = {"training.learning_rate": cfg.training.learning_rate, "lora.lora_dropout": cfg.lora.lora_dropout,
-           "lora.r": cfg.lora.r, "lora.lora_alpha": cfg.lora.alpha, "lora.target_modules": cfg.lora.target_modules}
-    want = {"training.learning_rate": rec["learning_rate"], "lora.lora_dropout": rec["lora_dropout"],
-            "lora.r": rec["r"], "lora.lora_alpha": rec["lora_alpha"], "lora.target_modules": rec["target_modules"]}
-    return {k: v for k, v in want.items() if (float(cur[k]) != float(v) if isinstance(v, (int, float))
-                                              else cur[k] != v)}
-
-
-# --------------------------------------------------------------------------------------------------
-# The audit
 
 
 def load_tokenizer(cfg: RunConfig):
@@ -373,6 +144,9 @@ def audit(cfg: RunConfig, skip_bad: bool = False, *, tokenizer: Any = None, load
     if tokenizer is None:
         try:
             tokenizer = load_tokenizer(cfg)
+        except ModuleNotFoundError as e:  # the base install: no transformers
+            findings.append(DataFinding("warn", "no_tokenizer", f"token counts and the chat-template check need the "
+                                    f"[train] extra ({e.name} is not installed): pip install 'lora-cockpit[train]'"))
         except Exception as e:  # offline hub id, missing files, ...: the rest of the audit still stands
             findings.append(DataFinding("warn", "no_tokenizer", f"tokenizer of {cfg.model.name_or_path} not available "
                                     f"({type(e).__name__}: {str(e)[:200]}); token counts and the chat-template "
@@ -475,10 +249,6 @@ def _template_findings(t: dict[str, Any], cfg: RunConfig) -> list[DataFinding]:
     return out
 
 
-# --------------------------------------------------------------------------------------------------
-# Output
-
-
 def main(cfg: RunConfig, *, as_json: bool = False, skip_bad: bool = False) -> int:
     """`cockpit check-data`: print the audit; exit 0 ok, 1 warnings, 2 refused (see the module doc)."""
     try:
@@ -494,91 +264,3 @@ def main(cfg: RunConfig, *, as_json: bool = False, skip_bad: bool = False) -> in
     else:
         print(render(rep, cfg))
     return rep.exit_code
-
-
-def _num(x: float) -> str:
-    """Learning rates the way people write them: 5e-5, 3e-4, 0.1."""
-    if x and abs(x) < 0.01:
-        m, e = f"{x:e}".split("e")
-        return f"{m.rstrip('0').rstrip('.')}e{int(e)}"
-    return f"{x:g}"
-
-
-def render(r: AuditReport, cfg: RunConfig | None = None) -> str:
-    """The report as a compact table (fits 80 columns, except long paths and diffs)."""
-    t, s, tp = r.tokens, r.style, r.template
-    rows_s = f"{r.rows} rows" + (f" + {r.eval_rows} eval" if r.eval_rows else "") + \
-        (f", {r.skipped_rows} malformed skipped" if r.skipped_rows else "")
-    out = [f"data       {r.source}", f"           {r.format}, {rows_s}"]
-    if t:
-        out.append(f"tokenizer  {t.get('tokenizer') or '?'}")
-    out.append("")
-    out.append(" # question    answer     numbers")
-
-    def q(i: int, name: str, ans: str, nums: str) -> None:
-        out.append(f" {i} {name:<11} {ans:<10} {nums}")
-
-    q(1, "size", r.size_bucket, rows_s)
-    q(2, "templated", "YES" if r.templated else "no",
-      f"dup {r.duplicate_ratio:.0%} · near-dup {r.near_duplicate_ratio:.0%} · "
-      f"opening {r.shared_prefix_ratio:.0%} {r.top_prefix[:16]!r}")
-    if t:
-        fits = "cut" if t["truncated_share"] > 0.01 else "fits"
-        q(3, "tokens", fits, f"mean {t['mean']:.0f} · p95 {t['p95']:.0f} · max {t['max']:.0f} · "
-                             f"{t['truncated_share']:.1%} > max_length {t['max_length']}"
-                             + (f" ({t['sampled_rows']} sampled)" if t["sampled_rows"] < r.rows else ""))
-    else:
-        q(3, "tokens", "?", "not measured (no tokenizer, or the chat template failed)")
-    q(4, "one style", "yes" if r.one_style else ("mixed" if s["top_family_share"] < 0.5 else "no"),
-      f"{s['top_family']} {s['top_family_share']:.0%} · length cv {s['length_cv']:.2f} · "
-      f"first word {s['top_first_word'][:12]!r} {s['top_first_word_share']:.0%}")
-    q(5, "reasoning", r.reasoning_need, "data.reasoning_need (you say)")
-    if tp:
-        out.append("")
-        if not tp.get("applicable", True):
-            out.append("chat template  not used (text rows: every token carries loss)")
-        elif not tp.get("has_template", True):
-            out.append("chat template  NONE on this tokenizer")
-        else:
-            sm = tp.get("sample", {})
-            same = ("training == inference" if tp["prompt_match"] else
-                    f"DIFFERS in {tp['mismatch_rows']} of {tp['rows_checked']} rows")
-            masked = "answer only" if tp["masked_ok"] else "CHECK MASKING"
-            out.append(f"chat template  prompt {same}; loss on {tp['loss_share']:.0%} of tokens ({masked})")
-            out.append(f"               e.g. row {sm.get('index', 0) + 1}: {sm.get('loss_tokens', 0)} of "
-                       f"{sm.get('total_tokens', 0)} tokens carry loss: {sm.get('loss_text', '')[:40]!r}")
-            if sm.get("diff"):
-                out.append("")
-                out.append(sm["diff"])
-                out.append(sm.get("first_difference", ""))
-    rec = r.recommended
-    out.append("")
-    cur = {}
-    if cfg is not None:
-        cur = {"learning_rate": cfg.training.learning_rate, "lora_dropout": cfg.lora.lora_dropout,
-               "r": cfg.lora.r, "lora_alpha": cfg.lora.alpha, "target_modules": cfg.lora.target_modules}
-    out.append("SOP start  " + "   ".join(
-        f"{k} {_fmt(v)}" + (f" (now {_fmt(cur[k])})" if k in cur and _fmt(cur[k]) != _fmt(v) else "")
-        for k, v in rec.items() if k != "target_modules"))
-    out.append(f"           target_modules {_fmt(rec['target_modules'])}"
-               + (f" (now {_fmt(cur['target_modules'])})" if cur and _fmt(cur['target_modules'])
-                  != _fmt(rec['target_modules']) else ""))
-    if r.findings:
-        out.append("")
-    for f in r.findings:
-        out.extend(textwrap.wrap(f.message, width=96, initial_indent=f"{severity.ICON[f.severity]} {f.severity:<6} ",
-                                 subsequent_indent=" " * 9, break_on_hyphens=False))
-    for b in r.bad_rows[:5]:
-        out.append(f"  skipped {b}")
-    verdict = {"ok": "ok", "warn": "usable, with warnings (exit 1)", "danger": "do not train as configured (exit 2)"}
-    out.append("")
-    out.append(f"step 0: {verdict.get(r.worst, r.worst)}  ({r.elapsed_s:.1f}s)")
-    return "\n".join(out)
-
-
-def _fmt(v: Any) -> str:
-    if isinstance(v, (list, tuple)):
-        return ",".join(map(str, v))
-    if isinstance(v, float):
-        return _num(v)
-    return str(v)

@@ -4,8 +4,9 @@ marks. Built once from a History (or several, for a comparison); the text and HT
 from __future__ import annotations
 
 import math
+from collections.abc import Sequence
 from dataclasses import dataclass, field
-from typing import Any, Sequence
+from typing import Any
 
 import numpy as np
 

@@ -5,9 +5,8 @@ from __future__ import annotations
 from html import escape as e
 
 from cockpit.report.model import Report
-from cockpit.severity import ICON
 from cockpit.report.svg import MARK_COLOR, SEVERITY_COLOR, svg_chart
-
+from cockpit.severity import ICON
 
 STYLE = """body{font-family:system-ui,sans-serif;max-width:1100px;margin:2em auto;color:#222;padding:0 1em}
 table{border-collapse:collapse}td,th{border-bottom:1px solid #eee;padding:3px 10px;text-align:left;vertical-align:top}

@@ -7,8 +7,8 @@ import re
 
 from cockpit.report.charts import Chart, mark_groups
 from cockpit.report.model import Report
-from cockpit.severity import ICON
 from cockpit.report.units import fmt_tick, fmt_value, linear_ticks, log_step, log_ticks
+from cockpit.severity import ICON
 
 ANSI = re.compile(r"\x1b\[[0-9;]*m")
 

@@ -588,7 +588,7 @@ class CockpitScreen(Screen):
                 else:
                     self._send(cmd["cmd"])
             elif act.config_patch and self.run_dir is not None:
-                from cockpit.advisor import write_next_config
+                from cockpit.config.patches import write_next_config
 
                 try:
                     path = write_next_config(self.run_dir, act.config_patch)

@@ -1,0 +1,41 @@
+"""The `cockpit` command: one group, one module per group of subcommands.
+
+    start.py       run, demo, resume              (the trainer: needs the [train] extra)
+    watch.py       attach, ctl, ls
+    afterwards.py  diagnose, replay, report,      (any run, ours or an HF trainer_state.json)
+                   compare
+    prepare.py     validate, estimate, check-data, sweep
+    model.py       fetch-model, merge, export
+    options.py     what they share: options, config loading, the [train] check
+
+Every subcommand imports its module lazily: `cockpit --help`, attach, replay, report and diagnose must
+never pay for torch / transformers / trl, and run without them (the base install).
+"""
+
+from __future__ import annotations
+
+import click
+
+from cockpit import __version__
+from cockpit.cli import afterwards, model, prepare, start, watch
+from cockpit.cli.options import CONTEXT
+
+
+@click.group(context_settings=CONTEXT)
+@click.version_option(__version__, prog_name="cockpit")
+def main() -> None:
+    """A keyboard-driven terminal cockpit for LoRA / QLoRA fine-tuning.
+
+    \b
+    Start:    cockpit demo                      (tiny local model, no network)
+              cockpit run CONFIG                (starts the trainer, opens the cockpit)
+    Watch:    cockpit attach RUN_DIR            (re-attach after closing or losing SSH)
+    Steer:    cockpit ctl RUN_DIR pause|resume|lr 1e-4|lr x0.5|save|stop
+    Afterwards: cockpit replay|diagnose|report PATH   (ours or any HF trainer_state.json)
+    """
+
+
+for command in (start.run, start.demo, start.resume, watch.attach, watch.ctl, watch.ls_, afterwards.diagnose,
+                afterwards.replay, afterwards.report, afterwards.compare, prepare.validate, prepare.estimate,
+                prepare.check_data, prepare.sweep, model.fetch_model, model.merge, model.export):
+    main.add_command(command)

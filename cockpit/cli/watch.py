@@ -1,0 +1,75 @@
+"""Watching and steering a run that is going: `cockpit attach`, `cockpit ctl`, `cockpit ls`."""
+
+from __future__ import annotations
+
+import sys
+from pathlib import Path
+
+import click
+
+from cockpit.cli.options import CONTEXT, fail, theme_option
+
+
+@click.command(context_settings=CONTEXT)
+@click.argument("run_dir", type=click.Path(file_okay=False, exists=True))
+@theme_option
+def attach(run_dir: str, theme: str | None) -> None:
+    """Open the cockpit on a running or finished run (its whole history is shown at once)."""
+    from cockpit.preload import Preload
+    from cockpit.rundir import RunDir
+
+    problem = RunDir(run_dir).symlink_problem()
+    if problem:
+        fail(problem)
+
+    pre = Preload(Path(run_dir), live=True)  # a long run's history is read while the UI is imported
+    from cockpit.tui.launch import open_live
+
+    open_live(Path(run_dir), theme=theme, preload=pre)
+
+
+@click.command(context_settings={**CONTEXT, "ignore_unknown_options": True})
+@click.argument("run_dir", type=click.Path(file_okay=False, exists=True))
+@click.argument("action", type=click.Choice(["pause", "resume", "lr", "save", "stop", "sample", "merge"]))
+@click.argument("value", required=False)
+@click.option("--timeout", default=60.0, show_default=True, help="Seconds to wait for the trainer's ack.")
+@click.option("--no-wait", is_flag=True, help="Write the command and return without waiting for the ack.")
+@click.option("--expires", type=click.FloatRange(min=0.1), default=None, metavar="SECONDS",
+              help="The trainer refuses the command if it reads it later than this "
+                   "(default: --timeout; 300 with --no-wait).")
+def ctl(run_dir: str, action: str, value: str | None, timeout: float, no_wait: bool, expires: float | None) -> None:
+    """Send one command to a running trainer and print its ack.
+
+    \b
+    cockpit ctl RUN pause | resume | save | stop | sample
+    cockpit ctl RUN lr 1e-4        set the learning rate
+    cockpit ctl RUN lr x0.5        scale it (the schedule continues from the new value)
+    cockpit ctl RUN merge [bf16]   save a checkpoint and merge it (fp32 unless a dtype is given)
+    A command the trainer has not read when it expires is never applied (it is acked as expired).
+    Exit 0 when acked ok, 1 when refused or no ack came in time, 2 for a bad value."""
+    from cockpit.control import CommandError, send_and_wait
+
+    try:
+        ack = send_and_wait(Path(run_dir), action, value, timeout=timeout, wait=not no_wait, ttl=expires)
+    except CommandError as e:
+        fail(str(e))
+    if ack is None:
+        if no_wait:
+            return
+        click.echo(f"no ack within {expires or timeout:g}s: the command expired and will not be applied "
+                   f"(is the trainer running? see {Path(run_dir) / 'trainer.log'})", err=True)
+        sys.exit(1)
+    if ack.get("ok"):
+        click.echo(f"ok: {ack.get('cmd')} at step {ack.get('step')}  {ack.get('change') or ''}".rstrip())
+    else:
+        click.echo(f"refused: {ack.get('cmd')}: {ack.get('reason')}", err=True)
+        sys.exit(1)
+
+
+@click.command(name="ls", context_settings=CONTEXT)
+@click.argument("runs_dir", default="runs", required=False)
+def ls_(runs_dir: str) -> None:
+    """One line per run: name, state, step/total, last loss, lr, started, duration."""
+    from cockpit.runlist import main as ls_main
+
+    sys.exit(ls_main(runs_dir))
