@@ -72,3 +72,34 @@ def test_two_processes_racing_for_a_stale_lock_exactly_one_wins_each_round(tmp_p
     notes = {note for r in outcomes.values() for _, won, note in r if won}
     assert notes == {f"took over a stale lock from pid {DEAD_PID} (no such process)"}
     assert all(p.exitcode == 0 for p in procs)
+
+
+def test_releasing_a_lock_another_process_holds_leaves_it_alone(tmp_path):
+    """release_lock from a process that holds nothing removed any lock file naming its pid, even one
+    another process held: a third could then create a fresh file, lock it, and be a second writer."""
+    import subprocess
+    import sys
+
+    rd = RunDir(tmp_path / "r").create()
+    holder = subprocess.Popen([sys.executable, "-c", (
+        "import fcntl, os, sys, time\n"
+        f"fd = os.open({str(rd.lock)!r}, os.O_RDWR | os.O_CREAT, 0o600)\n"
+        "fcntl.flock(fd, fcntl.LOCK_EX)\n"
+        f"os.write(fd, b'{os.getpid()} here\\n')\n"  # a file that names us, as a launcher's hand-over does
+        "print('locked', flush=True)\n"
+        "time.sleep(60)\n")], stdout=subprocess.PIPE, text=True)
+    try:
+        assert holder.stdout.readline().strip() == "locked"
+        rundir.release_lock(rd)
+        assert rd.lock.exists(), "a lock another process holds was removed"
+        try:
+            rundir.acquire_lock(rd)
+        except rundir.LockHeld:
+            pass
+        else:
+            raise AssertionError("took a lock another live process holds")
+    finally:
+        holder.kill()
+        holder.wait()
+    rundir.release_lock(rd)  # nobody holds it now, and it names us: it goes
+    assert not rd.lock.exists()

@@ -141,18 +141,38 @@ def read_lock_pid(rd: RunDir) -> int | None:
 
 
 def release_lock(rd: RunDir, pid: int | None = None) -> None:
+    """Let go of the lock and remove its file. A process that never took the lock it was handed (a
+    trainer that failed before acquire_lock) takes it first; one that holds nothing removes a file that
+    names it (`pid`, default this process) only when no one holds its flock: a lock another process
+    holds is never removed, whatever its file says."""
     fd = _held.pop(rd.lock, None)
-    if fd is not None:
-        # Unlink while still holding it: a process that opened the old file and waits retries on the new.
-        if _same_file(fd, rd.lock):
-            try:
-                rd.lock.unlink()
-            except FileNotFoundError:
-                pass
-        os.close(fd)
-        return
-    if read_lock_pid(rd) == (pid or os.getpid()):
+    if fd is None:
+        fd = _adopt_inherited_lock(rd)
+    if fd is None:
+        fd = _unheld_lock_naming(rd, pid or os.getpid())
+        if fd is None:
+            return
+    # Unlink while still holding it: a process that opened the old file and waits retries on the new.
+    if _same_file(fd, rd.lock):
         try:
             rd.lock.unlink()
         except FileNotFoundError:
             pass
+    os.close(fd)
+
+
+def _unheld_lock_naming(rd: RunDir, pid: int) -> int | None:
+    """The lock file, flock-ed by us now, when it names `pid` and no one held it; else None."""
+    try:
+        fd = open_run_file(rd.lock, os.O_RDWR)
+    except OSError:
+        return None
+    try:
+        fcntl.flock(fd, fcntl.LOCK_EX | fcntl.LOCK_NB)
+    except OSError:
+        os.close(fd)
+        return None
+    if _lock_fields(fd)[0] != pid:
+        os.close(fd)
+        return None
+    return fd
