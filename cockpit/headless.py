@@ -55,8 +55,12 @@ def follow(rd: RunDir, out=None, poll: float = 0.2, stall_timeout: float | None 
     total = None
     last_seen = time.monotonic()
     out.write(f"run: {rd.path}\n")
+    read_error = None
     while True:
         evs = tail.poll()
+        if (tail.error is None) != (read_error is None):  # an I/O error reading the log, or its end
+            read_error = tail.error
+            out.write(f"read error: {read_error}; retrying\n" if read_error else f"{rd.events.name} reads again\n")
         if evs:
             last_seen = time.monotonic()
         for ev in evs:

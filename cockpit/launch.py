@@ -6,6 +6,7 @@ import os
 import stat
 import subprocess
 import sys
+import threading
 import time
 from datetime import datetime
 from pathlib import Path
@@ -153,5 +154,13 @@ def spawn_trainer(rd: RunDir, resume: bool = False, env: dict[str, str] | None =
 
         tail = "\n".join(tail_text(rd.log, 15))
         raise LaunchError(f"the trainer exited at once (code {rc}); {rd.log}:\n{tail}")
+    _reap_when_it_exits(proc)
     return proc
+
+
+def _reap_when_it_exits(proc: subprocess.Popen) -> None:
+    """The trainer is this process's child: once it exits it stays `<defunct>` until waited for, for as
+    long as this process lives (a cockpit left open on the finished run, a sweep starting its next
+    trials). A thread waits for it, whoever started it; `proc.returncode` is set when it has exited."""
+    threading.Thread(target=proc.wait, name=f"reap-trainer-{proc.pid}", daemon=True).start()
 

@@ -4,6 +4,7 @@ ETA). A replayed run whose trainer is gone without a final state is not shown ru
 
 from __future__ import annotations
 
+import errno
 import os
 import signal
 import subprocess
@@ -11,12 +12,14 @@ import time
 
 import pytest
 
-from cockpit.rundir import process_state, stall_after
+from cockpit.rundir import ReadError, Tail, process_state, stall_after
+from cockpit.rundir import tail as tail_module
+from cockpit.rundir.tail import RETRY_MAX_S
 from cockpit.tui.app import CockpitApp
 from cockpit.tui.sources import LiveSource, ReplaySource
 from cockpit.tui.widgets.run_panel import RunPanel
 from runhelpers import cockpit
-from tuihelpers import T0, write_run
+from tuihelpers import T0, append, write_run
 
 
 @pytest.fixture
@@ -114,3 +117,89 @@ def test_ls_survives_times_that_are_not_times(tmp_path):
                                       '{"v":1,"t":1e300,"kind":"metrics","step":3,"loss":1.0}\n')
     r = cockpit("ls", str(tmp_path / "runs"))
     assert r.returncode == 0 and "odd" in r.stdout and "crashed" in r.stdout, r.stdout + r.stderr
+
+
+# ---- an events file that cannot be read ------------------------------------------------------------------
+
+class _FailingOpen:
+    """`open` for the tail module that fails the way a dying disk or a lost NFS server does, until `healed`."""
+
+    def __init__(self, err: int):
+        self.err, self.healed, self.calls = err, False, 0
+
+    def __call__(self, *args, **kwargs):
+        if self.healed:
+            return open(*args, **kwargs)
+        self.calls += 1
+        raise OSError(self.err, os.strerror(self.err))
+
+
+@pytest.mark.parametrize("err", [errno.EIO, errno.ESTALE, errno.EACCES], ids=errno.errorcode.get)
+def test_a_tail_that_cannot_read_says_why_backs_off_and_recovers(tmp_path, monkeypatch, err):
+    """Only FileNotFoundError was caught: EIO or a stale NFS handle raised out of poll() and ended the
+    cockpit's reader thread. Now poll() returns nothing new, `error` says why, and the reads are spaced
+    out (doubling) until one works: then the events written meanwhile arrive and the error is gone."""
+    rd = write_run(tmp_path / "r", steps=5, pid=os.getpid())
+    tail = Tail(rd.events)
+    assert len(tail.poll()) > 5 and tail.error is None
+    failing = _FailingOpen(err)
+    monkeypatch.setattr(tail_module, "open", failing, raising=False)
+    append(rd, kind="metrics", step=6, loss=1.0)
+    assert tail.poll() == []
+    first = tail.error
+    assert isinstance(first, ReadError) and first.errno == err and first.failures == 1
+    assert os.strerror(err) in str(first) and str(rd.events) in str(first)
+    deadline = time.monotonic() + 1.0
+    while time.monotonic() < deadline:
+        assert tail.poll() == []
+        time.sleep(0.01)
+    # 100 polls in one second, but reads only after 0.1, 0.2 and 0.4 s pauses (and the one at 0.7 s ...)
+    assert 3 <= failing.calls <= 6 and tail.error.failures == failing.calls, failing.calls
+    assert tail.error.since == first.since and tail.error.retry_in > first.retry_in
+    failing.healed = True
+    deadline = time.monotonic() + RETRY_MAX_S + 1
+    got = []
+    while not got and time.monotonic() < deadline:
+        got = tail.poll()
+        time.sleep(0.02)
+    assert [e["step"] for e in got] == [6] and tail.error is None
+
+
+async def test_the_cockpit_shows_an_unreadable_log_and_recovers(tmp_path, monkeypatch):
+    """The screen said RUNNING over a reader that had died of an I/O error. Now the status line and the
+    event log say the events cannot be read and why, and the run comes back once they can."""
+    rd = write_run(tmp_path / "r", pid=os.getpid())
+    app = CockpitApp(LiveSource(rd.path, poll=0.02), run_dir=rd.path, clock=lambda: T0 + 100)
+    async with app.run_test(size=(160, 48)) as pilot:
+        await pilot.pause(0.6)
+        scr = app.screen
+        assert scr.state == "running"
+        failing = _FailingOpen(errno.EIO)
+        monkeypatch.setattr(tail_module, "open", failing, raising=False)
+        append(rd, kind="metrics", step=61, loss=0.6, grad_norm=1.0)
+        await pilot.pause(1.2)
+        assert failing.calls and scr.state == "unreadable"
+        assert "UNREADABLE" in _panel_text(app) and "Input/output error" in _panel_text(app)
+        assert any("UNREADABLE" in ln and "events.jsonl" in ln for ln in _log_lines(app)), _log_lines(app)
+        assert scr.history.step == 60
+        failing.healed = True
+        await pilot.pause(RETRY_MAX_S / 2 + 1.0)
+        assert scr.state == "running" and scr.history.step == 61
+        assert any("events.jsonl is readable again" in ln for ln in _log_lines(app)), _log_lines(app)
+
+
+def _log_lines(app) -> list[str]:
+    return [strip.text for strip in app.screen.query_one("#log").lines]
+
+
+def test_headless_says_when_the_log_cannot_be_read(tmp_path, monkeypatch):
+    import io
+
+    from cockpit.headless import follow
+
+    rd = write_run(tmp_path / "r", steps=3, state=None, pid=os.getpid())
+    failing = _FailingOpen(errno.EIO)
+    monkeypatch.setattr(tail_module, "open", failing, raising=False)
+    out = io.StringIO()
+    assert follow(rd, out=out, poll=0.02, stall_timeout=0.5) == 4
+    assert f"read error: cannot read {rd.events}: Input/output error (EIO); retrying" in out.getvalue()

@@ -191,3 +191,34 @@ def test_sigterm_while_loading_ends_stopped_and_frees_the_lock(tmp_path):
     assert last["kind"] == "state" and last["state"] == "stopped" and "SIGTERM while loading" in last["reason"]
     assert not any(e["kind"] == "run_started" for e in events(rd.path))
     assert not rd.lock.exists()
+
+
+def _proc_state(pid: int) -> str | None:
+    """The state letter in /proc/PID/stat (Z: a zombie), or None once the pid is gone."""
+    try:
+        with open(f"/proc/{pid}/stat", "rb") as f:
+            return f.read().rsplit(b") ", 1)[1][:1].decode()
+    except FileNotFoundError:
+        return None
+
+
+def test_a_finished_trainer_is_reaped_while_its_launcher_lives(tmp_path):
+    """The trainer stayed <defunct> for as long as the process that started it lived: a cockpit left
+    open on the finished run, or `cockpit sweep` with every finished trial. All of them start it with
+    launch.start_run / resume_run; this test process is that launcher, alive throughout."""
+    from cockpit.config import load_config
+    from cockpit.launch import start_run
+
+    cfg = load_config(demo_yaml(tmp_path, training__max_steps=3, samples__every=0))
+    rd = start_run(cfg, runs_dir=tmp_path / "runs")
+    pid = rd.spawned.pid
+    wait_for(rd.path, state_is("finished", "stopped", "crashed"), what="the final state")
+    deadline = time.monotonic() + 60
+    while _proc_state(pid) not in (None, "Z") and time.monotonic() < deadline:
+        time.sleep(0.1)  # the trainer exits shortly after its final state
+    assert _proc_state(pid) in (None, "Z"), f"trainer pid {pid} has not exited 60 s after its final state"
+    deadline = time.monotonic() + 5
+    while _proc_state(pid) == "Z" and time.monotonic() < deadline:
+        time.sleep(0.1)
+    assert _proc_state(pid) is None, f"trainer pid {pid} is left <defunct> while its launcher is alive"
+    assert rd.spawned.returncode == 0

@@ -2,13 +2,15 @@
 
 import json
 import os
+import re
 import stat
+from pathlib import Path
 
 import pytest
 
 from cockpit.history import History
-from cockpit.rundir import (EventWriter, LockHeld, ReadStats, RunDir, Tail, acquire_lock, append_command,
-                            control_file_problem, new_command, parse_command, read_events, release_lock)
+from cockpit.rundir import (EVENT_KINDS, EventWriter, LockHeld, ReadStats, RunDir, Tail, acquire_lock,
+                            append_command, control_file_problem, new_command, parse_command, read_events, release_lock)
 
 
 def test_event_round_trip_keeps_nan(tmp_path):
@@ -89,3 +91,23 @@ def test_last_event_reads_backwards(tmp_path):
     assert last_event(p, "state")["state"] == "paused"
     assert last_event(p, "ack") is None
     assert last_event(tmp_path / "missing", "state") is None
+
+
+_WRITTEN_KIND = re.compile(r'\b(?:write|emit)\(\s*"([a-z_]+)"|"kind":\s*"([a-z_]+)"|\bkind="([a-z_]+)"')
+
+
+def test_every_kind_written_is_a_known_kind_and_documented():
+    """EVENT_KINDS and docs/CONTRACTS.md must name every kind a writer puts in events.jsonl (`summary` was
+    written for months before either named it)."""
+    root = Path(__file__).resolve().parents[1]
+    written = {}
+    for path in (root / "cockpit").rglob("*.py"):
+        for m in _WRITTEN_KIND.finditer(path.read_text(encoding="utf-8")):
+            written.setdefault(next(g for g in m.groups() if g), path.relative_to(root))
+    assert len(written) >= 10, f"the writers no longer match the scan: {sorted(written)}"
+    unknown = {k: str(p) for k, p in written.items() if k not in EVENT_KINDS}
+    assert not unknown, f"kinds written but not in rundir.EVENT_KINDS: {unknown}"
+    contracts = (root / "docs" / "CONTRACTS.md").read_text(encoding="utf-8")
+    events_doc = contracts[contracts.index("## Events"):contracts.index("## Commands")]
+    undocumented = [k for k in EVENT_KINDS if f"- `{k}`:" not in events_doc]
+    assert not undocumented, f"kinds with no entry in docs/CONTRACTS.md: {undocumented}"

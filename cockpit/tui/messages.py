@@ -33,7 +33,8 @@ class TrainerGone(Message):
 @dataclass
 class TrainerStatus(Message):
     """The trainer is alive but not training: `suspended` (stopped by a signal) or `stalled` (no events for
-    longer than ten steps take); `status` None when it is back to normal. `note` says what to do."""
+    longer than ten steps take); or its events cannot be read: `unreadable` (an I/O error; the reader
+    retries). `status` None when it is back to normal. `note` says what to do (or, back to normal, why)."""
 
     status: str | None = None
     note: str = ""

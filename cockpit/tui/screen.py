@@ -245,7 +245,7 @@ class CockpitScreen(Screen):
         if msg.status:
             self._write_log("status", Text(f"⚠ {msg.status.upper()}: {self._state_note()}", style="bold yellow"))
         else:
-            self._write_log("status", Text("✓ the trainer is writing events again", style="green"))
+            self._write_log("status", Text(f"✓ {msg.note or 'the trainer is writing events again'}", style="green"))
         self._dirty = self._urgent = True
 
     def on_key(self, event) -> None:
@@ -315,7 +315,7 @@ class CockpitScreen(Screen):
 
     def _state_note(self) -> str | None:
         state = self.state
-        if state in ("suspended", "stalled"):
+        if state in ("suspended", "stalled", "unreadable"):
             ts = self.trainer_status
             if ts.quiet_since is not None:  # counted here, at each frame: the reader says it once
                 return f"no events for {max(0.0, time.time() - ts.quiet_since):.0f} s: {ts.note}"

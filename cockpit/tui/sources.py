@@ -83,6 +83,8 @@ class LiveSource:
                         dead_since = None
                         msg = self._status()
                         if msg.status != status:
+                            if status == "unreadable" and not msg.status:
+                                msg.note = f"{self.rd.events.name} is readable again"
                             status = msg.status
                             screen.post_message(msg)
                     elif dead_since is None:
@@ -103,9 +105,12 @@ class LiveSource:
 
     def _status(self) -> TrainerStatus:
         """Alive is not the same as training: a trainer stopped by a signal, or one that has written
-        nothing for longer than ten of its steps take, is said to be so."""
+        nothing for longer than ten of its steps take, is said to be so; so is an events file that
+        cannot be read (the tail retries it)."""
         if self.history.state in FINAL_STATES:
             return TrainerStatus()
+        if self.tail.error is not None:  # the run may be going on: what it writes cannot be seen
+            return TrainerStatus("unreadable", f"{self.tail.error}; retrying")
         for pid in self._trainer_pids():
             if process_state(pid) == "suspended":
                 return TrainerStatus("suspended", f"trainer pid {pid} is stopped by a signal: `kill -CONT {pid}` "

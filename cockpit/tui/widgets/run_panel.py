@@ -12,9 +12,10 @@ from cockpit.tui.widgets.panel import Panel
 STATE_STYLE = {"running": "bold $success", "paused": "bold $warning", "stopping": "bold $warning",
                "finished": "bold $accent", "stopped": "bold $warning", "crashed": "bold $error",
                "starting": "$text-muted", "resumed": "bold $success", "unknown": "$text-muted",
-               "suspended": "bold $warning", "stalled": "bold $warning"}
+               "suspended": "bold $warning", "stalled": "bold $warning", "unreadable": "bold $error"}
 STATE_ICON = {"running": "▶", "paused": "⏸", "stopping": "■", "finished": "✔", "stopped": "■", "crashed": "✖",
-              "starting": "…", "resumed": "▶", "unknown": "?", "suspended": "⏸", "stalled": "⚠"}
+              "starting": "…", "resumed": "▶", "unknown": "?", "suspended": "⏸", "stalled": "⚠",
+              "unreadable": "⚠"}
 
 
 def bar(frac: float, width: int) -> str:
