@@ -19,14 +19,40 @@ reads), `tail` (following a growing file), `commands` (control.jsonl), `lock` (t
 `liveness` (is the trainer's process there). Every name is also importable from `cockpit.rundir`.
 """
 
-from cockpit.rundir.commands import (COMMAND_TTL, COMMANDS, MERGE_DTYPES, append_command, merge_value_problem,
-                                     new_command, parse_command)
-from cockpit.rundir.events import (EVENT_KINDS, FINAL_STATES, MAX_STEP, METRIC_KEYS, SCHEMA_VERSION, STATES, as_event,
-                                   dumps, make_event, parse_line, step_ok)
-from cockpit.rundir.layout import (RunDir, RunDirError, check_empty_own_dir, control_file_problem, open_run_file)
+from cockpit.rundir.commands import (
+                                     COMMAND_TTL,
+                                     COMMANDS,
+                                     MERGE_DTYPES,
+                                     append_command,
+                                     merge_value_problem,
+                                     new_command,
+                                     parse_command,
+)
+from cockpit.rundir.events import (
+                                     EVENT_KINDS,
+                                     FINAL_STATES,
+                                     MAX_STEP,
+                                     METRIC_KEYS,
+                                     SCHEMA_VERSION,
+                                     STATES,
+                                     as_event,
+                                     dumps,
+                                     make_event,
+                                     parse_line,
+                                     step_ok,
+)
+from cockpit.rundir.layout import RunDir, RunDirError, check_empty_own_dir, control_file_problem, open_run_file
 from cockpit.rundir.liveness import STALL_MIN_S, pid_alive, process_state, stall_after
-from cockpit.rundir.lock import (LOCK_FD_ENV, LockHeld, acquire_lock, hand_over_lock, held_lock_fd, read_lock_pid,
-                                 relabel_lock, release_lock)
+from cockpit.rundir.lock import (
+                                     LOCK_FD_ENV,
+                                     LockHeld,
+                                     acquire_lock,
+                                     hand_over_lock,
+                                     held_lock_fd,
+                                     read_lock_pid,
+                                     relabel_lock,
+                                     release_lock,
+)
 from cockpit.rundir.reading import ReadStats, last_event, parse_lines, read_events, tail_text
 from cockpit.rundir.tail import ReadError, Tail
 from cockpit.rundir.writer import EventWriter

@@ -67,7 +67,7 @@ class RunDir:
     def is_run(self) -> bool:
         return self.events.exists() or self.config.exists()
 
-    def create(self) -> "RunDir":
+    def create(self) -> RunDir:
         """Make a new private (0700) run directory, or take an empty one this user owns as it is (never
         chmod-ed: it is not ours to change). The control file is 0600: whoever writes it steers the run.
         Refuses (RunDirError) a symlink, another user's or a world-writable directory, or one that holds

@@ -4,10 +4,11 @@ corrupt lines (skipped and counted) and unknown kinds and fields. The tailer is 
 from __future__ import annotations
 
 import os
+from collections.abc import Iterator
 from dataclasses import dataclass, field
 from itertools import compress, repeat
 from pathlib import Path
-from typing import Any, Iterator
+from typing import Any
 
 from cockpit.jsonline import fast_loads, nested_deeper
 from cockpit.rundir.events import MAX_STEP, parse_line

@@ -139,7 +139,7 @@ class EventWriter:
             pass
         self._fd = -1
 
-    def __enter__(self) -> "EventWriter":
+    def __enter__(self) -> EventWriter:
         return self
 
     def __exit__(self, *exc: object) -> None:
