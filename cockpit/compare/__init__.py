@@ -5,11 +5,11 @@ config keys that differ and each run's verdicts. A run is a run directory, a Hug
 
 from __future__ import annotations
 
-import shutil
 import sys
 from pathlib import Path
 
 from cockpit.compare.sources import CompareError, expand
+from cockpit.report.output import bad_out, show_and_save, terminal_width
 from cockpit.run_groups import is_run_group as is_multi_run_dir
 
 __all__ = ["main", "is_multi_run_dir"]
@@ -19,8 +19,7 @@ def main(paths: list[str], out: str | None = None, min_runs: int = 2) -> int:
     """Print the comparison; with `out` (.html or .md) save it too. Exit 2 on bad arguments."""
     from cockpit.logs import LogError, resolve
 
-    if out is not None and Path(out).suffix.lower() not in (".md", ".html", ".htm"):
-        print(f"error: {out}: use a .md or .html file name", file=sys.stderr)
+    if bad_out(out, ""):
         return 2
     try:
         sources, notes = expand(paths)
@@ -42,23 +41,4 @@ def main(paths: list[str], out: str | None = None, min_runs: int = 2) -> int:
 
     title = ", ".join(Path(p).name for p in paths) if len(paths) <= 3 else f"{len(sources)} runs"
     rep = build_compare(sources, histories, kinds, notes, title)
-    width = min(120, max(60, shutil.get_terminal_size((100, 40)).columns))
-    from cockpit.compare.text import render_text
-
-    print(render_text(rep, width=width))
-    if out:
-        target = Path(out)
-        try:
-            if target.suffix.lower() == ".md":
-                from cockpit.compare.text import render_markdown
-
-                target.write_text(render_markdown(rep, width=100))
-            else:
-                from cockpit.compare.html import render_html
-
-                target.write_text(render_html(rep))
-        except OSError as e:
-            print(f"error: cannot write {target}: {e}", file=sys.stderr)
-            return 2
-        print(f"\nsaved: {target}")
-    return 0
+    return show_and_save(rep, out, "cockpit.compare", terminal_width())
