@@ -282,7 +282,7 @@ async def test_merge_key_confirms_then_sends_merge(tmp_path):
 
 
 async def test_live_frame_rate_drops_when_only_watched_and_returns_on_a_key(tmp_path):
-    from cockpit.tui.screen import FRAME_ACTIVE, FRAME_IDLE
+    from cockpit.tui.pacing import FRAME_ACTIVE, FRAME_IDLE
 
     rd = write_run(tmp_path / "r", pid=os.getpid())
     app = live_app(rd)
@@ -296,7 +296,7 @@ async def test_live_frame_rate_drops_when_only_watched_and_returns_on_a_key(tmp_
         await pilot.press("escape")
         assert scr.frame_interval(time.monotonic()) == FRAME_ACTIVE
         # Idle, events still reach the screen within an idle frame.
-        scr._last_key = now - 60
+        scr.pacer.last_key = now - 60
         append(rd, kind="metrics", step=61, loss=1.0, grad_norm=60.0, learning_rate=1e-4)
         await settle(pilot, FRAME_IDLE + 0.4)
         assert scr.query_one("#m-grad_norm").current_band == "critical"
@@ -358,7 +358,7 @@ async def test_a_watched_cockpit_holds_plain_metrics_for_the_frame_but_never_an_
         await settle(pilot)
         scr = app.screen
         n = len(scr.history)
-        scr._last_render = time.monotonic()  # a frame was just drawn: the next is a second away
+        scr.pacer.last_render = time.monotonic()  # a frame was just drawn: the next is a second away
         append(rd, kind="metrics", step=61, loss=1.0, grad_norm=1.0, learning_rate=1e-4)
         await pilot.pause(0.3)
         assert len(scr.history) == n  # held for the next frame
@@ -382,7 +382,7 @@ async def test_a_backlog_is_drawn_at_once_not_at_the_next_watched_frame(tmp_path
     async with app.run_test(size=(160, 48)) as pilot:
         await settle(pilot)
         scr = app.screen
-        scr._last_render = time.monotonic()  # a frame was just drawn: the next watched one is a second away
+        scr.pacer.last_render = time.monotonic()  # a frame was just drawn: the next watched one is a second away
         with open(rd.events, "a") as f:
             for s in range(61, 61 + CATCH_UP + 10):
                 f.write(json.dumps({"v": 1, "t": T0 + 500, "kind": "metrics", "step": s, "loss": 1.0,

@@ -1,4 +1,4 @@
-"""The cockpit App: themes, key remapping, one CockpitScreen. Kept small on purpose (STYLE.md 1)."""
+"""The cockpit App: themes, key remapping, one screen (live or replay). Kept small on purpose (STYLE.md 1)."""
 
 from __future__ import annotations
 
@@ -7,8 +7,11 @@ from pathlib import Path
 
 from textual.app import App
 
+from cockpit.tui.live_screen import LiveScreen
+from cockpit.tui.replay_screen import ReplayScreen
 from cockpit.tui.screen import CockpitScreen
 from cockpit.tui.sigcont import guard_sigcont
+from cockpit.tui.source_protocol import Source
 from cockpit.tui.themes import load_themes
 
 DEFAULT_THEME = "cockpit-dark"
@@ -19,7 +22,7 @@ class CockpitApp(App):
     TITLE = "lora-cockpit"
     ENABLE_COMMAND_PALETTE = False
 
-    def __init__(self, source, *, run_dir: Path | None = None, theme: str | None = None,
+    def __init__(self, source: Source, *, run_dir: Path | None = None, theme: str | None = None,
                  keymap: dict[str, str] | None = None, clock=time.time):
         super().__init__()
         self.source, self.run_dir, self.clock = source, run_dir, clock
@@ -38,7 +41,7 @@ class CockpitApp(App):
         self.theme = self.requested_theme
         if self.keymap:
             self.set_keymap(self.keymap)
-        self.push_screen(CockpitScreen(self.source, run_dir=self.run_dir, clock=self.clock))
+        self.push_screen(screen_for(self.source, run_dir=self.run_dir, clock=self.clock))
         if self.bad_theme:
             self.notify(f"unknown theme '{self.bad_theme}'; themes: {', '.join(self.theme_names)}",
                         severity="warning")
@@ -52,3 +55,10 @@ class CockpitApp(App):
     def detach(self) -> None:
         self.detached = True
         self.exit()
+
+
+def screen_for(source: Source, *, run_dir: Path | None = None, clock=time.time) -> CockpitScreen:
+    """The screen that shows this source: a recording's, or a live run's."""
+    if source.replay:
+        return ReplayScreen(source, run_dir=run_dir, clock=clock)  # type: ignore[arg-type]
+    return LiveScreen(source, run_dir=run_dir, clock=clock)  # type: ignore[arg-type]

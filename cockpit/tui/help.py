@@ -74,7 +74,7 @@ def keys_by_action(screen) -> dict[str, list[str]]:
 
 
 def groups(screen) -> list[tuple[str, list[tuple[tuple[str, ...], str]]]]:
-    return [*(REPLAY_GROUPS if screen.source.replay else LIVE_GROUPS), VIEW_GROUP]
+    return [*(REPLAY_GROUPS if screen.replay else LIVE_GROUPS), VIEW_GROUP]
 
 
 def rows(screen) -> list[tuple[str, str, str, str]]:
