@@ -161,3 +161,61 @@ def test_a_source_missing_a_member_is_not_a_recording():
 @pytest.mark.parametrize("kind", ["state", "ack"])
 def test_describe_event_survives_odd_fields(kind):
     assert describe_event({"kind": kind, "step": True, "state": None, "ok": "yes"}) is not None
+
+
+def test_the_update_size_band_follows_the_thresholds():
+    from cockpit.thresholds import Thresholds
+    from cockpit.tui.bands import band
+
+    th = Thresholds()
+    assert [band("update_ratio", v, th) for v in (0.001, 0.05, 0.051, 0.2, 0.21)] == \
+        ["ok", "ok", "warn", "warn", "danger"]
+    assert band("update_ratio", 0.03, Thresholds(update_ratio_warn=0.02, update_ratio_danger=0.1)) == "warn"
+
+
+# ---- the charts --------------------------------------------------------------------------------------
+
+
+def test_the_charts_grow_with_the_terminal():
+    from cockpit.tui.layout import chart_layout
+
+    assert chart_layout(80, 24).chart_rows == 1 and chart_layout(80, 24).metrics_height == 12
+    assert [chart_layout(*s).chart_rows for s in ((120, 40), (160, 48), (200, 60))] == [3, 4, 6]
+    assert chart_layout(100, 50).compact and chart_layout(100, 50).chart_rows > 1  # narrow but tall
+
+
+def _text(rows) -> list[str]:
+    return ["".join(chars for _, chars in runs) for runs in rows]
+
+
+def test_a_threshold_is_drawn_across_the_chart_once_the_data_come_near_it():
+    from cockpit.thresholds import Thresholds
+    from cockpit.tui.chart import LINE, draw
+
+    th = Thresholds()
+    quiet = draw([1.0, 1.2, 0.9, 1.1], "grad_norm", 10, 4, th)
+    assert not any(LINE in row for row in _text(quiet))  # 1.2 is far from 5: full resolution for the data
+    near = draw([1.0, 1.2, 3.0, 12.0], "grad_norm", 10, 4, th)
+    lines = [(row, [b for b, chars in runs if LINE in chars]) for row, runs in zip(_text(near), near)]
+    assert [bands for row, bands in lines if LINE in row] == [["danger"], ["warn"]]  # 10 above 5, top down
+    assert [b for b, chars in near[-1] if "▁" in chars or "█" in chars][-1] == "danger"  # the 12 bar is red
+    assert draw([1.0, 12.0], "grad_norm", 10, 1, th) == [[("ok", "▁"), ("danger", "█")]]  # one row: colour only
+
+
+def test_a_field_a_step_did_not_log_is_a_gap_and_a_nan_loss_an_alarm():
+    from cockpit.thresholds import Thresholds
+    from cockpit.tui.chart import draw
+
+    th, nan = Thresholds(), float("nan")
+    assert draw([0.01, nan, 0.01], "update_ratio", 10, 1, th)[0][1] == ("none", " ")
+    assert draw([nan, nan], "entropy", 10, 2, th) == "not logged"
+    assert draw([1.0, nan], "loss", 10, 2, th)[-1][-1] == ("critical", "!")
+    assert draw([], "loss", 10, 2, th) == "waiting for data…"
+
+
+def test_a_raised_top_does_not_pull_in_the_next_threshold():
+    from cockpit.thresholds import Thresholds
+    from cockpit.tui.chart import LINE, draw
+
+    rows = _text(draw([2.0, 3.0, 4.0], "grad_norm", 10, 4, Thresholds()))  # near 5 (warn), far from 10
+    assert sum(LINE in row for row in rows) == 1 and LINE in rows[0]

@@ -44,6 +44,31 @@ async def test_live_shows_history_state_and_bands(tmp_path):
         assert "-band-critical" in scr.query_one("#m-grad_norm").classes
 
 
+async def test_the_update_size_has_its_own_chart_and_band_live_and_in_replay(tmp_path):
+    rd = write_run(tmp_path / "r", pid=os.getpid())
+    app = live_app(rd)
+    async with app.run_test(size=(80, 24)) as pilot:
+        await settle(pilot)
+        panel = app.screen.query_one("#m-update_ratio")
+        assert panel.current_band == "ok" and len(panel.values) == 60
+        assert "0.49%" in str(panel.render())  # the share of the adapter's norm one step moved it
+        append(rd, kind="metrics", step=61, loss=1.0, grad_norm=1.0, update_ratio=0.08, learning_rate=1e-4)
+        await settle(pilot, 1.5)
+        assert panel.current_band == "warn" and "-band-warn" in panel.classes
+        append(rd, kind="metrics", step=62, loss=1.0, grad_norm=1.0, update_ratio=0.3, learning_rate=1e-4)
+        await settle(pilot, 1.5)
+        assert panel.current_band == "danger"
+    h, _ = load_history(rd.path)
+    app = CockpitApp(ReplaySource(h, "r"), run_dir=None)
+    async with app.run_test(size=(160, 48)) as pilot:
+        await settle(pilot)
+        panel = app.screen.query_one("#m-update_ratio")
+        assert panel.current_band == "danger" and "30%" in str(panel.render())
+        await pilot.press("home")
+        await settle(pilot, 0.2)
+        assert panel.current_band == "none" and "waiting for data" in str(panel.render())
+
+
 async def test_pause_toggle_lr_keys_and_pending_then_acked(tmp_path):
     rd = write_run(tmp_path / "r", pid=os.getpid())
     app = live_app(rd)

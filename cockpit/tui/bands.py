@@ -38,6 +38,12 @@ def band(metric: str, value: float, th: Thresholds, total: float | None = None) 
         if share >= th.memory_warn:
             return "warn"
         return "ok"
+    if metric == "update_ratio":  # ||dW|| / ||W|| of one optimizer step on the adapter
+        if value > th.update_ratio_danger:
+            return "danger"
+        if value > th.update_ratio_warn:
+            return "warn"
+        return "ok"
     if metric == "loss":
         return "warn" if value < th.loss_collapse else "ok"
     return "none"

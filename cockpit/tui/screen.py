@@ -11,6 +11,7 @@ from pathlib import Path
 from rich.text import Text
 from textual.app import ComposeResult
 from textual.containers import Grid, Horizontal, Vertical
+from textual.css.scalar import Scalar
 from textual.screen import Screen
 from textual.widgets import Footer, Static
 
@@ -18,6 +19,7 @@ from cockpit.history import History
 from cockpit.thresholds import Thresholds
 from cockpit.tui.advice_throttle import AdviceThrottle
 from cockpit.tui.bindings import BINDINGS
+from cockpit.tui.layout import chart_layout
 from cockpit.tui.pacing import TICK, FramePacer
 from cockpit.tui.source_protocol import Source
 from cockpit.tui.views import ViewActions
@@ -28,8 +30,9 @@ from cockpit.tui.widgets.metric import MetricPanel
 from cockpit.tui.widgets.run_panel import RunPanel
 from cockpit.tui.widgets.samples_panel import SamplesPanel
 
-METRICS = (("loss", "loss"), ("grad_norm", "grad_norm"), ("entropy", "entropy"), ("mem_used", "memory"),
-           ("learning_rate", "lr"), ("tokens_per_s", "tokens/s"))
+METRICS = (("loss", "loss"), ("grad_norm", "grad_norm"), ("update_ratio", "update"), ("entropy", "entropy"),
+           ("mem_used", "memory"), ("learning_rate", "lr"), ("tokens_per_s", "tokens/s"))
+"""(history column, title) of each chart, in the grid's order: the stability signals on the first row."""
 
 
 class CockpitScreen(ViewActions, Screen):
@@ -83,9 +86,12 @@ class CockpitScreen(ViewActions, Screen):
         self._reflow()
 
     def _reflow(self) -> None:
-        w, h = self.size.width, self.size.height
-        self.set_class(w < 120 or h < 34, "-compact")
-        self.set_class(w >= 200 and h >= 50, "-large")
+        lay = chart_layout(self.size.width, self.size.height)
+        self.set_class(lay.compact, "-compact")
+        if self.query_one("#metrics").styles.height != Scalar.from_number(lay.metrics_height):
+            self.query_one("#metrics").styles.height = lay.metrics_height
+            for panel in self.query(MetricPanel):
+                panel.styles.height = lay.panel_height
 
     # ---- the frame loop --------------------------------------------------------------------------
 

@@ -18,6 +18,8 @@ class ViewActions:
         bands = []
         if focused.key == "grad_norm":
             bands = [(th.grad_norm_high, "high"), (th.grad_norm_danger, "danger"), (th.grad_norm_explosion, "explosion")]
+        elif focused.key == "update_ratio":
+            bands = [(th.update_ratio_warn, "warn"), (th.update_ratio_danger, "danger")]
         elif focused.key == "mem_used" and focused.total:
             bands = [(focused.total * th.memory_warn, "warn"), (focused.total * th.memory_danger, "danger")]
         marks = [(m.step, m.label) for m in self.history.marks if m.kind in ("ack", "guard")]
