@@ -445,3 +445,34 @@ async def test_attach_reads_a_long_runs_history_in_a_child_then_tails_from_where
         assert [m.step for m in h.marks if m.kind == "ack"] == [30]  # read once
         assert app.screen._bad_lines == 0
         assert app.screen.source.tail.stats.lines == 1  # the cockpit's own reader read only the new line
+
+
+async def test_the_command_palette_offers_the_commands_that_apply_now(tmp_path):
+    from textual.command import CommandPalette
+
+    rd = write_run(tmp_path / "r", pid=os.getpid())
+    app = live_app(rd)
+    async with app.run_test(size=(120, 40)) as pilot:
+        await settle(pilot)
+        titles = [c.title for c in app.get_system_commands(app.screen)]
+        assert "Halve the learning rate" in titles and "Pause at the next step boundary" in titles
+        assert "Resume training" not in titles and "Quit" not in titles  # not now; q detaches instead
+        await pilot.press("colon")
+        await settle(pilot, 0.3)
+        assert isinstance(app.screen, CommandPalette)
+        for ch in "halve":
+            await pilot.press(ch)
+        await settle(pilot, 0.5)
+        await pilot.press("enter")
+        await settle(pilot, 0.3)
+        assert [(c["cmd"], c["value"]) for c in commands(rd)] == [("scale_lr", 0.5)]
+    h, _ = load_history(rd.path)
+    app = CockpitApp(ReplaySource(h, "r"), run_dir=None, keymap={"help": "ctrl+p"})
+    async with app.run_test(size=(120, 40)) as pilot:
+        await settle(pilot)
+        titles = [c.title for c in app.get_system_commands(app.screen)]
+        assert "Play / pause" in titles and not any("learning rate" in t for t in titles)
+        assert app.palette_keys == ["colon"]  # ctrl+p went to the config's help key
+        await pilot.press("ctrl+p")
+        await settle(pilot, 0.3)
+        assert type(app.screen).__name__ == "TextModal"

@@ -4,10 +4,14 @@ from __future__ import annotations
 
 import time
 from pathlib import Path
+from typing import Iterable
 
-from textual.app import App
+from textual.app import App, SystemCommand
+from textual.binding import Binding
+from textual.screen import Screen
 
 from cockpit.tui.live_screen import LiveScreen
+from cockpit.tui.palette import cockpit_commands, palette_keys, textual_commands
 from cockpit.tui.replay_screen import ReplayScreen
 from cockpit.tui.screen import CockpitScreen
 from cockpit.tui.sigcont import guard_sigcont
@@ -20,11 +24,16 @@ DEFAULT_THEME = "cockpit-dark"
 class CockpitApp(App):
     CSS_PATH = "cockpit.tcss"
     TITLE = "lora-cockpit"
-    ENABLE_COMMAND_PALETTE = False
+    ENABLE_COMMAND_PALETTE = True
 
     def __init__(self, source: Source, *, run_dir: Path | None = None, theme: str | None = None,
                  keymap: dict[str, str] | None = None, clock=time.time):
+        # The config's remapped keys win over the palette's. App.__init__ binds COMMAND_PALETTE_BINDING.
+        self.palette_keys = palette_keys(keymap or {})
+        self.COMMAND_PALETTE_BINDING = self.palette_keys[0] if self.palette_keys else "ctrl+backslash"
         super().__init__()
+        for key in self.palette_keys[1:]:
+            self._bindings._add_binding(Binding(key, "command_palette", "palette", show=False, priority=True))
         self.source, self.run_dir, self.clock = source, run_dir, clock
         self.themes = load_themes()
         for t in self.themes:
@@ -45,6 +54,11 @@ class CockpitApp(App):
         if self.bad_theme:
             self.notify(f"unknown theme '{self.bad_theme}'; themes: {', '.join(self.theme_names)}",
                         severity="warning")
+
+    def get_system_commands(self, screen: Screen) -> Iterable[SystemCommand]:
+        if isinstance(screen, CockpitScreen):
+            yield from cockpit_commands(screen)
+        yield from textual_commands(super().get_system_commands(screen))
 
     def cycle_theme(self) -> None:
         names = self.theme_names

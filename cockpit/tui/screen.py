@@ -70,7 +70,7 @@ class CockpitScreen(ViewActions, Screen):
             with Vertical(id="right-col"):
                 yield AdvisorPanel(id="advisor")
                 yield EventLog(id="log")
-        yield Footer()
+        yield Footer(show_command_palette=False)  # its keys are in the help and the README
 
     def on_mount(self) -> None:
         self.query_one("#m-loss", MetricPanel).focus()
