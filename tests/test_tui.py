@@ -476,3 +476,45 @@ async def test_the_command_palette_offers_the_commands_that_apply_now(tmp_path):
         await pilot.press("ctrl+p")
         await settle(pilot, 0.3)
         assert type(app.screen).__name__ == "TextModal"
+
+
+BAD_THEMES = [
+    ("$primary: #5fafff;\n$warning: yelow;\n", ":2: $warning: 'yelow' is not a colour"),
+    ("/* a comment\n   over two lines */\n$primary: #fff\n", ":3: not a `$name: value;` line: '$primary: #fff'"),
+    ("$primary: #fff;\n$dark: maybe;\n", ":2: $dark: 'maybe' is not true or false"),
+    ("$warning: #ffaf00;\n", ": $primary: missing: every theme needs a primary colour"),
+    ("$primary: #fff;\n$primary: #000;\n", ":2: $primary: given twice"),
+]
+
+
+def test_a_broken_theme_file_is_refused_naming_file_line_and_field(tmp_path):
+    import pytest
+
+    from cockpit.tui.themes import ThemeError, parse_theme
+
+    for i, (text, message) in enumerate(BAD_THEMES):
+        f = tmp_path / f"bad{i}.tcss"
+        f.write_text(text)
+        with pytest.raises(ThemeError) as e:
+            parse_theme(f)
+        assert str(e.value) == f"{f}{message}" or str(e.value).startswith(f"{f}{message}"), str(e.value)
+    ok = tmp_path / "mine.tcss"
+    ok.write_text("/* mine */\n$primary: #ff0000;\n$warning: rgb(255, 175, 0);\n$dark: false;\n$footer-key-foreground: red;\n")
+    t = parse_theme(ok)
+    assert (t.name, t.primary, t.warning, t.dark, t.variables) == \
+        ("mine", "#ff0000", "rgb(255, 175, 0)", False, {"footer-key-foreground": "red"})
+
+
+async def test_the_cockpit_opens_with_the_good_themes_and_says_which_file_it_refused(tmp_path, monkeypatch):
+    monkeypatch.setenv("XDG_CONFIG_HOME", str(tmp_path / "cfg"))
+    d = tmp_path / "cfg" / "lora-cockpit" / "themes"
+    d.mkdir(parents=True)
+    (d / "mine.tcss").write_text("$primary: #ff0000;\n$success: #00ff00;\n")
+    (d / "broken.tcss").write_text("$primary: #ff0000;\n$error: not-a-colour;\n")
+    rd = write_run(tmp_path / "r", state="finished")
+    app = CockpitApp(LiveSource(rd.path, poll=0.02), run_dir=rd.path, theme="mine", clock=lambda: T0 + 100)
+    async with app.run_test(size=(120, 40)) as pilot:
+        await settle(pilot)
+        assert app.theme == "mine" and "broken" not in app.theme_names
+        toasts = [n.message for n in app._notifications]
+        assert any(f"{d / 'broken.tcss'}:2: $error: 'not-a-colour' is not a colour" in m for m in toasts), toasts

@@ -16,7 +16,7 @@ from cockpit.tui.replay_screen import ReplayScreen
 from cockpit.tui.screen import CockpitScreen
 from cockpit.tui.sigcont import guard_sigcont
 from cockpit.tui.source_protocol import Source
-from cockpit.tui.themes import load_themes
+from cockpit.tui.themes import load_themes_checked
 
 DEFAULT_THEME = "cockpit-dark"
 
@@ -35,7 +35,7 @@ class CockpitApp(App):
         for key in self.palette_keys[1:]:
             self._bindings._add_binding(Binding(key, "command_palette", "palette", show=False, priority=True))
         self.source, self.run_dir, self.clock = source, run_dir, clock
-        self.themes = load_themes()
+        self.themes, self.refused_themes = load_themes_checked()
         for t in self.themes:
             self.register_theme(t)
         names = [t.name for t in self.themes]
@@ -51,7 +51,10 @@ class CockpitApp(App):
         if self.keymap:
             self.set_keymap(self.keymap)
         self.push_screen(screen_for(self.source, run_dir=self.run_dir, clock=self.clock))
-        if self.bad_theme:
+        if self.refused_themes:  # one toast for all: the user sees each file and what is wrong in it
+            self.notify("\n".join(str(e) for e in self.refused_themes), title="theme file refused",
+                        severity="error", timeout=20)
+        elif self.bad_theme:
             self.notify(f"unknown theme '{self.bad_theme}'; themes: {', '.join(self.theme_names)}",
                         severity="warning")
 
