@@ -86,7 +86,7 @@ def run_rate(rate: float, seconds: float, mode: str = "watching") -> dict:
         app = CockpitApp(LiveSource(rd.path), run_dir=rd.path)
         async with app.run_test(size=(160, 48)) as pilot:
             await pilot.pause(0.5)
-            app.screen._last_key = float("inf") if mode == "active" else float("-inf")
+            app.screen.pacer.last_key = float("inf") if mode == "active" else float("-inf")
             th = threading.Thread(target=writer, daemon=True)
             th.start()
             rss0 = proc.memory_info().rss

@@ -40,6 +40,12 @@ def band(metric: str, value: float, th: Thresholds, total: float | None = None) 
         if share >= th.memory_warn:
             return "warn"
         return "ok"
+    if metric == "update_ratio":  # ||dW|| / ||W|| of one optimizer step on the adapter
+        if value > th.update_ratio_danger:
+            return "danger"
+        if value > th.update_ratio_warn:
+            return "warn"
+        return "ok"
     if metric == "loss":
         return "warn" if value < th.loss_collapse else "ok"
     return "none"
@@ -55,6 +61,12 @@ def lines(metric: str, th: Thresholds, total: float | None = None) -> list[tuple
     if metric == "grad_norm":
         return [(th.grad_norm_high, "normal max"), (th.grad_norm_danger, "danger"),
                 (th.grad_norm_explosion, "explosion")]
+    if metric == "update_ratio":
+        return [(th.update_ratio_warn, "warn"), (th.update_ratio_danger, "danger")]
     if metric == "mem_used" and total and math.isfinite(total):
         return [(total * th.memory_warn, "warn"), (total * th.memory_danger, "danger")]
     return []
+
+
+LINE_SEVERITY = {"normal max": "warn", "warn": "warn", "danger": "danger", "explosion": "critical"}
+"""The band a chart colours above each edge `lines` names."""

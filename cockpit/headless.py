@@ -1,4 +1,5 @@
-"""`--headless`: follow a run in plain text, one line per logged step; exit with the run's outcome."""
+"""`--headless`: follow a run in plain text, one line per logged step and per event (worded as in the
+cockpit's event log); exit with the run's outcome."""
 
 from __future__ import annotations
 
@@ -7,6 +8,7 @@ import sys
 import time
 
 from cockpit.durations import clock
+from cockpit.event_text import event_line
 from cockpit.rundir import RunDir, Tail, pid_alive, read_lock_pid, tail_text
 
 EXIT = {"finished": 0, "stopped": 1, "crashed": 3}
@@ -65,30 +67,23 @@ def follow(rd: RunDir, out=None, poll: float = 0.2, stall_timeout: float | None 
             last_seen = time.monotonic()
         for ev in evs:
             k = ev.get("kind")
+            if k == "metrics":
+                out.write(metrics_line(ev, total) + "\n")
+                continue
             if k == "run_started":
                 total, pid = ev.get("total_steps"), ev.get("pid") or pid
-                out.write(f"started: {ev.get('device')}  {ev.get('trainable_params')} trainable params  "
-                          f"{total} steps  pid {pid}\n")
-            elif k == "metrics":
-                out.write(metrics_line(ev, total) + "\n")
-            elif k == "state":
-                out.write(f"state: {ev.get('state')}" + (f" ({ev['reason']})" if ev.get("reason") else "") + "\n")
-                if ev.get("state") in EXIT:
-                    out.flush()
-                    return EXIT[ev["state"]]
-            elif k == "ack":
-                res = "ok " + (ev.get("change") or "") if ev.get("ok") else "refused: " + str(ev.get("reason"))
-                out.write(f"ack: {ev.get('cmd')} {res}\n")
-            elif k in ("checkpoint", "guard", "sample", "merge", "eval"):
-                body = {k2: v for k2, v in ev.items() if k2 not in ("v", "t", "kind")}
-                out.write(f"{k}: {body}\n")
-            elif k == "error":
-                out.write(f"error: {ev.get('message')}\n")
+            line = event_line(ev)  # the cockpit's event log says the same, in the same words
+            if line is not None:
+                out.write(line + (f"  pid {pid}" if k == "run_started" and pid else "") + "\n")
+            if k == "state" and ev.get("state") in EXIT:
+                out.flush()
+                return EXIT[ev["state"]]
         out.flush()
         if not evs:
             holder = pid or read_lock_pid(rd)
             if holder and not pid_alive(holder) and not tail.poll():
-                out.write("state: crashed (the trainer process is gone without a final state)\n")
+                gone = {"kind": "state", "state": "crashed", "reason": "the trainer process is gone without a final state"}
+                out.write(f"{event_line(gone)}\n")
                 out.write("\n".join(tail_text(rd.log, 15)) + "\n")
                 return EXIT["crashed"]
             if stall_timeout and time.monotonic() - last_seen > stall_timeout:

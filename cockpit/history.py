@@ -17,6 +17,7 @@ from typing import Any, Iterable, Iterator
 
 from cockpit import columns
 from cockpit.columns import num
+from cockpit.event_text import describe_event
 from cockpit.rundir import FINAL_STATES, METRIC_KEYS, step_ok
 
 NAN = float("nan")
@@ -165,21 +166,17 @@ class History:
         elif kind == "state":
             self.state = str(ev.get("state", self.state))
             self.state_event = ev
-            self._mark(ev, f"state {self.state}")
+            self._mark(ev)
         elif kind == "ack":
             self.acks[str(ev.get("id", ""))] = ev
-            self._mark(ev, _ack_label(ev))
-        elif kind == "guard":
-            self._mark(ev, f"guard {ev.get('rule', '')}: {ev.get('action', '')}")
-        elif kind == "checkpoint":
-            self._mark(ev, f"checkpoint {ev.get('path', '')}".strip())
-        elif kind == "merge":
-            self._mark(ev, f"merge {ev.get('status', '')}".strip())
+            self._mark(ev)
+        elif kind in ("guard", "checkpoint", "merge"):
+            self._mark(ev)
         elif kind == "sample":
             self.samples.append(ev)
         elif kind == "error":
             self.errors.append(ev)
-            self._mark(ev, f"error: {str(ev.get('message', ''))[:60]}")
+            self._mark(ev)
         else:
             self.other.append(ev)
 
@@ -263,11 +260,12 @@ class History:
             if len(col) < n:
                 col.append(NAN)
 
-    def _mark(self, ev: dict[str, Any], label: str) -> None:
+    def _mark(self, ev: dict[str, Any]) -> None:
         step = _step(ev.get("step"))
         if step is None:
             step = self.steps[-1] if self.steps else 0
-        self.marks.append(Mark(step, str(ev.get("kind")), label, ev))
+        said = describe_event(ev)  # worded as the cockpit's event log and `--headless` word it
+        self.marks.append(Mark(step, str(ev.get("kind")), said.text[:200] if said else str(ev.get("kind")), ev))
 
     # ---- reading ---------------------------------------------------------------------------------
 
@@ -369,10 +367,3 @@ def _strictly_increasing_ints(steps: list[Any], after: int | None) -> bool:
     prev = after if after is not None else -1
     return steps[0] > prev and all(map(int.__lt__, steps, steps[1:]))
 
-
-def _ack_label(ev: dict[str, Any]) -> str:
-    cmd = ev.get("cmd", "?")
-    if ev.get("ok"):
-        change = ev.get("change") or ""
-        return f"{cmd} ok {change}".strip()
-    return f"{cmd} refused: {ev.get('reason', '')}"

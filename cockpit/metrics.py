@@ -18,9 +18,11 @@ class Metric:
 CHARTED = (
     Metric("loss", "loss", "loss"),
     Metric("grad_norm", "grad_norm", "grad_norm"),
+    Metric("update_ratio", "update size", "update"),
     Metric("entropy", "entropy", "entropy"),
     Metric("mem_used", "memory", "memory"),
     Metric("learning_rate", "learning rate", "lr"),
     Metric("tokens_per_s", "tokens/s", "tokens/s"),
 )
-"""Loss, grad_norm and entropy first: the SOP reads them; then what the run costs and how fast it goes."""
+"""The stability signals first (loss, grad_norm, the update size, entropy: the SOP reads them); then what the
+run costs and how fast it goes."""

@@ -171,7 +171,7 @@ async def test_apply_on_a_new_run_advice_names_the_command(tmp_path):
         scr.advice = lambda: type("A", (), {"next_action": act, "stage_needs": []})()
         await pilot.press("a")
         await pilot.pause(0.1)
-        assert type(app.screen).__name__ == "CockpitScreen"  # nothing to confirm: it is not sent anywhere
+        assert type(app.screen).__name__ == "LiveScreen"  # nothing to confirm: it is not sent anywhere
         assert any(f"cockpit sweep {rd.path / 'config.yaml'}" in t and "a new run" in t for t in toasts(app))
 
 

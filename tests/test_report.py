@@ -40,7 +40,7 @@ def test_report_on_our_run_lists_actions_and_bands(tmp_path):
     assert r.returncode == 0, r.stderr
     out = r.stdout
     assert "trainable params" in out and "16,384" in out and "best loss" in out
-    assert "scale_lr ok lr 2e-4 -> 1e-4" in out and "checkpoint" in out
+    assert "scale_lr acked: lr 2e-4 -> 1e-4" in out and "checkpoint" in out
     assert "horizontal lines: high from 5, precursor from 10" in out and "off the chart: explosion from 50" in out
     html = (tmp_path / "r.html").read_text()
     assert "stroke-dasharray" in html and "explosion" in html

@@ -69,7 +69,7 @@ def test_headless_demo_finishes_and_learns(tmp_path):
     cfg = demo_yaml(tmp_path, training__max_steps=40, samples__every=20)
     r = cockpit("run", str(cfg), "--headless", "--runs-dir", str(tmp_path / "runs"), timeout=300)
     assert r.returncode == 0, r.stdout + r.stderr
-    assert "state: finished" in r.stdout and " 40/40 " in r.stdout
+    assert "state finished" in r.stdout and " 40/40 " in r.stdout
     (rd,) = list((tmp_path / "runs").iterdir())
     evs = events(rd)
     started = next(e for e in evs if e["kind"] == "run_started")

@@ -44,6 +44,31 @@ async def test_live_shows_history_state_and_bands(tmp_path):
         assert "-band-critical" in scr.query_one("#m-grad_norm").classes
 
 
+async def test_the_update_size_has_its_own_chart_and_band_live_and_in_replay(tmp_path):
+    rd = write_run(tmp_path / "r", pid=os.getpid())
+    app = live_app(rd)
+    async with app.run_test(size=(80, 24)) as pilot:
+        await settle(pilot)
+        panel = app.screen.query_one("#m-update_ratio")
+        assert panel.current_band == "ok" and len(panel.values) == 60
+        assert "0.49%" in str(panel.render())  # the share of the adapter's norm one step moved it
+        append(rd, kind="metrics", step=61, loss=1.0, grad_norm=1.0, update_ratio=0.08, learning_rate=1e-4)
+        await settle(pilot, 1.5)
+        assert panel.current_band == "warn" and "-band-warn" in panel.classes
+        append(rd, kind="metrics", step=62, loss=1.0, grad_norm=1.0, update_ratio=0.3, learning_rate=1e-4)
+        await settle(pilot, 1.5)
+        assert panel.current_band == "danger"
+    h, _ = load_history(rd.path)
+    app = CockpitApp(ReplaySource(h, "r"), run_dir=None)
+    async with app.run_test(size=(160, 48)) as pilot:
+        await settle(pilot)
+        panel = app.screen.query_one("#m-update_ratio")
+        assert panel.current_band == "danger" and "30%" in str(panel.render())
+        await pilot.press("home")
+        await settle(pilot, 0.2)
+        assert panel.current_band == "none" and "waiting for data" in str(panel.render())
+
+
 async def test_pause_toggle_lr_keys_and_pending_then_acked(tmp_path):
     rd = write_run(tmp_path / "r", pid=os.getpid())
     app = live_app(rd)
@@ -282,7 +307,7 @@ async def test_merge_key_confirms_then_sends_merge(tmp_path):
 
 
 async def test_live_frame_rate_drops_when_only_watched_and_returns_on_a_key(tmp_path):
-    from cockpit.tui.screen import FRAME_ACTIVE, FRAME_IDLE
+    from cockpit.tui.pacing import FRAME_ACTIVE, FRAME_IDLE
 
     rd = write_run(tmp_path / "r", pid=os.getpid())
     app = live_app(rd)
@@ -296,7 +321,7 @@ async def test_live_frame_rate_drops_when_only_watched_and_returns_on_a_key(tmp_
         await pilot.press("escape")
         assert scr.frame_interval(time.monotonic()) == FRAME_ACTIVE
         # Idle, events still reach the screen within an idle frame.
-        scr._last_key = now - 60
+        scr.pacer.last_key = now - 60
         append(rd, kind="metrics", step=61, loss=1.0, grad_norm=60.0, learning_rate=1e-4)
         await settle(pilot, FRAME_IDLE + 0.4)
         assert scr.query_one("#m-grad_norm").current_band == "critical"
@@ -358,7 +383,7 @@ async def test_a_watched_cockpit_holds_plain_metrics_for_the_frame_but_never_an_
         await settle(pilot)
         scr = app.screen
         n = len(scr.history)
-        scr._last_render = time.monotonic()  # a frame was just drawn: the next is a second away
+        scr.pacer.last_render = time.monotonic()  # a frame was just drawn: the next is a second away
         append(rd, kind="metrics", step=61, loss=1.0, grad_norm=1.0, learning_rate=1e-4)
         await pilot.pause(0.3)
         assert len(scr.history) == n  # held for the next frame
@@ -382,7 +407,7 @@ async def test_a_backlog_is_drawn_at_once_not_at_the_next_watched_frame(tmp_path
     async with app.run_test(size=(160, 48)) as pilot:
         await settle(pilot)
         scr = app.screen
-        scr._last_render = time.monotonic()  # a frame was just drawn: the next watched one is a second away
+        scr.pacer.last_render = time.monotonic()  # a frame was just drawn: the next watched one is a second away
         with open(rd.events, "a") as f:
             for s in range(61, 61 + CATCH_UP + 10):
                 f.write(json.dumps({"v": 1, "t": T0 + 500, "kind": "metrics", "step": s, "loss": 1.0,
@@ -420,3 +445,76 @@ async def test_attach_reads_a_long_runs_history_in_a_child_then_tails_from_where
         assert [m.step for m in h.marks if m.kind == "ack"] == [30]  # read once
         assert app.screen._bad_lines == 0
         assert app.screen.source.tail.stats.lines == 1  # the cockpit's own reader read only the new line
+
+
+async def test_the_command_palette_offers_the_commands_that_apply_now(tmp_path):
+    from textual.command import CommandPalette
+
+    rd = write_run(tmp_path / "r", pid=os.getpid())
+    app = live_app(rd)
+    async with app.run_test(size=(120, 40)) as pilot:
+        await settle(pilot)
+        titles = [c.title for c in app.get_system_commands(app.screen)]
+        assert "Halve the learning rate" in titles and "Pause at the next step boundary" in titles
+        assert "Resume training" not in titles and "Quit" not in titles  # not now; q detaches instead
+        await pilot.press("colon")
+        await settle(pilot, 0.3)
+        assert isinstance(app.screen, CommandPalette)
+        for ch in "halve":
+            await pilot.press(ch)
+        await settle(pilot, 0.5)
+        await pilot.press("enter")
+        await settle(pilot, 0.3)
+        assert [(c["cmd"], c["value"]) for c in commands(rd)] == [("scale_lr", 0.5)]
+    h, _ = load_history(rd.path)
+    app = CockpitApp(ReplaySource(h, "r"), run_dir=None, keymap={"help": "ctrl+p"})
+    async with app.run_test(size=(120, 40)) as pilot:
+        await settle(pilot)
+        titles = [c.title for c in app.get_system_commands(app.screen)]
+        assert "Play / pause" in titles and not any("learning rate" in t for t in titles)
+        assert app.palette_keys == ["colon"]  # ctrl+p went to the config's help key
+        await pilot.press("ctrl+p")
+        await settle(pilot, 0.3)
+        assert type(app.screen).__name__ == "TextModal"
+
+
+BAD_THEMES = [
+    ("$primary: #5fafff;\n$warning: yelow;\n", ":2: $warning: 'yelow' is not a colour"),
+    ("/* a comment\n   over two lines */\n$primary: #fff\n", ":3: not a `$name: value;` line: '$primary: #fff'"),
+    ("$primary: #fff;\n$dark: maybe;\n", ":2: $dark: 'maybe' is not true or false"),
+    ("$warning: #ffaf00;\n", ": $primary: missing: every theme needs a primary colour"),
+    ("$primary: #fff;\n$primary: #000;\n", ":2: $primary: given twice"),
+]
+
+
+def test_a_broken_theme_file_is_refused_naming_file_line_and_field(tmp_path):
+    import pytest
+
+    from cockpit.tui.themes import ThemeError, parse_theme
+
+    for i, (text, message) in enumerate(BAD_THEMES):
+        f = tmp_path / f"bad{i}.tcss"
+        f.write_text(text)
+        with pytest.raises(ThemeError) as e:
+            parse_theme(f)
+        assert str(e.value) == f"{f}{message}" or str(e.value).startswith(f"{f}{message}"), str(e.value)
+    ok = tmp_path / "mine.tcss"
+    ok.write_text("/* mine */\n$primary: #ff0000;\n$warning: rgb(255, 175, 0);\n$dark: false;\n$footer-key-foreground: red;\n")
+    t = parse_theme(ok)
+    assert (t.name, t.primary, t.warning, t.dark, t.variables) == \
+        ("mine", "#ff0000", "rgb(255, 175, 0)", False, {"footer-key-foreground": "red"})
+
+
+async def test_the_cockpit_opens_with_the_good_themes_and_says_which_file_it_refused(tmp_path, monkeypatch):
+    monkeypatch.setenv("XDG_CONFIG_HOME", str(tmp_path / "cfg"))
+    d = tmp_path / "cfg" / "lora-cockpit" / "themes"
+    d.mkdir(parents=True)
+    (d / "mine.tcss").write_text("$primary: #ff0000;\n$success: #00ff00;\n")
+    (d / "broken.tcss").write_text("$primary: #ff0000;\n$error: not-a-colour;\n")
+    rd = write_run(tmp_path / "r", state="finished")
+    app = CockpitApp(LiveSource(rd.path, poll=0.02), run_dir=rd.path, theme="mine", clock=lambda: T0 + 100)
+    async with app.run_test(size=(120, 40)) as pilot:
+        await settle(pilot)
+        assert app.theme == "mine" and "broken" not in app.theme_names
+        toasts = [n.message for n in app._notifications]
+        assert any(f"{d / 'broken.tcss'}:2: $error: 'not-a-colour' is not a colour" in m for m in toasts), toasts

@@ -28,7 +28,7 @@ pytestmark = [pytest.mark.slow, pytest.mark.skipif(shutil.which("tmux") is None,
 PY = sys.executable
 TMUX = ["tmux", "-L", f"cockpit-walk-{os.getpid()}", "-f", "/dev/null"]
 SIZES = [(80, 24), (120, 40), (160, 48)]
-SPARK = set("▁▂▃▄▅▆▇█! ") | {"w", "a", "i", "t", "n", "g", "f", "o", "r", "d", "…"}  # or "waiting for data…"
+SPARK = set("▁▂▃▄▅▆▇█┈! ") | set("waiting for data…") | set("not logged")  # bars, a band line, or a word
 
 # (key as tmux names it, what it opens: a dialog or None). Each key must change the screen.
 LIVE_KEYS = [("p", None), ("[", None), ("]", None), ("s", None), ("g", None), ("f", None), ("e", None),
@@ -147,7 +147,7 @@ def check_dialog(term: Term, screen: list[str], key: str) -> None:
 def check_labels(term: Term, screen: list[str]) -> None:
     """Under each metric panel's label row, the chart row holds sparkline cells only."""
     for i, ln in enumerate(screen[:-1]):
-        for m in re.finditer(r"[│║┃] (loss|grad_norm|entropy|memory|lr|tokens/s) ", ln):
+        for m in re.finditer(r"[│║┃] (loss|grad_norm|update|entropy|memory|lr|tokens/s) ", ln):
             if i == 0 or screen[i - 1][m.start()] not in "╭╔┏":  # a metric panel's first row, not the run panel
                 continue
             col = m.start() + 2

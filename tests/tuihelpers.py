@@ -36,8 +36,11 @@ def write_run(path: Path, steps: int = 60, *, state: str | None = "running", pid
         if s == 50:
             ev("checkpoint", 1 + s, step=50, path=str(rd.checkpoints / "checkpoint-50"), reason="save")
         loss = float("nan") if s == nan_at else 3.0 * math.exp(-s / 30) + 0.5
-        gn = 12.0 if (spike_at and spike_at <= s < spike_at + 3) else 1.0 + 0.2 * math.sin(s)
-        ev("metrics", 1 + s, step=s, epoch=s / 20, loss=loss, grad_norm=gn, entropy=2.0 - s / 100,
+        spike = bool(spike_at and spike_at <= s < spike_at + 3)
+        gn = 12.0 if spike else 1.0 + 0.2 * math.sin(s)
+        # The update size follows the spike, still under the advisor's warn band (5%).
+        upd = 0.03 if spike else 0.004 + 0.001 * math.sin(s / 3)
+        ev("metrics", 1 + s, step=s, epoch=s / 20, loss=loss, grad_norm=gn, update_ratio=upd, entropy=2.0 - s / 100,
            learning_rate=lr, mean_token_accuracy=0.3 + s / 200, num_tokens=s * 1000, mem_used=600 * 2**20,
            mem_total=24 * 2**30, mem_kind="ram", step_time=0.1, tokens_per_s=3000.0 + 10 * s)
     ev("sample", 2 + steps, step=steps, prompt="Reverse the word.\nstorm", completion="mrots", max_new_tokens=12)

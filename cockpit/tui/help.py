@@ -12,7 +12,7 @@ from rich.text import Text
 NAMES = {
     "left": "←", "right": "→", "up": "↑", "down": "↓", "plus": "+", "minus": "-", "equals_sign": "=",
     "left_square_bracket": "[", "right_square_bracket": "]", "question_mark": "?", "space": "Space",
-    "home": "Home", "end": "End", "escape": "Esc", "enter": "Enter", "tab": "Tab",
+    "home": "Home", "end": "End", "escape": "Esc", "enter": "Enter", "tab": "Tab", "colon": ":",
 }
 
 # (title, [(actions sharing one row, what the row says)]) per mode. One row per key: pause and resume
@@ -42,6 +42,7 @@ VIEW_GROUP = ("Views", [
     (("log_filter",), "filter the event log by kind"),
     (("all_samples",), "all samples"), (("traceback",), "the last error's traceback"),
     (("cycle_theme",), "cycle themes"), (("help",), "help: the keys that apply now"),
+    (("command_palette",), "command palette: every command that applies now, by name"),
     (("detach",), "detach: the cockpit closes, the trainer keeps running"),
 ])
 
@@ -70,11 +71,14 @@ def keys_by_action(screen) -> dict[str, list[str]]:
         for b in bs:
             out.setdefault(b.action, []).append(key)
     out.setdefault("focus", ["tab"])  # Textual's own focus key, not one of the screen's bindings
+    palette = getattr(screen.app, "palette_keys", [])  # the app's bindings, not the screen's
+    if getattr(screen.app, "use_command_palette", False) and palette:
+        out.setdefault("command_palette", palette)
     return out
 
 
 def groups(screen) -> list[tuple[str, list[tuple[tuple[str, ...], str]]]]:
-    return [*(REPLAY_GROUPS if screen.source.replay else LIVE_GROUPS), VIEW_GROUP]
+    return [*(REPLAY_GROUPS if screen.replay else LIVE_GROUPS), VIEW_GROUP]
 
 
 def rows(screen) -> list[tuple[str, str, str, str]]:

@@ -1,4 +1,4 @@
-"""Where the cockpit's events come from. The screen reads `source.view()` and cannot tell them apart:
+"""Where the cockpit's events come from (the protocols they satisfy: source_protocol.py):
 
 - LiveSource tails a run's events.jsonl in a thread (the whole history at once on attach, then only
   what is new), batches what it reads, and backs off when the UI's queue is long.
@@ -10,20 +10,22 @@ from __future__ import annotations
 import threading
 import time
 from pathlib import Path
-from typing import Callable
+from typing import Callable, Literal
 
 from cockpit.history import History
 from cockpit.rundir import (FINAL_STATES, RunDir, Tail, pid_alive, process_state, read_lock_pid, stall_after,
                             tail_text)
 from cockpit.tui.messages import CATCH_UP, EventsArrived, HistoryRead, TrainerGone, TrainerStatus
 from cockpit.tui.reap import reap
+from cockpit.tui.source_protocol import EventSink
 
 SPEEDS = (1, 2, 5, 10, 20, 50, 100, 200, 500, 1000)
 
 
 class LiveSource:
-    replay = False
-    controllable = True
+    """A `LiveFeed` (source_protocol.py)."""
+
+    replay: Literal[False] = False
 
     def __init__(self, run_dir: Path, poll: float = 0.05, preload=None):
         """`preload`: a `cockpit.preload.Preload(run_dir, live=True)` started before the UI was imported;
@@ -46,7 +48,7 @@ class LiveSource:
         """The run so far, read by the attach preload: what the reader's events then extend."""
         self.history = history
 
-    def run(self, screen) -> None:
+    def run(self, screen: EventSink) -> None:
         """Worker body (a thread): read, post, repeat until stopped."""
         last_alive_check = 0.0
         dead_since: float | None = None
@@ -139,8 +141,9 @@ class LiveSource:
 
 
 class ReplaySource:
-    replay = True
-    controllable = False
+    """A `Recording` (source_protocol.py)."""
+
+    replay: Literal[True] = True
 
     def __init__(self, history: History, title: str, speed: float = 10.0, skipped_lines: int = 0,
                  loading: Callable[[], tuple[History, int]] | None = None):

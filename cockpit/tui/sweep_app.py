@@ -124,7 +124,7 @@ class SweepApp(App):
         if col is None:
             self.notify("no trial is focused: Tab moves between trials", severity="warning")
             return
-        from cockpit.tui.screen import CockpitScreen
+        from cockpit.tui.live_screen import LiveScreen
         from cockpit.tui.sources import LiveSource
 
         rd = Path(col.trial["run_dir"])
@@ -133,9 +133,9 @@ class SweepApp(App):
             return
         # The trial's cockpit as a screen of this app: a second App run from inside this one's event loop
         # died with "asyncio.run() cannot be called from a running event loop". `q` comes back here.
-        self.push_screen(CockpitScreen(LiveSource(rd), run_dir=rd))
+        self.push_screen(LiveScreen(LiveSource(rd), run_dir=rd))
 
-    # What CockpitScreen asks of its app (CockpitApp has the same two).
+    # What the cockpit's screens ask of their app (CockpitApp has the same two).
     def cycle_theme(self) -> None:
         self.action_theme()
 

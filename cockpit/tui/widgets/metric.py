@@ -1,5 +1,5 @@
-"""One metric: title, current value, trend, min/max, band symbol, a band-coloured sparkline, and a row
-of marks where the operator (or a guard) acted."""
+"""One metric: title, current value, trend, min/max, band symbol, a band-coloured chart as tall as the
+panel (chart.py), and a row of marks where the operator (or a guard) acted."""
 
 from __future__ import annotations
 
@@ -10,11 +10,10 @@ from rich.text import Text
 from textual.geometry import Region
 from textual.widget import Widget
 
-from cockpit.bands import LABEL, SYMBOL, band, worst
-from cockpit.downsample import bucket_of, buckets
+from cockpit.bands import LABEL, SYMBOL, band
+from cockpit.downsample import bucket_of
 from cockpit.thresholds import Thresholds
-
-BARS = "▁▂▃▄▅▆▇█"
+from cockpit.tui.chart import draw
 
 
 def fmt_value(key: str, v: float | None, total: float | None = None) -> str:
@@ -29,6 +28,8 @@ def fmt_value(key: str, v: float | None, total: float | None = None) -> str:
         return f"{v:.2e}"
     if key == "tokens_per_s":
         return f"{v:,.0f}"
+    if key == "update_ratio":
+        return f"{v * 100:.2g}%"
     return f"{v:.4g}"
 
 
@@ -153,9 +154,10 @@ class MetricPanel(Widget, can_focus=True):
             if len(head) + len(stats) <= width:
                 head.append(stats, self._style("metric--dim"))
         lines = [head]
+        marks = height >= 3
         if height >= 2:
-            lines.append(self._spark(width))
-        if height >= 3:
+            lines += self._chart(width, height - 1 - marks)
+        if marks:
             lines.append(self._marks(width))
         self._lines, self._lines_for = lines, self._size_key()
         return lines
@@ -174,36 +176,19 @@ class MetricPanel(Widget, can_focus=True):
             head.append(f"  {SYMBOL[b]} {LABEL[b]}" if label else f" {SYMBOL[b]}", self._style(f"band--{b}"))
         return head
 
-    def _spark(self, width: int) -> Text:
-        bk = buckets(self.values, width)
-        if not bk:
-            return Text("waiting for data…", self._style("metric--dim"))
-        # Loss and grad_norm draw each bucket's max: a spike must never be averaged away.
-        pick = [hi if self.key != "learning_rate" else lo for lo, hi in bk]
-        fin = [v for v in pick if math.isfinite(v)]
-        lo, hi = (min(fin), max(fin)) if fin else (0.0, 1.0)
-        span = hi - lo or 1.0
-        # One segment per run of equal style: a sparkline is mostly one band, and every segment costs
-        # the compositor a style lookup per frame.
-        runs: list[tuple[str, list[str]]] = []
-        for (blo, bhi), v in zip(bk, pick):
-            if math.isnan(v):
-                ch, st = (" " if self.key != "loss" else "!"), "band--critical"
-            elif math.isinf(v):
-                ch, st = "█", "band--critical"
-            else:
-                level = int((v - lo) / span * (len(BARS) - 1)) if fin else 0
-                st = "band--" + worst([band(self.key, bhi, self.thresholds, self.total),
-                                       band(self.key, blo, self.thresholds, self.total)])
-                ch = BARS[max(0, min(level, len(BARS) - 1))]
-            if runs and runs[-1][0] == st:
-                runs[-1][1].append(ch)
-            else:
-                runs.append((st, [ch]))
-        t = Text()
-        for st, chars in runs:
-            t.append("".join(chars), self._style(st))
-        return t
+    def _chart(self, width: int, rows: int) -> list[Text]:
+        drawn = draw(self.values, self.key, width, rows, self.thresholds, self.total)
+        if isinstance(drawn, str):
+            return [Text(drawn, self._style("metric--dim"))] + [Text("")] * (rows - 1)
+        # One segment per run of equal band: a row is mostly one band, and every segment costs the
+        # compositor a style lookup per frame.
+        out = []
+        for runs in drawn:
+            t = Text()
+            for b, chars in runs:
+                t.append(chars, self._style(f"band--{b}"))
+            out.append(t)
+        return out
 
     def _marks(self, width: int) -> Text:
         n = len(self.values)

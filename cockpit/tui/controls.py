@@ -1,0 +1,121 @@
+"""The control keys of the live screen: each sends one command to the trainer through control.jsonl,
+the destructive ones (stop, merge, applying advice) after a confirmation."""
+
+from __future__ import annotations
+
+from rich.text import Text
+
+from cockpit.tui.modals import ConfirmModal, LrModal
+
+
+class ControlActions:
+    """Mixed into `LiveScreen`, which gives it `run_dir`, `history`, `pending`, `event_log`, `pacer`,
+    `advice()`, `can_control()`, `why_not()`, `notify()` and `_open()`."""
+
+    def _send(self, action: str, value: str | None = None) -> None:
+        from cockpit.control import CommandError, send
+
+        try:
+            cmd = send(self.run_dir, action, value, source="tui")
+        except CommandError as e:
+            self.notify(str(e), severity="error", title="not sent")
+            return
+        self.pending[cmd["id"]] = cmd
+        val = f" {cmd['value']:g}" if isinstance(cmd.get("value"), float) else ""
+        self.event_log.add_line("sent", Text(f"{' ' * 9}⧗ {cmd['cmd']}{val} sent, waiting for the trainer…", style="yellow"))
+        self.pacer.dirty = True
+
+    def action_pause(self) -> None:
+        self._send("pause")
+
+    def action_resume(self) -> None:
+        self._send("resume")
+
+    def action_lr_half(self) -> None:
+        self._send("lr", "x0.5")
+
+    def action_lr_double(self) -> None:
+        self._send("lr", "x2")
+
+    def action_set_lr(self) -> None:
+        lr = self.history.last("learning_rate")
+
+        def done(value: str | None) -> None:
+            if value:
+                self._send("lr", value)
+
+        self._open(LrModal(lr if lr == lr else None), done)
+
+    def action_save(self) -> None:
+        self._send("save")
+
+    def action_samples(self) -> None:
+        self._send("sample")
+
+    def action_stop(self) -> None:
+        def done(ok: bool | None) -> None:
+            if ok:
+                self._send("stop")
+
+        self._open(ConfirmModal(
+            "Stop the run?", f"The trainer saves a checkpoint and the adapter ({self.run_dir}/adapter), "
+            "then ends with state 'stopped'. `cockpit resume` can continue it later.", danger=True,
+            yes="Stop"), done)
+
+    def action_merge(self) -> None:
+        cfg = self.history.config
+        q = (cfg.get("model") or {}).get("quantization", "none")
+        note = "\nThe base was trained 4-bit: it is reloaded unquantized for the merge." if q in ("4bit", "8bit") else ""
+
+        def done(ok: bool | None) -> None:
+            if ok:
+                self._send("merge")
+
+        self._open(ConfirmModal(
+            "Merge the adapter?",
+            f"source: a checkpoint saved now (step {self.history.step}), in {self.run_dir}/checkpoints\n"
+            f"output: {self.run_dir}/merged\ndtype:  fp32 (cockpit merge --dtype bf16 for another)\n"
+            f"The merge runs in its own process and is verified; training continues.{note}", yes="Merge"), done)
+
+    def action_apply_advice(self) -> None:
+        a = self.advice()
+        if not a or not a.next_action:
+            self.notify(self.why_not("apply_advice") or "no advice", title="a: not now", severity="warning")
+            return
+        act = a.next_action
+        live = act.command is not None and self.can_control()
+        if not live and not act.config_patch:  # a new run this cockpit cannot write: say how to start it
+            from cockpit.tui.advice_text import new_run
+
+            self.notify(f"{act.label}: {new_run(act, self.run_dir)}", title="a: nothing to send", timeout=8)
+            return
+        if live:
+            what = f"send `{act.command['cmd']}" + (f" {act.command['value']}" if "value" in act.command else "") + "`"
+        else:
+            from cockpit.advisor import patch_to_set_args
+
+            what = f"write {self.run_dir}/next-config.yaml with {patch_to_set_args(act.config_patch or {})}"
+
+        def done(ok: bool | None) -> None:
+            if not ok:
+                return
+            if live:
+                cmd = act.command
+                if cmd["cmd"] == "scale_lr":
+                    self._send("lr", f"x{cmd['value']}")
+                elif cmd["cmd"] == "set_lr":
+                    self._send("lr", str(cmd["value"]))
+                else:
+                    self._send(cmd["cmd"])
+            elif act.config_patch and self.run_dir is not None:
+                from cockpit.config.patches import write_next_config
+
+                try:
+                    path = write_next_config(self.run_dir, act.config_patch)
+                    self.notify(f"wrote {path}", title="next config")
+                    self.event_log.add_line("advice", Text(f"{' ' * 9}✎ next config: {path}", style="cyan"))
+                except Exception as e:
+                    self.notify(str(e), severity="error")
+
+        self._open(ConfirmModal(f"Apply: {act.label}?", f"{act.description}\n\nThis will {what}"
+                                + ("" if live else ", for a new run") + ".", yes="Apply"), done)
