@@ -148,6 +148,14 @@ class DataConfig(_Section):
     """Drop malformed rows (counted and reported) instead of refusing to start."""
     reasoning_need: Literal["none", "light", "heavy"] = "none"
     """SOP step 0, question 5: how much multi-step reasoning the task needs (you say; not measurable)."""
+    general_mix: float = Field(0.0, ge=0.0, le=0.5)
+    """General replay, the tuning notes' remedy for forgetting: this share of the training rows is general
+    data (0.1: one row in ten), interleaved deterministically with the seed. 0 trains on the task only."""
+    general_path: str | None = None
+    """The general rows to mix in (same formats as `path`); None is the set shipped in cockpit/general/."""
+    general_eval_rows: int = Field(64, ge=0, le=4096)
+    """At each evaluation, the loss on this many rows of the shipped general set (`general_eval_loss`),
+    read against the base model's: how much general skill the fine-tune costs. 0 turns it off."""
 
 
 class TrainingConfig(_Section):
@@ -320,6 +328,9 @@ class SamplesConfig(_Section):
     """Bound on each generation."""
     on_start: bool = True
     """With `every` set: also generate before the first step, the base model's answers to compare with."""
+    general_prompts: int = Field(2, ge=0, le=16)
+    """Questions from the shipped general set generated beside the task's prompts (when there are any): a
+    model that forgets shows it in its answers. 0: the task's prompts only."""
 
 
 class LaunchConfig(_Section):
@@ -563,6 +574,7 @@ def _resolve_paths(cfg: RunConfig, base: Path) -> None:
 
     cfg.data.path = fix(cfg.data.path)  # type: ignore[assignment]
     cfg.data.eval_path = fix(cfg.data.eval_path)
+    cfg.data.general_path = fix(cfg.data.general_path)
     if known_model(cfg.model.name_or_path) is None:  # a known name is never a path, even if a folder matches
         cfg.model.name_or_path = fix(cfg.model.name_or_path)  # type: ignore[assignment]
     if cfg.data.chat_template and not cfg.data.chat_template.lstrip().startswith("{"):
@@ -576,7 +588,8 @@ def _looks_like_local_path(p: str) -> bool:
 
 
 def _check_paths(cfg: RunConfig, file: str, lines: dict[tuple[str, ...], int]) -> None:
-    for key, p in (("data.path", cfg.data.path), ("data.eval_path", cfg.data.eval_path)):
+    for key, p in (("data.path", cfg.data.path), ("data.eval_path", cfg.data.eval_path),
+                   ("data.general_path", cfg.data.general_path)):
         if p is None or p.startswith("demo:"):
             continue
         if not Path(p).exists():

@@ -474,3 +474,4 @@ def lr_schedule(ctx: Context) -> list[Finding]:
     return []
 
 from cockpit.advisor import step_rules  # noqa: E402,F401 - registers the step-time, update and sample rules
+from cockpit.advisor import forgetting  # noqa: E402,F401 - registers the forgetting rule (general_eval_loss)
