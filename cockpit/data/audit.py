@@ -126,6 +126,8 @@ class AuditReport:
     """The messages of the warn and danger findings, most severe first."""
     worst: str = "ok"
     elapsed_s: float = 0.0
+    general_mix: str = ""
+    """What general replay (data.general_mix) adds to the training rows, in a line."""
 
     def to_dict(self) -> dict[str, Any]:
         return asdict(self)
@@ -429,7 +431,10 @@ def audit(cfg: RunConfig, skip_bad: bool = False, *, tokenizer: Any = None, load
                                 f"(first: {loaded.bad[0]})"))
     findings.sort(key=lambda f: -SEVERITY_RANK.get(f.severity, 0))
     worst = max((f.severity for f in findings), key=lambda s: SEVERITY_RANK.get(s, 0), default="ok")
-    return AuditReport(
+    from cockpit.general.mix import describe, mix_in
+
+    _, mix = mix_in(rows, cfg.data, loaded.format, seed)  # a bad data.general_path is refused here too
+    return AuditReport(general_mix=describe(mix),
         source=loaded.source, format=loaded.format, rows=n, eval_rows=len(loaded.eval_rows),
         skipped_rows=loaded.skipped, bad_rows=[str(b) for b in loaded.bad[:20]], size_bucket=bucket,
         duplicate_ratio=round(dup, 4), near_duplicate_ratio=round(near, 4), shared_prefix_ratio=round(shared, 4),
@@ -513,6 +518,8 @@ def render(r: AuditReport, cfg: RunConfig | None = None) -> str:
     rows_s = f"{r.rows} rows" + (f" + {r.eval_rows} eval" if r.eval_rows else "") + \
         (f", {r.skipped_rows} malformed skipped" if r.skipped_rows else "")
     out = [f"data       {r.source}", f"           {r.format}, {rows_s}"]
+    if r.general_mix and "off" not in r.general_mix:
+        out.append(f"           {r.general_mix}")
     if t:
         out.append(f"tokenizer  {t.get('tokenizer') or '?'}")
     out.append("")

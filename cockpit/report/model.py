@@ -75,6 +75,9 @@ def build_report(h: History, log, width: int = 100) -> Report:
             if h.mem_kind != "vram":
                 title = "memory (process RAM)"
         charts.append(Chart(key, title, s, v, bands, mark_steps))
+    from cockpit.report.eval_charts import eval_charts, eval_summary  # eval_loss, general_eval_loss
+
+    charts.extend(eval_charts(h))
     loss_steps, losses = finite(h.steps, h.series["loss"])
     summary = [("steps", f"{h.step}" + (f" / {h.total_steps}" if h.total_steps else "")),
                ("logged points", str(len(h))), ("state", h.state)]
@@ -91,6 +94,7 @@ def build_report(h: History, log, width: int = 100) -> Report:
         if fin:
             b = min(fin, key=lambda p: p[1])
             summary += [("best eval_loss", f"{b[1]:.4g} (step {b[0]})"), ("final eval_loss", f"{fin[-1][1]:.4g}")]
+    summary += eval_summary(h)
     _, mem = finite(h.steps, h.series["mem_used"])
     peak = float(mem.max()) if len(mem) else None
     if peak:
