@@ -127,6 +127,7 @@ def test_general_eval_loss_at_each_evaluation_with_the_base_models_first(tmp_pat
     assert "eval_loss" not in evals[0]  # measured once before the first step: eval_on_start is off
     for e in evals:
         assert math.isfinite(e["general_eval_loss"]) and e["general_eval_loss"] > 0
+        assert 0 < e["general_eval_runtime"] < 30
     assert all("eval_loss" in e for e in evals[1:])
     assert evals[-1]["general_eval_loss"] != evals[0]["general_eval_loss"]  # it measures the trained model
     started = next(e for e in evs if e["kind"] == "run_started")
@@ -134,7 +135,7 @@ def test_general_eval_loss_at_each_evaluation_with_the_base_models_first(tmp_pat
     prompts = {e["prompt"] for e in evs if e["kind"] == "sample"}
     assert set(sample_prompts(2)) <= prompts and len(prompts) == 5  # the task's three, two general
     h = History().extend(evs)
-    assert general_loss(h).ref_step == 0 and "general " in eval_label(h)
+    assert general_loss(h).ref_step == 0 and eval_label(h).startswith("task ") and "general " in eval_label(h)
 
 
 def test_eval_on_start_carries_the_reference_in_its_own_eval(tmp_path):

@@ -39,11 +39,11 @@ def general_loss(h) -> GeneralLoss | None:
 
 
 def eval_label(h) -> str:
-    """`eval 0.292  general 2.41 (+31%)`: the latest eval losses in a line, '' before any evaluation."""
+    """`task 0.292  general 2.41 (+31%)`: the latest eval losses in a line, '' before any evaluation."""
     parts = []
     _, ev = points(h, "eval_loss")
     if ev:
-        parts.append(f"eval {ev[-1]:.3g}")
+        parts.append(f"task {ev[-1]:.3g}")
     g = general_loss(h)
     if g is not None:
         parts.append(f"general {g.now:.3g}" + (f" ({g.rise:+.0%})" if g.step > g.ref_step else ""))

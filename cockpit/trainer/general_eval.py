@@ -45,7 +45,8 @@ class GeneralEvalCallback(TrainerCallback):
             return
         loss = self.measure(model, processing_class)
         if loss is not None and self.events is not None:
-            self.events.write("eval", step=0, epoch=0.0, general_eval_loss=loss)
+            self.events.write("eval", step=0, epoch=0.0, general_eval_loss=loss,
+                              general_eval_runtime=round(self.seconds, 4))
 
     def on_log(self, args, state, control, logs=None, model=None, processing_class=None, **kwargs):
         if logs is None or "eval_loss" not in logs or not self._active(args) or model is None:
@@ -53,6 +54,7 @@ class GeneralEvalCallback(TrainerCallback):
         loss = self.measure(model, processing_class)
         if loss is not None:
             logs["general_eval_loss"] = loss  # read by the CockpitCallback after this one
+            logs["general_eval_runtime"] = round(self.seconds, 4)  # its cost, as eval_runtime is the task's
 
     def measure(self, model, tokenizer) -> float | None:
         """The mean answer-token loss on the general rows; None (and said once) when it cannot be had."""

@@ -22,7 +22,6 @@ from cockpit.rundir import FINAL_STATES
 from cockpit.thresholds import Thresholds
 from cockpit.tui.messages import CATCH_UP, EventsArrived, HistoryRead, TrainerGone, TrainerStatus
 from cockpit.tui.modals import ConfirmModal, LrModal, TextModal, ZoomModal
-from cockpit.general.reading import eval_label
 from cockpit.tui.watchers import drop_closed_watchers
 from cockpit.tui.widgets.advisor_panel import AdvisorPanel
 from cockpit.tui.widgets.metric import MetricPanel
@@ -372,8 +371,6 @@ class CockpitScreen(Screen):
             extra = ""
             if key == "mem_used":
                 extra = "VRAM" if h.mem_kind == "vram" else "RAM (process)"
-            elif key == "loss":
-                extra = eval_label(h)  # the latest eval_loss and general_eval_loss (+rise over the base model's)
             vals = h.series[key]
             panel.update_data(h.steps, vals, idx, th, total if total == total else None, extra)
         replay = self.source.label(compact=self.has_class("-compact")) if self.source.replay else None
