@@ -15,7 +15,7 @@ import pytest
 from cockpit.advisor import advise, evaluate
 from cockpit.config import ConfigError, DataConfig, RunConfig, config_from_text
 from cockpit.data.load import DataError, load_file
-from cockpit.general import EVAL_PATH, REPLAY_PATH, sample_prompts
+from cockpit.general import EVAL_PATH, REPLAY_PATH, SAMPLE_QUESTIONS, sample_prompts
 from cockpit.general.mix import describe, mix_in, needed
 from cockpit.general.reading import eval_label, general_loss
 from cockpit.history import History
@@ -34,6 +34,8 @@ def test_shipped_general_set_is_chat_rows_disjoint_between_replay_and_eval():
     q = lambda rows: {r["prompt"][-1]["content"] for r in rows}  # noqa: E731
     assert not q(replay) & q(held)
     assert (REPLAY_PATH.parent / "README.md").exists()  # provenance and licence beside the data
+    assert set(SAMPLE_QUESTIONS) <= q(held)  # the sampled general questions are held out from replay
+    assert sample_prompts(2, besides=[SAMPLE_QUESTIONS[0]]) == list(SAMPLE_QUESTIONS[1:3])
 
 
 def test_shipped_arithmetic_is_right():

@@ -275,7 +275,8 @@ def make_sampler(cfg: RunConfig):
     """Greedy generations for the configured prompts, rendered with the chat template."""
     from cockpit.general import sample_prompts  # general questions beside the task's: forgetting, seen
 
-    prompts = list(cfg.samples.prompts) + sample_prompts(cfg.samples.general_prompts if cfg.samples.prompts else 0)
+    prompts = list(cfg.samples.prompts)
+    prompts += sample_prompts(cfg.samples.general_prompts if prompts else 0, besides=prompts)
     max_new = cfg.samples.max_new_tokens
 
     def sample(model, tokenizer):
