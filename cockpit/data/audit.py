@@ -434,14 +434,14 @@ def audit(cfg: RunConfig, skip_bad: bool = False, *, tokenizer: Any = None, load
     from cockpit.general.mix import describe, mix_in
 
     _, mix = mix_in(rows, cfg.data, loaded.format, seed)  # a bad data.general_path is refused here too
-    return AuditReport(general_mix=describe(mix),
+    return AuditReport(
         source=loaded.source, format=loaded.format, rows=n, eval_rows=len(loaded.eval_rows),
         skipped_rows=loaded.skipped, bad_rows=[str(b) for b in loaded.bad[:20]], size_bucket=bucket,
         duplicate_ratio=round(dup, 4), near_duplicate_ratio=round(near, 4), shared_prefix_ratio=round(shared, 4),
         top_prefix=top_prefix, templated=templated, tokens=tokens, style=style, one_style=one_style,
         reasoning_need=cfg.data.reasoning_need, recommended=rec, config_patch=patch, template=template,
         findings=findings, warnings=[f.message for f in findings if f.severity != "ok"], worst=worst,
-        elapsed_s=round(time.perf_counter() - t0, 3))
+        elapsed_s=round(time.perf_counter() - t0, 3), general_mix=describe(mix) if mix else "")
 
 
 def _template_findings(t: dict[str, Any], cfg: RunConfig) -> list[Finding]:
@@ -518,7 +518,7 @@ def render(r: AuditReport, cfg: RunConfig | None = None) -> str:
     rows_s = f"{r.rows} rows" + (f" + {r.eval_rows} eval" if r.eval_rows else "") + \
         (f", {r.skipped_rows} malformed skipped" if r.skipped_rows else "")
     out = [f"data       {r.source}", f"           {r.format}, {rows_s}"]
-    if r.general_mix and "off" not in r.general_mix:
+    if r.general_mix:
         out.append(f"           {r.general_mix}")
     if t:
         out.append(f"tokenizer  {t.get('tokenizer') or '?'}")
