@@ -2,6 +2,7 @@
 
     python bench/bench_forgetting.py RUN_DIR [RUN_DIR ...]              # a table per run, then the samples
     python bench/bench_forgetting.py RUN_DIR --fixture OUT.jsonl         # also a trimmed copy of the events
+    python bench/bench_forgetting.py RUN_DIR [RUN_DIR ...] --answers     # general questions: base vs each adapter
 
 The fixture keeps what the advisor reads (run_started's config, metrics' loss/grad_norm/entropy/lr,
 eval, state): tests/fixtures/forgetting/ holds the two SmolLM2 runs of bench/README.md this way.
@@ -32,6 +33,33 @@ def trimmed(evs: list[dict]) -> list[dict]:
     return out
 
 
+def answers(runs: list[Path], n: int = 4, max_new_tokens: int = 32) -> None:
+    """Greedy answers to the first n general sample questions by the base, then by base + each run's adapter
+    (the trainer's own sampler, so the prompts are rendered as in training)."""
+    import torch
+    from peft import PeftModel
+    from transformers import AutoModelForCausalLM, AutoTokenizer
+
+    from cockpit.config import load_config
+    from cockpit.general import SAMPLE_QUESTIONS
+    from cockpit.trainer.build import make_sampler, resolve_model
+
+    cfg = load_config(runs[0] / "config.yaml")
+    cfg.samples.prompts, cfg.samples.general_prompts = list(SAMPLE_QUESTIONS[:n]), 0
+    cfg.samples.max_new_tokens = max_new_tokens
+    path = resolve_model(cfg)
+    tok = AutoTokenizer.from_pretrained(path)
+    sample = make_sampler(cfg)
+    rows = {"base": sample(AutoModelForCausalLM.from_pretrained(path, dtype=torch.float32), tok)}
+    for rd in runs:
+        base = AutoModelForCausalLM.from_pretrained(path, dtype=torch.float32)
+        rows[rd.name] = sample(PeftModel.from_pretrained(base, str(rd / "adapter")), tok)
+    for i, q in enumerate(cfg.samples.prompts):
+        print(f"Q: {q}")
+        for name, got in rows.items():
+            print(f"  {name}: {got[i][1]!r}")
+
+
 def main(argv: list[str]) -> None:
     from cockpit.general import sample_prompts
     from cockpit.history import History
@@ -59,6 +87,8 @@ def main(argv: list[str]) -> None:
         if fixture:
             Path(fixture).write_text("".join(json.dumps(x) + "\n" for x in trimmed(evs)))
             print(f"  fixture -> {fixture}")
+    if "--answers" in argv:
+        answers(runs)
 
 
 if __name__ == "__main__":

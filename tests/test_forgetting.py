@@ -15,7 +15,7 @@ import pytest
 from cockpit.advisor import advise, evaluate
 from cockpit.config import ConfigError, DataConfig, RunConfig, config_from_text
 from cockpit.data.load import DataError, load_file
-from cockpit.general import EVAL_PATH, REPLAY_PATH, SAMPLE_QUESTIONS, sample_prompts
+from cockpit.general import EVAL_PATH, REPLAY_PATH, SAMPLE_QUESTIONS, eval_rows, sample_prompts
 from cockpit.general.mix import describe, mix_in, needed
 from cockpit.general.reading import eval_label, general_loss
 from cockpit.history import History
@@ -36,6 +36,9 @@ def test_shipped_general_set_is_chat_rows_disjoint_between_replay_and_eval():
     assert (REPLAY_PATH.parent / "README.md").exists()  # provenance and licence beside the data
     assert set(SAMPLE_QUESTIONS) <= q(held)  # the sampled general questions are held out from replay
     assert sample_prompts(2, besides=[SAMPLE_QUESTIONS[0]]) == list(SAMPLE_QUESTIONS[1:3])
+    few = [r["prompt"][-1]["content"] for r in eval_rows(8)]
+    assert len(few) == 8 and few[0].startswith("What is the capital") and few[-1] != few[-2]
+    assert any(x.startswith("How ") for x in few) and any(x.startswith("What is a") for x in few)
 
 
 def test_shipped_arithmetic_is_right():
@@ -155,7 +158,6 @@ def test_answer_loss_matches_the_models_own_loss_row_by_row():
     from transformers import AutoModelForCausalLM, AutoTokenizer
 
     from cockpit.demo import ensure_demo_model
-    from cockpit.general import eval_rows
     from cockpit.trainer.general_eval import answer_loss, encode
 
     path = ensure_demo_model()

@@ -22,11 +22,14 @@ EVAL_PATH = HERE / "data" / "general-eval.jsonl"
 
 
 def eval_rows(n: int) -> list[dict]:
-    """The first n rows of the shipped general eval set, as TRL prompt/completion rows."""
+    """n rows of the shipped general eval set as TRL prompt/completion rows, evenly spread over it (the
+    file runs family by family: fewer rows still cover facts, definitions, how-tos and arithmetic)."""
     from cockpit.data.load import load_file
 
     rows, _, _, _ = load_file(str(EVAL_PATH), "messages", None, False)
-    return rows[:n]
+    if n >= len(rows):
+        return rows
+    return [rows[i * len(rows) // n] for i in range(max(0, n))]
 
 
 SAMPLE_QUESTIONS = ("How do I make a cup of tea?", "What is a mammal?", "Who wrote the play Romeo and Juliet?",
