@@ -209,6 +209,17 @@ def test_forgetting_severity_by_how_far_the_general_loss_rose():
     assert adv.next_action is not None and adv.next_action.id == "general_replay"
 
 
+def test_without_task_evals_the_falling_train_loss_is_the_task_signal():
+    h = History()
+    h.add({"kind": "run_started", "config": RunConfig().model_dump(mode="json"), "total_steps": 50})
+    h.add({"kind": "eval", "step": 0, "general_eval_loss": 1.5})
+    for i in range(1, 51):
+        h.add({"kind": "metrics", "step": i, "loss": 3.0 - i / 25, "grad_norm": 1.0, "learning_rate": 1e-4})
+    h.add({"kind": "eval", "step": 50, "general_eval_loss": 2.5})
+    f = _forgetting(h)
+    assert f.severity == "danger" and f.evidence["loss"][1] < f.evidence["loss"][0]
+
+
 def test_no_forgetting_on_the_demo_model_whose_general_loss_falls(tmp_path):
     """The demo's tiny model knows no general English: training teaches it the chat format, its general
     loss falls, and the rule must stay quiet."""
