@@ -253,7 +253,7 @@ class History:
         self.eval_steps.append(step)
         n = len(self.eval_steps)
         for k, v in ev.items():
-            if k.startswith("eval_") and isinstance(v, (int, float)) and not isinstance(v, bool):
+            if k.startswith(("eval_", "general_eval_")) and isinstance(v, (int, float)) and not isinstance(v, bool):
                 col = self.eval_series.setdefault(k, array("d", [NAN] * (n - 1)))
                 col.append(num(v))
         for col in self.eval_series.values():

@@ -62,6 +62,10 @@ class Thresholds:
     """Padding over this share of the batch positions: group by length or pack."""
     data_wait_warn: float = field(default=0.2, metadata={"gt": 0.0, "le": 1.0})
     """Waiting for the data loader over this share of the step time: more data loader workers."""
+    general_rise_warn: float = field(default=0.1, metadata={"gt": 0.0})
+    """general_eval_loss risen by this share over the base model's while the task improves: forgetting."""
+    general_rise_danger: float = field(default=0.3, metadata={"gt": 0.0})
+    """... by this share: the fine-tune costs the model much of what it knew (mix general data in)."""
 
     def __post_init__(self) -> None:
         # Pydantic has checked types and bounds already when it built this from a config; a reader that
@@ -75,6 +79,8 @@ class Thresholds:
                                             f"({lower}={getattr(self, lower)!r}, {upper}={getattr(self, upper)!r})")
         if self.update_ratio_warn >= self.update_ratio_danger:
             raise ThresholdError("update_ratio_warn", "update_ratio_warn must be under update_ratio_danger")
+        if self.general_rise_warn >= self.general_rise_danger:
+            raise ThresholdError("general_rise_warn", "general_rise_warn must be under general_rise_danger")
         if self.memory_warn > self.memory_danger:
             raise ThresholdError("memory_warn", "memory_warn must not exceed memory_danger")
 

@@ -120,6 +120,7 @@ def test_fetch_finetune_and_merge(tmp_path):
     r = cockpit("run", str(LORA), "--headless", "--runs-dir", str(runs), "--set", "training.max_steps=4",
                 "--set", "training.save_steps=0", "--set", "training.eval_steps=0", "--set", "samples.every=4",
                 "--set", "samples.max_new_tokens=8", "--set", 'samples.prompts=["What is the capital of Japan?"]',
+                "--set", "samples.general_prompts=0",
                 timeout=600)
     assert r.returncode == 0, r.stdout + r.stderr[-3000:]
     rd = next(runs.iterdir())

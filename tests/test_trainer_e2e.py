@@ -81,7 +81,7 @@ def test_headless_demo_finishes_and_learns(tmp_path):
     assert m[-1]["loss"] < m[0]["loss"]
     assert any(e["kind"] == "sample" and e["step"] == 20 for e in evs)
     before = [e for e in evs if e["kind"] == "sample" and e["step"] == 0]  # samples.on_start: the base's answers
-    assert len(before) == 3 and evs.index(before[0]) < evs.index(m[0])
+    assert len(before) == 3 + 2 and evs.index(before[0]) < evs.index(m[0])  # + samples.general_prompts
     assert (rd / "adapter" / "adapter_config.json").exists()
 
 

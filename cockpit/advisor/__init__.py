@@ -26,7 +26,7 @@ GRADIENT_RULES = ("divergence", "grad_norm_explosion", "grad_norm_precursor", "g
                   "grad_norm_high", "loss_jump", "grad_norm_rising_alpha")
 # Findings whose own action comes next (when no gradient trouble is as severe), in this order.
 OWN_ACTION_RULES = ("clipping_off", "eval_above_best", "loss_collapse", "memory_high", "entropy_collapse",
-                    "eval_diverging", "fake_learning")
+                    "eval_diverging", "forgetting", "fake_learning")
 
 
 def evaluate(history: History, config: Any = None) -> tuple[Context, list[Finding]]:

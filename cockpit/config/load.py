@@ -70,6 +70,7 @@ def _resolve_paths(cfg: RunConfig, base: Path) -> None:
 
     cfg.data.path = fix(cfg.data.path)  # type: ignore[assignment]
     cfg.data.eval_path = fix(cfg.data.eval_path)
+    cfg.data.general_path = fix(cfg.data.general_path)
     if known_model(cfg.model.name_or_path) is None:  # a known name is never a path, even if a folder matches
         cfg.model.name_or_path = fix(cfg.model.name_or_path)  # type: ignore[assignment]
     if cfg.data.chat_template and not cfg.data.chat_template.lstrip().startswith("{"):
@@ -83,7 +84,8 @@ def _looks_like_local_path(p: str) -> bool:
 
 
 def _check_paths(cfg: RunConfig, file: str, lines: dict[tuple[str, ...], int]) -> None:
-    for key, p in (("data.path", cfg.data.path), ("data.eval_path", cfg.data.eval_path)):
+    for key, p in (("data.path", cfg.data.path), ("data.eval_path", cfg.data.eval_path),
+                   ("data.general_path", cfg.data.general_path)):
         if p is None or p.startswith("demo:"):
             continue
         if not Path(p).exists():

@@ -25,6 +25,9 @@ class SamplesConfig(Section):
     """Bound on each generation."""
     on_start: bool = True
     """With `every` set: also generate before the first step, the base model's answers to compare with."""
+    general_prompts: int = Field(2, ge=0, le=8)
+    """Questions from the shipped general set generated beside the task's prompts (when there are any): a
+    model that forgets shows it in its answers. 0: the task's prompts only."""
 
 
 class LaunchConfig(Section):

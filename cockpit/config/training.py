@@ -26,6 +26,14 @@ class DataConfig(Section):
     """Drop malformed rows (counted and reported) instead of refusing to start."""
     reasoning_need: Literal["none", "light", "heavy"] = "none"
     """SOP step 0, question 5: how much multi-step reasoning the task needs (you say; not measurable)."""
+    general_mix: float = Field(0.0, ge=0.0, le=0.5)
+    """General replay, the tuning notes' remedy for forgetting: this share of the training rows is general
+    data (0.1: one row in ten), interleaved deterministically with the seed. 0 trains on the task only."""
+    general_path: str | None = None
+    """The general rows to mix in (same formats as `path`); None is the set shipped in cockpit/general/."""
+    general_eval_rows: int = Field(64, ge=0, le=4096)
+    """At each evaluation, the loss on this many rows of the shipped general set (`general_eval_loss`),
+    read against the base model's: how much general skill the fine-tune costs. 0 turns it off."""
 
 
 class TrainingConfig(Section):

@@ -203,6 +203,9 @@ def audit(cfg: RunConfig, skip_bad: bool = False, *, tokenizer: Any = None, load
                                 f"(first: {loaded.bad[0]})"))
     findings.sort(key=lambda f: -severity.RANK[f.severity])
     worst = severity.worst(f.severity for f in findings)
+    from cockpit.general.mix import describe, mix_in
+
+    _, mix = mix_in(rows, cfg.data, loaded.format, seed)  # a bad data.general_path is refused here too
     return AuditReport(
         source=loaded.source, format=loaded.format, rows=n, eval_rows=len(loaded.eval_rows),
         skipped_rows=loaded.skipped, bad_rows=[str(b) for b in loaded.bad[:20]], size_bucket=bucket,
@@ -210,7 +213,7 @@ def audit(cfg: RunConfig, skip_bad: bool = False, *, tokenizer: Any = None, load
         top_prefix=top_prefix, templated=templated, tokens=tokens, style=style, one_style=one_style,
         reasoning_need=cfg.data.reasoning_need, recommended=rec, config_patch=patch, template=template,
         findings=findings, warnings=[f.message for f in findings if f.severity != "ok"], worst=worst,
-        elapsed_s=round(time.perf_counter() - t0, 3))
+        elapsed_s=round(time.perf_counter() - t0, 3), general_mix=describe(mix) if mix else "")
 
 
 def _template_findings(t: dict[str, Any], cfg: RunConfig) -> list[DataFinding]:

@@ -51,6 +51,8 @@ class AuditReport:
     """The messages of the warn and danger findings, most severe first."""
     worst: str = "ok"
     elapsed_s: float = 0.0
+    general_mix: str = ""
+    """What general replay (data.general_mix) adds to the training rows, in a line."""
 
     def to_dict(self) -> dict[str, Any]:
         return asdict(self)

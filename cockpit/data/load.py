@@ -64,6 +64,8 @@ class LoadedData:
     """The original records behind `rows`, in the same order."""
     eval_source: str | None = None
     """The resolved eval_path, when one was given."""
+    general_mix: Any = None
+    """General replay added to the training rows (cockpit.general.mix.Mix), set where the rows are mixed."""
 
 
 def resolve_path(path: str) -> str:

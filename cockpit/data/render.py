@@ -24,6 +24,8 @@ def render(r: AuditReport, cfg: RunConfig | None = None) -> str:
     rows_s = f"{r.rows} rows" + (f" + {r.eval_rows} eval" if r.eval_rows else "") + \
         (f", {r.skipped_rows} malformed skipped" if r.skipped_rows else "")
     out = [f"data       {r.source}", f"           {r.format}, {rows_s}"]
+    if r.general_mix:
+        out.append(f"           {r.general_mix}")
     if t:
         out.append(f"tokenizer  {t.get('tokenizer') or '?'}")
     out.append("")

@@ -217,7 +217,13 @@ def run_charts(h: History, th: Thresholds, timeline: list[dict[str, Any]]) -> tu
             if ev:
                 ev.name = "eval loss"
                 lines.append(ev)
+            general = eval_line(h, "general_eval_loss")  # forgetting: the loss on the general set
+            if general:
+                general.name = "general eval loss"
+                lines.append(general)
             title = "loss (train, eval)" if ev else "loss (train)"
+            if general:
+                title = title[:-1] + ", general eval)"
         if not lines:
             missing.append(LINE_NAMES.get(key, key).replace("train loss", "loss").replace("lr", "learning rate"))
             continue

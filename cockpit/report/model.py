@@ -11,6 +11,7 @@ from cockpit.columns import finite
 from cockpit.durations import span
 from cockpit.history import History
 from cockpit.report.charts import Chart, run_charts
+from cockpit.report.eval_summary import eval_summary
 from cockpit.report.units import fmt_value
 from cockpit.thresholds import Thresholds
 
@@ -47,7 +48,8 @@ def build_report(h: History, log, width: int = 100) -> Report:
     summary = [("steps", f"{h.step}" + (f" / {h.total_steps}" if h.total_steps else "")),
                ("logged points", str(len(h))), ("state", h.state)]
     if h.first_event_t:
-        summary += [("started", _fmt_t(h.first_event_t)), ("duration", span(h.last_event_t - h.first_event_t if h.first_event_t and h.last_event_t else None))]
+        took = h.last_event_t - h.first_event_t if h.last_event_t else None
+        summary += [("started", _fmt_t(h.first_event_t)), ("duration", span(took))]
     if len(losses):
         b = int(losses.argmin())
         summary += [("first loss", f"{losses[0]:.4g} (step {loss_steps[0]})"),
@@ -59,6 +61,7 @@ def build_report(h: History, log, width: int = 100) -> Report:
         if fin:
             b = min(fin, key=lambda p: p[1])
             summary += [("best eval_loss", f"{b[1]:.4g} (step {b[0]})"), ("final eval_loss", f"{fin[-1][1]:.4g}")]
+    summary += eval_summary(h)
     _, mem = finite(h.steps, h.series["mem_used"])
     peak = float(mem.max()) if len(mem) else None
     if peak:

@@ -14,6 +14,12 @@ SEVERITY_COLOR = {"ok": "#2e9e44", "warn": "#d7a700", "danger": "#e05a00", "crit
 MARK_COLOR = {"ack": "#3b6fd6", "guard": "#b00000", "checkpoint": "#4a7f3a", "merge": "#7b3fb0"}
 RUN_COLORS = ("#1f4e9a", "#d62728", "#2ca02c", "#9467bd", "#ff7f0e", "#8c564b", "#e377c2", "#17becf")
 EVAL_COLOR = "#e07b00"
+GENERAL_EVAL_COLOR = "#7b3fb0"
+"""The general set's eval loss (forgetting) beside the task's, on one run's loss chart."""
+
+
+def _eval_color(ln: Line) -> str:
+    return GENERAL_EVAL_COLOR if ln.name == "general eval loss" else EVAL_COLOR
 MAX_LABELLED_MARKS = 16
 HALO = 'stroke="#fff" stroke-width="3" paint-order="stroke"'
 """A white outline under label text, so a label stays readable where it crosses a line or a shade."""
@@ -146,7 +152,7 @@ def _points(ln: Line, f: Frame, ys) -> str:
 
 
 def _line(ln: Line, f: Frame, many: bool) -> list[str]:
-    color = RUN_COLORS[ln.run % len(RUN_COLORS)] if many or ln.kind != "eval" else EVAL_COLOR
+    color = RUN_COLORS[ln.run % len(RUN_COLORS)] if many or ln.kind != "eval" else _eval_color(ln)
     if ln.kind == "eval":
         dots = "".join(f'<circle cx="{f.x(s):.1f}" cy="{f.y(v):.1f}" r="3" fill="{color}"/>'
                        for s, v in zip(ln.steps, ln.values) if v > 0 or not f.log)
@@ -170,7 +176,7 @@ def _legend(c: Chart, f: Frame, w: int, names: dict[int, str] | None) -> list[st
     else:
         for ln in c.lines:
             if ln.kind == "eval":
-                items.append((EVAL_COLOR, "6 3", ln.name))
+                items.append((_eval_color(ln), "6 3", ln.name))
             else:
                 items.append((RUN_COLORS[0], "", f"{ln.name}, EMA over faint raw" if ln.smooth else ln.name))
     # Right-aligned on the title's row: the title is on the left, so they only meet when both are long.

@@ -203,8 +203,11 @@ def datasets_for(cfg: RunConfig):
 
     from cockpit.data.load import load_training_data
 
-    loaded = load_training_data(cfg.data)
-    train = Dataset.from_list(loaded.rows)
+    loaded = load_training_data(cfg.data, seed=cfg.training.seed)
+    from cockpit.general.mix import mix_in  # general replay (data.general_mix)
+
+    rows, loaded.general_mix = mix_in(loaded.rows, cfg.data, loaded.format, cfg.training.seed)
+    train = Dataset.from_list(rows)
     evald = Dataset.from_list(loaded.eval_rows) if loaded.eval_rows else None
     return train, evald, loaded
 
@@ -270,7 +273,10 @@ def sft_config(cfg: RunConfig, output_dir: Path, idx: int | None, has_eval: bool
 
 def make_sampler(cfg: RunConfig):
     """Greedy generations for the configured prompts, rendered with the chat template."""
+    from cockpit.general import sample_prompts  # general questions beside the task's: forgetting, seen
+
     prompts = list(cfg.samples.prompts)
+    prompts += sample_prompts(cfg.samples.general_prompts if prompts else 0, besides=prompts)
     max_new = cfg.samples.max_new_tokens
 
     def sample(model, tokenizer):

@@ -318,7 +318,8 @@ class CockpitCallback(TrainerCallback):
         if not self.is_zero:
             return
         if any(k.startswith("eval_") for k in logs):
-            self.emit("eval", step=step, epoch=state.epoch, **{k: v for k, v in logs.items() if k.startswith("eval_")})
+            self.emit("eval", step=step, epoch=state.epoch,
+                      **{k: v for k, v in logs.items() if k.startswith(("eval_", "general_eval_"))})
             return
         if "loss" not in logs and "grad_norm" not in logs:
             if "train_runtime" in logs:

@@ -211,8 +211,11 @@ def _build(rd: RunDir, cfg, events, resume: bool, control_offset: int = 0):
     class CockpitSFTTrainer(BatchStatsMixin, AtomicCheckpointSFTTrainer):
         """TRL's SFTTrainer with atomic checkpoints and the step's data-wait and padding figures."""
 
+    from cockpit.trainer.general_eval import GeneralEvalCallback  # first: it adds general_eval_loss to eval logs
+
     trainer = CockpitSFTTrainer(model=model, args=args, train_dataset=train_ds, eval_dataset=eval_ds,
-                                         processing_class=tokenizer, peft_config=peft_config, callbacks=[callback])
+                                         processing_class=tokenizer, peft_config=peft_config,
+                                         callbacks=[GeneralEvalCallback(cfg, events), callback])
     if cfg.lora.loraplus_lr_ratio is not None:
         trainer.optimizer = build.loraplus_optimizer(cfg, trainer.model, args)
     if cfg.lora.changes_base_at_init and dist.is_world_zero():
@@ -234,6 +237,7 @@ def _build(rd: RunDir, cfg, events, resume: bool, control_offset: int = 0):
         "train_rows": len(train_ds),
         "eval_rows": len(eval_ds) if eval_ds is not None else 0,
         "skipped_rows": loaded.skipped,
+        "general_rows": loaded.general_mix.general_rows if loaded.general_mix else 0,
         "mem_kind": mem_kind,
         "quantized": cfg.model.quantization if getattr(model, "is_loaded_in_4bit", False)
         or getattr(model, "is_loaded_in_8bit", False) else None,

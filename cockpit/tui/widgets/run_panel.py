@@ -6,6 +6,7 @@ from rich.table import Table
 from rich.text import Text
 
 from cockpit.durations import clock as hms
+from cockpit.general.reading import eval_label
 from cockpit.history import History
 from cockpit.tui.widgets.panel import Panel
 
@@ -92,6 +93,9 @@ class RunPanel(Panel):
             add(("time", when if len(when) <= room else f"{hms(elapsed)} eta {hms(eta)}"))
         lr = h.last("learning_rate")
         add(("lr", f"{lr:.3e}" if lr == lr else "-"))
+        evals = eval_label(h)  # the latest task eval loss, and the general one against the base model's
+        if evals:
+            add(("eval", evals))
         dev = rs.get("device") or "-"
         ws = h.world_size
         add(("device", f"{dev}" + (f"  x{ws} ranks" if ws > 1 else "")))
