@@ -1,7 +1,7 @@
 """The trainer process, top to bottom: `python -m cockpit.trainer RUN_DIR [--resume]`.
 
 1. Take the run's writer lock (one trainer per run directory).
-2. Read config.yaml; build tokenizer, model, LoRA, data, SFTTrainer with the CockpitCallback.
+2. Read config.yaml; build tokenizer, model, LoRA, data, SFTTrainer with the cockpit's callbacks.
 3. Train. A `stop` (command, SIGTERM or guard) saves and ends `stopped`; the end of the schedule saves
    the adapter and ends `finished`; any exception writes an `error` event and ends `crashed`.
 """
@@ -24,7 +24,7 @@ from cockpit.rundir import (EventWriter, LockHeld, RunDir, RunDirError, acquire_
 
 
 class TerminatedWhileLoading(BaseException):
-    """SIGTERM before the callback's own handler (which stops at a step boundary) was installed."""
+    """SIGTERM before the run control's own handler (which stops at a step boundary) was installed."""
 
 
 def _terminate_while_loading(signum, frame) -> None:  # noqa: ARG001
@@ -36,7 +36,7 @@ def run(run_dir: Path, resume: bool = False) -> int:
     # Commands already in the control file were meant for an earlier trainer of this run: a resume acts
     # only on what is written from now on (loading the model takes a while; a key pressed meanwhile counts).
     control_offset = _size(rd.control) if resume else 0
-    # Until the callback takes over SIGTERM, loading the model can take minutes: a SIGTERM then must
+    # Until the run control takes over SIGTERM, loading the model can take minutes: a SIGTERM then must
     # still end in a final state and a released lock, not a silent death.
     signal.signal(signal.SIGTERM, _terminate_while_loading)
     from cockpit.trainer import dist
@@ -75,7 +75,7 @@ def run(run_dir: Path, resume: bool = False) -> int:
 
     notifier = _notifier(cfg, rd, events) if events is not None else None
     step = 0
-    callback = trainer = None
+    run_control = trainer = None
     try:
         from cockpit.rundir import last_event
 
@@ -89,38 +89,38 @@ def run(run_dir: Path, resume: bool = False) -> int:
                                     f"{logged_upto} are re-trained but not logged twice")
             else:
                 events.write("state", state="starting", step=0, reason=_starting_note(cfg))
-        trainer, callback, info = _build(rd, cfg, events, resume, control_offset)
-        callback.logged_upto = logged_upto
+        trainer, run_control, info = _build(rd, cfg, events, resume, control_offset)
+        run_control.logged_upto = logged_upto
         if events is not None:
             events.write("run_started", **info)
             events.sync()
             relabel_lock(rd)
         ckpt = str(rd.latest_checkpoint()) if resume and rd.latest_checkpoint() else None
-        from cockpit.trainer.callback import StopWhilePaused
+        from cockpit.trainer.callbacks import StopWhilePaused
 
         try:
             trainer.train(resume_from_checkpoint=ckpt)
         except StopWhilePaused:
-            trainer._save_checkpoint(trainer.model, trial=None)
-            callback.on_save(trainer.args, trainer.state, trainer.control)
+            run_control.save_now()
         step = trainer.state.global_step
         adapter: str | None = str(rd.adapter)
-        reason = callback.stop_reason
+        reason = run_control.stop_reason
         if zero:
             try:
-                if callback.restore_best and callback.best_checkpoint:
-                    _adapter_from_checkpoint(Path(callback.best_checkpoint), rd)
-                    reason = f"{reason}; the adapter is the best checkpoint's ({Path(callback.best_checkpoint).name})"
+                if run_control.restore_best and run_control.best_checkpoint:
+                    best = Path(run_control.best_checkpoint)
+                    _adapter_from_checkpoint(best, rd)
+                    reason = f"{reason}; the adapter is the best checkpoint's ({best.name})"
                 else:
                     _save_adapter(trainer, rd)
             except OSError as e:
                 adapter = None
                 reason = "; ".join(filter(None, [reason, f"adapter not saved ({e.strerror or e})"]))
-                callback.save_failed(trainer.state.global_step, f"adapter not saved: {e}")
-        outcome = "stopped" if callback.stop_reason else "finished"
+                run_control.save_failed(trainer.state.global_step, f"adapter not saved: {e}")
+        outcome = "stopped" if run_control.stop_reason else "finished"
         if events is not None:
             events.write("state", state=outcome, step=step, reason=reason, adapter=adapter,
-                         last_good_checkpoint=callback.last_good_checkpoint)
+                         last_good_checkpoint=run_control.last_good_checkpoint)
             events.sync()
         # A clean stop is a success for the process: under torchrun a non-zero exit from one rank would
         # make the launcher SIGTERM the others, possibly while rank 0 is still writing the adapter.
@@ -141,8 +141,8 @@ def run(run_dir: Path, resume: bool = False) -> int:
             events.sync()
         return 3
     finally:
-        if callback is not None and callback.reader is not None:
-            callback.reader.close()
+        if run_control is not None:
+            run_control.close()
         if zero and os.environ.get("COCKPIT_SUPERVISED") != "1":
             release_lock(rd)
         if notifier is not None:
@@ -188,7 +188,7 @@ def _build(rd: RunDir, cfg, events, resume: bool, control_offset: int = 0):
     import torch
 
     from cockpit.trainer import build, dist
-    from cockpit.trainer.callback import CockpitCallback
+    from cockpit.trainer.callbacks import RunControl, cockpit_callbacks
     from cockpit.trainer.memory import make_reader
 
     idx = build.device_index()
@@ -201,10 +201,10 @@ def _build(rd: RunDir, cfg, events, resume: bool, control_offset: int = 0):
     train_ds, eval_ds, loaded = build.datasets_for(cfg)
     args = build.sft_config(cfg, rd.checkpoints, idx, has_eval=eval_ds is not None)
     mem_kind, mem_reader = make_reader(idx)
-    callback = CockpitCallback(rd, cfg, events, mem_reader, mem_kind,
-                               sample_fn=build.make_sampler(cfg) if cfg.samples.prompts else None,
-                               control_offset=control_offset)
-    callback.install_sigterm()
+    run_control = RunControl(rd, cfg, events, control_offset=control_offset)
+    run_control.install_sigterm()
+    callbacks = cockpit_callbacks(run_control, mem_reader, mem_kind,
+                                  sample_fn=build.make_sampler(cfg) if cfg.samples.prompts else None)
     from cockpit.trainer.atomic import AtomicCheckpointSFTTrainer
     from cockpit.trainer.batch_stats import BatchStatsMixin
 
@@ -212,14 +212,14 @@ def _build(rd: RunDir, cfg, events, resume: bool, control_offset: int = 0):
         """TRL's SFTTrainer with atomic checkpoints and the step's data-wait and padding figures."""
 
     trainer = CockpitSFTTrainer(model=model, args=args, train_dataset=train_ds, eval_dataset=eval_ds,
-                                         processing_class=tokenizer, peft_config=peft_config, callbacks=[callback])
+                                         processing_class=tokenizer, peft_config=peft_config, callbacks=callbacks)
     if cfg.lora.loraplus_lr_ratio is not None:
         trainer.optimizer = build.loraplus_optimizer(cfg, trainer.model, args)
     if cfg.lora.changes_base_at_init and dist.is_world_zero():
         _save_initial_adapter(trainer, rd)
-    trainer.on_save_failed = callback.save_failed
-    trainer.on_save_recovered = callback.save_recovered
-    callback.trainer = trainer
+    trainer.on_save_failed = run_control.save_failed
+    trainer.on_save_recovered = run_control.save_recovered
+    run_control.trainer = trainer
     trainable, total = build.param_counts(trainer.model)
     info = {
         "config": cfg.model_dump(mode="json"),
@@ -241,7 +241,7 @@ def _build(rd: RunDir, cfg, events, resume: bool, control_offset: int = 0):
         "resumed_from": str(rd.latest_checkpoint()) if resume and rd.latest_checkpoint() else None,
         "versions": _versions(),
     }
-    return trainer, callback, info
+    return trainer, run_control, info
 
 
 def _starting_note(cfg) -> str:
