@@ -2,7 +2,7 @@
 no download), bf16, with LoRA and with 4-bit QLoRA.
 
 1. Overhead, two ways: separate runs, and one run switching variant every few steps (the fine A/B).
-   (a) bare TRL, (b) + CockpitCallback, (c) + a cockpit attached, interleaved a,b,c per
+   (a) bare TRL, (b) + the cockpit's callbacks, (c) + a cockpit attached, interleaved a,b,c per
    repetition: median step time, tokens/s and peak VRAM of each; ratios b/a and c/a.
 2. The cockpit's VRAM reading (NVML used, allocator peak) against torch.cuda.max_memory_allocated.
 3. TRL speed options on LoRA bf16, interleaved: padded batches (the default), padding-free, packing,

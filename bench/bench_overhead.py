@@ -1,7 +1,7 @@
 """Training overhead of the cockpit, measured side by side in one process (A/B/C interleaved).
 
   (a) bare TRL SFTTrainer
-  (b) + CockpitCallback (events written, commands polled, guards, memory readings)
+  (b) + the cockpit's callbacks (events written, commands polled, guards, memory readings)
   (c) + a cockpit attached (a real `cockpit attach` in a tmux pane tailing the events; see sft_run.py)
 
 Same model, data, seed and steps for every variant. Two measures: separate runs (each repetition runs
@@ -30,22 +30,28 @@ from sft_run import NAMES, run_interleaved, run_once  # noqa: E402
 
 
 def time_hooks() -> dict[str, list[float]]:
-    """Wrap every CockpitCallback hook with a timer: where the callback's time goes, measured inside the
+    """Wrap every hook of the cockpit's callbacks with a timer: where their time goes, measured inside the
     steps themselves (immune to the run-to-run drift that swamps a 1% difference between runs)."""
     from collections import defaultdict
 
-    from cockpit.trainer.callback import CockpitCallback
+    from transformers import TrainerCallback
+
+    import cockpit.trainer.callbacks as cbs
 
     times: dict[str, list[float]] = defaultdict(list)
-    for name in [n for n in dir(CockpitCallback) if n.startswith("on_")]:
-        def timed(self, *args, _orig=getattr(CockpitCallback, name), _name=name, **kw):
-            t0 = time.perf_counter()
-            try:
-                return _orig(self, *args, **kw)
-            finally:
-                times[_name].append(time.perf_counter() - t0)
+    classes = {c for c in vars(cbs).values() if isinstance(c, type) and issubclass(c, TrainerCallback)
+               and c.__module__.startswith(cbs.__name__ + ".")}
+    for cls in classes:
+        # Only the hooks a class defines itself: the inherited no-ops are not the cockpit's time.
+        for name in [n for n in vars(cls) if n.startswith("on_")]:
+            def timed(self, *args, _orig=getattr(cls, name), _name=f"{cls.__name__}.{name}", **kw):
+                t0 = time.perf_counter()
+                try:
+                    return _orig(self, *args, **kw)
+                finally:
+                    times[_name].append(time.perf_counter() - t0)
 
-        setattr(CockpitCallback, name, timed)
+            setattr(cls, name, timed)
     return times
 
 
@@ -79,7 +85,7 @@ def main() -> int:
     ap.add_argument("--interleaved-variants", default="a,a2,b,c",
                     help="a: bare, a2: bare again (the A/A control), b: + callback, c: + cockpit attached")
     ap.add_argument("--hook-times", action="store_true",
-                    help="time each CockpitCallback hook inside the steps of the (b) and (c) runs")
+                    help="time each cockpit callback hook inside the steps of the (b) and (c) runs")
     a = ap.parse_args()
 
     os.environ.setdefault("TOKENIZERS_PARALLELISM", "false")
@@ -116,9 +122,9 @@ def main() -> int:
                   f"| {NAMES[v]} | {med[v] * 1000:.2f} | - |")
     if hooks:
         print()
-        print("| CockpitCallback hook (b and c runs) | calls | median per call | total per optimizer step |")
+        print("| cockpit callback hook (b and c runs) | calls | median per call | total per optimizer step |")
         print("|---|---|---|---|")
-        per_step = len(hooks.get("on_step_end", ())) or 1  # optimizer steps the callback saw
+        per_step = len(hooks.get("StepEventsCallback.on_step_end", ())) or 1  # optimizer steps the callbacks saw
         for name, xs in sorted(hooks.items(), key=lambda kv: -sum(kv[1])):
             if sum(xs) > 0:
                 print(f"| `{name}` | {len(xs)} | {statistics.median(xs) * 1e6:.0f} µs | {sum(xs) / per_step * 1e6:.0f} µs |")

@@ -2,7 +2,7 @@
 three variants, with one identical measuring callback in each.
 
   (a) bare TRL SFTTrainer
-  (b) + CockpitCallback (events written, commands polled, guards, memory readings)
+  (b) + the cockpit's callbacks (events written, commands polled, guards, memory readings)
   (c) + a cockpit attached: `cockpit attach` in a tmux pane when tmux is here, else the same app run
       headless (Textual's headless driver: the whole app and compositor, no terminal)
 """
@@ -24,7 +24,7 @@ if str(ROOT) not in sys.path:
 
 from interleave import Interleaved, schedule
 
-NAMES = {"a": "(a) bare TRL SFTTrainer", "a2": "(a2) bare again: the A/A control", "b": "(b) + CockpitCallback",
+NAMES = {"a": "(a) bare TRL SFTTrainer", "a2": "(a2) bare again: the A/A control", "b": "(b) + cockpit callbacks",
          "c": "(c) + cockpit attached"}
 
 
@@ -59,7 +59,7 @@ def run_once(variant: str, cfg, work: Path, model_path: str, tokenizer, train_ds
 
     from cockpit.rundir import EventWriter, RunDir
     from cockpit.trainer import build
-    from cockpit.trainer.callback import CockpitCallback
+    from cockpit.trainer.callbacks import RunControl, cockpit_callbacks
     from cockpit.trainer.memory import make_reader
 
     class StepClock(TrainerCallback):
@@ -94,7 +94,7 @@ def run_once(variant: str, cfg, work: Path, model_path: str, tokenizer, train_ds
         rd.config.write_text(cfg.to_yaml())
         events = EventWriter(rd.events)
         mem_kind, reader = make_reader(idx)
-        callbacks.insert(0, CockpitCallback(rd, cfg, events, reader, mem_kind))
+        callbacks[0:0] = cockpit_callbacks(RunControl(rd, cfg, events), reader, mem_kind)
         if variant == "c":
             argv, tmux_name = attach_command(rd.path)
             if tmux_name:
@@ -168,14 +168,14 @@ def run_interleaved(cfg, work: Path, model_path: str, tokenizer, train_ds, idx, 
 
     from cockpit.rundir import EventWriter, RunDir
     from cockpit.trainer import build
-    from cockpit.trainer.callback import CockpitCallback
+    from cockpit.trainer.callbacks import RunControl, cockpit_callbacks
     from cockpit.trainer.memory import make_reader
 
     rd = RunDir(work / "run").create()
     rd.config.write_text(cfg.to_yaml())
     events = EventWriter(rd.events)
     mem_kind, reader = make_reader(idx)
-    inner = CockpitCallback(rd, cfg, events, reader, mem_kind)
+    inner = cockpit_callbacks(RunControl(rd, cfg, events), reader, mem_kind)
     always = ("on_init_end", "on_train_begin", "on_train_end")
 
     class Toggled(TrainerCallback):
@@ -184,8 +184,9 @@ def run_interleaved(cfg, work: Path, model_path: str, tokenizer, train_ds, idx, 
     for hook in [n for n in dir(TrainerCallback) if n.startswith("on_")]:
         def forward(self, *args, _hook=hook, **kw):
             if self.on or _hook in always:
-                return getattr(inner, _hook)(*args, **kw)
-            return None
+                for cb in inner:
+                    getattr(cb, _hook)(*args, **kw)
+            return
         setattr(Toggled, hook, forward)
     toggled = Toggled()
 

@@ -34,7 +34,7 @@ def test_engine_never_imports_textual():
     mods = modules_after("import cockpit.advisor, cockpit.advisor.guards, cockpit.rundir, cockpit.config, "
                          "cockpit.trainer.commands, cockpit.trainer.dist, cockpit.headless")
     assert "textual" not in mods
-    mods = modules_after("import cockpit.trainer.callback, cockpit.trainer.main, cockpit.trainer.build")
+    mods = modules_after("import cockpit.trainer.callbacks, cockpit.trainer.main, cockpit.trainer.build")
     assert "textual" not in mods
 
 

@@ -4,6 +4,8 @@ weight updates")."""
 
 from __future__ import annotations
 
+import json
+
 import pytest
 
 from cockpit.advisor import evaluate
@@ -90,3 +92,37 @@ def test_the_trainer_logs_update_size_data_wait_and_padding_and_stops_updates_fa
     assert all(e["data_wait"] >= 0 and 0 < e["pad_share"] < 1 for e in m)
     guard = next(e for e in evs if e["kind"] == "guard" and e["rule"] == "update_large")
     assert guard["action"] == "stopped" and guard["evidence"]["steps"] == [1, 2, 3]
+
+
+@pytest.mark.slow
+@pytest.mark.parametrize("lr", [0.5, 3e-4], ids=["far-too-high-lr", "demo-lr"])
+def test_the_real_trainers_samples_degenerate_at_a_far_too_high_lr_and_the_advisor_says_so(tmp_path, lr):
+    # At lr 0.5 the tiny model learns within five steps to end every answer at once (EOS first): the
+    # samples it writes are empty. At the demo's lr the same run keeps answering; the pair is the control.
+    cfg = demo_yaml(tmp_path, training__max_steps=10, training__save_steps=0, samples__every=5,
+                    samples__max_new_tokens=24, training__learning_rate=lr, training__warmup_ratio=0.0,
+                    training__lr_scheduler_type="constant", guards__on_explosion="warn",
+                    guards__on_precursor="off", guards__on_loss_jump="off", guards__on_large_update="off")
+    r = cockpit("run", str(cfg), "--headless", "--runs-dir", str(tmp_path / "runs"), timeout=300)
+    assert r.returncode == 0, r.stdout + r.stderr
+    (rd,) = list((tmp_path / "runs").iterdir())
+    samples = [e for e in events(rd) if e["kind"] == "sample"]
+    assert [s["step"] for s in samples] == [0, 0, 0, 5, 5, 5, 10, 10, 10]
+    scored = score_all(samples)
+    before = [(s, sc) for s, sc in scored if s["step"] == 0]
+    last = [(s, sc) for s, sc in scored if s["step"] == 10]
+    assert all(s["completion"].strip() and not sc.bad for s, sc in before), before  # the base model answers
+    diag = cockpit("diagnose", str(rd), "--json")
+    found = {f["rule"]: f for f in json.loads(diag.stdout)["standing"]}
+    if lr == 3e-4:
+        assert not any(sc.bad for _, sc in last), last
+        assert "samples_degenerate" not in found
+        return
+    assert [s["completion"] for s, _ in last] == ["", "", ""]
+    assert all(sc.garbage == ["empty answer"] for _, sc in last)
+    assert all(sc.drift == 1.0 for s, sc in scored if s["step"] == 5)  # nothing left of the first answers
+    f = found["samples_degenerate"]
+    assert f["severity"] == "danger" and f["last_step"] == 10 and f["action"]["id"] == "check_data"
+    assert f["evidence"]["completion"] == "" and (f["evidence"]["bad"], f["evidence"]["of"]) == (3, 3)
+    assert f["evidence"]["prompt"] == samples[0]["prompt"]
+    assert diag.returncode == 3  # a danger finding stands

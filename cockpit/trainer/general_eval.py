@@ -1,9 +1,9 @@
 """GeneralEvalCallback: the loss on the shipped general set at each evaluation (`general_eval_loss`).
 
 A fine-tune can lower the task's loss while the model forgets what it knew; this measures that cost.
-Usage: `SFTTrainer(..., callbacks=[GeneralEvalCallback(cfg, events), CockpitCallback(...)])`, this one
-first: it adds `general_eval_loss` to the evaluation's logs, which the CockpitCallback writes as the
-`eval` event. The reference is the base model's value: the step-0 evaluation when `eval_on_start` is set,
+Usage: `SFTTrainer(..., callbacks=[GeneralEvalCallback(cfg, events), *cockpit_callbacks(...)])`, this
+one first: it adds `general_eval_loss` to the evaluation's logs, which the step-events callback writes as
+the `eval` event. The reference is the base model's value: the step-0 evaluation when `eval_on_start` is set,
 otherwise one measurement before the first step, written as an `eval` event of its own at step 0.
 
 Args:
@@ -53,7 +53,7 @@ class GeneralEvalCallback(TrainerCallback):
             return
         loss = self.measure(model, processing_class)
         if loss is not None:
-            logs["general_eval_loss"] = loss  # read by the CockpitCallback after this one
+            logs["general_eval_loss"] = loss  # read by the step-events callback after this one
             logs["general_eval_runtime"] = round(self.seconds, 4)  # its cost, as eval_runtime is the task's
 
     def measure(self, model, tokenizer) -> float | None:

@@ -1,7 +1,7 @@
 """The trainer process, top to bottom: `python -m cockpit.trainer RUN_DIR [--resume]`.
 
 1. Take the run's writer lock (one trainer per run directory).
-2. Read config.yaml; build tokenizer, model, LoRA, data, SFTTrainer with the CockpitCallback.
+2. Read config.yaml; build tokenizer, model, LoRA, data, SFTTrainer with the cockpit's callbacks.
 3. Train. A `stop` (command, SIGTERM or guard) saves and ends `stopped`; the end of the schedule saves
    the adapter and ends `finished`; any exception writes an `error` event and ends `crashed`.
 """
@@ -9,11 +9,8 @@
 from __future__ import annotations
 
 import os
-import shutil
 import signal
-import socket
 import sys
-import time
 import traceback
 from pathlib import Path
 
@@ -24,7 +21,7 @@ from cockpit.rundir import (EventWriter, LockHeld, RunDir, RunDirError, acquire_
 
 
 class TerminatedWhileLoading(BaseException):
-    """SIGTERM before the callback's own handler (which stops at a step boundary) was installed."""
+    """SIGTERM before the run control's own handler (which stops at a step boundary) was installed."""
 
 
 def _terminate_while_loading(signum, frame) -> None:  # noqa: ARG001
@@ -36,7 +33,7 @@ def run(run_dir: Path, resume: bool = False) -> int:
     # Commands already in the control file were meant for an earlier trainer of this run: a resume acts
     # only on what is written from now on (loading the model takes a while; a key pressed meanwhile counts).
     control_offset = _size(rd.control) if resume else 0
-    # Until the callback takes over SIGTERM, loading the model can take minutes: a SIGTERM then must
+    # Until the run control takes over SIGTERM, loading the model can take minutes: a SIGTERM then must
     # still end in a final state and a released lock, not a silent death.
     signal.signal(signal.SIGTERM, _terminate_while_loading)
     from cockpit.trainer import dist
@@ -75,7 +72,7 @@ def run(run_dir: Path, resume: bool = False) -> int:
 
     notifier = _notifier(cfg, rd, events) if events is not None else None
     step = 0
-    callback = trainer = None
+    run_control = trainer = None
     try:
         from cockpit.rundir import last_event
 
@@ -89,38 +86,30 @@ def run(run_dir: Path, resume: bool = False) -> int:
                                     f"{logged_upto} are re-trained but not logged twice")
             else:
                 events.write("state", state="starting", step=0, reason=_starting_note(cfg))
-        trainer, callback, info = _build(rd, cfg, events, resume, control_offset)
-        callback.logged_upto = logged_upto
+        from cockpit.trainer.assemble import assemble
+
+        trainer, run_control, info = assemble(rd, cfg, events, resume, control_offset)
+        run_control.logged_upto = logged_upto
         if events is not None:
             events.write("run_started", **info)
             events.sync()
             relabel_lock(rd)
         ckpt = str(rd.latest_checkpoint()) if resume and rd.latest_checkpoint() else None
-        from cockpit.trainer.callback import StopWhilePaused
+        from cockpit.trainer.adapter import write_final_adapter
+        from cockpit.trainer.callbacks import StopWhilePaused
 
         try:
             trainer.train(resume_from_checkpoint=ckpt)
         except StopWhilePaused:
-            trainer._save_checkpoint(trainer.model, trial=None)
-            callback.on_save(trainer.args, trainer.state, trainer.control)
+            run_control.save_now()
         step = trainer.state.global_step
-        adapter: str | None = str(rd.adapter)
-        reason = callback.stop_reason
+        adapter, reason = str(rd.adapter), run_control.stop_reason
         if zero:
-            try:
-                if callback.restore_best and callback.best_checkpoint:
-                    _adapter_from_checkpoint(Path(callback.best_checkpoint), rd)
-                    reason = f"{reason}; the adapter is the best checkpoint's ({Path(callback.best_checkpoint).name})"
-                else:
-                    _save_adapter(trainer, rd)
-            except OSError as e:
-                adapter = None
-                reason = "; ".join(filter(None, [reason, f"adapter not saved ({e.strerror or e})"]))
-                callback.save_failed(trainer.state.global_step, f"adapter not saved: {e}")
-        outcome = "stopped" if callback.stop_reason else "finished"
+            adapter, reason = write_final_adapter(trainer, run_control, rd)
+        outcome = "stopped" if run_control.stop_reason else "finished"
         if events is not None:
             events.write("state", state=outcome, step=step, reason=reason, adapter=adapter,
-                         last_good_checkpoint=callback.last_good_checkpoint)
+                         last_good_checkpoint=run_control.last_good_checkpoint)
             events.sync()
         # A clean stop is a success for the process: under torchrun a non-zero exit from one rank would
         # make the launcher SIGTERM the others, possibly while rank 0 is still writing the adapter.
@@ -141,8 +130,8 @@ def run(run_dir: Path, resume: bool = False) -> int:
             events.sync()
         return 3
     finally:
-        if callback is not None and callback.reader is not None:
-            callback.reader.close()
+        if run_control is not None:
+            run_control.close()
         if zero and os.environ.get("COCKPIT_SUPERVISED") != "1":
             release_lock(rd)
         if notifier is not None:
@@ -183,71 +172,6 @@ def _stopped_while_loading(rd: RunDir, events, step: int) -> int:
     return 0
 
 
-def _build(rd: RunDir, cfg, events, resume: bool, control_offset: int = 0):
-    """Everything heavy, in the order a reader would do it by hand."""
-    import torch
-
-    from cockpit.trainer import build, dist
-    from cockpit.trainer.callback import CockpitCallback
-    from cockpit.trainer.memory import make_reader
-
-    idx = build.device_index()
-    if idx is not None:
-        torch.cuda.set_device(idx)
-    model_path = build.resolve_model(cfg)
-    tokenizer = build.load_tokenizer(cfg, model_path)
-    model = build.load_model(cfg, model_path, idx)
-    peft_config = build.lora_config(cfg, model)
-    train_ds, eval_ds, loaded = build.datasets_for(cfg)
-    args = build.sft_config(cfg, rd.checkpoints, idx, has_eval=eval_ds is not None)
-    mem_kind, mem_reader = make_reader(idx)
-    callback = CockpitCallback(rd, cfg, events, mem_reader, mem_kind,
-                               sample_fn=build.make_sampler(cfg) if cfg.samples.prompts else None,
-                               control_offset=control_offset)
-    callback.install_sigterm()
-    from cockpit.trainer.atomic import AtomicCheckpointSFTTrainer
-    from cockpit.trainer.batch_stats import BatchStatsMixin
-
-    class CockpitSFTTrainer(BatchStatsMixin, AtomicCheckpointSFTTrainer):
-        """TRL's SFTTrainer with atomic checkpoints and the step's data-wait and padding figures."""
-
-    from cockpit.trainer.general_eval import GeneralEvalCallback  # first: it adds general_eval_loss to eval logs
-
-    trainer = CockpitSFTTrainer(model=model, args=args, train_dataset=train_ds, eval_dataset=eval_ds,
-                                         processing_class=tokenizer, peft_config=peft_config,
-                                         callbacks=[GeneralEvalCallback(cfg, events), callback])
-    if cfg.lora.loraplus_lr_ratio is not None:
-        trainer.optimizer = build.loraplus_optimizer(cfg, trainer.model, args)
-    if cfg.lora.changes_base_at_init and dist.is_world_zero():
-        _save_initial_adapter(trainer, rd)
-    trainer.on_save_failed = callback.save_failed
-    trainer.on_save_recovered = callback.save_recovered
-    callback.trainer = trainer
-    trainable, total = build.param_counts(trainer.model)
-    info = {
-        "config": cfg.model_dump(mode="json"),
-        "pid": int(os.environ.get("COCKPIT_SUPERVISOR_PID", os.getpid())),
-        "trainer_pid": os.getpid(),
-        "host": socket.gethostname(),
-        "device": build.device_label(idx),
-        "world_size": dist.world_size(),
-        "total_steps": _total_steps(trainer, len(train_ds)),
-        "trainable_params": trainable,
-        "total_params": total,
-        "train_rows": len(train_ds),
-        "eval_rows": len(eval_ds) if eval_ds is not None else 0,
-        "skipped_rows": loaded.skipped,
-        "general_rows": loaded.general_mix.general_rows if loaded.general_mix else 0,
-        "mem_kind": mem_kind,
-        "quantized": cfg.model.quantization if getattr(model, "is_loaded_in_4bit", False)
-        or getattr(model, "is_loaded_in_8bit", False) else None,
-        "model_path": model_path,
-        "resumed_from": str(rd.latest_checkpoint()) if resume and rd.latest_checkpoint() else None,
-        "versions": _versions(),
-    }
-    return trainer, callback, info
-
-
 def _starting_note(cfg) -> str:
     from cockpit.config import DEMO_MODEL
 
@@ -259,90 +183,3 @@ def _starting_note(cfg) -> str:
     from cockpit.models import starting_note
 
     return starting_note(cfg.model.name_or_path) or f"loading {cfg.model.name_or_path}"
-
-
-def _total_steps(trainer, n_rows: int) -> int:
-    a = trainer.args
-    if a.max_steps and a.max_steps > 0:
-        return int(a.max_steps)
-    from cockpit.trainer import dist
-
-    per_step = a.per_device_train_batch_size * a.gradient_accumulation_steps * dist.world_size()
-    import math
-
-    return int(math.ceil(n_rows / per_step) * a.num_train_epochs)
-
-
-def _versions() -> dict[str, str]:
-    import importlib.metadata as md
-
-    out = {}
-    for p in ("torch", "transformers", "peft", "trl", "bitsandbytes"):
-        try:
-            out[p] = md.version(p)
-        except md.PackageNotFoundError:
-            pass
-    return out
-
-
-def _save_adapter(trainer, rd: RunDir) -> None:
-    """Write adapter/ atomically: a half-written adapter must never look like a finished one."""
-
-    from cockpit.merge.pissa import INITIAL_ADAPTER
-
-    initial = rd.path / INITIAL_ADAPTER
-    # PiSSA/OLoRA: saved as the equivalent plain LoRA of the original base (rank 2r), peft's documented way
-    convert = {"path_initial_model_for_weight_conversion": str(initial)} if initial.is_dir() else {}
-
-    def write(tmp: Path) -> None:
-        trainer.model.save_pretrained(str(tmp), **convert)
-        if trainer.processing_class is not None:
-            trainer.processing_class.save_pretrained(str(tmp))
-
-    _replace_adapter(rd, write)
-
-
-def _save_initial_adapter(trainer, rd: RunDir) -> None:
-    """PiSSA/OLoRA: the adapter as initialised, before any step; what converts it back to a plain LoRA.
-    A resumed run keeps the first one (its base was decomposed from the same weights)."""
-    from cockpit.merge.pissa import INITIAL_ADAPTER
-
-    initial = rd.path / INITIAL_ADAPTER
-    if initial.is_dir():
-        return
-    tmp = rd.path / f".{INITIAL_ADAPTER}.tmp-{os.getpid()}"
-    shutil.rmtree(tmp, ignore_errors=True)
-    trainer.model.save_pretrained(str(tmp))
-    tmp.rename(initial)
-
-
-def _adapter_from_checkpoint(ckpt: Path, rd: RunDir) -> None:
-    """The adapter of a checkpoint (the best evaluation's, when an eval guard stopped the run), without the
-    optimizer and scheduler states around it."""
-
-    def write(tmp: Path) -> None:
-        tmp.mkdir()
-        for f in ckpt.iterdir():
-            if f.is_file() and not f.name.startswith(("optimizer", "scheduler", "rng_state", "trainer_state",
-                                                       "training_args")):
-                shutil.copy2(f, tmp / f.name)
-
-    _replace_adapter(rd, write)
-
-
-def _replace_adapter(rd: RunDir, write) -> None:
-    tmp = rd.path / f".adapter.tmp-{os.getpid()}"
-    if tmp.exists():
-        shutil.rmtree(tmp)
-    try:
-        write(tmp)
-    except OSError:
-        shutil.rmtree(tmp, ignore_errors=True)
-        raise
-    if rd.adapter.exists():
-        old = rd.path / f".adapter.old-{int(time.time())}"
-        rd.adapter.rename(old)
-        tmp.rename(rd.adapter)
-        shutil.rmtree(old, ignore_errors=True)
-    else:
-        tmp.rename(rd.adapter)

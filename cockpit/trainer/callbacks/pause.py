@@ -1,0 +1,56 @@
+"""The pause: training holds at the start of a step until a `resume` (or a `stop`) arrives."""
+
+from __future__ import annotations
+
+import time
+
+from transformers import TrainerCallback
+
+from cockpit.trainer.callbacks.commands import At, CommandsCallback
+from cockpit.trainer.callbacks.run_control import RunControl, StopWhilePaused
+from cockpit.trainer.commands import validate
+
+POLL_S = 0.2
+"""How often a paused trainer reads the control file."""
+
+
+class PauseCallback(TrainerCallback):
+    """Holds at `on_step_begin` while the run is paused, after the previous step is fully logged and saved.
+
+    While paused it keeps reading commands: `save` and `merge` write a checkpoint at once (the Trainer
+    only saves between steps), `stop` leaves training by raising `StopWhilePaused`, which the trainer's
+    main answers with a final checkpoint. The time held is kept out of the next step's step_time.
+
+    Usage:
+    ```python
+    >>> commands = CommandsCallback(run)
+    >>> callbacks = [commands, PauseCallback(run, commands)]
+    ```
+
+    Args:
+        run: the shared `RunControl` (`paused` is set by a `pause` command or a guard).
+        commands: the callback that reads and applies commands, used here while the step loop is held.
+    """
+
+    def __init__(self, run: RunControl, commands: CommandsCallback):
+        self.run, self.commands = run, commands
+
+    def on_step_begin(self, args, state, control, optimizer=None, lr_scheduler=None, **kwargs):
+        run = self.run
+        if not run.paused:
+            return
+        t0 = time.perf_counter()
+        at = At(state.global_step, control, optimizer, lr_scheduler)
+        while run.paused:
+            time.sleep(POLL_S)
+            cmds = self.commands.poll()
+            saving = any(c.get("cmd") in ("save", "merge") and validate(dict(c)) is None for c in cmds)
+            self.commands.apply(cmds, at)
+            if saving and run.trainer is not None:
+                control.should_save = False
+                run.save_now()
+            if run.stop_reason is not None:
+                run.paused = False
+                run.untimed += time.perf_counter() - t0
+                raise StopWhilePaused()
+        run.untimed += time.perf_counter() - t0
