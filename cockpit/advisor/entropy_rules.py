@@ -4,7 +4,7 @@ and low entropy with low loss ("fake learning")."""
 from __future__ import annotations
 
 from cockpit.advisor import actions
-from cockpit.advisor.context import Context, median
+from cockpit.advisor.context import Context, median, window_ends
 from cockpit.advisor.loss_rules import early_points
 from cockpit.advisor.registry import SOP, Rule, fmt, over_window, registrar
 from cockpit.advisor.types import Finding
@@ -43,8 +43,8 @@ def entropy_flat(ctx: Context) -> list[Finding]:
     ls, lv = ctx.tail("loss", w)
     if len(ev) < w or len(lv) < w or ctx.flat_by_schedule:
         return []
-    a, b = median(ev[-w:][: w // 3]), median(ev[-w:][-(w // 3):])
-    la, lb = median(lv[-w:][: w // 3]), median(lv[-w:][-(w // 3):])
+    a, b = window_ends(ev[-w:], w // 3)
+    la, lb = window_ends(lv[-w:], w // 3)
     if a > 0 and abs(a - b) / a < th.loss_flat_rel and la > 0 and abs(la - lb) / la < th.loss_flat_rel:
         return over_window("entropy_flat", "warn", f"entropy flat at ~{fmt(b)} and loss flat at ~{fmt(lb)}: "
                            "nothing is being learned", es, w, actions.lr_double(), values=[a, b])

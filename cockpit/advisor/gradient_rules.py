@@ -6,7 +6,7 @@ from __future__ import annotations
 import numpy as np
 
 from cockpit.advisor import actions
-from cockpit.advisor.context import Context, median
+from cockpit.advisor.context import Context, median, window_ends
 from cockpit.advisor.registry import SOP, Rule, fmt, nonfinite, over_window, registrar
 from cockpit.advisor.types import Finding
 
@@ -140,7 +140,7 @@ def grad_norm_rising_alpha(ctx: Context) -> list[Finding]:
     r = ctx.lora.get("r", 8)
     alpha = ctx.lora.get("lora_alpha") or 2 * r
     third = len(vals) // 3
-    a, b = median(vals[:third]), median(vals[-third:])
+    a, b = window_ends(vals, third)
     if a > 0 and b > 1.5 * a and b > ctx.thresholds.grad_norm_high and alpha > 2 * r:
         return [Finding("grad_norm_rising_alpha", "warn",
                         f"grad_norm rising ({fmt(a)} -> {fmt(b)}) with lora_alpha {alpha:g} > 2r: lower alpha",

@@ -5,7 +5,7 @@ from __future__ import annotations
 import numpy as np
 
 from cockpit.advisor import actions
-from cockpit.advisor.context import Context, median
+from cockpit.advisor.context import Context, median, window_ends
 from cockpit.advisor.registry import SOP, Rule, fmt, nonfinite, over_window, registrar
 from cockpit.advisor.types import Finding
 
@@ -97,7 +97,7 @@ def loss_flat(ctx: Context) -> list[Finding]:
         return []
     win = vals[-w:]
     third = max(2, w // 3)
-    a, b = median(win[:third]), median(win[-third:])
+    a, b = window_ends(win, third)
     if a <= 0.1:
         return []  # near zero is the collapse rule's business
     rel = (a - b) / abs(a)
@@ -126,7 +126,7 @@ def loss_slow(ctx: Context) -> list[Finding]:
     steps, vals = ctx.tail("loss", w)
     win = vals[-w:]
     q = max(2, w // 4)
-    a, b = median(win[:q]), median(win[-q:])
+    a, b = window_ends(win, q)
     if a <= 0.1:
         return []
     rel = (a - b) / a
