@@ -7,19 +7,14 @@ import numpy as np
 
 from cockpit.advisor import actions
 from cockpit.advisor.context import Context, median, window_ends
-from cockpit.advisor.registry import SOP, Rule, fmt, nonfinite, over_window, registrar
+from cockpit.advisor.registry import SOP, Rule, fmt, nonfinite_rule, over_window, registrar
 from cockpit.advisor.types import Finding
 
 RULES: list[Rule] = []
 rule = registrar(RULES)
 
 
-@rule("grad_norm_nonfinite", "grad_norm", sop=SOP + "the-stop-list",
-      sop_line="grad_norm NaN: stop the run at once (an explosion usually ends in NaN)",
-      severity="critical", action="stop (live); next run lr x0.5")
-def grad_norm_nonfinite(ctx: Context) -> list[Finding]:
-    """NaN or inf grad_norm: the update would poison the adapter."""
-    return nonfinite(ctx, "grad_norm")
+RULES.append(nonfinite_rule("grad_norm", "grad_norm NaN: stop the run at once (an explosion usually ends in NaN)"))
 
 
 @rule("grad_norm_explosion", "grad_norm", sop=SOP + "gradient-trouble-the-order-of-remedies",

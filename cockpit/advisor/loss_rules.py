@@ -6,7 +6,7 @@ import numpy as np
 
 from cockpit.advisor import actions
 from cockpit.advisor.context import Context, median, window_ends
-from cockpit.advisor.registry import SOP, Rule, fmt, nonfinite, over_window, registrar
+from cockpit.advisor.registry import SOP, Rule, fmt, nonfinite_rule, over_window, registrar
 from cockpit.advisor.types import Finding
 
 RULES: list[Rule] = []
@@ -16,12 +16,7 @@ FLAT_MIN_POINTS = 8
 """Fewest logged losses the flat rule reads: with fewer, noise and a real plateau look alike."""
 
 
-@rule("loss_nonfinite", "loss", sop=SOP + "the-stop-list",
-      sop_line="loss NaN: stop the run",
-      severity="critical", action="stop (live); next run lr x0.5")
-def loss_nonfinite(ctx: Context) -> list[Finding]:
-    """NaN or inf loss: stop (SOP)."""
-    return nonfinite(ctx, "loss")
+RULES.append(nonfinite_rule("loss", "loss NaN: stop the run"))
 
 
 @rule("loss_jump", "loss", sop=SOP + "the-stop-list",

@@ -16,6 +16,7 @@ from __future__ import annotations
 
 from collections.abc import Callable
 from dataclasses import dataclass
+from functools import partial
 from typing import Any
 
 from cockpit.advisor import actions
@@ -62,6 +63,13 @@ def nonfinite(ctx: Context, key: str) -> list[Finding]:
         return []
     return [Finding(f"{key}_nonfinite", "critical", f"{key} is NaN/inf at {len(bad)} logged step(s)",
                     {"steps": bad[:20]}, bad[0], bad[-1], actions.stop())]
+
+
+def nonfinite_rule(key: str, sop_line: str) -> Rule:
+    """The stop list's rule for NaN or inf `key`: the same check and advice for every signal it names
+    (a NaN update would poison the adapter)."""
+    return Rule(f"{key}_nonfinite", key, f"NaN or inf {key}: stop (SOP).", partial(nonfinite, key=key),
+                SOP + "the-stop-list", sop_line, "critical", "stop (live); next run lr x0.5")
 
 
 def over_window(rule: str, severity: str, message: str, steps: list[int], w: int, action: Action | None,
