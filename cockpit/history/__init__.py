@@ -9,5 +9,15 @@ from cockpit.history.blocks import SERIES_KEYS, MetricsBlock, cyclic_gc_paused, 
 from cockpit.history.fields import MAX_TIME
 from cockpit.history.model import NAN, OPERATOR_KINDS, History, Mark
 
-__all__ = ["MAX_TIME", "NAN", "OPERATOR_KINDS", "SERIES_KEYS", "History", "Mark", "MetricsBlock",
-           "cyclic_gc_paused", "metrics_block", "prefold"]
+__all__ = [
+    "MAX_TIME",
+    "NAN",
+    "OPERATOR_KINDS",
+    "SERIES_KEYS",
+    "History",
+    "Mark",
+    "MetricsBlock",
+    "cyclic_gc_paused",
+    "metrics_block",
+    "prefold",
+]

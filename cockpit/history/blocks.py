@@ -100,4 +100,6 @@ def metrics_block(batch: list[dict[str, Any]]) -> MetricsBlock:
         if bad:
             nonfinite[k] = [steps[i] for i in bad]
     mem_kind = next((ev["mem_kind"] for ev in reversed(batch) if type(ev.get("mem_kind")) is str), None)
-    return MetricsBlock(batch, t_first, t_last, steps, table, nonfinite, mem_kind, list_or_none(batch[-1].get("mem_per_rank")))
+    return MetricsBlock(
+        batch, t_first, t_last, steps, table, nonfinite, mem_kind, list_or_none(batch[-1].get("mem_per_rank"))
+    )

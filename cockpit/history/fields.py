@@ -35,4 +35,3 @@ def strictly_increasing_ints(steps: list[Any], after: int | None) -> bool:
         return False
     prev = after if after is not None else -1
     return steps[0] > prev and all(map(int.__lt__, steps, steps[1:]))
-
