@@ -30,6 +30,12 @@ def median(xs) -> float:
     return statistics.median(xs)
 
 
+def window_ends(vals, k: int) -> tuple[float, float]:
+    """The medians of the first and of the last k values: where a window started and ended, robust to
+    one odd point (how the flat, slow and rising rules tell a trend from noise)."""
+    return median(vals[:k]), median(vals[-k:])
+
+
 @dataclass
 class Context:
     history: History

@@ -4,9 +4,9 @@ and low entropy with low loss ("fake learning")."""
 from __future__ import annotations
 
 from cockpit.advisor import actions
-from cockpit.advisor.context import Context, median
+from cockpit.advisor.context import Context, median, window_ends
 from cockpit.advisor.loss_rules import early_points
-from cockpit.advisor.registry import SOP, Rule, fmt, registrar
+from cockpit.advisor.registry import SOP, Rule, fmt, over_window, registrar
 from cockpit.advisor.types import Finding
 
 RULES: list[Rule] = []
@@ -43,12 +43,11 @@ def entropy_flat(ctx: Context) -> list[Finding]:
     ls, lv = ctx.tail("loss", w)
     if len(ev) < w or len(lv) < w or ctx.flat_by_schedule:
         return []
-    a, b = median(ev[-w:][: w // 3]), median(ev[-w:][-(w // 3):])
-    la, lb = median(lv[-w:][: w // 3]), median(lv[-w:][-(w // 3):])
+    a, b = window_ends(ev[-w:], w // 3)
+    la, lb = window_ends(lv[-w:], w // 3)
     if a > 0 and abs(a - b) / a < th.loss_flat_rel and la > 0 and abs(la - lb) / la < th.loss_flat_rel:
-        return [Finding("entropy_flat", "warn", f"entropy flat at ~{fmt(b)} and loss flat at ~{fmt(lb)}: "
-                        "nothing is being learned", {"steps": [es[-w], es[-1]], "values": [a, b]},
-                        es[-w], es[-1], actions.lr_double())]
+        return over_window("entropy_flat", "warn", f"entropy flat at ~{fmt(b)} and loss flat at ~{fmt(lb)}: "
+                           "nothing is being learned", es, w, actions.lr_double(), values=[a, b])
     return []
 
 
@@ -63,7 +62,6 @@ def fake_learning(ctx: Context) -> list[Finding]:
         return []
     lo, eo = median(lv[-5:]), median(ev[-5:])
     if 0 <= lo < 0.1 and eo < 0.2:
-        return [Finding("fake_learning", "warn", f"loss {fmt(lo)} with entropy {fmt(eo)}: outputs are likely "
-                        "templated; check samples", {"steps": [es[-5], es[-1]], "loss": lo, "entropy": eo},
-                        es[-5], es[-1], actions.dropout_up(ctx.config))]
+        return over_window("fake_learning", "warn", f"loss {fmt(lo)} with entropy {fmt(eo)}: outputs are likely "
+                           "templated; check samples", es, 5, actions.dropout_up(ctx.config), loss=lo, entropy=eo)
     return []

@@ -6,24 +6,15 @@ from __future__ import annotations
 import numpy as np
 
 from cockpit.advisor import actions
-from cockpit.advisor.context import Context, median
-from cockpit.advisor.registry import SOP, Rule, fmt, registrar
+from cockpit.advisor.context import Context, median, window_ends
+from cockpit.advisor.registry import SOP, Rule, fmt, nonfinite_rule, over_window, registrar
 from cockpit.advisor.types import Finding
 
 RULES: list[Rule] = []
 rule = registrar(RULES)
 
 
-@rule("grad_norm_nonfinite", "grad_norm", sop=SOP + "the-stop-list",
-      sop_line="grad_norm NaN: stop the run at once (an explosion usually ends in NaN)",
-      severity="critical", action="stop (live); next run lr x0.5")
-def grad_norm_nonfinite(ctx: Context) -> list[Finding]:
-    """NaN or inf grad_norm: the update would poison the adapter."""
-    bad = ctx.history.nonfinite.get("grad_norm", [])
-    if not bad:
-        return []
-    return [Finding("grad_norm_nonfinite", "critical", f"grad_norm is NaN/inf at {len(bad)} logged step(s)",
-                    {"steps": bad[:20]}, bad[0], bad[-1], actions.stop())]
+RULES.append(nonfinite_rule("grad_norm", "grad_norm NaN: stop the run at once (an explosion usually ends in NaN)"))
 
 
 @rule("grad_norm_explosion", "grad_norm", sop=SOP + "gradient-trouble-the-order-of-remedies",
@@ -83,9 +74,9 @@ def grad_norm_high(ctx: Context) -> list[Finding]:
         return []
     m = median(vals[-w:])
     if th.grad_norm_high < m <= th.grad_norm_danger:
-        return [Finding("grad_norm_high", "warn", f"grad_norm median {fmt(m)} over the last {w} logged steps "
-                        f"(normal {th.grad_norm_low:g}-{th.grad_norm_high:g}): lr on the high side",
-                        {"steps": [steps[-w], steps[-1]], "median": m}, steps[-w], steps[-1], actions.lr_half())]
+        return over_window("grad_norm_high", "warn", f"grad_norm median {fmt(m)} over the last {w} logged steps "
+                           f"(normal {th.grad_norm_low:g}-{th.grad_norm_high:g}): lr on the high side",
+                           steps, w, actions.lr_half(), median=m)
     return []
 
 
@@ -104,11 +95,10 @@ def grad_norm_sawtooth(ctx: Context) -> list[Finding]:
     m = median(win)
     amp = median([abs(x) for x in d]) / m if m > 0 else 0
     if flips >= 0.7 * (len(d) - 1) and amp > 0.6:
-        return [Finding("grad_norm_sawtooth", "warn",
-                        f"grad_norm saw-tooths over the last {w} logged steps ({flips} direction changes, "
-                        f"swings ~{amp:.0%} of its median): lr high",
-                        {"steps": [steps[-w], steps[-1]], "flips": flips, "amplitude": amp},
-                        steps[-w], steps[-1], actions.lr_half())]
+        return over_window("grad_norm_sawtooth", "warn",
+                           f"grad_norm saw-tooths over the last {w} logged steps ({flips} direction changes, "
+                           f"swings ~{amp:.0%} of its median): lr high", steps, w, actions.lr_half(),
+                           flips=flips, amplitude=amp)
     return []
 
 
@@ -122,17 +112,15 @@ def grad_norm_vanishing(ctx: Context) -> list[Finding]:
     steps, vals = ctx.tail("grad_norm", w)
     if len(vals) < w and ctx.history.finished and len(vals) >= 3 and max(vals) < th.grad_norm_low:
         # A finished run shorter than the window: under the band at every log of it is "for long".
-        return [Finding("grad_norm_vanishing", "warn",
-                        f"grad_norm under {th.grad_norm_low:g} at all {len(vals)} logged steps of the finished "
-                        "run: not learning, or the data is memorised",
-                        {"steps": [steps[0], steps[-1]], "max": max(vals)}, steps[0], steps[-1], None)]
+        return over_window("grad_norm_vanishing", "warn",
+                           f"grad_norm under {th.grad_norm_low:g} at all {len(vals)} logged steps of the finished "
+                           "run: not learning, or the data is memorised", steps, len(steps), None, max=max(vals))
     if len(vals) < w:
         return []
     if max(vals[-w:]) < th.grad_norm_low:
-        return [Finding("grad_norm_vanishing", "warn",
-                        f"grad_norm under {th.grad_norm_low:g} for the last {w} logged steps: not learning, "
-                        "or the data is memorised", {"steps": [steps[-w], steps[-1]], "max": max(vals[-w:])},
-                        steps[-w], steps[-1], None)]
+        return over_window("grad_norm_vanishing", "warn",
+                           f"grad_norm under {th.grad_norm_low:g} for the last {w} logged steps: not learning, "
+                           "or the data is memorised", steps, w, None, max=max(vals[-w:]))
     return []
 
 
@@ -147,7 +135,7 @@ def grad_norm_rising_alpha(ctx: Context) -> list[Finding]:
     r = ctx.lora.get("r", 8)
     alpha = ctx.lora.get("lora_alpha") or 2 * r
     third = len(vals) // 3
-    a, b = median(vals[:third]), median(vals[-third:])
+    a, b = window_ends(vals, third)
     if a > 0 and b > 1.5 * a and b > ctx.thresholds.grad_norm_high and alpha > 2 * r:
         return [Finding("grad_norm_rising_alpha", "warn",
                         f"grad_norm rising ({fmt(a)} -> {fmt(b)}) with lora_alpha {alpha:g} > 2r: lower alpha",

@@ -42,26 +42,16 @@ class GuardWindow:
         """The stop list's "abnormally large weight updates": ||dW||/||W|| over update_ratio_danger for
         grad_norm_danger_steps logged steps in a row (one step alone can be Adam's first steps)."""
         over = isinstance(ratio, (int, float)) and ratio > th.update_ratio_danger
-        run = _run_of(self.large, step, ratio, over, th.grad_norm_danger_steps)
-        if run is None:
-            return None
-        steps, values = run
-        return GuardDecision("update_large", "danger",
-                             f"each optimizer step moved the adapter by over {th.update_ratio_danger:.0%} of its "
-                             f"norm for {len(steps)} logged steps in a row (steps {steps[0]}-{steps[-1]}, max "
-                             f"{max(values):.0%}): abnormally large updates", action,
-                             {"steps": steps, "values": values, "bound": th.update_ratio_danger})
+        return _run_decision(self.large, step, ratio, over, th.grad_norm_danger_steps, "update_large",
+                             "each optimizer step moved the adapter by over {bound:.0%} of its norm for {n} logged "
+                             "steps in a row (steps {first}-{last}, max {peak:.0%}): abnormally large updates",
+                             th.update_ratio_danger, action)
 
     def precursor(self, step: int, grad_norm: Any, th: Thresholds, action: str) -> GuardDecision | None:
         over = isinstance(grad_norm, (int, float)) and th.grad_norm_danger < grad_norm <= th.grad_norm_explosion
-        run = _run_of(self.over, step, grad_norm, over, th.grad_norm_danger_steps)
-        if run is None:
-            return None
-        steps, values = run
-        return GuardDecision("grad_norm_precursor", "danger",
-                             f"grad_norm over {th.grad_norm_danger:g} for {len(steps)} logged steps in a row (steps "
-                             f"{steps[0]}-{steps[-1]}, max {max(values):.3g}): explosion precursor", action,
-                             {"steps": steps, "values": values, "bound": th.grad_norm_danger})
+        return _run_decision(self.over, step, grad_norm, over, th.grad_norm_danger_steps, "grad_norm_precursor",
+                             "grad_norm over {bound:g} for {n} logged steps in a row (steps {first}-{last}, max "
+                             "{peak:.3g}): explosion precursor", th.grad_norm_danger, action)
 
     def loss_jump(self, step: int, loss: Any, th: Thresholds, action: str) -> GuardDecision | None:
         if not isinstance(loss, (int, float)) or not math.isfinite(loss):
@@ -79,16 +69,19 @@ class GuardWindow:
         return decision
 
 
-def _run_of(run: list[tuple[int, float]], step: int, value: Any, over: bool,
-            length: int) -> tuple[list[int], list[float]] | None:
-    """Extend or end a run of logged steps over a bound; its (steps, values) once, when it reaches `length`."""
+def _run_decision(run: list[tuple[int, float]], step: int, value: Any, over: bool, length: int, rule: str,
+                  message: str, bound: float, action: str) -> GuardDecision | None:
+    """Extend or end a run of logged steps over a bound; a decision once, when the run reaches `length`.
+    `message` is formatted with the bound, the run's length n, its first and last step and its peak."""
     if not over:
         run.clear()
         return None
     run.append((step, float(value)))
     if len(run) != length:
         return None
-    return [s for s, _ in run], [v for _, v in run]
+    steps, values = [s for s, _ in run], [v for _, v in run]
+    text = message.format(bound=bound, n=len(steps), first=steps[0], last=steps[-1], peak=max(values))
+    return GuardDecision(rule, "danger", text, action, {"steps": steps, "values": values, "bound": bound})
 
 
 def check_step(step: int, loss: Any, grad_norm: Any, thresholds: Thresholds, guards: GuardConfig,

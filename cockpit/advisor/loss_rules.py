@@ -5,8 +5,8 @@ from __future__ import annotations
 import numpy as np
 
 from cockpit.advisor import actions
-from cockpit.advisor.context import Context, median
-from cockpit.advisor.registry import SOP, Rule, fmt, registrar
+from cockpit.advisor.context import Context, median, window_ends
+from cockpit.advisor.registry import SOP, Rule, fmt, nonfinite_rule, over_window, registrar
 from cockpit.advisor.types import Finding
 
 RULES: list[Rule] = []
@@ -16,16 +16,7 @@ FLAT_MIN_POINTS = 8
 """Fewest logged losses the flat rule reads: with fewer, noise and a real plateau look alike."""
 
 
-@rule("loss_nonfinite", "loss", sop=SOP + "the-stop-list",
-      sop_line="loss NaN: stop the run",
-      severity="critical", action="stop (live); next run lr x0.5")
-def loss_nonfinite(ctx: Context) -> list[Finding]:
-    """NaN or inf loss: stop (SOP)."""
-    bad = ctx.history.nonfinite.get("loss", [])
-    if not bad:
-        return []
-    return [Finding("loss_nonfinite", "critical", f"loss is NaN/inf at {len(bad)} logged step(s)",
-                    {"steps": bad[:20]}, bad[0], bad[-1], actions.stop())]
+RULES.append(nonfinite_rule("loss", "loss NaN: stop the run"))
 
 
 @rule("loss_jump", "loss", sop=SOP + "the-stop-list",
@@ -101,7 +92,7 @@ def loss_flat(ctx: Context) -> list[Finding]:
         return []
     win = vals[-w:]
     third = max(2, w // 3)
-    a, b = median(win[:third]), median(win[-third:])
+    a, b = window_ends(win, third)
     if a <= 0.1:
         return []  # near zero is the collapse rule's business
     rel = (a - b) / abs(a)
@@ -110,10 +101,9 @@ def loss_flat(ctx: Context) -> list[Finding]:
         if long_a > 0 and (long_a - b) / long_a >= th.loss_flat_rel:
             return []  # declining over the longer window: slow, not flat (loss_slow's business)
     if abs(rel) < th.loss_flat_rel:
-        return [Finding("loss_flat", "warn",
-                        f"loss flat at ~{fmt(b)} over the last {w} logged steps ({rel:+.1%}): lr too low?",
-                        {"steps": [steps[-w], steps[-1]], "values": [a, b]}, steps[-w], steps[-1],
-                        actions.lr_double())]
+        return over_window("loss_flat", "warn",
+                           f"loss flat at ~{fmt(b)} over the last {w} logged steps ({rel:+.1%}): lr too low?",
+                           steps, w, actions.lr_double(), values=[a, b])
     return []
 
 
@@ -131,13 +121,12 @@ def loss_slow(ctx: Context) -> list[Finding]:
     steps, vals = ctx.tail("loss", w)
     win = vals[-w:]
     q = max(2, w // 4)
-    a, b = median(win[:q]), median(win[-q:])
+    a, b = window_ends(win, q)
     if a <= 0.1:
         return []
     rel = (a - b) / a
     if th.loss_flat_rel <= rel < 2.5 * th.loss_flat_rel and b > 0.5:
-        return [Finding("loss_slow", "warn", f"loss falling slowly ({fmt(a)} -> {fmt(b)}, {rel:.1%} over "
-                        f"{w} logged steps): consider raising lora_alpha",
-                        {"steps": [steps[-w], steps[-1]], "values": [a, b]}, steps[-w], steps[-1],
-                        actions.alpha_up(ctx.config))]
+        return over_window("loss_slow", "warn", f"loss falling slowly ({fmt(a)} -> {fmt(b)}, {rel:.1%} over "
+                           f"{w} logged steps): consider raising lora_alpha", steps, w, actions.alpha_up(ctx.config),
+                           values=[a, b])
     return []

@@ -16,9 +16,12 @@ from __future__ import annotations
 
 from collections.abc import Callable
 from dataclasses import dataclass
+from functools import partial
+from typing import Any
 
+from cockpit.advisor import actions
 from cockpit.advisor.context import Context
-from cockpit.advisor.types import Finding
+from cockpit.advisor.types import Action, Finding
 
 SOP = "docs/SOP.md#"
 """Where the procedure is written down: a rule's `sop` is this and the anchor of its section."""
@@ -51,6 +54,29 @@ def registrar(rules: list[Rule]):
         return deco
 
     return rule
+
+
+def nonfinite(ctx: Context, key: str) -> list[Finding]:
+    """A finding for the logged steps where `key` was NaN or inf: the SOP stops the run at once."""
+    bad = ctx.history.nonfinite.get(key, [])
+    if not bad:
+        return []
+    return [Finding(f"{key}_nonfinite", "critical", f"{key} is NaN/inf at {len(bad)} logged step(s)",
+                    {"steps": bad[:20]}, bad[0], bad[-1], actions.stop())]
+
+
+def nonfinite_rule(key: str, sop_line: str) -> Rule:
+    """The stop list's rule for NaN or inf `key`: the same check and advice for every signal it names
+    (a NaN update would poison the adapter)."""
+    return Rule(f"{key}_nonfinite", key, f"NaN or inf {key}: stop (SOP).", partial(nonfinite, key=key),
+                SOP + "the-stop-list", sop_line, "critical", "stop (live); next run lr x0.5")
+
+
+def over_window(rule: str, severity: str, message: str, steps: list[int], w: int, action: Action | None,
+                **evidence: Any) -> list[Finding]:
+    """A finding about the last `w` logged steps: the window's first and last step lead its evidence."""
+    return [Finding(rule, severity, message, {"steps": [steps[-w], steps[-1]], **evidence}, steps[-w], steps[-1],
+                    action)]
 
 
 def fmt(x: float) -> str:

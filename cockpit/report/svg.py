@@ -6,6 +6,7 @@ from __future__ import annotations
 
 import math
 from html import escape
+from typing import Any
 
 from cockpit.report.charts import Chart, Line, mark_groups
 from cockpit.report.units import fmt_tick, linear_ticks, log_step, log_ticks
@@ -94,10 +95,9 @@ def _bands(c: Chart, f: Frame) -> list[str]:
             continue
         ya, yb = f.y(top), f.y(bottom)
         color = SEVERITY_COLOR[b.severity]
-        out.append(f'<rect x="{f.x0}" y="{ya:.1f}" width="{f.x1 - f.x0}" height="{yb - ya:.1f}" fill="{color}" '
-                   f'fill-opacity="{0.07 if b.severity == "ok" else 0.13}"><title>{escape(b.name)}</title></rect>')
-        out.append(f'<text x="{f.x1 + 6}" y="{min(yb - 3, (ya + yb) / 2 + 4):.1f}" font-size="11" fill="{color}">'
-                   f'{escape(b.name)}</text>')
+        out.append(_tinted(f.x0, f"{ya:.1f}", f.x1 - f.x0, f"{yb - ya:.1f}", color,
+                           0.07 if b.severity == "ok" else 0.13, b.name))
+        out.append(_label(f.x1 + 6, f"{min(yb - 3, (ya + yb) / 2 + 4):.1f}", 11, color, b.name))
     return out
 
 
@@ -125,10 +125,9 @@ def _spans(c: Chart, f: Frame) -> list[str]:
         xa, xb = f.x(max(sp.first, f.s0)), f.x(min(sp.last, f.s1))
         xa, xb = (xa - 2, xb + 2) if xb - xa < 4 else (xa, xb)
         color = SEVERITY_COLOR[sp.severity]
-        out.append(f'<rect x="{xa:.1f}" y="{f.y0}" width="{xb - xa:.1f}" height="{f.y1 - f.y0}" fill="{color}" '
-                   f'fill-opacity="0.10"><title>{escape(sp.label)}: steps {sp.first}-{sp.last}</title></rect>')
-        out.append(f'<text x="{xa + 3:.1f}" y="{f.y0 + 12 + 12 * (i % 3)}" font-size="10" fill="{color}" '
-                   f'font-style="italic" {HALO}>{escape(sp.label)}</text>')
+        out.append(_tinted(f"{xa:.1f}", f.y0, f"{xb - xa:.1f}", f.y1 - f.y0, color, "0.10",
+                           f"{sp.label}: steps {sp.first}-{sp.last}"))
+        out.append(_label(f"{xa + 3:.1f}", f.y0 + 12 + 12 * (i % 3), 10, color, sp.label, f'font-style="italic" {HALO}'))
     return out
 
 
@@ -141,9 +140,21 @@ def _marks(c: Chart, f: Frame) -> list[str]:
                    f'{escape(label)}</title></line>')
         if i < MAX_LABELLED_MARKS:
             anchor = "end" if x > f.x1 - 80 else "start"
-            out.append(f'<text x="{x + (-3 if anchor == "end" else 3):.1f}" y="{f.y0 - 6 - 11 * (i % 2)}" '
-                       f'font-size="10" fill="{color}" text-anchor="{anchor}" {HALO}>{escape(label)}</text>')
+            out.append(_label(f"{x + (-3 if anchor == 'end' else 3):.1f}", f.y0 - 6 - 11 * (i % 2), 10, color, label,
+                              f'text-anchor="{anchor}" {HALO}'))
     return out
+
+
+def _tinted(x: Any, y: Any, width: Any, height: Any, color: str, opacity: Any, title: str) -> str:
+    """A translucent rectangle (a danger band, a finding's span) whose tooltip is `title`."""
+    return (f'<rect x="{x}" y="{y}" width="{width}" height="{height}" fill="{color}" fill-opacity="{opacity}">'
+            f'<title>{escape(title)}</title></rect>')
+
+
+def _label(x: Any, y: Any, size: int, color: str, text: str, attrs: str = "") -> str:
+    """A small coloured text beside what it names; `attrs`: more SVG attributes (anchor, halo)."""
+    more = f" {attrs}" if attrs else ""
+    return f'<text x="{x}" y="{y}" font-size="{size}" fill="{color}"{more}>{escape(text)}</text>'
 
 
 def _points(ln: Line, f: Frame, ys) -> str:

@@ -8,8 +8,8 @@ import time
 import uuid
 from typing import Any
 
-from cockpit.jsonline import loads_line, nested_deeper
-from cockpit.rundir.events import SCHEMA_VERSION, dumps
+from cockpit.jsonline import nested_deeper
+from cockpit.rundir.events import SCHEMA_VERSION, dumps, load_or_none
 from cockpit.rundir.layout import RunDir, open_run_file
 
 COMMANDS = ("pause", "resume", "set_lr", "scale_lr", "save", "stop", "sample", "merge")
@@ -64,10 +64,7 @@ def merge_value_problem(value: Any) -> str | None:
 
 def parse_command(line: bytes | str) -> dict[str, Any] | None:
     """One command, or None for a line that is not one (corrupt, nested too deep, binary, no `cmd`)."""
-    try:
-        obj = loads_line(line)
-    except ValueError:
-        return None
+    obj = load_or_none(line)
     if not isinstance(obj, dict) or not isinstance(obj.get("cmd"), str) or nested_deeper(obj):
         return None  # too deep: acking it would repr the value (RecursionError from ~1,000 levels)
     return obj

@@ -66,10 +66,14 @@ def as_event(obj: Any) -> dict[str, Any] | None:
     return obj
 
 
-def parse_line(line: bytes | str) -> dict[str, Any] | None:
-    """One event, or None for anything else (corrupt, nested too deep, wrong shape, binary, absurd step)."""
+def load_or_none(line: bytes | str) -> Any:
+    """The JSON value on a line, or None when it is not JSON: a reader skips such a line and goes on."""
     try:
-        obj = loads_line(line)
+        return loads_line(line)
     except ValueError:
         return None
-    return as_event(obj)
+
+
+def parse_line(line: bytes | str) -> dict[str, Any] | None:
+    """One event, or None for anything else (corrupt, nested too deep, wrong shape, binary, absurd step)."""
+    return as_event(load_or_none(line))

@@ -7,12 +7,37 @@ import errno
 import os
 import stat
 from pathlib import Path
+from typing import overload
+
+
+class RunFile:
+    """A file or folder of every run directory, by its name: `run.events` is `run.path / "events.jsonl"`."""
+
+    def __init__(self, name: str) -> None:
+        self.name = name
+
+    @overload
+    def __get__(self, run: None, owner: type) -> RunFile: ...
+    @overload
+    def __get__(self, run: RunDir, owner: type | None = None) -> Path: ...
+    def __get__(self, run: RunDir | None, owner: type | None = None) -> Path | RunFile:
+        return self if run is None else run.path / self.name  # on the class itself: the descriptor (help())
 
 
 class RunDir:
     """Paths inside one run directory. Creating one touches nothing on disk."""
 
     __slots__ = ("path", "spawned", "resume_offset")
+
+    # The run-directory contract (docs/CONTRACTS.md): what each file is called.
+    config = RunFile("config.yaml")
+    events = RunFile("events.jsonl")
+    control = RunFile("control.jsonl")
+    log = RunFile("trainer.log")
+    lock = RunFile("trainer.lock")
+    checkpoints = RunFile("checkpoints")
+    adapter = RunFile("adapter")
+    merged = RunFile("merged")
 
     def __init__(self, path: str | os.PathLike[str]):
         self.path = Path(path)
@@ -31,38 +56,6 @@ class RunDir:
     @property
     def name(self) -> str:
         return self.path.name
-
-    @property
-    def config(self) -> Path:
-        return self.path / "config.yaml"
-
-    @property
-    def events(self) -> Path:
-        return self.path / "events.jsonl"
-
-    @property
-    def control(self) -> Path:
-        return self.path / "control.jsonl"
-
-    @property
-    def log(self) -> Path:
-        return self.path / "trainer.log"
-
-    @property
-    def lock(self) -> Path:
-        return self.path / "trainer.lock"
-
-    @property
-    def checkpoints(self) -> Path:
-        return self.path / "checkpoints"
-
-    @property
-    def adapter(self) -> Path:
-        return self.path / "adapter"
-
-    @property
-    def merged(self) -> Path:
-        return self.path / "merged"
 
     def is_run(self) -> bool:
         return self.events.exists() or self.config.exists()

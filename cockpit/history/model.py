@@ -7,109 +7,22 @@ Everyone who reads a run (the live cockpit, replay, the advisor, report, `ls`) f
 
 from __future__ import annotations
 
-import gc
 import math
 from array import array
-from contextlib import contextmanager
+from collections.abc import Iterable
 from dataclasses import dataclass, field
-from itertools import repeat
-from typing import Any, Iterable, Iterator
+from typing import Any
 
-from cockpit import columns
 from cockpit.columns import num
 from cockpit.event_text import describe_event
-from cockpit.rundir import FINAL_STATES, METRIC_KEYS, step_ok
+from cockpit.history.blocks import SERIES_KEYS, MetricsBlock, cyclic_gc_paused, prefold
+from cockpit.history.fields import event_step, event_time, list_or_none
+from cockpit.rundir import FINAL_STATES
 
 NAN = float("nan")
 
 OPERATOR_KINDS = ("ack", "guard", "checkpoint", "merge", "state")
 """Events shown as marks on the timeline (operator actions and what the trainer did by itself)."""
-
-
-@contextmanager
-def cyclic_gc_paused() -> Iterator[None]:
-    """Parsing a long log makes ~15 objects per line (held until their batch is folded); the cyclic GC
-    would walk that growing heap again and again: 6% of `diagnose` on 100,000 steps. Events are trees
-    of JSON values, never cycles, so reference counting frees them all the same."""
-    was = gc.isenabled()
-    gc.disable()
-    try:
-        yield
-    finally:
-        if was:
-            gc.enable()
-
-
-SERIES_KEYS = (*METRIC_KEYS, "epoch", "t")
-"""The History's metric columns, in order."""
-
-
-@dataclass
-class MetricsBlock:
-    """A run of consecutive `metrics` events already turned into columns. Converting is the costly part
-    of folding (~2 µs a step); keeping it apart from appending lets `cockpit.preload` convert a log's tail
-    while the History it goes onto is still being read by another process."""
-
-    events: list[dict[str, Any]] | None
-    """The events themselves, for the per-event path; None once it is certain they will not be needed
-    (freeing 50,000 parsed events costs ~40 ms, better spent while preload waits for its child)."""
-    t_first: Any = None
-    t_last: Any = None
-    steps: list[int] | None = None
-    """None: too short to be worth it, or steps not strictly increasing ints (the per-event path)."""
-    columns: list[array] = field(default_factory=list)
-    """One column per SERIES_KEYS entry."""
-    nonfinite: dict[str, list[int]] = field(default_factory=dict)
-    mem_kind: str | None = None
-    per_rank_mem: list[Any] | None = None
-
-
-def prefold(events: Iterable[dict[str, Any]]) -> Iterator[dict[str, Any] | MetricsBlock]:
-    """The events, with each run of consecutive `metrics` events (up to 65,536) as one MetricsBlock."""
-    batch: list[dict[str, Any]] = []
-    last_step = None  # the last step of the previous block when it took the column path
-
-    def block() -> MetricsBlock:
-        nonlocal last_step
-        b = metrics_block(batch)
-        if b.steps is None:
-            last_step = None
-            return b
-        if last_step is not None and b.steps[0] > last_step:
-            b.events = None  # it follows a column-path block: it cannot take the per-event path
-        last_step = b.steps[-1]
-        return b
-
-    for ev in events:
-        if ev.get("kind") == "metrics":
-            batch.append(ev)
-            if len(batch) >= 65536:
-                yield block()
-                batch = []
-            continue
-        if batch:
-            yield block()
-            batch = []
-        yield ev
-    if batch:
-        yield block()
-
-
-def metrics_block(batch: list[dict[str, Any]]) -> MetricsBlock:
-    steps = [ev.get("step") for ev in batch]
-    t_first, t_last = batch[0].get("t"), batch[-1].get("t")
-    if len(batch) < 64 or not _strictly_increasing_ints(steps, None):
-        return MetricsBlock(batch, t_first, t_last)
-    table = columns.table(batch, SERIES_KEYS)  # every key in every row (our own logs): one C pass per row
-    if table is None:
-        table = [columns.floats(list(map(dict.get, batch, repeat(k)))) for k in SERIES_KEYS]
-    nonfinite = {}
-    for k in ("loss", "grad_norm"):
-        bad = [i for i in columns.nonfinite_positions(table[SERIES_KEYS.index(k)], 0) if batch[i].get(k) is not None]
-        if bad:
-            nonfinite[k] = [steps[i] for i in bad]
-    mem_kind = next((ev["mem_kind"] for ev in reversed(batch) if type(ev.get("mem_kind")) is str), None)
-    return MetricsBlock(batch, t_first, t_last, steps, table, nonfinite, mem_kind, _list(batch[-1].get("mem_per_rank")))
 
 
 @dataclass
@@ -150,7 +63,7 @@ class History:
 
     def add(self, ev: dict[str, Any]) -> None:
         kind = ev.get("kind")
-        t = _time(ev.get("t"))
+        t = event_time(ev.get("t"))
         if t is not None:
             if self.first_event_t is None:
                 self.first_event_t = t
@@ -180,12 +93,12 @@ class History:
         else:
             self.other.append(ev)
 
-    def extend(self, events: Iterable[dict[str, Any]]) -> "History":
+    def extend(self, events: Iterable[dict[str, Any]]) -> History:
         """Fold many events. Runs of consecutive `metrics` events are folded column-wise (what makes a
         100,000-step log open in well under a second); every other event goes through `add` in order."""
         return self.extend_prefolded(prefold(events))
 
-    def extend_prefolded(self, items: Iterable[dict[str, Any] | MetricsBlock]) -> "History":
+    def extend_prefolded(self, items: Iterable[dict[str, Any] | MetricsBlock]) -> History:
         """Fold what `prefold` made of events that follow the ones folded so far."""
         with cyclic_gc_paused():
             for item in items:
@@ -196,9 +109,9 @@ class History:
         return self
 
     def _add_metrics_block(self, block: MetricsBlock) -> None:
-        t = _time(block.t_last)
+        t = event_time(block.t_last)
         if t is not None:
-            t0 = _time(block.t_first)
+            t0 = event_time(block.t_first)
             if self.first_event_t is None and t0 is not None:
                 self.first_event_t = t0
             self.last_event_t = t
@@ -218,7 +131,7 @@ class History:
             self.per_rank_mem = [num(x) for x in block.per_rank_mem]
 
     def _add_metrics(self, ev: dict[str, Any]) -> None:
-        step = _step(ev.get("step"))
+        step = event_step(ev.get("step"))
         if step is None:  # no step, or one the reader would have refused (2**70, NaN, -1)
             return
         if self.steps and step <= self.steps[-1]:
@@ -233,7 +146,7 @@ class History:
                     self.nonfinite.setdefault(k, []).append(step)
         if ev.get("mem_kind") and type(ev["mem_kind"]) is str:
             self.mem_kind = ev["mem_kind"]
-        if _list(ev.get("mem_per_rank")):
+        if list_or_none(ev.get("mem_per_rank")):
             self.per_rank_mem = [num(x) for x in ev["mem_per_rank"]]
 
     def _truncate_from(self, step: int) -> None:
@@ -247,7 +160,7 @@ class History:
             del col[i:]
 
     def _add_eval(self, ev: dict[str, Any]) -> None:
-        step = _step(ev.get("step"))
+        step = event_step(ev.get("step"))
         if step is None:
             return
         self.eval_steps.append(step)
@@ -261,7 +174,7 @@ class History:
                 col.append(NAN)
 
     def _mark(self, ev: dict[str, Any]) -> None:
-        step = _step(ev.get("step"))
+        step = event_step(ev.get("step"))
         if step is None:
             step = self.steps[-1] if self.steps else 0
         said = describe_event(ev)  # worded as the cockpit's event log and `--headless` word it
@@ -279,7 +192,7 @@ class History:
     @property
     def total_steps(self) -> int | None:
         if self.run_started:
-            t = _step(self.run_started.get("total_steps"))
+            t = event_step(self.run_started.get("total_steps"))
             if t:
                 return t
         return None
@@ -307,7 +220,7 @@ class History:
         col = self.series.get(key)
         return bool(col) and any(not math.isnan(x) for x in col[-1000:])
 
-    def window(self, lo: int, hi: int) -> "History":
+    def window(self, lo: int, hi: int) -> History:
         """Metric rows lo..hi (and the events up to row hi): what a rule looking back from a cursor sees."""
         h = self.upto(hi, lo)
         if lo > 0:
@@ -315,7 +228,7 @@ class History:
             h.nonfinite = {k: [s for s in v if s >= first] for k, v in h.nonfinite.items()}
         return h
 
-    def upto(self, n: int, lo: int = 0) -> "History":
+    def upto(self, n: int, lo: int = 0) -> History:
         """A copy holding the first n metric rows (from row lo) and the events up to that step (replay cursor)."""
         h = History()
         h.steps = self.steps[lo:n]
@@ -326,8 +239,8 @@ class History:
         h.eval_series = {k: v[:ne] for k, v in self.eval_series.items()}
         h.run_started = self.run_started
         h.marks = [m for m in self.marks if m.step <= last]
-        h.samples = [s for s in self.samples if (_step(s.get("step")) or 0) <= last]
-        h.errors = [e for e in self.errors if (_step(e.get("step")) or 0) <= last]
+        h.samples = [s for s in self.samples if (event_step(s.get("step")) or 0) <= last]
+        h.errors = [e for e in self.errors if (event_step(e.get("step")) or 0) <= last]
         h.mem_kind, h.world_size, h.per_rank_mem = self.mem_kind, self.world_size, self.per_rank_mem
         h.nonfinite = {k: [s for s in v if s <= last] for k, v in self.nonfinite.items()}
         state_marks = [m for m in h.marks if m.kind == "state"]
@@ -337,33 +250,3 @@ class History:
         ts = [x for x in h.series["t"][-1:] if x == x]
         h.last_event_t = ts[0] if ts else self.first_event_t
         return h
-
-
-def _step(x: Any) -> int | None:
-    """A step as int, or None when absent or absurd (the readers skip such events; History is also fed
-    events made in memory, so it checks again rather than raise OverflowError on int(2**70))."""
-    return int(x) if x is not None and step_ok(x) else None
-
-
-MAX_TIME = 1e11
-"""Unix times from 1970 to the year 5138: a `t` outside is missing (datetime cannot show 1e15, and a
-report or a clock would raise on it)."""
-
-
-def _time(x: Any) -> float | None:
-    """An event's `t` as a float, or None (missing, a word, NaN, negative, past MAX_TIME)."""
-    if type(x) is float or type(x) is int:
-        return float(x) if 0 <= x < MAX_TIME else None  # NaN fails the comparison
-    return None
-
-
-def _list(x: Any) -> list[Any] | None:
-    return x if type(x) is list else None
-
-
-def _strictly_increasing_ints(steps: list[Any], after: int | None) -> bool:
-    if not all(map(int.__instancecheck__, steps)) or any(map(bool.__instancecheck__, steps)):
-        return False
-    prev = after if after is not None else -1
-    return steps[0] > prev and all(map(int.__lt__, steps, steps[1:]))
-
