@@ -379,6 +379,28 @@ def sweep(config: str, overrides, lrs: str, steps: int, runs_dir: str, headless:
 
 
 @main.command(context_settings=CONTEXT)
+@click.argument("target", type=click.Path(exists=True))
+@set_option
+@click.option("--runs-dir", default="runs", show_default=True, help="Where a new study directory is created.")
+@click.option("--auto", is_flag=True, help="Run unattended through the decisions the numbers make.")
+@click.option("--accept-defaults", is_flag=True, help="Where only a person can judge, take the default answer.")
+@click.option("--trial-steps", type=int, default=None, help="Steps per short trial (default 500).")
+@click.option("--final-steps", type=int, default=None, help="Steps of the final long run (default 2000).")
+@click.option("--max-runs", type=click.IntRange(min=1), default=None, help="Start at most this many runs.")
+@click.option("--max-hours", type=click.FloatRange(min=0.0, min_open=True), default=None, help="Wall-time budget.")
+@click.option("--answer", "answers", multiple=True, metavar="ID=VALUE", help="Answer a question the study asked.")
+def study(target: str, overrides, runs_dir: str, auto: bool, accept_defaults: bool, trial_steps: int | None,
+          final_steps: int | None, max_runs: int | None, max_hours: float | None, answers) -> None:
+    """The SOP across runs: stages 0-8 with evidence, from CONFIG (or continue a study directory)."""
+    from cockpit.study import main as study_main
+
+    given = dict(a.split("=", 1) for a in answers if "=" in a)
+    sys.exit(study_main(target, load_config=lambda p: _load_config(p, overrides), runs_dir=runs_dir, auto=auto,
+                        accept_defaults=accept_defaults, trial_steps=trial_steps, final_steps=final_steps,
+                        max_runs=max_runs, max_hours=max_hours, answers=given))
+
+
+@main.command(context_settings=CONTEXT)
 @click.argument("source", type=click.Path(exists=True, file_okay=False))
 @click.option("--checkpoint", type=int, default=None, help="Merge checkpoint-N instead of the final adapter.")
 @click.option("--out", default=None, type=click.Path(), help="Output folder (default: RUN_DIR/merged).")
