@@ -195,3 +195,13 @@ def test_a_broken_ledger_is_refused_with_its_path(tmp_path):
     (tmp_path / "study.json").write_text('{"v": 1, "stages": [')
     with pytest.raises(ValueError, match="study.json: not valid JSON"):
         L.load(tmp_path)
+
+
+def test_study_cli_refuses_what_is_not_a_study(tmp_path):
+    from runhelpers import cockpit, demo_yaml
+
+    r = cockpit("study", str(tmp_path))
+    assert r.returncode == 2 and "not a study directory (no study.json)" in r.stderr
+    r = cockpit("study", str(demo_yaml(tmp_path)), "--trial-steps", "5", "--runs-dir", str(tmp_path / "runs"))
+    assert r.returncode == 2 and "--trial-steps: a run needs at least 10 steps" in r.stderr
+    assert not (tmp_path / "runs").exists()

@@ -60,7 +60,8 @@ def decide_sweep(inp: StageInput) -> Outcome:
             return Outcome("run", sop=SOP_GRADIENT, trials=[got], evidence=evidence)
         if what == "fixed":
             return Outcome("done", sop=SOP_GRADIENT, patch=got.patch, candidate=got.key,
-                           evidence=[*evidence, summary(got)], reason=f"every lr had gradient trouble; {got.key} ({notes[-1]['change']}) has none")
+                           evidence=[*evidence, summary(got)],
+                           reason=f"every lr had gradient trouble; {got.key} ({notes[-1]['change']}) has none")
         return Outcome("blocked", sop=SOP_GRADIENT, evidence=evidence,
                        reason="gradient trouble at every lr and on every rung of the ladder (lr x0.5, clipping, "
                               "alpha down): check the data and the model (stage 0) before going on")
