@@ -12,7 +12,7 @@ import time
 from pathlib import Path
 from typing import Any
 
-from cockpit.advisor.stage import STAGES
+from cockpit.advisor.stage import STAGES, study_stage
 
 STUDY_FILE = "study.json"
 VERSION = 1
@@ -62,24 +62,30 @@ def load(study_dir: Path) -> dict[str, Any]:
 
 def current_stage(ledger: dict[str, Any]) -> int | None:
     """The first stage not done or skipped; None when the study is complete."""
-    for st in ledger["stages"]:
-        if st["state"] not in ("done", "skipped"):
-            return st["stage"]
-    return None
+    return study_stage([st["state"] for st in ledger["stages"]])
 
 
 def note(ledger: dict[str, Any], stage: int | None, what: str) -> None:
     ledger["log"].append({"t": round(time.time(), 1), "stage": stage, "round": ledger["round"], "what": what})
 
 
-def study_stage_of(run_dir: Path) -> tuple[int | None, dict[str, Any] | None]:
-    """For a run inside a study directory: (the study's current stage, the ledger); (None, None) otherwise.
-    What the cockpit shows instead of guessing the stage from the run's config."""
-    parent = Path(run_dir).resolve().parent
-    if not is_study_dir(parent):
-        return None, None
+_CACHE: dict[str, tuple[float, dict[str, Any] | None]] = {}
+
+
+def study_of(run_dir: Path) -> dict[str, Any] | None:
+    """The ledger of the study a run directory belongs to (its parent holds study.json), else None.
+    Cached by the ledger's mtime: the cockpit asks at every refresh."""
+    path = Path(run_dir).resolve().parent / STUDY_FILE
     try:
-        ledger = load(parent)
+        mtime = path.stat().st_mtime
+    except OSError:
+        return None
+    hit = _CACHE.get(str(path))
+    if hit is not None and hit[0] == mtime:
+        return hit[1]
+    try:
+        ledger = load(path.parent)
     except ValueError:
-        return None, None
-    return current_stage(ledger), ledger
+        ledger = None
+    _CACHE[str(path)] = (mtime, ledger)
+    return ledger

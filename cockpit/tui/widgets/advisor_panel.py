@@ -25,9 +25,12 @@ class AdvisorPanel(Panel):
             t.append("advisor: waiting for metrics…", style="dim")
             self.update(t)
             return
-        t.append(f"SOP stage {advice.stage}: {advice.stage_name}", style="bold")
         a = advice.next_action
-        if advice.stage_needs and not compact and a is not None:
+        # A study's run: its stage and the SOP map come from study.json, not from a guess over the config.
+        in_study = study_line(t, run_dir)
+        if not in_study:
+            t.append(f"SOP stage {advice.stage}: {advice.stage_name}", style="bold")
+        if advice.stage_needs and not compact and a is not None and not in_study:
             t.append(f"  · needs: {advice.stage_needs[0]}", style="dim")
         t.append("\n")
         if not advice.findings:
@@ -68,3 +71,20 @@ class AdvisorPanel(Panel):
         self.set_class(worst in ("danger", "critical"), "-danger")
         self.set_class(worst == "warn", "-warn")
         self.update(t)
+
+
+def study_line(t: Text, run_dir) -> bool:
+    """When the run belongs to a study, append the study's stage and its SOP map to t; False otherwise."""
+    if run_dir is None:
+        return False
+    from cockpit.advisor.stage import MAP_MARK, STAGES, sop_map, study_stage
+    from cockpit.study.ledger import study_of
+
+    ledger = study_of(run_dir)
+    if ledger is None:
+        return False
+    states = [s.get("state", "todo") for s in ledger["stages"]]
+    n = study_stage(states)
+    t.append(f"study: stage {n} {STAGES[n]}  " if n is not None else "study: complete  ", style="bold")
+    t.append(" ".join(f"{i}{MAP_MARK[m]}" for i, _, m in sop_map(states)), style="dim")
+    return True
