@@ -205,3 +205,29 @@ def test_study_cli_refuses_what_is_not_a_study(tmp_path):
     r = cockpit("study", str(demo_yaml(tmp_path)), "--trial-steps", "5", "--runs-dir", str(tmp_path / "runs"))
     assert r.returncode == 2 and "--trial-steps: a run needs at least 10 steps" in r.stderr
     assert not (tmp_path / "runs").exists()
+
+
+def test_the_terminal_prompt_takes_a_prefix_the_default_on_enter_and_none_without_a_terminal():
+    from cockpit.study.types import Question
+
+    q = Question("outputs_rigid", "rigid?", default="no")
+    said: list[str] = []
+    answers = iter(["maybe", "y"])
+    a = Asker(accept_defaults=False, interactive=True, read=lambda p: next(answers), write=said.append)
+    assert a.answer(q) == "yes" and said == ["    answer one of: yes, no"]
+    assert Asker(accept_defaults=False, interactive=True, read=lambda p: "").answer(q) == "no"
+    assert Asker(accept_defaults=False, interactive=False).answer(q) is None
+    assert Asker(accept_defaults=True, interactive=False, write=said.append).answer(q) == "no"
+
+
+def test_a_final_run_without_an_adapter_blocks_stage_8(tmp_path):
+    class NoAdapter(FakeLauncher):
+        def start(self, cfg, run_dir):
+            super().start(cfg, run_dir)
+            if run_dir.name.startswith("s8-"):
+                (run_dir / "adapter" / "adapter_config.json").unlink()
+
+    study = new_study(tmp_path)
+    assert runner(study, NoAdapter(sweep_shape)).run() == EXIT_BLOCKED
+    led = L.load(study)
+    assert led["stages"][8]["state"] == "blocked" and "left no adapter" in led["stages"][8]["reason"]

@@ -236,7 +236,8 @@ class Runner:
             return None
         if out.kind == "blocked":
             return self.block(n, out, EXIT_BLOCKED)
-        self.record(n, out)
+        if not self.record(n, out):
+            return EXIT_BLOCKED
         nxt = L.current_stage(self.ledger)
         if nxt is not None and not self.auto and not self.asker.confirm(f"go on to stage {nxt}?"):
             self.ledger["state"], self.ledger["reason"] = "paused", f"waiting to start stage {nxt}"
@@ -259,14 +260,15 @@ class Runner:
             self.out(f"stage {n} {st['name']} blocked: {st['reason']}")
         return code
 
-    def record(self, n: int, out: Outcome) -> None:
+    def record(self, n: int, out: Outcome) -> bool:
+        """Write the stage's decision into the ledger; False when it blocked instead (no adapter at the end)."""
         st = self.ledger["stages"][n]
         if n == 8 and out.kind == "done" and out.candidate:
             adapter = self.dir / st["trials"][out.candidate]["run_dir"] / "adapter" / "adapter_config.json"
             if not adapter.exists():
-                out = Outcome("blocked", sop=out.sop, evidence=out.evidence, reason=f"the final run left no adapter ({adapter})")
-                self.block(n, out, EXIT_BLOCKED)
-                return
+                self.block(n, Outcome("blocked", sop=out.sop, evidence=out.evidence,
+                                      reason=f"the final run left no adapter ({adapter})"), EXIT_BLOCKED)
+                return False
         st.update(state="skipped" if out.kind == "skipped" else "done", decision=out.patch, reason=out.reason,
                   evidence=out.evidence, question=None, **({"extra": out.extra} if out.extra else {}))
         self.ledger["config"] = apply_patch(self.carried(), out.patch).model_dump(mode="json")
@@ -283,6 +285,7 @@ class Runner:
         elif n == 8 and "merge_command" in out.extra:
             self.out(f"  merge offered: {out.extra['merge_command']}")
         self.save()
+        return True
 
     def backtrack(self, n: int, out: Outcome) -> None:
         stages = self.ledger["stages"]
