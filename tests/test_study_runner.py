@@ -231,3 +231,32 @@ def test_a_final_run_without_an_adapter_blocks_stage_8(tmp_path):
     assert runner(study, NoAdapter(sweep_shape)).run() == EXIT_BLOCKED
     led = L.load(study)
     assert led["stages"][8]["state"] == "blocked" and "left no adapter" in led["stages"][8]["reason"]
+
+
+def test_a_final_run_that_died_after_a_checkpoint_is_resumed_not_restarted(tmp_path):
+    class Resumable(FakeLauncher):
+        resumed: list[str] = []
+
+        def start(self, cfg, run_dir):
+            if run_dir.name.startswith("s8-") and self.kill_at is not None:
+                self.kill_at = len(self.started) + 1
+                try:
+                    super().start(cfg, run_dir)
+                finally:
+                    (run_dir / "checkpoints" / "checkpoint-60").mkdir(parents=True)
+            super().start(cfg, run_dir)
+
+        def resume(self, run_dir):
+            self.resumed.append(run_dir.name)
+            with open(run_dir / "events.jsonl", "a") as f:
+                f.write(dumps({"v": 1, "t": 1, "kind": "state", "state": "finished", "step": 2 * STEPS}) + "\n")
+            (run_dir / "adapter").mkdir(exist_ok=True)
+            (run_dir / "adapter" / "adapter_config.json").write_text("{}")
+
+    study = new_study(tmp_path)
+    with pytest.raises(Killed):
+        runner(study, Resumable(sweep_shape, kill_at=99)).run()
+    again = Resumable(sweep_shape)
+    assert runner(study, again).run() == EXIT_DONE
+    assert again.started == [] and again.resumed == ["s8-final"]
+    assert L.load(study)["stages"][8]["trials"]["final"]["resumed"]

@@ -23,6 +23,12 @@ class TrainerLauncher:
         rd = start_run(cfg, runs_dir=run_dir.parent, run_dir=run_dir)
         self._procs[str(run_dir)] = getattr(rd, "spawned", None)
 
+    def resume(self, run_dir: Path) -> None:
+        from cockpit.launch import resume_run  # raises LaunchError with the reason
+
+        rd = resume_run(run_dir)
+        self._procs[str(run_dir)] = getattr(rd, "spawned", None)
+
     def status(self, run_dir: Path) -> str:
         """running | ended (a final state was written) | died (the trainer is gone without one)."""
         rd = RunDir(run_dir)

@@ -131,6 +131,8 @@ class Runner:
             return
         if rec and rec["state"] == "running":
             status = self.launcher.status(self.dir / rec["run_dir"])
+            if status == "died" and rec.get("final") and self.resume(rec):
+                return
             if status == "died":
                 rec.setdefault("died", []).append(rec["run_dir"])
                 rec["state"] = "died"
@@ -164,6 +166,24 @@ class Runner:
             rec["state"] = "failed"
             raise TrialFailed(n, f"{name} could not start: {e}") from None
         self.wait(rec)
+
+    def resume(self, rec: dict[str, Any]) -> bool:
+        """A final run that died after a checkpoint continues from it (`cockpit resume`) instead of
+        starting over; False when there is no checkpoint or the resume is refused."""
+        path = self.dir / rec["run_dir"]
+        if not hasattr(self.launcher, "resume") or not any((path / "checkpoints").glob("checkpoint-*")):
+            return False
+        try:
+            self.launcher.resume(path)
+        except Exception as e:  # LaunchError: an edited config, a lock held; a fresh run is the way out
+            self.out(f"  {rec['run_dir']}: cannot resume ({e}); running it again")
+            return False
+        rec.setdefault("resumed", []).append(round(time.time(), 1))
+        L.note(self.ledger, None, f"{rec['run_dir']} died; resumed from its last checkpoint")
+        self.out(f"  {rec['run_dir']}: the trainer died; resumed from its last checkpoint")
+        self.save()
+        self.wait(rec)
+        return True
 
     def wait(self, rec: dict[str, Any]) -> None:
         path = self.dir / rec["run_dir"]
