@@ -25,7 +25,7 @@ def _study_with_run(tmp_path, states):
     led = new_ledger({"name": "t"}, "t.yaml", {})
     led["stages"] = [{**empty_stage(i), "state": s} for i, s in enumerate(states)]
     save(tmp_path, led)
-    return write_run(tmp_path / "s3-lr-0.0001", pid=os.getpid())
+    return write_run(tmp_path / "s3-lr-0.0001", pid=os.getpid(), spike_at=None)
 
 
 def test_study_of_reads_the_parent_ledger_only_for_a_study_run(tmp_path):
@@ -48,3 +48,4 @@ async def test_the_cockpit_shows_the_study_map_for_a_study_run(tmp_path):
         text = str(app.screen.query_one("#advisor").render())
         assert "study: stage 3 lr sweep" in text and "0✓ 1✓ 2✓ 3▶ 4· 5· 6· 7· 8·" in text
         assert "SOP stage" not in text  # not the guess over the run's config
+        assert f"stage 3 lr sweep: `cockpit study {tmp_path} --auto` continues the study" in text.replace("\n", "")

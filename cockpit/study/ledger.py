@@ -89,3 +89,18 @@ def study_of(run_dir: Path) -> dict[str, Any] | None:
         ledger = None
     _CACHE[str(path)] = (mtime, ledger)
     return ledger
+
+
+def next_step(ledger: dict[str, Any], study_dir: Path) -> str:
+    """The study's next step in one line, for a run of the study shown in the cockpit."""
+    n = current_stage(ledger)
+    if n is None:
+        merge = ((ledger["stages"][-1].get("extra") or {}).get("merge_command"))
+        return "the study is complete" + (f"; merge its final run: {merge}" if merge else "")
+    st = ledger["stages"][n]
+    if st.get("question"):
+        q = st["question"]
+        return f"stage {n} asks: {q['text']} (`cockpit study {study_dir} --answer {q['id']}=...`)"
+    if st["state"] == "blocked":
+        return f"stage {n} is blocked: {st.get('reason')}"
+    return f"stage {n} {st['name']}: `cockpit study {study_dir} --auto` continues the study"
