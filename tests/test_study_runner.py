@@ -260,3 +260,33 @@ def test_a_final_run_that_died_after_a_checkpoint_is_resumed_not_restarted(tmp_p
     assert runner(study, again).run() == EXIT_DONE
     assert again.started == [] and again.resumed == ["s8-final"]
     assert L.load(study)["stages"][8]["trials"]["final"]["resumed"]
+
+
+@pytest.mark.slow
+def test_real_trainer_ctrl_c_mid_trial_then_continue(tmp_path):
+    """The tiny model, end to end: Ctrl-C during the baseline leaves its trainer running; the study
+    continues from the ledger, reads the baseline when it ends, and walks on to a final adapter (12-step
+    trials are too short to decline: the sweep's fallback question gets its default)."""
+    import signal
+    import subprocess
+    import sys
+    import time
+
+    from runhelpers import COCKPIT, ROOT, demo_yaml
+
+    cfg = demo_yaml(tmp_path, samples__every=0)
+    args = ["study", str(cfg), "--auto", "--trial-steps", "12", "--final-steps", "12", "--runs-dir", str(tmp_path / "runs")]
+    p = subprocess.Popen([*COCKPIT, *args], cwd=ROOT, stdout=subprocess.PIPE, stderr=subprocess.STDOUT, text=True)
+    deadline = time.monotonic() + 300
+    while not list((tmp_path / "runs").glob("*/s2-baseline/events.jsonl")) and time.monotonic() < deadline:
+        time.sleep(0.5)
+    p.send_signal(signal.SIGINT)
+    out, _ = p.communicate(timeout=60)
+    assert p.returncode == 130 and "continues where it stopped" in out and "s2-baseline goes on" in out, out
+    study = next((tmp_path / "runs").iterdir())
+    r = subprocess.run([*COCKPIT, "study", str(study), "--auto", "--accept-defaults"], cwd=ROOT, capture_output=True, text=True, timeout=900)
+    assert r.returncode == 0, r.stdout + r.stderr
+    led = L.load(study)
+    assert led["state"] == "done" and led["stages"][2]["runs"] == ["s2-baseline"]  # waited for, not re-run
+    assert (study / "s8-final" / "adapter" / "adapter_config.json").exists()
+    assert all(s["state"] in ("done", "skipped") for s in led["stages"])
