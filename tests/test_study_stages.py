@@ -227,3 +227,15 @@ def test_stage8_final_run(state, kind):
     assert out.kind == kind
     if kind == "done":
         assert out.extra["merge_command"] == "cockpit merge /study/final"
+
+
+def test_a_candidate_too_short_for_a_loss_trend_still_gets_a_reason():
+    """Fewer than four logged losses: the summary has no loss_start; the skip message says nan, no crash."""
+    cfg = base_config()
+    h = History()
+    h.add({"kind": "run_started", "config": cfg.model_dump(mode="json"), "total_steps": 3})
+    for k in range(3):
+        h.add({"kind": "metrics", "step": k + 1, "loss": 2.0, "grad_norm": 1.0, "learning_rate": 2e-4})
+    h.add({"kind": "state", "state": "finished", "step": 3})
+    out = decide(inp(5, cfg, candidate=Trial("short", {}, cfg, h, "/study/short")))
+    assert out.kind == "skipped" and "loss nan -> nan" in out.reason

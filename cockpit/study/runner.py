@@ -201,7 +201,8 @@ class Runner:
         rec["state"], rec["ended"] = "ended", round(time.time(), 1)
         self._summarise(rec)
         s = rec.get("summary") or {}
-        self.out(f"    {rec['run_dir']}: {s.get('state')} at step {s.get('steps')}, {s.get('verdict')}: {s.get('reason')}")
+        self.out(f"    {rec['run_dir']}: {s.get('state')} at step {s.get('steps')}, "
+                 f"{s.get('verdict')}: {s.get('reason')}")
         self.save()
 
     def _summarise(self, rec: dict[str, Any]) -> None:
@@ -294,7 +295,8 @@ class Runner:
         self.ledger["config"] = apply_patch(self.carried(), out.patch).model_dump(mode="json")
         if out.candidate:
             rec = st["trials"][out.candidate]
-            self.ledger["candidate"] = {"stage": n, "key": out.candidate, "run_dir": rec["run_dir"], "patch": rec["patch"]}
+            self.ledger["candidate"] = {"stage": n, "key": out.candidate, "run_dir": rec["run_dir"],
+                                        "patch": rec["patch"]}
         if "reference_eval_loss" in out.extra:
             self.ledger["reference_eval_loss"] = out.extra["reference_eval_loss"]
         L.note(self.ledger, n, f"{st['state']}: {show(out.patch)}: {out.reason}")

@@ -86,4 +86,5 @@ def decide_sweep(inp: StageInput) -> Outcome:
         return Outcome("blocked", sop=SOP_SWEEP, evidence=evidence,
                        reason="no lr declined smoothly; the person declined the fallback")
     return Outcome("done", sop=SOP_SWEEP, patch=inp.trials[best["trial"]].patch, candidate=best["trial"],
-                   evidence=evidence, reason=f"no smooth decline; lr {best['lr']:g} ended lowest (a person accepted it)")
+                   evidence=evidence,
+                   reason=f"no smooth decline; lr {best['lr']:g} ended lowest (a person accepted it)")

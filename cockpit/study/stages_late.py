@@ -49,7 +49,8 @@ def decide_stability(inp: StageInput) -> Outcome:
             return Outcome("run", sop=SOP_GRADIENT, trials=[got], evidence=ev)
         if what == "fixed":
             return Outcome("done", sop=SOP_GRADIENT, patch=got.patch, candidate=got.key, evidence=ev + [summary(got)],
-                           reason=f"gradient trouble on {inp.candidate.key}; {got.key} ({notes[-1]['change']}) has none")
+                           reason=f"gradient trouble on {inp.candidate.key}; {got.key} "
+                                  f"({notes[-1]['change']}) has none")
         return Outcome("blocked", sop=SOP_GRADIENT, evidence=ev,
                        reason="gradient trouble stands after lr x0.5, clipping and alpha down")
     failed = ", ".join(i["indicator"] for i in ind if not i["ok"])
@@ -73,7 +74,8 @@ def backtrack_conditions(inp: StageInput) -> list[dict[str, Any]]:
         {"condition": "lr <= 5e-5", "ok": lr <= 5e-5 + 1e-12, "value": lr},
         {"condition": "dropout >= 0.1", "ok": d >= 0.1 - 1e-12, "value": d},
         {"condition": "alpha <= 2r", "ok": lora.alpha <= 2 * lora.r, "value": lora.alpha, "r": lora.r},
-        {"condition": "grad_norm stable", "ok": c is not None and not gradient_trouble(c), "trial": c.key if c else None},
+        {"condition": "grad_norm stable", "ok": c is not None and not gradient_trouble(c),
+         "trial": c.key if c else None},
         {"condition": "task not learned (eval loss not under the untrained reference)", "ok": learned is False,
          "eval_loss": fin[1] if fin else None, "step": fin[0] if fin else None, "reference": ref,
          "trial": c.key if c else None},
@@ -104,7 +106,8 @@ def decide_backtrack(inp: StageInput) -> Outcome:
         if answer is None:
             return Outcome("ask", sop=SOP_BACKTRACK, question=q, evidence=conds)
         if answer == "yes":
-            return Outcome("skipped", sop=SOP_BACKTRACK, evidence=conds, reason="the task is learned (a person judged the samples)")
+            return Outcome("skipped", sop=SOP_BACKTRACK, evidence=conds,
+                           reason="the task is learned (a person judged the samples)")
     patch, what = structure_step(inp.config)
     if patch is None:
         return Outcome("skipped", sop=SOP_BACKTRACK, evidence=conds, reason=f"not learned, but {what}")
@@ -118,7 +121,8 @@ def decide_final(inp: StageInput) -> Outcome:
         return Outcome("run", sop=SOP_FINAL, trials=[TrialSpec("final", {}, "the final long run", final=True)])
     s = summary(t)
     if t.history.state != "finished":
-        return Outcome("blocked", sop=SOP_FINAL, evidence=[s], reason=f"the final run ended {t.history.state}: {s['reason']}")
+        return Outcome("blocked", sop=SOP_FINAL, evidence=[s],
+                       reason=f"the final run ended {t.history.state}: {s['reason']}")
     return Outcome("done", sop=SOP_FINAL, candidate="final", evidence=[s],
                    reason=f"final run finished at step {s['steps']}: loss {s.get('loss_start') or 0:.3g} -> "
                           f"{s.get('loss_end') or 0:.3g}, verdict {s['verdict']}",

@@ -18,6 +18,11 @@ LOW_LOSS = 0.3
 """A final train loss under this makes the samples, not the loss, the judge of alpha (SOP: rigid outputs)."""
 
 
+def _num(x) -> float:
+    """A summary's number for a message: NaN where the trial had too few points to give one."""
+    return float(x) if isinstance(x, (int, float)) else math.nan
+
+
 def _dropout_key(d: float) -> str:
     return f"dropout-{d:g}"
 
@@ -106,7 +111,7 @@ def decide_alpha(inp: StageInput) -> Outcome:
     if direction is None:
         cs = evidence[0]
         return Outcome("skipped", sop=SOP_ALPHA, evidence=evidence,
-                       reason=f"{c.key}: loss {cs.get('loss_start', math.nan):.3g} -> {cs.get('loss_end', math.nan):.3g} "
+                       reason=f"{c.key}: loss {_num(cs.get('loss_start')):.3g} -> {_num(cs.get('loss_end')):.3g} "
                               f"not slow, grad_norm not rising, loss not low: lora_alpha stays {alpha:g}")
     new = alpha * 2 if direction == "up" else alpha / 2
     key = f"alpha-{new:g}"
