@@ -394,7 +394,14 @@ def study(target: str, overrides, runs_dir: str, auto: bool, accept_defaults: bo
     """The SOP across runs: stages 0-8 with evidence, from CONFIG (or continue a study directory)."""
     from cockpit.study import main as study_main
 
-    given = dict(a.split("=", 1) for a in answers if "=" in a)
+    if overrides and Path(target).is_dir():
+        click.echo(f"error: --set: {target} is a study: its config is the ledger's (--set starts a new study)", err=True)
+        sys.exit(2)
+    bad = [a for a in answers if "=" not in a]
+    if bad:
+        click.echo(f"error: --answer '{bad[0]}': expected QUESTION_ID=ANSWER, e.g. outputs_rigid=no", err=True)
+        sys.exit(2)
+    given = dict(a.split("=", 1) for a in answers)
     sys.exit(study_main(target, load_config=lambda p: _load_config(p, overrides), runs_dir=runs_dir, auto=auto,
                         accept_defaults=accept_defaults, trial_steps=trial_steps, final_steps=final_steps,
                         max_runs=max_runs, max_hours=max_hours, answers=given))

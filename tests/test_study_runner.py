@@ -205,6 +205,11 @@ def test_study_cli_refuses_what_is_not_a_study(tmp_path):
     r = cockpit("study", str(demo_yaml(tmp_path)), "--trial-steps", "5", "--runs-dir", str(tmp_path / "runs"))
     assert r.returncode == 2 and "--trial-steps: a run needs at least 10 steps" in r.stderr
     assert not (tmp_path / "runs").exists()
+    (tmp_path / "study.json").write_text("{}")
+    r = cockpit("study", str(tmp_path), "--set", "training.learning_rate=1e-3")
+    assert r.returncode == 2 and "--set starts a new study" in r.stderr
+    r = cockpit("study", str(tmp_path), "--answer", "yes")
+    assert r.returncode == 2 and "--answer 'yes': expected QUESTION_ID=ANSWER" in r.stderr
 
 
 def test_the_terminal_prompt_takes_a_prefix_the_default_on_enter_and_none_without_a_terminal():
