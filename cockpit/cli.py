@@ -378,33 +378,13 @@ def sweep(config: str, overrides, lrs: str, steps: int, runs_dir: str, headless:
     sys.exit(sweep_main(cfg, lrs=lrs, steps=steps, runs_dir=Path(runs_dir), headless=headless, theme=theme))
 
 
-@main.command(context_settings=CONTEXT)
-@click.argument("target", type=click.Path(exists=True))
-@set_option
-@click.option("--runs-dir", default="runs", show_default=True, help="Where a new study directory is created.")
-@click.option("--auto", is_flag=True, help="Run unattended through the decisions the numbers make.")
-@click.option("--accept-defaults", is_flag=True, help="Where only a person can judge, take the default answer.")
-@click.option("--trial-steps", type=int, default=None, help="Steps per short trial (default 500).")
-@click.option("--final-steps", type=int, default=None, help="Steps of the final long run (default 2000).")
-@click.option("--max-runs", type=click.IntRange(min=1), default=None, help="Start at most this many runs.")
-@click.option("--max-hours", type=click.FloatRange(min=0.0, min_open=True), default=None, help="Wall-time budget.")
-@click.option("--answer", "answers", multiple=True, metavar="ID=VALUE", help="Answer a question the study asked.")
-def study(target: str, overrides, runs_dir: str, auto: bool, accept_defaults: bool, trial_steps: int | None,
-          final_steps: int | None, max_runs: int | None, max_hours: float | None, answers) -> None:
-    """The SOP across runs: stages 0-8 with evidence, from CONFIG (or continue a study directory)."""
-    from cockpit.study import main as study_main
+def _add_study() -> None:
+    from cockpit.study.command import study  # click only: the study's own modules load when it runs
 
-    if overrides and Path(target).is_dir():
-        click.echo(f"error: --set: {target} is a study: its config is the ledger's (--set starts a new study)", err=True)
-        sys.exit(2)
-    bad = [a for a in answers if "=" not in a]
-    if bad:
-        click.echo(f"error: --answer '{bad[0]}': expected QUESTION_ID=ANSWER, e.g. outputs_rigid=no", err=True)
-        sys.exit(2)
-    given = dict(a.split("=", 1) for a in answers)
-    sys.exit(study_main(target, load_config=lambda p: _load_config(p, overrides), runs_dir=runs_dir, auto=auto,
-                        accept_defaults=accept_defaults, trial_steps=trial_steps, final_steps=final_steps,
-                        max_runs=max_runs, max_hours=max_hours, answers=given))
+    main.add_command(study)
+
+
+_add_study()
 
 
 @main.command(context_settings=CONTEXT)

@@ -17,15 +17,15 @@ import sys
 from datetime import datetime
 from pathlib import Path
 
-from cockpit.study.ledger import STUDY_FILE, is_study_dir, new_ledger, save
-
-__all__ = ["STUDY_FILE", "is_study_dir", "create", "main"]
+__all__ = ["create", "main"]
 
 DEFAULT_TRIAL_STEPS = 500
 DEFAULT_FINAL_STEPS = 2000
 
 
 def create(cfg, source: str, runs_dir: Path, options: dict) -> Path:
+    from cockpit.study.ledger import new_ledger, save
+
     stamp = datetime.now().strftime("%Y%m%d-%H%M%S")
     study_dir = runs_dir / f"{cfg.name}-study-{stamp}"
     n = 1
@@ -62,6 +62,7 @@ def main(target: str, *, load_config, runs_dir: str, auto: bool, accept_defaults
     data, a failed run), 3 waiting for a person's answer, 130 interrupted (the study continues later)."""
     from cockpit.study import ledger as L
     from cockpit.study.launcher import TrainerLauncher
+    from cockpit.study.ledger import STUDY_FILE, is_study_dir
     from cockpit.study.prompt import Asker
     from cockpit.study.runner import Runner
 
