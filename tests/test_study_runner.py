@@ -295,3 +295,26 @@ def test_real_trainer_ctrl_c_mid_trial_then_continue(tmp_path):
     assert led["state"] == "done" and led["stages"][2]["runs"] == ["s2-baseline"]  # waited for, not re-run
     assert (study / "s8-final" / "adapter" / "adapter_config.json").exists()
     assert all(s["state"] in ("done", "skipped") for s in led["stages"])
+
+
+def test_ctrl_c_while_a_trainer_is_being_started_lands_after_the_start(tmp_path):
+    """Ctrl-C inside launch.start_run would release the run's lock mid-hand-over and leave a trainer the
+    continued study cannot see; the runner holds the signal until the start is done."""
+    import os
+    import signal
+
+    class CtrlCDuringStart(FakeLauncher):
+        def start(self, cfg, run_dir):
+            if run_dir.name == "s3-lr-5e-05":
+                os.kill(os.getpid(), signal.SIGINT)
+            super().start(cfg, run_dir)
+
+    study = new_study(tmp_path)
+    fake = CtrlCDuringStart(sweep_shape)
+    with pytest.raises(KeyboardInterrupt):
+        runner(study, fake).run()
+    assert (study / "s3-lr-5e-05" / "adapter").is_dir()  # the start ran to its end
+    assert L.load(study)["stages"][3]["trials"]["lr-5e-05"]["state"] == "running"
+    again = FakeLauncher(sweep_shape)
+    assert runner(study, again).run() == EXIT_DONE
+    assert again.started == ["s3-lr-0.0002", "s8-final"]  # the interrupted trial is read, not started again

@@ -6,7 +6,10 @@ from __future__ import annotations
 
 import dataclasses
 import math
+import signal
+import threading
 import time
+from contextlib import contextmanager
 from pathlib import Path
 from typing import Any, Callable
 
@@ -35,6 +38,25 @@ class TrialFailed(Exception):
     def __init__(self, stage: int, message: str):
         super().__init__(message)
         self.stage = stage
+
+
+@contextmanager
+def ctrl_c_after():
+    """Hold a Ctrl-C until the block is done. Interrupted while a trainer is being spawned,
+    cockpit.launch releases the run's lock before handing it over: the trainer runs on, unseen, and
+    the continued study would start a second one. (A caught signal's handler is reset by exec, so the
+    trainer itself is unaffected.)"""
+    if threading.current_thread() is not threading.main_thread():
+        yield
+        return
+    got: list[int] = []
+    old = signal.signal(signal.SIGINT, lambda signum, frame: got.append(signum))
+    try:
+        yield
+    finally:
+        signal.signal(signal.SIGINT, old)
+    if got:
+        raise KeyboardInterrupt
 
 
 def clean(x: Any) -> Any:
@@ -161,7 +183,8 @@ class Runner:
         cfg = self.run_config(n, spec, name)
         self.out(f"  run {name}: {spec.why} [{show(spec.patch)}], {cfg.training.max_steps} steps")
         try:
-            self.launcher.start(cfg, self.dir / name)
+            with ctrl_c_after():
+                self.launcher.start(cfg, self.dir / name)
         except Exception as e:  # LaunchError, or a config the trainer refuses: the stage blocks with it
             rec["state"] = "failed"
             raise TrialFailed(n, f"{name} could not start: {e}") from None
@@ -174,7 +197,8 @@ class Runner:
         if not hasattr(self.launcher, "resume") or not any((path / "checkpoints").glob("checkpoint-*")):
             return False
         try:
-            self.launcher.resume(path)
+            with ctrl_c_after():
+                self.launcher.resume(path)
         except Exception as e:  # LaunchError: an edited config, a lock held; a fresh run is the way out
             self.out(f"  {rec['run_dir']}: cannot resume ({e}); running it again")
             return False
