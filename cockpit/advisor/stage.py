@@ -68,3 +68,24 @@ def needs(stage: int, findings: list[Finding]) -> list[str]:
     if blocking and stage >= 6:
         out.insert(0, f"clear: {', '.join(sorted({f.rule for f in blocking}))}")
     return out
+
+
+MAP_MARK = {"done": "✓", "skipped": "–", "current": "▶", "blocked": "✖", "todo": "·"}
+
+
+def sop_map(stage_states: list[str]) -> list[tuple[int, str, str]]:
+    """A study's stages 0-8 as (stage, name, mark): done | skipped | current | blocked | todo, where
+    current is the first stage not done or skipped (a study's ledger, `cockpit.study.ledger`, gives the
+    states). The stage a study's run is at comes from here, not from a guess over its config."""
+    out = []
+    current = next((i for i, s in enumerate(stage_states) if s not in ("done", "skipped")), None)
+    for i, s in enumerate(stage_states):
+        mark = s if s in ("done", "skipped") else ("blocked" if s == "blocked" else
+                                                   "current" if i == current else "todo")
+        out.append((i, STAGES.get(i, "?"), mark))
+    return out
+
+
+def study_stage(stage_states: list[str]) -> int | None:
+    """The study's current stage (the first not done or skipped), or None when it is complete."""
+    return next((i for i, m in enumerate(stage_states) if m not in ("done", "skipped")), None)

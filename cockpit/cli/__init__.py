@@ -5,6 +5,7 @@
     afterwards.py  diagnose, replay, report,      (any run, ours or an HF trainer_state.json)
                    compare
     prepare.py     validate, estimate, check-data, sweep
+    study.py       study                          (the SOP across runs: cockpit/study/)
     model.py       fetch-model, merge, export
     options.py     what they share: options, config loading, the [train] check
 
@@ -17,7 +18,7 @@ from __future__ import annotations
 import click
 
 from cockpit import __version__
-from cockpit.cli import afterwards, model, prepare, start, watch
+from cockpit.cli import afterwards, model, prepare, start, study, watch
 from cockpit.cli.options import CONTEXT
 
 
@@ -31,11 +32,13 @@ def main() -> None:
               cockpit run CONFIG                (starts the trainer, opens the cockpit)
     Watch:    cockpit attach RUN_DIR            (re-attach after closing or losing SSH)
     Steer:    cockpit ctl RUN_DIR pause|resume|lr 1e-4|lr x0.5|save|stop
+    Study:    cockpit study CONFIG --auto       (the tuning procedure, stages 0-8, across runs)
     Afterwards: cockpit replay|diagnose|report PATH   (ours or any HF trainer_state.json)
+              cockpit compare RUN RUN ...       (runs overlaid, with their config difference)
     """
 
 
 for command in (start.run, start.demo, start.resume, watch.attach, watch.ctl, watch.ls_, afterwards.diagnose,
                 afterwards.replay, afterwards.report, afterwards.compare, prepare.validate, prepare.estimate,
-                prepare.check_data, prepare.sweep, model.fetch_model, model.merge, model.export):
+                prepare.check_data, prepare.sweep, study.study, model.fetch_model, model.merge, model.export):
     main.add_command(command)

@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+from pathlib import Path
+
 from rich.text import Text
 
 from cockpit.severity import ICON, THEME_VARIABLE
@@ -23,9 +25,13 @@ class AdvisorPanel(Panel):
             t.append("advisor: waiting for metrics…", style="dim")
             self.update(t)
             return
-        t.append(f"SOP stage {advice.stage}: {advice.stage_name}", style="bold")
         a = advice.next_action
-        if advice.stage_needs and not compact and a is not None:
+        # A study's run: its stage and the SOP map come from study.json, not from a guess over the config.
+        study = study_line(t, run_dir)
+        in_study = study is not None
+        if not in_study:
+            t.append(f"SOP stage {advice.stage}: {advice.stage_name}", style="bold")
+        if advice.stage_needs and not compact and a is not None and not in_study:
             t.append(f"  · needs: {advice.stage_needs[0]}", style="dim")
         t.append("\n")
         if not advice.findings:
@@ -43,7 +49,12 @@ class AdvisorPanel(Panel):
         more = len(advice.findings) - max_findings
         if more > 0:
             t.append(f"  +{more} more\n", style="dim")
-        if a is None and advice.stage_needs:
+        if a is None and in_study:  # the study, not this run's stage, says what comes next
+            from cockpit.study.ledger import next_step
+
+            t.append("next: ", style="bold")
+            t.append(next_step(study, Path(run_dir).parent))
+        elif a is None and advice.stage_needs:
             # No action to apply: what the SOP stage still needs is the next step (done outside this run).
             need = advice.stage_needs[0]
             from cockpit.tui.advice_text import command_in
@@ -66,3 +77,21 @@ class AdvisorPanel(Panel):
         self.set_class(worst in ("danger", "critical"), "-danger")
         self.set_class(worst == "warn", "-warn")
         self.update(t)
+
+
+def study_line(t: Text, run_dir) -> dict | None:
+    """When the run belongs to a study, append the study's stage and its SOP map to t and return the
+    study's ledger; None otherwise."""
+    if run_dir is None:
+        return None
+    from cockpit.advisor.stage import MAP_MARK, STAGES, sop_map, study_stage
+    from cockpit.study.ledger import study_of
+
+    ledger = study_of(run_dir)
+    if ledger is None:
+        return None
+    states = [s.get("state", "todo") for s in ledger["stages"]]
+    n = study_stage(states)
+    t.append(f"study: stage {n} {STAGES[n]}  " if n is not None else "study: complete  ", style="bold")
+    t.append(" ".join(f"{i}{MAP_MARK[m]}" for i, _, m in sop_map(states)), style="dim")
+    return ledger

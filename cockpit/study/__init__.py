@@ -1,0 +1,122 @@
+"""The SOP across runs: `cockpit study CONFIG` walks stages 0-8, one short trial run at a time.
+
+    runs/<name>-study-<stamp>/
+      study.json        the ledger (cockpit.study.ledger): per stage its state, runs, evidence, decision
+      study.log         (only when run detached by a shell) the terminal's lines
+      s2-baseline/      one ordinary run directory per trial: attach, replay, report, compare work on each
+      s3-lr-0.0001/ ...
+      s8-final/         the final long run; its adapter/ is the study's result
+
+The decisions are pure functions (cockpit.study.decide) over the trials' histories; the runner
+(cockpit.study.runner) starts the trials and keeps the ledger.
+"""
+
+from __future__ import annotations
+
+import sys
+from datetime import datetime
+from pathlib import Path
+
+__all__ = ["create", "main"]
+
+DEFAULT_TRIAL_STEPS = 500
+DEFAULT_FINAL_STEPS = 2000
+
+
+def create(cfg, source: str, runs_dir: Path, options: dict) -> Path:
+    from cockpit.study.ledger import new_ledger, save
+
+    stamp = datetime.now().strftime("%Y%m%d-%H%M%S")
+    study_dir = runs_dir / f"{cfg.name}-study-{stamp}"
+    n = 1
+    while study_dir.exists():
+        n += 1
+        study_dir = runs_dir / f"{cfg.name}-study-{stamp}-{n}"
+    study_dir.mkdir(parents=True)
+    save(study_dir, new_ledger(cfg.model_dump(mode="json"), source, options))
+    return study_dir
+
+
+def _fetch_model(cfg, err) -> bool:
+    """A known real model is fetched before stage 0 reads its tokenizer; False when that failed."""
+    from cockpit.models import known
+
+    model = known(cfg.model.name_or_path)
+    if model is None:
+        return True
+    from cockpit.models.fetch import FetchError, ensure_model, is_ready
+
+    if is_ready(model):
+        return True
+    try:
+        ensure_model(model.name, log=err)
+        return True
+    except FetchError as e:
+        err(f"error: model.name_or_path: {e}")
+        return False
+
+
+def main(target: str, *, load_config, runs_dir: str, auto: bool, accept_defaults: bool, trial_steps: int | None,
+         final_steps: int | None, max_runs: int | None, max_hours: float | None, answers: dict[str, str]) -> int:
+    """`cockpit study`: exit 0 done, 1 paused (budget, or stopped between stages), 2 blocked (refused
+    data, a failed run), 3 waiting for a person's answer, 130 interrupted (the study continues later)."""
+    from cockpit.study import ledger as L
+    from cockpit.study.launcher import TrainerLauncher
+    from cockpit.study.ledger import STUDY_FILE, is_study_dir
+    from cockpit.study.prompt import Asker
+    from cockpit.study.runner import Runner
+
+    def err(line: str) -> None:
+        print(line, file=sys.stderr)
+
+    for flag, v in (("--trial-steps", trial_steps), ("--final-steps", final_steps)):
+        if v is not None and v < 10:
+            err(f"error: {flag}: a run needs at least 10 steps to show a trend (got {v})")
+            return 2
+    path = Path(target)
+    if path.is_dir():
+        if not is_study_dir(path):
+            err(f"error: {path}: not a study directory (no {STUDY_FILE}); give a config file to start one")
+            return 2
+        study_dir = path
+        try:
+            ledger = L.load(study_dir)
+        except ValueError as e:
+            err(f"error: {e}")
+            return 2
+        opts = ledger["options"]
+        for k, v in (("trial_steps", trial_steps), ("final_steps", final_steps), ("max_runs", max_runs),
+                     ("max_hours", max_hours)):
+            if v is not None:
+                opts[k] = v
+        L.save(study_dir, ledger)
+        print(f"study: {study_dir} (continuing at stage {L.current_stage(ledger)})")
+    else:
+        cfg = load_config(target)
+        opts = {"trial_steps": trial_steps or DEFAULT_TRIAL_STEPS, "final_steps": final_steps or DEFAULT_FINAL_STEPS,
+                "max_runs": max_runs, "max_hours": max_hours}
+        try:
+            study_dir = create(cfg, str(Path(target).resolve()), Path(runs_dir), opts)
+        except OSError as e:
+            err(f"error: --runs-dir: cannot create the study directory: {e}")
+            return 2
+        print(f"study: {study_dir}")
+    cfg = L.load(study_dir)["config"]
+    from cockpit.config import RunConfig
+
+    if not _fetch_model(RunConfig.model_validate(cfg), err):
+        return 2
+    runner = Runner(study_dir, auto=auto, launcher=TrainerLauncher(),
+                    asker=Asker(accept_defaults=accept_defaults, answers=answers))
+    try:
+        code = runner.run()
+    except KeyboardInterrupt:
+        runner.save()
+        running = [t["run_dir"] for st in runner.ledger["stages"] for t in st["trials"].values()
+                   if t.get("state") == "running"]
+        print(f"\ninterrupted: `cockpit study {study_dir}` continues where it stopped"
+              + (f"; the trial {running[0]} goes on (`cockpit ctl {study_dir / running[0]} stop` stops it)"
+                 if running else ""))
+        return 130
+    print(f"study {runner.ledger['state']}: {study_dir / STUDY_FILE}")
+    return code

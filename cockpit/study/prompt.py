@@ -1,0 +1,50 @@
+"""Where only a person can judge: ask in the terminal, take the default, or record the question."""
+
+from __future__ import annotations
+
+import sys
+from collections.abc import Callable
+
+from cockpit.study.types import Question
+
+
+class Asker:
+    """answer(question) -> the answer, or None when nobody can be asked (the study then blocks)."""
+
+    def __init__(self, *, accept_defaults: bool, answers: dict[str, str] | None = None,
+                 interactive: bool | None = None, read: Callable[[str], str] = input,
+                 write: Callable[[str], None] = print):
+        self.accept_defaults = accept_defaults
+        self.given = dict(answers or {})
+        self.interactive = sys.stdin.isatty() if interactive is None else interactive
+        self.read, self.write = read, write
+
+    def answer(self, q: Question) -> str | None:
+        if q.id in self.given:
+            return self.given[q.id]
+        if self.accept_defaults:
+            self.write(f"  ? {q.text}\n    -> {q.default} (--accept-defaults)")
+            return q.default
+        if not self.interactive:
+            return None
+        opts = "/".join(o.upper() if o == q.default else o for o in q.options)
+        while True:
+            try:
+                got = self.read(f"  ? {q.text} [{opts}] ").strip().lower()
+            except EOFError:
+                return None
+            if not got:
+                return q.default
+            match = [o for o in q.options if o.startswith(got)]
+            if len(match) == 1:
+                return match[0]
+            self.write(f"    answer one of: {', '.join(q.options)}")
+
+    def confirm(self, text: str) -> bool:
+        """Go on? Only asked without --auto; no terminal means stop here."""
+        if not self.interactive:
+            return False
+        try:
+            return self.read(f"{text} [Y/n] ").strip().lower() in ("", "y", "yes")
+        except EOFError:
+            return False

@@ -1,0 +1,347 @@
+"""The study's loop: ask the current stage's decision function, run the trials it wants (one at a time,
+each an ordinary run directory inside the study), record its decision, go on. Everything it knows is
+in `study.json`, rewritten after every change, so a killed study continues where it stopped."""
+
+from __future__ import annotations
+
+import dataclasses
+import math
+import signal
+import threading
+import time
+from collections.abc import Callable
+from contextlib import contextmanager
+from pathlib import Path
+from typing import Any
+
+import yaml
+
+from cockpit.config import RunConfig
+from cockpit.logs import resolve
+from cockpit.study import ledger as L
+from cockpit.study.data_check import run_audit
+from cockpit.study.decide import decide
+from cockpit.study.patching import apply_patch, show
+from cockpit.study.prompt import Asker
+from cockpit.study.signals import summary
+from cockpit.study.types import Outcome, StageInput, Trial, TrialSpec
+
+EXIT_DONE, EXIT_PAUSED, EXIT_BLOCKED, EXIT_ASKS = 0, 1, 2, 3
+BACKTRACK_FROM = 3  # stage 7 returns to the lr sweep; stages 3-7 start over with the new structure
+
+
+class BudgetSpent(Exception):
+    """The study's run or time budget is spent; the message says which."""
+
+
+class TrialFailed(Exception):
+    """A trial could not be started, or its trainer died twice without finishing."""
+
+    def __init__(self, stage: int, message: str):
+        super().__init__(message)
+        self.stage = stage
+
+
+@contextmanager
+def ctrl_c_after():
+    """Hold a Ctrl-C until the block is done. Interrupted while a trainer is being spawned,
+    cockpit.launch releases the run's lock before handing it over: the trainer runs on, unseen, and
+    the continued study would start a second one. (A caught signal's handler is reset by exec, so the
+    trainer itself is unaffected.)"""
+    if threading.current_thread() is not threading.main_thread():
+        yield
+        return
+    got: list[int] = []
+    old = signal.signal(signal.SIGINT, lambda signum, frame: got.append(signum))
+    try:
+        yield
+    finally:
+        signal.signal(signal.SIGINT, old)
+    if got:
+        raise KeyboardInterrupt
+
+
+def clean(x: Any) -> Any:
+    """JSON-safe: NaN and inf become null (the ledger is strict JSON), tuples lists, numpy scalars numbers."""
+    if isinstance(x, dict):
+        return {str(k): clean(v) for k, v in x.items()}
+    if isinstance(x, (list, tuple)):
+        return [clean(v) for v in x]
+    if hasattr(x, "item") and not isinstance(x, (str, bytes)):
+        x = x.item()
+    if isinstance(x, float) and not math.isfinite(x):
+        return None
+    return x
+
+
+class Runner:
+    def __init__(self, study_dir: Path, *, auto: bool, asker: Asker, launcher: Any,
+                 out: Callable[[str], None] = print, poll: float = 1.0,
+                 audit: Callable[[RunConfig], dict[str, Any]] | None = None):
+        self.dir = Path(study_dir)
+        self.audit = audit or run_audit
+        self.auto, self.asker, self.launcher, self.out, self.poll = auto, asker, launcher, out, poll
+        self.ledger = L.load(self.dir)
+        self.session_start = time.monotonic()
+        self.elapsed_before = float(self.ledger.get("elapsed_s") or 0.0)
+
+    # ---- bookkeeping ------------------------------------------------------------------------------
+
+    def save(self) -> None:
+        self.ledger["elapsed_s"] = round(self.elapsed_before + time.monotonic() - self.session_start, 1)
+        L.save(self.dir, clean(self.ledger))
+
+    def carried(self) -> RunConfig:
+        return RunConfig.model_validate(self.ledger["config"])
+
+    def check_budget(self) -> None:
+        o = self.ledger["options"]
+        if o.get("max_runs") is not None and self.ledger["runs_started"] >= o["max_runs"]:
+            raise BudgetSpent(f"the run budget is spent ({self.ledger['runs_started']} of --max-runs {o['max_runs']})")
+        hours = (self.elapsed_before + time.monotonic() - self.session_start) / 3600
+        if o.get("max_hours") is not None and hours >= o["max_hours"]:
+            raise BudgetSpent(f"the time budget is spent ({hours:.2f} h of --max-hours {o['max_hours']:g})")
+
+    # ---- reading trials back ------------------------------------------------------------------------
+
+    def load_trial(self, rec: dict[str, Any]) -> Trial:
+        path = self.dir / rec["run_dir"]
+        cfg = RunConfig.model_validate(yaml.safe_load((path / "config.yaml").read_text()) or {})
+        return Trial(rec["key"], dict(rec.get("patch") or {}), cfg, resolve(path).history(), str(path))
+
+    def stage_input(self, n: int) -> StageInput:
+        st = self.ledger["stages"][n]
+        trials = {k: self.load_trial(r) for k, r in st["trials"].items() if r.get("state") == "ended"}
+        cand = self.ledger.get("candidate")
+        return StageInput(stage=n, config=self.carried(), trials=trials,
+                          candidate=self.load_trial(cand) if cand else None, answers=dict(st.get("answers") or {}),
+                          reference_eval_loss=self.ledger.get("reference_eval_loss"), audit=self.ledger.get("audit"),
+                          backtracked=tuple(self.ledger.get("backtracked") or ()))
+
+    # ---- running trials -----------------------------------------------------------------------------
+
+    def run_config(self, n: int, spec: TrialSpec, dirname: str) -> RunConfig:
+        cfg = apply_patch(self.carried(), spec.patch)
+        o = self.ledger["options"]
+        steps = int(o["final_steps"] if spec.final else o["trial_steps"])
+        t = cfg.training
+        t.max_steps = steps
+        t.save_steps = max(1, steps // 4) if spec.final else 0  # a final run resumes from checkpoints
+        # A trial is judged by its start and end eval (an eval costs as much as 10-20 steps on the CPU);
+        # the final run gets a curve.
+        every = max(1, steps // 5) if spec.final else steps
+        t.eval_steps = every if (cfg.data.eval_path or cfg.data.eval_ratio > 0) else 0
+        cfg.sop_stage = n
+        cfg.name = f"{self.ledger['name']}-{dirname}"
+        return cfg
+
+    def dirname(self, n: int, spec: TrialSpec, attempt: int) -> str:
+        base = f"s{n}-{spec.key}" + (f"-round{self.ledger['round']}" if self.ledger["round"] > 1 else "")
+        return base + (f"-{attempt}" if attempt > 1 else "")
+
+    def run_trial(self, n: int, spec: TrialSpec) -> None:
+        st = self.ledger["stages"][n]
+        rec = st["trials"].get(spec.key)
+        if rec and rec["state"] == "ended":
+            return
+        if rec is None and spec.reuse == "candidate" and self.ledger.get("candidate"):
+            cand = self.ledger["candidate"]
+            st["trials"][spec.key] = {"key": spec.key, "why": spec.why + f" (the same config as {cand['key']}: "
+                                      "its run is read, not repeated)", "patch": spec.patch,
+                                      "run_dir": cand["run_dir"], "state": "ended", "reused": True}
+            st["runs"].append(cand["run_dir"])
+            self._summarise(st["trials"][spec.key])
+            self.save()
+            return
+        if rec and rec["state"] == "running":
+            status = self.launcher.status(self.dir / rec["run_dir"])
+            if status == "died" and rec.get("final") and self.resume(rec):
+                return
+            if status == "died":
+                rec.setdefault("died", []).append(rec["run_dir"])
+                rec["state"] = "died"
+                L.note(self.ledger, n, f"{rec['run_dir']} died without a final state: running it again")
+                self.out(f"  {rec['run_dir']}: the trainer died without finishing; running it again")
+                self.save()
+            else:
+                self.wait(rec)
+                return
+        died = (rec or {}).get("died", [])
+        if len(died) >= 2:
+            raise TrialFailed(n, f"the trainer of {spec.key} died twice without finishing ({', '.join(died)}): "
+                                 f"see {died[-1]}/trainer.log")
+        self.check_budget()
+        attempt = 1 + len(died)
+        name = self.dirname(n, spec, attempt)
+        while (self.dir / name).exists():
+            attempt += 1
+            name = self.dirname(n, spec, attempt)
+        rec = {**(rec or {}), "key": spec.key, "why": spec.why, "patch": spec.patch, "run_dir": name,
+               "state": "running", "final": spec.final, "started": round(time.time(), 1)}
+        st["trials"][spec.key] = rec
+        st["runs"].append(name)
+        self.ledger["runs_started"] += 1
+        self.save()  # recorded before it starts: a crash from here on finds it and checks on it
+        cfg = self.run_config(n, spec, name)
+        self.out(f"  run {name}: {spec.why} [{show(spec.patch)}], {cfg.training.max_steps} steps")
+        try:
+            with ctrl_c_after():
+                self.launcher.start(cfg, self.dir / name)
+        except Exception as e:  # LaunchError, or a config the trainer refuses: the stage blocks with it
+            rec["state"] = "failed"
+            raise TrialFailed(n, f"{name} could not start: {e}") from None
+        self.wait(rec)
+
+    def resume(self, rec: dict[str, Any]) -> bool:
+        """A final run that died after a checkpoint continues from it (`cockpit resume`) instead of
+        starting over; False when there is no checkpoint or the resume is refused."""
+        path = self.dir / rec["run_dir"]
+        if not hasattr(self.launcher, "resume") or not any((path / "checkpoints").glob("checkpoint-*")):
+            return False
+        try:
+            with ctrl_c_after():
+                self.launcher.resume(path)
+        except Exception as e:  # LaunchError: an edited config, a lock held; a fresh run is the way out
+            self.out(f"  {rec['run_dir']}: cannot resume ({e}); running it again")
+            return False
+        rec.setdefault("resumed", []).append(round(time.time(), 1))
+        L.note(self.ledger, None, f"{rec['run_dir']} died; resumed from its last checkpoint")
+        self.out(f"  {rec['run_dir']}: the trainer died; resumed from its last checkpoint")
+        self.save()
+        self.wait(rec)
+        return True
+
+    def wait(self, rec: dict[str, Any]) -> None:
+        path = self.dir / rec["run_dir"]
+        shown = time.monotonic()
+        while (status := self.launcher.status(path)) == "running":
+            time.sleep(self.poll)
+            if time.monotonic() - shown >= 15:
+                shown = time.monotonic()
+                self.out(f"    {rec['run_dir']}: {self.launcher.progress(path)}")
+        if status == "died":
+            rec.setdefault("died", []).append(rec["run_dir"])
+            rec["state"] = "died"
+            self.save()
+            return
+        rec["state"], rec["ended"] = "ended", round(time.time(), 1)
+        self._summarise(rec)
+        s = rec.get("summary") or {}
+        self.out(f"    {rec['run_dir']}: {s.get('state')} at step {s.get('steps')}, "
+                 f"{s.get('verdict')}: {s.get('reason')}")
+        self.save()
+
+    def _summarise(self, rec: dict[str, Any]) -> None:
+        try:
+            rec["summary"] = summary(self.load_trial(rec))
+        except (OSError, ValueError) as e:
+            rec["summary"] = {"error": str(e)}
+
+    # ---- the loop -----------------------------------------------------------------------------------
+
+    def run(self) -> int:
+        self.ledger["state"], self.ledger["reason"] = "running", ""
+        self.save()
+        try:
+            while (n := L.current_stage(self.ledger)) is not None:
+                code = self.step(n)
+                if code is not None:
+                    return code
+        except BudgetSpent as e:
+            self.ledger["state"], self.ledger["reason"] = "paused", str(e)
+            L.note(self.ledger, L.current_stage(self.ledger), f"paused: {e}")
+            self.save()
+            self.out(f"study paused: {e}; `cockpit study {self.dir} --max-runs N --max-hours H` continues")
+            return EXIT_PAUSED
+        except TrialFailed as e:
+            return self.block(e.stage, Outcome("blocked", reason=str(e)), EXIT_BLOCKED)
+        self.ledger["state"] = "done"
+        self.save()
+        return EXIT_DONE
+
+    def step(self, n: int) -> int | None:
+        st = self.ledger["stages"][n]
+        if n == 0:
+            self.ledger["audit"] = self.audit(self.carried())
+        out = decide(self.stage_input(n))
+        st["sop"] = out.sop
+        if out.kind == "run":
+            if st["state"] != "running":
+                st["state"] = "running"
+                self.out(f"stage {n} {st['name']}:")
+            for spec in out.trials:
+                self.run_trial(n, spec)
+            return None
+        if out.kind == "ask":
+            answer = self.asker.answer(out.question)
+            if answer is None:
+                return self.block(n, out, EXIT_ASKS, question=out.question)
+            st["answers"][out.question.id] = answer
+            st["question"] = None
+            L.note(self.ledger, n, f"answer {out.question.id}={answer}")
+            self.save()
+            return None
+        if out.kind == "blocked":
+            return self.block(n, out, EXIT_BLOCKED)
+        if not self.record(n, out):
+            return EXIT_BLOCKED
+        nxt = L.current_stage(self.ledger)
+        if nxt is not None and not self.auto and not self.asker.confirm(f"go on to stage {nxt}?"):
+            self.ledger["state"], self.ledger["reason"] = "paused", f"waiting to start stage {nxt}"
+            self.save()
+            self.out(f"stopped before stage {nxt}; `cockpit study {self.dir}` continues (--auto runs through)")
+            return EXIT_PAUSED
+        return None
+
+    def block(self, n: int, out: Outcome, code: int, question=None) -> int:
+        st = self.ledger["stages"][n]
+        st.update(state="blocked", reason=out.reason or (question.text if question else ""), evidence=out.evidence,
+                  question=dataclasses.asdict(question) if question else None)
+        self.ledger["state"], self.ledger["reason"] = "blocked", st["reason"]
+        L.note(self.ledger, n, f"blocked: {st['reason']}")
+        self.save()
+        if question:
+            self.out(f"stage {n} {st['name']} asks: {question.text}\n  answer with `cockpit study {self.dir} "
+                     f"--answer {question.id}={question.default}` (or run it in a terminal, or --accept-defaults)")
+        else:
+            self.out(f"stage {n} {st['name']} blocked: {st['reason']}")
+        return code
+
+    def record(self, n: int, out: Outcome) -> bool:
+        """Write the stage's decision into the ledger; False when it blocked instead (no adapter at the end)."""
+        st = self.ledger["stages"][n]
+        if n == 8 and out.kind == "done" and out.candidate:
+            adapter = self.dir / st["trials"][out.candidate]["run_dir"] / "adapter" / "adapter_config.json"
+            if not adapter.exists():
+                self.block(n, Outcome("blocked", sop=out.sop, evidence=out.evidence,
+                                      reason=f"the final run left no adapter ({adapter})"), EXIT_BLOCKED)
+                return False
+        st.update(state="skipped" if out.kind == "skipped" else "done", decision=out.patch, reason=out.reason,
+                  evidence=out.evidence, question=None, **({"extra": out.extra} if out.extra else {}))
+        self.ledger["config"] = apply_patch(self.carried(), out.patch).model_dump(mode="json")
+        if out.candidate:
+            rec = st["trials"][out.candidate]
+            self.ledger["candidate"] = {"stage": n, "key": out.candidate, "run_dir": rec["run_dir"],
+                                        "patch": rec["patch"]}
+        if "reference_eval_loss" in out.extra:
+            self.ledger["reference_eval_loss"] = out.extra["reference_eval_loss"]
+        L.note(self.ledger, n, f"{st['state']}: {show(out.patch)}: {out.reason}")
+        self.out(f"stage {n} {st['name']}: {st['state']}: {out.reason}" + (f"\n  carried forward: {show(out.patch)}"
+                                                                         if out.patch else ""))
+        if out.kind == "back":
+            self.backtrack(n, out)
+        elif n == 8 and "merge_command" in out.extra:
+            self.out(f"  merge offered: {out.extra['merge_command']}")
+        self.save()
+        return True
+
+    def backtrack(self, n: int, out: Outcome) -> None:
+        stages = self.ledger["stages"]
+        self.ledger["earlier_rounds"].append({"round": self.ledger["round"],
+                                              "stages": [stages[i] for i in range(BACKTRACK_FROM, n + 1)]})
+        self.ledger.setdefault("backtracked", []).append({"round": self.ledger["round"], "patch": out.patch})
+        for i in range(BACKTRACK_FROM, n + 1):
+            stages[i] = L.empty_stage(i)
+        self.ledger["round"] += 1
+        self.out(f"  back to stage {BACKTRACK_FROM} (round {self.ledger['round']})")
+

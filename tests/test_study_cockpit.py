@@ -1,0 +1,51 @@
+"""A run that belongs to a study: the cockpit shows the study's SOP map and stage (from study.json)."""
+
+from __future__ import annotations
+
+import os
+
+from cockpit.advisor.stage import sop_map, study_stage
+from cockpit.study.ledger import empty_stage, new_ledger, save, study_of
+
+
+def test_sop_map_marks_done_skipped_current_and_todo():
+    states = ["done", "done", "done", "running", "todo", "todo", "todo", "todo", "todo"]
+    marks = [m for _, _, m in sop_map(states)]
+    assert marks == ["done", "done", "done", "current", "todo", "todo", "todo", "todo", "todo"]
+    assert study_stage(states) == 3
+    states = ["done"] * 4 + ["skipped", "blocked"] + ["todo"] * 3
+    assert [m for _, _, m in sop_map(states)][4:6] == ["skipped", "blocked"] and study_stage(states) == 5
+    assert study_stage(["done"] * 8 + ["skipped"]) is None
+
+
+def _study_with_run(tmp_path, states):
+    from tuihelpers import write_run
+
+    tmp_path.mkdir(parents=True, exist_ok=True)
+    led = new_ledger({"name": "t"}, "t.yaml", {})
+    led["stages"] = [{**empty_stage(i), "state": s} for i, s in enumerate(states)]
+    save(tmp_path, led)
+    return write_run(tmp_path / "s3-lr-0.0001", pid=os.getpid(), spike_at=None)
+
+
+def test_study_of_reads_the_parent_ledger_only_for_a_study_run(tmp_path):
+    rd = _study_with_run(tmp_path / "study", ["done"] * 3 + ["running"] + ["todo"] * 5)
+    assert study_of(rd.path)["stages"][3]["state"] == "running"
+    from tuihelpers import write_run
+
+    assert study_of(write_run(tmp_path / "alone", pid=os.getpid()).path) is None
+
+
+async def test_the_cockpit_shows_the_study_map_for_a_study_run(tmp_path):
+    from cockpit.tui.app import CockpitApp
+    from cockpit.tui.sources import LiveSource
+    from tuihelpers import T0
+
+    rd = _study_with_run(tmp_path, ["done", "done", "done", "running", "todo", "todo", "todo", "todo", "todo"])
+    app = CockpitApp(LiveSource(rd.path, poll=0.02), run_dir=rd.path, clock=lambda: T0 + 100)
+    async with app.run_test(size=(160, 48)) as pilot:
+        await pilot.pause(0.4)
+        text = str(app.screen.query_one("#advisor").render())
+        assert "study: stage 3 lr sweep" in text and "0✓ 1✓ 2✓ 3▶ 4· 5· 6· 7· 8·" in text
+        assert "SOP stage" not in text  # not the guess over the run's config
+        assert f"stage 3 lr sweep: `cockpit study {tmp_path} --auto` continues the study" in text.replace("\n", "")

@@ -1,0 +1,320 @@
+"""The study's runner and ledger with a stand-in for the trainer: a walk through stages 0-8, a kill
+mid-study and its continuation, a backtrack, questions, budgets."""
+
+from __future__ import annotations
+
+from pathlib import Path
+
+import pytest
+import yaml
+from test_study_stages import STEPS, curve
+
+from cockpit.config import RunConfig
+from cockpit.rundir import dumps
+from cockpit.study import create
+from cockpit.study import ledger as L
+from cockpit.study.prompt import Asker
+from cockpit.study.runner import EXIT_ASKS, EXIT_BLOCKED, EXIT_DONE, EXIT_PAUSED, Runner
+
+AUDIT = {"findings": [{"severity": "warn", "code": "small", "message": "<5k rows"}], "rows": 600,
+         "config_patch": {"lora.lora_dropout": 0.1}, "recommended": {"lora_dropout": 0.1}}
+
+
+class Killed(BaseException):
+    """The study process dies here (kill -9, a reboot): nothing after this line of the runner runs."""
+
+
+class FakeLauncher:
+    """Writes a finished run directory at once; `shape(cfg, name)` picks its curve. `kill_at`: the Nth
+    start leaves a run with no final state (its trainer died with the study) and kills the study."""
+
+    def __init__(self, shape, kill_at: int | None = None):
+        self.shape, self.kill_at, self.started = shape, kill_at, []
+
+    def start(self, cfg: RunConfig, run_dir: Path) -> None:
+        self.started.append(run_dir.name)
+        run_dir.mkdir(parents=True)
+        (run_dir / "config.yaml").write_text(cfg.to_yaml())
+        kind, evals = self.shape(cfg, run_dir.name)
+        steps = cfg.training.max_steps
+        c = curve(kind, steps)
+        lines = [{"kind": "run_started", "config": cfg.model_dump(mode="json"), "total_steps": steps}]
+        lines += [{"kind": "metrics", "step": k + 1, "loss": c["loss"][k], "grad_norm": c["grad_norm"][k],
+                   "entropy": c["entropy"][k], "learning_rate": cfg.training.learning_rate} for k in range(steps)]
+        lines += [{"kind": "eval", "step": s if s == 0 else steps, "eval_loss": v} for s, v in evals]
+        dying = self.kill_at is not None and len(self.started) == self.kill_at
+        if not dying:
+            lines.append({"kind": "state", "state": "finished", "step": steps})
+            (run_dir / "adapter").mkdir()
+            (run_dir / "adapter" / "adapter_config.json").write_text("{}")
+        (run_dir / "events.jsonl").write_text("".join(dumps({"v": 1, "t": 0, **e}) + "\n" for e in lines))
+        if dying:
+            raise Killed()
+
+    def status(self, run_dir: Path) -> str:
+        text = (run_dir / "events.jsonl").read_text()
+        return "ended" if '"kind":"state"' in text else "died"
+
+    def progress(self, run_dir: Path) -> str:
+        return ""
+
+
+def sweep_shape(cfg: RunConfig, name: str):
+    """lr 5e-5 flat, 1e-4 a smooth decline, 2e-4 a gradient explosion; evals beat the reference."""
+    lr = cfg.training.learning_rate
+    kind = "flat" if lr < 9e-5 else ("explode" if lr > 1.5e-4 else "good")
+    return kind, ((0, 3.0), (STEPS, 1.5))
+
+
+def new_study(tmp_path: Path, **opts) -> Path:
+    cfg = RunConfig()
+    cfg.name = "t"
+    cfg.training.lr_scheduler_type = "constant"
+    cfg.training.learning_rate = 1e-4
+    options = {"trial_steps": STEPS, "final_steps": 2 * STEPS, "max_runs": None, "max_hours": None, **opts}
+    return create(cfg, "test.yaml", tmp_path, options)
+
+
+def runner(study: Path, launcher, *, accept_defaults=False, answers=None, auto=True, lines=None) -> Runner:
+    out = lines.append if lines is not None else (lambda s: None)
+    return Runner(study, auto=auto, launcher=launcher, out=out, poll=0.0, audit=lambda cfg: AUDIT,
+                  asker=Asker(accept_defaults=accept_defaults, answers=answers, interactive=False, write=out))
+
+
+def states(study: Path) -> list[str]:
+    return [s["state"] for s in L.load(study)["stages"]]
+
+
+def test_a_study_walks_stages_0_to_8_with_evidence(tmp_path):
+    study = new_study(tmp_path)
+    fake = FakeLauncher(sweep_shape)
+    assert runner(study, fake).run() == EXIT_DONE
+    assert states(study) == ["done", "done", "done", "done", "skipped", "skipped", "done", "skipped", "done"]
+    led = L.load(study)
+    # the baseline ran at lr 1e-4, so the sweep read it instead of running 1e-4 again
+    assert fake.started == ["s2-baseline", "s3-lr-5e-05", "s3-lr-0.0002", "s8-final"]
+    sweep = led["stages"][3]
+    assert sweep["decision"] == {"training.learning_rate": 1e-4} and sweep["sop"].startswith("Step 3")
+    assert sweep["trials"]["lr-0.0001"]["reused"] and sweep["trials"]["lr-0.0001"]["run_dir"] == "s2-baseline"
+    assert any(e.get("rule") == "grad_norm_explosion" and e["trial"] == "lr-0.0002" for e in sweep["evidence"])
+    assert led["reference_eval_loss"] == 3.0 and led["config"]["lora"]["lora_dropout"] == 0.1
+    assert led["stages"][4]["reason"] and led["stages"][7]["reason"].startswith("conditions not met")
+    assert (study / "s8-final" / "adapter" / "adapter_config.json").exists()
+    assert led["stages"][8]["extra"]["merge_command"].endswith("s8-final")
+    final_cfg = RunConfig.model_validate(yaml.safe_load((study / "s8-final" / "config.yaml").read_text()))
+    assert final_cfg.training.max_steps == 2 * STEPS and final_cfg.sop_stage == 8 and final_cfg.training.save_steps > 0
+
+
+def test_killed_mid_study_continues_where_it_stopped(tmp_path):
+    study = new_study(tmp_path)
+    first = FakeLauncher(sweep_shape, kill_at=2)  # dies during the sweep's first trial
+    with pytest.raises(Killed):
+        runner(study, first).run()
+    led = L.load(study)
+    assert led["stages"][3]["state"] == "running" and led["stages"][3]["trials"]["lr-5e-05"]["state"] == "running"
+    second = FakeLauncher(sweep_shape)
+    assert runner(study, second).run() == EXIT_DONE
+    # the baseline is not run again; the trial whose trainer died is, in a new directory
+    assert second.started == ["s3-lr-5e-05-2", "s3-lr-0.0002", "s8-final"]
+    rec = L.load(study)["stages"][3]["trials"]["lr-5e-05"]
+    assert rec["died"] == ["s3-lr-5e-05"] and rec["run_dir"] == "s3-lr-5e-05-2" and rec["state"] == "ended"
+    assert (study / "s3-lr-5e-05" / "events.jsonl").exists()  # nothing lost
+
+
+def test_backtrack_to_structure_then_sweep_again(tmp_path):
+    def shape(cfg, name):  # only lr 5e-5 declines smoothly, and eval never beats the reference
+        lr = cfg.training.learning_rate
+        return ("good" if lr < 9e-5 else "explode"), ((0, 3.0), (STEPS, 3.2))
+
+    study = new_study(tmp_path)
+    lines: list[str] = []
+    assert runner(study, FakeLauncher(shape), lines=lines).run() == EXIT_DONE
+    led = L.load(study)
+    assert led["round"] == 3 and [b["patch"] for b in led["backtracked"]] == [
+        {"lora.r": 16, "lora.lora_alpha": 32.0}, {"lora.target_modules": ["q_proj", "k_proj", "v_proj"]}]
+    assert [r["round"] for r in led["earlier_rounds"]] == [1, 2]
+    assert led["earlier_rounds"][0]["stages"][-1]["stage"] == 7 and led["earlier_rounds"][0]["stages"][0]["state"] == "done"
+    assert led["config"]["lora"]["r"] == 16 and "k_proj" in led["config"]["lora"]["target_modules"]
+    assert "r 16 on q,k,v already" in led["stages"][7]["reason"]
+    assert (study / "s3-lr-5e-05-round2").is_dir() and any("back to stage 3" in s for s in lines)
+
+
+def test_a_question_blocks_without_a_terminal_and_an_answer_continues(tmp_path):
+    def shape(cfg, name):  # a low loss: only a person can say whether the outputs are rigid
+        return ("low" if cfg.training.learning_rate < 1.5e-4 else "explode"), ((0, 3.0), (STEPS, 1.0))
+
+    study = new_study(tmp_path)
+    assert runner(study, FakeLauncher(shape)).run() == EXIT_ASKS
+    led = L.load(study)
+    assert led["state"] == "blocked" and led["stages"][5]["state"] == "blocked"
+    assert led["stages"][5]["question"]["id"] == "outputs_rigid"
+    fake = FakeLauncher(shape)
+    assert runner(study, fake, answers={"outputs_rigid": "yes"}).run() == EXIT_ASKS
+    led = L.load(study)
+    assert fake.started == ["s5-alpha-8"] and led["stages"][5]["answers"] == {"outputs_rigid": "yes"}
+    # lr 5e-5, dropout 0.1, alpha <= 2r, and the eval beats the reference: are the samples right?
+    assert led["stages"][7]["question"]["id"] == "samples_right"
+    assert runner(study, FakeLauncher(shape), answers={"samples_right": "yes"}).run() == EXIT_DONE
+    assert L.load(study)["stages"][7]["state"] == "skipped"
+
+
+def test_accept_defaults_answers_for_the_person(tmp_path):
+    def shape(cfg, name):
+        return ("low" if cfg.training.learning_rate < 1.5e-4 else "explode"), ((0, 3.0), (STEPS, 1.0))
+
+    study = new_study(tmp_path)
+    assert runner(study, FakeLauncher(shape), accept_defaults=True).run() == EXIT_DONE
+    assert L.load(study)["stages"][5]["answers"] == {"outputs_rigid": "no"}
+
+
+def test_the_run_budget_pauses_and_a_bigger_one_continues(tmp_path):
+    study = new_study(tmp_path, max_runs=2)
+    assert runner(study, FakeLauncher(sweep_shape)).run() == EXIT_PAUSED
+    led = L.load(study)
+    assert led["state"] == "paused" and "--max-runs 2" in led["reason"] and led["runs_started"] == 2
+    led["options"]["max_runs"] = 10
+    L.save(study, led)
+    assert runner(study, FakeLauncher(sweep_shape)).run() == EXIT_DONE
+
+
+def test_a_refused_data_check_blocks_at_stage_0(tmp_path):
+    study = new_study(tmp_path)
+    r = runner(study, FakeLauncher(sweep_shape))
+    r.audit = lambda cfg: {"error": "data.jsonl:3: not JSON"}
+    assert r.run() == EXIT_BLOCKED
+    led = L.load(study)
+    assert led["stages"][0]["state"] == "blocked" and "data.jsonl:3" in led["stages"][0]["reason"]
+
+
+def test_without_auto_and_without_a_terminal_it_stops_after_each_stage(tmp_path):
+    study = new_study(tmp_path)
+    assert runner(study, FakeLauncher(sweep_shape), auto=False).run() == EXIT_PAUSED
+    assert states(study)[:2] == ["done", "todo"]
+
+
+def test_a_broken_ledger_is_refused_with_its_path(tmp_path):
+    (tmp_path / "study.json").write_text('{"v": 1, "stages": [')
+    with pytest.raises(ValueError, match="study.json: not valid JSON"):
+        L.load(tmp_path)
+
+
+def test_study_cli_refuses_what_is_not_a_study(tmp_path):
+    from runhelpers import cockpit, demo_yaml
+
+    r = cockpit("study", str(tmp_path))
+    assert r.returncode == 2 and "not a study directory (no study.json)" in r.stderr
+    r = cockpit("study", str(demo_yaml(tmp_path)), "--trial-steps", "5", "--runs-dir", str(tmp_path / "runs"))
+    assert r.returncode == 2 and "--trial-steps: a run needs at least 10 steps" in r.stderr
+    assert not (tmp_path / "runs").exists()
+    (tmp_path / "study.json").write_text("{}")
+    r = cockpit("study", str(tmp_path), "--set", "training.learning_rate=1e-3")
+    assert r.returncode == 2 and "--set starts a new study" in r.stderr
+    r = cockpit("study", str(tmp_path), "--answer", "yes")
+    assert r.returncode == 2 and "--answer 'yes': expected QUESTION_ID=ANSWER" in r.stderr
+
+
+def test_the_terminal_prompt_takes_a_prefix_the_default_on_enter_and_none_without_a_terminal():
+    from cockpit.study.types import Question
+
+    q = Question("outputs_rigid", "rigid?", default="no")
+    said: list[str] = []
+    answers = iter(["maybe", "y"])
+    a = Asker(accept_defaults=False, interactive=True, read=lambda p: next(answers), write=said.append)
+    assert a.answer(q) == "yes" and said == ["    answer one of: yes, no"]
+    assert Asker(accept_defaults=False, interactive=True, read=lambda p: "").answer(q) == "no"
+    assert Asker(accept_defaults=False, interactive=False).answer(q) is None
+    assert Asker(accept_defaults=True, interactive=False, write=said.append).answer(q) == "no"
+
+
+def test_a_final_run_without_an_adapter_blocks_stage_8(tmp_path):
+    class NoAdapter(FakeLauncher):
+        def start(self, cfg, run_dir):
+            super().start(cfg, run_dir)
+            if run_dir.name.startswith("s8-"):
+                (run_dir / "adapter" / "adapter_config.json").unlink()
+
+    study = new_study(tmp_path)
+    assert runner(study, NoAdapter(sweep_shape)).run() == EXIT_BLOCKED
+    led = L.load(study)
+    assert led["stages"][8]["state"] == "blocked" and "left no adapter" in led["stages"][8]["reason"]
+
+
+def test_a_final_run_that_died_after_a_checkpoint_is_resumed_not_restarted(tmp_path):
+    class Resumable(FakeLauncher):
+        resumed: list[str] = []
+
+        def start(self, cfg, run_dir):
+            if run_dir.name.startswith("s8-") and self.kill_at is not None:
+                self.kill_at = len(self.started) + 1
+                try:
+                    super().start(cfg, run_dir)
+                finally:
+                    (run_dir / "checkpoints" / "checkpoint-60").mkdir(parents=True)
+            super().start(cfg, run_dir)
+
+        def resume(self, run_dir):
+            self.resumed.append(run_dir.name)
+            with open(run_dir / "events.jsonl", "a") as f:
+                f.write(dumps({"v": 1, "t": 1, "kind": "state", "state": "finished", "step": 2 * STEPS}) + "\n")
+            (run_dir / "adapter").mkdir(exist_ok=True)
+            (run_dir / "adapter" / "adapter_config.json").write_text("{}")
+
+    study = new_study(tmp_path)
+    with pytest.raises(Killed):
+        runner(study, Resumable(sweep_shape, kill_at=99)).run()
+    again = Resumable(sweep_shape)
+    assert runner(study, again).run() == EXIT_DONE
+    assert again.started == [] and again.resumed == ["s8-final"]
+    assert L.load(study)["stages"][8]["trials"]["final"]["resumed"]
+
+
+@pytest.mark.slow
+def test_real_trainer_ctrl_c_mid_trial_then_continue(tmp_path):
+    """The tiny model, end to end: Ctrl-C during the baseline leaves its trainer running; the study
+    continues from the ledger, reads the baseline when it ends, and walks on to a final adapter (12-step
+    trials are too short to decline: the sweep's fallback question gets its default)."""
+    import signal
+    import subprocess
+    import time
+
+    from runhelpers import COCKPIT, ROOT, demo_yaml
+
+    cfg = demo_yaml(tmp_path, samples__every=0)
+    args = ["study", str(cfg), "--auto", "--trial-steps", "12", "--final-steps", "12", "--runs-dir", str(tmp_path / "runs")]
+    p = subprocess.Popen([*COCKPIT, *args], cwd=ROOT, stdout=subprocess.PIPE, stderr=subprocess.STDOUT, text=True)
+    deadline = time.monotonic() + 300
+    while not list((tmp_path / "runs").glob("*/s2-baseline/events.jsonl")) and time.monotonic() < deadline:
+        time.sleep(0.5)
+    p.send_signal(signal.SIGINT)
+    out, _ = p.communicate(timeout=60)
+    assert p.returncode == 130 and "continues where it stopped" in out and "s2-baseline goes on" in out, out
+    study = next((tmp_path / "runs").iterdir())
+    r = subprocess.run([*COCKPIT, "study", str(study), "--auto", "--accept-defaults"], cwd=ROOT, capture_output=True, text=True, timeout=900)
+    assert r.returncode == 0, r.stdout + r.stderr
+    led = L.load(study)
+    assert led["state"] == "done" and led["stages"][2]["runs"] == ["s2-baseline"]  # waited for, not re-run
+    assert (study / "s8-final" / "adapter" / "adapter_config.json").exists()
+    assert all(s["state"] in ("done", "skipped") for s in led["stages"])
+
+
+def test_ctrl_c_while_a_trainer_is_being_started_lands_after_the_start(tmp_path):
+    """Ctrl-C inside launch.start_run would release the run's lock mid-hand-over and leave a trainer the
+    continued study cannot see; the runner holds the signal until the start is done."""
+    import os
+    import signal
+
+    class CtrlCDuringStart(FakeLauncher):
+        def start(self, cfg, run_dir):
+            if run_dir.name == "s3-lr-5e-05":
+                os.kill(os.getpid(), signal.SIGINT)
+            super().start(cfg, run_dir)
+
+    study = new_study(tmp_path)
+    fake = CtrlCDuringStart(sweep_shape)
+    with pytest.raises(KeyboardInterrupt):
+        runner(study, fake).run()
+    assert (study / "s3-lr-5e-05" / "adapter").is_dir()  # the start ran to its end
+    assert L.load(study)["stages"][3]["trials"]["lr-5e-05"]["state"] == "running"
+    again = FakeLauncher(sweep_shape)
+    assert runner(study, again).run() == EXIT_DONE
+    assert again.started == ["s3-lr-0.0002", "s8-final"]  # the interrupted trial is read, not started again

@@ -1,0 +1,241 @@
+"""Each SOP stage's decision from synthetic histories (no trainer, no files): cockpit.study.decide."""
+
+from __future__ import annotations
+
+import math
+
+import pytest
+
+from cockpit.config import RunConfig
+from cockpit.history import History
+from cockpit.study.decide import decide
+from cockpit.study.patching import apply_patch
+from cockpit.study.types import StageInput, Trial
+
+STEPS = 60
+
+
+def base_config(**patch) -> RunConfig:
+    cfg = RunConfig()
+    cfg.training.lr_scheduler_type = "constant"
+    cfg.training.warmup_ratio = 0.0
+    cfg.training.max_steps = STEPS
+    cfg.lora.lora_dropout = 0.05
+    cfg.lora.lora_alpha = 16
+    return apply_patch(cfg, patch) if patch else cfg
+
+
+def curve(kind: str, n: int = STEPS) -> dict[str, list[float]]:
+    """Per-step loss / grad_norm / entropy shaped like the SOP's cases."""
+    i = range(n)
+    good = {"loss": [3.0 - 1.5 * k / n + 0.02 * math.sin(k) for k in i], "grad_norm": [1.0 + 0.1 * math.sin(k) for k in i],
+            "entropy": [2.0 - 0.2 * k / n for k in i]}
+    if kind == "good":
+        return good
+    if kind == "flat":
+        return {**good, "loss": [3.0 + 0.01 * math.sin(k) for k in i], "entropy": [2.0] * n}
+    if kind == "explode":
+        return {**good, "grad_norm": [1.0 if k < n // 2 else 80.0 for k in i]}
+    if kind == "collapse":  # entropy to a tenth of its start within a few steps: overfitting
+        return {**good, "entropy": [2.0 if k < 5 else 0.15 for k in i]}
+    if kind == "low":  # loss falls low: only the samples can say whether the outputs are rigid
+        return {**good, "loss": [3.0 * (0.02 / 3.0) ** (k / (n - 1)) + 0.2 for k in i]}
+    raise ValueError(kind)
+
+
+def trial(key: str, cfg: RunConfig, kind: str = "good", patch=None, evals=((0, 3.0), (STEPS, 1.5)),
+          state: str = "finished") -> Trial:
+    h = History()
+    h.add({"kind": "run_started", "config": cfg.model_dump(mode="json"), "total_steps": STEPS})
+    c = curve(kind)
+    for k in range(STEPS):
+        h.add({"kind": "metrics", "step": k + 1, "loss": c["loss"][k], "grad_norm": c["grad_norm"][k],
+               "entropy": c["entropy"][k], "learning_rate": cfg.training.learning_rate})
+    for step, v in evals:
+        h.add({"kind": "eval", "step": step, "eval_loss": v})
+    h.add({"kind": "state", "state": state, "step": STEPS})
+    return Trial(key, dict(patch or {}), cfg, h, f"/study/{key}")
+
+
+def inp(stage: int, cfg: RunConfig, trials=(), candidate=None, **kw) -> StageInput:
+    return StageInput(stage=stage, config=cfg, trials={t.key: t for t in trials}, candidate=candidate, **kw)
+
+
+def test_stage0_refuses_a_template_that_would_train_wrongly():
+    audit = {"findings": [{"severity": "danger", "code": "template_mismatch",
+                           "message": "the prompt differs between training and inference"}], "config_patch": {}}
+    out = decide(inp(0, base_config(), audit=audit))
+    assert out.kind == "blocked" and "template_mismatch" in str(out.evidence) and "differs" in out.reason
+
+
+def test_stage0_carries_the_data_starting_point():
+    audit = {"findings": [{"severity": "warn", "code": "templated_small", "message": "m"}], "rows": 600,
+             "config_patch": {"training.learning_rate": 5e-5, "lora.lora_dropout": 0.1},
+             "recommended": {"learning_rate": 5e-5}}
+    out = decide(inp(0, base_config(), audit=audit))
+    assert out.kind == "done" and out.patch == {"training.learning_rate": 5e-5, "lora.lora_dropout": 0.1}
+    assert {"check": "data", "rule": "templated_small", "severity": "warn", "message": "m"} in out.evidence
+
+
+def test_stage1_starts_at_most_r16_on_q_v():
+    out = decide(inp(1, base_config(**{"lora.r": 64, "lora.target_modules": "all-linear"})))
+    assert out.kind == "done" and out.patch == {"lora.r": 16, "lora.target_modules": ["q_proj", "v_proj"]}
+
+
+def test_stage2_runs_the_baseline_then_keeps_the_untrained_eval_loss():
+    cfg = base_config(**{"lora.lora_alpha": 40.0, "training.max_grad_norm": 0.0, "training.lr_scheduler_type": "linear"})
+    first = decide(inp(2, cfg))
+    assert first.kind == "run" and first.trials[0].key == "baseline"
+    p = first.trials[0].patch
+    assert p["lora.lora_alpha"] == 16 and p["training.max_grad_norm"] == 1.0 and p["data.eval_ratio"] == 0.1
+    assert p["training.lr_scheduler_type"] == "cosine" and p["training.eval_on_start"] is True
+    t = trial("baseline", apply_patch(cfg, p), patch=p, evals=((0, 3.4), (60, 1.2)))
+    out = decide(inp(2, cfg, [t]))
+    assert out.kind == "done" and out.extra["reference_eval_loss"] == 3.4 and out.candidate == "baseline"
+
+
+def sweep_trials(cfg, kinds):
+    out = []
+    for lr, kind in zip((5e-5, 1e-4, 2e-4), kinds):
+        patch = {"training.learning_rate": lr}
+        out.append(trial(f"lr-{lr:g}", apply_patch(cfg, patch), kind, patch))
+    return out
+
+
+def test_stage3_gradient_explosion_inside_the_sweep_rules_that_lr_out():
+    cfg = base_config()
+    out = decide(inp(3, cfg))
+    assert out.kind == "run" and [s.key for s in out.trials] == ["lr-5e-05", "lr-0.0001", "lr-0.0002"]
+    out = decide(inp(3, cfg, sweep_trials(cfg, ["flat", "good", "explode"])))
+    assert out.kind == "done" and out.patch == {"training.learning_rate": 1e-4} and out.candidate == "lr-0.0001"
+    hot = [e for e in out.evidence if e.get("rule") == "grad_norm_explosion"]
+    assert hot and hot[0]["trial"] == "lr-0.0002" and hot[0]["first_step"] >= STEPS // 2
+
+
+def test_stage3_reuses_the_baseline_run_for_its_own_lr():
+    cfg = base_config(**{"training.learning_rate": 5e-5})
+    base = trial("baseline", cfg)
+    out = decide(inp(3, cfg, candidate=base))
+    assert [s.reuse for s in out.trials] == ["candidate", None, None]
+
+
+def test_gradient_trouble_everywhere_walks_the_ladder_lr_then_clipping_then_alpha_never_r():
+    cfg = base_config()
+    trials = sweep_trials(cfg, ["explode"] * 3)
+    out = decide(inp(3, cfg, trials))
+    assert out.kind == "run" and out.trials[0].key == "grad-1-lr"
+    assert out.trials[0].patch == {"training.learning_rate": 2.5e-5}
+    p1 = out.trials[0].patch
+    trials.append(trial("grad-1-lr", apply_patch(cfg, p1), "explode", p1))
+    out = decide(inp(3, cfg, trials))
+    # clipping is on at 1.0 already: nothing to change there, so alpha goes down next; r is never touched
+    assert out.kind == "run" and out.trials[0].key == "grad-3-alpha"
+    p3 = out.trials[0].patch
+    assert p3 == {"training.learning_rate": 2.5e-5, "lora.lora_alpha": 8.0} and "lora.r" not in p3
+    ladder = next(e["ladder"] for e in out.evidence if "ladder" in e)
+    assert ladder[1]["rung"] == "clip" and "already on" in ladder[1]["change"]
+    trials.append(trial("grad-3-alpha", apply_patch(cfg, p3), "good", p3))
+    out = decide(inp(3, cfg, trials))
+    assert out.kind == "done" and out.candidate == "grad-3-alpha" and out.patch == p3
+
+
+def test_clipping_off_is_the_second_rung():
+    cfg = base_config(**{"training.max_grad_norm": 0.0})
+    trials = sweep_trials(cfg, ["explode"] * 3)
+    trials.append(trial("grad-1-lr", cfg, "explode", {"training.learning_rate": 2.5e-5}))
+    out = decide(inp(3, cfg, trials))
+    assert out.trials[0].key == "grad-2-clip" and out.trials[0].patch["training.max_grad_norm"] == 1.0
+
+
+def test_stage4_skipped_with_the_reason_when_entropy_holds():
+    cfg = base_config()
+    out = decide(inp(4, cfg, candidate=trial("lr-0.0001", cfg)))
+    assert out.kind == "skipped" and "no entropy_collapse or fake_learning" in out.reason
+
+
+def test_stage4_entropy_collapse_tries_dropout_0_1_then_the_0_2_rescue():
+    cfg = base_config()
+    cand = trial("lr-0.0001", cfg, "collapse")
+    out = decide(inp(4, cfg, candidate=cand))
+    assert out.kind == "run" and out.trials[0].patch == {"lora.lora_dropout": 0.1}
+    t1 = trial("dropout-0.1", apply_patch(cfg, {"lora.lora_dropout": 0.1}), "collapse", {"lora.lora_dropout": 0.1})
+    out = decide(inp(4, cfg, [t1], candidate=cand))
+    assert out.kind == "run" and out.trials[0].patch == {"lora.lora_dropout": 0.2}
+    t2 = trial("dropout-0.2", apply_patch(cfg, {"lora.lora_dropout": 0.2}), "good", {"lora.lora_dropout": 0.2})
+    out = decide(inp(4, cfg, [t1, t2], candidate=cand))
+    assert out.kind == "done" and out.patch == {"lora.lora_dropout": 0.2} and out.candidate == "dropout-0.2"
+    assert any(e.get("rule") == "entropy_collapse" and e["trial"] == "dropout-0.1" for e in out.evidence)
+
+
+def test_stage5_low_loss_asks_a_person_about_rigid_outputs():
+    cfg = base_config()
+    cand = trial("lr-0.0001", cfg, "low")
+    out = decide(inp(5, cfg, candidate=cand))
+    assert out.kind == "ask" and out.question.id == "outputs_rigid" and out.question.default == "no"
+    out = decide(inp(5, cfg, candidate=cand, answers={"outputs_rigid": "no"}))
+    assert out.kind == "skipped" and "stays 16" in out.reason
+    out = decide(inp(5, cfg, candidate=cand, answers={"outputs_rigid": "yes"}))
+    assert out.kind == "run" and out.trials[0].patch == {"lora.lora_alpha": 8.0}
+
+
+def test_stage5_keeps_alpha_when_the_trial_is_not_better():
+    cfg = base_config()
+    cand = trial("lr-0.0001", cfg, "low")
+    worse = trial("alpha-8", apply_patch(cfg, {"lora.lora_alpha": 8.0}), "flat", {"lora.lora_alpha": 8.0},
+                  evals=((0, 3.0), (60, 2.9)))
+    out = decide(inp(5, cfg, [worse], candidate=cand, answers={"outputs_rigid": "yes"}))
+    assert out.kind == "done" and out.patch == {} and out.candidate is None and "not better" in out.reason
+
+
+def test_stage6_four_indicators_and_the_ladder_on_gradient_trouble():
+    cfg = base_config()
+    out = decide(inp(6, cfg, candidate=trial("lr-0.0001", cfg)))
+    assert out.kind == "done" and [i["indicator"] for i in out.evidence] == [
+        "loss smooth", "grad_norm under 5", "entropy declining slowly", "lr schedule right"]
+    out = decide(inp(6, cfg, candidate=trial("lr-0.0001", cfg, "explode")))
+    assert out.kind == "run" and out.trials[0].patch == {"training.learning_rate": cfg.training.learning_rate * 0.5}
+
+
+def test_stage7_backtracks_only_under_the_strict_conditions_then_returns_to_stage3():
+    strict = base_config(**{"training.learning_rate": 5e-5, "lora.lora_dropout": 0.1})
+    unlearned = trial("dropout-0.1", strict, evals=((0, 3.0), (60, 3.1)))
+    out = decide(inp(7, strict, candidate=unlearned, reference_eval_loss=3.0))
+    assert out.kind == "back" and out.next_stage == 3 and out.patch == {"lora.r": 16, "lora.lora_alpha": 32.0}
+    r16 = apply_patch(strict, out.patch)
+    out = decide(inp(7, r16, candidate=trial("x", r16, evals=((0, 3.0), (60, 3.1))), reference_eval_loss=3.0))
+    assert out.kind == "back" and out.patch == {"lora.target_modules": ["q_proj", "k_proj", "v_proj"]}
+    loose = base_config(**{"training.learning_rate": 1e-4})
+    out = decide(inp(7, loose, candidate=trial("lr-0.0001", loose, evals=((0, 3.0), (60, 3.1))), reference_eval_loss=3.0))
+    assert out.kind == "skipped" and "lr <= 5e-5" in out.reason and "dropout >= 0.1" in out.reason
+
+
+def test_stage7_learned_by_eval_asks_about_the_samples():
+    strict = base_config(**{"training.learning_rate": 5e-5, "lora.lora_dropout": 0.1})
+    learned = trial("lr-5e-05", strict, evals=((0, 3.0), (60, 1.0)))
+    out = decide(inp(7, strict, candidate=learned, reference_eval_loss=3.0))
+    assert out.kind == "ask" and out.question.id == "samples_right"
+    out = decide(inp(7, strict, candidate=learned, reference_eval_loss=3.0, answers={"samples_right": "no"}))
+    assert out.kind == "back"
+
+
+@pytest.mark.parametrize("state,kind", [("finished", "done"), ("crashed", "blocked")])
+def test_stage8_final_run(state, kind):
+    cfg = base_config()
+    out = decide(inp(8, cfg))
+    assert out.kind == "run" and out.trials[0].final
+    out = decide(inp(8, cfg, [trial("final", cfg, state=state)]))
+    assert out.kind == kind
+    if kind == "done":
+        assert out.extra["merge_command"] == "cockpit merge /study/final"
+
+
+def test_a_candidate_too_short_for_a_loss_trend_still_gets_a_reason():
+    """Fewer than four logged losses: the summary has no loss_start; the skip message says nan, no crash."""
+    cfg = base_config()
+    h = History()
+    h.add({"kind": "run_started", "config": cfg.model_dump(mode="json"), "total_steps": 3})
+    for k in range(3):
+        h.add({"kind": "metrics", "step": k + 1, "loss": 2.0, "grad_norm": 1.0, "learning_rate": 2e-4})
+    h.add({"kind": "state", "state": "finished", "step": 3})
+    out = decide(inp(5, cfg, candidate=Trial("short", {}, cfg, h, "/study/short")))
+    assert out.kind == "skipped" and "loss nan -> nan" in out.reason
