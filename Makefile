@@ -27,7 +27,7 @@ test: install lint
 lint: install
 	$(BIN)/ruff check
 	$(BIN)/lint-imports
-#	$(BIN)/ruff format --check   # enable once the tree has been formatted
+	$(BIN)/ruff format --check
 
 bench: install
 	$(BIN)/python bench/run_all.py

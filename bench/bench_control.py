@@ -19,9 +19,26 @@ def main() -> int:
     from cockpit.rundir import RunDir, append_command, last_event
 
     tmp = Path(tempfile.mkdtemp())
-    r = subprocess.run([sys.executable, "-m", "cockpit.cli", "demo", "--detach", "--runs-dir", str(tmp),
-                        "--set", "training.max_steps=100000", "--set", "samples.every=0", "--set",
-                        "training.save_steps=0"], capture_output=True, text=True, cwd=ROOT)
+    r = subprocess.run(
+        [
+            sys.executable,
+            "-m",
+            "cockpit.cli",
+            "demo",
+            "--detach",
+            "--runs-dir",
+            str(tmp),
+            "--set",
+            "training.max_steps=100000",
+            "--set",
+            "samples.every=0",
+            "--set",
+            "training.save_steps=0",
+        ],
+        capture_output=True,
+        text=True,
+        cwd=ROOT,
+    )
     rd = RunDir(r.stdout.strip().splitlines()[-1])
     while not (last_event(rd.events, "metrics") or {}).get("step", 0) > 5:
         time.sleep(0.2)

@@ -29,14 +29,25 @@ CASES = {
     "demo-b32-gc": {"training.per_device_train_batch_size": "32", "model.gradient_checkpointing": "true"},
     "demo-b128": {"training.per_device_train_batch_size": "128"},
     "smol-fp32": {"model.name_or_path": str(SMOL), "training.per_device_train_batch_size": "4"},
-    "smol-fp32-gc": {"model.name_or_path": str(SMOL), "training.per_device_train_batch_size": "4",
-                     "model.gradient_checkpointing": "true"},
-    "smol-4bit": {"model.name_or_path": str(SMOL), "training.per_device_train_batch_size": "4",
-                  "model.quantization": "4bit"},
+    "smol-fp32-gc": {
+        "model.name_or_path": str(SMOL),
+        "training.per_device_train_batch_size": "4",
+        "model.gradient_checkpointing": "true",
+    },
+    "smol-4bit": {
+        "model.name_or_path": str(SMOL),
+        "training.per_device_train_batch_size": "4",
+        "model.quantization": "4bit",
+    },
     "smol-b16": {"model.name_or_path": str(SMOL), "training.per_device_train_batch_size": "16"},
 }
-COMMON = {"training.max_length": "128", "training.max_steps": "6", "training.save_steps": "0",
-          "samples.every": "0", "training.logging_steps": "1"}
+COMMON = {
+    "training.max_length": "128",
+    "training.max_steps": "6",
+    "training.save_steps": "0",
+    "samples.every": "0",
+    "training.logging_steps": "1",
+}
 
 
 def run_case(name: str, sets: dict[str, str], data: Path, work: Path) -> dict:
@@ -52,11 +63,21 @@ def run_case(name: str, sets: dict[str, str], data: Path, work: Path) -> dict:
     from cockpit.estimate.measure import peak_of_run
 
     peak, rc = peak_of_run(["run", str(ROOT / "cockpit/demo/demo-tiny.yaml"), *flags], run_dir)
-    used = [e["mem_used"] for e in map(json.loads, (run_dir / "events.jsonl").read_text().splitlines())
-            if e.get("kind") == "metrics" and e.get("mem_used")]
-    return {"case": name, "estimate": est.total, "framework": est.part("framework"),
-            "parts": {p.key: p.bytes for p in est.parts}, "vm_hwm": peak, "mem_used_max": max(used, default=0),
-            "steps": len(used), "rc": rc}
+    used = [
+        e["mem_used"]
+        for e in map(json.loads, (run_dir / "events.jsonl").read_text().splitlines())
+        if e.get("kind") == "metrics" and e.get("mem_used")
+    ]
+    return {
+        "case": name,
+        "estimate": est.total,
+        "framework": est.part("framework"),
+        "parts": {p.key: p.bytes for p in est.parts},
+        "vm_hwm": peak,
+        "mem_used_max": max(used, default=0),
+        "steps": len(used),
+        "rc": rc,
+    }
 
 
 def main(names: list[str]) -> int:
@@ -64,17 +85,22 @@ def main(names: list[str]) -> int:
     with tempfile.TemporaryDirectory() as tmp:
         data = Path(tmp) / "long.jsonl"
         data.write_text("".join(json.dumps(r) + "\n" for r in long_rows()))
-        print(f"{'case':<14} {'estimate':>9} {'VmHWM':>9} {'err':>7} {'mem_used':>9} {'err':>7}  "
-              f"{'est-fw':>8} {'HWM-fw':>8} {'err':>7}")
+        print(
+            f"{'case':<14} {'estimate':>9} {'VmHWM':>9} {'err':>7} {'mem_used':>9} {'err':>7}  "
+            f"{'est-fw':>8} {'HWM-fw':>8} {'err':>7}"
+        )
         for name in names or list(CASES):
             if name.startswith("smol") and not SMOL.exists():
                 print(f"{name:<14} skipped: {SMOL} is not there")
                 continue
             r = run_case(name, CASES[name], data, Path(tmp))
             e, h, u, fw = r["estimate"], r["vm_hwm"], r["mem_used_max"], r["framework"]
-            print(f"{name:<14} {e / mib:>8.0f}M {h / mib:>8.0f}M {(e - h) / h:>+7.1%} {u / mib:>8.0f}M "
-                  f"{(e - u) / max(u, 1):>+7.1%}  {(e - fw) / mib:>7.0f}M {(h - fw) / mib:>7.0f}M "
-                  f"{(e - h) / max(h - fw, 1):>+7.1%}  steps={r['steps']} rc={r['rc']}", flush=True)
+            print(
+                f"{name:<14} {e / mib:>8.0f}M {h / mib:>8.0f}M {(e - h) / h:>+7.1%} {u / mib:>8.0f}M "
+                f"{(e - u) / max(u, 1):>+7.1%}  {(e - fw) / mib:>7.0f}M {(h - fw) / mib:>7.0f}M "
+                f"{(e - h) / max(h - fw, 1):>+7.1%}  steps={r['steps']} rc={r['rc']}",
+                flush=True,
+            )
             print("   parts MiB: " + ", ".join(f"{k} {v / mib:.0f}" for k, v in r["parts"].items()), flush=True)
     return 0
 

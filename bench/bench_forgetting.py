@@ -18,8 +18,11 @@ ROOT = Path(__file__).resolve().parents[1]
 if str(ROOT) not in sys.path:
     sys.path.insert(0, str(ROOT))
 
-KEEP = {"metrics": ("step", "loss", "grad_norm", "entropy", "learning_rate"), "state": ("step", "state", "reason"),
-        "run_started": ("config", "total_steps", "train_rows", "general_rows")}
+KEEP = {
+    "metrics": ("step", "loss", "grad_norm", "entropy", "learning_rate"),
+    "state": ("step", "state", "reason"),
+    "run_started": ("config", "total_steps", "train_rows", "general_rows"),
+}
 
 
 def trimmed(evs: list[dict]) -> list[dict]:
@@ -73,12 +76,16 @@ def main(argv: list[str]) -> None:
         evs = list(read_events(rd / "events.jsonl"))
         started = next(e for e in evs if e["kind"] == "run_started")
         d = started["config"]["data"]
-        print(f"{rd.name}: general_mix {d.get('general_mix')}, {started.get('train_rows')} train rows "
-              f"({started.get('general_rows', 0)} general), lr {started['config']['training']['learning_rate']}")
+        print(
+            f"{rd.name}: general_mix {d.get('general_mix')}, {started.get('train_rows')} train rows "
+            f"({started.get('general_rows', 0)} general), lr {started['config']['training']['learning_rate']}"
+        )
         print("  step  eval_loss  general_eval_loss")
         for e in (e for e in evs if e["kind"] == "eval"):
             ev = e.get("eval_loss")
-            print(f"  {e['step']:>4}  {ev if ev is None else round(ev, 3)!s:>9}  {round(e['general_eval_loss'], 3):>17}")
+            print(
+                f"  {e['step']:>4}  {ev if ev is None else round(ev, 3)!s:>9}  {round(e['general_eval_loss'], 3):>17}"
+            )
         f = [x for x in evaluate(History().extend(evs))[1] if x.rule == "forgetting"]
         print(f"  finding: {f[0].severity}: {f[0].message}" if f else "  finding: none")
         for e in (e for e in evs if e["kind"] == "sample"):

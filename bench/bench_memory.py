@@ -42,8 +42,7 @@ def main() -> int:
             except Exception as e:  # noqa: BLE001 - no NVML here is a row, not a failure
                 print(f"NVML: {e}")
             _, cuda = make_reader(0)
-            rows.append(("the cockpit's whole CUDA reading (allocator tree once + NVML)",
-                         per_call(cuda)))
+            rows.append(("the cockpit's whole CUDA reading (allocator tree once + NVML)", per_call(cuda)))
         else:
             rows.append(("CUDA / NVML readings", float("nan")))
     except ImportError:

@@ -39,11 +39,15 @@ def time_hooks() -> dict[str, list[float]]:
     import cockpit.trainer.callbacks as cbs
 
     times: dict[str, list[float]] = defaultdict(list)
-    classes = {c for c in vars(cbs).values() if isinstance(c, type) and issubclass(c, TrainerCallback)
-               and c.__module__.startswith(cbs.__name__ + ".")}
+    classes = {
+        c
+        for c in vars(cbs).values()
+        if isinstance(c, type) and issubclass(c, TrainerCallback) and c.__module__.startswith(cbs.__name__ + ".")
+    }
     for cls in classes:
         # Only the hooks a class defines itself: the inherited no-ops are not the cockpit's time.
         for name in [n for n in vars(cls) if n.startswith("on_")]:
+
             def timed(self, *args, _orig=getattr(cls, name), _name=f"{cls.__name__}.{name}", **kw):
                 t0 = time.perf_counter()
                 try:
@@ -58,16 +62,20 @@ def time_hooks() -> dict[str, list[float]]:
 def print_interleaved(res, steps: int, block: int) -> None:
     times = res.times()
     print()
-    print(f"| interleaved: one run of {steps} steps, {block} steps per variant per round, rounds shuffled "
-          "| steps | median step (ms) | ratio to (a): mean over rounds | ± SE | ratio of medians |")
+    print(
+        f"| interleaved: one run of {steps} steps, {block} steps per variant per round, rounds shuffled "
+        "| steps | median step (ms) | ratio to (a): mean over rounds | ± SE | ratio of medians |"
+    )
     print("|---|---|---|---|---|---|")
     for v in sorted(times, key=lambda v: list(NAMES).index(v)):
         if v == "a":
             print(f"| {NAMES[v]} | {len(times[v])} | {statistics.median(times[v]) * 1000:.2f} | 1 | | 1 |")
             continue
         e = res.estimate(v)
-        print(f"| {NAMES[v]} | {len(times[v])} | {statistics.median(times[v]) * 1000:.2f} | **{e.ratio:.4f}** | "
-              f"{e.se:.2%} | {e.ratio_of_medians:.4f} |")
+        print(
+            f"| {NAMES[v]} | {len(times[v])} | {statistics.median(times[v]) * 1000:.2f} | **{e.ratio:.4f}** | "
+            f"{e.se:.2%} | {e.ratio_of_medians:.4f} |"
+        )
 
 
 def main() -> int:
@@ -78,22 +86,39 @@ def main() -> int:
     ap.add_argument("--skip", type=int, default=5, help="warm-up steps left out of each median")
     ap.add_argument("--variants", default="a,b,c")
     ap.add_argument("--json", default=None, help="write the raw results here")
-    ap.add_argument("--interleaved-steps", type=int, default=0,
-                    help="also one run of this many steps, variants switched every --block steps in shuffled "
-                         "rounds (bench/interleave.py; 0: skip)")
+    ap.add_argument(
+        "--interleaved-steps",
+        type=int,
+        default=0,
+        help="also one run of this many steps, variants switched every --block steps in shuffled "
+        "rounds (bench/interleave.py; 0: skip)",
+    )
     ap.add_argument("--block", type=int, default=4, help="steps per variant per round in the interleaved run")
-    ap.add_argument("--interleaved-variants", default="a,a2,b,c",
-                    help="a: bare, a2: bare again (the A/A control), b: + callback, c: + cockpit attached")
-    ap.add_argument("--hook-times", action="store_true",
-                    help="time each cockpit callback hook inside the steps of the (b) and (c) runs")
+    ap.add_argument(
+        "--interleaved-variants",
+        default="a,a2,b,c",
+        help="a: bare, a2: bare again (the A/A control), b: + callback, c: + cockpit attached",
+    )
+    ap.add_argument(
+        "--hook-times",
+        action="store_true",
+        help="time each cockpit callback hook inside the steps of the (b) and (c) runs",
+    )
     a = ap.parse_args()
 
     os.environ.setdefault("TOKENIZERS_PARALLELISM", "false")
     from cockpit.config import load_config
     from cockpit.trainer import build
 
-    cfg = load_config(a.config, [("training.max_steps", str(a.steps)), ("training.logging_steps", "1"),
-                                 ("training.save_steps", "0"), ("samples.every", "0")])
+    cfg = load_config(
+        a.config,
+        [
+            ("training.max_steps", str(a.steps)),
+            ("training.logging_steps", "1"),
+            ("training.save_steps", "0"),
+            ("samples.every", "0"),
+        ],
+    )
     idx = build.device_index()
     model_path = build.resolve_model(cfg)
     tokenizer = build.load_tokenizer(cfg, model_path)
@@ -118,8 +143,11 @@ def main() -> int:
         print("| variant | median step (ms) | ratio to bare |")
         print("|---|---|---|")
         for v in med:
-            print(f"| {NAMES[v]} | {med[v] * 1000:.2f} | {med[v] / med['a']:.4f} |" if "a" in med else
-                  f"| {NAMES[v]} | {med[v] * 1000:.2f} | - |")
+            print(
+                f"| {NAMES[v]} | {med[v] * 1000:.2f} | {med[v] / med['a']:.4f} |"
+                if "a" in med
+                else f"| {NAMES[v]} | {med[v] * 1000:.2f} | - |"
+            )
     if hooks:
         print()
         print("| cockpit callback hook (b and c runs) | calls | median per call | total per optimizer step |")
@@ -127,23 +155,52 @@ def main() -> int:
         per_step = len(hooks.get("StepEventsCallback.on_step_end", ())) or 1  # optimizer steps the callbacks saw
         for name, xs in sorted(hooks.items(), key=lambda kv: -sum(kv[1])):
             if sum(xs) > 0:
-                print(f"| `{name}` | {len(xs)} | {statistics.median(xs) * 1e6:.0f} µs | {sum(xs) / per_step * 1e6:.0f} µs |")
+                print(
+                    f"| `{name}` | {len(xs)} | {statistics.median(xs) * 1e6:.0f} µs | {sum(xs) / per_step * 1e6:.0f} µs |"
+                )
         total = sum(sum(xs) for xs in hooks.values()) / per_step
-        print(f"| all hooks | | | **{total * 1e6:.0f} µs** ({total / med['a']:.2%} of a bare step) |" if "a" in med else
-              f"| all hooks | | | **{total * 1e6:.0f} µs** |")
+        print(
+            f"| all hooks | | | **{total * 1e6:.0f} µs** ({total / med['a']:.2%} of a bare step) |"
+            if "a" in med
+            else f"| all hooks | | | **{total * 1e6:.0f} µs** |"
+        )
     inter = None
     if a.interleaved_steps:
-        icfg = load_config(a.config, [("training.max_steps", str(a.interleaved_steps)),
-                                      ("training.logging_steps", "1"), ("training.save_steps", "0"),
-                                      ("samples.every", "0")])
+        icfg = load_config(
+            a.config,
+            [
+                ("training.max_steps", str(a.interleaved_steps)),
+                ("training.logging_steps", "1"),
+                ("training.save_steps", "0"),
+                ("samples.every", "0"),
+            ],
+        )
         with tempfile.TemporaryDirectory() as tmp:
-            res = run_interleaved(icfg, Path(tmp), model_path, tokenizer, train_ds, idx, a.block,
-                                  variants=tuple(a.interleaved_variants.split(",")))
+            res = run_interleaved(
+                icfg,
+                Path(tmp),
+                model_path,
+                tokenizer,
+                train_ds,
+                idx,
+                a.block,
+                variants=tuple(a.interleaved_variants.split(",")),
+            )
         inter = {"block": a.block, "rows": res.rows}
         print_interleaved(res, a.interleaved_steps, a.block)
     if a.json:
-        Path(a.json).write_text(json.dumps({"per_rep": results, "median": med, "steps": a.steps, "interleaved": inter,
-                                            "device": build.device_label(idx)}, indent=1))
+        Path(a.json).write_text(
+            json.dumps(
+                {
+                    "per_rep": results,
+                    "median": med,
+                    "steps": a.steps,
+                    "interleaved": inter,
+                    "device": build.device_label(idx),
+                },
+                indent=1,
+            )
+        )
     return 0
 
 

@@ -72,10 +72,13 @@ def first_frame_process(path: Path, steps: int, timeout: float = 120, command: s
         started, out = Path(tmp) / "started", Path(tmp) / "pane.out"
         sock = ["tmux", "-L", f"bench-{time.monotonic_ns()}", "-f", "/dev/null"]
         # The pause lets pipe-pane attach and the window take its size before the command starts.
-        cmd = (f"sleep 0.5; printf %s $EPOCHREALTIME > {started}; cd {ROOT} && "
-               f"exec env -u PYTHONDONTWRITEBYTECODE {sys.executable} -m cockpit.cli {command} {path}")
-        subprocess.run(sock + ["new-session", "-d", "-s", "ff", "-x", "160", "-y", "48", f"bash -c '{cmd}'"],
-                       check=True)
+        cmd = (
+            f"sleep 0.5; printf %s $EPOCHREALTIME > {started}; cd {ROOT} && "
+            f"exec env -u PYTHONDONTWRITEBYTECODE {sys.executable} -m cockpit.cli {command} {path}"
+        )
+        subprocess.run(
+            sock + ["new-session", "-d", "-s", "ff", "-x", "160", "-y", "48", f"bash -c '{cmd}'"], check=True
+        )
         # tmux 3.3 sizes a detached session's window 80x24 unless told to keep a manual size
         subprocess.run(sock + ["set-option", "-t", "ff", "window-size", "manual"], check=True)
         subprocess.run(sock + ["resize-window", "-t", "ff", "-x", "160", "-y", "48"], check=True)
@@ -133,18 +136,24 @@ def main() -> int:
             print(f"{n} steps done", file=sys.stderr)
             if n == a.ab_steps:
                 ab = preload_ab(rd, max(3, a.reps))
-    print("| steps | events.jsonl | read + fold to History (in-process) | peak memory of the fold | `diagnose` "
-          "(process) | `report` (process) | replay first frame (in-process) | `cockpit replay`: on screen / "
-          "first frame with the whole log (process, in tmux) | `cockpit attach` to the finished run: first frame "
-          "with the whole log (process, in tmux) |")
+    print(
+        "| steps | events.jsonl | read + fold to History (in-process) | peak memory of the fold | `diagnose` "
+        "(process) | `report` (process) | replay first frame (in-process) | `cockpit replay`: on screen / "
+        "first frame with the whole log (process, in tmux) | `cockpit attach` to the finished run: first frame "
+        "with the whole log (process, in tmux) |"
+    )
     print("|---|---|---|---|---|---|---|---|---|")
     for n, mb, fold, peak, diag, rep, frame, shown, frame_p, attach in rows:
-        print(f"| {n:,} | {mb:.0f} MiB | {fold:.2f} s | {peak:.0f} MiB | {diag:.2f} s | {rep:.2f} s | {frame:.2f} s | "
-              f"{shown:.2f} s / {frame_p:.2f} s | {attach:.2f} s |")
+        print(
+            f"| {n:,} | {mb:.0f} MiB | {fold:.2f} s | {peak:.0f} MiB | {diag:.2f} s | {rep:.2f} s | {frame:.2f} s | "
+            f"{shown:.2f} s / {frame_p:.2f} s | {attach:.2f} s |"
+        )
     if ab:
         print()
-        print(f"| {a.ab_steps:,} steps, interleaved | log read in a forked child (default) | in-process "
-              "(`COCKPIT_NO_PRELOAD=1`) | ratio |")
+        print(
+            f"| {a.ab_steps:,} steps, interleaved | log read in a forked child (default) | in-process "
+            "(`COCKPIT_NO_PRELOAD=1`) | ratio |"
+        )
         print("|---|---|---|---|")
         for cmd, on, off in ab:
             print(f"| `cockpit {cmd}` | {on:.2f} s | {off:.2f} s | {on / off:.2f} |")

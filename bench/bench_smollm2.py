@@ -69,12 +69,18 @@ def main(argv: list[str]) -> None:
     for arg in (a for a in argv if not a.startswith("--")):
         rd = Path(arg)
         s = summary(rd)
-        print(f"{s['run']} ({s['quantization']}): {s['total_params']:,} params, {s['trainable_params']:,} trainable, "
-              f"{s['steps']} steps")
-        print(f"  {s['s_per_step']:.2f} s/step, {s['tokens_per_s']:.0f} tokens/s (medians), peak RSS "
-              f"{s['peak_rss_gib']:.2f} GiB")
-        print(f"  loss {s['loss_first10']:.3f} (first 10 steps) -> {s['loss_last10']:.3f} (last 10); eval_loss "
-              + ", ".join(f"step {st}: {v}" for st, v in s["eval_loss"]))
+        print(
+            f"{s['run']} ({s['quantization']}): {s['total_params']:,} params, {s['trainable_params']:,} trainable, "
+            f"{s['steps']} steps"
+        )
+        print(
+            f"  {s['s_per_step']:.2f} s/step, {s['tokens_per_s']:.0f} tokens/s (medians), peak RSS "
+            f"{s['peak_rss_gib']:.2f} GiB"
+        )
+        print(
+            f"  loss {s['loss_first10']:.3f} (first 10 steps) -> {s['loss_last10']:.3f} (last 10); eval_loss "
+            + ", ".join(f"step {st}: {v}" for st, v in s["eval_loss"])
+        )
         if want_samples:
             before, after = answers(rd)
             for (p, b), (_, a) in zip(before, after):

@@ -68,8 +68,12 @@ class Interleaved:
             raise ValueError(f"no round holds both {v!r} and {base!r}")
         se = statistics.stdev(logs) / math.sqrt(len(logs)) if len(logs) > 1 else float("inf")
         times = self.times()
-        return Estimate(math.exp(statistics.fmean(logs)), se, len(logs),
-                        statistics.median(times[v]) / statistics.median(times[base]))
+        return Estimate(
+            math.exp(statistics.fmean(logs)),
+            se,
+            len(logs),
+            statistics.median(times[v]) / statistics.median(times[base]),
+        )
 
 
 def _mean_log(xs: list[float]) -> float:

@@ -9,8 +9,21 @@ from pathlib import Path
 
 HERE = Path(__file__).resolve().parent
 STEPS = [
-    ("Training overhead (a/b/c)", ["bench_overhead.py", "--steps", "60", "--reps", "3", "--hook-times",
-                                   "--interleaved-steps", "1600", "--block", "4"]),
+    (
+        "Training overhead (a/b/c)",
+        [
+            "bench_overhead.py",
+            "--steps",
+            "60",
+            "--reps",
+            "3",
+            "--hook-times",
+            "--interleaved-steps",
+            "1600",
+            "--block",
+            "4",
+        ],
+    ),
     ("Memory readings", ["bench_memory.py"]),
     ("The cockpit watching a run", ["bench_cockpit.py", "--seconds", "8", "--rates", "10,1000"]),
     ("Reading long logs", ["bench_reading.py", "--reps", "1"]),

@@ -24,8 +24,12 @@ if str(ROOT) not in sys.path:
 
 from interleave import Interleaved, schedule
 
-NAMES = {"a": "(a) bare TRL SFTTrainer", "a2": "(a2) bare again: the A/A control", "b": "(b) + cockpit callbacks",
-         "c": "(c) + cockpit attached"}
+NAMES = {
+    "a": "(a) bare TRL SFTTrainer",
+    "a2": "(a2) bare again: the A/A control",
+    "b": "(b) + cockpit callbacks",
+    "c": "(c) + cockpit attached",
+}
 
 
 @dataclass
@@ -44,11 +48,30 @@ def attach_command(run_dir: Path) -> tuple[list[str], str]:
     """How (c) attaches: a real terminal through tmux where there is one, else Textual's headless driver."""
     if shutil.which("tmux"):
         name = f"bench-attach-{os.getpid()}"
-        return (["tmux", "-L", name, "-f", "/dev/null", "new-session", "-d", "-s", name, "-x", "160", "-y", "48",
-                 f"{sys.executable} -m cockpit.cli attach {run_dir}"], name)
-    code = ("import sys; from pathlib import Path; from cockpit.tui.app import CockpitApp; "
-            "from cockpit.tui.sources import LiveSource; p = Path(sys.argv[1]); "
-            "CockpitApp(LiveSource(p), run_dir=p).run(headless=True, size=(160, 48))")
+        return (
+            [
+                "tmux",
+                "-L",
+                name,
+                "-f",
+                "/dev/null",
+                "new-session",
+                "-d",
+                "-s",
+                name,
+                "-x",
+                "160",
+                "-y",
+                "48",
+                f"{sys.executable} -m cockpit.cli attach {run_dir}",
+            ],
+            name,
+        )
+    code = (
+        "import sys; from pathlib import Path; from cockpit.tui.app import CockpitApp; "
+        "from cockpit.tui.sources import LiveSource; p = Path(sys.argv[1]); "
+        "CockpitApp(LiveSource(p), run_dir=p).run(headless=True, size=(160, 48))"
+    )
     return [sys.executable, "-c", code, str(run_dir)], ""
 
 
@@ -100,11 +123,18 @@ def run_once(variant: str, cfg, work: Path, model_path: str, tokenizer, train_ds
             if tmux_name:
                 subprocess.run(argv, check=True)
             else:
-                attached = subprocess.Popen(argv, stdin=subprocess.DEVNULL, stdout=subprocess.DEVNULL,
-                                            stderr=subprocess.DEVNULL, cwd=ROOT)
+                attached = subprocess.Popen(
+                    argv, stdin=subprocess.DEVNULL, stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL, cwd=ROOT
+                )
             time.sleep(2.0)  # let the cockpit start and draw before timing begins
-    trainer = SFTTrainer(model=model, args=args, train_dataset=train_ds, processing_class=tokenizer,
-                         peft_config=build.lora_config(cfg, model), callbacks=callbacks)
+    trainer = SFTTrainer(
+        model=model,
+        args=args,
+        train_dataset=train_ds,
+        processing_class=tokenizer,
+        peft_config=build.lora_config(cfg, model),
+        callbacks=callbacks,
+    )
     try:
         trainer.train()
     finally:
@@ -151,8 +181,18 @@ def _largest_memory_fields(events: Path) -> dict:
     return best
 
 
-def run_interleaved(cfg, work: Path, model_path: str, tokenizer, train_ds, idx, block: int,
-                    variants: tuple[str, ...] = ("a", "a2", "b", "c"), skip: int = 20, seed: int = 1) -> Interleaved:
+def run_interleaved(
+    cfg,
+    work: Path,
+    model_path: str,
+    tokenizer,
+    train_ds,
+    idx,
+    block: int,
+    variants: tuple[str, ...] = ("a", "a2", "b", "c"),
+    skip: int = 20,
+    seed: int = 1,
+) -> Interleaved:
     """One run of cfg.training.max_steps steps whose variant changes every `block` steps, in rounds of
     shuffled order (bench/interleave.py says why). (a) and (a2): the cockpit's callback does nothing and
     the attached cockpit is frozen (SIGSTOP); (b): the callback works, the cockpit is frozen; (c): both
@@ -182,11 +222,13 @@ def run_interleaved(cfg, work: Path, model_path: str, tokenizer, train_ds, idx, 
         on = False
 
     for hook in [n for n in dir(TrainerCallback) if n.startswith("on_")]:
+
         def forward(self, *args, _hook=hook, **kw):
             if self.on or _hook in always:
                 for cb in inner:
                     getattr(cb, _hook)(*args, **kw)
             return
+
         setattr(Toggled, hook, forward)
     toggled = Toggled()
 
@@ -196,12 +238,14 @@ def run_interleaved(cfg, work: Path, model_path: str, tokenizer, train_ds, idx, 
         argv, tmux_name = attach_command(rd.path)
         if tmux_name:
             subprocess.run(argv, check=True)
-            pane = subprocess.run(["tmux", "-L", tmux_name, "list-panes", "-F", "#{pane_pid}"], capture_output=True,
-                                  text=True).stdout.split()[0]
+            pane = subprocess.run(
+                ["tmux", "-L", tmux_name, "list-panes", "-F", "#{pane_pid}"], capture_output=True, text=True
+            ).stdout.split()[0]
             cockpit = psutil.Process(int(pane))
         else:
-            attached = subprocess.Popen(argv, stdin=subprocess.DEVNULL, stdout=subprocess.DEVNULL,
-                                        stderr=subprocess.DEVNULL, cwd=ROOT)
+            attached = subprocess.Popen(
+                argv, stdin=subprocess.DEVNULL, stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL, cwd=ROOT
+            )
             cockpit = psutil.Process(attached.pid)
         time.sleep(2.0)
     plan = schedule(list(variants), block, cfg.training.max_steps + 1, seed)
@@ -215,6 +259,7 @@ def run_interleaved(cfg, work: Path, model_path: str, tokenizer, train_ds, idx, 
     class Switch(TrainerCallback):
         """Runs before `toggled` in every hook (it is listed first): reads the clock at each step end,
         then switches to the next step's variant."""
+
         t_end: float | None = None
         current: tuple[int, str] = plan[0]
 
@@ -236,8 +281,14 @@ def run_interleaved(cfg, work: Path, model_path: str, tokenizer, train_ds, idx, 
     torch.manual_seed(cfg.training.seed)
     model = build.load_model(cfg, model_path, idx)
     args = build.sft_config(cfg, work / "ckpt", idx, has_eval=False)
-    trainer = SFTTrainer(model=model, args=args, train_dataset=train_ds, processing_class=tokenizer,
-                         peft_config=build.lora_config(cfg, model), callbacks=[Switch(), toggled])
+    trainer = SFTTrainer(
+        model=model,
+        args=args,
+        train_dataset=train_ds,
+        processing_class=tokenizer,
+        peft_config=build.lora_config(cfg, model),
+        callbacks=[Switch(), toggled],
+    )
     try:
         trainer.train()
     finally:

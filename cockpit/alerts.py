@@ -35,13 +35,21 @@ def alert_for(ev: dict[str, Any], run: str, grad_norm_danger: float) -> Alert | 
         icon = {"crashed": "✖", "finished": "✔", "stopped": "■"}[state]
         return Alert(state, state, f"{icon} {run} {state}{at}{why}", step, final=True)
     if kind == "guard":
-        return Alert("guard", f"guard:{ev.get('rule')}",
-                     f"⚠ {run}: guard {ev.get('rule')} {ev.get('action')}{at}: {ev.get('message')}", step)
+        return Alert(
+            "guard",
+            f"guard:{ev.get('rule')}",
+            f"⚠ {run}: guard {ev.get('rule')} {ev.get('action')}{at}: {ev.get('message')}",
+            step,
+        )
     if kind == "metrics":
         loss, gn = ev.get("loss"), ev.get("grad_norm")
         if isinstance(loss, float) and not math.isfinite(loss):
             return Alert("threshold", "threshold:loss", f"⚠ {run}: loss is {loss}{at}", step)
         if isinstance(gn, (int, float)) and not gn <= grad_norm_danger:  # NaN too
-            return Alert("threshold", "threshold:grad_norm",
-                         f"⚠ {run}: grad_norm {gn:.3g}{at} is over the danger band ({grad_norm_danger:g})", step)
+            return Alert(
+                "threshold",
+                "threshold:grad_norm",
+                f"⚠ {run}: grad_norm {gn:.3g}{at} is over the danger band ({grad_norm_danger:g})",
+                step,
+            )
     return None

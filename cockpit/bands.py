@@ -59,8 +59,11 @@ def lines(metric: str, th: Thresholds, total: float | None = None) -> list[tuple
     """(value, name) of each band edge a chart of the metric draws, lowest first. Memory has lines only
     against the total the caller gives (the report gives none for process RAM)."""
     if metric == "grad_norm":
-        return [(th.grad_norm_high, "normal max"), (th.grad_norm_danger, "danger"),
-                (th.grad_norm_explosion, "explosion")]
+        return [
+            (th.grad_norm_high, "normal max"),
+            (th.grad_norm_danger, "danger"),
+            (th.grad_norm_explosion, "explosion"),
+        ]
     if metric == "update_ratio":
         return [(th.update_ratio_warn, "warn"), (th.update_ratio_danger, "danger")]
     if metric == "mem_used" and total and math.isfinite(total):

@@ -11,9 +11,10 @@ from __future__ import annotations
 
 import math
 from array import array
+from collections.abc import Sequence
 from itertools import chain
 from operator import itemgetter
-from typing import Any, Sequence
+from typing import Any
 
 import numpy as np
 
@@ -49,8 +50,9 @@ def table(rows: list[dict[str, Any]], keys: Sequence[str]) -> list[array] | None
     if len(keys) < 2 or not rows:
         return None
     try:
-        flat = np.fromiter(chain.from_iterable(map(itemgetter(*keys), rows)), dtype=np.float64,
-                           count=len(rows) * len(keys))
+        flat = np.fromiter(
+            chain.from_iterable(map(itemgetter(*keys), rows)), dtype=np.float64, count=len(rows) * len(keys)
+        )
     except (KeyError, TypeError, ValueError, OverflowError):
         return None
     grid = flat.reshape(len(rows), len(keys))

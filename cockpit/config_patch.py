@@ -41,7 +41,12 @@ def patch_to_set_args(patch: dict[str, Any]) -> str:
     """The `--set key=value` flags that make the patch, quoted for a shell where a value has a space."""
     parts = []
     for k, v in patch.items():
-        val = (json.dumps(v) if isinstance(v, (list, dict, bool)) or v is None
-               else f"{v:g}" if isinstance(v, float) else str(v))
+        val = (
+            json.dumps(v)
+            if isinstance(v, (list, dict, bool)) or v is None
+            else f"{v:g}"
+            if isinstance(v, float)
+            else str(v)
+        )
         parts.append(f"--set {k}={val}" if " " not in val else f"--set '{k}={val}'")
     return " ".join(parts)

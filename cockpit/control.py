@@ -11,8 +11,7 @@ from pathlib import Path
 from typing import Any
 
 from cockpit.lr import parse_lr
-from cockpit.rundir import (FINAL_STATES, RunDir, Tail, append_command, last_event, merge_value_problem,
-                            new_command)
+from cockpit.rundir import FINAL_STATES, RunDir, Tail, append_command, last_event, merge_value_problem, new_command
 
 ACK_GRACE = 1.0
 """Seconds a sender waits past its command's expiry: a trainer that read it just in time acks it within this."""
@@ -22,8 +21,9 @@ class CommandError(Exception):
     """A command that was not sent: bad value, unknown action, or a run that cannot take it."""
 
 
-def build_command(action: str, value: str | None = None, source: str = "cli",
-                  ttl: float | None = None) -> dict[str, Any]:
+def build_command(
+    action: str, value: str | None = None, source: str = "cli", ttl: float | None = None
+) -> dict[str, Any]:
     """Turn a user's action (+ value) into a command dict, or raise CommandError saying why not. The
     trainer refuses it as expired once `ttl` seconds have passed (default: rundir.COMMAND_TTL)."""
     if action == "lr":
@@ -59,15 +59,17 @@ def run_state(rd: RunDir) -> str | None:
 def after_the_end(state: str, rd: RunDir) -> str:
     """What can still be done with a run that ended: a finished run cannot be resumed."""
     if state == "finished":
-        return (f"it trained to its end; `cockpit merge {rd.path}` merges its adapter, a new `cockpit run` "
-                "trains further")
+        return (
+            f"it trained to its end; `cockpit merge {rd.path}` merges its adapter, a new `cockpit run` trains further"
+        )
     if rd.latest_checkpoint() is None:
         return "it saved no checkpoint to resume from; start a new run"
     return f"`cockpit resume {rd.path}` continues it from its last checkpoint"
 
 
-def send(run_dir: Path | RunDir, action: str, value: str | None = None, source: str = "cli",
-         ttl: float | None = None) -> dict[str, Any]:
+def send(
+    run_dir: Path | RunDir, action: str, value: str | None = None, source: str = "cli", ttl: float | None = None
+) -> dict[str, Any]:
     rd = run_dir if isinstance(run_dir, RunDir) else RunDir(run_dir)
     problem = rd.symlink_problem()
     if problem:
@@ -93,8 +95,15 @@ def wait_for_ack(rd: RunDir, cmd_id: str, timeout: float, start_offset: int = 0)
         time.sleep(0.05)
 
 
-def send_and_wait(run_dir: Path, action: str, value: str | None = None, *, timeout: float = 60.0,
-                  wait: bool = True, ttl: float | None = None) -> dict[str, Any] | None:
+def send_and_wait(
+    run_dir: Path,
+    action: str,
+    value: str | None = None,
+    *,
+    timeout: float = 60.0,
+    wait: bool = True,
+    ttl: float | None = None,
+) -> dict[str, Any] | None:
     """Send and wait for the ack. A waiting sender's command expires when it stops waiting (`timeout`),
     so "no ack" means "not applied, ever"; `ttl` overrides that (and sets a fire-and-forget's expiry)."""
     rd = RunDir(run_dir)

@@ -44,25 +44,33 @@ def describe_event(ev: dict[str, Any], *, sender: str = "") -> EventText | None:
         return EventText("✖", f"{ev.get('cmd')} refused{sender}: {ev.get('reason')}", "bad")
     if k == "state":
         st = ev.get("state")
-        return EventText("●", f"state {st}" + (f" ({ev['reason']})" if ev.get("reason") else ""),
-                         "bad" if st == "crashed" else "strong")
+        return EventText(
+            "●",
+            f"state {st}" + (f" ({ev['reason']})" if ev.get("reason") else ""),
+            "bad" if st == "crashed" else "strong",
+        )
     if k == "checkpoint":
-        return EventText("⬇", f"checkpoint {Path(str(ev.get('path', ''))).name}"
-                         + (f"  ({ev['note']})" if ev.get("note") else ""), "info")
+        return EventText(
+            "⬇",
+            f"checkpoint {Path(str(ev.get('path', ''))).name}" + (f"  ({ev['note']})" if ev.get("note") else ""),
+            "info",
+        )
     if k == "guard":
         return EventText("☠", f"guard {ev.get('rule')}: {ev.get('message')} → {ev.get('action')}", "bad")
     if k == "error":
         return EventText("✖", f"error: {ev.get('message')}", "bad", "e: traceback" if ev.get("traceback") else "")
     if k == "merge":
         out = f" → {ev['out']}" if ev.get("out") else ""
-        return EventText("⛙", f"merge {ev.get('status')}: {ev.get('message', '')}{out}",
-                         "bad" if ev.get("status") == "failed" else "merge")
+        return EventText(
+            "⛙",
+            f"merge {ev.get('status')}: {ev.get('message', '')}{out}",
+            "bad" if ev.get("status") == "failed" else "merge",
+        )
     if k == "notify" and not ev.get("ok", True):
         return EventText("✖", f"alert via {ev.get('channel')} failed: {ev.get('reason')}", "warn")
     if k == "sample":
         prompt = str(ev.get("prompt", "")).replace("\n", " ⏎ ")[:24]
-        return EventText("✎", f"samples: {prompt} → {str(ev.get('completion', '')).strip()[:24]!r}…", "quiet",
-                         "v: all")
+        return EventText("✎", f"samples: {prompt} → {str(ev.get('completion', '')).strip()[:24]!r}…", "quiet", "v: all")
     if k == "run_started":
         # A Hugging Face trainer_state.json says neither device nor parameters: say only what is known.
         where = f" on {ev['device']}" if ev.get("device") else ""
@@ -71,8 +79,11 @@ def describe_event(ev: dict[str, Any], *, sender: str = "") -> EventText | None:
         facts += [f"{total:,} steps"] if isinstance(total, int) and total else []
         return EventText("▶", f"started{where}" + (f" ({', '.join(facts)})" if facts else ""), "strong")
     if k == "eval":
-        vals = [f"{key[5:]} {v:.4g}" for key, v in ev.items()
-                if key.startswith("eval_") and isinstance(v, (int, float)) and not isinstance(v, bool)]
+        vals = [
+            f"{key[5:]} {v:.4g}"
+            for key, v in ev.items()
+            if key.startswith("eval_") and isinstance(v, (int, float)) and not isinstance(v, bool)
+        ]
         return EventText("◆", "eval" + (f": {', '.join(vals)}" if vals else ""), "info")
     return None
 

@@ -43,13 +43,22 @@ def metrics_line(ev: dict, total: int | None) -> str:
     st = ev.get("step_time")
     remaining = (total - step) * st if (total and isinstance(st, (int, float))) else None
     mem = f"{'vram' if ev.get('mem_kind') == 'vram' else 'ram'} {fmt_bytes(ev.get('mem_used'))}"
-    return (f"[{bar(frac)}] {step}/{total or '?'}  loss {fmt(ev.get('loss'))}  gn {fmt(ev.get('grad_norm'), '.3g')}"
-            f"  ent {fmt(ev.get('entropy'), '.3g')}  lr {fmt(ev.get('learning_rate'), '.2e')}  {mem}"
-            f"  {fmt(ev.get('tokens_per_s'), '.0f')} tok/s  eta {clock(remaining)}")
+    return (
+        f"[{bar(frac)}] {step}/{total or '?'}  loss {fmt(ev.get('loss'))}  gn {fmt(ev.get('grad_norm'), '.3g')}"
+        f"  ent {fmt(ev.get('entropy'), '.3g')}  lr {fmt(ev.get('learning_rate'), '.2e')}  {mem}"
+        f"  {fmt(ev.get('tokens_per_s'), '.0f')} tok/s  eta {clock(remaining)}"
+    )
 
 
-def follow(rd: RunDir, out=None, poll: float = 0.2, stall_timeout: float | None = None, *,
-           pid: int | None = None, offset: int = 0) -> int:
+def follow(
+    rd: RunDir,
+    out=None,
+    poll: float = 0.2,
+    stall_timeout: float | None = None,
+    *,
+    pid: int | None = None,
+    offset: int = 0,
+) -> int:
     """Print the run from `offset` on (a resume starts at the end: the old history ended in a crash).
     `pid` is the trainer we started; a run_started event read later names it too."""
     out = out or sys.stdout
@@ -82,7 +91,11 @@ def follow(rd: RunDir, out=None, poll: float = 0.2, stall_timeout: float | None 
         if not evs:
             holder = pid or read_lock_pid(rd)
             if holder and not pid_alive(holder) and not tail.poll():
-                gone = {"kind": "state", "state": "crashed", "reason": "the trainer process is gone without a final state"}
+                gone = {
+                    "kind": "state",
+                    "state": "crashed",
+                    "reason": "the trainer process is gone without a final state",
+                }
                 out.write(f"{event_line(gone)}\n")
                 out.write("\n".join(tail_text(rd.log, 15)) + "\n")
                 return EXIT["crashed"]

@@ -46,7 +46,8 @@ def may_hold_surrogates(line: bytes | str) -> bool:
     prefix, a few GB/s (an alternation in one regex was slower than parsing the line)."""
     if isinstance(line, (bytes, bytearray)):
         return _SURROGATE_ESCAPE_B.search(line) is not None or (
-            b"\xed" in line and _RAW_SURROGATE_B.search(line) is not None)
+            b"\xed" in line and _RAW_SURROGATE_B.search(line) is not None
+        )
     if _SURROGATE_ESCAPE_S.search(line) is not None:
         return True
     if line.isascii():

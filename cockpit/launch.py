@@ -13,8 +13,20 @@ from pathlib import Path
 
 from cockpit.config import RunConfig
 from cockpit.resume_check import lora_changes
-from cockpit.rundir import (LOCK_FD_ENV, LockHeld, RunDir, RunDirError, acquire_lock, hand_over_lock, held_lock_fd,
-                            last_event, open_run_file, pid_alive, read_lock_pid, release_lock)
+from cockpit.rundir import (
+    LOCK_FD_ENV,
+    LockHeld,
+    RunDir,
+    RunDirError,
+    acquire_lock,
+    hand_over_lock,
+    held_lock_fd,
+    last_event,
+    open_run_file,
+    pid_alive,
+    read_lock_pid,
+    release_lock,
+)
 
 
 class LaunchError(Exception):
@@ -31,8 +43,13 @@ def new_run_dir(runs_dir: Path, name: str) -> RunDir:
     return RunDir(path)
 
 
-def start_run(cfg: RunConfig, runs_dir: Path, name: str | None = None, run_dir: Path | None = None,
-              env: dict[str, str] | None = None) -> RunDir:
+def start_run(
+    cfg: RunConfig,
+    runs_dir: Path,
+    name: str | None = None,
+    run_dir: Path | None = None,
+    env: dict[str, str] | None = None,
+) -> RunDir:
     """Create the run directory, write the resolved config, start the trainer detached."""
     if name:
         cfg.name = name
@@ -67,8 +84,7 @@ def _own_run(rd: RunDir) -> bool:
         st = os.lstat(rd.path)
     except OSError:
         return False
-    return (stat.S_ISDIR(st.st_mode) and st.st_uid == os.getuid() and not rd.symlinked_files()
-            and rd.is_run())
+    return stat.S_ISDIR(st.st_mode) and st.st_uid == os.getuid() and not rd.symlinked_files() and rd.is_run()
 
 
 def resume_run(run_dir: Path) -> RunDir:
@@ -90,8 +106,10 @@ def resume_run(run_dir: Path) -> RunDir:
             raise LaunchError(f"{run_dir} has no checkpoint to resume from (checkpoints/ is empty)")
         changed = lora_changes(rd, ckpt)
         if changed:
-            raise LaunchError(f"{rd.config} was edited since {ckpt.name} was saved: {changed}. The checkpoint's "
-                              "adapter was trained with the old value(s): put them back, or start a new run")
+            raise LaunchError(
+                f"{rd.config} was edited since {ckpt.name} was saved: {changed}. The checkpoint's "
+                "adapter was trained with the old value(s): put them back, or start a new run"
+            )
         offset = rd.events.stat().st_size if rd.events.exists() else 0
         rd.spawned = _spawn_holding_lock(rd, role="resuming", resume=True)
     except BaseException:
@@ -117,8 +135,9 @@ def _lock_for_launch(rd: RunDir, role: str) -> None:
         print(f"cockpit: {note}", file=sys.stderr)
 
 
-def _spawn_holding_lock(rd: RunDir, role: str, resume: bool = False,
-                        env: dict[str, str] | None = None) -> subprocess.Popen:
+def _spawn_holding_lock(
+    rd: RunDir, role: str, resume: bool = False, env: dict[str, str] | None = None
+) -> subprocess.Popen:
     try:
         proc = spawn_trainer(rd, resume=resume, env=env)
     except BaseException:
@@ -141,9 +160,16 @@ def spawn_trainer(rd: RunDir, resume: bool = False, env: dict[str, str] | None =
     if lock_fd is not None:
         env[LOCK_FD_ENV] = str(lock_fd)
     try:
-        proc = subprocess.Popen(argv, stdout=log, stderr=subprocess.STDOUT, stdin=subprocess.DEVNULL,
-                                start_new_session=True, env=env, close_fds=True,
-                                pass_fds=(lock_fd,) if lock_fd is not None else ())
+        proc = subprocess.Popen(
+            argv,
+            stdout=log,
+            stderr=subprocess.STDOUT,
+            stdin=subprocess.DEVNULL,
+            start_new_session=True,
+            env=env,
+            close_fds=True,
+            pass_fds=(lock_fd,) if lock_fd is not None else (),
+        )
     finally:
         os.close(log)
     # Give an immediate failure (bad import, locked dir) a moment to show up as an exit code.
@@ -163,4 +189,3 @@ def _reap_when_it_exits(proc: subprocess.Popen) -> None:
     long as this process lives (a cockpit left open on the finished run, a sweep starting its next
     trials). A thread waits for it, whoever started it; `proc.returncode` is set when it has exited."""
     threading.Thread(target=proc.wait, name=f"reap-trainer-{proc.pid}", daemon=True).start()
-

@@ -8,9 +8,10 @@ else's run exactly like ours.
 from __future__ import annotations
 
 import json
+from collections.abc import Iterator
 from dataclasses import dataclass, field
 from pathlib import Path
-from typing import Any, Iterator
+from typing import Any
 
 from cockpit.history import History
 from cockpit.jsonline import loads_line
@@ -75,7 +76,7 @@ def resolve(path: str | Path) -> LoadedLog:
         return LoadedLog(p, "trainer_state", None)
     # Unknown extension: sniff the first bytes.
     head = _head(p)
-    if head.lstrip().startswith(b"{\"v\"") or b"\"kind\"" in head.split(b"\n", 1)[0]:
+    if head.lstrip().startswith(b'{"v"') or b'"kind"' in head.split(b"\n", 1)[0]:
         return LoadedLog(p, "events", None)
     if head.lstrip().startswith(b"{"):
         return LoadedLog(p, "trainer_state", None)
@@ -121,11 +122,21 @@ def trainer_state_events(path: Path, stats: ReadStats | None = None) -> Iterator
     # Header numbers are the doc's word, not ours: one that no run has (a string, 1e400, 2**70) is absent.
     total, global_step = _count(state.get("max_steps")), _count(state.get("global_step"))
     yield {
-        "v": 1, "t": None, "kind": "run_started", "source": "trainer_state", "total_steps": total,
-        "config": {"training": {k: state[k] for k in ("logging_steps", "eval_steps", "save_steps",
-                                                       "train_batch_size", "num_train_epochs")
-                                if _count(state.get(k)) is not None}},
-        "trainable_params": None, "device": None, "world_size": 1,
+        "v": 1,
+        "t": None,
+        "kind": "run_started",
+        "source": "trainer_state",
+        "total_steps": total,
+        "config": {
+            "training": {
+                k: state[k]
+                for k in ("logging_steps", "eval_steps", "save_steps", "train_batch_size", "num_train_epochs")
+                if _count(state.get(k)) is not None
+            }
+        },
+        "trainable_params": None,
+        "device": None,
+        "world_size": 1,
     }
     for i, entry in enumerate(hist):
         stats.lines += 1
@@ -150,8 +161,14 @@ def _entry_event(entry: Any) -> dict[str, Any] | None:
         return None
     step = int(entry["step"])
     if any(k.startswith("eval_") for k in entry):
-        ev = {"epoch": entry.get("epoch"), **{k: v for k, v in entry.items() if k.startswith("eval_")},
-              "v": 1, "t": None, "kind": "eval", "step": step}
+        ev = {
+            "epoch": entry.get("epoch"),
+            **{k: v for k, v in entry.items() if k.startswith("eval_")},
+            "v": 1,
+            "t": None,
+            "kind": "eval",
+            "step": step,
+        }
     elif _SUMMARY_KEYS & entry.keys() and "loss" not in entry:
         ev = {**entry, "v": 1, "t": None, "kind": "summary", "step": step}
     else:

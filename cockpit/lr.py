@@ -11,6 +11,7 @@ import math
 MIN_LR = 1e-8
 """Below this a LoRA update is lost in fp32 rounding of the weights: a typo (1e-300 for 1e-3), not a choice."""
 
+
 def parse_lr(text: str) -> tuple[str, float]:
     """Parse an lr command value: `1e-4` (set) or `x0.5` / `*2` (scale). Raises ValueError with a reason."""
     s = str(text).strip().lower()

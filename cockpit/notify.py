@@ -21,28 +21,45 @@ import subprocess
 import threading
 import time
 import urllib.request
-from typing import Any, Callable
+from collections.abc import Callable
+from typing import Any
 
 from cockpit.alerts import Alert, alert_for
 
 
 class Notifier:
-    def __init__(self, cfg, run: str, grad_norm_danger: float, report: Callable[..., None] | None = None,
-                 environ: dict[str, str] | None = None):
+    def __init__(
+        self,
+        cfg,
+        run: str,
+        grad_norm_danger: float,
+        report: Callable[..., None] | None = None,
+        environ: dict[str, str] | None = None,
+    ):
         self.cfg, self.run, self.danger = cfg, run, grad_norm_danger
         self.report = report or (lambda **f: None)
         self.url = cfg.webhook_url(environ)
-        self.channels = [name for name, on in (("command", bool(cfg.command)), ("webhook", bool(self.url)),
-                                               ("desktop", cfg.desktop and shutil.which("notify-send")))
-                         if on]
+        self.channels = [
+            name
+            for name, on in (
+                ("command", bool(cfg.command)),
+                ("webhook", bool(self.url)),
+                ("desktop", cfg.desktop and shutil.which("notify-send")),
+            )
+            if on
+        ]
         self._last: dict[str, float] = {}
         self._queue: queue.Queue[Alert | None] = queue.Queue()
         self._thread: threading.Thread | None = None
         self.sent = 0
         if cfg.webhook and not self.url:
-            self.report(channel="webhook", ok=False, about="setup",
-                        reason="no webhook URL in this process: a literal URL is not kept in the run directory "
-                               "(it is a secret); set COCKPIT_NOTIFY_WEBHOOK, or write webhook: env:NAME")
+            self.report(
+                channel="webhook",
+                ok=False,
+                about="setup",
+                reason="no webhook URL in this process: a literal URL is not kept in the run directory "
+                "(it is a secret); set COCKPIT_NOTIFY_WEBHOOK, or write webhook: env:NAME",
+            )
         if cfg.desktop and not shutil.which("notify-send"):
             self.report(channel="desktop", ok=False, about="setup", reason="notify-send is not installed")
 
@@ -79,8 +96,13 @@ class Notifier:
                     getattr(self, f"_send_{channel}")(alert)
                     self.sent += 1
                 except Exception as e:  # noqa: BLE001 - an alert that fails must never reach training
-                    self.report(channel=channel, ok=False, about=alert.kind, step=alert.step,
-                                reason=self._scrub(f"{type(e).__name__}: {e}"))
+                    self.report(
+                        channel=channel,
+                        ok=False,
+                        about=alert.kind,
+                        step=alert.step,
+                        reason=self._scrub(f"{type(e).__name__}: {e}"),
+                    )
 
     def _scrub(self, text: str) -> str:
         return text.replace(self.url, "<webhook>") if self.url else text
@@ -90,22 +112,42 @@ class Notifier:
 
     def _send_webhook(self, alert: Alert) -> None:
         body = json.dumps({"text": alert.text, **self._fields(alert)}).encode()
-        req = urllib.request.Request(self.url, data=body, method="POST",
-                                     headers={"Content-Type": "application/json", "User-Agent": "lora-cockpit"})
+        req = urllib.request.Request(
+            self.url,
+            data=body,
+            method="POST",
+            headers={"Content-Type": "application/json", "User-Agent": "lora-cockpit"},
+        )
         with urllib.request.urlopen(req, timeout=self.cfg.timeout) as resp:  # noqa: S310 - the user's own URL
             if resp.status >= 300:
                 raise OSError(f"HTTP {resp.status}")
 
     def _send_command(self, alert: Alert) -> None:
-        env = {**os.environ, **{f"COCKPIT_ALERT_{k.upper()}": "" if v is None else str(v)
-                                for k, v in self._fields(alert).items()}}
+        env = {
+            **os.environ,
+            **{f"COCKPIT_ALERT_{k.upper()}": "" if v is None else str(v) for k, v in self._fields(alert).items()},
+        }
         env.pop("COCKPIT_NOTIFY_WEBHOOK", None)  # the user's command has no need of the secret
-        r = subprocess.run(self.cfg.command, shell=True, env=env, timeout=self.cfg.timeout, stdin=subprocess.DEVNULL,
-                           stdout=subprocess.DEVNULL, stderr=subprocess.PIPE, start_new_session=True)
+        r = subprocess.run(
+            self.cfg.command,
+            shell=True,
+            env=env,
+            timeout=self.cfg.timeout,
+            stdin=subprocess.DEVNULL,
+            stdout=subprocess.DEVNULL,
+            stderr=subprocess.PIPE,
+            start_new_session=True,
+        )
         if r.returncode != 0:
             tail = r.stderr.decode("utf-8", "replace").strip().splitlines()[-1:] or [""]
             raise OSError(f"exit code {r.returncode} {tail[0][:200]}".strip())
 
     def _send_desktop(self, alert: Alert) -> None:
-        subprocess.run(["notify-send", "lora-cockpit", alert.text], timeout=self.cfg.timeout, check=True,
-                       stdin=subprocess.DEVNULL, stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL)
+        subprocess.run(
+            ["notify-send", "lora-cockpit", alert.text],
+            timeout=self.cfg.timeout,
+            check=True,
+            stdin=subprocess.DEVNULL,
+            stdout=subprocess.DEVNULL,
+            stderr=subprocess.DEVNULL,
+        )

@@ -35,7 +35,9 @@ def lora_changes(rd: RunDir, ckpt: Path) -> str | None:
             same = was == now
         if not same:
             label = "lora_alpha (2r when unset)" if key == "lora_alpha" and lora.lora_alpha is None else key
-            diffs.append(f"lora.{label}: {was:g} in the checkpoint, {now:g} in config.yaml"
-                         if isinstance(was, (int, float)) and not isinstance(was, bool) and isinstance(now, (int, float))
-                         else f"lora.{label}: {was} in the checkpoint, {now} in config.yaml")
+            diffs.append(
+                f"lora.{label}: {was:g} in the checkpoint, {now:g} in config.yaml"
+                if isinstance(was, (int, float)) and not isinstance(was, bool) and isinstance(now, (int, float))
+                else f"lora.{label}: {was} in the checkpoint, {now} in config.yaml"
+            )
     return "; ".join(diffs) or None

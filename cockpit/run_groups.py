@@ -34,7 +34,7 @@ def is_study_dir(path: Path) -> bool:
 
 
 def group_kind(path: Path) -> str | None:
-    """"sweep", "study", or None for anything else (a run directory, a log file)."""
+    """ "sweep", "study", or None for anything else (a run directory, a log file)."""
     if is_sweep_dir(path):
         return "sweep"
     if is_study_dir(path):

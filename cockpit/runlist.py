@@ -13,8 +13,16 @@ from typing import Any
 
 from cockpit.durations import span
 from cockpit.run_groups import is_run_group, member_runs
-from cockpit.rundir import (FINAL_STATES, RunDir, last_event, parse_line, pid_alive, process_state, read_lock_pid,
-                            stall_after)
+from cockpit.rundir import (
+    FINAL_STATES,
+    RunDir,
+    last_event,
+    parse_line,
+    pid_alive,
+    process_state,
+    read_lock_pid,
+    stall_after,
+)
 
 
 def first_event(path: Path, kind: str, max_lines: int = 50) -> dict[str, Any] | None:
@@ -49,9 +57,18 @@ def run_row(rd: RunDir) -> dict[str, Any]:
     first = first_event(rd.events, "state") or started
     t0 = _unix(first.get("t"))
     t1 = (_unix(state_ev.get("t")) if state in FINAL_STATES else None) or _unix(metrics.get("t")) or t0
-    return {"name": rd.name, "path": str(rd.path), "state": state, "step": metrics.get("step"),
-            "total": started.get("total_steps"), "loss": metrics.get("loss"), "lr": metrics.get("learning_rate"),
-            "started": t0, "duration": (t1 - t0) if (t0 and t1) else None, "note": note}
+    return {
+        "name": rd.name,
+        "path": str(rd.path),
+        "state": state,
+        "step": metrics.get("step"),
+        "total": started.get("total_steps"),
+        "loss": metrics.get("loss"),
+        "lr": metrics.get("learning_rate"),
+        "started": t0,
+        "duration": (t1 - t0) if (t0 and t1) else None,
+        "note": note,
+    }
 
 
 def _unix(t: Any) -> float | None:
@@ -79,8 +96,18 @@ def events_missing_row(rd: RunDir) -> dict[str, Any]:
         started = rd.config.stat().st_mtime
     except OSError:
         started = None
-    return {"name": rd.name, "path": str(rd.path), "state": state, "step": None, "total": None, "loss": None,
-            "lr": None, "started": started, "duration": None, "note": None}
+    return {
+        "name": rd.name,
+        "path": str(rd.path),
+        "state": state,
+        "step": None,
+        "total": None,
+        "loss": None,
+        "lr": None,
+        "started": started,
+        "duration": None,
+        "note": None,
+    }
 
 
 def _dur(s: float | None) -> str:

@@ -52,7 +52,7 @@ class SampleScore:
 
 def repetition(text: str) -> float:
     words = text.split()
-    grams = [tuple(words[i:i + 3]) for i in range(len(words) - 2)]
+    grams = [tuple(words[i : i + 3]) for i in range(len(words) - 2)]
     if len(grams) < 2:
         # Too short for word 3-grams: a run of one character ("aaaaaaa") still counts.
         chars = text.strip()

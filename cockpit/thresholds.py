@@ -75,8 +75,11 @@ class Thresholds:
         bands = ("grad_norm_low", "grad_norm_high", "grad_norm_danger", "grad_norm_explosion")
         for lower, upper in zip(bands, bands[1:]):
             if not getattr(self, lower) < getattr(self, upper):
-                raise ThresholdError(upper, f"grad_norm bands must rise: {' < '.join(bands)} "
-                                            f"({lower}={getattr(self, lower)!r}, {upper}={getattr(self, upper)!r})")
+                raise ThresholdError(
+                    upper,
+                    f"grad_norm bands must rise: {' < '.join(bands)} "
+                    f"({lower}={getattr(self, lower)!r}, {upper}={getattr(self, upper)!r})",
+                )
         if self.update_ratio_warn >= self.update_ratio_danger:
             raise ThresholdError("update_ratio_warn", "update_ratio_warn must be under update_ratio_danger")
         if self.general_rise_warn >= self.general_rise_danger:
@@ -85,7 +88,7 @@ class Thresholds:
             raise ThresholdError("memory_warn", "memory_warn must not exceed memory_danger")
 
     @classmethod
-    def from_config(cls, config: dict[str, Any] | None) -> "Thresholds":
+    def from_config(cls, config: dict[str, Any] | None) -> Thresholds:
         """The thresholds a logged run's config holds; the defaults when it holds none, or odd ones (a
         foreign or older log must not stop a diagnosis)."""
         raw = (config or {}).get("thresholds") if isinstance(config, dict) else None
@@ -98,8 +101,12 @@ class Thresholds:
             return cls()
 
 
-_OPS = {"ge": (lambda v, b: v >= b, ">="), "gt": (lambda v, b: v > b, ">"),
-        "le": (lambda v, b: v <= b, "<="), "lt": (lambda v, b: v < b, "<")}
+_OPS = {
+    "ge": (lambda v, b: v >= b, ">="),
+    "gt": (lambda v, b: v > b, ">"),
+    "le": (lambda v, b: v <= b, "<="),
+    "lt": (lambda v, b: v < b, "<"),
+}
 
 
 def _check_bounds(name: str, value: Any, annotation: Any, bounds: Any) -> None:

@@ -52,7 +52,7 @@ def wait_for(run_dir: Path, pred, timeout: float = 120.0, what: str = "condition
             if pred(ev):
                 return ev
         time.sleep(0.2)
-    log = (Path(run_dir) / "trainer.log")
+    log = Path(run_dir) / "trainer.log"
     tail = log.read_text()[-3000:] if log.exists() else ""
     raise AssertionError(f"timed out waiting for {what} in {run_dir}\n--- trainer.log ---\n{tail}")
 

@@ -50,19 +50,22 @@ def test_healthy_run_raises_nothing():
     assert a.worst == "ok" and a.verdict.startswith("healthy")
 
 
-@pytest.mark.parametrize("rule,kw", [
-    ("loss_nonfinite", dict(loss=lambda i: float("nan") if i == 50 else healthy_loss(i))),
-    ("loss_jump", dict(loss=lambda i: 9.0 if i == 60 else healthy_loss(i))),
-    ("loss_collapse", dict(loss=lambda i: max(0.001, 3 - i / 20))),
-    ("loss_flat", dict(loss=lambda i: 4.0 + 0.001 * math.sin(i))),
-    ("grad_norm_nonfinite", dict(gn=lambda i: float("inf") if i == 70 else 1.0)),
-    ("grad_norm_explosion", dict(gn=lambda i: 80.0 if i == 30 else 1.0)),
-    ("grad_norm_precursor", dict(gn=lambda i: 15.0 if 40 <= i < 45 else 1.0)),
-    ("grad_norm_high", dict(gn=lambda i: 7.0)),
-    ("grad_norm_sawtooth", dict(gn=lambda i: 0.5 if i % 2 else 3.0)),
-    ("grad_norm_vanishing", dict(gn=lambda i: 0.01)),
-    ("entropy_collapse", dict(ent=lambda i: 3.0 if i < 5 else 0.3)),
-])
+@pytest.mark.parametrize(
+    "rule,kw",
+    [
+        ("loss_nonfinite", dict(loss=lambda i: float("nan") if i == 50 else healthy_loss(i))),
+        ("loss_jump", dict(loss=lambda i: 9.0 if i == 60 else healthy_loss(i))),
+        ("loss_collapse", dict(loss=lambda i: max(0.001, 3 - i / 20))),
+        ("loss_flat", dict(loss=lambda i: 4.0 + 0.001 * math.sin(i))),
+        ("grad_norm_nonfinite", dict(gn=lambda i: float("inf") if i == 70 else 1.0)),
+        ("grad_norm_explosion", dict(gn=lambda i: 80.0 if i == 30 else 1.0)),
+        ("grad_norm_precursor", dict(gn=lambda i: 15.0 if 40 <= i < 45 else 1.0)),
+        ("grad_norm_high", dict(gn=lambda i: 7.0)),
+        ("grad_norm_sawtooth", dict(gn=lambda i: 0.5 if i % 2 else 3.0)),
+        ("grad_norm_vanishing", dict(gn=lambda i: 0.01)),
+        ("entropy_collapse", dict(ent=lambda i: 3.0 if i < 5 else 0.3)),
+    ],
+)
 def test_rule_fires(rule, kw):
     base = dict(loss=healthy_loss, gn=healthy_gn, ent=healthy_ent)
     base.update(kw)
@@ -88,8 +91,9 @@ def test_grad_norm_rising_with_high_alpha_suggests_lower_alpha():
     f = next(f for f in evaluate(h, cfg)[1] if f.rule == "grad_norm_rising_alpha")
     assert f.action.config_patch == {"lora.lora_alpha": 32.0}
     cfg["lora"]["lora_alpha"] = 16
-    assert "grad_norm_rising_alpha" not in rules(hist(120, healthy_loss, lambda i: 1 + i / 15, healthy_ent, cfg=cfg),
-                                                   cfg)
+    assert "grad_norm_rising_alpha" not in rules(
+        hist(120, healthy_loss, lambda i: 1 + i / 15, healthy_ent, cfg=cfg), cfg
+    )
 
 
 def test_memory_eval_clipping_schedule_rules():
@@ -181,30 +185,42 @@ def test_guards():
 
 # ---- real logs ------------------------------------------------------------------------------------
 
+
 def real(name: str):
     from cockpit.logs import load_history
 
     return load_history(FIX / name)[0]
 
 
-@pytest.mark.parametrize("name,rule", [
-    ("21_kiko-lora-gradnorm237.json", "grad_norm_explosion"),
-    ("24_benchmark-regression-gradnorm-388k.json", "grad_norm_explosion"),
-    ("04_vendor-comp-classifier.json", "grad_norm_explosion"),
-    ("14_diabetes-extraction-fast-zero.json", "loss_collapse"),
-    ("03_math-meme-repair-10epochs.json", "loss_collapse"),
-    ("09_qwen-lora-20epochs-memorize.json", "loss_collapse"),
-    ("05_phi3-sft-entropy-flat.json", "loss_flat"),
-    ("13_vla-sft-loss15-acc-stuck.json", "grad_norm_precursor"),
-    ("18_spider-arm-15ep-sawtooth.json", "grad_norm_sawtooth"),
-])
+@pytest.mark.parametrize(
+    "name,rule",
+    [
+        ("21_kiko-lora-gradnorm237.json", "grad_norm_explosion"),
+        ("24_benchmark-regression-gradnorm-388k.json", "grad_norm_explosion"),
+        ("04_vendor-comp-classifier.json", "grad_norm_explosion"),
+        ("14_diabetes-extraction-fast-zero.json", "loss_collapse"),
+        ("03_math-meme-repair-10epochs.json", "loss_collapse"),
+        ("09_qwen-lora-20epochs-memorize.json", "loss_collapse"),
+        ("05_phi3-sft-entropy-flat.json", "loss_flat"),
+        ("13_vla-sft-loss15-acc-stuck.json", "grad_norm_precursor"),
+        ("18_spider-arm-15ep-sawtooth.json", "grad_norm_sawtooth"),
+    ],
+)
 def test_real_logs_flag_trouble(name, rule):
     assert rule in rules(real(name))
 
 
-@pytest.mark.parametrize("name", ["02_engram-unsloth-60steps.json", "06_nlcli-wizard-gemma3-lora.json",
-                                  "20_dashcam-vlm-lora-eval-every5.json", "27_gemma3-270m-sft-entropy-eval.json",
-                                  "17_gemma3-1b-initloss14-eval.json", "08_meta-hackathon-grpo-entropy.json"])
+@pytest.mark.parametrize(
+    "name",
+    [
+        "02_engram-unsloth-60steps.json",
+        "06_nlcli-wizard-gemma3-lora.json",
+        "20_dashcam-vlm-lora-eval-every5.json",
+        "27_gemma3-270m-sft-entropy-eval.json",
+        "17_gemma3-1b-initloss14-eval.json",
+        "08_meta-hackathon-grpo-entropy.json",
+    ],
+)
 def test_real_healthy_logs_raise_no_danger(name):
     a = advise(real(name))
     assert a.worst in ("ok", "warn"), [(f.rule, f.severity) for f in a.findings]
@@ -212,8 +228,9 @@ def test_real_healthy_logs_raise_no_danger(name):
 
 def test_every_real_log_diagnoses_with_the_right_exit_code():
     for f in sorted(FIX.glob("*.json")):
-        r = subprocess.run([sys.executable, "-m", "cockpit.cli", "diagnose", str(f), "--json"], capture_output=True,
-                           text=True)
+        r = subprocess.run(
+            [sys.executable, "-m", "cockpit.cli", "diagnose", str(f), "--json"], capture_output=True, text=True
+        )
         assert r.returncode in (0, 3), (f.name, r.stderr)
         data = json.loads(r.stdout)
         worst = data["worst"]
@@ -223,8 +240,12 @@ def test_every_real_log_diagnoses_with_the_right_exit_code():
 
 
 def test_diagnose_refuses_bad_logs(tmp_path):
-    for name, content in (("empty.json", b""), ("bin.json", b"\x00\xff\xfe"), ("shape.json", b"[1, 2]"),
-                          ("trunc.json", b'{"log_history": [{"step": 1, "lo')):
+    for name, content in (
+        ("empty.json", b""),
+        ("bin.json", b"\x00\xff\xfe"),
+        ("shape.json", b"[1, 2]"),
+        ("trunc.json", b'{"log_history": [{"step": 1, "lo'),
+    ):
         p = tmp_path / name
         p.write_bytes(content)
         r = subprocess.run([sys.executable, "-m", "cockpit.cli", "diagnose", str(p)], capture_output=True, text=True)
@@ -232,8 +253,10 @@ def test_diagnose_refuses_bad_logs(tmp_path):
 
 
 def test_advisor_layers_are_pure():
-    code = ("import sys, cockpit.advisor, cockpit.advisor.diagnose; "
-            "bad=[m for m in ('torch','textual','transformers','trl','peft') if m in sys.modules]; print(bad)")
+    code = (
+        "import sys, cockpit.advisor, cockpit.advisor.diagnose; "
+        "bad=[m for m in ('torch','textual','transformers','trl','peft') if m in sys.modules]; print(bad)"
+    )
     out = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True).stdout.strip()
     assert out == "[]"
 

@@ -87,15 +87,30 @@ def generated(seed: int) -> History:
     every = int(rng.choice([1, 10, 50]))
     x = np.linspace(0, 1, n)
     shape = rng.choice(["decline", "flat", "collapse", "zero", "rising", "dip_rise", "noisy"])
-    loss = {"decline": 2.5 * np.exp(-3 * x) + 0.6, "flat": np.full(n, 2.3), "collapse": np.maximum(0.004, 2 - 20 * x),
-            "zero": np.zeros(n), "rising": 1.5 + x, "dip_rise": 1 + 2 * (x - 0.5) ** 2,
-            "noisy": 1.2 + 0.3 * rng.standard_normal(n) ** 2}[shape]
+    loss = {
+        "decline": 2.5 * np.exp(-3 * x) + 0.6,
+        "flat": np.full(n, 2.3),
+        "collapse": np.maximum(0.004, 2 - 20 * x),
+        "zero": np.zeros(n),
+        "rising": 1.5 + x,
+        "dip_rise": 1 + 2 * (x - 0.5) ** 2,
+        "noisy": 1.2 + 0.3 * rng.standard_normal(n) ** 2,
+    }[shape]
     gshape = rng.choice(["band", "vanish", "high", "explode", "nan", "zero"])
-    gn = {"band": 1 + 0.2 * rng.random(n), "vanish": 0.01 + 0.05 * rng.random(n), "high": 6 + rng.random(n),
-          "explode": 1 + 90 * x ** 3, "nan": np.where(rng.random(n) < 0.3, np.nan, 1.0), "zero": np.zeros(n)}[gshape]
+    gn = {
+        "band": 1 + 0.2 * rng.random(n),
+        "vanish": 0.01 + 0.05 * rng.random(n),
+        "high": 6 + rng.random(n),
+        "explode": 1 + 90 * x**3,
+        "nan": np.where(rng.random(n) < 0.3, np.nan, 1.0),
+        "zero": np.zeros(n),
+    }[gshape]
     lr = float(rng.choice([1e-6, 5e-5, 2e-4]))
-    lrs = {"const": np.full(n, lr), "warm": lr * np.minimum(1, 3 * x + 0.05),
-           "cos": lr * 0.5 * (1 + np.cos(np.pi * x))}[str(rng.choice(["const", "warm", "cos"]))]
+    lrs = {
+        "const": np.full(n, lr),
+        "warm": lr * np.minimum(1, 3 * x + 0.05),
+        "cos": lr * 0.5 * (1 + np.cos(np.pi * x)),
+    }[str(rng.choice(["const", "warm", "cos"]))]
     h = History()
     if rng.random() < 0.5:
         cfg = RunConfig().model_dump(mode="json")
@@ -107,8 +122,15 @@ def generated(seed: int) -> History:
     k = max(1, n // 5)
     for i in range(n):
         s = (i + 1) * every
-        h.add({"kind": "metrics", "step": s, "loss": float(loss[i]), "grad_norm": float(gn[i]),
-               "learning_rate": float(lrs[i])})
+        h.add(
+            {
+                "kind": "metrics",
+                "step": s,
+                "loss": float(loss[i]),
+                "grad_norm": float(gn[i]),
+                "learning_rate": float(lrs[i]),
+            }
+        )
         if evals is not None and (i + 1) % k == 0:
             h.add({"kind": "eval", "step": s, "eval_loss": float(evals[i])})
     if rng.random() < 0.7:

@@ -32,7 +32,7 @@ def test_slug_is_githubs():
 
 def test_every_rule_cites_an_existing_section():
     have = anchors(SOP_FILE.read_text())
-    missing = {r.id: r.sop for r in RULES if not r.sop.startswith(SOP) or r.sop[len(SOP):] not in have}
+    missing = {r.id: r.sop for r in RULES if not r.sop.startswith(SOP) or r.sop[len(SOP) :] not in have}
     assert not missing, missing
     assert len(RULES) >= 28
 
@@ -41,7 +41,7 @@ def test_every_stage_has_its_section():
     have = anchors(SOP_FILE.read_text())
     assert set(STAGE_SOP) == set(STAGES)
     for n, cite in STAGE_SOP.items():
-        assert cite.startswith(SOP) and cite[len(SOP):] in have and f"stage-{n}-" in cite, cite
+        assert cite.startswith(SOP) and cite[len(SOP) :] in have and f"stage-{n}-" in cite, cite
 
 
 def test_every_cited_anchor_exists_in_code_docs_and_readme():

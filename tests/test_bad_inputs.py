@@ -12,11 +12,22 @@ from cockpit.control import CommandError, build_command
 from cockpit.trainer.commands import validate
 
 
-@pytest.mark.parametrize("value,reason", [
-    ("-1e-4", "must be positive"), ("0", "must be positive"), ("nan", "not a finite number"),
-    ("inf", "not a finite number"), ("5", "absurd"), ("1e9", "absurd"), ("fast", "not a number"),
-    ("x0", "must be positive"), ("x1e6", "out of range"), ("x-2", "must be positive"), ("", "not a number"),
-])
+@pytest.mark.parametrize(
+    "value,reason",
+    [
+        ("-1e-4", "must be positive"),
+        ("0", "must be positive"),
+        ("nan", "not a finite number"),
+        ("inf", "not a finite number"),
+        ("5", "absurd"),
+        ("1e9", "absurd"),
+        ("fast", "not a number"),
+        ("x0", "must be positive"),
+        ("x1e6", "out of range"),
+        ("x-2", "must be positive"),
+        ("", "not a number"),
+    ],
+)
 def test_lr_values_refused_before_sending(value, reason):
     with pytest.raises(CommandError) as e:
         build_command("lr", value)
@@ -32,14 +43,17 @@ def test_unknown_and_malformed_commands():
         build_command("lr")
 
 
-@pytest.mark.parametrize("cmd,reason", [
-    ({"cmd": "explode"}, "unknown command"),
-    ({"cmd": "set_lr", "value": "abc"}, "not a number"),
-    ({"cmd": "set_lr", "value": math.nan}, "not a finite number"),
-    ({"cmd": "set_lr", "value": -3}, "must be positive"),
-    ({"cmd": "scale_lr", "value": 1000}, "out of range"),
-    ({"cmd": "set_lr", "value": True}, "not a number"),
-])
+@pytest.mark.parametrize(
+    "cmd,reason",
+    [
+        ({"cmd": "explode"}, "unknown command"),
+        ({"cmd": "set_lr", "value": "abc"}, "not a number"),
+        ({"cmd": "set_lr", "value": math.nan}, "not a finite number"),
+        ({"cmd": "set_lr", "value": -3}, "must be positive"),
+        ({"cmd": "scale_lr", "value": 1000}, "out of range"),
+        ({"cmd": "set_lr", "value": True}, "not a number"),
+    ],
+)
 def test_trainer_revalidates_hand_written_commands(cmd, reason):
     assert reason in validate({"id": "x", **cmd})
 
@@ -49,15 +63,18 @@ def test_hand_written_string_lr_is_accepted():
     assert validate(c) is None and c["value"] == 1e-4
 
 
-@pytest.mark.parametrize("text,needle", [
-    ("lora:\n  r: 0\n", "lora.r"),
-    ("training:\n  max_grad_norm: -1\n", "training.max_grad_norm"),
-    ("lora:\n  lora_dropout: 1.5\n", "lora.lora_dropout"),
-    ("training:\n  bf16: true\n  fp16: true\n", "bf16 and fp16"),
-    ("model:\n  quantization: 3bit\n", "model.quantization"),
-    ("name: ../escape\n", "name"),
-    ("training: 5\n", "training"),
-])
+@pytest.mark.parametrize(
+    "text,needle",
+    [
+        ("lora:\n  r: 0\n", "lora.r"),
+        ("training:\n  max_grad_norm: -1\n", "training.max_grad_norm"),
+        ("lora:\n  lora_dropout: 1.5\n", "lora.lora_dropout"),
+        ("training:\n  bf16: true\n  fp16: true\n", "bf16 and fp16"),
+        ("model:\n  quantization: 3bit\n", "model.quantization"),
+        ("name: ../escape\n", "name"),
+        ("training: 5\n", "training"),
+    ],
+)
 def test_out_of_range_and_wrong_shapes(text, needle):
     with pytest.raises(ConfigError) as e:
         config_from_text(text, file="c.yaml", check_paths=False)
@@ -84,8 +101,19 @@ def _run_with(tmp_path, bad_lines: list[str], n: int = 80):
     rd = RunDir(tmp_path / "run").create()
     lines = [dumps({"v": 1, "t": 1.0, "kind": "run_started", "total_steps": n, "config": {}})]
     for s in range(1, n + 1):
-        lines.append(dumps({"v": 1, "t": 1.0 + s, "kind": "metrics", "step": s, "loss": 2.0 - s / n,
-                            "grad_norm": 1.0, "learning_rate": 1e-4}))
+        lines.append(
+            dumps(
+                {
+                    "v": 1,
+                    "t": 1.0 + s,
+                    "kind": "metrics",
+                    "step": s,
+                    "loss": 2.0 - s / n,
+                    "grad_norm": 1.0,
+                    "learning_rate": 1e-4,
+                }
+            )
+        )
         if s == n // 2:
             lines.extend(bad_lines)
     lines.append(dumps({"v": 1, "t": 99.0, "kind": "state", "state": "finished", "step": n}))
@@ -136,9 +164,8 @@ def test_diagnose_and_report_skip_nested_and_absurd_lines(tmp_path):
 
 
 def test_trainer_state_nested_too_deep_or_with_absurd_steps(tmp_path):
-    from runhelpers import cockpit
-
     from cockpit.logs import LogError, load_history
+    from runhelpers import cockpit
 
     deep = tmp_path / "deep" / "trainer_state.json"
     deep.parent.mkdir()
@@ -148,9 +175,11 @@ def test_trainer_state_nested_too_deep_or_with_absurd_steps(tmp_path):
     r = cockpit("diagnose", str(deep))
     assert r.returncode == 2 and "trainer_state.json: cannot read as JSON: nested too deeply" in r.stderr
     odd = tmp_path / "trainer_state.json"
-    odd.write_text('{"max_steps": 1e400, "log_history": [{"step": 1, "loss": 2.0}, {"step": %d, "loss": 1.0},'
-                   '{"step": NaN, "loss": 1.0}, {"step": 1e400, "eval_loss": 1.0}, {"step": 2, "loss": 1e999,'
-                   '"grad_norm": %d}]}' % (2**70, 10**400))
+    odd.write_text(
+        '{"max_steps": 1e400, "log_history": [{"step": 1, "loss": 2.0}, {"step": %d, "loss": 1.0},'
+        '{"step": NaN, "loss": 1.0}, {"step": 1e400, "eval_loss": 1.0}, {"step": 2, "loss": 1e999,'
+        '"grad_norm": %d}]}' % (2**70, 10**400)
+    )
     h, log = load_history(odd)
     assert list(h.steps) == [1, 2] and log.stats.bad == 3 and h.nonfinite == {"loss": [2], "grad_norm": [2]}
     assert h.total_steps is None
@@ -160,17 +189,19 @@ def test_history_takes_absurd_values_without_raising():
     """History is also fed events made in memory (the trainer_state converter, tests): it checks too."""
     from cockpit.history import History
 
-    h = History().extend([
-        {"kind": "state", "state": "running", "t": 1e15},  # year 31,690,708: datetime raises on it
-        {"kind": "run_started", "world_size": "2", "total_steps": float("inf"), "t": 10**400},
-        {"kind": "metrics", "step": 2**70, "loss": 1.0},
-        {"kind": "metrics", "step": 1, "loss": 10**400, "t": float("nan"), "mem_kind": [1], "mem_per_rank": 5},
-        {"kind": "eval", "step": float("inf"), "eval_loss": 1.0},
-        {"kind": "eval", "step": 1, "eval_loss": 10**400},
-        {"kind": "sample", "step": "x"},
-        {"kind": "error", "step": float("nan"), "message": "m"},
-        {"kind": "ack", "step": -(2**70), "id": "a", "cmd": "stop", "ok": True},
-    ])
+    h = History().extend(
+        [
+            {"kind": "state", "state": "running", "t": 1e15},  # year 31,690,708: datetime raises on it
+            {"kind": "run_started", "world_size": "2", "total_steps": float("inf"), "t": 10**400},
+            {"kind": "metrics", "step": 2**70, "loss": 1.0},
+            {"kind": "metrics", "step": 1, "loss": 10**400, "t": float("nan"), "mem_kind": [1], "mem_per_rank": 5},
+            {"kind": "eval", "step": float("inf"), "eval_loss": 1.0},
+            {"kind": "eval", "step": 1, "eval_loss": 10**400},
+            {"kind": "sample", "step": "x"},
+            {"kind": "error", "step": float("nan"), "message": "m"},
+            {"kind": "ack", "step": -(2**70), "id": "a", "cmd": "stop", "ok": True},
+        ]
+    )
     assert list(h.steps) == [1] and h.series["loss"][0] == math.inf and h.world_size == 1
     assert h.first_event_t is None and h.last_event_t is None
     assert h.total_steps is None and h.mem_kind is None and list(h.eval_steps) == [1]
@@ -181,9 +212,11 @@ def test_deep_or_broken_control_line_is_unreadable_not_a_crash(tmp_path):
     from cockpit.trainer.commands import CommandReader, validate
 
     ctl = tmp_path / "control.jsonl"
-    ctl.write_text(f'{{"id":"a","cmd":"set_lr","value":{DEEP}}}\n'
-                   '{"id":"b","cmd":"set_lr","value":' + "[" * 600 + "]" * 600 + "}\n"
-                   '{"id":"c","cmd":"st\\ud800op"}\n{"id":"d","cmd":"stop"}\n')
+    ctl.write_text(
+        f'{{"id":"a","cmd":"set_lr","value":{DEEP}}}\n'
+        '{"id":"b","cmd":"set_lr","value":' + "[" * 600 + "]" * 600 + "}\n"
+        '{"id":"c","cmd":"st\\ud800op"}\n{"id":"d","cmd":"stop"}\n'
+    )
     reader = CommandReader(ctl)
     cmds = reader.poll()
     assert [c["cmd"] for c in cmds] == ["<unreadable>", "<unreadable>", "st\ufffdop", "stop"]
@@ -200,9 +233,11 @@ def _data(tmp_path, bad: list[str], name: str = "d.jsonl"):
     return p
 
 
-BAD_ROWS = ['{"instruction": "q", "output": "half \\ud800 a character"}',
-            '{"instruction": "q", "output": ' + DEEP + "}",
-            '{"instruction": "q\\udfff", "output": "lone low surrogate"}']
+BAD_ROWS = [
+    '{"instruction": "q", "output": "half \\ud800 a character"}',
+    '{"instruction": "q", "output": ' + DEEP + "}",
+    '{"instruction": "q\\udfff", "output": "lone low surrogate"}',
+]
 
 
 def test_lone_surrogate_and_deep_rows_are_bad_rows_by_line(tmp_path):
@@ -212,11 +247,13 @@ def test_lone_surrogate_and_deep_rows_are_bad_rows_by_line(tmp_path):
     with pytest.raises(DataError) as e:
         load_file(str(p), "auto", None, False)
     assert [(b.line, b.message[:30]) for b in e.value.problems] == [
-        (4, "a string holds a lone surrogat"), (5, "nested too deeply: over 1,000 "),
-        (6, "a string holds a lone surrogat")]
+        (4, "a string holds a lone surrogat"),
+        (5, "nested too deeply: over 1,000 "),
+        (6, "a string holds a lone surrogat"),
+    ]
     assert f"{p}:4: a string holds a lone surrogate \\ud800" in str(e.value)
     rows, _, _, bad = load_file(str(p), "auto", None, True)
-    assert len(rows) == 9 and len(bad) == 3 and rows[3]["completion"][0]["content"] == "a pair is fine \U0001F600"
+    assert len(rows) == 9 and len(bad) == 3 and rows[3]["completion"][0]["content"] == "a pair is fine \U0001f600"
     arr = tmp_path / "d.json"
     arr.write_text('[{"instruction": "q", "output": "a"}, {"instruction": "q", "output": "b\\ud800"}]')
     with pytest.raises(DataError, match=r"d.json:2: a string holds a lone surrogate \\ud800"):
@@ -253,10 +290,9 @@ def test_trainer_skips_bad_rows_and_trains_past_a_deeply_nested_control_line(tmp
     import subprocess
     import sys
 
-    from runhelpers import demo_yaml, events
-
     from cockpit.config import config_from_text
     from cockpit.rundir import RunDir
+    from runhelpers import demo_yaml, events
 
     data = _data(tmp_path, BAD_ROWS[:2])
     cfg = demo_yaml(tmp_path, training__max_steps=3, samples__every=0, data__path=str(data), data__skip_bad=True)
@@ -264,10 +300,12 @@ def test_trainer_skips_bad_rows_and_trains_past_a_deeply_nested_control_line(tmp
     rd.config.write_text(config_from_text(cfg.read_text(), check_paths=False).to_yaml())
     with open(rd.control, "a") as f:
         f.write(f'{{"id":"deep","cmd":"pause","value":{DEEP}}}\n{{"id":"s1","cmd":"save"}}\n')
-    r = subprocess.run([sys.executable, "-m", "cockpit.trainer", str(rd.path)], capture_output=True, text=True,
-                       timeout=300)
-    assert r.returncode == 0 and "RecursionError" not in r.stderr and "UnicodeEncodeError" not in r.stderr, \
-        r.stderr[-3000:]
+    r = subprocess.run(
+        [sys.executable, "-m", "cockpit.trainer", str(rd.path)], capture_output=True, text=True, timeout=300
+    )
+    assert r.returncode == 0 and "RecursionError" not in r.stderr and "UnicodeEncodeError" not in r.stderr, r.stderr[
+        -3000:
+    ]
     evs = events(rd.path)
     acks = {e["id"]: e for e in evs if e["kind"] == "ack"}
     assert acks.pop("s1")["ok"] is True  # the line after it is read and applied
@@ -308,8 +346,10 @@ def test_event_with_lone_surrogate_or_huge_int_reads_like_orjson_would():
     surrogate (escaped or raw), a float for an int past 64 bits; so nothing downstream meets either."""
     from cockpit.rundir import parse_line
 
-    ev = parse_line(b'{"kind":"error","step":1,"loss":NaN,"message":"a\\ud800b","path":"\xed\xa0\x80",'
-                    b'"n":%d,"pair":"\\ud83d\\ude00"}' % 10**400)
+    ev = parse_line(
+        b'{"kind":"error","step":1,"loss":NaN,"message":"a\\ud800b","path":"\xed\xa0\x80",'
+        b'"n":%d,"pair":"\\ud83d\\ude00"}' % 10**400
+    )
     assert ev["message"] == "a\ufffdb" and ev["path"] == "\ufffd" and ev["n"] == math.inf
-    assert ev["pair"] == "\U0001F600"
+    assert ev["pair"] == "\U0001f600"
     assert parse_line(b'{"kind":"ack","step":1,"x":%d}' % 2**70)["x"] == float(2**70)

@@ -43,6 +43,7 @@ def all_rules(h: History) -> set[str]:
 
 # ---- a. loss 0 and grad_norm 0 from the first log: a broken setup, not an lr ----------------------------
 
+
 def test_a_zero_loss_and_zero_grad_from_the_first_log_is_a_broken_setup(tmp_path, capsys):
     cos = lambda s: 2e-4 * 0.5 * (1 + math.cos(math.pi * s / 1000))  # noqa: E731
     p = state_file(tmp_path, [(s, 0.0, 0.0, cos(s)) for s in range(10, 1001, 10)])
@@ -78,6 +79,7 @@ def test_a_real_fast_zero_is_not_a_broken_setup():
 
 # ---- b. loss 0 with NaN gradients at a tiny lr: a numeric failure, not the lr ----------------------------
 
+
 def test_b_zero_loss_with_nan_grads_at_a_tiny_lr_is_a_numeric_failure(tmp_path):
     train = [(s, 2.0 - s / 100, 1.0, 1e-6) for s in range(1, 6)]
     train += [(s, 0.0, float("nan"), 1e-6) for s in range(6, 101)]
@@ -98,8 +100,15 @@ def test_b_numeric_failure_of_an_fp16_run_switches_to_bf16():
     h = History()
     h.add({"kind": "run_started", "config": cfg, "total_steps": 50})
     for s in range(1, 51):
-        h.add({"kind": "metrics", "step": s, "loss": 0.0 if s > 10 else 2.0,
-               "grad_norm": float("nan") if s > 10 else 1.0, "learning_rate": 1e-4})
+        h.add(
+            {
+                "kind": "metrics",
+                "step": s,
+                "loss": 0.0 if s > 10 else 2.0,
+                "grad_norm": float("nan") if s > 10 else 1.0,
+                "learning_rate": 1e-4,
+            }
+        )
     h.add({"kind": "state", "state": "finished", "step": 50})
     act = advise(h).next_action
     assert act.config_patch == {"training.fp16": False, "training.bf16": True}
@@ -108,6 +117,7 @@ def test_b_numeric_failure_of_an_fp16_run_switches_to_bf16():
 
 
 # ---- c. train and eval both rising with grad_norm exploding: divergence, not overfitting ----------------
+
 
 def diverging(tmp_path) -> Path:
     train = []
@@ -148,10 +158,10 @@ def test_flat_loss_with_a_steady_high_grad_norm_is_lr_too_low_not_high():
 
 # ---- d. a finished run whose eval ended above its best: the headline carries it ------------------------
 
+
 def overfit(tmp_path) -> Path:
     train = [(s, max(0.1, 2.0 - s / 150) + 0.01 * math.sin(s), 0.8, 1e-4) for s in range(10, 801, 10)]
-    evals = [(100, 1.0), (200, 0.85), (300, 0.80), (400, 0.90), (500, 1.00), (600, 0.99), (700, 0.97),
-             (800, 0.96)]
+    evals = [(100, 1.0), (200, 0.85), (300, 0.80), (400, 0.90), (500, 1.00), (600, 0.99), (700, 0.97), (800, 0.96)]
     return state_file(tmp_path, train, evals)
 
 
@@ -177,12 +187,17 @@ def test_d_eval_above_its_best_at_the_end_is_the_headline(tmp_path, capsys):
 
 
 def test_d_real_runs_whose_eval_kept_falling_are_untouched():
-    for name in ("06_nlcli-wizard-gemma3-lora.json", "17_gemma3-1b-initloss14-eval.json",
-                 "20_dashcam-vlm-lora-eval-every5.json", "13_vla-sft-loss15-acc-stuck.json"):
+    for name in (
+        "06_nlcli-wizard-gemma3-lora.json",
+        "17_gemma3-1b-initloss14-eval.json",
+        "20_dashcam-vlm-lora-eval-every5.json",
+        "13_vla-sft-loss15-acc-stuck.json",
+    ):
         assert not {"eval_above_best", "divergence"} & all_rules(read(FIX / name)), name
 
 
 # ---- e. a finished run with four logs, grad_norm under 0.1 at each, loss barely moving ------------------
+
 
 def test_e_four_logs_under_the_grad_band_say_too_few_points_and_not_learning(tmp_path):
     train = [(25, 2.31, 0.05, 1e-4), (50, 2.30, 0.04, 1e-4), (75, 2.30, 0.06, 1e-4), (100, 2.29, 0.03, 1e-4)]
@@ -214,12 +229,17 @@ def test_e_real_finished_short_runs_never_say_so_far():
 
 
 def test_e_short_runs_whose_loss_clearly_moved_get_no_too_few_points():
-    for name in ("03_math-meme-repair-10epochs.json", "24_benchmark-regression-gradnorm-388k.json",
-                 "27_gemma3-270m-sft-entropy-eval.json", "13_vla-sft-loss15-acc-stuck.json"):
+    for name in (
+        "03_math-meme-repair-10epochs.json",
+        "24_benchmark-regression-gradnorm-388k.json",
+        "27_gemma3-270m-sft-entropy-eval.json",
+        "13_vla-sft-loss15-acc-stuck.json",
+    ):
         assert "too_few_points" not in all_rules(read(FIX / name)), name
 
 
 # ---- g. stage 2 is a frozen baseline config; the untrained model's loss is a named extra ---------------
+
 
 def test_g_stage_two_is_a_frozen_baseline_config():
     cfg = RunConfig().model_dump(mode="json")
@@ -229,8 +249,16 @@ def test_g_stage_two_is_a_frozen_baseline_config():
     a = advise(h, cfg)
     assert a.stage == 2 and a.stage_name == "baseline config (frozen)"
     base = a.stage_needs[0]
-    for item in ("lr 1e-4", "placeholder", "lora_alpha = 2r", "lora_dropout 0.05", "adamw", "constant or cosine",
-                 "max_grad_norm 1.0", "one knob at a time"):
+    for item in (
+        "lr 1e-4",
+        "placeholder",
+        "lora_alpha = 2r",
+        "lora_dropout 0.05",
+        "adamw",
+        "constant or cosine",
+        "max_grad_norm 1.0",
+        "one knob at a time",
+    ):
         assert item in base, item
     assert any(n.startswith("extra: the untrained model's eval loss") for n in a.stage_needs)
     assert "frozen model" not in " ".join(a.stage_needs)

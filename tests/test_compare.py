@@ -23,8 +23,9 @@ ROOT = Path(__file__).resolve().parents[1]
 
 def cockpit(*args, timeout=120):
     env = {**os.environ, "OMP_NUM_THREADS": "1", "COLUMNS": "100"}
-    return subprocess.run([sys.executable, "-m", "cockpit.cli", *args], capture_output=True, text=True, env=env,
-                          timeout=timeout)
+    return subprocess.run(
+        [sys.executable, "-m", "cockpit.cli", *args], capture_output=True, text=True, env=env, timeout=timeout
+    )
 
 
 def run_with(path: Path, lr: float, dropout: float = 0.05, **kw):
@@ -76,13 +77,35 @@ def test_study_dir_with_a_nested_sweep_shows_every_run_and_verdicts(tmp_path):
     sweep = study / "demo-sweep-1"
     run_with(sweep / "lr-5e-05", 5e-5)
     run_with(sweep / "lr-0.0002", 2e-4, dropout=0.1)
-    (sweep / "sweep.json").write_text(json.dumps({"trials": [
-        {"lr": 5e-5, "run_dir": "/elsewhere/lr-5e-05", "state": "finished", "verdict": "too_low", "reason": "flat"},
-        {"lr": 2e-4, "run_dir": "/elsewhere/lr-0.0002", "state": "finished", "verdict": "good", "reason": "smooth"},
-        {"lr": 4e-4, "run_dir": "/elsewhere/lr-0.0004", "state": "pending", "verdict": None}],
-        "recommended_lr": 2e-4}))
-    (study / "study.json").write_text(json.dumps({"stages": [{"stage": 2, "runs": [str(base.path)]},
-                                                             {"stage": 8, "runs": [{"run_dir": str(final.path)}]}]}))
+    (sweep / "sweep.json").write_text(
+        json.dumps(
+            {
+                "trials": [
+                    {
+                        "lr": 5e-5,
+                        "run_dir": "/elsewhere/lr-5e-05",
+                        "state": "finished",
+                        "verdict": "too_low",
+                        "reason": "flat",
+                    },
+                    {
+                        "lr": 2e-4,
+                        "run_dir": "/elsewhere/lr-0.0002",
+                        "state": "finished",
+                        "verdict": "good",
+                        "reason": "smooth",
+                    },
+                    {"lr": 4e-4, "run_dir": "/elsewhere/lr-0.0004", "state": "pending", "verdict": None},
+                ],
+                "recommended_lr": 2e-4,
+            }
+        )
+    )
+    (study / "study.json").write_text(
+        json.dumps(
+            {"stages": [{"stage": 2, "runs": [str(base.path)]}, {"stage": 8, "runs": [{"run_dir": str(final.path)}]}]}
+        )
+    )
     r = cockpit("report", str(study), "--out", str(tmp_path / "s.html"))
     assert r.returncode == 0, r.stderr
     out = r.stdout
@@ -92,8 +115,10 @@ def test_study_dir_with_a_nested_sweep_shows_every_run_and_verdicts(tmp_path):
     diff = out.split("Config difference")[1].split("Charts")[0]
     rows = {ln.split()[0]: ln.split()[1:] for ln in diff.splitlines() if ln.strip().startswith(("training", "lora"))}
     # The same start time everywhere (write_run): the order they were found in, sweep first ("d" < "r")
-    assert rows == {"lora.lora_dropout": ["0.05", "0.1", "0.05", "0.1"],
-                    "training.learning_rate": ["5e-05", "0.0002", "0.0001", "0.0002"]}
+    assert rows == {
+        "lora.lora_dropout": ["0.05", "0.1", "0.05", "0.1"],
+        "training.learning_rate": ["5e-05", "0.0002", "0.0001", "0.0002"],
+    }
     html = (tmp_path / "s.html").read_text()
     assert "good (recommended)" in html and html.count("<svg") == 3  # loss, grad_norm, entropy (no eval)
 
@@ -125,8 +150,10 @@ def test_same_named_runs_get_told_apart(tmp_path):
 def test_config_diff_keeps_only_differing_keys_and_ignores_partial_logs():
     ours = {"training": {"learning_rate": 1e-4, "logging_steps": 1}, "lora": {"r": 8}, "name": "a"}
     other = {"training": {"learning_rate": 2e-4, "logging_steps": 1}, "lora": {"r": 8, "dropout": 0.1}, "name": "b"}
-    assert config_diff([ours, other]) == [("lora.dropout", ["-", "0.1"]),
-                                          ("training.learning_rate", ["0.0001", "0.0002"])]
+    assert config_diff([ours, other]) == [
+        ("lora.dropout", ["-", "0.1"]),
+        ("training.learning_rate", ["0.0001", "0.0002"]),
+    ]
     # A Hugging Face log's config holds only what trainer_state.json records: what it lacks is unknown.
     hf = {"training": {"logging_steps": 10}}
     rows = dict(config_diff([ours, ours, hf], partial=[False, False, True]))
@@ -144,9 +171,26 @@ def test_ema_is_debiased_and_skips_gaps():
 def demo_sweep(tmp_path_factory):
     """A real sweep of the demo model: two lrs, 24 steps each, eval every 8 steps (~1 min on 2 cores)."""
     runs = tmp_path_factory.mktemp("sweep")
-    r = cockpit("sweep", str(ROOT / "sample_configs" / "demo-tiny.yaml"), "--lrs", "1e-4,2e-3", "--steps", "24",
-                "--headless", "--runs-dir", str(runs), "--set", "data.eval_ratio=0.1", "--set", "training.eval_steps=8",
-                "--set", "samples.every=0", "--set", "training.save_steps=0", timeout=600)
+    r = cockpit(
+        "sweep",
+        str(ROOT / "sample_configs" / "demo-tiny.yaml"),
+        "--lrs",
+        "1e-4,2e-3",
+        "--steps",
+        "24",
+        "--headless",
+        "--runs-dir",
+        str(runs),
+        "--set",
+        "data.eval_ratio=0.1",
+        "--set",
+        "training.eval_steps=8",
+        "--set",
+        "samples.every=0",
+        "--set",
+        "training.save_steps=0",
+        timeout=600,
+    )
     assert "sweep:" in r.stdout, r.stdout + r.stderr
     return next(runs.glob("demo-sweep-*"))
 
@@ -177,4 +221,4 @@ def test_compare_and_report_on_a_real_demo_sweep(demo_sweep, tmp_path):
     rep = cockpit("report", str(demo_sweep))
     assert rep.returncode == 0 and "Runs (2)" in rep.stdout and "Config difference" in rep.stdout
     one = cockpit("report", str(demo_sweep / "lr-0.0001"))
-    assert one.returncode == 0 and "loss (train, eval)" in one.stdout and "oo eval loss" in one.stdout
+    assert one.returncode == 0 and "loss (train, eval" in one.stdout and "oo eval loss" in one.stdout

@@ -56,8 +56,11 @@ def test_missing_data_file(tmp_path):
 
 
 def test_overrides_apply_and_validate():
-    c = config_from_text("name: x\n", check_paths=False,
-                         overrides=parse_overrides(["training.max_steps=40", "lora.target_modules=[q_proj,k_proj]"]))
+    c = config_from_text(
+        "name: x\n",
+        check_paths=False,
+        overrides=parse_overrides(["training.max_steps=40", "lora.target_modules=[q_proj,k_proj]"]),
+    )
     assert c.training.max_steps == 40 and c.lora.target_modules == ["q_proj", "k_proj"]
     with pytest.raises(ConfigError):
         parse_overrides(["training.max_steps"])
@@ -83,14 +86,33 @@ def test_thresholds_read_from_a_log_fall_back_to_the_defaults():
     from cockpit.thresholds import Thresholds
 
     assert Thresholds.from_config({"thresholds": {"grad_norm_high": 4, "from_a_newer_version": 1}}).grad_norm_high == 4
-    for odd in (None, {}, {"thresholds": "x"}, {"thresholds": {"grad_norm_high": "high"}},
-                {"thresholds": {"grad_norm_low": 99}}, {"thresholds": {"flat_window": 2.5}}):
+    for odd in (
+        None,
+        {},
+        {"thresholds": "x"},
+        {"thresholds": {"grad_norm_high": "high"}},
+        {"thresholds": {"grad_norm_low": 99}},
+        {"thresholds": {"flat_window": 2.5}},
+    ):
         assert Thresholds.from_config(odd) == Thresholds()
 
 
-@pytest.mark.parametrize("text,ok", [("1e-4", True), ("x0.5", True), ("*2", True), ("0", False), ("-1e-4", False),
-                                     ("nan", False), ("inf", False), ("abc", False), ("5", False), ("x0", False),
-                                     ("x1e9", False)])
+@pytest.mark.parametrize(
+    "text,ok",
+    [
+        ("1e-4", True),
+        ("x0.5", True),
+        ("*2", True),
+        ("0", False),
+        ("-1e-4", False),
+        ("nan", False),
+        ("inf", False),
+        ("abc", False),
+        ("5", False),
+        ("x0", False),
+        ("x1e9", False),
+    ],
+)
 def test_parse_lr(text, ok):
     if ok:
         parse_lr(text)

@@ -12,10 +12,14 @@ from cockpit.config_patch import PatchError
 
 
 def test_apply_patch_makes_sections_and_keeps_typed_values():
-    data = apply_patch({"lora": {"r": 8}}, {"lora.lora_dropout": 0.1, "training.learning_rate": 1e-4,
-                                            "lora.target_modules": ["q_proj", "k_proj"]})
-    assert data == {"lora": {"r": 8, "lora_dropout": 0.1, "target_modules": ["q_proj", "k_proj"]},
-                    "training": {"learning_rate": 1e-4}}
+    data = apply_patch(
+        {"lora": {"r": 8}},
+        {"lora.lora_dropout": 0.1, "training.learning_rate": 1e-4, "lora.target_modules": ["q_proj", "k_proj"]},
+    )
+    assert data == {
+        "lora": {"r": 8, "lora_dropout": 0.1, "target_modules": ["q_proj", "k_proj"]},
+        "training": {"learning_rate": 1e-4},
+    }
 
 
 def test_a_value_on_the_way_is_not_a_section():
@@ -31,8 +35,9 @@ def test_next_config_is_validated_before_it_is_written(tmp_path):
         write_next_config(tmp_path, {"lora.lora_dropout": 2.0})
     assert not (tmp_path / "next-config.yaml").exists()
     p = write_next_config(tmp_path, {"lora.lora_dropout": 0.1})
-    assert p.read_text().startswith(f"# Next run, from the advisor's reading of {tmp_path.name}: "
-                                    "--set lora.lora_dropout=0.1\n")
+    assert p.read_text().startswith(
+        f"# Next run, from the advisor's reading of {tmp_path.name}: --set lora.lora_dropout=0.1\n"
+    )
     assert load_config(p, check_paths=False).lora.lora_dropout == 0.1
 
 

@@ -15,10 +15,13 @@ from cockpit.trainer.commands import validate
 from runhelpers import cockpit, demo_yaml, events, metrics_after, state_is, wait_for
 
 
-@pytest.mark.parametrize("value,needle", [
-    ("int3", "not one of fp32, bf16, fp16"),
-    ('{"dtype": "fp8"}', "not one of"),
-])
+@pytest.mark.parametrize(
+    "value,needle",
+    [
+        ("int3", "not one of fp32, bf16, fp16"),
+        ('{"dtype": "fp8"}', "not one of"),
+    ],
+)
 def test_ctl_refuses_bad_merge_values(tmp_path, value, needle):
     rd = RunDir(tmp_path / "run").create()
     with EventWriter(rd.events) as w:

@@ -34,23 +34,31 @@ def tiny_tokenizer(template: str | None):
         tok = Tokenizer(models.BPE(unk_token="<unk>"))
         tok.pre_tokenizer = pre_tokenizers.ByteLevel(add_prefix_space=False)
         tok.decoder = decoders.ByteLevel()
-        tok.train_from_iterator(["hello world answer question the quick brown fox rivers mountains"] * 10,
-                                trainers.BpeTrainer(vocab_size=400,
-                                                    special_tokens=["<unk>", "</s>", "<|user|>", "<|assistant|>",
-                                                                    "<|system|>"],
-                                                    initial_alphabet=pre_tokenizers.ByteLevel.alphabet()))
+        tok.train_from_iterator(
+            ["hello world answer question the quick brown fox rivers mountains"] * 10,
+            trainers.BpeTrainer(
+                vocab_size=400,
+                special_tokens=["<unk>", "</s>", "<|user|>", "<|assistant|>", "<|system|>"],
+                initial_alphabet=pre_tokenizers.ByteLevel.alphabet(),
+            ),
+        )
         _BASE = tok.to_str()
-    fast = PreTrainedTokenizerFast(tokenizer_object=Tokenizer.from_str(_BASE), eos_token="</s>", unk_token="<unk>",
-                                   pad_token="</s>")
+    fast = PreTrainedTokenizerFast(
+        tokenizer_object=Tokenizer.from_str(_BASE), eos_token="</s>", unk_token="<unk>", pad_token="</s>"
+    )
     fast.chat_template = template
     return fast
 
 
-GOOD = ("{% for m in messages %}<|{{ m['role'] }}|>{{ m['content'] }}\n{% endfor %}"
-        "{% if add_generation_prompt %}<|assistant|>{% endif %}")
+GOOD = (
+    "{% for m in messages %}<|{{ m['role'] }}|>{{ m['content'] }}\n{% endfor %}"
+    "{% if add_generation_prompt %}<|assistant|>{% endif %}"
+)
 # Inference adds a space after the marker that training never has: the classic silent mismatch.
-SPACE = ("{% for m in messages %}<|{{ m['role'] }}|>{{ m['content'] }}\n{% endfor %}"
-         "{% if add_generation_prompt %}<|assistant|> {% endif %}")
+SPACE = (
+    "{% for m in messages %}<|{{ m['role'] }}|>{{ m['content'] }}\n{% endfor %}"
+    "{% if add_generation_prompt %}<|assistant|> {% endif %}"
+)
 # The generation prompt is forgotten: inference ends before the assistant marker, so the marker the
 # training text has before the answer falls into the loss.
 NO_GEN = "{% for m in messages %}<|{{ m['role'] }}|>{{ m['content'] }}\n{% endfor %}"
@@ -134,8 +142,10 @@ def test_templated_small_data_gets_the_sops_low_lr(tmp_path):
 
 
 def test_near_duplicates_and_shared_prefix(tmp_path):
-    base = ("Sure! Here is the summary you asked for: the report covers the quarter, the sales grew, "
-            "the costs fell and the team is happy with the outcome of the work")
+    base = (
+        "Sure! Here is the summary you asked for: the report covers the quarter, the sales grew, "
+        "the costs fell and the team is happy with the outcome of the work"
+    )
     words = ["alpha", "beta", "gamma", "delta", "omega"]
     rows = [{"instruction": f"q{i}", "output": base.replace("team", words[i % 5] + str(i))} for i in range(50)]
     rep = audit(cfg_for(write(tmp_path, rows)), tokenizer=tiny_tokenizer(GOOD))
@@ -154,9 +164,19 @@ def test_near_duplicate_ratio_of_varied_text_is_low():
     assert shared_prefix(["Yes it is", "yes, it is not", "No"]) == (2 / 3, "yes it is")
 
 
-@pytest.mark.parametrize("text,fam", [("```py\nx = 1\n```", "code"), ('{"a": 1}', "json"), ("- a\n- b", "list"),
-                                      ("1. a\n2. b", "list"), ("p one\n\np two", "paragraphs"), ("a\nb", "lines"),
-                                      ("Paris", "phrase"), ("This is a longer single line answer.", "sentences")])
+@pytest.mark.parametrize(
+    "text,fam",
+    [
+        ("```py\nx = 1\n```", "code"),
+        ('{"a": 1}', "json"),
+        ("- a\n- b", "list"),
+        ("1. a\n2. b", "list"),
+        ("p one\n\np two", "paragraphs"),
+        ("a\nb", "lines"),
+        ("Paris", "phrase"),
+        ("This is a longer single line answer.", "sentences"),
+    ],
+)
 def test_style_families(text, fam):
     assert family(text) == fam
 
@@ -168,16 +188,22 @@ def test_style_one_vs_mixed():
     assert mixed["top_family_share"] == 0.25 and mixed["length_unit"] == "words"
 
 
-@pytest.mark.parametrize("n,bucket", [(10, "<5k"), (4999, "<5k"), (5000, "5-50k"), (50_000, "5-50k"),
-                                      (50_001, ">50k")])
+@pytest.mark.parametrize("n,bucket", [(10, "<5k"), (4999, "<5k"), (5000, "5-50k"), (50_000, "5-50k"), (50_001, ">50k")])
 def test_size_buckets(n, bucket):
     assert size_bucket(n) == bucket
 
 
-@pytest.mark.parametrize("bucket,templated,reasoning,lr,dropout,r", [
-    ("<5k", True, "none", 5e-5, 0.1, 8), ("<5k", False, "light", 1e-4, 0.1, 8),
-    ("5-50k", True, "none", 1e-4, 0.1, 8), ("5-50k", False, "none", 1e-4, 0.05, 8),
-    (">50k", True, "none", 1e-4, 0.05, 8), (">50k", False, "heavy", 2e-4, 0.05, 16)])
+@pytest.mark.parametrize(
+    "bucket,templated,reasoning,lr,dropout,r",
+    [
+        ("<5k", True, "none", 5e-5, 0.1, 8),
+        ("<5k", False, "light", 1e-4, 0.1, 8),
+        ("5-50k", True, "none", 1e-4, 0.1, 8),
+        ("5-50k", False, "none", 1e-4, 0.05, 8),
+        (">50k", True, "none", 1e-4, 0.05, 8),
+        (">50k", False, "heavy", 2e-4, 0.05, 16),
+    ],
+)
 def test_recommend(bucket, templated, reasoning, lr, dropout, r):
     rec, _ = recommend(bucket, templated, reasoning)
     assert (rec["learning_rate"], rec["lora_dropout"], rec["r"], rec["lora_alpha"]) == (lr, dropout, r, 2 * r)
@@ -189,8 +215,12 @@ def test_config_patch_only_lists_differences():
     rec, _ = recommend("<5k", False, "none")
     assert config_patch(cfg, rec) == {}
     rec, _ = recommend(">50k", False, "heavy")
-    assert config_patch(cfg, rec) == {"training.learning_rate": 2e-4, "lora.lora_dropout": 0.05, "lora.r": 16,
-                                      "lora.lora_alpha": 32}
+    assert config_patch(cfg, rec) == {
+        "training.learning_rate": 2e-4,
+        "lora.lora_dropout": 0.05,
+        "lora.r": 16,
+        "lora.lora_alpha": 32,
+    }
 
 
 def test_audit_danger_findings(tmp_path):
@@ -199,8 +229,13 @@ def test_audit_danger_findings(tmp_path):
     assert rep.worst == "danger" and rep.exit_code == 2 and rep.findings[0].code == "template_mismatch"
     rep = audit(cfg_for(p), tokenizer=tiny_tokenizer(None))
     assert [f.code for f in rep.findings if f.severity == "danger"] == ["no_chat_template"]
-    rep = audit(cfg_for(write(tmp_path, [{"instruction": "hello world " * 20, "output": "x"}] * 3, "long.jsonl"),
-                        training={"max_length": 8}), tokenizer=tiny_tokenizer(GOOD))
+    rep = audit(
+        cfg_for(
+            write(tmp_path, [{"instruction": "hello world " * 20, "output": "x"}] * 3, "long.jsonl"),
+            training={"max_length": 8},
+        ),
+        tokenizer=tiny_tokenizer(GOOD),
+    )
     codes = {f.code for f in rep.findings}
     assert {"no_loss", "dropped", "truncation"} <= codes and rep.tokens["dropped"] == 3
 
@@ -231,8 +266,10 @@ def test_audit_10k_rows_is_fast(tmp_path):
 
     rnd = random.Random(0)
     words = "alpha beta gamma delta epsilon zeta eta theta iota kappa lambda mu nu xi pi rho sigma tau".split()
-    rows = [{"instruction": " ".join(rnd.choices(words, k=8)), "output": " ".join(rnd.choices(words, k=30))}
-            for _ in range(10_000)]
+    rows = [
+        {"instruction": " ".join(rnd.choices(words, k=8)), "output": " ".join(rnd.choices(words, k=30))}
+        for _ in range(10_000)
+    ]
     cfg = cfg_for(write(tmp_path, rows))
     tok = tiny_tokenizer(GOOD)
     t = time.perf_counter()
@@ -251,6 +288,7 @@ def tok_dir(tmp_path):
         d = tmp_path / f"tok-{abs(hash(template))}"
         tiny_tokenizer(template).save_pretrained(str(d))
         return d
+
     return make
 
 
@@ -268,8 +306,16 @@ def run_cli(*args):
 def test_cli_good_file_prints_the_table(tmp_path, tok_dir):
     r = run_cli(config_file(tmp_path, FIX / "alpaca_good.jsonl", tok_dir()))
     assert r.exit_code == 1, r.output  # <5k rows always warns (SOP: small data)
-    for needle in (" 1 size        <5k", " 2 templated", " 3 tokens", " 4 one style", " 5 reasoning   none",
-                   "chat template  prompt training == inference", "SOP start  learning_rate", "step 0: usable"):
+    for needle in (
+        " 1 size        <5k",
+        " 2 templated",
+        " 3 tokens",
+        " 4 one style",
+        " 5 reasoning   none",
+        "chat template  prompt training == inference",
+        "SOP start  learning_rate",
+        "step 0: usable",
+    ):
         assert needle in r.stdout, (needle, r.stdout)
 
 
@@ -315,8 +361,16 @@ def test_cli_template_mismatch_shows_the_diff_and_exits_2(tmp_path, tok_dir):
 def test_cli_chat_template_override_from_config(tmp_path, tok_dir):
     tpl = tmp_path / "good.jinja"
     tpl.write_text(GOOD)
-    r = run_cli(config_file(tmp_path, FIX / "alpaca_good.jsonl", tok_dir(SPACE),
-                            ), "--set", f"data.chat_template={tpl}", "--json")
+    r = run_cli(
+        config_file(
+            tmp_path,
+            FIX / "alpaca_good.jsonl",
+            tok_dir(SPACE),
+        ),
+        "--set",
+        f"data.chat_template={tpl}",
+        "--json",
+    )
     assert json.loads(r.stdout)["template"]["prompt_match"] is True
 
 
@@ -330,15 +384,24 @@ def test_demo_data_audit():
 
 
 # A template that refuses system messages (as some real ones do) with raise_exception.
-STRICT = ("{% for m in messages %}{% if m['role'] == 'system' %}{{ raise_exception('System role not supported') }}"
-          "{% endif %}<|{{ m['role'] }}|>{{ m['content'] }}\n{% endfor %}"
-          "{% if add_generation_prompt %}<|assistant|>{% endif %}")
+STRICT = (
+    "{% for m in messages %}{% if m['role'] == 'system' %}{{ raise_exception('System role not supported') }}"
+    "{% endif %}<|{{ m['role'] }}|>{{ m['content'] }}\n{% endfor %}"
+    "{% if add_generation_prompt %}<|assistant|>{% endif %}"
+)
 
 
 def test_template_that_raises_is_a_danger_finding(tmp_path):
-    rows = [{"messages": [{"role": "user", "content": "hello"}, {"role": "assistant", "content": "world"}]},
-            {"messages": [{"role": "system", "content": "x"}, {"role": "user", "content": "hello"},
-                          {"role": "assistant", "content": "world"}]}]
+    rows = [
+        {"messages": [{"role": "user", "content": "hello"}, {"role": "assistant", "content": "world"}]},
+        {
+            "messages": [
+                {"role": "system", "content": "x"},
+                {"role": "user", "content": "hello"},
+                {"role": "assistant", "content": "world"},
+            ]
+        },
+    ]
     rep = audit(cfg_for(write(tmp_path, rows)), tokenizer=tiny_tokenizer(STRICT))
     assert rep.template["render_errors"] == 1 and rep.findings[0].code == "template_error"
     assert "row 2" in rep.findings[0].message and "System role not supported" in rep.findings[0].message
@@ -357,10 +420,24 @@ def test_loss_token_counts_agree_with_trl(tmp_path, template):
     rows = [json.loads(x)["messages"] for x in (FIX / "messages_good.jsonl").read_text().splitlines()]
     rows = [{"prompt": m[:-1], "completion": m[-1:]} for m in rows]
     rows.append({"prompt": [{"role": "user", "content": "hello world " * 40}], "completion": ROW["completion"]})
-    model = LlamaForCausalLM(LlamaConfig(vocab_size=len(tok), hidden_size=16, intermediate_size=32,
-                                         num_hidden_layers=1, num_attention_heads=2, num_key_value_heads=2))
-    args = SFTConfig(output_dir=str(tmp_path / "out"), max_length=40, completion_only_loss=True, report_to="none",
-                     use_cpu=True, disable_tqdm=True)
+    model = LlamaForCausalLM(
+        LlamaConfig(
+            vocab_size=len(tok),
+            hidden_size=16,
+            intermediate_size=32,
+            num_hidden_layers=1,
+            num_attention_heads=2,
+            num_key_value_heads=2,
+        )
+    )
+    args = SFTConfig(
+        output_dir=str(tmp_path / "out"),
+        max_length=40,
+        completion_only_loss=True,
+        report_to="none",
+        use_cpu=True,
+        disable_tqdm=True,
+    )
     ds = SFTTrainer(model=model, args=args, train_dataset=Dataset.from_list(rows), processing_class=tok).train_dataset
     chk = measure(tok, rows, max_length=40).check
     assert chk.loss_tokens == sum(sum(1 for x in lab if x != -100) for lab in ds["labels"])

@@ -23,20 +23,29 @@ def test_alpaca_rows_become_prompt_completion(tmp_path):
 
 
 def test_messages_prompt_is_everything_before_the_last_answer(tmp_path):
-    conv = {"messages": [{"role": "user", "content": "a"}, {"role": "assistant", "content": "b"},
-                         {"role": "user", "content": "c"}, {"role": "assistant", "content": "d"}]}
+    conv = {
+        "messages": [
+            {"role": "user", "content": "a"},
+            {"role": "assistant", "content": "b"},
+            {"role": "user", "content": "c"},
+            {"role": "assistant", "content": "d"},
+        ]
+    }
     d = load_training_data(DataConfig(path=write(tmp_path, [conv])))
     assert d.format == "messages" and len(d.rows[0]["prompt"]) == 3 and d.rows[0]["completion"][0]["content"] == "d"
 
 
-@pytest.mark.parametrize("bad,msg", [
-    ("{not json", "not valid JSON"),
-    ({"instruction": "x"}, "missing 'output'"),
-    ({"instruction": "x", "output": 3}, "'output' must be a string"),
-    ({"instruction": "x", "output": "  "}, "'output' is empty"),
-    ({"messages": [{"role": "user", "content": "x"}]}, "mixed formats"),
-    ([1, 2], "expected a JSON object"),
-])
+@pytest.mark.parametrize(
+    "bad,msg",
+    [
+        ("{not json", "not valid JSON"),
+        ({"instruction": "x"}, "missing 'output'"),
+        ({"instruction": "x", "output": 3}, "'output' must be a string"),
+        ({"instruction": "x", "output": "  "}, "'output' is empty"),
+        ({"messages": [{"role": "user", "content": "x"}]}, "mixed formats"),
+        ([1, 2], "expected a JSON object"),
+    ],
+)
 def test_malformed_row_named_by_file_and_line(tmp_path, bad, msg):
     p = write(tmp_path, [{"instruction": "ok", "output": "ok"}, bad, {"instruction": "ok2", "output": "ok2"}])
     with pytest.raises(DataError) as e:
@@ -47,8 +56,10 @@ def test_malformed_row_named_by_file_and_line(tmp_path, bad, msg):
 
 
 def test_messages_errors(tmp_path):
-    rows = [{"messages": [{"role": "user", "content": "x"}]},
-            {"messages": [{"role": "wizard", "content": "x"}, {"role": "assistant", "content": "y"}]}]
+    rows = [
+        {"messages": [{"role": "user", "content": "x"}]},
+        {"messages": [{"role": "wizard", "content": "x"}, {"role": "assistant", "content": "y"}]},
+    ]
     with pytest.raises(DataError) as e:
         load_training_data(DataConfig(path=write(tmp_path, rows)))
     assert ":1: no assistant message" in str(e.value) and ":2: messages[0].role is 'wizard'" in str(e.value)
@@ -97,8 +108,11 @@ def test_trl_prompt_completion_rows_are_accepted(tmp_path):
     conv = {"prompt": [{"role": "user", "content": "q"}], "completion": [{"role": "assistant", "content": "a"}]}
     d = load_training_data(DataConfig(path=write(tmp_path, [conv, conv])))
     assert d.format == "messages" and d.rows[0] == conv
-    d = load_training_data(DataConfig(path=write(tmp_path, [{"prompt": "q", "completion": "a"},
-                                                            {"question": "q2", "answer": "a2"}], "s.jsonl")))
+    d = load_training_data(
+        DataConfig(
+            path=write(tmp_path, [{"prompt": "q", "completion": "a"}, {"question": "q2", "answer": "a2"}], "s.jsonl")
+        )
+    )
     assert d.format == "alpaca" and [r["completion"][0]["content"] for r in d.rows] == ["a", "a2"]
 
 
@@ -131,8 +145,12 @@ def test_all_rows_bad_with_skip_bad_is_still_an_error(tmp_path):
     p = write(tmp_path, ["nope", {"instruction": "x"}])
     with pytest.raises(DataError, match="no usable rows .2 malformed"):
         load_training_data(DataConfig(path=p, skip_bad=True))
-    assert load_training_data(DataConfig(path=write(tmp_path, ["x", {"output": "a", "instruction": "b"}], "o.jsonl"),
-                                         skip_bad=True)).skipped == 1
+    assert (
+        load_training_data(
+            DataConfig(path=write(tmp_path, ["x", {"output": "a", "instruction": "b"}], "o.jsonl"), skip_bad=True)
+        ).skipped
+        == 1
+    )
 
 
 def test_first_row_not_an_object_or_unknown_keys(tmp_path):
@@ -158,11 +176,13 @@ def test_line_numbers_count_blank_lines_and_crlf(tmp_path):
 
 
 def test_messages_content_and_shape_errors(tmp_path):
-    rows = [{"messages": [{"role": "user", "content": "q"}, {"role": "assistant", "content": 5}]},
-            {"messages": []},
-            {"messages": [{"role": "assistant", "content": "a"}]},
-            {"messages": [{"role": "user", "content": "q"}, {"role": "assistant", "content": " "}]},
-            {"messages": [{"role": "user", "content": "q", "name": "x"}, {"role": "assistant", "content": "a"}]}]
+    rows = [
+        {"messages": [{"role": "user", "content": "q"}, {"role": "assistant", "content": 5}]},
+        {"messages": []},
+        {"messages": [{"role": "assistant", "content": "a"}]},
+        {"messages": [{"role": "user", "content": "q"}, {"role": "assistant", "content": " "}]},
+        {"messages": [{"role": "user", "content": "q", "name": "x"}, {"role": "assistant", "content": "a"}]},
+    ]
     with pytest.raises(DataError) as e:
         load_training_data(DataConfig(path=write(tmp_path, rows)))
     msg = str(e.value)
@@ -190,8 +210,9 @@ def test_missing_file(tmp_path):
 def test_parquet_nulls_and_json_array(tmp_path):
     from datasets import Dataset
 
-    Dataset.from_list([{"instruction": "q", "input": None, "output": "a"},
-                       {"instruction": "q", "input": "i", "output": None}]).to_parquet(str(tmp_path / "n.parquet"))
+    Dataset.from_list(
+        [{"instruction": "q", "input": None, "output": "a"}, {"instruction": "q", "input": "i", "output": None}]
+    ).to_parquet(str(tmp_path / "n.parquet"))
     with pytest.raises(DataError, match=r"n.parquet:2: missing 'output'"):
         load_training_data(DataConfig(path=str(tmp_path / "n.parquet")))
     (tmp_path / "a.json").write_text(json.dumps([{"instruction": "q", "output": "a"}, {"text": "t"}]))
@@ -202,10 +223,14 @@ def test_parquet_nulls_and_json_array(tmp_path):
 def test_saved_datasetdict_uses_train_split(tmp_path):
     from datasets import Dataset, DatasetDict
 
-    DatasetDict({"test": Dataset.from_list([{"text": "x"}]),
-                 "train": Dataset.from_list([{"messages": [{"role": "user", "content": "q"},
-                                                           {"role": "assistant", "content": "a"}]}] * 2)}
-                ).save_to_disk(str(tmp_path / "dd"))
+    DatasetDict(
+        {
+            "test": Dataset.from_list([{"text": "x"}]),
+            "train": Dataset.from_list(
+                [{"messages": [{"role": "user", "content": "q"}, {"role": "assistant", "content": "a"}]}] * 2
+            ),
+        }
+    ).save_to_disk(str(tmp_path / "dd"))
     d = load_training_data(DataConfig(path=str(tmp_path / "dd")))
     assert d.format == "messages" and len(d.rows) == 2
 

@@ -124,7 +124,7 @@ def test_writer_holds_events_while_writes_fail_and_keeps_lines_whole(tmp_path, m
             return real_write(fd, data)
         if budget["bytes"] <= 0:
             raise OSError(errno.ENOSPC, "No space left on device")
-        n = real_write(fd, bytes(data[:budget["bytes"]]))  # the disk takes only part of the line
+        n = real_write(fd, bytes(data[: budget["bytes"]]))  # the disk takes only part of the line
         budget["bytes"] -= n
         return n
 

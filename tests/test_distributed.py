@@ -15,14 +15,17 @@ pytestmark = pytest.mark.slow
 def applied(run_dir: Path) -> dict[int, list[tuple[str, int]]]:
     """What each rank says it applied, from trainer.log: rank -> [(command, step)]."""
     out: dict[int, list[tuple[str, int]]] = {}
-    for m in re.finditer(r"\[cockpit rank (\d+)\] applied (\w+).*? at step (\d+)", (run_dir / "trainer.log").read_text()):
+    for m in re.finditer(
+        r"\[cockpit rank (\d+)\] applied (\w+).*? at step (\d+)", (run_dir / "trainer.log").read_text()
+    ):
         out.setdefault(int(m.group(1)), []).append((m.group(2), int(m.group(3))))
     return out
 
 
 def test_two_ranks_pause_lr_stop_at_the_same_step(tmp_path):
-    cfg = demo_yaml(tmp_path, training__max_steps=5000, training__save_steps=0, samples__every=0,
-                    launch__num_processes=2)
+    cfg = demo_yaml(
+        tmp_path, training__max_steps=5000, training__save_steps=0, samples__every=0, launch__num_processes=2
+    )
     r = cockpit("run", str(cfg), "--detach", "--runs-dir", str(tmp_path / "runs"), check=True)
     rd = Path(r.stdout.strip().splitlines()[-1])
     started = wait_for(rd, lambda e: e["kind"] == "run_started", timeout=180)

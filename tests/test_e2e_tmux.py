@@ -36,8 +36,20 @@ class Tmux:
         self.tmux(["kill-session", "-t", name])
         # COLUMNS/LINES as some environments export them (tmux servers started without a terminal do):
         # the cockpit must size itself from the terminal anyway.
-        self.tmux(["new-session", "-d", "-s", name, "-x", str(width), "-y", str(height),
-                   f"export COLUMNS=80 LINES=24; {cmd}"], check=True)
+        self.tmux(
+            [
+                "new-session",
+                "-d",
+                "-s",
+                name,
+                "-x",
+                str(width),
+                "-y",
+                str(height),
+                f"export COLUMNS=80 LINES=24; {cmd}",
+            ],
+            check=True,
+        )
         self.tmux(["set-option", "-t", name, "window-size", "manual"])
         self.tmux(["resize-window", "-t", name, "-x", str(width), "-y", str(height)])
 
@@ -86,8 +98,14 @@ def lrs_after(rd: Path, step: int) -> list[float]:
 
 
 def test_cockpit_drives_the_real_trainer(tmp_path):
-    cfg = demo_yaml(tmp_path, training__max_steps=5000, training__save_steps=0, samples__every=0,
-                    training__lr_scheduler_type="constant", training__warmup_ratio=0.0)
+    cfg = demo_yaml(
+        tmp_path,
+        training__max_steps=5000,
+        training__save_steps=0,
+        samples__every=0,
+        training__lr_scheduler_type="constant",
+        training__warmup_ratio=0.0,
+    )
     runs = tmp_path / "runs"
     t = Tmux("cockpit-e2e", f"cd {Path.cwd()} && {PY} -m cockpit.cli run {cfg} --runs-dir {runs}; sleep 60")
     try:
@@ -144,8 +162,12 @@ def test_cockpit_drives_the_real_trainer(tmp_path):
 def test_killing_the_cockpit_never_touches_the_trainer(tmp_path, sig):
     cfg = demo_yaml(tmp_path, training__max_steps=5000, training__save_steps=0, samples__every=0)
     runs = tmp_path / "runs"
-    t = Tmux(f"cockpit-kill-{sig.name}", f"cd {Path.cwd()} && exec {PY} -m cockpit.cli run {cfg} --runs-dir {runs}",
-             width=80, height=24)  # the smallest terminal a user has: the compact layout
+    t = Tmux(
+        f"cockpit-kill-{sig.name}",
+        f"cd {Path.cwd()} && exec {PY} -m cockpit.cli run {cfg} --runs-dir {runs}",
+        width=80,
+        height=24,
+    )  # the smallest terminal a user has: the compact layout
     rd = run_dir_of(runs)
     try:
         wait_for(rd, lambda e: e["kind"] == "metrics" and e["step"] >= 3, timeout=120)
@@ -156,8 +178,9 @@ def test_killing_the_cockpit_never_touches_the_trainer(tmp_path, sig):
         time.sleep(3)
         assert max(metric_steps(rd)) > n
         # Two cockpits can both command: here the CLI stands in for the second one.
-        r = subprocess.run([PY, "-m", "cockpit.cli", "ctl", str(rd), "stop"], capture_output=True, text=True,
-                           timeout=120)
+        r = subprocess.run(
+            [PY, "-m", "cockpit.cli", "ctl", str(rd), "stop"], capture_output=True, text=True, timeout=120
+        )
         assert r.returncode == 0, r.stderr
         wait_for(rd, state_is("stopped"))
         steps = metric_steps(rd)
@@ -201,11 +224,30 @@ def test_replay_in_a_real_terminal(tmp_path):
     with open(log, "w") as f:
         f.write(json.dumps({"v": 1, "t": 0.0, "kind": "run_started", "total_steps": n, "config": {}}) + "\n")
         for s in range(1, n + 1):
-            f.write(json.dumps({"v": 1, "t": float(s), "kind": "metrics", "step": s, "loss": 2.0 - s / n,
-                                "grad_norm": 1.0, "entropy": 1.5, "learning_rate": 1e-4, "epoch": s / n,
-                                "mem_used": 1e9, "mem_total": 8e9, "mem_kind": "ram", "step_time": 0.1,
-                                "tokens_per_s": 1000.0, "num_tokens": s, "mean_token_accuracy": 0.5,
-                                "padding": "x" * 120}) + "\n")
+            f.write(
+                json.dumps(
+                    {
+                        "v": 1,
+                        "t": float(s),
+                        "kind": "metrics",
+                        "step": s,
+                        "loss": 2.0 - s / n,
+                        "grad_norm": 1.0,
+                        "entropy": 1.5,
+                        "learning_rate": 1e-4,
+                        "epoch": s / n,
+                        "mem_used": 1e9,
+                        "mem_total": 8e9,
+                        "mem_kind": "ram",
+                        "step_time": 0.1,
+                        "tokens_per_s": 1000.0,
+                        "num_tokens": s,
+                        "mean_token_accuracy": 0.5,
+                        "padding": "x" * 120,
+                    }
+                )
+                + "\n"
+            )
     assert log.stat().st_size > 4 << 20
     t = Tmux("replay-long", f"{PY} -m cockpit.cli replay {log}")
     try:

@@ -39,8 +39,12 @@ def demo_dir() -> Path:
 def test_config_json_shapes_equal_the_meta_build(demo_dir):
     fast, meta = from_config_json(demo_dir), from_meta(demo_dir)
     assert fast.linears == meta.linears
-    assert (fast.total_params, fast.embed_params, fast.lm_head_params, fast.other_params) == \
-           (meta.total_params, meta.embed_params, meta.lm_head_params, meta.other_params)
+    assert (fast.total_params, fast.embed_params, fast.lm_head_params, fast.other_params) == (
+        meta.total_params,
+        meta.embed_params,
+        meta.lm_head_params,
+        meta.other_params,
+    )
     from transformers import AutoModelForCausalLM
 
     real = AutoModelForCausalLM.from_pretrained(str(demo_dir))
@@ -58,12 +62,15 @@ def test_config_json_shapes_equal_the_meta_build_on_a_gqa_model():
     assert fast.linears == meta.linears and fast.total_params == meta.total_params == 134_515_008
 
 
-@pytest.mark.parametrize("sets", [
-    {},
-    {"lora.r": "4", "lora.target_modules": "all-linear"},
-    {"lora.r": "16", "lora.target_modules": "[k_proj, o_proj, down_proj]"},
-    {"lora.target_modules": r".*\.1\.self_attn\.(q|v)_proj"},
-])
+@pytest.mark.parametrize(
+    "sets",
+    [
+        {},
+        {"lora.r": "4", "lora.target_modules": "all-linear"},
+        {"lora.r": "16", "lora.target_modules": "[k_proj, o_proj, down_proj]"},
+        {"lora.target_modules": r".*\.1\.self_attn\.(q|v)_proj"},
+    ],
+)
 def test_adapter_count_is_peft_trainable_count(demo_dir, sets):
     from peft import get_peft_model
     from transformers import AutoModelForCausalLM
@@ -75,8 +82,9 @@ def test_adapter_count_is_peft_trainable_count(demo_dir, sets):
     want = sum(p.numel() for p in model.parameters() if p.requires_grad)
     shape = from_config_json(demo_dir)
     assert trainable_params(cfg, shape) == want
-    assert len(targeted(cfg, shape)) == len({n.rsplit(".lora_A", 1)[0] for n, _ in model.named_parameters()
-                                             if ".lora_A." in n})
+    assert len(targeted(cfg, shape)) == len(
+        {n.rsplit(".lora_A", 1)[0] for n, _ in model.named_parameters() if ".lora_A." in n}
+    )
 
 
 @pytest.mark.parametrize("gc", [False, True])
@@ -90,8 +98,13 @@ def test_activation_bytes_are_what_autograd_keeps(demo_dir, gc):
     from cockpit.trainer.build import lora_config
 
     batch, seq = 4, 64
-    cfg = demo_cfg(**{"training.per_device_train_batch_size": str(batch), "training.max_length": str(seq),
-                      "model.gradient_checkpointing": str(gc).lower()})
+    cfg = demo_cfg(
+        **{
+            "training.per_device_train_batch_size": str(batch),
+            "training.max_length": str(seq),
+            "model.gradient_checkpointing": str(gc).lower(),
+        }
+    )
     model = AutoModelForCausalLM.from_pretrained(str(demo_dir), dtype=torch.float32)
     if gc:
         model.gradient_checkpointing_enable()
@@ -152,8 +165,16 @@ def test_estimate_command_json(tmp_path):
     r = cockpit("estimate", str(demo_config_path()), "--json", "--fast")
     assert r.returncode == 0, r.stderr
     out = json.loads(r.stdout)
-    assert set(out["parts"]) == {"weights", "adapter", "gradients", "optimizer", "activations", "backward",
-                                 "logits", "framework"}
+    assert set(out["parts"]) == {
+        "weights",
+        "adapter",
+        "gradients",
+        "optimizer",
+        "activations",
+        "backward",
+        "logits",
+        "framework",
+    }
     assert out["total"] == sum(out["parts"].values())
     assert out["verdict"] == "fits" and out["smallest_change"] is None
     assert out["params"]["trainable"] == 16384  # r=8 on q,v of 4 layers: 8 x (128 + 128) x 2 x 4
@@ -161,8 +182,14 @@ def test_estimate_command_json(tmp_path):
 
 
 def test_estimate_command_exact_and_too_small(tmp_path):
-    r = subprocess.run([*COCKPIT, "estimate", str(demo_config_path()), "--json"], capture_output=True, text=True,
-                       cwd=ROOT, timeout=300, env={**_env(), "COCKPIT_DEVICE_MEMORY": "300MiB"})
+    r = subprocess.run(
+        [*COCKPIT, "estimate", str(demo_config_path()), "--json"],
+        capture_output=True,
+        text=True,
+        cwd=ROOT,
+        timeout=300,
+        env={**_env(), "COCKPIT_DEVICE_MEMORY": "300MiB"},
+    )
     assert r.returncode == 2, r.stderr
     out = json.loads(r.stdout)
     assert out["shapes_from"] == "meta device" and out["verdict"] == TOO_BIG
@@ -176,8 +203,14 @@ def _env() -> dict:
 
 
 def test_run_refuses_a_config_that_cannot_fit_and_force_starts_it(tmp_path):
-    cfg = demo_yaml(tmp_path, training__max_steps=1, training__max_length=64,
-                    training__per_device_train_batch_size=4, samples__every=0, training__save_steps=0)
+    cfg = demo_yaml(
+        tmp_path,
+        training__max_steps=1,
+        training__max_length=64,
+        training__per_device_train_batch_size=4,
+        samples__every=0,
+        training__save_steps=0,
+    )
     env = {**_env(), "COCKPIT_DEVICE_MEMORY": "600MiB"}
     args = [*COCKPIT, "run", str(cfg), "--runs-dir", str(tmp_path / "runs"), "--headless"]
     r = subprocess.run(args, capture_output=True, text=True, cwd=ROOT, timeout=120, env=env)
@@ -192,11 +225,13 @@ def test_run_refuses_a_config_that_cannot_fit_and_force_starts_it(tmp_path):
 
 
 def test_run_check_imports_no_torch_and_passes_a_fitting_run():
-    code = ("import sys; from cockpit.config import load_config; from cockpit.demo import demo_config_path;"
-            "from cockpit.estimate.check import pre_run; v = pre_run(load_config(demo_config_path()));"
-            "assert not v.refuse and not v.message, v;"
-            "heavy = [m for m in ('torch', 'transformers', 'peft', 'trl') if m in sys.modules];"
-            "assert not heavy, heavy")
+    code = (
+        "import sys; from cockpit.config import load_config; from cockpit.demo import demo_config_path;"
+        "from cockpit.estimate.check import pre_run; v = pre_run(load_config(demo_config_path()));"
+        "assert not v.refuse and not v.message, v;"
+        "heavy = [m for m in ('torch', 'transformers', 'peft', 'trl') if m in sys.modules];"
+        "assert not heavy, heavy"
+    )
     r = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True, cwd=ROOT, timeout=60)
     assert r.returncode == 0, r.stderr
 

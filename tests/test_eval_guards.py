@@ -3,7 +3,6 @@ against the real trainer on the demo model (the best checkpoint becomes the adap
 
 from __future__ import annotations
 
-
 import pytest
 
 from cockpit.config import ConfigError, GuardConfig, config_from_text
@@ -58,9 +57,15 @@ def test_eval_guards_need_evaluations():
 def test_early_stopping_stops_and_the_best_checkpoint_becomes_the_adapter(tmp_path):
     # min_delta 100: nothing after the first evaluation counts as an improvement, so the run stops at the
     # third evaluation (patience 2) whatever the losses do, and the first evaluation's checkpoint is the best.
-    cfg = demo_yaml(tmp_path, training__max_steps=300, training__eval_steps=5, training__save_steps=1000,
-                    data__eval_ratio=0.1, samples__every=0,
-                    guards__early_stop={"metric": "eval_loss", "patience": 2, "min_delta": 100.0})
+    cfg = demo_yaml(
+        tmp_path,
+        training__max_steps=300,
+        training__eval_steps=5,
+        training__save_steps=1000,
+        data__eval_ratio=0.1,
+        samples__every=0,
+        guards__early_stop={"metric": "eval_loss", "patience": 2, "min_delta": 100.0},
+    )
     r = cockpit("run", str(cfg), "--headless", "--runs-dir", str(tmp_path / "runs"), timeout=300)
     assert r.returncode == 1, r.stdout + r.stderr  # stopped
     (rd,) = list((tmp_path / "runs").iterdir())
@@ -72,8 +77,8 @@ def test_early_stopping_stops_and_the_best_checkpoint_becomes_the_adapter(tmp_pa
     assert last["state"] == "stopped" and "guard:early_stop" in last["reason"] and "checkpoint-5" in last["reason"]
     best = rd / "checkpoints" / "checkpoint-5"
     assert best.is_dir()
-    assert (rd / "adapter" / "adapter_model.safetensors").read_bytes() == \
-        (best / "adapter_model.safetensors").read_bytes()
+    assert (rd / "adapter" / "adapter_model.safetensors").read_bytes() == (
+        best / "adapter_model.safetensors"
+    ).read_bytes()
     assert not (rd / "adapter" / "optimizer.pt").exists()
     assert max(e["step"] for e in evs if e["kind"] == "metrics") == 15
-

@@ -31,8 +31,9 @@ def test_export_needs_a_format_and_a_gguf_name(tmp_path):
 
 @pytest.mark.slow
 def test_export_round_trip_through_transformers(tmp_path):
-    cfg = demo_yaml(tmp_path, training__max_steps=3, training__save_steps=0, samples__every=0,
-                    guards__on_precursor="warn")
+    cfg = demo_yaml(
+        tmp_path, training__max_steps=3, training__save_steps=0, samples__every=0, guards__on_precursor="warn"
+    )
     r = cockpit("run", str(cfg), "--headless", "--runs-dir", str(tmp_path / "runs"), timeout=300)
     assert r.returncode == 0, r.stdout + r.stderr
     rd = next((tmp_path / "runs").iterdir())
@@ -81,8 +82,9 @@ def test_export_round_trip_through_transformers(tmp_path):
 
 
 @pytest.mark.slow
-@pytest.mark.skipif(os.environ.get("COCKPIT_TEST_SMOLLM2") != "1",
-                    reason="3.5 minutes on 2 cores: set COCKPIT_TEST_SMOLLM2=1 to run it")
+@pytest.mark.skipif(
+    os.environ.get("COCKPIT_TEST_SMOLLM2") != "1", reason="3.5 minutes on 2 cores: set COCKPIT_TEST_SMOLLM2=1 to run it"
+)
 def test_smollm2_exports_when_present(tmp_path):
     """SmolLM2-135M-Instruct, when its converted folder is in the cache (another part of the project adds it):
     GQA (9 query heads, 3 key/value heads) and a 49k-token vocabulary, in bf16."""

@@ -40,14 +40,18 @@ def toasts(app) -> list[str]:
 
 # ---- dialogs -----------------------------------------------------------------------------------------
 
+
 async def test_dialogs_are_centred_and_inside_an_80x24_screen(tmp_path):
     from textual.app import App
 
     for size in ((80, 24), (160, 48)):
         app = App()
         async with app.run_test(size=size) as pilot:
-            for modal in (ConfirmModal("Stop the run?", "The trainer saves a checkpoint. " * 8, danger=True),
-                          LrModal(1e-4), TextModal("Keys", "a line\n" * 60)):
+            for modal in (
+                ConfirmModal("Stop the run?", "The trainer saves a checkpoint. " * 8, danger=True),
+                LrModal(1e-4),
+                TextModal("Keys", "a line\n" * 60),
+            ):
                 app.push_screen(modal)
                 await pilot.pause()
                 r = app.screen.query_one("#dialog").region
@@ -63,6 +67,7 @@ async def test_dialogs_are_centred_and_inside_an_80x24_screen(tmp_path):
 
 
 # ---- help ----------------------------------------------------------------------------------------------
+
 
 def test_human_key_names():
     assert human_key("shift+right") == "Shift+→"
@@ -103,12 +108,13 @@ async def test_readme_key_table_matches_the_help_screen(tmp_path):
             await pilot.pause(0.4)
             seen += [(k, w) for _, k, w, _ in rows(app.screen)]
     text = README.read_text()
-    keys = text[text.index("## Keys"):text.index("## The config")]
+    keys = text[text.index("## Keys") : text.index("## The config")]
     table = re.findall(r"^\| `([^`]+)` \| (.+?) \|$", keys, re.M)
     assert sorted(set(table)) == sorted(set(seen))
 
 
 # ---- the event log ---------------------------------------------------------------------------------------
+
 
 def log_lines(app) -> list[str]:
     return [strip.text for strip in app.screen.query_one("#log").lines]
@@ -137,6 +143,7 @@ async def test_samples_are_one_log_line_per_step_and_f_filters_by_kind(tmp_path)
 
 
 # ---- feedback ---------------------------------------------------------------------------------------------
+
 
 async def test_a_key_that_cannot_act_says_why(tmp_path):
     rd = write_run(tmp_path / "r", pid=os.getpid())
@@ -191,6 +198,7 @@ async def test_advisor_panel_says_when_the_advice_is_a_new_run_and_how(tmp_path)
 
 # ---- the advisor: no contradiction, no final run from inside a run ----------------------------------------
 
+
 def clean_run(n: int, total: int, state: str = "running") -> History:
     """A run with no finding: loss declining, grad_norm in band, a constant lr as configured."""
     cfg = RunConfig().model_dump(mode="json")
@@ -199,9 +207,16 @@ def clean_run(n: int, total: int, state: str = "running") -> History:
     h.add({"kind": "run_started", "config": cfg, "total_steps": total})
     h.add({"kind": "state", "state": "running", "step": 0})
     for i in range(1, n + 1):
-        h.add({"kind": "metrics", "step": i, "loss": 3.0 * math.exp(-i / 600) + 0.3,
-               "grad_norm": 1.0 + 0.1 * math.sin(i), "entropy": 2.0 - i / 1000 + 0.05 * math.sin(i),
-               "learning_rate": 1e-4})
+        h.add(
+            {
+                "kind": "metrics",
+                "step": i,
+                "loss": 3.0 * math.exp(-i / 600) + 0.3,
+                "grad_norm": 1.0 + 0.1 * math.sin(i),
+                "entropy": 2.0 - i / 1000 + 0.05 * math.sin(i),
+                "learning_rate": 1e-4,
+            }
+        )
     if state != "running":
         h.add({"kind": "state", "state": state, "step": n})
     return h
@@ -219,8 +234,9 @@ def test_no_final_run_from_inside_a_run_that_has_not_ended():
 def test_next_action_never_contradicts_the_needs_line():
     fixtures = sorted((Path(__file__).parent / "fixtures" / "real-logs").glob("*.json"))
     histories = [load_history(p)[0] for p in fixtures]
-    histories += [clean_run(n, t, s) for n, t, s in ((900, 3000, "finished"), (150, 3000, "running"),
-                                                     (300, 300, "finished"))]
+    histories += [
+        clean_run(n, t, s) for n, t, s in ((900, 3000, "finished"), (150, 3000, "running"), (300, 300, "finished"))
+    ]
     for h in histories:
         a = advise(h)
         if a.next_action is not None and a.next_action.id == "final_run":
@@ -229,6 +245,7 @@ def test_next_action_never_contradicts_the_needs_line():
 
 
 # ---- the spawned trainer ------------------------------------------------------------------------------------
+
 
 def test_an_exited_child_trainer_is_reaped_and_others_are_left_alone():
     child = subprocess.Popen(["true"])

@@ -26,6 +26,7 @@ FIX = Path(__file__).parent / "fixtures" / "forgetting"
 
 # ---- the shipped set -----------------------------------------------------------------------------
 
+
 def test_shipped_general_set_is_chat_rows_disjoint_between_replay_and_eval():
     replay, _, fmt, bad = load_file(str(REPLAY_PATH), "auto", None, False)
     held, _, fmt_eval, _ = load_file(str(EVAL_PATH), "auto", None, False)
@@ -58,9 +59,12 @@ def test_shipped_arithmetic_is_right():
 
 # ---- the mix -------------------------------------------------------------------------------------
 
+
 def _task(n: int) -> list[dict]:
-    return [{"prompt": [{"role": "user", "content": f"task {i}"}], "completion": [{"role": "assistant",
-             "content": str(i)}]} for i in range(n)]
+    return [
+        {"prompt": [{"role": "user", "content": f"task {i}"}], "completion": [{"role": "assistant", "content": str(i)}]}
+        for i in range(n)
+    ]
 
 
 def test_mix_adds_the_share_keeps_task_order_and_follows_the_seed():
@@ -88,8 +92,10 @@ def test_mix_cycles_a_small_general_file(tmp_path):
 
 def test_bad_general_data_names_the_field_and_the_line(tmp_path):
     bad = tmp_path / "gen.jsonl"
-    bad.write_text(json.dumps({"messages": [{"role": "user", "content": "hi"},
-                                            {"role": "assistant", "content": "yo"}]}) + "\n{not json\n")
+    bad.write_text(
+        json.dumps({"messages": [{"role": "user", "content": "hi"}, {"role": "assistant", "content": "yo"}]})
+        + "\n{not json\n"
+    )
     with pytest.raises(DataError, match=r"(?s)data.general_path: .*gen.jsonl:2: not valid JSON"):
         mix_in(_task(20), DataConfig(general_mix=0.1, general_path=str(bad)), "messages", seed=1)
     text = tmp_path / "text.jsonl"
@@ -99,8 +105,9 @@ def test_bad_general_data_names_the_field_and_the_line(tmp_path):
     with pytest.raises(DataError, match="data.general_mix: the task data is plain text"):
         mix_in([{"text": "x"}] * 20, DataConfig(general_mix=0.1), "text", seed=1)
     with pytest.raises(ConfigError, match=r"c.yaml:3: data.general_path: file not found: .*nothere.jsonl"):
-        config_from_text("data:\n  general_mix: 0.1\n  general_path: ./nothere.jsonl\n", file="c.yaml",
-                         base_dir=tmp_path)
+        config_from_text(
+            "data:\n  general_mix: 0.1\n  general_path: ./nothere.jsonl\n", file="c.yaml", base_dir=tmp_path
+        )
     with pytest.raises(ConfigError, match=r"data.general_mix: Input should be less than or equal to 0.5"):
         config_from_text("data:\n  general_mix: 0.9\n", file="c.yaml")
 
@@ -110,15 +117,26 @@ def test_check_data_reports_the_mix_and_refuses_a_bad_general_file(tmp_path):
     r = cockpit("check-data", str(cfg), "--json", timeout=240)
     assert "general replay: 67 general rows mixed into 600 task rows (10%" in json.loads(r.stdout)["general_mix"]
     (tmp_path / "g.jsonl").write_text('{"instruction": "q"}\n')
-    r = cockpit("check-data", str(demo_yaml(tmp_path, data__general_mix=0.1, data__general_path=str(tmp_path / "g.jsonl"))))
+    r = cockpit(
+        "check-data", str(demo_yaml(tmp_path, data__general_mix=0.1, data__general_path=str(tmp_path / "g.jsonl")))
+    )
     assert r.returncode == 2 and "data.general_path:" in r.stderr and "g.jsonl:1: missing 'output'" in r.stderr
 
 
 # ---- the metric (real runs on the demo model) ----------------------------------------------------
 
+
 def _run(tmp_path: Path, **overrides) -> list[dict]:
-    cfg = demo_yaml(tmp_path, training__max_steps=6, training__eval_steps=3, data__eval_ratio=0.05,
-                    training__save_steps=0, samples__every=6, samples__max_new_tokens=4, **overrides)
+    cfg = demo_yaml(
+        tmp_path,
+        training__max_steps=6,
+        training__eval_steps=3,
+        data__eval_ratio=0.05,
+        training__save_steps=0,
+        samples__every=6,
+        samples__max_new_tokens=4,
+        **overrides,
+    )
     r = cockpit("run", str(cfg), "--headless", "--runs-dir", str(tmp_path / "runs"), timeout=300)
     assert r.returncode == 0, r.stdout[-2000:] + r.stderr[-2000:]
     (run_dir,) = (tmp_path / "runs").iterdir()
@@ -176,6 +194,7 @@ def test_answer_loss_matches_the_models_own_loss_row_by_row():
 
 
 # ---- the finding ---------------------------------------------------------------------------------
+
 
 def _hist(general: list[float], task: list[float], mix: float = 0.0) -> History:
     cfg = RunConfig().model_dump(mode="json")

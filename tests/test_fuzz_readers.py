@@ -28,25 +28,109 @@ def nest(rng: random.Random, depth: int) -> str:
 
 def hostile_value(rng: random.Random) -> str:
     """A JSON value (as text; some are not valid JSON) that has broken a reader somewhere."""
-    return rng.choice([
-        "NaN", "Infinity", "-Infinity", "1e400", "-1e400", "1e-400", "-0", "1e15", "-1", str(2**63), str(2**64), str(2**70),
-        str(-(2**70)), "9" * 400, "1" * 5000, "true", "false", "null", '""', '"\\ud800"', '"a\\udfffb"',
-        '"\\ud83d\\ude00"', '"\\u0000"', '"\\ud800\\ud800"', '"x\\"', "[]", "{}", '"' + "\u202e" * 50 + '"',
-        '"' + "y" * 5000 + '"', "12.5", "-7", "0", '"12"', '"NaN"', '[1,"2",null]', '{"a":{"b":[{}]}}',
-        nest(rng, rng.choice((5, 31, 33, 100, 600, 1023, 1025, 3000))), "[" * 50_000 + "]" * 50_000,
-        "[" * 20_000,  # unterminated
-    ])
+    return rng.choice(
+        [
+            "NaN",
+            "Infinity",
+            "-Infinity",
+            "1e400",
+            "-1e400",
+            "1e-400",
+            "-0",
+            "1e15",
+            "-1",
+            str(2**63),
+            str(2**64),
+            str(2**70),
+            str(-(2**70)),
+            "9" * 400,
+            "1" * 5000,
+            "true",
+            "false",
+            "null",
+            '""',
+            '"\\ud800"',
+            '"a\\udfffb"',
+            '"\\ud83d\\ude00"',
+            '"\\u0000"',
+            '"\\ud800\\ud800"',
+            '"x\\"',
+            "[]",
+            "{}",
+            '"' + "\u202e" * 50 + '"',
+            '"' + "y" * 5000 + '"',
+            "12.5",
+            "-7",
+            "0",
+            '"12"',
+            '"NaN"',
+            '[1,"2",null]',
+            '{"a":{"b":[{}]}}',
+            nest(rng, rng.choice((5, 31, 33, 100, 600, 1023, 1025, 3000))),
+            "[" * 50_000 + "]" * 50_000,
+            "[" * 20_000,  # unterminated
+        ]
+    )
 
 
-FIELDS = ("step", "t", "kind", "v", "loss", "grad_norm", "entropy", "learning_rate", "epoch", "num_tokens",
-          "mem_used", "mem_total", "mem_kind", "mem_per_rank", "step_time", "tokens_per_s", "world_size",
-          "total_steps", "state", "message", "traceback", "config", "id", "cmd", "ok", "reason", "change",
-          "path", "eval_loss", "rule", "action", "prompt", "completion", "status", "value", "source")
+FIELDS = (
+    "step",
+    "t",
+    "kind",
+    "v",
+    "loss",
+    "grad_norm",
+    "entropy",
+    "learning_rate",
+    "epoch",
+    "num_tokens",
+    "mem_used",
+    "mem_total",
+    "mem_kind",
+    "mem_per_rank",
+    "step_time",
+    "tokens_per_s",
+    "world_size",
+    "total_steps",
+    "state",
+    "message",
+    "traceback",
+    "config",
+    "id",
+    "cmd",
+    "ok",
+    "reason",
+    "change",
+    "path",
+    "eval_loss",
+    "rule",
+    "action",
+    "prompt",
+    "completion",
+    "status",
+    "value",
+    "source",
+)
 
 
 def base_event(rng: random.Random, step: int) -> dict:
-    kind = rng.choice(("metrics", "metrics", "metrics", "state", "ack", "error", "sample", "run_started",
-                       "eval", "checkpoint", "guard", "merge", "brand_new"))
+    kind = rng.choice(
+        (
+            "metrics",
+            "metrics",
+            "metrics",
+            "state",
+            "ack",
+            "error",
+            "sample",
+            "run_started",
+            "eval",
+            "checkpoint",
+            "guard",
+            "merge",
+            "brand_new",
+        )
+    )
     ev = {"v": 1, "t": 1_790_000_000.0 + step, "kind": kind, "step": step}
     if kind == "metrics":
         ev.update(loss=2.0, grad_norm=1.0, learning_rate=1e-4, mem_kind="rss", mem_per_rank=[1.0, 2.0])
@@ -88,9 +172,17 @@ def hostile_line(rng: random.Random, step: int) -> bytes:
         text = dumps(ev).encode()
         return text[: rng.randrange(len(text))]
     if how == 4:  # bytes: random, invalid UTF-8, raw UTF-8 surrogates, NUL, BOM
-        return rng.choice((bytes(rng.randrange(256) for _ in range(rng.randrange(1, 80))),
-                           b'{"kind":"metrics","step":3,"x":"\xed\xa0\x80"}', b'{"kind":"error","message":"\xff\xfe"}',
-                           b"\x00" * 10, b'\xef\xbb\xbf{"kind":"state","state":"finished"}', b"\r", b" \t "))
+        return rng.choice(
+            (
+                bytes(rng.randrange(256) for _ in range(rng.randrange(1, 80))),
+                b'{"kind":"metrics","step":3,"x":"\xed\xa0\x80"}',
+                b'{"kind":"error","message":"\xff\xfe"}',
+                b"\x00" * 10,
+                b'\xef\xbb\xbf{"kind":"state","state":"finished"}',
+                b"\r",
+                b" \t ",
+            )
+        )
     if how == 5:  # a bare value at the top
         return hostile_value(rng).encode("utf-8", "surrogatepass")
     return (dumps(ev) + dumps(base_event(rng, step))).encode()  # two events run together
@@ -102,8 +194,19 @@ def events_file(rng: random.Random, path: Path, n_good: int = 400, n_bad: int = 
     lines = [f'{{"v":1,"t":{t0},"kind":"run_started","total_steps":{n_good},"config":{{}}}}'.encode()]
     bad_at = set(rng.sample(range(1, n_good), n_bad))
     for s in range(1, n_good + 1):
-        lines.append(dumps({"v": 1, "t": 1_790_000_000.0 + s, "kind": "metrics", "step": s,
-                            "loss": 2.0 - s / n_good, "grad_norm": 1.0, "learning_rate": 1e-4}).encode())
+        lines.append(
+            dumps(
+                {
+                    "v": 1,
+                    "t": 1_790_000_000.0 + s,
+                    "kind": "metrics",
+                    "step": s,
+                    "loss": 2.0 - s / n_good,
+                    "grad_norm": 1.0,
+                    "learning_rate": 1e-4,
+                }
+            ).encode()
+        )
         if s in bad_at:
             lines.append(hostile_line(rng, s))
     if rng.random() < 0.3:  # the first line too: first_event_t, run_started
@@ -165,9 +268,21 @@ def test_fuzz_events_through_the_forked_preload(tmp_path, monkeypatch):
 def trainer_state_text(rng: random.Random) -> bytes:
     how = rng.randrange(4)
     if how == 0:  # garbage documents
-        return rng.choice((b"", b"   ", b"\x00\xff" * 10, b"[1,2]", b'"x"', b"{", b'{"log_history": 5}',
-                           ("[" * 50_000).encode(), ('{"log_history":' + "[" * 50_000 + "]" * 50_000 + "}").encode(),
-                           b'\xef\xbb\xbf{"log_history": []}', b'{"log_history": [}'))
+        return rng.choice(
+            (
+                b"",
+                b"   ",
+                b"\x00\xff" * 10,
+                b"[1,2]",
+                b'"x"',
+                b"{",
+                b'{"log_history": 5}',
+                ("[" * 50_000).encode(),
+                ('{"log_history":' + "[" * 50_000 + "]" * 50_000 + "}").encode(),
+                b'\xef\xbb\xbf{"log_history": []}',
+                b'{"log_history": [}',
+            )
+        )
     entries = []
     for s in range(1, rng.randrange(2, 40)):
         e = {"step": s, "epoch": s / 10, "loss": 2.0 / s, "grad_norm": 1.0, "learning_rate": 1e-4}
@@ -175,11 +290,15 @@ def trainer_state_text(rng: random.Random) -> bytes:
             e = {"step": s, "eval_loss": 1.0}
         text = json.dumps(e)
         if rng.random() < 0.4:
-            text = text[:-1] + f', "{rng.choice(("step", "loss", "eval_loss", "epoch", "train_loss", "x"))}": ' \
+            text = (
+                text[:-1] + f', "{rng.choice(("step", "loss", "eval_loss", "epoch", "train_loss", "x"))}": '
                 f"{hostile_value(rng)}}}"
+            )
         entries.append(text if rng.random() < 0.9 else hostile_value(rng))
-    head = {f: hostile_value(rng) if rng.random() < 0.1 else "10" for f in ("max_steps", "global_step",
-                                                                            "logging_steps", "save_steps")}
+    head = {
+        f: hostile_value(rng) if rng.random() < 0.1 else "10"
+        for f in ("max_steps", "global_step", "logging_steps", "save_steps")
+    }
     doc = "{" + ", ".join(f'"{k}": {v}' for k, v in head.items()) + ', "log_history": [' + ", ".join(entries) + "]}"
     data = doc.encode("utf-8", "surrogatepass")
     return data[: rng.randrange(len(data))] if how == 1 else data
@@ -223,8 +342,13 @@ def test_fuzz_control_lines(tmp_path):
     reader = CommandReader(ctl)
     lines = []
     for i in range(400):
-        cmd = {"v": 1, "t": 1.0, "id": f"c{i}", "cmd": rng.choice(("set_lr", "scale_lr", "pause", "stop", "merge")),
-               "value": 1e-4}
+        cmd = {
+            "v": 1,
+            "t": 1.0,
+            "id": f"c{i}",
+            "cmd": rng.choice(("set_lr", "scale_lr", "pause", "stop", "merge")),
+            "value": 1e-4,
+        }
         text = json.dumps(cmd)
         if rng.random() < 0.7:
             field = rng.choice(("id", "cmd", "value", "source", "t"))
@@ -239,7 +363,7 @@ def test_fuzz_control_lines(tmp_path):
     while pos < len(data):  # appended in random pieces, as concurrent writers would
         n = rng.choice((1, 5, 50, 500, 5000))
         with open(ctl, "ab") as f:
-            f.write(data[pos:pos + n])
+            f.write(data[pos : pos + n])
         pos += n
         seen += reader.poll()
     assert len(seen) == sum(1 for ln in lines if ln.strip())
@@ -247,8 +371,16 @@ def test_fuzz_control_lines(tmp_path):
         reason = validate(cmd)
         assert reason is None or isinstance(reason, str)
         # The ack the trainer writes for it reads back as an event.
-        ack = {"v": 1, "t": 1.0, "kind": "ack", "id": cmd.get("id", ""), "cmd": cmd.get("cmd"), "ok": reason is None,
-               "step": 3, "reason": reason}
+        ack = {
+            "v": 1,
+            "t": 1.0,
+            "kind": "ack",
+            "id": cmd.get("id", ""),
+            "cmd": cmd.get("cmd"),
+            "ok": reason is None,
+            "step": 3,
+            "reason": reason,
+        }
         assert parse_line(dumps(ack).encode("utf-8", "surrogatepass")) is not None
     reader.close()
 

@@ -10,14 +10,24 @@ from cockpit.rundir import METRIC_KEYS
 
 
 def _metrics(step: int, rng: random.Random) -> dict:
-    ev = {"v": 1, "t": 1000.0 + step, "kind": "metrics", "step": step, "epoch": step / 100,
-          "mem_kind": "vram"}
+    ev = {"v": 1, "t": 1000.0 + step, "kind": "metrics", "step": step, "epoch": step / 100, "mem_kind": "vram"}
     for k in METRIC_KEYS:
         r = rng.random()
         if r < 0.05:
             continue  # missing
-        ev[k] = None if r < 0.07 else float("nan") if r < 0.08 else "NaN" if r < 0.09 else \
-            float("inf") if r < 0.1 else rng.randint(0, 9) if r < 0.2 else rng.random() * 10
+        ev[k] = (
+            None
+            if r < 0.07
+            else float("nan")
+            if r < 0.08
+            else "NaN"
+            if r < 0.09
+            else float("inf")
+            if r < 0.1
+            else rng.randint(0, 9)
+            if r < 0.2
+            else rng.random() * 10
+        )
     return ev
 
 
@@ -55,8 +65,12 @@ def _assert_same(bulk: History, one: History) -> None:
         assert all(_same(a, b) for a, b in zip(bulk.series[k], one.series[k], strict=True)), k
     assert bulk.nonfinite == one.nonfinite
     assert [(m.step, m.label) for m in bulk.marks] == [(m.step, m.label) for m in one.marks]
-    assert (bulk.mem_kind, bulk.first_event_t, bulk.last_event_t, bulk.state) == \
-        (one.mem_kind, one.first_event_t, one.last_event_t, one.state)
+    assert (bulk.mem_kind, bulk.first_event_t, bulk.last_event_t, bulk.state) == (
+        one.mem_kind,
+        one.first_event_t,
+        one.last_event_t,
+        one.state,
+    )
 
 
 def test_a_tail_prefolded_apart_appends_onto_any_head():
@@ -73,8 +87,15 @@ def test_a_tail_prefolded_apart_appends_onto_any_head():
 def test_prefold_keeps_the_events_only_where_the_per_event_path_may_need_them():
     rng = random.Random(3)
     save = {"v": 1, "t": 1.0, "kind": "ack", "id": "a", "cmd": "save", "ok": True}
-    evs = [_metrics(s, rng) for s in range(1, 101)] + [save] + [_metrics(s, rng) for s in range(101, 201)] + \
-        [save] + [_metrics(s, rng) for s in range(150, 300)] + [save] + [_metrics(s, rng) for s in range(300, 310)]
+    evs = (
+        [_metrics(s, rng) for s in range(1, 101)]
+        + [save]
+        + [_metrics(s, rng) for s in range(101, 201)]
+        + [save]
+        + [_metrics(s, rng) for s in range(150, 300)]
+        + [save]
+        + [_metrics(s, rng) for s in range(300, 310)]
+    )
     blocks = [b for b in prefold(evs) if isinstance(b, MetricsBlock)]
     # The first block may overlap what a head holds; the next follows it in order, so its events go; a
     # resume (150 after 200) and a short run take the per-event path and keep theirs.

@@ -10,29 +10,43 @@ HEAVY = ("torch", "transformers", "peft", "trl", "bitsandbytes", "datasets")
 
 
 def modules_after(code: str) -> set[str]:
-    out = subprocess.run([sys.executable, "-c", code + "\nimport sys; print(','.join(sorted(sys.modules)))"],
-                         capture_output=True, text=True, check=True).stdout.strip().splitlines()[-1]
+    out = (
+        subprocess.run(
+            [sys.executable, "-c", code + "\nimport sys; print(','.join(sorted(sys.modules)))"],
+            capture_output=True,
+            text=True,
+            check=True,
+        )
+        .stdout.strip()
+        .splitlines()[-1]
+    )
     return set(out.split(","))
 
 
 def test_ui_and_cli_never_import_heavy_libraries():
-    mods = modules_after("import cockpit.cli, cockpit.tui.app, cockpit.tui.launch, cockpit.tui.sweep_app, "
-                         "cockpit.advisor.diagnose, cockpit.logs, cockpit.control, cockpit.launch, cockpit.sweep")
+    mods = modules_after(
+        "import cockpit.cli, cockpit.tui.app, cockpit.tui.launch, cockpit.tui.sweep_app, "
+        "cockpit.advisor.diagnose, cockpit.logs, cockpit.control, cockpit.launch, cockpit.sweep"
+    )
     assert not (mods & set(HEAVY)), mods & set(HEAVY)
 
 
 def test_readers_never_import_pydantic():
     # Reading a log (diagnose, report, the replay cockpit) must not pay ~0.2 s for the config schema.
-    mods = modules_after("import cockpit.advisor.diagnose, cockpit.report.model, cockpit.report.text, "
-                         "cockpit.tui.app, cockpit.logs, cockpit.preload")
+    mods = modules_after(
+        "import cockpit.advisor.diagnose, cockpit.report.model, cockpit.report.text, "
+        "cockpit.tui.app, cockpit.logs, cockpit.preload"
+    )
     assert not {m for m in mods if m == "pydantic" or m.startswith("pydantic.")}
     assert "yaml" not in mods
 
 
 def test_engine_never_imports_textual():
     # The trainer's own modules import torch (that is their job) but never the UI.
-    mods = modules_after("import cockpit.advisor, cockpit.advisor.guards, cockpit.rundir, cockpit.config, "
-                         "cockpit.trainer.commands, cockpit.trainer.dist, cockpit.headless")
+    mods = modules_after(
+        "import cockpit.advisor, cockpit.advisor.guards, cockpit.rundir, cockpit.config, "
+        "cockpit.trainer.commands, cockpit.trainer.dist, cockpit.headless"
+    )
     assert "textual" not in mods
     mods = modules_after("import cockpit.trainer.callbacks, cockpit.trainer.main, cockpit.trainer.build")
     assert "textual" not in mods

@@ -19,8 +19,18 @@ pytestmark = pytest.mark.slow
 
 ROOT = Path(__file__).resolve().parents[1]
 LOG = ROOT / "tests" / "fixtures" / "real-logs" / "04_vendor-comp-classifier.json"
-TRAIN_ONLY = ("torch", "transformers", "peft", "trl", "bitsandbytes", "datasets", "accelerate", "safetensors",
-              "tokenizers", "gguf")
+TRAIN_ONLY = (
+    "torch",
+    "transformers",
+    "peft",
+    "trl",
+    "bitsandbytes",
+    "datasets",
+    "accelerate",
+    "safetensors",
+    "tokenizers",
+    "gguf",
+)
 
 
 @pytest.fixture(scope="module")
@@ -33,8 +43,9 @@ def base_venv(tmp_path_factory) -> Path:
     shutil.copytree(ROOT / "cockpit", src / "cockpit", ignore=shutil.ignore_patterns("__pycache__"))
     venv = tmp_path_factory.mktemp("base-venv")
     subprocess.run([sys.executable, "-m", "venv", str(venv)], check=True)
-    r = subprocess.run([str(venv / "bin" / "pip"), "install", "-q", str(src)], capture_output=True, text=True,
-                       env=clean_env())
+    r = subprocess.run(
+        [str(venv / "bin" / "pip"), "install", "-q", str(src)], capture_output=True, text=True, env=clean_env()
+    )
     assert r.returncode == 0, r.stderr[-3000:]
     return venv
 
@@ -45,14 +56,21 @@ def clean_env() -> dict[str, str]:
 
 
 def cockpit(venv: Path, *args: str, cwd: Path) -> subprocess.CompletedProcess:
-    return subprocess.run([str(venv / "bin" / "cockpit"), *args], capture_output=True, text=True, cwd=cwd,
-                          env=clean_env(), timeout=120)
+    return subprocess.run(
+        [str(venv / "bin" / "cockpit"), *args], capture_output=True, text=True, cwd=cwd, env=clean_env(), timeout=120
+    )
 
 
 def test_the_base_install_has_none_of_the_trainers_packages(base_venv, tmp_path):
     code = f"import importlib.util as u; print([m for m in {TRAIN_ONLY!r} if u.find_spec(m)])"
-    r = subprocess.run([str(base_venv / "bin" / "python"), "-c", code], capture_output=True, text=True,
-                       cwd=tmp_path, env=clean_env(), check=True)
+    r = subprocess.run(
+        [str(base_venv / "bin" / "python"), "-c", code],
+        capture_output=True,
+        text=True,
+        cwd=tmp_path,
+        env=clean_env(),
+        check=True,
+    )
     assert r.stdout.strip() == "[]"
 
 
@@ -60,8 +78,9 @@ def test_diagnose_and_report_on_a_real_log(base_venv, tmp_path):
     r = cockpit(base_venv, "diagnose", "--json", str(LOG), cwd=tmp_path)
     assert r.returncode == 3, r.stderr  # the log's grad_norm 60 at step 20 is critical
     # The same reading as the full install's, byte for byte.
-    full = subprocess.run([sys.executable, "-m", "cockpit.cli", "diagnose", "--json", str(LOG)], capture_output=True,
-                          text=True, cwd=ROOT)
+    full = subprocess.run(
+        [sys.executable, "-m", "cockpit.cli", "diagnose", "--json", str(LOG)], capture_output=True, text=True, cwd=ROOT
+    )
     assert r.stdout == full.stdout and '"grad_norm_explosion"' in r.stdout
 
     r = cockpit(base_venv, "report", str(LOG), "--out", str(tmp_path / "report.html"), cwd=tmp_path)
@@ -71,8 +90,14 @@ def test_diagnose_and_report_on_a_real_log(base_venv, tmp_path):
 
 def test_the_trainers_commands_name_the_extra(base_venv, tmp_path):
     cfg = ROOT / "sample_configs" / "demo-tiny.yaml"
-    for args in (("run", str(cfg)), ("demo",), ("resume", str(tmp_path)), ("sweep", str(cfg)),
-                 ("merge", str(tmp_path)), ("export", "--gguf", str(tmp_path))):
+    for args in (
+        ("run", str(cfg)),
+        ("demo",),
+        ("resume", str(tmp_path)),
+        ("sweep", str(cfg)),
+        ("merge", str(tmp_path)),
+        ("export", "--gguf", str(tmp_path)),
+    ):
         r = cockpit(base_venv, *args, cwd=tmp_path)
         assert r.returncode == 2, (args, r.stdout, r.stderr)
         assert "needs the [train] extra" in r.stderr and "pip install 'lora-cockpit[train]'" in r.stderr, args
@@ -85,15 +110,19 @@ def test_replay_in_a_real_terminal(base_venv, tmp_path):
     tmux = ["tmux", "-L", f"cockpit-light-{os.getpid()}", "-f", "/dev/null"]
     done = tmp_path / "exit-code"
     cmd = f"{base_venv / 'bin' / 'cockpit'} replay {LOG}; echo $? > {done}"
-    subprocess.run([*tmux, "new-session", "-d", "-s", "replay", "-x", "160", "-y", "48", "-c", str(tmp_path), cmd],
-                   check=True, env=clean_env())
+    subprocess.run(
+        [*tmux, "new-session", "-d", "-s", "replay", "-x", "160", "-y", "48", "-c", str(tmp_path), cmd],
+        check=True,
+        env=clean_env(),
+    )
     try:
         screen = ""
         deadline = time.monotonic() + 60
         while time.monotonic() < deadline and "cursor 100/100" not in screen:
             time.sleep(0.3)
-            screen = subprocess.run([*tmux, "capture-pane", "-p", "-t", "replay"], capture_output=True,
-                                    text=True).stdout
+            screen = subprocess.run(
+                [*tmux, "capture-pane", "-p", "-t", "replay"], capture_output=True, text=True
+            ).stdout
         assert "REPLAY" in screen and "cursor 100/100" in screen and "grad_norm" in screen, screen
         subprocess.run([*tmux, "send-keys", "-t", "replay", "q"], check=True)
         deadline = time.monotonic() + 20

@@ -113,13 +113,16 @@ async def test_replay_of_a_run_whose_trainer_is_gone_is_not_running(tmp_path):
 def test_ls_survives_times_that_are_not_times(tmp_path):
     run = tmp_path / "runs" / "odd"
     run.mkdir(parents=True)
-    (run / "events.jsonl").write_text('{"v":1,"t":"yesterday","kind":"state","state":"running","step":0}\n'
-                                      '{"v":1,"t":1e300,"kind":"metrics","step":3,"loss":1.0}\n')
+    (run / "events.jsonl").write_text(
+        '{"v":1,"t":"yesterday","kind":"state","state":"running","step":0}\n'
+        '{"v":1,"t":1e300,"kind":"metrics","step":3,"loss":1.0}\n'
+    )
     r = cockpit("ls", str(tmp_path / "runs"))
     assert r.returncode == 0 and "odd" in r.stdout and "crashed" in r.stdout, r.stdout + r.stderr
 
 
 # ---- an events file that cannot be read ------------------------------------------------------------------
+
 
 class _FailingOpen:
     """`open` for the tail module that fails the way a dying disk or a lost NFS server does, until `healed`."""

@@ -29,8 +29,13 @@ def trained(tmp_path_factory):
 
 
 def merge(*args, env=None):
-    return subprocess.run([sys.executable, "-m", "cockpit.cli", "merge", *map(str, args)], capture_output=True,
-                          text=True, timeout=300, env=env)
+    return subprocess.run(
+        [sys.executable, "-m", "cockpit.cli", "merge", *map(str, args)],
+        capture_output=True,
+        text=True,
+        timeout=300,
+        env=env,
+    )
 
 
 def test_merge_lora_verified_and_loads_with_plain_transformers(trained):
@@ -100,9 +105,13 @@ def test_nan_adapter_fails_verification(trained, tmp_path):
 
 def test_killed_merge_leaves_no_output(trained, tmp_path):
     out = tmp_path / "killed"
-    p = subprocess.Popen([sys.executable, "-m", "cockpit.merge", str(trained), "--out", str(out)],
-                         env={**os.environ, "COCKPIT_MERGE_PAUSE_BEFORE_RENAME": "60"}, stdout=subprocess.PIPE,
-                         stderr=subprocess.STDOUT, text=True)
+    p = subprocess.Popen(
+        [sys.executable, "-m", "cockpit.merge", str(trained), "--out", str(out)],
+        env={**os.environ, "COCKPIT_MERGE_PAUSE_BEFORE_RENAME": "60"},
+        stdout=subprocess.PIPE,
+        stderr=subprocess.STDOUT,
+        text=True,
+    )
     deadline = time.monotonic() + 120
     while not list(tmp_path.glob(".killed.tmp-*")) and time.monotonic() < deadline:
         time.sleep(0.2)

@@ -33,8 +33,9 @@ class Hook:
             def do_POST(self):  # noqa: N802 - http.server's name
                 body = self.rfile.read(int(self.headers.get("Content-Length", 0)))
                 time.sleep(delay)
-                hook.posts.append({"path": self.path, "json": json.loads(body),
-                                   "type": self.headers.get("Content-Type")})
+                hook.posts.append(
+                    {"path": self.path, "json": json.loads(body), "type": self.headers.get("Content-Type")}
+                )
                 self.send_response(200)
                 self.end_headers()
                 self.wfile.write(b"ok")
@@ -81,10 +82,15 @@ def test_a_hanging_webhook_and_a_failing_command_never_hold_training(tmp_path):
     slow = Hook(delay=30)
     try:
         out = tmp_path / "alerts.txt"
-        cfg = demo_yaml(tmp_path, training__max_steps=4, samples__every=0, notify__webhook=slow.url,
-                        notify__timeout=1.0,
-                        notify__command=f'echo "$COCKPIT_ALERT_KIND|$COCKPIT_ALERT_STEP|$COCKPIT_ALERT_TEXT" >> {out};'
-                                        f' env | grep -c secret-tok[e]n >> {out}; exit 7')
+        cfg = demo_yaml(
+            tmp_path,
+            training__max_steps=4,
+            samples__every=0,
+            notify__webhook=slow.url,
+            notify__timeout=1.0,
+            notify__command=f'echo "$COCKPIT_ALERT_KIND|$COCKPIT_ALERT_STEP|$COCKPIT_ALERT_TEXT" >> {out};'
+            f" env | grep -c secret-tok[e]n >> {out}; exit 7",
+        )
         t0 = time.monotonic()
         r = cockpit("run", str(cfg), "--headless", "--runs-dir", str(tmp_path / "runs"), timeout=300)
         assert r.returncode == 0, r.stdout + r.stderr
@@ -105,8 +111,12 @@ def test_a_hanging_webhook_and_a_failing_command_never_hold_training(tmp_path):
 
 def test_rate_limit_lets_the_end_through_and_a_url_never_reaches_an_error(tmp_path):
     got = []
-    n = Notifier(NotifyConfig(webhook="http://127.0.0.1:9/never-listening-secret", timeout=1.0, min_interval=60),
-                 "r", 10.0, report=lambda **f: got.append(f))
+    n = Notifier(
+        NotifyConfig(webhook="http://127.0.0.1:9/never-listening-secret", timeout=1.0, min_interval=60),
+        "r",
+        10.0,
+        report=lambda **f: got.append(f),
+    )
     n.offer({"kind": "metrics", "step": 1, "grad_norm": 20.0})
     n.offer({"kind": "metrics", "step": 2, "grad_norm": 30.0})  # same kind within min_interval: dropped
     n.offer({"kind": "metrics", "step": 3, "grad_norm": 1.0})  # not an alert

@@ -24,12 +24,29 @@ def long_run(path, steps: int = 20_000) -> RunDir:
     with open(rd.events, "w") as f:
         f.write(dumps({"v": 1, "t": 1.0, "kind": "run_started", "config": {}, "total_steps": steps}) + "\n")
         for s in range(1, steps + 1):
-            f.write(dumps({"v": 1, "t": 1.0 + s, "kind": "metrics", "step": s, "loss": 2.0 / s ** 0.1,
-                           "grad_norm": 1.0 if s != 777 else float("nan"), "learning_rate": 1e-4,
-                           "entropy": 1.5, "mem_used": 1e9, "mem_total": 8e9, "mem_kind": "ram"}) + "\n")
+            f.write(
+                dumps(
+                    {
+                        "v": 1,
+                        "t": 1.0 + s,
+                        "kind": "metrics",
+                        "step": s,
+                        "loss": 2.0 / s**0.1,
+                        "grad_norm": 1.0 if s != 777 else float("nan"),
+                        "learning_rate": 1e-4,
+                        "entropy": 1.5,
+                        "mem_used": 1e9,
+                        "mem_total": 8e9,
+                        "mem_kind": "ram",
+                    }
+                )
+                + "\n"
+            )
             if s % 5000 == 0:
-                f.write(dumps({"v": 1, "t": 1.0 + s, "kind": "ack", "id": f"a{s}", "cmd": "save", "ok": True,
-                               "step": s}) + "\n")
+                f.write(
+                    dumps({"v": 1, "t": 1.0 + s, "kind": "ack", "id": f"a{s}", "cmd": "save", "ok": True, "step": s})
+                    + "\n"
+                )
     assert rd.events.stat().st_size >= preload.MIN_BYTES
     return rd
 
@@ -84,9 +101,24 @@ def test_split_read_keeps_line_numbers_bad_lines_and_a_torn_tail(tmp_path):
     with open(rd.events, "ab") as f:
         f.write(b"{corrupt\n")
         for s in range(19_990, 20_011):  # a resume re-logging from step 19,990
-            f.write(dumps({"v": 1, "t": 9e4 + s, "kind": "metrics", "step": s, "loss": 0.5, "grad_norm": 2.0,
-                           "learning_rate": 1e-4, "entropy": 1.0, "mem_used": 1e9, "mem_total": 8e9,
-                           "mem_kind": "ram"}).encode() + b"\n")
+            f.write(
+                dumps(
+                    {
+                        "v": 1,
+                        "t": 9e4 + s,
+                        "kind": "metrics",
+                        "step": s,
+                        "loss": 0.5,
+                        "grad_norm": 2.0,
+                        "learning_rate": 1e-4,
+                        "entropy": 1.0,
+                        "mem_used": 1e9,
+                        "mem_total": 8e9,
+                        "mem_kind": "ram",
+                    }
+                ).encode()
+                + b"\n"
+            )
         f.write(b'{"v": 1, "kind": "metr')  # torn
     lines = rd.events.read_bytes().split(b"\n")
     head_bad = 3

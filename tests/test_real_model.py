@@ -38,8 +38,12 @@ def test_config_names_the_model_without_fetching_it(tmp_path, monkeypatch):
 
     cfg = load_config(cfg_file)
     assert cfg.model.name_or_path == NAME
-    r = subprocess.run([sys.executable, "-m", "cockpit.cli", "validate", str(QLORA)], capture_output=True,
-                       text=True, env={**os.environ, "XDG_CACHE_HOME": str(tmp_path / "cache")})
+    r = subprocess.run(
+        [sys.executable, "-m", "cockpit.cli", "validate", str(QLORA)],
+        capture_output=True,
+        text=True,
+        env={**os.environ, "XDG_CACHE_HOME": str(tmp_path / "cache")},
+    )
     assert r.returncode == 0, r.stderr
     assert "quantization=4bit" in r.stdout
     assert not (tmp_path / "cache").exists()
@@ -71,8 +75,13 @@ def test_packaged_data_is_what_the_generator_writes():
 def _offline_env(tmp_path) -> dict[str, str]:
     """pip pointed at a closed local port with no config, links or extra index: an unreachable index."""
     env = {k: v for k, v in os.environ.items() if not k.startswith("PIP_")}
-    return {**env, "PIP_CONFIG_FILE": os.devnull, "PIP_INDEX_URL": "http://127.0.0.1:9/simple",
-            "PIP_RETRIES": "0", "XDG_CACHE_HOME": str(tmp_path / "cache")}
+    return {
+        **env,
+        "PIP_CONFIG_FILE": os.devnull,
+        "PIP_INDEX_URL": "http://127.0.0.1:9/simple",
+        "PIP_RETRIES": "0",
+        "XDG_CACHE_HOME": str(tmp_path / "cache"),
+    }
 
 
 def test_unreachable_index_says_what_to_do(tmp_path):
@@ -85,8 +94,9 @@ def test_unreachable_index_says_what_to_do(tmp_path):
 
 
 def test_a_run_on_an_unreachable_index_is_refused_before_it_starts(tmp_path):
-    r = cockpit("run", str(LORA), "--headless", "--runs-dir", str(tmp_path / "runs"), timeout=180,
-                env=_offline_env(tmp_path))
+    r = cockpit(
+        "run", str(LORA), "--headless", "--runs-dir", str(tmp_path / "runs"), timeout=180, env=_offline_env(tmp_path)
+    )
     assert r.returncode == 2, r.stdout + r.stderr
     assert "error: model.name_or_path: cannot download" in r.stderr
     assert not (tmp_path / "runs").exists()
@@ -117,11 +127,28 @@ def test_fetch_finetune_and_merge(tmp_path):
     assert again.returncode == 0 and "already fetched" in again.stdout
 
     runs = tmp_path / "runs"
-    r = cockpit("run", str(LORA), "--headless", "--runs-dir", str(runs), "--set", "training.max_steps=4",
-                "--set", "training.save_steps=0", "--set", "training.eval_steps=0", "--set", "samples.every=4",
-                "--set", "samples.max_new_tokens=8", "--set", 'samples.prompts=["What is the capital of Japan?"]',
-                "--set", "samples.general_prompts=0",
-                timeout=600)
+    r = cockpit(
+        "run",
+        str(LORA),
+        "--headless",
+        "--runs-dir",
+        str(runs),
+        "--set",
+        "training.max_steps=4",
+        "--set",
+        "training.save_steps=0",
+        "--set",
+        "training.eval_steps=0",
+        "--set",
+        "samples.every=4",
+        "--set",
+        "samples.max_new_tokens=8",
+        "--set",
+        'samples.prompts=["What is the capital of Japan?"]',
+        "--set",
+        "samples.general_prompts=0",
+        timeout=600,
+    )
     assert r.returncode == 0, r.stdout + r.stderr[-3000:]
     rd = next(runs.iterdir())
     evs = events(rd)
@@ -131,7 +158,9 @@ def test_fetch_finetune_and_merge(tmp_path):
     assert [e["step"] for e in evs if e["kind"] == "metrics"] == [1, 2, 3, 4]
     # Before the first step (the base model's answer) and at step 4.
     assert [(e["step"], e["prompt"]) for e in evs if e["kind"] == "sample"] == [
-        (0, "What is the capital of Japan?"), (4, "What is the capital of Japan?")]
+        (0, "What is the capital of Japan?"),
+        (4, "What is the capital of Japan?"),
+    ]
 
     r = cockpit("merge", str(rd), timeout=600)
     assert r.returncode == 0, r.stdout + r.stderr[-3000:]
@@ -140,7 +169,8 @@ def test_fetch_finetune_and_merge(tmp_path):
     assert info["checks"]["max_abs_logit_diff"] <= info["checks"]["tolerance"]
     assert info["base"] == str(folder)
     assert (rd / "merged" / "chat_template.jinja").exists() or "chat_template" in json.loads(
-        (rd / "merged" / "tokenizer_config.json").read_text())
+        (rd / "merged" / "tokenizer_config.json").read_text()
+    )
 
 
 def test_total_params_of_a_4bit_model_count_the_real_weights(tmp_path):
@@ -151,14 +181,25 @@ def test_total_params_of_a_4bit_model_count_the_real_weights(tmp_path):
     from cockpit.trainer.build import param_counts
 
     torch.manual_seed(0)
-    small = LlamaForCausalLM(LlamaConfig(vocab_size=256, hidden_size=64, intermediate_size=128, num_hidden_layers=2,
-                                         num_attention_heads=4, num_key_value_heads=4))
+    small = LlamaForCausalLM(
+        LlamaConfig(
+            vocab_size=256,
+            hidden_size=64,
+            intermediate_size=128,
+            num_hidden_layers=2,
+            num_attention_heads=4,
+            num_key_value_heads=4,
+        )
+    )
     small.save_pretrained(tmp_path / "m")
     want = sum(p.numel() for p in small.parameters())
     q = AutoModelForCausalLM.from_pretrained(
-        tmp_path / "m", dtype=torch.float32,
-        quantization_config=BitsAndBytesConfig(load_in_4bit=True, bnb_4bit_quant_type="nf4",
-                                               bnb_4bit_compute_dtype=torch.float32))
+        tmp_path / "m",
+        dtype=torch.float32,
+        quantization_config=BitsAndBytesConfig(
+            load_in_4bit=True, bnb_4bit_quant_type="nf4", bnb_4bit_compute_dtype=torch.float32
+        ),
+    )
     assert sum(p.numel() for p in q.parameters()) < want  # the packed count the old code reported
     assert param_counts(q)[1] == want
 
@@ -173,12 +214,23 @@ def test_qlora_on_the_cpu_still_learns_after_an_eval(tmp_path):
     from cockpit.trainer.build import keep_4bit_trainable_on_cpu
 
     torch.manual_seed(0)
-    LlamaForCausalLM(LlamaConfig(vocab_size=256, hidden_size=64, intermediate_size=128, num_hidden_layers=2,
-                                 num_attention_heads=4, num_key_value_heads=4)).save_pretrained(tmp_path / "m")
+    LlamaForCausalLM(
+        LlamaConfig(
+            vocab_size=256,
+            hidden_size=64,
+            intermediate_size=128,
+            num_hidden_layers=2,
+            num_attention_heads=4,
+            num_key_value_heads=4,
+        )
+    ).save_pretrained(tmp_path / "m")
     q = AutoModelForCausalLM.from_pretrained(
-        tmp_path / "m", dtype=torch.float32,
-        quantization_config=BitsAndBytesConfig(load_in_4bit=True, bnb_4bit_quant_type="nf4",
-                                               bnb_4bit_compute_dtype=torch.float32))
+        tmp_path / "m",
+        dtype=torch.float32,
+        quantization_config=BitsAndBytesConfig(
+            load_in_4bit=True, bnb_4bit_quant_type="nf4", bnb_4bit_compute_dtype=torch.float32
+        ),
+    )
     keep_4bit_trainable_on_cpu(q)
     model = get_peft_model(q, LoraConfig(r=4, target_modules=["q_proj", "v_proj"], task_type="CAUSAL_LM"))
     x = torch.randint(0, 256, (2, 12))
@@ -187,8 +239,11 @@ def test_qlora_on_the_cpu_still_learns_after_an_eval(tmp_path):
         model(input_ids=x)  # what an eval or a sample does between training steps
     model.train()
     model(input_ids=x, labels=x).loss.backward()
-    grads = [0.0 if p.grad is None else p.grad.abs().sum().item()  # lora_A starts with a zero gradient
-             for n, p in model.named_parameters() if "lora_B" in n]
+    grads = [
+        0.0 if p.grad is None else p.grad.abs().sum().item()  # lora_A starts with a zero gradient
+        for n, p in model.named_parameters()
+        if "lora_B" in n
+    ]
     assert all(g > 0 for g in grads), grads
 
 

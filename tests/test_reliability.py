@@ -13,10 +13,18 @@ from pathlib import Path
 
 import pytest
 
-from runhelpers import (adapter_is_finite, cockpit, demo_yaml, events, kill_trainer, metric_steps, metrics_after,
-                        state_is, wait_for)
-
 from cockpit.rundir import read_events
+from runhelpers import (
+    adapter_is_finite,
+    cockpit,
+    demo_yaml,
+    events,
+    kill_trainer,
+    metric_steps,
+    metrics_after,
+    state_is,
+    wait_for,
+)
 
 pytestmark = pytest.mark.slow
 
@@ -66,8 +74,9 @@ def test_one_writer_per_run_and_stale_lock_takeover(tmp_path):
 
     r = cockpit("run", str(cfg), "--detach", "--run-dir", str(run_dir))
     assert r.returncode == 2 and "in use by trainer pid" in r.stderr
-    r = subprocess.run([sys.executable, "-m", "cockpit.trainer", str(run_dir)], capture_output=True, text=True,
-                       timeout=60)
+    r = subprocess.run(
+        [sys.executable, "-m", "cockpit.trainer", str(run_dir)], capture_output=True, text=True, timeout=60
+    )
     assert r.returncode == 2 and "in use by trainer pid" in r.stderr
     cockpit("ctl", str(run_dir), "stop", check=True)
     wait_for(run_dir, state_is("stopped"))
@@ -79,20 +88,30 @@ def test_one_writer_per_run_and_stale_lock_takeover(tmp_path):
     wait_for(stale, state_is("finished", "crashed"))
     wait_gone(stale)  # a lock is stale only once its process is gone (the flock goes with it)
     (stale / "trainer.lock").write_text("999999 elsewhere\n")
-    r = subprocess.run([sys.executable, "-m", "cockpit.trainer", str(stale), "--resume"], capture_output=True,
-                       text=True, timeout=300)
+    r = subprocess.run(
+        [sys.executable, "-m", "cockpit.trainer", str(stale), "--resume"], capture_output=True, text=True, timeout=300
+    )
     assert "took over a stale lock from pid 999999" in r.stderr
 
 
 def test_disk_full_during_save_reports_and_keeps_no_partial_checkpoint(tmp_path):
     cfg = demo_yaml(tmp_path, training__max_steps=12, training__save_steps=5, samples__every=0)
     env = {**os.environ, "COCKPIT_FAULT_SAVE_ENOSPC": "1"}
-    r = subprocess.run([sys.executable, "-m", "cockpit.cli", "run", str(cfg), "--headless", "--runs-dir",
-                        str(tmp_path / "runs")], env=env, capture_output=True, text=True, timeout=300)
+    r = subprocess.run(
+        [sys.executable, "-m", "cockpit.cli", "run", str(cfg), "--headless", "--runs-dir", str(tmp_path / "runs")],
+        env=env,
+        capture_output=True,
+        text=True,
+        timeout=300,
+    )
     assert r.returncode == 0, r.stdout + r.stderr
     (rd,) = list((tmp_path / "runs").iterdir())
     errs = [e for e in events(rd) if e["kind"] == "error"]
-    assert len(errs) == 1 and "No space left on device" in errs[0]["message"] and "every later save tries again" in errs[0]["message"]
+    assert (
+        len(errs) == 1
+        and "No space left on device" in errs[0]["message"]
+        and "every later save tries again" in errs[0]["message"]
+    )
     assert not any(p.name.startswith(("checkpoint-", ".staging")) for p in (rd / "checkpoints").iterdir())
     assert events(rd)[-1]["state"] == "finished"
     assert_complete(rd)
@@ -106,8 +125,9 @@ def test_trainer_refuses_control_file_others_can_write(tmp_path):
     rd = RunDir(tmp_path / "run").create()
     rd.config.write_text(config_from_text(cfg.read_text(), check_paths=False).to_yaml())
     os.chmod(rd.control, 0o666)
-    r = subprocess.run([sys.executable, "-m", "cockpit.trainer", str(rd.path)], capture_output=True, text=True,
-                       timeout=60)
+    r = subprocess.run(
+        [sys.executable, "-m", "cockpit.trainer", str(rd.path)], capture_output=True, text=True, timeout=60
+    )
     assert r.returncode == 2 and "writable by other users" in r.stderr
     assert events(rd.path)[-1]["state"] == "crashed"
 
@@ -140,8 +160,8 @@ def test_two_resumes_at_once_the_second_is_told_by_whom_and_nothing_crashes(stop
     argv = [sys.executable, "-m", "cockpit.cli", "resume", str(rd), "--detach"]
     procs = [subprocess.Popen(argv, stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True) for _ in range(2)]
     outs = [(p, *p.communicate(timeout=120)) for p in procs]
-    (winner, w_out, w_err), = [o for o in outs if o[0].returncode == 0]
-    (loser, l_out, l_err), = [o for o in outs if o[0].returncode != 0]
+    ((winner, w_out, w_err),) = [o for o in outs if o[0].returncode == 0]
+    ((loser, l_out, l_err),) = [o for o in outs if o[0].returncode != 0]
     assert loser.returncode == 2, l_out + l_err
     m = re.search(r"already being resumed by pid (\d+)", l_err)
     assert m, l_err
@@ -179,10 +199,15 @@ def test_sigterm_while_loading_ends_stopped_and_frees_the_lock(tmp_path):
     from cockpit.rundir import RunDir
 
     rd = RunDir(tmp_path / "run").create()
-    rd.config.write_text(config_from_text(demo_yaml(tmp_path, training__max_steps=3).read_text(),
-                                          check_paths=False).to_yaml())
-    p = subprocess.Popen([sys.executable, "-m", "cockpit.trainer", str(rd.path)], stdout=subprocess.PIPE,
-                         stderr=subprocess.STDOUT, text=True)
+    rd.config.write_text(
+        config_from_text(demo_yaml(tmp_path, training__max_steps=3).read_text(), check_paths=False).to_yaml()
+    )
+    p = subprocess.Popen(
+        [sys.executable, "-m", "cockpit.trainer", str(rd.path)],
+        stdout=subprocess.PIPE,
+        stderr=subprocess.STDOUT,
+        text=True,
+    )
     wait_for(rd.path, state_is("starting"), what="the starting state")
     p.send_signal(signal.SIGTERM)
     out, _ = p.communicate(timeout=60)

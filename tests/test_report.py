@@ -70,10 +70,12 @@ def test_tolerant_reading_counts_corrupt_lines(tmp_path):
 
 def test_hf_logs_with_eval_nan_and_missing_keys(tmp_path):
     p = tmp_path / "trainer_state.json"
-    p.write_text('{"max_steps": 4, "global_step": 4, "log_history": ['
-                 '{"step": 1, "loss": 2.0}, {"step": 2, "loss": NaN, "grad_norm": Infinity},'
-                 '{"step": 2, "eval_loss": 2.5}, {"step": 3, "loss": 1.5, "grad_norm": 1.0}, "junk",'
-                 '{"step": 4, "train_runtime": 1.0, "train_loss": 1.7}]}')
+    p.write_text(
+        '{"max_steps": 4, "global_step": 4, "log_history": ['
+        '{"step": 1, "loss": 2.0}, {"step": 2, "loss": NaN, "grad_norm": Infinity},'
+        '{"step": 2, "eval_loss": 2.5}, {"step": 3, "loss": 1.5, "grad_norm": 1.0}, "junk",'
+        '{"step": 4, "train_runtime": 1.0, "train_loss": 1.7}]}'
+    )
     h, log = load_history(p)
     assert list(h.steps) == [1, 2, 3] and len(h.eval_steps) == 1 and log.stats.bad == 1
     assert h.nonfinite["loss"] == [2] and h.nonfinite["grad_norm"] == [2]
@@ -112,8 +114,7 @@ def _vram_run_with_eval(path: Path):
             ev.update(mem_kind="vram", mem_used=7.52e8 + ev["step"] * 1e8)
         out.append(dumps(ev))
         if ev["kind"] == "metrics" and ev["step"] % 15 == 0:
-            out.append(dumps({"v": 1, "t": ev["t"], "kind": "eval", "step": ev["step"],
-                              "eval_loss": ev["loss"] * 1.1}))
+            out.append(dumps({"v": 1, "t": ev["t"], "kind": "eval", "step": ev["step"], "eval_loss": ev["loss"] * 1.1}))
     rd.events.write_text("\n".join(out) + "\n")
     return rd
 
@@ -170,9 +171,9 @@ def _png_pixels(data: bytes) -> bytes:
 
     i, idat = 8, b""
     while i < len(data):
-        n = int.from_bytes(data[i:i + 4], "big")
-        if data[i + 4:i + 8] == b"IDAT":
-            idat += data[i + 8:i + 8 + n]
+        n = int.from_bytes(data[i : i + 4], "big")
+        if data[i + 4 : i + 8] == b"IDAT":
+            idat += data[i + 8 : i + 8 + n]
         i += 12 + n
     return zlib.decompress(idat)
 
@@ -193,9 +194,20 @@ def test_html_report_renders_in_headless_chromium(tmp_path):
 
     def shot(src: Path) -> bytes:
         png = src.with_suffix(".png")
-        subprocess.run([CHROMIUM, "--headless", "--no-sandbox", "--disable-gpu", "--hide-scrollbars",
-                        f"--screenshot={png}", "--window-size=1000,1400", src.as_uri()],
-                       capture_output=True, timeout=120)
+        subprocess.run(
+            [
+                CHROMIUM,
+                "--headless",
+                "--no-sandbox",
+                "--disable-gpu",
+                "--hide-scrollbars",
+                f"--screenshot={png}",
+                "--window-size=1000,1400",
+                src.as_uri(),
+            ],
+            capture_output=True,
+            timeout=120,
+        )
         assert png.exists(), f"chromium wrote no screenshot of {src.name}"
         return png.read_bytes()
 
@@ -210,9 +222,15 @@ def test_html_report_renders_in_headless_chromium(tmp_path):
 def test_tick_labels_read_as_people_write_them():
     from cockpit.report.units import fmt_tick, linear_ticks, log_ticks
 
-    cases = [(900_000, None, 100_000, "900k"), (1.25e6, None, 2.5e5, "1.25M"), (12_500, None, 2_500, "12.5k"),
-             (3_600, "tokens/s", 200, "3,600"), (0.25, None, 0.05, "0.25"), (2e-4, "lr", 2e-5, "2.0e-04"),
-             (0, "lr", 1, "0")]
+    cases = [
+        (900_000, None, 100_000, "900k"),
+        (1.25e6, None, 2.5e5, "1.25M"),
+        (12_500, None, 2_500, "12.5k"),
+        (3_600, "tokens/s", 200, "3,600"),
+        (0.25, None, 0.05, "0.25"),
+        (2e-4, "lr", 2e-5, "2.0e-04"),
+        (0, "lr", 1, "0"),
+    ]
     assert [fmt_tick(v, unit, step) for v, unit, step, _ in cases] == [want for *_, want in cases]
     assert linear_ticks(0.52, 3.41) == (0.0, 4.0, [0.0, 1.0, 2.0, 3.0, 4.0])
     assert log_ticks(0.3, 33.4)[2] == [0.2, 0.5, 1, 2, 5, 10, 20, 50]

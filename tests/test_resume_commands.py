@@ -20,8 +20,14 @@ def _lr_at(run_dir: Path, step: int) -> float:
 
 def test_run_stopped_by_command_resumes_to_its_end_without_replaying_old_commands(tmp_path):
     # Constant lr, so a second halving would show in the logged learning_rate.
-    cfg = demo_yaml(tmp_path, training__max_steps=60, training__save_steps=10, training__lr_scheduler_type="constant",
-                    training__warmup_ratio=0.0, samples__every=0)
+    cfg = demo_yaml(
+        tmp_path,
+        training__max_steps=60,
+        training__save_steps=10,
+        training__lr_scheduler_type="constant",
+        training__warmup_ratio=0.0,
+        samples__every=0,
+    )
     r = cockpit("run", str(cfg), "--detach", "--runs-dir", str(tmp_path / "runs"), check=True)
     rd = Path(r.stdout.strip().splitlines()[-1])
     wait_for(rd, metrics_after(12), what="step 13")

@@ -9,8 +9,21 @@ from pathlib import Path
 import pytest
 
 from cockpit.history import History
-from cockpit.rundir import (EVENT_KINDS, EventWriter, LockHeld, ReadStats, RunDir, Tail, acquire_lock,
-                            append_command, control_file_problem, new_command, parse_command, read_events, release_lock)
+from cockpit.rundir import (
+    EVENT_KINDS,
+    EventWriter,
+    LockHeld,
+    ReadStats,
+    RunDir,
+    Tail,
+    acquire_lock,
+    append_command,
+    control_file_problem,
+    new_command,
+    parse_command,
+    read_events,
+    release_lock,
+)
 
 
 def test_event_round_trip_keeps_nan(tmp_path):
@@ -23,8 +36,10 @@ def test_event_round_trip_keeps_nan(tmp_path):
 
 def test_torn_last_line_and_corrupt_lines(tmp_path):
     p = tmp_path / "events.jsonl"
-    p.write_text('{"v":1,"t":1,"kind":"metrics","step":1}\nnot json\n[1,2]\n{"v":1,"t":2,"kind":"fancy_new","x":1}\n'
-                 '{"v":1,"t":3,"kind":"metr')
+    p.write_text(
+        '{"v":1,"t":1,"kind":"metrics","step":1}\nnot json\n[1,2]\n{"v":1,"t":2,"kind":"fancy_new","x":1}\n'
+        '{"v":1,"t":3,"kind":"metr'
+    )
     st = ReadStats()
     evs = list(read_events(p, st))
     assert [e["kind"] for e in evs] == ["metrics", "fancy_new"]
@@ -108,6 +123,6 @@ def test_every_kind_written_is_a_known_kind_and_documented():
     unknown = {k: str(p) for k, p in written.items() if k not in EVENT_KINDS}
     assert not unknown, f"kinds written but not in rundir.EVENT_KINDS: {unknown}"
     contracts = (root / "docs" / "CONTRACTS.md").read_text(encoding="utf-8")
-    events_doc = contracts[contracts.index("## Events"):contracts.index("## Commands")]
+    events_doc = contracts[contracts.index("## Events") : contracts.index("## Commands")]
     undocumented = [k for k in EVENT_KINDS if f"- `{k}`:" not in events_doc]
     assert not undocumented, f"kinds with no entry in docs/CONTRACTS.md: {undocumented}"

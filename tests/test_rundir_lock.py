@@ -81,13 +81,22 @@ def test_releasing_a_lock_another_process_holds_leaves_it_alone(tmp_path):
     import sys
 
     rd = RunDir(tmp_path / "r").create()
-    holder = subprocess.Popen([sys.executable, "-c", (
-        "import fcntl, os, sys, time\n"
-        f"fd = os.open({str(rd.lock)!r}, os.O_RDWR | os.O_CREAT, 0o600)\n"
-        "fcntl.flock(fd, fcntl.LOCK_EX)\n"
-        f"os.write(fd, b'{os.getpid()} here\\n')\n"  # a file that names us, as a launcher's hand-over does
-        "print('locked', flush=True)\n"
-        "time.sleep(60)\n")], stdout=subprocess.PIPE, text=True)
+    holder = subprocess.Popen(
+        [
+            sys.executable,
+            "-c",
+            (
+                "import fcntl, os, sys, time\n"
+                f"fd = os.open({str(rd.lock)!r}, os.O_RDWR | os.O_CREAT, 0o600)\n"
+                "fcntl.flock(fd, fcntl.LOCK_EX)\n"
+                f"os.write(fd, b'{os.getpid()} here\\n')\n"  # a file that names us, as a launcher's hand-over does
+                "print('locked', flush=True)\n"
+                "time.sleep(60)\n"
+            ),
+        ],
+        stdout=subprocess.PIPE,
+        text=True,
+    )
     try:
         assert holder.stdout.readline().strip() == "locked"
         rundir.release_lock(rd)

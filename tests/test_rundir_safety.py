@@ -12,9 +12,8 @@ from pathlib import Path
 
 import pytest
 
-from runhelpers import cockpit, demo_yaml
-
 from cockpit.rundir import EventWriter, RunDir, RunDirError, append_command, new_command
+from runhelpers import cockpit, demo_yaml
 
 
 def test_run_dir_with_planted_config_and_log_links_is_refused_and_nothing_written(tmp_path):
@@ -110,11 +109,15 @@ def _run_with_dangling_link(tmp_path: Path, name: str) -> RunDir:
 def test_dangling_event_and_control_links_are_refused_everywhere(tmp_path, name):
     rd = _run_with_dangling_link(tmp_path, name)
     planted = tmp_path / f"planted-{name}"
-    r = subprocess.run([sys.executable, "-m", "cockpit.trainer", str(rd.path)], capture_output=True, text=True,
-                       timeout=120)
+    r = subprocess.run(
+        [sys.executable, "-m", "cockpit.trainer", str(rd.path)], capture_output=True, text=True, timeout=120
+    )
     assert r.returncode == 2 and f"{name} is a symbolic link" in r.stderr, r.stderr
-    for args in (("ctl", str(rd.path), "pause", "--timeout", "1"), ("resume", str(rd.path), "--detach"),
-                 ("attach", str(rd.path))):
+    for args in (
+        ("ctl", str(rd.path), "pause", "--timeout", "1"),
+        ("resume", str(rd.path), "--detach"),
+        ("attach", str(rd.path)),
+    ):
         r = cockpit(*args)
         assert r.returncode == 2 and f"{name} is a symbolic link" in r.stderr, (args, r.stdout, r.stderr)
         assert "Traceback" not in r.stderr

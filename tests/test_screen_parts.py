@@ -168,8 +168,13 @@ def test_the_update_size_band_follows_the_thresholds():
     from cockpit.thresholds import Thresholds
 
     th = Thresholds()
-    assert [band("update_ratio", v, th) for v in (0.001, 0.05, 0.051, 0.2, 0.21)] == \
-        ["ok", "ok", "warn", "warn", "danger"]
+    assert [band("update_ratio", v, th) for v in (0.001, 0.05, 0.051, 0.2, 0.21)] == [
+        "ok",
+        "ok",
+        "warn",
+        "warn",
+        "danger",
+    ]
     assert band("update_ratio", 0.03, Thresholds(update_ratio_warn=0.02, update_ratio_danger=0.1)) == "warn"
 
 

@@ -20,10 +20,18 @@ def test_severity_order_icon_and_worst():
     assert bands.SYMBOL["danger"] == severity.ICON["danger"] and bands.worst(["none", "warn"]) == "warn"
 
 
-@pytest.mark.parametrize("seconds, clock, span, short", [
-    (0, "00:00", "0m00s", "0m00s"), (125.9, "02:05", "2m05s", "2m05s"),
-    (3725, "1:02:05", "1h02m05s", "1h02m"), (None, "--:--", "-", "-"), (math.nan, "--:--", "-", "-"),
-    (math.inf, "--:--", "-", "-"), (-5, "--:--", "-", "-")])
+@pytest.mark.parametrize(
+    "seconds, clock, span, short",
+    [
+        (0, "00:00", "0m00s", "0m00s"),
+        (125.9, "02:05", "2m05s", "2m05s"),
+        (3725, "1:02:05", "1h02m05s", "1h02m"),
+        (None, "--:--", "-", "-"),
+        (math.nan, "--:--", "-", "-"),
+        (math.inf, "--:--", "-", "-"),
+        (-5, "--:--", "-", "-"),
+    ],
+)
 def test_durations(seconds, clock, span, short):
     assert durations.clock(seconds) == clock
     assert durations.span(seconds) == span
@@ -79,10 +87,17 @@ def test_config_patch():
     assert data == {"training": {"learning_rate": 5e-5}, "lora": {"r": 16}, "name": "x"}
     with pytest.raises(PatchError, match="name.x: 'name' is not a section"):
         set_dotted(data, "name.x", 1)
-    assert patch_to_set_args({"training.learning_rate": 5e-5, "model.gradient_checkpointing": True,
-                              "lora.target_modules": ["q_proj", "v_proj"]}) == \
-        "--set training.learning_rate=5e-05 --set model.gradient_checkpointing=true " \
-        "--set 'lora.target_modules=[\"q_proj\", \"v_proj\"]'"
+    assert (
+        patch_to_set_args(
+            {
+                "training.learning_rate": 5e-5,
+                "model.gradient_checkpointing": True,
+                "lora.target_modules": ["q_proj", "v_proj"],
+            }
+        )
+        == "--set training.learning_rate=5e-05 --set model.gradient_checkpointing=true "
+        '--set \'lora.target_modules=["q_proj", "v_proj"]\''
+    )
 
 
 def test_downsampling_keeps_a_spike():

@@ -14,10 +14,12 @@ from tuihelpers import append, write_run
 def test_bad_run_names_are_clean_config_errors(tmp_path):
     cfg = str(demo_yaml(tmp_path))
     runs = tmp_path / "runs"
-    for args, says in ((("--name", "../x"), "--name '../x': Value error, must be a plain name"),
-                       (("--name", "a\nb"), "no control characters: '\\n'"),
-                       (("--set", "name=a\nb"), "--set name: the value holds a control character ('\\n')"),
-                       (("--set", 'name="a\\tb"'), "no control characters: '\\t'")):
+    for args, says in (
+        (("--name", "../x"), "--name '../x': Value error, must be a plain name"),
+        (("--name", "a\nb"), "no control characters: '\\n'"),
+        (("--set", "name=a\nb"), "--set name: the value holds a control character ('\\n')"),
+        (("--set", 'name="a\\tb"'), "no control characters: '\\t'"),
+    ):
         r = cockpit("run", cfg, "--detach", "--runs-dir", str(runs), *args)
         assert r.returncode == 2 and says in r.stderr, (args, r.stderr)
         assert "Traceback" not in r.stderr and len(r.stderr.splitlines()) == 1
@@ -98,9 +100,11 @@ def test_merge_cleans_only_its_own_dead_temp_folders(tmp_path):
     ours_dead = tmp_path / f".merged.tmp-{dead}"
     ours_dead.mkdir()
     (ours_dead / TEMP_MARKER).write_text(f"{dead}\n")
-    foreign = [tmp_path / f".merged.tmp-{dead - 1}",  # right name, no marker: not made by a merge
-               tmp_path / f".cache.tmp-{dead}",  # another tool's temp folder
-               tmp_path / f".other.tmp-{dead}"]
+    foreign = [
+        tmp_path / f".merged.tmp-{dead - 1}",  # right name, no marker: not made by a merge
+        tmp_path / f".cache.tmp-{dead}",  # another tool's temp folder
+        tmp_path / f".other.tmp-{dead}",
+    ]
     for p in foreign:
         p.mkdir()
         (p / "keep").write_text("x")

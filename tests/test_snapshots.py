@@ -72,7 +72,7 @@ async def test_every_metric_has_its_chart_at_every_size(tmp_path, size):
             panel = app.screen.query_one(f"#m-{key}")
             lines = str(panel.render()).split("\n")
             assert lines[0].startswith(title), (key, lines)  # the value line, never wrapped
-            chart = lines[1:1 + rows]
+            chart = lines[1 : 1 + rows]
             assert len(chart) == rows and any(set(row) & set(BARS) for row in chart), (key, size, lines)
             assert set(chart[-1].strip()) <= set(BARS), (key, size, lines)  # the bottom row: bars only
         if size[1] >= 48:

@@ -21,24 +21,51 @@ pytestmark = pytest.mark.soak
 
 def test_soak(tmp_path):
     minutes = float(os.environ.get("SOAK_MINUTES", "30"))
-    cfg = demo_yaml(tmp_path, training__max_steps=10_000_000, training__save_steps=500, samples__every=200,
-                    training__lr_scheduler_type="constant",
-                    # The tiny model spikes past the explosion bound now and then over thousands of steps; the
-                    # soak is about the cockpit staying up, so the guard warns instead of ending the run.
-                    guards__on_explosion="warn")
-    r = subprocess.run([sys.executable, "-m", "cockpit.cli", "run", str(cfg), "--detach", "--runs-dir",
-                        str(tmp_path / "runs")], capture_output=True, text=True, check=True)
+    cfg = demo_yaml(
+        tmp_path,
+        training__max_steps=10_000_000,
+        training__save_steps=500,
+        samples__every=200,
+        training__lr_scheduler_type="constant",
+        # The tiny model spikes past the explosion bound now and then over thousands of steps; the
+        # soak is about the cockpit staying up, so the guard warns instead of ending the run.
+        guards__on_explosion="warn",
+    )
+    r = subprocess.run(
+        [sys.executable, "-m", "cockpit.cli", "run", str(cfg), "--detach", "--runs-dir", str(tmp_path / "runs")],
+        capture_output=True,
+        text=True,
+        check=True,
+    )
     rd = Path(r.stdout.strip().splitlines()[-1])
     started = wait_for(rd, lambda e: e["kind"] == "run_started", timeout=180)
     trainer = psutil.Process(started["trainer_pid"])
     tmux = ["tmux", "-L", f"soak-{os.getpid()}", "-f", "/dev/null"]
-    subprocess.run(tmux + ["new-session", "-d", "-s", "soak", "-x", "160", "-y", "48",
-                           f"exec {sys.executable} -m cockpit.cli attach {rd}"], check=True)
+    subprocess.run(
+        tmux
+        + [
+            "new-session",
+            "-d",
+            "-s",
+            "soak",
+            "-x",
+            "160",
+            "-y",
+            "48",
+            f"exec {sys.executable} -m cockpit.cli attach {rd}",
+        ],
+        check=True,
+    )
     subprocess.run(tmux + ["set-option", "-t", "soak", "window-size", "manual"], check=True)  # keep 160x48
     subprocess.run(tmux + ["resize-window", "-t", "soak", "-x", "160", "-y", "48"], check=True)
     time.sleep(5)
-    cockpit = psutil.Process(int(subprocess.run(tmux + ["list-panes", "-t", "soak", "-F", "#{pane_pid}"],
-                                                capture_output=True, text=True).stdout.split()[0]))
+    cockpit = psutil.Process(
+        int(
+            subprocess.run(
+                tmux + ["list-panes", "-t", "soak", "-F", "#{pane_pid}"], capture_output=True, text=True
+            ).stdout.split()[0]
+        )
+    )
     mem0 = (trainer.memory_info().rss, cockpit.memory_info().rss)
     cpu0, t0 = cockpit.cpu_times(), time.monotonic()
     rss_by_minute = []
@@ -72,11 +99,13 @@ def test_soak(tmp_path):
     dup = len(acks) - len(set(acks))
     steps = [e["step"] for e in evs if e["kind"] == "metrics"]
     keys = sum(1 for e in evs if e["kind"] == "ack" and e.get("source") == "tui")
-    report = (f"soak {minutes:g} min: {len(sent)} scripted commands + {keys} acked from the cockpit's keys, "
-              f"{len(lost)} lost acks, {dup} duplicated; {len(steps)} logged steps (strictly increasing: "
-              f"{steps == sorted(set(steps))}); trainer RSS {mem0[0] / 2**20:.0f} -> {mem1[0] / 2**20:.0f} MiB, "
-              f"cockpit RSS {mem0[1] / 2**20:.0f} -> {mem1[1] / 2**20:.0f} MiB (by minute: "
-              f"{', '.join(f'{x:.0f}' for x in rss_by_minute)}); cockpit CPU {cpu:.1%} of a core")
+    report = (
+        f"soak {minutes:g} min: {len(sent)} scripted commands + {keys} acked from the cockpit's keys, "
+        f"{len(lost)} lost acks, {dup} duplicated; {len(steps)} logged steps (strictly increasing: "
+        f"{steps == sorted(set(steps))}); trainer RSS {mem0[0] / 2**20:.0f} -> {mem1[0] / 2**20:.0f} MiB, "
+        f"cockpit RSS {mem0[1] / 2**20:.0f} -> {mem1[1] / 2**20:.0f} MiB (by minute: "
+        f"{', '.join(f'{x:.0f}' for x in rss_by_minute)}); cockpit CPU {cpu:.1%} of a core"
+    )
     print(report)
     (Path(__file__).parent.parent / "bench" / "results").mkdir(exist_ok=True)
     (Path(__file__).parent.parent / "bench" / "results" / "soak.txt").write_text(report + "\n")

@@ -27,8 +27,13 @@ def test_samples_are_scored_for_what_a_person_looks_for():
     assert "special tokens" in score({"completion": "Paris.<|im_end|><|im_start|>user"}).summary()
     assert "control characters" in score({"completion": "a\x07b"}).summary()
     assert score({"completion": "Sure.\n### Instruction: say more"}).leakage
-    first, other, again = score_all([{"prompt": "p", "completion": "mrots"}, {"prompt": "q", "completion": "x"},
-                                     {"prompt": "p", "completion": "storm"}])
+    first, other, again = score_all(
+        [
+            {"prompt": "p", "completion": "mrots"},
+            {"prompt": "q", "completion": "x"},
+            {"prompt": "p", "completion": "storm"},
+        ]
+    )
     assert first[1].drift is None and other[1].drift is None and again[1].drift > 0.5  # against "mrots", not "x"
     assert score_all([{"prompt": "p", "completion": "abc"}, {"prompt": "p", "completion": "abc"}])[1][1].drift == 0.0
 
@@ -37,8 +42,15 @@ def _history(n: int = 30, **series) -> History:
     h = History()
     h.add({"kind": "state", "state": "running", "step": 0, "t": 1.0})
     for s in range(1, n + 1):
-        ev = {"kind": "metrics", "step": s, "t": 1.0 + s, "loss": 2.0 - s / 100, "grad_norm": 1.0,
-              "learning_rate": 1e-4, "step_time": 0.5}
+        ev = {
+            "kind": "metrics",
+            "step": s,
+            "t": 1.0 + s,
+            "loss": 2.0 - s / 100,
+            "grad_norm": 1.0,
+            "learning_rate": 1e-4,
+            "step_time": 0.5,
+        }
         ev.update({k: v(s) if callable(v) else v for k, v in series.items()})
         h.add(ev)
     return h
@@ -72,17 +84,24 @@ def test_degenerate_samples_are_a_finding_with_the_sample_as_evidence():
 
 def test_large_update_guard_needs_several_steps_in_a_row():
     th, g, w = Thresholds(), GuardConfig(), GuardWindow()
-    seen = [check_step(s, 1.0, 1.0, th, g, w, update_ratio=u) for s, u in
-            enumerate([0.5, 0.01, 0.3, 0.4, 0.5, 0.6], 1)]
+    seen = [check_step(s, 1.0, 1.0, th, g, w, update_ratio=u) for s, u in enumerate([0.5, 0.01, 0.3, 0.4, 0.5, 0.6], 1)]
     fired = [(d.rule, d.evidence["steps"]) for d in seen if d]
     assert fired == [("update_large", [3, 4, 5])]
 
 
 @pytest.mark.slow
 def test_the_trainer_logs_update_size_data_wait_and_padding_and_stops_updates_far_too_large(tmp_path):
-    cfg = demo_yaml(tmp_path, training__max_steps=40, samples__every=0, training__learning_rate=0.5,
-                    training__warmup_ratio=0.0, training__lr_scheduler_type="constant",
-                    guards__on_explosion="warn", guards__on_precursor="off", guards__on_loss_jump="off")
+    cfg = demo_yaml(
+        tmp_path,
+        training__max_steps=40,
+        samples__every=0,
+        training__learning_rate=0.5,
+        training__warmup_ratio=0.0,
+        training__lr_scheduler_type="constant",
+        guards__on_explosion="warn",
+        guards__on_precursor="off",
+        guards__on_loss_jump="off",
+    )
     r = cockpit("run", str(cfg), "--headless", "--runs-dir", str(tmp_path / "runs"), timeout=300)
     assert r.returncode == 1, r.stdout + r.stderr
     (rd,) = list((tmp_path / "runs").iterdir())
@@ -99,10 +118,21 @@ def test_the_trainer_logs_update_size_data_wait_and_padding_and_stops_updates_fa
 def test_the_real_trainers_samples_degenerate_at_a_far_too_high_lr_and_the_advisor_says_so(tmp_path, lr):
     # At lr 0.5 the tiny model learns within five steps to end every answer at once (EOS first): the
     # samples it writes are empty. At the demo's lr the same run keeps answering; the pair is the control.
-    cfg = demo_yaml(tmp_path, training__max_steps=10, training__save_steps=0, samples__every=5,
-                    samples__max_new_tokens=24, training__learning_rate=lr, training__warmup_ratio=0.0,
-                    training__lr_scheduler_type="constant", guards__on_explosion="warn",
-                    guards__on_precursor="off", guards__on_loss_jump="off", guards__on_large_update="off")
+    cfg = demo_yaml(
+        tmp_path,
+        training__max_steps=10,
+        training__save_steps=0,
+        samples__every=5,
+        samples__max_new_tokens=24,
+        samples__general_prompts=0,  # the task's three prompts only: the test reads their answers
+        training__learning_rate=lr,
+        training__warmup_ratio=0.0,
+        training__lr_scheduler_type="constant",
+        guards__on_explosion="warn",
+        guards__on_precursor="off",
+        guards__on_loss_jump="off",
+        guards__on_large_update="off",
+    )
     r = cockpit("run", str(cfg), "--headless", "--runs-dir", str(tmp_path / "runs"), timeout=300)
     assert r.returncode == 0, r.stdout + r.stderr
     (rd,) = list((tmp_path / "runs").iterdir())

@@ -40,8 +40,13 @@ def test_loss_jump_against_the_median_of_the_last_ten():
 def _run_with_spike(tmp_path, spike: str, **overrides):
     cfg = demo_yaml(tmp_path, training__max_steps=60, samples__every=0, training__save_steps=10, **overrides)
     env = {**os.environ, "COCKPIT_FAULT_SPIKE": spike}
-    r = subprocess.run([sys.executable, "-m", "cockpit.cli", "run", str(cfg), "--headless", "--runs-dir",
-                        str(tmp_path / "runs")], env=env, capture_output=True, text=True, timeout=300)
+    r = subprocess.run(
+        [sys.executable, "-m", "cockpit.cli", "run", str(cfg), "--headless", "--runs-dir", str(tmp_path / "runs")],
+        env=env,
+        capture_output=True,
+        text=True,
+        timeout=300,
+    )
     (rd,) = list((tmp_path / "runs").iterdir())
     return r, rd
 

@@ -16,8 +16,12 @@ from cockpit.study import ledger as L
 from cockpit.study.prompt import Asker
 from cockpit.study.runner import EXIT_ASKS, EXIT_BLOCKED, EXIT_DONE, EXIT_PAUSED, Runner
 
-AUDIT = {"findings": [{"severity": "warn", "code": "small", "message": "<5k rows"}], "rows": 600,
-         "config_patch": {"lora.lora_dropout": 0.1}, "recommended": {"lora_dropout": 0.1}}
+AUDIT = {
+    "findings": [{"severity": "warn", "code": "small", "message": "<5k rows"}],
+    "rows": 600,
+    "config_patch": {"lora.lora_dropout": 0.1},
+    "recommended": {"lora_dropout": 0.1},
+}
 
 
 class Killed(BaseException):
@@ -39,8 +43,17 @@ class FakeLauncher:
         steps = cfg.training.max_steps
         c = curve(kind, steps)
         lines = [{"kind": "run_started", "config": cfg.model_dump(mode="json"), "total_steps": steps}]
-        lines += [{"kind": "metrics", "step": k + 1, "loss": c["loss"][k], "grad_norm": c["grad_norm"][k],
-                   "entropy": c["entropy"][k], "learning_rate": cfg.training.learning_rate} for k in range(steps)]
+        lines += [
+            {
+                "kind": "metrics",
+                "step": k + 1,
+                "loss": c["loss"][k],
+                "grad_norm": c["grad_norm"][k],
+                "entropy": c["entropy"][k],
+                "learning_rate": cfg.training.learning_rate,
+            }
+            for k in range(steps)
+        ]
         lines += [{"kind": "eval", "step": s if s == 0 else steps, "eval_loss": v} for s, v in evals]
         dying = self.kill_at is not None and len(self.started) == self.kill_at
         if not dying:
@@ -77,8 +90,15 @@ def new_study(tmp_path: Path, **opts) -> Path:
 
 def runner(study: Path, launcher, *, accept_defaults=False, answers=None, auto=True, lines=None) -> Runner:
     out = lines.append if lines is not None else (lambda s: None)
-    return Runner(study, auto=auto, launcher=launcher, out=out, poll=0.0, audit=lambda cfg: AUDIT,
-                  asker=Asker(accept_defaults=accept_defaults, answers=answers, interactive=False, write=out))
+    return Runner(
+        study,
+        auto=auto,
+        launcher=launcher,
+        out=out,
+        poll=0.0,
+        audit=lambda cfg: AUDIT,
+        asker=Asker(accept_defaults=accept_defaults, answers=answers, interactive=False, write=out),
+    )
 
 
 def states(study: Path) -> list[str]:
@@ -131,9 +151,14 @@ def test_backtrack_to_structure_then_sweep_again(tmp_path):
     assert runner(study, FakeLauncher(shape), lines=lines).run() == EXIT_DONE
     led = L.load(study)
     assert led["round"] == 3 and [b["patch"] for b in led["backtracked"]] == [
-        {"lora.r": 16, "lora.lora_alpha": 32.0}, {"lora.target_modules": ["q_proj", "k_proj", "v_proj"]}]
+        {"lora.r": 16, "lora.lora_alpha": 32.0},
+        {"lora.target_modules": ["q_proj", "k_proj", "v_proj"]},
+    ]
     assert [r["round"] for r in led["earlier_rounds"]] == [1, 2]
-    assert led["earlier_rounds"][0]["stages"][-1]["stage"] == 7 and led["earlier_rounds"][0]["stages"][0]["state"] == "done"
+    assert (
+        led["earlier_rounds"][0]["stages"][-1]["stage"] == 7
+        and led["earlier_rounds"][0]["stages"][0]["state"] == "done"
+    )
     assert led["config"]["lora"]["r"] == 16 and "k_proj" in led["config"]["lora"]["target_modules"]
     assert "r 16 on q,k,v already" in led["stages"][7]["reason"]
     assert (study / "s3-lr-5e-05-round2").is_dir() and any("back to stage 3" in s for s in lines)
@@ -280,7 +305,17 @@ def test_real_trainer_ctrl_c_mid_trial_then_continue(tmp_path):
     from runhelpers import COCKPIT, ROOT, demo_yaml
 
     cfg = demo_yaml(tmp_path, samples__every=0)
-    args = ["study", str(cfg), "--auto", "--trial-steps", "12", "--final-steps", "12", "--runs-dir", str(tmp_path / "runs")]
+    args = [
+        "study",
+        str(cfg),
+        "--auto",
+        "--trial-steps",
+        "12",
+        "--final-steps",
+        "12",
+        "--runs-dir",
+        str(tmp_path / "runs"),
+    ]
     p = subprocess.Popen([*COCKPIT, *args], cwd=ROOT, stdout=subprocess.PIPE, stderr=subprocess.STDOUT, text=True)
     deadline = time.monotonic() + 300
     while not list((tmp_path / "runs").glob("*/s2-baseline/events.jsonl")) and time.monotonic() < deadline:
@@ -289,7 +324,13 @@ def test_real_trainer_ctrl_c_mid_trial_then_continue(tmp_path):
     out, _ = p.communicate(timeout=60)
     assert p.returncode == 130 and "continues where it stopped" in out and "s2-baseline goes on" in out, out
     study = next((tmp_path / "runs").iterdir())
-    r = subprocess.run([*COCKPIT, "study", str(study), "--auto", "--accept-defaults"], cwd=ROOT, capture_output=True, text=True, timeout=900)
+    r = subprocess.run(
+        [*COCKPIT, "study", str(study), "--auto", "--accept-defaults"],
+        cwd=ROOT,
+        capture_output=True,
+        text=True,
+        timeout=900,
+    )
     assert r.returncode == 0, r.stdout + r.stderr
     led = L.load(study)
     assert led["state"] == "done" and led["stages"][2]["runs"] == ["s2-baseline"]  # waited for, not re-run

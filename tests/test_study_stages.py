@@ -28,8 +28,11 @@ def base_config(**patch) -> RunConfig:
 def curve(kind: str, n: int = STEPS) -> dict[str, list[float]]:
     """Per-step loss / grad_norm / entropy shaped like the SOP's cases."""
     i = range(n)
-    good = {"loss": [3.0 - 1.5 * k / n + 0.02 * math.sin(k) for k in i], "grad_norm": [1.0 + 0.1 * math.sin(k) for k in i],
-            "entropy": [2.0 - 0.2 * k / n for k in i]}
+    good = {
+        "loss": [3.0 - 1.5 * k / n + 0.02 * math.sin(k) for k in i],
+        "grad_norm": [1.0 + 0.1 * math.sin(k) for k in i],
+        "entropy": [2.0 - 0.2 * k / n for k in i],
+    }
     if kind == "good":
         return good
     if kind == "flat":
@@ -43,14 +46,23 @@ def curve(kind: str, n: int = STEPS) -> dict[str, list[float]]:
     raise ValueError(kind)
 
 
-def trial(key: str, cfg: RunConfig, kind: str = "good", patch=None, evals=((0, 3.0), (STEPS, 1.5)),
-          state: str = "finished") -> Trial:
+def trial(
+    key: str, cfg: RunConfig, kind: str = "good", patch=None, evals=((0, 3.0), (STEPS, 1.5)), state: str = "finished"
+) -> Trial:
     h = History()
     h.add({"kind": "run_started", "config": cfg.model_dump(mode="json"), "total_steps": STEPS})
     c = curve(kind)
     for k in range(STEPS):
-        h.add({"kind": "metrics", "step": k + 1, "loss": c["loss"][k], "grad_norm": c["grad_norm"][k],
-               "entropy": c["entropy"][k], "learning_rate": cfg.training.learning_rate})
+        h.add(
+            {
+                "kind": "metrics",
+                "step": k + 1,
+                "loss": c["loss"][k],
+                "grad_norm": c["grad_norm"][k],
+                "entropy": c["entropy"][k],
+                "learning_rate": cfg.training.learning_rate,
+            }
+        )
     for step, v in evals:
         h.add({"kind": "eval", "step": step, "eval_loss": v})
     h.add({"kind": "state", "state": state, "step": STEPS})
@@ -62,16 +74,27 @@ def inp(stage: int, cfg: RunConfig, trials=(), candidate=None, **kw) -> StageInp
 
 
 def test_stage0_refuses_a_template_that_would_train_wrongly():
-    audit = {"findings": [{"severity": "danger", "code": "template_mismatch",
-                           "message": "the prompt differs between training and inference"}], "config_patch": {}}
+    audit = {
+        "findings": [
+            {
+                "severity": "danger",
+                "code": "template_mismatch",
+                "message": "the prompt differs between training and inference",
+            }
+        ],
+        "config_patch": {},
+    }
     out = decide(inp(0, base_config(), audit=audit))
     assert out.kind == "blocked" and "template_mismatch" in str(out.evidence) and "differs" in out.reason
 
 
 def test_stage0_carries_the_data_starting_point():
-    audit = {"findings": [{"severity": "warn", "code": "templated_small", "message": "m"}], "rows": 600,
-             "config_patch": {"training.learning_rate": 5e-5, "lora.lora_dropout": 0.1},
-             "recommended": {"learning_rate": 5e-5}}
+    audit = {
+        "findings": [{"severity": "warn", "code": "templated_small", "message": "m"}],
+        "rows": 600,
+        "config_patch": {"training.learning_rate": 5e-5, "lora.lora_dropout": 0.1},
+        "recommended": {"learning_rate": 5e-5},
+    }
     out = decide(inp(0, base_config(), audit=audit))
     assert out.kind == "done" and out.patch == {"training.learning_rate": 5e-5, "lora.lora_dropout": 0.1}
     assert {"check": "data", "rule": "templated_small", "severity": "warn", "message": "m"} in out.evidence
@@ -83,7 +106,9 @@ def test_stage1_starts_at_most_r16_on_q_v():
 
 
 def test_stage2_runs_the_baseline_then_keeps_the_untrained_eval_loss():
-    cfg = base_config(**{"lora.lora_alpha": 40.0, "training.max_grad_norm": 0.0, "training.lr_scheduler_type": "linear"})
+    cfg = base_config(
+        **{"lora.lora_alpha": 40.0, "training.max_grad_norm": 0.0, "training.lr_scheduler_type": "linear"}
+    )
     first = decide(inp(2, cfg))
     assert first.kind == "run" and first.trials[0].key == "baseline"
     p = first.trials[0].patch
@@ -181,8 +206,13 @@ def test_stage5_low_loss_asks_a_person_about_rigid_outputs():
 def test_stage5_keeps_alpha_when_the_trial_is_not_better():
     cfg = base_config()
     cand = trial("lr-0.0001", cfg, "low")
-    worse = trial("alpha-8", apply_patch(cfg, {"lora.lora_alpha": 8.0}), "flat", {"lora.lora_alpha": 8.0},
-                  evals=((0, 3.0), (60, 2.9)))
+    worse = trial(
+        "alpha-8",
+        apply_patch(cfg, {"lora.lora_alpha": 8.0}),
+        "flat",
+        {"lora.lora_alpha": 8.0},
+        evals=((0, 3.0), (60, 2.9)),
+    )
     out = decide(inp(5, cfg, [worse], candidate=cand, answers={"outputs_rigid": "yes"}))
     assert out.kind == "done" and out.patch == {} and out.candidate is None and "not better" in out.reason
 
@@ -191,7 +221,11 @@ def test_stage6_four_indicators_and_the_ladder_on_gradient_trouble():
     cfg = base_config()
     out = decide(inp(6, cfg, candidate=trial("lr-0.0001", cfg)))
     assert out.kind == "done" and [i["indicator"] for i in out.evidence] == [
-        "loss smooth", "grad_norm under 5", "entropy declining slowly", "lr schedule right"]
+        "loss smooth",
+        "grad_norm under 5",
+        "entropy declining slowly",
+        "lr schedule right",
+    ]
     out = decide(inp(6, cfg, candidate=trial("lr-0.0001", cfg, "explode")))
     assert out.kind == "run" and out.trials[0].patch == {"training.learning_rate": cfg.training.learning_rate * 0.5}
 
@@ -205,7 +239,9 @@ def test_stage7_backtracks_only_under_the_strict_conditions_then_returns_to_stag
     out = decide(inp(7, r16, candidate=trial("x", r16, evals=((0, 3.0), (60, 3.1))), reference_eval_loss=3.0))
     assert out.kind == "back" and out.patch == {"lora.target_modules": ["q_proj", "k_proj", "v_proj"]}
     loose = base_config(**{"training.learning_rate": 1e-4})
-    out = decide(inp(7, loose, candidate=trial("lr-0.0001", loose, evals=((0, 3.0), (60, 3.1))), reference_eval_loss=3.0))
+    out = decide(
+        inp(7, loose, candidate=trial("lr-0.0001", loose, evals=((0, 3.0), (60, 3.1))), reference_eval_loss=3.0)
+    )
     assert out.kind == "skipped" and "lr <= 5e-5" in out.reason and "dropout >= 0.1" in out.reason
 
 

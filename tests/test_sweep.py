@@ -11,13 +11,30 @@ import pytest
 
 from runhelpers import demo_yaml
 
+
 @pytest.fixture(scope="module")
 def sweep_dir(tmp_path_factory):
     tmp = tmp_path_factory.mktemp("sweep")
     cfg = demo_yaml(tmp, samples__every=0, training__warmup_ratio=0.0, training__lr_scheduler_type="constant")
-    r = subprocess.run([sys.executable, "-m", "cockpit.cli", "sweep", str(cfg), "--lrs", "1e-6,3e-4,0.5",
-                        "--steps", "40", "--runs-dir", str(tmp / "runs"), "--headless"], capture_output=True,
-                       text=True, timeout=600)
+    r = subprocess.run(
+        [
+            sys.executable,
+            "-m",
+            "cockpit.cli",
+            "sweep",
+            str(cfg),
+            "--lrs",
+            "1e-6,3e-4,0.5",
+            "--steps",
+            "40",
+            "--runs-dir",
+            str(tmp / "runs"),
+            "--headless",
+        ],
+        capture_output=True,
+        text=True,
+        timeout=600,
+    )
     assert r.returncode == 0, r.stdout + r.stderr
     assert "recommended lr: 0.0003" in r.stdout
     return next((tmp / "runs").iterdir())
@@ -44,15 +61,25 @@ def test_sweep_view_snapshot(snap_compare, tmp_path):
 
     sweep = tmp_path / "demo-sweep"
     trials = []
-    for lr, verdict, spike, reason in ((5e-5, "too_low", None, "loss flat (3.02 -> 3.01)"),
-                                       (1e-4, "good", None, "smooth decline 3.5 -> 0.9 (74%)"),
-                                       (2e-4, "too_high", 20, "grad_norm over 10 for 3 logged steps")):
+    for lr, verdict, spike, reason in (
+        (5e-5, "too_low", None, "loss flat (3.02 -> 3.01)"),
+        (1e-4, "good", None, "smooth decline 3.5 -> 0.9 (74%)"),
+        (2e-4, "too_high", 20, "grad_norm over 10 for 3 logged steps"),
+    ):
         rd = write_run(sweep / f"lr-{lr:g}", state="finished", spike_at=spike, acks=False)
-        trials.append({"lr": lr, "run_dir": str(rd.path), "state": "finished", "verdict": verdict,
-                       "reason": reason})
-    (sweep / "sweep.json").write_text(json.dumps({"lrs": [5e-5, 1e-4, 2e-4], "steps": 60, "trials": trials,
-                                                  "recommended_lr": 1e-4, "next_config": "next-config.yaml",
-                                                  "done": True}))
+        trials.append({"lr": lr, "run_dir": str(rd.path), "state": "finished", "verdict": verdict, "reason": reason})
+    (sweep / "sweep.json").write_text(
+        json.dumps(
+            {
+                "lrs": [5e-5, 1e-4, 2e-4],
+                "steps": 60,
+                "trials": trials,
+                "recommended_lr": 1e-4,
+                "next_config": "next-config.yaml",
+                "done": True,
+            }
+        )
+    )
     from cockpit.tui.sweep_app import SweepApp
 
     assert snap_compare(SweepApp(sweep), terminal_size=(160, 40))
@@ -69,8 +96,15 @@ def _trial(losses, lrs=None, cfg_lr=1e-4, warmup_ratio=0.0, total=None, evals=()
     h = History()
     h.add({"kind": "run_started", "config": cfg.model_dump(mode="json"), "total_steps": total or len(losses)})
     for i, loss in enumerate(losses, 1):
-        h.add({"kind": "metrics", "step": i, "loss": loss, "grad_norm": 1.0,
-               "learning_rate": lrs[i - 1] if lrs else cfg_lr})
+        h.add(
+            {
+                "kind": "metrics",
+                "step": i,
+                "loss": loss,
+                "grad_norm": 1.0,
+                "learning_rate": lrs[i - 1] if lrs else cfg_lr,
+            }
+        )
     h.add({"kind": "state", "state": "finished", "step": len(losses)})
     return h, cfg
 
@@ -103,7 +137,7 @@ def test_verdict_too_short_to_judge():
 def test_verdict_good_and_too_high_unchanged():
     from cockpit.sweep.verdict import trial_verdict
 
-    good = trial_verdict(*_trial([3.0 * 0.98 ** i + 0.5 for i in range(60)]))
+    good = trial_verdict(*_trial([3.0 * 0.98**i + 0.5 for i in range(60)]))
     assert good["verdict"] == "good"
     hot = trial_verdict(*_trial([3.0 - i / 10 if i < 25 else 0.01 for i in range(60)]))
     assert hot["verdict"] == "too_high" and hot["evidence"][0]["rule"] == "loss_collapse"

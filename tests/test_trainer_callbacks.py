@@ -35,17 +35,29 @@ def test_commands_are_applied_at_the_optimizer_step_and_acked_in_order(run):
     opt = torch.optim.SGD([param], lr=1e-3)
     sched = torch.optim.lr_scheduler.LambdaLR(opt, lambda s: 1.0)
     with open(run.rd.control, "a") as f:
-        for c in ({"id": "a", "cmd": "scale_lr", "value": 0.5}, {"id": "b", "cmd": "pause"},
-                  {"id": "c", "cmd": "pause"}, {"id": "d", "cmd": "sample"}, {"id": "e", "cmd": "save"},
-                  {"id": "f", "cmd": "stop"}, {"id": "g", "cmd": "resume"}):
+        for c in (
+            {"id": "a", "cmd": "scale_lr", "value": 0.5},
+            {"id": "b", "cmd": "pause"},
+            {"id": "c", "cmd": "pause"},
+            {"id": "d", "cmd": "sample"},
+            {"id": "e", "cmd": "save"},
+            {"id": "f", "cmd": "stop"},
+            {"id": "g", "cmd": "resume"},
+        ):
             f.write(json.dumps(c) + "\n")
     control = TrainerControl()
-    CommandsCallback(run).on_optimizer_step(None, SimpleNamespace(global_step=6), control, optimizer=opt,
-                                            lr_scheduler=sched)
+    CommandsCallback(run).on_optimizer_step(
+        None, SimpleNamespace(global_step=6), control, optimizer=opt, lr_scheduler=sched
+    )
     acks = [(e["id"], e["ok"], e.get("change") or e.get("reason")) for e in events(run.rd.path) if e["kind"] == "ack"]
-    assert acks == [("a", True, "lr 0.001 -> 0.0005"), ("b", True, "paused at the step boundary"),
-                    ("c", False, "already paused"), ("e", True, "checkpoint at step 7"),
-                    ("f", True, "saving and stopping"), ("g", False, "the run is stopping")]
+    assert acks == [
+        ("a", True, "lr 0.001 -> 0.0005"),
+        ("b", True, "paused at the step boundary"),
+        ("c", False, "already paused"),
+        ("e", True, "checkpoint at step 7"),
+        ("f", True, "saving and stopping"),
+        ("g", False, "the run is stopping"),
+    ]
     assert opt.param_groups[0]["lr"] == pytest.approx(5e-4) and sched.base_lrs == [pytest.approx(5e-4)]
     assert [c["id"] for c in run.sample_requests] == ["d"]  # acked by the samples callback, at the step end
     assert run.paused and run.stop_reason == "command"

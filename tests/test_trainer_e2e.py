@@ -10,8 +10,7 @@ from pathlib import Path
 
 import pytest
 
-from runhelpers import (adapter_is_finite, cockpit, demo_yaml, events, metric_steps, metrics_after, state_is,
-                        wait_for)
+from runhelpers import adapter_is_finite, cockpit, demo_yaml, events, metric_steps, metrics_after, state_is, wait_for
 
 pytestmark = pytest.mark.slow
 
@@ -24,8 +23,14 @@ def start(tmp_path: Path, **overrides) -> Path:
 
 def test_scripted_control_session(tmp_path):
     """run --detach, then ctl pause / lr x0.5 / resume / save / stop, each checked in the events."""
-    rd = start(tmp_path, training__max_steps=5000, training__save_steps=0, samples__every=0,
-               training__lr_scheduler_type="constant", training__warmup_ratio=0.0)
+    rd = start(
+        tmp_path,
+        training__max_steps=5000,
+        training__save_steps=0,
+        samples__every=0,
+        training__lr_scheduler_type="constant",
+        training__warmup_ratio=0.0,
+    )
     wait_for(rd, metrics_after(3), what="first metrics")
 
     r = cockpit("ctl", str(rd), "pause", check=True)
@@ -75,8 +80,16 @@ def test_headless_demo_finishes_and_learns(tmp_path):
     started = next(e for e in evs if e["kind"] == "run_started")
     assert started["trainable_params"] > 0 and started["total_steps"] == 40 and started["world_size"] == 1
     m = [e for e in evs if e["kind"] == "metrics"]
-    for key in ("loss", "grad_norm", "entropy", "learning_rate", "mean_token_accuracy", "num_tokens", "mem_used",
-                "step_time"):
+    for key in (
+        "loss",
+        "grad_norm",
+        "entropy",
+        "learning_rate",
+        "mean_token_accuracy",
+        "num_tokens",
+        "mem_used",
+        "step_time",
+    ):
         assert all(key in e for e in m), key
     assert m[-1]["loss"] < m[0]["loss"]
     assert any(e["kind"] == "sample" and e["step"] == 20 for e in evs)
@@ -102,8 +115,13 @@ def test_guard_stops_injected_nan_and_adapter_stays_finite(tmp_path):
     import subprocess
     import sys
 
-    r = subprocess.run([sys.executable, "-m", "cockpit.cli", "run", str(cfg), "--headless", "--runs-dir",
-                        str(tmp_path / "runs")], env=env_run, capture_output=True, text=True, timeout=300)
+    r = subprocess.run(
+        [sys.executable, "-m", "cockpit.cli", "run", str(cfg), "--headless", "--runs-dir", str(tmp_path / "runs")],
+        env=env_run,
+        capture_output=True,
+        text=True,
+        timeout=300,
+    )
     assert r.returncode == 1, r.stdout + r.stderr
     (rd,) = list((tmp_path / "runs").iterdir())
     evs = events(rd)
@@ -115,9 +133,15 @@ def test_guard_stops_injected_nan_and_adapter_stays_finite(tmp_path):
 
 def test_guard_stops_on_grad_norm_over_explosion_bound(tmp_path):
     """Bands set so that the tiny model's normal grad_norm counts as an explosion: the trainer stops itself."""
-    cfg = demo_yaml(tmp_path, training__max_steps=200, samples__every=0,
-                    thresholds__grad_norm_low=0.0001, thresholds__grad_norm_high=0.0002,
-                    thresholds__grad_norm_danger=0.0003, thresholds__grad_norm_explosion=0.0005)
+    cfg = demo_yaml(
+        tmp_path,
+        training__max_steps=200,
+        samples__every=0,
+        thresholds__grad_norm_low=0.0001,
+        thresholds__grad_norm_high=0.0002,
+        thresholds__grad_norm_danger=0.0003,
+        thresholds__grad_norm_explosion=0.0005,
+    )
     r = cockpit("run", str(cfg), "--headless", "--runs-dir", str(tmp_path / "runs"), timeout=300)
     assert r.returncode == 1
     (rd,) = list((tmp_path / "runs").iterdir())

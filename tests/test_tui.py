@@ -91,8 +91,14 @@ async def test_pause_toggle_lr_keys_and_pending_then_acked(tmp_path):
         await pilot.press("g")
         await settle(pilot, 0.2)
         got = [(x["cmd"], x.get("value")) for x in commands(rd)]
-        assert got == [("pause", None), ("resume", None), ("scale_lr", 0.5), ("scale_lr", 2.0), ("save", None),
-                       ("sample", None)]
+        assert got == [
+            ("pause", None),
+            ("resume", None),
+            ("scale_lr", 0.5),
+            ("scale_lr", 2.0),
+            ("save", None),
+            ("sample", None),
+        ]
 
 
 async def test_set_lr_input_validates_before_sending(tmp_path):
@@ -387,8 +393,9 @@ async def test_a_watched_cockpit_holds_plain_metrics_for_the_frame_but_never_an_
         append(rd, kind="metrics", step=61, loss=1.0, grad_norm=1.0, learning_rate=1e-4)
         await pilot.pause(0.3)
         assert len(scr.history) == n  # held for the next frame
-        append(rd, kind="guard", step=61, rule="grad_norm_explosion", severity="critical", message="boom",
-               action="warned")
+        append(
+            rd, kind="guard", step=61, rule="grad_norm_explosion", severity="critical", message="boom", action="warned"
+        )
         await pilot.pause(0.3)
         assert len(scr.history) == n + 1  # the alarm went over at once, the held metrics with it
         assert any(m.kind == "guard" and m.step == 61 for m in scr.history.marks)
@@ -410,8 +417,20 @@ async def test_a_backlog_is_drawn_at_once_not_at_the_next_watched_frame(tmp_path
         scr.pacer.last_render = time.monotonic()  # a frame was just drawn: the next watched one is a second away
         with open(rd.events, "a") as f:
             for s in range(61, 61 + CATCH_UP + 10):
-                f.write(json.dumps({"v": 1, "t": T0 + 500, "kind": "metrics", "step": s, "loss": 1.0,
-                                    "grad_norm": 1.0, "learning_rate": 1e-4}) + "\n")
+                f.write(
+                    json.dumps(
+                        {
+                            "v": 1,
+                            "t": T0 + 500,
+                            "kind": "metrics",
+                            "step": s,
+                            "loss": 1.0,
+                            "grad_norm": 1.0,
+                            "learning_rate": 1e-4,
+                        }
+                    )
+                    + "\n"
+                )
         await pilot.pause(0.4)
         assert len(scr.query_one("#m-loss").values) == 60 + CATCH_UP + 10
 
@@ -427,8 +446,20 @@ async def test_attach_reads_a_long_runs_history_in_a_child_then_tails_from_where
     with open(rd.events, "a") as f:
         while f.tell() < MIN_BYTES + 1000:
             step += 1
-            f.write(json.dumps({"v": 1, "t": T0 + 100, "kind": "metrics", "step": step, "loss": 1.0,
-                                "grad_norm": 1.0, "learning_rate": 1e-4}) + "\n")
+            f.write(
+                json.dumps(
+                    {
+                        "v": 1,
+                        "t": T0 + 100,
+                        "kind": "metrics",
+                        "step": step,
+                        "loss": 1.0,
+                        "grad_norm": 1.0,
+                        "learning_rate": 1e-4,
+                    }
+                )
+                + "\n"
+            )
         f.write('{"v": 1, "t": 1790000100.0, "kind": "metrics", "step": ')  # the trainer is mid-line
     pre = Preload(rd.path, live=True)
     assert pre.forked
@@ -499,10 +530,17 @@ def test_a_broken_theme_file_is_refused_naming_file_line_and_field(tmp_path):
             parse_theme(f)
         assert str(e.value) == f"{f}{message}" or str(e.value).startswith(f"{f}{message}"), str(e.value)
     ok = tmp_path / "mine.tcss"
-    ok.write_text("/* mine */\n$primary: #ff0000;\n$warning: rgb(255, 175, 0);\n$dark: false;\n$footer-key-foreground: red;\n")
+    ok.write_text(
+        "/* mine */\n$primary: #ff0000;\n$warning: rgb(255, 175, 0);\n$dark: false;\n$footer-key-foreground: red;\n"
+    )
     t = parse_theme(ok)
-    assert (t.name, t.primary, t.warning, t.dark, t.variables) == \
-        ("mine", "#ff0000", "rgb(255, 175, 0)", False, {"footer-key-foreground": "red"})
+    assert (t.name, t.primary, t.warning, t.dark, t.variables) == (
+        "mine",
+        "#ff0000",
+        "rgb(255, 175, 0)",
+        False,
+        {"footer-key-foreground": "red"},
+    )
 
 
 async def test_the_cockpit_opens_with_the_good_themes_and_says_which_file_it_refused(tmp_path, monkeypatch):

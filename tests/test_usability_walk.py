@@ -31,12 +31,45 @@ SIZES = [(80, 24), (120, 40), (160, 48)]
 SPARK = set("▁▂▃▄▅▆▇█┈! ") | set("waiting for data…") | set("not logged")  # bars, a band line, or a word
 
 # (key as tmux names it, what it opens: a dialog or None). Each key must change the screen.
-LIVE_KEYS = [("p", None), ("[", None), ("]", None), ("s", None), ("g", None), ("f", None), ("e", None),
-             ("Right", None), ("a", "any"), ("t", None), ("Tab", None),
-             ("l", "dialog"), ("x", "dialog"), ("m", "dialog"), ("?", "dialog"), ("v", "dialog"), ("z", "dialog")]
-REPLAY_KEYS = [("Home", None), ("Right", None), ("S-Right", None), ("Left", None), ("S-Left", None), ("End", None),
-               ("+", None), ("-", None), ("space", None), ("space", None), ("p", None), ("f", None), ("e", None),
-               ("t", None), ("Tab", None), ("?", "dialog"), ("v", "dialog"), ("z", "dialog")]
+LIVE_KEYS = [
+    ("p", None),
+    ("[", None),
+    ("]", None),
+    ("s", None),
+    ("g", None),
+    ("f", None),
+    ("e", None),
+    ("Right", None),
+    ("a", "any"),
+    ("t", None),
+    ("Tab", None),
+    ("l", "dialog"),
+    ("x", "dialog"),
+    ("m", "dialog"),
+    ("?", "dialog"),
+    ("v", "dialog"),
+    ("z", "dialog"),
+]
+REPLAY_KEYS = [
+    ("Home", None),
+    ("Right", None),
+    ("S-Right", None),
+    ("Left", None),
+    ("S-Left", None),
+    ("End", None),
+    ("+", None),
+    ("-", None),
+    ("space", None),
+    ("space", None),
+    ("p", None),
+    ("f", None),
+    ("e", None),
+    ("t", None),
+    ("Tab", None),
+    ("?", "dialog"),
+    ("v", "dialog"),
+    ("z", "dialog"),
+]
 SWEEP_KEYS = [("t", None), ("Tab", None), ("?", "dialog"), ("Enter", None)]
 CLOSE = {"l": "Escape", "x": "n", "m": "n", "?": "Escape", "v": "Escape", "z": "Escape", "a": "Escape"}
 
@@ -109,11 +142,11 @@ def dialog_box(screen: list[str]) -> tuple[int, int, int, int] | None:
         if not m:
             continue
         left = m.start()
-        bottom = next((b for b in range(top + 1, len(screen)) if screen[b][left:left + 2] == "█▄"), None)
+        bottom = next((b for b in range(top + 1, len(screen)) if screen[b][left : left + 2] == "█▄"), None)
         assert bottom is not None, "a dialog's bottom border is off the screen:\n" + "\n".join(screen)
         # The right edge: the column after `left` that is █ on the most rows of the box (a chart's █ on
         # the dimmed screen around the dialog is on one row, the border on every row no toast covers).
-        counts = {c: sum(row[c] == "█" for row in screen[top:bottom + 1]) for c in range(left + 9, len(ln))}
+        counts = {c: sum(row[c] == "█" for row in screen[top : bottom + 1]) for c in range(left + 9, len(ln))}
         right = max(counts, key=lambda c: (counts[c], c))
         assert counts[right] >= 3, "a dialog's right edge is not on screen:\n" + "\n".join(screen)
         return top, left, bottom, right
@@ -152,9 +185,10 @@ def check_labels(term: Term, screen: list[str]) -> None:
                 continue
             col = m.start() + 2
             end = min((p for p in (ln.find(c, col) for c in "│║┃") if p > 0), default=-1)
-            chart = screen[i + 1][col:end if end > 0 else None].split("▌")[0]  # a toast may lie over it
-            assert set(chart) <= SPARK, (f"{term.name}: the {m.group(1)} label wraps onto its chart row: "
-                                         f"{chart!r}\n" + "\n".join(screen))
+            chart = screen[i + 1][col : end if end > 0 else None].split("▌")[0]  # a toast may lie over it
+            assert set(chart) <= SPARK, (
+                f"{term.name}: the {m.group(1)} label wraps onto its chart row: {chart!r}\n" + "\n".join(screen)
+            )
 
 
 def walk(term: Term, keys, ready: str) -> None:
@@ -188,8 +222,9 @@ def recorded(tmp_path_factory):
     for lr in (1e-4, 2e-4):
         shutil.copytree(root / "run", sweep / f"lr-{lr:g}")
         trials.append({"lr": lr, "run_dir": str(sweep / f"lr-{lr:g}"), "state": "running", "verdict": None})
-    (sweep / "sweep.json").write_text(json.dumps({"lrs": [1e-4, 2e-4], "steps": 100, "trials": trials,
-                                                 "recommended_lr": None, "done": False}))
+    (sweep / "sweep.json").write_text(
+        json.dumps({"lrs": [1e-4, 2e-4], "steps": 100, "trials": trials, "recommended_lr": None, "done": False})
+    )
     # A session that outlives the walk's: killing the last session stops the tmux server, and the next
     # new-session raced the exiting server ("server exited unexpectedly", 1 run in 10).
     Term.run(["new-session", "-d", "-s", "keep", "sleep 900"], check=True)

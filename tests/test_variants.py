@@ -11,9 +11,8 @@ from pathlib import Path
 
 import pytest
 
-from runhelpers import cockpit, demo_yaml, events, metrics_after, state_is, wait_for
-
 from cockpit.config import ConfigError, load_config
+from runhelpers import cockpit, demo_yaml, events, metrics_after, state_is, wait_for
 
 
 def _yaml(tmp_path: Path, lora_lines: str) -> Path:
@@ -22,15 +21,18 @@ def _yaml(tmp_path: Path, lora_lines: str) -> Path:
     return p
 
 
-@pytest.mark.parametrize("lines, line, words", [
-    ("  init_lora_weights: pisa\n", 4, "lora.init_lora_weights: Value error, must be true, gaussian, pissa"),
-    ("  init_lora_weights: pissa_niter_0\n", 4, "pissa_niter_N (N >= 1)"),
-    ("  loraplus_lr_ratio: 0.5\n", 4, "lora.loraplus_lr_ratio: Input should be greater than or equal to 1"),
-    ("  rank_pattern: {o_proj: 0}\n", 4, "lora.rank_pattern: Value error, every value must be > 0"),
-    ("  alpha_pattern: {o_proj: abc}\n", 4, "lora.alpha_pattern.o_proj"),
-    ("  use_dora: true\n  init_lora_weights: olora\n", 2, "peft cannot convert a DoRA adapter"),
-    ("  target_modules: []\n", 4, "needs at least one module name"),
-])
+@pytest.mark.parametrize(
+    "lines, line, words",
+    [
+        ("  init_lora_weights: pisa\n", 4, "lora.init_lora_weights: Value error, must be true, gaussian, pissa"),
+        ("  init_lora_weights: pissa_niter_0\n", 4, "pissa_niter_N (N >= 1)"),
+        ("  loraplus_lr_ratio: 0.5\n", 4, "lora.loraplus_lr_ratio: Input should be greater than or equal to 1"),
+        ("  rank_pattern: {o_proj: 0}\n", 4, "lora.rank_pattern: Value error, every value must be > 0"),
+        ("  alpha_pattern: {o_proj: abc}\n", 4, "lora.alpha_pattern.o_proj"),
+        ("  use_dora: true\n  init_lora_weights: olora\n", 2, "peft cannot convert a DoRA adapter"),
+        ("  target_modules: []\n", 4, "needs at least one module name"),
+    ],
+)
 def test_bad_variant_values_name_file_line_and_field(tmp_path, lines, line, words):
     p = _yaml(tmp_path, lines)
     with pytest.raises(ConfigError) as e:
@@ -41,9 +43,14 @@ def test_bad_variant_values_name_file_line_and_field(tmp_path, lines, line, word
 def test_good_variants_load_and_show_in_one_panel_row(tmp_path):
     from cockpit.tui.widgets.run_panel import lora_variants
 
-    c = load_config(_yaml(tmp_path, "  use_dora: true\n  use_rslora: true\n  loraplus_lr_ratio: 16\n"
-                                    "  target_modules: all-linear\n  rank_pattern: {o_proj: 16}\n"
-                                    "  init_lora_weights: gaussian\n"))
+    c = load_config(
+        _yaml(
+            tmp_path,
+            "  use_dora: true\n  use_rslora: true\n  loraplus_lr_ratio: 16\n"
+            "  target_modules: all-linear\n  rank_pattern: {o_proj: 16}\n"
+            "  init_lora_weights: gaussian\n",
+        )
+    )
     row = lora_variants(c.model_dump(mode="json")["lora"])
     assert row == "r8 a16 DoRA rsLoRA gaussian-init LoRA+16 all-linear o_proj:r16"
     assert lora_variants(load_config(_yaml(tmp_path, "")).model_dump(mode="json")["lora"]) == ""
@@ -60,8 +67,11 @@ def test_a_pattern_key_that_matches_no_module_is_refused(tmp_path):
 
     model = AutoModelForCausalLM.from_pretrained(resolve_model_path("demo:tiny-llama"))
     cfg = load_config(_yaml(tmp_path, "  rank_pattern: {v_prj: 16}\n"))
-    with pytest.raises(SetupError, match=r"lora.rank_pattern: 'v_prj' matches no module of the model "
-                                         r"\(linear modules here: \['down_proj'"):
+    with pytest.raises(
+        SetupError,
+        match=r"lora.rank_pattern: 'v_prj' matches no module of the model "
+        r"\(linear modules here: \['down_proj'",
+    ):
         lora_config(cfg, model)
     cfg = load_config(_yaml(tmp_path, "  alpha_pattern: {'layers.0.self_attn.v_proj': 32}\n"))
     assert lora_config(cfg, model).alpha_pattern == {"layers.0.self_attn.v_proj": 32}
@@ -74,8 +84,7 @@ def test_set_lr_from_zero_keeps_the_loraplus_ratio():
     from cockpit.trainer.commands import apply_lr
 
     a, b = torch.nn.Parameter(torch.zeros(2)), torch.nn.Parameter(torch.zeros(2))
-    opt = torch.optim.AdamW([{"params": [a], "lr": 1e-4}, {"params": [], "lr": 1e-6},
-                             {"params": [b], "lr": 16e-4}])
+    opt = torch.optim.AdamW([{"params": [a], "lr": 1e-4}, {"params": [], "lr": 1e-6}, {"params": [b], "lr": 16e-4}])
     sched = torch.optim.lr_scheduler.LambdaLR(opt, lambda s: 0.0)  # warm-up: every lr is 0 now
     assert [g["lr"] for g in opt.param_groups] == [0.0, 0.0, 0.0]
     apply_lr(opt, sched, new_lr=2e-4)
@@ -98,8 +107,9 @@ VARIANTS = {
 
 
 def _merge(*args) -> subprocess.CompletedProcess:
-    return subprocess.run([sys.executable, "-m", "cockpit.cli", "merge", *map(str, args)], capture_output=True,
-                          text=True, timeout=300)
+    return subprocess.run(
+        [sys.executable, "-m", "cockpit.cli", "merge", *map(str, args)], capture_output=True, text=True, timeout=300
+    )
 
 
 def _reference_logits(rd: Path, adapter: Path, ids):
@@ -129,8 +139,14 @@ def _logits(folder: Path, ids):
 def test_variant_trains_and_merges_verified(tmp_path, name):
     import torch
 
-    cfg = demo_yaml(tmp_path, training__max_steps=4, training__save_steps=2, samples__every=0,
-                    guards__on_precursor="warn", **VARIANTS[name])  # the tiny model starts with grad_norm > 10
+    cfg = demo_yaml(
+        tmp_path,
+        training__max_steps=4,
+        training__save_steps=2,
+        samples__every=0,
+        guards__on_precursor="warn",
+        **VARIANTS[name],
+    )  # the tiny model starts with grad_norm > 10
     r = cockpit("run", str(cfg), "--headless", "--runs-dir", str(tmp_path / "runs"), timeout=300)
     assert r.returncode == 0, r.stdout + r.stderr
     rd = next((tmp_path / "runs").iterdir())
@@ -145,8 +161,15 @@ def test_variant_trains_and_merges_verified(tmp_path, name):
         assert saved["init_lora_weights"] == init and saved["r"] == 8
     assert saved["use_dora"] == VARIANTS[name].get("lora__use_dora", False)
     if name == "pissa+all-linear":
-        assert set(saved["target_modules"]) == {"q_proj", "k_proj", "v_proj", "o_proj", "gate_proj", "up_proj",
-                                                "down_proj"}
+        assert set(saved["target_modules"]) == {
+            "q_proj",
+            "k_proj",
+            "v_proj",
+            "o_proj",
+            "gate_proj",
+            "up_proj",
+            "down_proj",
+        }
     if name == "dora+patterns":
         assert saved["rank_pattern"] == {"v_proj": 4} and saved["alpha_pattern"] == {"v_proj": 4}
         assert started["trainable_params"] < 16384 + 4 * 2 * 128  # v_proj at rank 4 (plus DoRA magnitudes)
@@ -162,8 +185,9 @@ def test_variant_trains_and_merges_verified(tmp_path, name):
         assert json.loads((ck / "adapter_config.json").read_text())["init_lora_weights"] == init
         m = _merge(rd, "--checkpoint", 2, "--out", tmp_path / "m2")
         assert m.returncode == 0, m.stdout + m.stderr
-        assert "plain LoRA rank 16" in json.loads((tmp_path / "m2" / "merge.json").read_text())["checks"][
-            "converted_from"]
+        assert (
+            "plain LoRA rank 16" in json.loads((tmp_path / "m2" / "merge.json").read_text())["checks"]["converted_from"]
+        )
         # Given alone, without the run's initial adapter, a PiSSA/OLoRA checkpoint cannot be merged right.
         lone = tmp_path / "lone"
         (lone).mkdir()
@@ -194,9 +218,16 @@ def test_loraplus_live_lr_change_keeps_the_ratio(tmp_path):
     optimizer state saved right after shows it."""
     import torch
 
-    cfg = demo_yaml(tmp_path, training__max_steps=2000, training__save_steps=0, samples__every=0,
-                    training__lr_scheduler_type="constant", training__learning_rate=2e-4,
-                    lora__loraplus_lr_ratio=16, guards__on_precursor="warn")
+    cfg = demo_yaml(
+        tmp_path,
+        training__max_steps=2000,
+        training__save_steps=0,
+        samples__every=0,
+        training__lr_scheduler_type="constant",
+        training__learning_rate=2e-4,
+        lora__loraplus_lr_ratio=16,
+        guards__on_precursor="warn",
+    )
     r = cockpit("run", str(cfg), "--detach", "--runs-dir", str(tmp_path / "runs"), check=True)
     rd = Path(r.stdout.strip().splitlines()[-1])
     try:

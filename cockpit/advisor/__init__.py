@@ -22,11 +22,26 @@ from cockpit.severity import RANK, SEVERITIES, worst
 __all__ = ["advise", "Advice", "Finding", "Action", "SEVERITIES", "RULES", "patch_to_set_args", "evaluate"]
 
 # The SOP's order on gradient trouble: lr x0.5 first, then clipping, then alpha; never r.
-GRADIENT_RULES = ("divergence", "grad_norm_explosion", "grad_norm_precursor", "grad_norm_sawtooth",
-                  "grad_norm_high", "loss_jump", "grad_norm_rising_alpha")
+GRADIENT_RULES = (
+    "divergence",
+    "grad_norm_explosion",
+    "grad_norm_precursor",
+    "grad_norm_sawtooth",
+    "grad_norm_high",
+    "loss_jump",
+    "grad_norm_rising_alpha",
+)
 # Findings whose own action comes next (when no gradient trouble is as severe), in this order.
-OWN_ACTION_RULES = ("clipping_off", "eval_above_best", "loss_collapse", "memory_high", "entropy_collapse",
-                    "eval_diverging", "forgetting", "fake_learning")
+OWN_ACTION_RULES = (
+    "clipping_off",
+    "eval_above_best",
+    "loss_collapse",
+    "memory_high",
+    "entropy_collapse",
+    "eval_diverging",
+    "forgetting",
+    "fake_learning",
+)
 
 
 def evaluate(history: History, config: Any = None) -> tuple[Context, list[Finding]]:
@@ -53,8 +68,7 @@ def final_run_earned(ctx: Context, findings: list[Finding], stage_needs: list[st
     """A final run is proposed only by a run that met the SOP's conditions at its end: finished (not at
     step 150 of 3,000, where the run may itself be the long run), no finding standing, and nothing the
     stage's "needs" line still asks to clear."""
-    return (ctx.history.state == "finished" and not findings
-            and not any(n.startswith("clear:") for n in stage_needs))
+    return ctx.history.state == "finished" and not findings and not any(n.startswith("clear:") for n in stage_needs)
 
 
 def next_action(ctx: Context, findings: list[Finding], stage: int) -> Action | None:
@@ -69,7 +83,8 @@ def next_action(ctx: Context, findings: list[Finding], stage: int) -> Action | N
     gradient = [r for r in GRADIENT_RULES if r in rules]
     other = [r for r in OWN_ACTION_RULES if r in rules and rules[r].action is not None]
     if gradient and max(RANK[rules[r].severity] for r in gradient) < max(
-            (RANK[rules[r].severity] for r in other), default=-1):
+        (RANK[rules[r].severity] for r in other), default=-1
+    ):
         gradient = []  # a graver finding of another kind leads (the headline names it): its action first
     if gradient:
         if "clipping_off" in rules:
@@ -105,7 +120,7 @@ def _structure_ready(ctx: Context) -> bool:
     t, lora = ctx.training, ctx.lora
     r = lora.get("r", 8)
     alpha = lora.get("lora_alpha") or 2 * r
-    return ((t.get("learning_rate") or 1) <= 5e-5 and (lora.get("lora_dropout") or 0) >= 0.1 and alpha <= 2 * r)
+    return (t.get("learning_rate") or 1) <= 5e-5 and (lora.get("lora_dropout") or 0) >= 0.1 and alpha <= 2 * r
 
 
 def verdict(ctx: Context, findings: list[Finding], stage: int) -> str:
@@ -121,8 +136,11 @@ def verdict(ctx: Context, findings: list[Finding], stage: int) -> str:
     n = len(ctx.history)
     if n < 5:
         # A finished run will not grow: "so far" would promise a judgement that never comes.
-        return f"finished: no finding in {n} logged step(s), too few to judge a trend" if ctx.history.finished \
+        return (
+            f"finished: no finding in {n} logged step(s), too few to judge a trend"
+            if ctx.history.finished
             else "healthy so far"
+        )
     return _no_finding(ctx)
 
 
@@ -138,8 +156,18 @@ def _no_finding(ctx: Context) -> str:
     in_band = not g or th.grad_norm_low <= median(g) <= th.grad_norm_high
     if falling and in_band:
         return "healthy: loss declining, grad_norm in band"
-    parts = ["loss declining" if falling else (f"loss not declining ({median(loss[:k]):.3g} -> "
-                                                f"{median(loss[-k:]):.3g})" if len(loss) >= 2 * k else "loss sparse")]
-    parts.append("grad_norm in band" if in_band else f"grad_norm median {median(g):.3g} outside "
-                 f"{th.grad_norm_low:g}-{th.grad_norm_high:g}")
+    parts = [
+        "loss declining"
+        if falling
+        else (
+            f"loss not declining ({median(loss[:k]):.3g} -> {median(loss[-k:]):.3g})"
+            if len(loss) >= 2 * k
+            else "loss sparse"
+        )
+    ]
+    parts.append(
+        "grad_norm in band"
+        if in_band
+        else f"grad_norm median {median(g):.3g} outside {th.grad_norm_low:g}-{th.grad_norm_high:g}"
+    )
     return "no finding: " + ", ".join(parts)

@@ -26,13 +26,40 @@ ZERO = 1e-8
 """A logged loss or grad_norm at or under this is 0 (HF rounds the loss to 4 decimals)."""
 
 EXPLAINS: dict[str, tuple[str, ...]] = {
-    "broken_setup": ("loss_collapse", "loss_flat", "loss_slow", "grad_norm_vanishing", "entropy_flat",
-                     "entropy_collapse", "fake_learning", "too_few_points"),
-    "numeric_failure": ("loss_collapse", "loss_nonfinite", "grad_norm_nonfinite", "loss_flat", "loss_slow",
-                        "loss_jump", "grad_norm_vanishing", "fake_learning", "too_few_points"),
-    "divergence": ("eval_diverging", "eval_above_best", "loss_slow", "loss_flat", "entropy_flat", "loss_jump",
-                   "grad_norm_high", "grad_norm_precursor", "grad_norm_sawtooth", "grad_norm_explosion",
-                   "grad_norm_rising_alpha"),
+    "broken_setup": (
+        "loss_collapse",
+        "loss_flat",
+        "loss_slow",
+        "grad_norm_vanishing",
+        "entropy_flat",
+        "entropy_collapse",
+        "fake_learning",
+        "too_few_points",
+    ),
+    "numeric_failure": (
+        "loss_collapse",
+        "loss_nonfinite",
+        "grad_norm_nonfinite",
+        "loss_flat",
+        "loss_slow",
+        "loss_jump",
+        "grad_norm_vanishing",
+        "fake_learning",
+        "too_few_points",
+    ),
+    "divergence": (
+        "eval_diverging",
+        "eval_above_best",
+        "loss_slow",
+        "loss_flat",
+        "entropy_flat",
+        "loss_jump",
+        "grad_norm_high",
+        "grad_norm_precursor",
+        "grad_norm_sawtooth",
+        "grad_norm_explosion",
+        "grad_norm_rising_alpha",
+    ),
     "eval_above_best": ("eval_diverging", "loss_flat", "loss_slow", "grad_norm_vanishing"),
     # A loss that does not move is the SOP's "lr too low"; a high but steady grad_norm beside it says the
     # steps are too small to act on the gradient, not that the lr is high (that moves the loss).
@@ -69,9 +96,14 @@ def _rows(ctx: Context, key: str) -> np.ndarray:
     return np.asarray(ctx.history.series.get(key, ()), dtype=np.float64)
 
 
-@rule("broken_setup", "loss", sop=SOP + "trouble-loss-does-not-fall",
-      sop_line="loss not falling: check the data format and the prompt template before any parameter",
-      severity="critical", action="stop (live); check the data and labels (`cockpit check-data`)")
+@rule(
+    "broken_setup",
+    "loss",
+    sop=SOP + "trouble-loss-does-not-fall",
+    sop_line="loss not falling: check the data format and the prompt template before any parameter",
+    severity="critical",
+    action="stop (live); check the data and labels (`cockpit check-data`)",
+)
 def broken_setup(ctx: Context) -> list[Finding]:
     """Loss exactly 0 and grad_norm exactly 0 from the first log: nothing carries loss (every label
     masked, empty answers) or the loss reaches no trainable weight. No lr helps."""
@@ -91,16 +123,28 @@ def broken_setup(ctx: Context) -> list[Finding]:
         return []
     first, last = int(steps[rows[0]]), int(steps[rows[zero - 1]])
     grads = "and grad_norm 0 " if np.any(gn[rows[:zero]] == 0) else ""
-    return [Finding("broken_setup", "critical",
-                    f"loss 0 {grads}from the first log ({zero} logged step(s), steps {first}-{last}): nothing "
-                    "trains (labels all masked, empty answers, or the loss reaches no adapter weight); no lr helps",
-                    {"steps": [first, last], "logged": zero}, first, last, actions.check_data())]
+    return [
+        Finding(
+            "broken_setup",
+            "critical",
+            f"loss 0 {grads}from the first log ({zero} logged step(s), steps {first}-{last}): nothing "
+            "trains (labels all masked, empty answers, or the loss reaches no adapter weight); no lr helps",
+            {"steps": [first, last], "logged": zero},
+            first,
+            last,
+            actions.check_data(),
+        )
+    ]
 
 
-@rule("numeric_failure", "loss", sop=SOP + "trouble-nan-or-overflow",
-      sop_line="loss 0 with NaN gradients is an overflow: switch precision, clipping on; lr only above 5e-5",
-      severity="critical", action="stop (live); switch precision (fp16 -> bf16 / fp32), clipping on, check the "
-                                  "data; lr x0.5 only above 5e-5")
+@rule(
+    "numeric_failure",
+    "loss",
+    sop=SOP + "trouble-nan-or-overflow",
+    sop_line="loss 0 with NaN gradients is an overflow: switch precision, clipping on; lr only above 5e-5",
+    severity="critical",
+    action="stop (live); switch precision (fp16 -> bf16 / fp32), clipping on, check the data; lr x0.5 only above 5e-5",
+)
 def numeric_failure(ctx: Context) -> list[Finding]:
     """Loss 0 logged together with a NaN/inf grad_norm: the step overflowed (fp16), it did not learn."""
     bad = ctx.history.nonfinite.get("grad_norm", [])
@@ -115,17 +159,28 @@ def numeric_failure(ctx: Context) -> list[Finding]:
     top = max(lrs) if lrs else None
     small = top is not None and top <= actions.LR_SMALL
     at = f", lr {top:.2g}" if top is not None else ""
-    return [Finding("numeric_failure", "critical",
-                    f"loss 0 with grad_norm NaN/inf at {len(hit)} logged step(s) (steps {hit[0]}-{hit[-1]}{at}): a "
-                    "numeric failure (overflow), not learning" + ("; an lr this small is not the suspect"
-                                                                  if small else ""),
-                    {"steps": hit[:20], "lr": top}, hit[0], hit[-1],
-                    actions.switch_precision(ctx.config, top))]
+    return [
+        Finding(
+            "numeric_failure",
+            "critical",
+            f"loss 0 with grad_norm NaN/inf at {len(hit)} logged step(s) (steps {hit[0]}-{hit[-1]}{at}): a "
+            "numeric failure (overflow), not learning" + ("; an lr this small is not the suspect" if small else ""),
+            {"steps": hit[:20], "lr": top},
+            hit[0],
+            hit[-1],
+            actions.switch_precision(ctx.config, top),
+        )
+    ]
 
 
-@rule("divergence", "eval", sop=SOP + "gradient-trouble-the-order-of-remedies",
-      sop_line="train and eval loss rising together is divergence, not overfitting: lr x0.5 first, never r",
-      severity="danger (critical with grad_norm over 50)", action="lr x0.5")
+@rule(
+    "divergence",
+    "eval",
+    sop=SOP + "gradient-trouble-the-order-of-remedies",
+    sop_line="train and eval loss rising together is divergence, not overfitting: lr x0.5 first, never r",
+    severity="danger (critical with grad_norm over 50)",
+    action="lr x0.5",
+)
 def divergence(ctx: Context) -> list[Finding]:
     """Train loss and eval loss both rising: the optimisation diverges (lr), which is not overfitting."""
     rise, up = ctx.train_rise, ctx.eval_rise
@@ -136,16 +191,28 @@ def divergence(ctx: Context) -> list[Finding]:
     _, g = ctx.arrays("grad_norm")
     grad = f", grad_norm up to {float(g.max()):.3g}" if len(g) and g.max() > ctx.thresholds.grad_norm_high else ""
     low, now = rise
-    return [Finding("divergence", "danger",
-                    f"train loss and eval_loss both rising (train {low:.3g} -> {now:.3g}, eval {ev[b]:.3g} at step "
-                    f"{es[b]} -> {ev[-1]:.3g}{grad}): divergence, not overfitting: lr too high",
-                    {"steps": [es[b], es[-1]], "values": [ev[b], ev[-1]], "train": [low, now]},
-                    es[b], es[-1], actions.lr_half())]
+    return [
+        Finding(
+            "divergence",
+            "danger",
+            f"train loss and eval_loss both rising (train {low:.3g} -> {now:.3g}, eval {ev[b]:.3g} at step "
+            f"{es[b]} -> {ev[-1]:.3g}{grad}): divergence, not overfitting: lr too high",
+            {"steps": [es[b], es[-1]], "values": [ev[b], ev[-1]], "train": [low, now]},
+            es[b],
+            es[-1],
+            actions.lr_half(),
+        )
+    ]
 
 
-@rule("eval_above_best", "eval", sop=SOP + "signal-eval-loss",
-      sop_line="eval loss above its best: overfitting; keep the best checkpoint, raise dropout",
-      severity="danger", action="keep the best checkpoint; early stopping; lora_dropout up")
+@rule(
+    "eval_above_best",
+    "eval",
+    sop=SOP + "signal-eval-loss",
+    sop_line="eval loss above its best: overfitting; keep the best checkpoint, raise dropout",
+    severity="danger",
+    action="keep the best checkpoint; early stopping; lora_dropout up",
+)
 def eval_above_best(ctx: Context) -> list[Finding]:
     """eval_loss now well above its lowest point while train loss does not rise: overfitting, and the
     best adapter is an earlier checkpoint, not the last."""
@@ -156,16 +223,28 @@ def eval_above_best(ctx: Context) -> list[Finding]:
     best, last = ev[b], ev[-1]
     _, lv = ctx.tail("loss", 5)
     train = f" while train loss is {median(lv):.3g}" if lv else ""
-    return [Finding("eval_above_best", "danger",
-                    f"eval_loss ended {last / best - 1:.0%} above its best ({best:.3g} at step {es[b]}; peak "
-                    f"{ev[p]:.3g} at step {es[p]}; last {last:.3g} at step {es[-1]}){train}: overfitting",
-                    {"steps": [es[b], es[p], es[-1]], "values": [best, ev[p], last]}, es[b], es[-1],
-                    actions.keep_best(ctx.config, es[b]))]
+    return [
+        Finding(
+            "eval_above_best",
+            "danger",
+            f"eval_loss ended {last / best - 1:.0%} above its best ({best:.3g} at step {es[b]}; peak "
+            f"{ev[p]:.3g} at step {es[p]}; last {last:.3g} at step {es[-1]}){train}: overfitting",
+            {"steps": [es[b], es[p], es[-1]], "values": [best, ev[p], last]},
+            es[b],
+            es[-1],
+            actions.keep_best(ctx.config, es[b]),
+        )
+    ]
 
 
-@rule("too_few_points", "loss", sop=SOP + "stage-3-learning-rate-sweep",
-      sop_line="judge the loss over the trial (500-1000 steps), not over a handful of points",
-      severity="warn", action="next run: log more often")
+@rule(
+    "too_few_points",
+    "loss",
+    sop=SOP + "stage-3-learning-rate-sweep",
+    sop_line="judge the loss over the trial (500-1000 steps), not over a handful of points",
+    severity="warn",
+    action="next run: log more often",
+)
 def too_few_points(ctx: Context) -> list[Finding]:
     """A finished run with fewer logged losses than the flat rule reads, and the loss barely moved: whether
     it is flat cannot be told from so few points."""
@@ -180,9 +259,16 @@ def too_few_points(ctx: Context) -> list[Finding]:
         return []  # it clearly moved: the other rules judge it
     _, lrs = ctx.arrays("learning_rate")
     warming = len(lrs) >= 2 and lrs[-1] > lrs[-2] * 1.01
-    return [Finding("too_few_points", "warn",
-                    f"only {n} logged steps, loss {vals[0]:.3g} -> {vals[-1]:.3g} ({rel:+.1%})"
-                    + (", lr still warming up at the end" if warming else "")
-                    + f": too few points to judge whether it is flat (the flat rule reads {FLAT_MIN_POINTS})",
-                    {"steps": [int(steps[0]), int(steps[-1])], "values": [float(vals[0]), float(vals[-1])],
-                     "logged": n}, int(steps[0]), int(steps[-1]), actions.log_more(ctx.history.step))]
+    return [
+        Finding(
+            "too_few_points",
+            "warn",
+            f"only {n} logged steps, loss {vals[0]:.3g} -> {vals[-1]:.3g} ({rel:+.1%})"
+            + (", lr still warming up at the end" if warming else "")
+            + f": too few points to judge whether it is flat (the flat rule reads {FLAT_MIN_POINTS})",
+            {"steps": [int(steps[0]), int(steps[-1])], "values": [float(vals[0]), float(vals[-1])], "logged": n},
+            int(steps[0]),
+            int(steps[-1]),
+            actions.log_more(ctx.history.step),
+        )
+    ]

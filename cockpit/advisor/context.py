@@ -44,7 +44,7 @@ class Context:
     _cache: dict[str, tuple[np.ndarray, np.ndarray]] = field(default_factory=dict)
 
     @classmethod
-    def build(cls, history: History, config: Any) -> "Context":
+    def build(cls, history: History, config: Any) -> Context:
         """`config`: a RunConfig, its dict, or None for the one the run logged."""
         if hasattr(config, "model_dump"):  # a RunConfig (not imported here: pydantic costs readers ~0.2 s)
             cfg = config.model_dump(mode="json")
@@ -56,8 +56,9 @@ class Context:
         """(steps, values) of a metric as numpy arrays, NaN/inf dropped: what whole-run scans read."""
         if key not in self._cache:
             col = self.history.series.get(key)
-            self._cache[key] = (finite(self.history.steps, col) if col is not None
-                                else (np.zeros(0, np.int64), np.zeros(0, np.float64)))
+            self._cache[key] = (
+                finite(self.history.steps, col) if col is not None else (np.zeros(0, np.int64), np.zeros(0, np.float64))
+            )
         return self._cache[key]
 
     def tail(self, key: str, n: int) -> tuple[list[int], list[float]]:
@@ -119,13 +120,21 @@ class Context:
     @cached_property
     def lr_change_steps(self) -> list[int]:
         """Steps where an operator (or the advisor) changed the lr: schedule checks restart there."""
-        return [m.step for m in self.history.marks
-                if m.kind == "ack" and m.event.get("ok") and m.event.get("cmd") in ("set_lr", "scale_lr")]
+        return [
+            m.step
+            for m in self.history.marks
+            if m.kind == "ack" and m.event.get("ok") and m.event.get("cmd") in ("set_lr", "scale_lr")
+        ]
 
     @cached_property
     def lr_halved(self) -> bool:
-        return any(m.kind == "ack" and m.event.get("ok") and m.event.get("cmd") == "scale_lr"
-                   and (m.event.get("value") or 0.5) < 1 for m in self.history.marks) or bool(self.lr_change_steps)
+        return any(
+            m.kind == "ack"
+            and m.event.get("ok")
+            and m.event.get("cmd") == "scale_lr"
+            and (m.event.get("value") or 0.5) < 1
+            for m in self.history.marks
+        ) or bool(self.lr_change_steps)
 
     @cached_property
     def eval_loss(self) -> tuple[list[int], list[float]]:
@@ -158,6 +167,6 @@ class Context:
             return None
         now = float(np.median(vals[-k:]))
         body = vals[: len(vals) - k]
-        body = body[len(body) % k:].reshape(-1, k)  # whole chunks, aligned to the end
+        body = body[len(body) % k :].reshape(-1, k)  # whole chunks, aligned to the end
         low = float(np.median(body, axis=1).min())
         return (low, now) if low > 0 and now > low * (1 + RISE_REL) else None

@@ -55,14 +55,25 @@ def report(history: History, config=None) -> dict[str, Any]:
 
     return {
         "lm_loss": Context.build(history, config).language_model_loss,
-        "steps": history.step, "logged": len(history), "state": history.state,
-        "stage": a.stage, "stage_name": a.stage_name, "stage_needs": a.stage_needs,
-        "verdict": a.verdict, "worst": a.worst,
+        "steps": history.step,
+        "logged": len(history),
+        "state": history.state,
+        "stage": a.stage,
+        "stage_name": a.stage_name,
+        "stage_needs": a.stage_needs,
+        "verdict": a.verdict,
+        "worst": a.worst,
         "standing": [f.to_dict() for f in a.findings],
         "timeline": timeline(history, config, final=a.findings),
-        "next_action": None if a.next_action is None else {
-            "id": a.next_action.id, "label": a.next_action.label, "description": a.next_action.description,
-            "command": a.next_action.command, "config_patch": a.next_action.config_patch},
+        "next_action": None
+        if a.next_action is None
+        else {
+            "id": a.next_action.id,
+            "label": a.next_action.label,
+            "description": a.next_action.description,
+            "command": a.next_action.command,
+            "config_patch": a.next_action.config_patch,
+        },
     }
 
 
@@ -116,6 +127,11 @@ def _print(d: dict[str, Any], title: str) -> None:
     if a:
         from cockpit.config_patch import patch_to_set_args
 
-        how = (f" (command {a['command']['cmd']} {a['command'].get('value', '')})".rstrip() + ")" if a["command"]
-               else f" ({patch_to_set_args(a['config_patch'])})" if a["config_patch"] else "")
+        how = (
+            f" (command {a['command']['cmd']} {a['command'].get('value', '')})".rstrip() + ")"
+            if a["command"]
+            else f" ({patch_to_set_args(a['config_patch'])})"
+            if a["config_patch"]
+            else ""
+        )
         p(f"next action: {a['label']}: {a['description']}{how}")

@@ -43,15 +43,24 @@ def general_replay(cfg: dict) -> Action:
     data = (cfg.get("data") or {}) if isinstance(cfg, dict) else {}
     mix = float(data.get("general_mix") or 0.0)
     new = 0.1 if mix < 0.1 else round(min(0.5, mix * 2), 3)
-    return Action("general_replay", f"data.general_mix {mix:g} -> {new:g}",
-                  "Mix general data into the next run's training rows (general replay, the tuning notes' remedy "
-                  "for forgetting); a lower lr also moves the model less.", config_patch={"data.general_mix": new})
+    return Action(
+        "general_replay",
+        f"data.general_mix {mix:g} -> {new:g}",
+        "Mix general data into the next run's training rows (general replay, the tuning notes' remedy "
+        "for forgetting); a lower lr also moves the model less.",
+        config_patch={"data.general_mix": new},
+    )
 
 
-@rule("forgetting", "general_eval", sop=SOP + "trouble-the-model-forgot-what-it-knew",
-      sop_line="the model got dumber: catastrophic forgetting after training on one domain; mix about 10% "
-               "general data in",
-      severity="warn / danger", action="data.general_mix 0.1 (next run)")
+@rule(
+    "forgetting",
+    "general_eval",
+    sop=SOP + "trouble-the-model-forgot-what-it-knew",
+    sop_line="the model got dumber: catastrophic forgetting after training on one domain; mix about 10% "
+    "general data in",
+    severity="warn / danger",
+    action="data.general_mix 0.1 (next run)",
+)
 def forgetting(ctx: Context) -> list[Finding]:
     """general_eval_loss risen over the base model's (the first measured) while the task improves."""
     h = ctx.history
@@ -71,8 +80,15 @@ def forgetting(ctx: Context) -> list[Finding]:
     if not improving:
         return []  # everything getting worse is divergence, not forgetting
     peak = max(vals)
-    return [Finding("forgetting", sev,
-                    f"general_eval_loss {ref:.3g} -> {now:.3g} (+{rise:.0%} over the base model's) while the task "
-                    "improves: the fine-tune costs general skill (forgetting)",
-                    {"steps": [steps[0], steps[-1]], "values": [ref, now], "rise": rise, "peak": peak, **task},
-                    steps[0], steps[-1], general_replay(ctx.config))]
+    return [
+        Finding(
+            "forgetting",
+            sev,
+            f"general_eval_loss {ref:.3g} -> {now:.3g} (+{rise:.0%} over the base model's) while the task "
+            "improves: the fine-tune costs general skill (forgetting)",
+            {"steps": [steps[0], steps[-1]], "values": [ref, now], "rise": rise, "peak": peak, **task},
+            steps[0],
+            steps[-1],
+            general_replay(ctx.config),
+        )
+    ]

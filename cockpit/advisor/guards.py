@@ -42,16 +42,33 @@ class GuardWindow:
         """The stop list's "abnormally large weight updates": ||dW||/||W|| over update_ratio_danger for
         grad_norm_danger_steps logged steps in a row (one step alone can be Adam's first steps)."""
         over = isinstance(ratio, (int, float)) and ratio > th.update_ratio_danger
-        return _run_decision(self.large, step, ratio, over, th.grad_norm_danger_steps, "update_large",
-                             "each optimizer step moved the adapter by over {bound:.0%} of its norm for {n} logged "
-                             "steps in a row (steps {first}-{last}, max {peak:.0%}): abnormally large updates",
-                             th.update_ratio_danger, action)
+        return _run_decision(
+            self.large,
+            step,
+            ratio,
+            over,
+            th.grad_norm_danger_steps,
+            "update_large",
+            "each optimizer step moved the adapter by over {bound:.0%} of its norm for {n} logged "
+            "steps in a row (steps {first}-{last}, max {peak:.0%}): abnormally large updates",
+            th.update_ratio_danger,
+            action,
+        )
 
     def precursor(self, step: int, grad_norm: Any, th: Thresholds, action: str) -> GuardDecision | None:
         over = isinstance(grad_norm, (int, float)) and th.grad_norm_danger < grad_norm <= th.grad_norm_explosion
-        return _run_decision(self.over, step, grad_norm, over, th.grad_norm_danger_steps, "grad_norm_precursor",
-                             "grad_norm over {bound:g} for {n} logged steps in a row (steps {first}-{last}, max "
-                             "{peak:.3g}): explosion precursor", th.grad_norm_danger, action)
+        return _run_decision(
+            self.over,
+            step,
+            grad_norm,
+            over,
+            th.grad_norm_danger_steps,
+            "grad_norm_precursor",
+            "grad_norm over {bound:g} for {n} logged steps in a row (steps {first}-{last}, max "
+            "{peak:.3g}): explosion precursor",
+            th.grad_norm_danger,
+            action,
+        )
 
     def loss_jump(self, step: int, loss: Any, th: Thresholds, action: str) -> GuardDecision | None:
         if not isinstance(loss, (int, float)) or not math.isfinite(loss):
@@ -60,17 +77,35 @@ class GuardWindow:
         if len(self.losses) >= 5:
             ref = median(self.losses)
             if ref > 0 and loss > th.loss_jump_ratio * ref and loss - ref > 0.5:
-                decision = GuardDecision("loss_jump", "danger",
-                                         f"loss jumped to {loss:.4g} at step {step} (median of the last "
-                                         f"{len(self.losses)} logged: {ref:.4g}; bound x{th.loss_jump_ratio:g})",
-                                         action, {"step": step, "loss": float(loss), "reference": ref,
-                                                  "ratio": th.loss_jump_ratio, "recent": list(self.losses)})
+                decision = GuardDecision(
+                    "loss_jump",
+                    "danger",
+                    f"loss jumped to {loss:.4g} at step {step} (median of the last "
+                    f"{len(self.losses)} logged: {ref:.4g}; bound x{th.loss_jump_ratio:g})",
+                    action,
+                    {
+                        "step": step,
+                        "loss": float(loss),
+                        "reference": ref,
+                        "ratio": th.loss_jump_ratio,
+                        "recent": list(self.losses),
+                    },
+                )
         self.losses.append(float(loss))
         return decision
 
 
-def _run_decision(run: list[tuple[int, float]], step: int, value: Any, over: bool, length: int, rule: str,
-                  message: str, bound: float, action: str) -> GuardDecision | None:
+def _run_decision(
+    run: list[tuple[int, float]],
+    step: int,
+    value: Any,
+    over: bool,
+    length: int,
+    rule: str,
+    message: str,
+    bound: float,
+    action: str,
+) -> GuardDecision | None:
     """Extend or end a run of logged steps over a bound; a decision once, when the run reaches `length`.
     `message` is formatted with the bound, the run's length n, its first and last step and its peak."""
     if not over:
@@ -84,18 +119,32 @@ def _run_decision(run: list[tuple[int, float]], step: int, value: Any, over: boo
     return GuardDecision(rule, "danger", text, action, {"steps": steps, "values": values, "bound": bound})
 
 
-def check_step(step: int, loss: Any, grad_norm: Any, thresholds: Thresholds, guards: GuardConfig,
-               window: GuardWindow | None = None, update_ratio: Any = None) -> GuardDecision | None:
+def check_step(
+    step: int,
+    loss: Any,
+    grad_norm: Any,
+    thresholds: Thresholds,
+    guards: GuardConfig,
+    window: GuardWindow | None = None,
+    update_ratio: Any = None,
+) -> GuardDecision | None:
     if _bad(loss) or _bad(grad_norm):
         what = "loss" if _bad(loss) else "grad_norm"
-        return GuardDecision(f"{what}_nonfinite", "critical", f"{what} is {loss if what == 'loss' else grad_norm} "
-                             f"at step {step}", guards.on_nonfinite, {"step": step, "loss": loss,
-                                                                       "grad_norm": grad_norm})
+        return GuardDecision(
+            f"{what}_nonfinite",
+            "critical",
+            f"{what} is {loss if what == 'loss' else grad_norm} at step {step}",
+            guards.on_nonfinite,
+            {"step": step, "loss": loss, "grad_norm": grad_norm},
+        )
     if isinstance(grad_norm, (int, float)) and grad_norm > thresholds.grad_norm_explosion:
-        return GuardDecision("grad_norm_explosion", "critical",
-                             f"grad_norm {grad_norm:.3g} at step {step} is over the explosion bound "
-                             f"{thresholds.grad_norm_explosion:g}", guards.on_explosion,
-                             {"step": step, "grad_norm": grad_norm})
+        return GuardDecision(
+            "grad_norm_explosion",
+            "critical",
+            f"grad_norm {grad_norm:.3g} at step {step} is over the explosion bound {thresholds.grad_norm_explosion:g}",
+            guards.on_explosion,
+            {"step": step, "grad_norm": grad_norm},
+        )
     if window is None:
         return None
     # Both windows see every step, so that neither misses a value when the other fires.

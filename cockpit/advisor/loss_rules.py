@@ -19,9 +19,14 @@ FLAT_MIN_POINTS = 8
 RULES.append(nonfinite_rule("loss", "loss NaN: stop the run"))
 
 
-@rule("loss_jump", "loss", sop=SOP + "the-stop-list",
-      sop_line="the loss jumps up suddenly: stop the run",
-      severity="danger", action="lr x0.5")
+@rule(
+    "loss_jump",
+    "loss",
+    sop=SOP + "the-stop-list",
+    sop_line="the loss jumps up suddenly: stop the run",
+    severity="danger",
+    action="lr x0.5",
+)
 def loss_jump(ctx: Context) -> list[Finding]:
     """A sudden jump: loss over jump_ratio x the median of the points before it."""
     steps, vals = ctx.arrays("loss")
@@ -30,9 +35,17 @@ def loss_jump(ctx: Context) -> list[Finding]:
     if not hits:
         return []
     s, v, ref = hits[-1]
-    return [Finding("loss_jump", "danger", f"loss jumped to {fmt(v)} at step {s} (recent median {fmt(ref)})",
-                    {"steps": [h[0] for h in hits][:20], "values": [h[1] for h in hits][:20]},
-                    hits[0][0], s, actions.lr_half())]
+    return [
+        Finding(
+            "loss_jump",
+            "danger",
+            f"loss jumped to {fmt(v)} at step {s} (recent median {fmt(ref)})",
+            {"steps": [h[0] for h in hits][:20], "values": [h[1] for h in hits][:20]},
+            hits[0][0],
+            s,
+            actions.lr_half(),
+        )
+    ]
 
 
 def _loss_jumps(vals: np.ndarray, ratio: float) -> list[tuple[int, float]]:
@@ -52,9 +65,14 @@ def _loss_jumps(vals: np.ndarray, ratio: float) -> list[tuple[int, float]]:
     return out
 
 
-@rule("loss_collapse", "loss", sop=SOP + "signal-loss",
-      sop_line="loss to ~0 within 200 steps: lr too high (or small templated data, stage 0)",
-      severity="danger", action="lr x0.5")
+@rule(
+    "loss_collapse",
+    "loss",
+    sop=SOP + "signal-loss",
+    sop_line="loss to ~0 within 200 steps: lr too high (or small templated data, stage 0)",
+    severity="danger",
+    action="lr x0.5",
+)
 def loss_collapse(ctx: Context) -> list[Finding]:
     """Loss to ~0 within the first loss_collapse_steps steps: lr too high, or templated data."""
     if not ctx.language_model_loss:
@@ -63,10 +81,18 @@ def loss_collapse(ctx: Context) -> list[Finding]:
     th = ctx.thresholds
     for s, v in zip(*early_points(steps, vals, th.loss_collapse_steps)):
         if 0 <= v < th.loss_collapse:
-            return [Finding("loss_collapse", "danger",
-                            f"loss fell to {fmt(v)} by step {s} (under {th.loss_collapse} within "
-                            f"{th.loss_collapse_steps} steps): lr too high, or the data is templated",
-                            {"steps": [s], "values": [v], "first_loss": float(vals[0])}, s, s, actions.lr_half())]
+            return [
+                Finding(
+                    "loss_collapse",
+                    "danger",
+                    f"loss fell to {fmt(v)} by step {s} (under {th.loss_collapse} within "
+                    f"{th.loss_collapse_steps} steps): lr too high, or the data is templated",
+                    {"steps": [s], "values": [v], "first_loss": float(vals[0])},
+                    s,
+                    s,
+                    actions.lr_half(),
+                )
+            ]
     return []
 
 
@@ -77,9 +103,14 @@ def early_points(steps: np.ndarray, vals: np.ndarray, last_step: int) -> tuple[l
     return steps[:n].tolist(), vals[:n].tolist()
 
 
-@rule("loss_flat", "loss", sop=SOP + "signal-loss",
-      sop_line="loss barely moves: lr too low",
-      severity="warn", action="lr x2")
+@rule(
+    "loss_flat",
+    "loss",
+    sop=SOP + "signal-loss",
+    sop_line="loss barely moves: lr too low",
+    severity="warn",
+    action="lr x2",
+)
 def loss_flat(ctx: Context) -> list[Finding]:
     """Loss not moving over the window: lr too low (or nothing is being learned)."""
     if not ctx.language_model_loss or ctx.flat_by_schedule:
@@ -97,19 +128,30 @@ def loss_flat(ctx: Context) -> list[Finding]:
         return []  # near zero is the collapse rule's business
     rel = (a - b) / abs(a)
     if n >= 2 * w:
-        long_a = median(vals[-2 * w:][: 2 * w // 4])
+        long_a = median(vals[-2 * w :][: 2 * w // 4])
         if long_a > 0 and (long_a - b) / long_a >= th.loss_flat_rel:
             return []  # declining over the longer window: slow, not flat (loss_slow's business)
     if abs(rel) < th.loss_flat_rel:
-        return over_window("loss_flat", "warn",
-                           f"loss flat at ~{fmt(b)} over the last {w} logged steps ({rel:+.1%}): lr too low?",
-                           steps, w, actions.lr_double(), values=[a, b])
+        return over_window(
+            "loss_flat",
+            "warn",
+            f"loss flat at ~{fmt(b)} over the last {w} logged steps ({rel:+.1%}): lr too low?",
+            steps,
+            w,
+            actions.lr_double(),
+            values=[a, b],
+        )
     return []
 
 
-@rule("loss_slow", "loss", sop=SOP + "stage-5-alpha",
-      sop_line="the loss falls slowly: raise alpha",
-      severity="warn", action="lora_alpha x2")
+@rule(
+    "loss_slow",
+    "loss",
+    sop=SOP + "stage-5-alpha",
+    sop_line="the loss falls slowly: raise alpha",
+    severity="warn",
+    action="lora_alpha x2",
+)
 def loss_slow(ctx: Context) -> list[Finding]:
     """Loss falling, but slowly: raise alpha (SOP stage 5)."""
     if not ctx.language_model_loss or ctx.lr_annealed:
@@ -126,7 +168,13 @@ def loss_slow(ctx: Context) -> list[Finding]:
         return []
     rel = (a - b) / a
     if th.loss_flat_rel <= rel < 2.5 * th.loss_flat_rel and b > 0.5:
-        return over_window("loss_slow", "warn", f"loss falling slowly ({fmt(a)} -> {fmt(b)}, {rel:.1%} over "
-                           f"{w} logged steps): consider raising lora_alpha", steps, w, actions.alpha_up(ctx.config),
-                           values=[a, b])
+        return over_window(
+            "loss_slow",
+            "warn",
+            f"loss falling slowly ({fmt(a)} -> {fmt(b)}, {rel:.1%} over {w} logged steps): consider raising lora_alpha",
+            steps,
+            w,
+            actions.alpha_up(ctx.config),
+            values=[a, b],
+        )
     return []

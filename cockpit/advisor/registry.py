@@ -61,22 +61,41 @@ def nonfinite(ctx: Context, key: str) -> list[Finding]:
     bad = ctx.history.nonfinite.get(key, [])
     if not bad:
         return []
-    return [Finding(f"{key}_nonfinite", "critical", f"{key} is NaN/inf at {len(bad)} logged step(s)",
-                    {"steps": bad[:20]}, bad[0], bad[-1], actions.stop())]
+    return [
+        Finding(
+            f"{key}_nonfinite",
+            "critical",
+            f"{key} is NaN/inf at {len(bad)} logged step(s)",
+            {"steps": bad[:20]},
+            bad[0],
+            bad[-1],
+            actions.stop(),
+        )
+    ]
 
 
 def nonfinite_rule(key: str, sop_line: str) -> Rule:
     """The stop list's rule for NaN or inf `key`: the same check and advice for every signal it names
     (a NaN update would poison the adapter)."""
-    return Rule(f"{key}_nonfinite", key, f"NaN or inf {key}: stop (SOP).", partial(nonfinite, key=key),
-                SOP + "the-stop-list", sop_line, "critical", "stop (live); next run lr x0.5")
+    return Rule(
+        f"{key}_nonfinite",
+        key,
+        f"NaN or inf {key}: stop (SOP).",
+        partial(nonfinite, key=key),
+        SOP + "the-stop-list",
+        sop_line,
+        "critical",
+        "stop (live); next run lr x0.5",
+    )
 
 
-def over_window(rule: str, severity: str, message: str, steps: list[int], w: int, action: Action | None,
-                **evidence: Any) -> list[Finding]:
+def over_window(
+    rule: str, severity: str, message: str, steps: list[int], w: int, action: Action | None, **evidence: Any
+) -> list[Finding]:
     """A finding about the last `w` logged steps: the window's first and last step lead its evidence."""
-    return [Finding(rule, severity, message, {"steps": [steps[-w], steps[-1]], **evidence}, steps[-w], steps[-1],
-                    action)]
+    return [
+        Finding(rule, severity, message, {"steps": [steps[-w], steps[-1]], **evidence}, steps[-w], steps[-1], action)
+    ]
 
 
 def fmt(x: float) -> str:

@@ -11,5 +11,12 @@ from __future__ import annotations
 from cockpit.advisor import causes, entropy_rules, forgetting, gradient_rules, loss_rules, run_rules, step_rules
 from cockpit.advisor.registry import Rule
 
-RULES: list[Rule] = [*loss_rules.RULES, *gradient_rules.RULES, *entropy_rules.RULES, *run_rules.RULES,
-                     *step_rules.RULES, *forgetting.RULES, *causes.RULES]
+RULES: list[Rule] = [
+    *loss_rules.RULES,
+    *gradient_rules.RULES,
+    *entropy_rules.RULES,
+    *run_rules.RULES,
+    *step_rules.RULES,
+    *forgetting.RULES,
+    *causes.RULES,
+]

@@ -12,21 +12,36 @@ from cockpit.advisor.types import Finding
 from cockpit.severity import RANK
 
 STAGES = {
-    0: "data check", 1: "structure", 2: "baseline config (frozen)", 3: "lr sweep", 4: "dropout", 5: "alpha",
-    6: "stability check", 7: "structure backtrack", 8: "final long run",
+    0: "data check",
+    1: "structure",
+    2: "baseline config (frozen)",
+    3: "lr sweep",
+    4: "dropout",
+    5: "alpha",
+    6: "stability check",
+    7: "structure backtrack",
+    8: "final long run",
 }
 STAGE_SOP = {
-    0: SOP + "stage-0-data-check", 1: SOP + "stage-1-structure", 2: SOP + "stage-2-baseline-config",
-    3: SOP + "stage-3-learning-rate-sweep", 4: SOP + "stage-4-dropout", 5: SOP + "stage-5-alpha",
-    6: SOP + "stage-6-stability-check", 7: SOP + "stage-7-structure-backtrack", 8: SOP + "stage-8-final-long-run",
+    0: SOP + "stage-0-data-check",
+    1: SOP + "stage-1-structure",
+    2: SOP + "stage-2-baseline-config",
+    3: SOP + "stage-3-learning-rate-sweep",
+    4: SOP + "stage-4-dropout",
+    5: SOP + "stage-5-alpha",
+    6: SOP + "stage-6-stability-check",
+    7: SOP + "stage-7-structure-backtrack",
+    8: SOP + "stage-8-final-long-run",
 }
 """Each stage's section of docs/SOP.md."""
 NEEDS = {
     0: ["run `cockpit check-data` (size, templating, tokens, chat template)"],
     1: ["start with r=8 on q_proj,v_proj, alpha=2r, dropout 0.05"],
-    2: ["freeze a baseline config: lr 1e-4 (a placeholder), lora_alpha = 2r, lora_dropout 0.05, adamw, constant "
+    2: [
+        "freeze a baseline config: lr 1e-4 (a placeholder), lora_alpha = 2r, lora_dropout 0.05, adamw, constant "
         "or cosine, max_grad_norm 1.0; later stages change one knob at a time against it",
-        "extra: the untrained model's eval loss on the data, a reference every run must beat"],
+        "extra: the untrained model's eval loss on the data, a reference every run must beat",
+    ],
     3: ["sweep lr over 5e-5, 1e-4, 2e-4 for 500-1000 steps (`cockpit sweep`); keep the smooth decline"],
     4: ["raise lora_dropout to 0.1 only if entropy collapses"],
     5: ["tune lora_alpha: up if loss falls slowly, down if grad_norm rises"],
@@ -49,8 +64,9 @@ def infer_stage(ctx: Context, findings: list[Finding]) -> int:
     alpha = lora.get("lora_alpha") or 2 * r
     targets = lora.get("target_modules") or []
     total = ctx.history.total_steps or 0
-    if r > 8 or (isinstance(targets, list) and len(set(targets) - {"q_proj", "v_proj"}) > 0 and r >= 8
-                 and "k_proj" in targets):
+    if r > 8 or (
+        isinstance(targets, list) and len(set(targets) - {"q_proj", "v_proj"}) > 0 and r >= 8 and "k_proj" in targets
+    ):
         return 7
     if alpha != 2 * r:
         return 5
@@ -80,8 +96,9 @@ def sop_map(stage_states: list[str]) -> list[tuple[int, str, str]]:
     out = []
     current = next((i for i, s in enumerate(stage_states) if s not in ("done", "skipped")), None)
     for i, s in enumerate(stage_states):
-        mark = s if s in ("done", "skipped") else ("blocked" if s == "blocked" else
-                                                   "current" if i == current else "todo")
+        mark = (
+            s if s in ("done", "skipped") else ("blocked" if s == "blocked" else "current" if i == current else "todo")
+        )
         out.append((i, STAGES.get(i, "?"), mark))
     return out
 

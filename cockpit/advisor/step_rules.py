@@ -18,9 +18,14 @@ WINDOW = 20
 """Logged steps the step-time rules take a median over: one slow step is not a pattern."""
 
 
-@rule("update_large", "update", sop=SOP + "the-stop-list",
-      sop_line="abnormally large weight updates: stop the run",
-      severity="warn / danger", action="lr x0.5")
+@rule(
+    "update_large",
+    "update",
+    sop=SOP + "the-stop-list",
+    sop_line="abnormally large weight updates: stop the run",
+    severity="warn / danger",
+    action="lr x0.5",
+)
 def update_large(ctx: Context) -> list[Finding]:
     """||dW|| / ||W|| of the adapter per optimizer step over the update band (median of the last steps)."""
     steps, vals = ctx.tail("update_ratio", WINDOW)
@@ -34,29 +39,57 @@ def update_large(ctx: Context) -> list[Finding]:
         sev = "warn"
     else:
         return []
-    return [Finding("update_large", sev, f"each step moves the adapter by {m:.1%} of its norm (median of the last "
-                    f"{len(vals)} logged; band {th.update_ratio_warn:.0%} / {th.update_ratio_danger:.0%}): updates "
-                    "too large, lr too high", {"steps": steps, "values": vals}, steps[0], steps[-1],
-                    actions.lr_half())]
+    return [
+        Finding(
+            "update_large",
+            sev,
+            f"each step moves the adapter by {m:.1%} of its norm (median of the last "
+            f"{len(vals)} logged; band {th.update_ratio_warn:.0%} / {th.update_ratio_danger:.0%}): updates "
+            "too large, lr too high",
+            {"steps": steps, "values": vals},
+            steps[0],
+            steps[-1],
+            actions.lr_half(),
+        )
+    ]
 
 
-@rule("padding_heavy", "step_time", sop=SOP + "signal-step-time",
-      sop_line="step time swinging with sequence length: group by length, or pack",
-      severity="warn", action="group_by_length (or packing)")
+@rule(
+    "padding_heavy",
+    "step_time",
+    sop=SOP + "signal-step-time",
+    sop_line="step time swinging with sequence length: group by length, or pack",
+    severity="warn",
+    action="group_by_length (or packing)",
+)
 def padding_heavy(ctx: Context) -> list[Finding]:
     """Pad positions over pad_share_warn of the batches."""
     steps, vals = ctx.tail("pad_share", WINDOW)
     if len(vals) < 3 or median(vals) <= ctx.thresholds.pad_share_warn:
         return []
     m = median(vals)
-    return [Finding("padding_heavy", "warn", f"{m:.0%} of every batch is padding (median of the last {len(vals)} "
-                    "logged steps): group samples by length, or pack them", {"steps": steps, "values": vals},
-                    steps[0], steps[-1], actions.group_by_length(ctx.config))]
+    return [
+        Finding(
+            "padding_heavy",
+            "warn",
+            f"{m:.0%} of every batch is padding (median of the last {len(vals)} "
+            "logged steps): group samples by length, or pack them",
+            {"steps": steps, "values": vals},
+            steps[0],
+            steps[-1],
+            actions.group_by_length(ctx.config),
+        )
+    ]
 
 
-@rule("data_starved", "step_time", sop=SOP + "signal-step-time",
-      sop_line="steps waiting for their batch: more data loader workers",
-      severity="warn", action="more data loader workers")
+@rule(
+    "data_starved",
+    "step_time",
+    sop=SOP + "signal-step-time",
+    sop_line="steps waiting for their batch: more data loader workers",
+    severity="warn",
+    action="more data loader workers",
+)
 def data_starved(ctx: Context) -> list[Finding]:
     """Time spent waiting for the next batch over data_wait_warn of the step time."""
     steps, wait = ctx.tail("data_wait", WINDOW)
@@ -67,15 +100,28 @@ def data_starved(ctx: Context) -> list[Finding]:
     share = median(wait[-n:]) / max(median(step_time[-n:]), 1e-9)
     if share <= ctx.thresholds.data_wait_warn:
         return []
-    return [Finding("data_starved", "warn", f"steps wait {share:.0%} of their time for the next batch (median of "
-                    f"the last {n} logged): the data loader is starved", {"steps": steps[-n:], "values": wait[-n:],
-                                                                          "share": share},
-                    steps[-n], steps[-1], actions.more_workers(ctx.config))]
+    return [
+        Finding(
+            "data_starved",
+            "warn",
+            f"steps wait {share:.0%} of their time for the next batch (median of "
+            f"the last {n} logged): the data loader is starved",
+            {"steps": steps[-n:], "values": wait[-n:], "share": share},
+            steps[-n],
+            steps[-1],
+            actions.more_workers(ctx.config),
+        )
+    ]
 
 
-@rule("samples_degenerate", "samples", sop=SOP + "signal-samples",
-      sop_line="read the samples: instruction followed? garbage, repetition?",
-      severity="warn / danger", action="lr x0.5 (repetition); check-data (garbage, template leakage)")
+@rule(
+    "samples_degenerate",
+    "samples",
+    sop=SOP + "signal-samples",
+    sop_line="read the samples: instruction followed? garbage, repetition?",
+    severity="warn / danger",
+    action="lr x0.5 (repetition); check-data (garbage, template leakage)",
+)
 def samples_degenerate(ctx: Context) -> list[Finding]:
     """The latest samples repeat themselves, hold garbage or leak the template; worse than the first ones."""
     from cockpit.sample_signals import score_all
@@ -95,9 +141,23 @@ def samples_degenerate(ctx: Context) -> list[Finding]:
     sev = "danger" if len(bad) == len(latest) and not was_bad else "warn"
     s, sc = bad[0]
     prompt = str(s.get("prompt", "")).replace("\n", " ")[:40]
-    evidence = {"steps": [last_step], "prompt": s.get("prompt"), "completion": s.get("completion"),
-                "what": sc.summary(), "bad": len(bad), "of": len(latest)}
+    evidence = {
+        "steps": [last_step],
+        "prompt": s.get("prompt"),
+        "completion": s.get("completion"),
+        "what": sc.summary(),
+        "bad": len(bad),
+        "of": len(latest),
+    }
     action = actions.check_data() if garbage else actions.lr_half()
-    return [Finding("samples_degenerate", sev, f"{len(bad)} of {len(latest)} samples at step {last_step} go wrong: "
-                    f"{sc.summary()} (e.g. '{prompt}')", evidence, last_step if isinstance(last_step, int) else None,
-                    last_step if isinstance(last_step, int) else None, action)]
+    return [
+        Finding(
+            "samples_degenerate",
+            sev,
+            f"{len(bad)} of {len(latest)} samples at step {last_step} go wrong: {sc.summary()} (e.g. '{prompt}')",
+            evidence,
+            last_step if isinstance(last_step, int) else None,
+            last_step if isinstance(last_step, int) else None,
+            action,
+        )
+    ]

@@ -1,6 +1,6 @@
 """The README's "what the advisor knows" table, made from the rule registry so it cannot go stale.
 
-    python -m cockpit.advisor.table     # prints the table; tests/test_causes.py checks the README holds it
+python -m cockpit.advisor.table     # prints the table; tests/test_causes.py checks the README holds it
 """
 
 from __future__ import annotations

@@ -32,15 +32,25 @@ class Finding:
     first_step: int | None = None
     last_step: int | None = None
     action: Action | None = None
-    folded: tuple["Finding", ...] = ()
+    folded: tuple[Finding, ...] = ()
     """Findings this one explains (its root cause makes their advice moot): shown under it, not beside it."""
 
     def to_dict(self) -> dict[str, Any]:
-        d = {"rule": self.rule, "severity": self.severity, "message": self.message, "evidence": self.evidence,
-             "first_step": self.first_step, "last_step": self.last_step}
+        d = {
+            "rule": self.rule,
+            "severity": self.severity,
+            "message": self.message,
+            "evidence": self.evidence,
+            "first_step": self.first_step,
+            "last_step": self.last_step,
+        }
         if self.action is not None:
-            d["action"] = {"id": self.action.id, "label": self.action.label, "command": self.action.command,
-                           "config_patch": self.action.config_patch}
+            d["action"] = {
+                "id": self.action.id,
+                "label": self.action.label,
+                "command": self.action.command,
+                "config_patch": self.action.config_patch,
+            }
         if self.folded:
             d["folded"] = [f.to_dict() for f in self.folded]
         return d

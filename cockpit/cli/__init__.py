@@ -38,7 +38,24 @@ def main() -> None:
     """
 
 
-for command in (start.run, start.demo, start.resume, watch.attach, watch.ctl, watch.ls_, afterwards.diagnose,
-                afterwards.replay, afterwards.report, afterwards.compare, prepare.validate, prepare.estimate,
-                prepare.check_data, prepare.sweep, study.study, model.fetch_model, model.merge, model.export):
+for command in (
+    start.run,
+    start.demo,
+    start.resume,
+    watch.attach,
+    watch.ctl,
+    watch.ls_,
+    afterwards.diagnose,
+    afterwards.replay,
+    afterwards.report,
+    afterwards.compare,
+    prepare.validate,
+    prepare.estimate,
+    prepare.check_data,
+    prepare.sweep,
+    study.study,
+    model.fetch_model,
+    model.merge,
+    model.export,
+):
     main.add_command(command)

@@ -62,8 +62,13 @@ def report(path: str, out: str | None) -> None:
 
 @click.command(context_settings=CONTEXT)
 @click.argument("paths", nargs=-1, required=True, type=click.Path(exists=True))
-@click.option("--html", "html_out", default=None, type=click.Path(dir_okay=False),
-              help="Also save as a self-contained HTML page (or Markdown: FILE.md).")
+@click.option(
+    "--html",
+    "html_out",
+    default=None,
+    type=click.Path(dir_okay=False),
+    help="Also save as a self-contained HTML page (or Markdown: FILE.md).",
+)
 def compare(paths: tuple[str, ...], html_out: str | None) -> None:
     """Runs overlaid: loss, eval_loss, grad_norm, entropy, the config keys that differ, verdicts.
 

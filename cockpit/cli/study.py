@@ -12,8 +12,13 @@ from cockpit.cli.options import CONTEXT, fail, load_config_or_exit, require_trai
 
 @click.command(context_settings=CONTEXT)
 @click.argument("target", type=click.Path(exists=True))
-@click.option("--set", "overrides", multiple=True, metavar="KEY=VALUE",
-              help="Override a config field of a new study, e.g. --set training.max_steps=40 (repeatable).")
+@click.option(
+    "--set",
+    "overrides",
+    multiple=True,
+    metavar="KEY=VALUE",
+    help="Override a config field of a new study, e.g. --set training.max_steps=40 (repeatable).",
+)
 @click.option("--runs-dir", default="runs", show_default=True, help="Where a new study directory is created.")
 @click.option("--auto", is_flag=True, help="Run unattended through the decisions the numbers make.")
 @click.option("--accept-defaults", is_flag=True, help="Where only a person can judge, take the default answer.")
@@ -22,8 +27,18 @@ from cockpit.cli.options import CONTEXT, fail, load_config_or_exit, require_trai
 @click.option("--max-runs", type=click.IntRange(min=1), default=None, help="Start at most this many runs.")
 @click.option("--max-hours", type=click.FloatRange(min=0.0, min_open=True), default=None, help="Wall-time budget.")
 @click.option("--answer", "answers", multiple=True, metavar="ID=VALUE", help="Answer a question the study asked.")
-def study(target: str, overrides, runs_dir: str, auto: bool, accept_defaults: bool, trial_steps: int | None,
-          final_steps: int | None, max_runs: int | None, max_hours: float | None, answers) -> None:
+def study(
+    target: str,
+    overrides,
+    runs_dir: str,
+    auto: bool,
+    accept_defaults: bool,
+    trial_steps: int | None,
+    final_steps: int | None,
+    max_runs: int | None,
+    max_hours: float | None,
+    answers,
+) -> None:
     """The SOP across runs: stages 0-8 with evidence, from CONFIG (or continue a study directory).
 
     \b
@@ -40,6 +55,17 @@ def study(target: str, overrides, runs_dir: str, auto: bool, accept_defaults: bo
     from cockpit.study import main as study_main
 
     given = dict(a.split("=", 1) for a in answers)
-    sys.exit(study_main(target, load_config=lambda p: load_config_or_exit(p, overrides), runs_dir=runs_dir, auto=auto,
-                        accept_defaults=accept_defaults, trial_steps=trial_steps, final_steps=final_steps,
-                        max_runs=max_runs, max_hours=max_hours, answers=given))
+    sys.exit(
+        study_main(
+            target,
+            load_config=lambda p: load_config_or_exit(p, overrides),
+            runs_dir=runs_dir,
+            auto=auto,
+            accept_defaults=accept_defaults,
+            trial_steps=trial_steps,
+            final_steps=final_steps,
+            max_runs=max_runs,
+            max_hours=max_hours,
+            answers=given,
+        )
+    )

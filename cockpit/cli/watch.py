@@ -34,9 +34,13 @@ def attach(run_dir: str, theme: str | None) -> None:
 @click.argument("value", required=False)
 @click.option("--timeout", default=60.0, show_default=True, help="Seconds to wait for the trainer's ack.")
 @click.option("--no-wait", is_flag=True, help="Write the command and return without waiting for the ack.")
-@click.option("--expires", type=click.FloatRange(min=0.1), default=None, metavar="SECONDS",
-              help="The trainer refuses the command if it reads it later than this "
-                   "(default: --timeout; 300 with --no-wait).")
+@click.option(
+    "--expires",
+    type=click.FloatRange(min=0.1),
+    default=None,
+    metavar="SECONDS",
+    help="The trainer refuses the command if it reads it later than this (default: --timeout; 300 with --no-wait).",
+)
 def ctl(run_dir: str, action: str, value: str | None, timeout: float, no_wait: bool, expires: float | None) -> None:
     """Send one command to a running trainer and print its ack.
 
@@ -56,8 +60,11 @@ def ctl(run_dir: str, action: str, value: str | None, timeout: float, no_wait: b
     if ack is None:
         if no_wait:
             return
-        click.echo(f"no ack within {expires or timeout:g}s: the command expired and will not be applied "
-                   f"(is the trainer running? see {Path(run_dir) / 'trainer.log'})", err=True)
+        click.echo(
+            f"no ack within {expires or timeout:g}s: the command expired and will not be applied "
+            f"(is the trainer running? see {Path(run_dir) / 'trainer.log'})",
+            err=True,
+        )
         sys.exit(1)
     if ack.get("ok"):
         click.echo(f"ok: {ack.get('cmd')} at step {ack.get('step')}  {ack.get('change') or ''}".rstrip())

@@ -25,8 +25,10 @@ def main(paths: list[str], out: str | None = None, min_runs: int = 2) -> int:
         sources, notes = expand(paths)
         if len(sources) < min_runs:
             have = f"{len(sources)} run" + ("s" if len(sources) != 1 else "")
-            raise CompareError(f"{' '.join(paths)}: {have} with a log to compare; give at least {min_runs} "
-                               "(run directories, trainer_state.json files, or a sweep or study directory)")
+            raise CompareError(
+                f"{' '.join(paths)}: {have} with a log to compare; give at least {min_runs} "
+                "(run directories, trainer_state.json files, or a sweep or study directory)"
+            )
         histories, kinds = [], []
         for src in sources:
             log = resolve(src.path)

@@ -9,8 +9,14 @@ from cockpit.compare.model import NUMBER_COLUMNS, CompareReport
 from cockpit.report.html import page
 from cockpit.report.svg import RUN_COLORS, SEVERITY_COLOR, svg_chart
 
-VERDICT_SEVERITY = {"good": "ok", "too_low": "warn", "too_short": "warn", "rising": "danger", "too_high": "danger",
-                    "failed": "critical"}
+VERDICT_SEVERITY = {
+    "good": "ok",
+    "too_low": "warn",
+    "too_short": "warn",
+    "rising": "danger",
+    "too_high": "danger",
+    "failed": "critical",
+}
 """A sweep verdict's colour, as the severity it amounts to."""
 
 
@@ -29,8 +35,14 @@ def _verdict(v: str | None) -> str:
 def render_html(r: CompareReport) -> str:
     groups = len({x.group for x in r.runs}) > 1  # one sweep's trials: its name is the title already
     verdicts = any(x.verdict for x in r.runs)
-    columns = ("run", *(("from",) if groups else ()), *(("verdict",) if verdicts else ()), "state", "steps",
-               *NUMBER_COLUMNS)
+    columns = (
+        "run",
+        *(("from",) if groups else ()),
+        *(("verdict",) if verdicts else ()),
+        "state",
+        "steps",
+        *NUMBER_COLUMNS,
+    )
     head = "".join(f"<th>{e(h)}</th>" for h in columns)
     rows = "".join(
         f"<tr class=run><td class=name>{_swatch(i)}{e(x.label)}</td>"
@@ -39,20 +51,30 @@ def render_html(r: CompareReport) -> str:
         + f"<td>{e(x.state)}</td><td class=num>{e(x.steps)}</td>"
         + "".join(f"<td class=num>{e(x.numbers[k])}</td>" for k in NUMBER_COLUMNS)
         + f"</tr><tr class=sub><td></td><td colspan={len(columns) - 1}>advisor: {e(x.advisor)}"
-        + (f" &nbsp;·&nbsp; sweep: {e(x.reason)}" if x.reason else "") + "</td></tr>"
-        for i, x in enumerate(r.runs))
+        + (f" &nbsp;·&nbsp; sweep: {e(x.reason)}" if x.reason else "")
+        + "</td></tr>"
+        for i, x in enumerate(r.runs)
+    )
     if r.diff:
         dh = "<tr><th>key</th>" + "".join(f"<th>{_swatch(i)}{e(x.label)}</th>" for i, x in enumerate(r.runs)) + "</tr>"
-        diff = "<table>" + dh + "".join(f"<tr><th>{e(k)}</th>" + "".join(f"<td>{e(v)}</td>" for v in vals) + "</tr>"
-                                        for k, vals in r.diff) + "</table>"
+        diff = (
+            "<table>"
+            + dh
+            + "".join(
+                f"<tr><th>{e(k)}</th>" + "".join(f"<td>{e(v)}</td>" for v in vals) + "</tr>" for k, vals in r.diff
+            )
+            + "</table>"
+        )
     else:
         diff = "<p>none: every run has the same config (or the logs record none)</p>"
     notes = "".join(f"<p>skipped: {e(n)}</p>" for n in r.notes)
     charts = "".join(f"<figure>{svg_chart(c, names=r.names)}</figure>" for c in r.charts)
     missing = f"<p>no run logged: {e(', '.join(r.missing))}</p>" if r.missing else ""
-    body = (f"<h1>Compare: {e(r.title)}</h1><h2>Runs ({len(r.runs)})</h2><table>{head}{rows}</table>{notes}"
-            f"<h2>Config difference</h2>{diff}<h2>Charts</h2>"
-            "<p>One colour per run. Thick lines are smoothed (EMA) over the faint raw values; eval loss is dashed "
-            "with a dot at each evaluation. grad_norm's shades are the SOP's bands: normal (green), high (yellow), "
-            f"explosion precursor (orange), explosion (red).</p>{charts}{missing}")
+    body = (
+        f"<h1>Compare: {e(r.title)}</h1><h2>Runs ({len(r.runs)})</h2><table>{head}{rows}</table>{notes}"
+        f"<h2>Config difference</h2>{diff}<h2>Charts</h2>"
+        "<p>One colour per run. Thick lines are smoothed (EMA) over the faint raw values; eval loss is dashed "
+        "with a dot at each evaluation. grad_norm's shades are the SOP's bands: normal (green), high (yellow), "
+        f"explosion precursor (orange), explosion (red).</p>{charts}{missing}"
+    )
     return page(f"Compare: {r.title}", body)

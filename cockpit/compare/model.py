@@ -14,8 +14,12 @@ from cockpit.report.charts import Chart, eval_line, grad_norm_bands, line_for
 from cockpit.report.units import fmt_plain, fmt_value
 from cockpit.thresholds import Thresholds
 
-METRICS = (("loss", "train loss"), ("eval_loss", "eval loss"), ("grad_norm", "grad_norm (log scale)"),
-           ("entropy", "entropy"))
+METRICS = (
+    ("loss", "train loss"),
+    ("eval_loss", "eval loss"),
+    ("grad_norm", "grad_norm (log scale)"),
+    ("entropy", "entropy"),
+)
 """The overlaid charts, in order (issue #18: loss, eval_loss, grad_norm, entropy)."""
 
 
@@ -62,27 +66,42 @@ def _numbers(h: History) -> dict[str, str]:
     gn = [v for v in h.series["grad_norm"] if math.isfinite(v)]
     ent = _last_finite(h.series["entropy"])
     lrs = [v for v in h.series["learning_rate"] if math.isfinite(v)]
-    return {"final loss": fmt_plain(loss) if loss is not None else "-",
-            "best eval_loss": fmt_plain(min(ev)) if ev else "-",
-            "max grad_norm": fmt_plain(max(gn)) if gn else "-",
-            "final entropy": fmt_plain(ent) if ent is not None else "-",
-            "peak lr": fmt_value(max(lrs), "lr") if lrs else "-"}
+    return {
+        "final loss": fmt_plain(loss) if loss is not None else "-",
+        "best eval_loss": fmt_plain(min(ev)) if ev else "-",
+        "max grad_norm": fmt_plain(max(gn)) if gn else "-",
+        "final entropy": fmt_plain(ent) if ent is not None else "-",
+        "peak lr": fmt_value(max(lrs), "lr") if lrs else "-",
+    }
 
 
-def build_compare(sources: list[RunSource], histories: list[History], kinds: list[str],
-                  notes: list[str], title: str) -> CompareReport:
+def build_compare(
+    sources: list[RunSource], histories: list[History], kinds: list[str], notes: list[str], title: str
+) -> CompareReport:
     """`kinds`: each log's kind (run | events | trainer_state); a trainer_state's config is partial."""
     from cockpit.advisor import advise
 
     rows = []
     for src, h in zip(sources, histories):
         steps = f"{h.step}" + (f" / {h.total_steps}" if h.total_steps else "")
-        rows.append(RunRow(src.label, str(src.path), src.group, h.state, steps, src.verdict, src.reason,
-                           advise(h).verdict, _numbers(h)))
+        rows.append(
+            RunRow(
+                src.label,
+                str(src.path),
+                src.group,
+                h.state,
+                steps,
+                src.verdict,
+                src.reason,
+                advise(h).verdict,
+                _numbers(h),
+            )
+        )
     configs: list[Any] = [h.config for h in histories]
     diff = config_diff(configs, [k == "trainer_state" for k in kinds])
-    charts, missing = overlay_charts(histories, [r.label for r in rows],
-                                     Thresholds.from_config(configs[0] if configs else None))
+    charts, missing = overlay_charts(
+        histories, [r.label for r in rows], Thresholds.from_config(configs[0] if configs else None)
+    )
     return CompareReport(title, rows, diff, charts, missing, notes)
 
 
@@ -101,8 +120,9 @@ def overlay_charts(histories: list[History], labels: list[str], th: Thresholds) 
             continue
         log_y = key == "grad_norm" and all(v > 0 for ln in lines for v in ln.values)
         bands = grad_norm_bands(th) if key == "grad_norm" else []
-        charts.append(Chart(key, title if log_y or key != "grad_norm" else "grad_norm", None, lines, bands,
-                            log_y=log_y))
+        charts.append(
+            Chart(key, title if log_y or key != "grad_norm" else "grad_norm", None, lines, bands, log_y=log_y)
+        )
     steps = [s for c in charts for ln in c.lines for s in ln.steps]
     for c in charts:  # one x axis for all: an eval every 15 steps lines up with the train curves
         c.x_range = (min(steps), max(steps)) if steps and max(steps) > min(steps) else None

@@ -9,13 +9,15 @@ from cockpit.report.text import caption, chart_text, layout_markdown, layout_tex
 
 def _run_grid(r: CompareReport) -> list[list[str]]:
     head = ["run", "from", "verdict", "state", "steps", *NUMBER_COLUMNS]
-    rows = [[x.label, x.group or "-", x.verdict or "-", x.state, x.steps, *(x.numbers[k] for k in NUMBER_COLUMNS)]
-            for x in r.runs]
+    rows = [
+        [x.label, x.group or "-", x.verdict or "-", x.state, x.steps, *(x.numbers[k] for k in NUMBER_COLUMNS)]
+        for x in r.runs
+    ]
     if len({x.group for x in r.runs}) <= 1:  # one sweep's trials: its name is the title already
         head, rows = [h for h in head if h != "from"], [row[:1] + row[2:] for row in rows]
     if not any(x.verdict for x in r.runs):
         i = head.index("verdict")
-        head, rows = head[:i] + head[i + 1:], [row[:i] + row[i + 1:] for row in rows]
+        head, rows = head[:i] + head[i + 1 :], [row[:i] + row[i + 1 :] for row in rows]
     return [head, *rows]
 
 

@@ -16,8 +16,15 @@ from cockpit.thresholds import ThresholdError
 class ConfigError(Exception):
     """A config that cannot be used. `str()` is the whole message for the user."""
 
-    def __init__(self, message: str, *, file: str | None = None, line: int | None = None,
-                 column: int | None = None, field: str | None = None):
+    def __init__(
+        self,
+        message: str,
+        *,
+        file: str | None = None,
+        line: int | None = None,
+        column: int | None = None,
+        field: str | None = None,
+    ):
         self.file, self.line, self.column, self.field = file, line, column, field
         where = file or "<config>"
         if line is not None:

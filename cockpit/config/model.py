@@ -61,8 +61,11 @@ class LoraSection(Section):
     @field_validator("init_lora_weights", mode="before")
     @classmethod
     def _known_init(cls, v: Any) -> Any:
-        if v is True or v in ("gaussian", "pissa", "olora") or (
-                isinstance(v, str) and v.startswith("pissa_niter_") and v[12:].isdigit() and int(v[12:]) > 0):
+        if (
+            v is True
+            or v in ("gaussian", "pissa", "olora")
+            or (isinstance(v, str) and v.startswith("pissa_niter_") and v[12:].isdigit() and int(v[12:]) > 0)
+        ):
             return v
         if isinstance(v, str) and v.lower() == "true":
             return True
@@ -87,11 +90,15 @@ class LoraSection(Section):
     def _variants_combine(self) -> LoraSection:
         if self.init_lora_weights in ("pissa", "olora") or str(self.init_lora_weights).startswith("pissa_"):
             if self.use_dora:
-                raise ValueError(f"init_lora_weights: {self.init_lora_weights} with use_dora: peft cannot convert "
-                                 "a DoRA adapter back to the original base; use one of the two")
+                raise ValueError(
+                    f"init_lora_weights: {self.init_lora_weights} with use_dora: peft cannot convert "
+                    "a DoRA adapter back to the original base; use one of the two"
+                )
             if self.use_rslora and (self.rank_pattern or self.alpha_pattern):
-                raise ValueError(f"init_lora_weights: {self.init_lora_weights} with use_rslora and a rank/alpha "
-                                 "pattern: peft cannot convert that adapter back to the original base")
+                raise ValueError(
+                    f"init_lora_weights: {self.init_lora_weights} with use_rslora and a rank/alpha "
+                    "pattern: peft cannot convert that adapter back to the original base"
+                )
         return self
 
     @property

@@ -27,7 +27,8 @@ class NotifyConfig(Section):
     desktop: bool = False
     """A desktop notification through notify-send, when it is installed."""
     on: list[Literal["guard", "crashed", "finished", "stopped", "threshold"]] = Field(
-        default_factory=lambda: list(NOTIFY_EVENTS))
+        default_factory=lambda: list(NOTIFY_EVENTS)
+    )
     """Which events alert."""
     min_interval: float = Field(300.0, ge=0.0)
     """Seconds between two alerts of the same kind (the run's end always alerts)."""

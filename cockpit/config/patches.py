@@ -35,8 +35,9 @@ def write_next_config(run_dir: str | Path, patch: dict[str, Any], name: str = "n
     data = apply_patch(yaml.safe_load((run_dir / "config.yaml").read_text()) or {}, patch)
     cfg = RunConfig.model_validate(data)
     out = run_dir / name
-    out.write_text(f"# Next run, from the advisor's reading of {run_dir.name}: {patch_to_set_args(patch)}\n"
-                   + cfg.to_yaml())
+    out.write_text(
+        f"# Next run, from the advisor's reading of {run_dir.name}: {patch_to_set_args(patch)}\n" + cfg.to_yaml()
+    )
     return out
 
 
@@ -57,7 +58,10 @@ def parse_overrides(items: list[str] | tuple[str, ...]) -> list[tuple[str, str]]
         bad = next((c for c in item if unicodedata.category(c) == "Cc"), None)
         if bad is not None:
             # YAML would fold a newline into a space and keep a tab: the value used would not be the one typed.
-            raise ConfigError(f"--set {k.strip()}: the value holds a control character ({bad!r}); put values "
-                              "that need one in the config file", field=k.strip())
+            raise ConfigError(
+                f"--set {k.strip()}: the value holds a control character ({bad!r}); put values "
+                "that need one in the config file",
+                field=k.strip(),
+            )
         out.append((k.strip(), v.strip()))
     return out

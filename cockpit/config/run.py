@@ -82,8 +82,9 @@ class RunConfig(Section):
             return self
         which = "guards.early_stop" if g.early_stop is not None else "guards.on_overfit"
         if self.training.eval_steps <= 0:
-            raise ValueError(f"{which} needs evaluations: set training.eval_steps (and data.eval_ratio or "
-                             "data.eval_path)")
+            raise ValueError(
+                f"{which} needs evaluations: set training.eval_steps (and data.eval_ratio or data.eval_path)"
+            )
         if not self.data.eval_path and self.data.eval_ratio <= 0:
             raise ValueError(f"{which} needs eval data: set data.eval_ratio or data.eval_path")
         return self

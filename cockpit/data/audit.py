@@ -115,8 +115,9 @@ def _sample(rows: list[dict], cap: int, seed: int) -> list[dict]:
     return [rows[i] for i in idx]
 
 
-def audit(cfg: RunConfig, skip_bad: bool = False, *, tokenizer: Any = None, loaded: LoadedData | None = None
-          ) -> AuditReport:
+def audit(
+    cfg: RunConfig, skip_bad: bool = False, *, tokenizer: Any = None, loaded: LoadedData | None = None
+) -> AuditReport:
     """Answer the SOP's step-0 questions for `cfg.data` (see the module doc). Raises DataError on bad
     data (unless skip_bad). `tokenizer` / `loaded` may be passed in by a caller that has them (the
     trainer); otherwise they are loaded here. A tokenizer that cannot be loaded is a warning."""
@@ -145,12 +146,24 @@ def audit(cfg: RunConfig, skip_bad: bool = False, *, tokenizer: Any = None, load
         try:
             tokenizer = load_tokenizer(cfg)
         except ModuleNotFoundError as e:  # the base install: no transformers
-            findings.append(DataFinding("warn", "no_tokenizer", f"token counts and the chat-template check need the "
-                                    f"[train] extra ({e.name} is not installed): pip install 'lora-cockpit[train]'"))
+            findings.append(
+                DataFinding(
+                    "warn",
+                    "no_tokenizer",
+                    f"token counts and the chat-template check need the "
+                    f"[train] extra ({e.name} is not installed): pip install 'lora-cockpit[train]'",
+                )
+            )
         except Exception as e:  # offline hub id, missing files, ...: the rest of the audit still stands
-            findings.append(DataFinding("warn", "no_tokenizer", f"tokenizer of {cfg.model.name_or_path} not available "
-                                    f"({type(e).__name__}: {str(e)[:200]}); token counts and the chat-template "
-                                    "check skipped"))
+            findings.append(
+                DataFinding(
+                    "warn",
+                    "no_tokenizer",
+                    f"tokenizer of {cfg.model.name_or_path} not available "
+                    f"({type(e).__name__}: {str(e)[:200]}); token counts and the chat-template "
+                    "check skipped",
+                )
+            )
     ml = cfg.training.max_length
     if tokenizer is not None:
         from cockpit.data.template_check import measure
@@ -160,12 +173,19 @@ def audit(cfg: RunConfig, skip_bad: bool = False, *, tokenizer: Any = None, load
         tot = sorted(m.total)
         k = len(tot)
         if k:
-            tokens = {"mean": round(sum(tot) / k, 2), "p50": _pct(tot, 0.5), "p95": _pct(tot, 0.95),
-                      "max": float(tot[-1]), "truncated_share": round(sum(1 for x in tot if x > ml) / k, 4),
-                      "dropped": sum(1 for p in m.prompt if p and p >= ml), "max_length": ml,
-                      "prompt_mean": round(sum(m.prompt) / k, 2),
-                      "answer_mean": round(sum(t - p for t, p in zip(m.total, m.prompt)) / k, 2),
-                      "sampled_rows": k, "tokenizer": str(getattr(tokenizer, "name_or_path", "") or "")}
+            tokens = {
+                "mean": round(sum(tot) / k, 2),
+                "p50": _pct(tot, 0.5),
+                "p95": _pct(tot, 0.95),
+                "max": float(tot[-1]),
+                "truncated_share": round(sum(1 for x in tot if x > ml) / k, 4),
+                "dropped": sum(1 for p in m.prompt if p and p >= ml),
+                "max_length": ml,
+                "prompt_mean": round(sum(m.prompt) / k, 2),
+                "answer_mean": round(sum(t - p for t, p in zip(m.total, m.prompt)) / k, 2),
+                "sampled_rows": k,
+                "tokenizer": str(getattr(tokenizer, "name_or_path", "") or ""),
+            }
         if k == n and m.check.applicable:
             answer_lengths = [t - p for t, p in zip(m.total, m.prompt)]
         template = m.check.to_dict()
@@ -182,38 +202,80 @@ def audit(cfg: RunConfig, skip_bad: bool = False, *, tokenizer: Any = None, load
     # the other warnings
     if tokens:
         if tokens["truncated_share"] > 0.01:
-            findings.append(DataFinding("warn", "truncation",
-                                    f"{tokens['truncated_share']:.1%} of samples are longer than training.max_length "
-                                    f"{ml} (p95 {tokens['p95']:.0f}, max {tokens['max']:.0f}): they are cut; "
-                                    "raise max_length?"))
+            findings.append(
+                DataFinding(
+                    "warn",
+                    "truncation",
+                    f"{tokens['truncated_share']:.1%} of samples are longer than training.max_length "
+                    f"{ml} (p95 {tokens['p95']:.0f}, max {tokens['max']:.0f}): they are cut; "
+                    "raise max_length?",
+                )
+            )
         if tokens["dropped"]:
-            findings.append(DataFinding("warn", "dropped", f"{tokens['dropped']} sample(s) have a prompt of "
-                                    f">= {ml} tokens: no answer token is left after truncation (TRL drops them)"))
+            findings.append(
+                DataFinding(
+                    "warn",
+                    "dropped",
+                    f"{tokens['dropped']} sample(s) have a prompt of "
+                    f">= {ml} tokens: no answer token is left after truncation (TRL drops them)",
+                )
+            )
     if one_style and templated:
-        findings.append(DataFinding("warn", "one_style", f"one style ({style['top_family']}, "
-                                f"{style['top_family_share']:.0%}) and templated: outputs may turn rigid; "
-                                "if samples all look alike, lower lora_alpha"))
+        findings.append(
+            DataFinding(
+                "warn",
+                "one_style",
+                f"one style ({style['top_family']}, "
+                f"{style['top_family_share']:.0%}) and templated: outputs may turn rigid; "
+                "if samples all look alike, lower lora_alpha",
+            )
+        )
     elif style["top_family_share"] < 0.5:
-        findings.append(DataFinding("ok", "mixed_style", f"mixed styles (top family {style['top_family']} "
-                                f"{style['top_family_share']:.0%}): loss falls slower; judge lr over the full sweep"))
+        findings.append(
+            DataFinding(
+                "ok",
+                "mixed_style",
+                f"mixed styles (top family {style['top_family']} "
+                f"{style['top_family_share']:.0%}): loss falls slower; judge lr over the full sweep",
+            )
+        )
     if template:
         findings += _template_findings(template, cfg)
     if loaded.skipped:
-        findings.append(DataFinding("warn", "skipped", f"{loaded.skipped} malformed row(s) skipped "
-                                f"(first: {loaded.bad[0]})"))
+        findings.append(
+            DataFinding("warn", "skipped", f"{loaded.skipped} malformed row(s) skipped (first: {loaded.bad[0]})")
+        )
     findings.sort(key=lambda f: -severity.RANK[f.severity])
     worst = severity.worst(f.severity for f in findings)
     from cockpit.general.mix import describe, mix_in
 
     _, mix = mix_in(rows, cfg.data, loaded.format, seed)  # a bad data.general_path is refused here too
     return AuditReport(
-        source=loaded.source, format=loaded.format, rows=n, eval_rows=len(loaded.eval_rows),
-        skipped_rows=loaded.skipped, bad_rows=[str(b) for b in loaded.bad[:20]], size_bucket=bucket,
-        duplicate_ratio=round(dup, 4), near_duplicate_ratio=round(near, 4), shared_prefix_ratio=round(shared, 4),
-        top_prefix=top_prefix, templated=templated, tokens=tokens, style=style, one_style=one_style,
-        reasoning_need=cfg.data.reasoning_need, recommended=rec, config_patch=patch, template=template,
-        findings=findings, warnings=[f.message for f in findings if f.severity != "ok"], worst=worst,
-        elapsed_s=round(time.perf_counter() - t0, 3), general_mix=describe(mix) if mix else "")
+        source=loaded.source,
+        format=loaded.format,
+        rows=n,
+        eval_rows=len(loaded.eval_rows),
+        skipped_rows=loaded.skipped,
+        bad_rows=[str(b) for b in loaded.bad[:20]],
+        size_bucket=bucket,
+        duplicate_ratio=round(dup, 4),
+        near_duplicate_ratio=round(near, 4),
+        shared_prefix_ratio=round(shared, 4),
+        top_prefix=top_prefix,
+        templated=templated,
+        tokens=tokens,
+        style=style,
+        one_style=one_style,
+        reasoning_need=cfg.data.reasoning_need,
+        recommended=rec,
+        config_patch=patch,
+        template=template,
+        findings=findings,
+        warnings=[f.message for f in findings if f.severity != "ok"],
+        worst=worst,
+        elapsed_s=round(time.perf_counter() - t0, 3),
+        general_mix=describe(mix) if mix else "",
+    )
 
 
 def _template_findings(t: dict[str, Any], cfg: RunConfig) -> list[DataFinding]:
@@ -222,33 +284,63 @@ def _template_findings(t: dict[str, Any], cfg: RunConfig) -> list[DataFinding]:
         return out
     n = t.get("rows_checked", 0)
     if not t.get("has_template", True):
-        return [DataFinding("danger", "no_chat_template", "the tokenizer has no chat template: TRL cannot render chat "
-                        "rows; set data.chat_template (a Jinja template or a file) or use text rows")]
+        return [
+            DataFinding(
+                "danger",
+                "no_chat_template",
+                "the tokenizer has no chat template: TRL cannot render chat "
+                "rows; set data.chat_template (a Jinja template or a file) or use text rows",
+            )
+        ]
     if t.get("render_errors"):
         out.append(DataFinding("danger", "template_error", t["problems"][0]))
     if not n:
         return out
     if t["mismatch_rows"]:
-        out.append(DataFinding("danger", "template_mismatch",
-                           f"chat template: the prompt rendered for training differs from the inference prompt "
-                           f"in {t['mismatch_rows']} of {n} rows; the model would be trained on a context it "
-                           f"does not see at inference ({t['sample'].get('first_difference', '')})"))
+        out.append(
+            DataFinding(
+                "danger",
+                "template_mismatch",
+                f"chat template: the prompt rendered for training differs from the inference prompt "
+                f"in {t['mismatch_rows']} of {n} rows; the model would be trained on a context it "
+                f"does not see at inference ({t['sample'].get('first_difference', '')})",
+            )
+        )
     elif t["token_mismatch_rows"]:
-        out.append(DataFinding("warn", "token_boundary",
-                           f"{t['token_mismatch_rows']} of {n} rows: the tokenized prompt is not a prefix of the "
-                           "tokenized prompt+answer (tokens merge across the boundary)"))
+        out.append(
+            DataFinding(
+                "warn",
+                "token_boundary",
+                f"{t['token_mismatch_rows']} of {n} rows: the tokenized prompt is not a prefix of the "
+                "tokenized prompt+answer (tokens merge across the boundary)",
+            )
+        )
     if t["masked_answer_rows"]:
-        out.append(DataFinding("danger", "answer_masked",
-                           f"{t['masked_answer_rows']} of {n} rows: part of the answer carries no loss"))
+        out.append(
+            DataFinding(
+                "danger", "answer_masked", f"{t['masked_answer_rows']} of {n} rows: part of the answer carries no loss"
+            )
+        )
     if t["zero_loss_rows"] == n and n:
         out.append(DataFinding("danger", "no_loss", "no token carries loss in any row: nothing would be learned"))
     if not cfg.training.assistant_only_loss:
-        out.append(DataFinding("warn", "loss_on_prompt", "training.assistant_only_loss is false: the prompt tokens "
-                           f"carry loss too ({t['loss_share']:.0%} of tokens)"))
+        out.append(
+            DataFinding(
+                "warn",
+                "loss_on_prompt",
+                "training.assistant_only_loss is false: the prompt tokens "
+                f"carry loss too ({t['loss_share']:.0%} of tokens)",
+            )
+        )
     elif t["loss_before_answer_rows"]:
-        out.append(DataFinding("danger" if not t["mismatch_rows"] else "warn", "loss_on_prompt",
-                           f"{t['loss_before_answer_rows']} of {n} rows: prompt or template text before the answer "
-                           f"carries loss ({t['sample'].get('loss_text', '')[:40]!r}...)"))
+        out.append(
+            DataFinding(
+                "danger" if not t["mismatch_rows"] else "warn",
+                "loss_on_prompt",
+                f"{t['loss_before_answer_rows']} of {n} rows: prompt or template text before the answer "
+                f"carries loss ({t['sample'].get('loss_text', '')[:40]!r}...)",
+            )
+        )
     return out
 
 
@@ -258,8 +350,12 @@ def main(cfg: RunConfig, *, as_json: bool = False, skip_bad: bool = False) -> in
         rep = audit(cfg, skip_bad=skip_bad)
     except DataError as e:
         if as_json:
-            print(json.dumps({"error": str(e), "problems": [str(p) for p in e.problems[:20]],
-                              "problem_count": len(e.problems)}, indent=1))
+            print(
+                json.dumps(
+                    {"error": str(e), "problems": [str(p) for p in e.problems[:20]], "problem_count": len(e.problems)},
+                    indent=1,
+                )
+            )
         print(f"error: {e}", file=sys.stderr)
         return 2
     if as_json:

@@ -81,12 +81,16 @@ def _refuse(path: Path, bad: list[RowProblem]) -> DataError:
     shown = "\n  ".join(str(b) for b in bad[:MAX_SHOWN])
     more = f"\n  ... and {len(bad) - MAX_SHOWN} more" if len(bad) > MAX_SHOWN else ""
     n = len(bad)
-    return DataError(f"{n} malformed row{'s' if n > 1 else ''} in {path} "
-                     f"(fix them, or set data.skip_bad / --skip-bad to drop them):\n  {shown}{more}", bad)
+    return DataError(
+        f"{n} malformed row{'s' if n > 1 else ''} in {path} "
+        f"(fix them, or set data.skip_bad / --skip-bad to drop them):\n  {shown}{more}",
+        bad,
+    )
 
 
-def load_file(path_str: str, fmt: str, system_prompt: str | None, skip_bad: bool
-              ) -> tuple[list[dict], list[dict], str, list[RowProblem]]:
+def load_file(
+    path_str: str, fmt: str, system_prompt: str | None, skip_bad: bool
+) -> tuple[list[dict], list[dict], str, list[RowProblem]]:
     """(rows, raw records, format, problems) of one file; DataError as described in the module doc."""
     path = Path(resolve_path(path_str))
     if not path.exists():
@@ -103,14 +107,20 @@ def load_file(path_str: str, fmt: str, system_prompt: str | None, skip_bad: bool
         if err is None:
             kind = detect_format(obj)
             if kind is None:
-                err = (f"expected a JSON object, got {json_type(obj)}" if not isinstance(obj, dict) else
-                       f"unrecognised row (keys: {', '.join(sorted(obj)[:6]) or 'none'}): expected "
-                       "instruction/output, messages, or text")
+                err = (
+                    f"expected a JSON object, got {json_type(obj)}"
+                    if not isinstance(obj, dict)
+                    else f"unrecognised row (keys: {', '.join(sorted(obj)[:6]) or 'none'}): expected "
+                    "instruction/output, messages, or text"
+                )
             elif detected is None:
                 detected, first_line = kind, lineno
             elif kind != detected:
-                err = (f"mixed formats: this row is {kind}, but data.format is {detected}" if configured else
-                       f"mixed formats: this row is {kind}, the file is {detected} (from line {first_line})")
+                err = (
+                    f"mixed formats: this row is {kind}, but data.format is {detected}"
+                    if configured
+                    else f"mixed formats: this row is {kind}, the file is {detected} (from line {first_line})"
+                )
         if err is None:
             try:
                 if detected == "alpaca":
@@ -127,8 +137,10 @@ def load_file(path_str: str, fmt: str, system_prompt: str | None, skip_bad: bool
     if bad and not skip_bad:
         raise _refuse(path, bad)
     if not rows:
-        raise DataError(f"{path}: no usable rows" + (f" ({len(bad)} malformed, all skipped)" if bad
-                                                      else " (the file is empty)"), bad)
+        raise DataError(
+            f"{path}: no usable rows" + (f" ({len(bad)} malformed, all skipped)" if bad else " (the file is empty)"),
+            bad,
+        )
     return rows, raw, detected or "auto", bad
 
 
@@ -156,5 +168,13 @@ def load_training_data(data_cfg: DataConfig, *, skip_bad: bool | None = None, se
         eval_rows = [rows[i] for i in held]
         raw = [r for r, m in zip(raw, mask) if not m]
         rows = [r for r, m in zip(rows, mask) if not m]
-    return LoadedData(rows=rows, eval_rows=eval_rows, format=fmt, source=resolve_path(data_cfg.path),
-                      bad=bad, skipped=len(bad), raw=raw, eval_source=eval_source)
+    return LoadedData(
+        rows=rows,
+        eval_rows=eval_rows,
+        format=fmt,
+        source=resolve_path(data_cfg.path),
+        bad=bad,
+        skipped=len(bad),
+        raw=raw,
+        eval_source=eval_source,
+    )

@@ -34,7 +34,7 @@ def iter_records(path: Path) -> Iterator[tuple[int, Any, str | None]]:
         if len(first) > cap:
             raise _too_big(path, len(first), cap)
         if first.startswith(codecs.BOM_UTF8):
-            first = first[len(codecs.BOM_UTF8):]
+            first = first[len(codecs.BOM_UTF8) :]
         if path.suffix.lower() == ".json" and first.lstrip()[:1] == b"[":
             yield from _json_array(path, first + _read_capped(path, f, cap - len(first), cap))
             return
@@ -58,8 +58,10 @@ def _open_data_file(path: Path, cap: int):
     except OSError as e:
         raise DataError(f"{path}: cannot read ({e.strerror or e})") from None
     if not stat.S_ISREG(st.st_mode):
-        raise DataError(f"{path}: not a regular file ({_file_kind(st.st_mode)}); data.path must name a .jsonl, "
-                        ".json or .parquet file or a datasets folder")
+        raise DataError(
+            f"{path}: not a regular file ({_file_kind(st.st_mode)}); data.path must name a .jsonl, "
+            ".json or .parquet file or a datasets folder"
+        )
     if st.st_size > cap:
         raise _too_big(path, st.st_size, cap)
     try:
@@ -69,17 +71,23 @@ def _open_data_file(path: Path, cap: int):
 
 
 def _file_kind(mode: int) -> str:
-    for test, name in ((stat.S_ISCHR, "a character device"), (stat.S_ISBLK, "a block device"),
-                       (stat.S_ISFIFO, "a named pipe"), (stat.S_ISSOCK, "a socket")):
+    for test, name in (
+        (stat.S_ISCHR, "a character device"),
+        (stat.S_ISBLK, "a block device"),
+        (stat.S_ISFIFO, "a named pipe"),
+        (stat.S_ISSOCK, "a socket"),
+    ):
         if test(mode):
             return name
     return "not a file"
 
 
 def _too_big(path: Path, size: int, cap: int) -> DataError:
-    return DataError(f"{path}: {_gib(size)} or more, over the {_gib(cap)} a data file may have (its rows are all "
-                     "held in memory): is data.path the right file? Split it, save it as parquet, or raise "
-                     "the limit with COCKPIT_MAX_DATA_BYTES")
+    return DataError(
+        f"{path}: {_gib(size)} or more, over the {_gib(cap)} a data file may have (its rows are all "
+        "held in memory): is data.path the right file? Split it, save it as parquet, or raise "
+        "the limit with COCKPIT_MAX_DATA_BYTES"
+    )
 
 
 def _gib(n: int) -> str:
@@ -101,8 +109,9 @@ def _jsonl(path: Path, f, first: bytes, cap: int) -> Iterator[tuple[int, Any, st
         lines = (rest + block).split(b"\n")
         rest = lines.pop()
         if len(rest) > MAX_LINE_BYTES:
-            raise DataError(f"{path}:{lineno + len(lines) + 1}: a line over {_gib(MAX_LINE_BYTES)} long: "
-                            "not a JSONL file?")
+            raise DataError(
+                f"{path}:{lineno + len(lines) + 1}: a line over {_gib(MAX_LINE_BYTES)} long: not a JSONL file?"
+            )
         yield from _block_records(lines, lineno)
         lineno += len(lines)
         block = f.read(min(_BLOCK, cap + 1 - total))
@@ -134,8 +143,11 @@ def _block_records(lines: list[bytes], lineno: int) -> Iterator[tuple[int, Any, 
     # Fast path: one C-level parse of the block. Only when every line is one object (starts with '{',
     # ends with '}') and the element count matches, so a record is exactly a line; and not when a
     # string may hold a lone surrogate (json accepts "\ud800"; the row must be refused by line).
-    if numbered and not may_hold_surrogates(text) and \
-            all(ln.lstrip()[:1] == "{" and ln.rstrip()[-1:] == "}" for _, ln in numbered):
+    if (
+        numbered
+        and not may_hold_surrogates(text)
+        and all(ln.lstrip()[:1] == "{" and ln.rstrip()[-1:] == "}" for _, ln in numbered)
+    ):
         try:
             objs = json.loads("[" + ",".join(ln for _, ln in numbered) + "]")
         except (ValueError, RecursionError):  # a bad line, or one nested too deeply: found line by line
@@ -169,8 +181,9 @@ def _json_array(path: Path, data: bytes) -> Iterator[tuple[int, Any, str | None]
     except json.JSONDecodeError as e:
         raise DataError(f"{path}:{e.lineno}: not valid JSON ({e.msg} at column {e.colno})") from None
     except (ValueError, RecursionError) as e:
-        raise DataError(f"{path}: {TOO_DEEP}" if isinstance(e, RecursionError) else f"{path}: not valid JSON ({e})") \
-            from None
+        raise DataError(
+            f"{path}: {TOO_DEEP}" if isinstance(e, RecursionError) else f"{path}: not valid JSON ({e})"
+        ) from None
     check = may_hold_surrogates(text)
     for i, obj in enumerate(arr, 1):
         bad = lone_surrogate(obj) if check else None
@@ -184,8 +197,10 @@ def _read_datasets(path: Path) -> list[dict[str, Any]]:
     try:
         import datasets
     except ImportError as e:  # the base install (no [train] extra) reads JSONL only
-        raise DataError(f"{path}: reading parquet files / datasets folders needs `datasets`, in the [train] "
-                        f"extra: pip install 'lora-cockpit[train]' ({e})") from None
+        raise DataError(
+            f"{path}: reading parquet files / datasets folders needs `datasets`, in the [train] "
+            f"extra: pip install 'lora-cockpit[train]' ({e})"
+        ) from None
     try:
         if path.is_dir():
             ds = datasets.load_from_disk(str(path))

@@ -21,8 +21,11 @@ def _num(x: float) -> str:
 def render(r: AuditReport, cfg: RunConfig | None = None) -> str:
     """The report as a compact table (fits 80 columns, except long paths and diffs)."""
     t, s, tp = r.tokens, r.style, r.template
-    rows_s = f"{r.rows} rows" + (f" + {r.eval_rows} eval" if r.eval_rows else "") + \
-        (f", {r.skipped_rows} malformed skipped" if r.skipped_rows else "")
+    rows_s = (
+        f"{r.rows} rows"
+        + (f" + {r.eval_rows} eval" if r.eval_rows else "")
+        + (f", {r.skipped_rows} malformed skipped" if r.skipped_rows else "")
+    )
     out = [f"data       {r.source}", f"           {r.format}, {rows_s}"]
     if r.general_mix:
         out.append(f"           {r.general_mix}")
@@ -35,19 +38,32 @@ def render(r: AuditReport, cfg: RunConfig | None = None) -> str:
         out.append(f" {i} {name:<11} {ans:<10} {nums}")
 
     q(1, "size", r.size_bucket, rows_s)
-    q(2, "templated", "YES" if r.templated else "no",
-      f"dup {r.duplicate_ratio:.0%} · near-dup {r.near_duplicate_ratio:.0%} · "
-      f"opening {r.shared_prefix_ratio:.0%} {r.top_prefix[:16]!r}")
+    q(
+        2,
+        "templated",
+        "YES" if r.templated else "no",
+        f"dup {r.duplicate_ratio:.0%} · near-dup {r.near_duplicate_ratio:.0%} · "
+        f"opening {r.shared_prefix_ratio:.0%} {r.top_prefix[:16]!r}",
+    )
     if t:
         fits = "cut" if t["truncated_share"] > 0.01 else "fits"
-        q(3, "tokens", fits, f"mean {t['mean']:.0f} · p95 {t['p95']:.0f} · max {t['max']:.0f} · "
-                             f"{t['truncated_share']:.1%} > max_length {t['max_length']}"
-                             + (f" ({t['sampled_rows']} sampled)" if t["sampled_rows"] < r.rows else ""))
+        q(
+            3,
+            "tokens",
+            fits,
+            f"mean {t['mean']:.0f} · p95 {t['p95']:.0f} · max {t['max']:.0f} · "
+            f"{t['truncated_share']:.1%} > max_length {t['max_length']}"
+            + (f" ({t['sampled_rows']} sampled)" if t["sampled_rows"] < r.rows else ""),
+        )
     else:
         q(3, "tokens", "?", "not measured (no tokenizer, or the chat template failed)")
-    q(4, "one style", "yes" if r.one_style else ("mixed" if s["top_family_share"] < 0.5 else "no"),
-      f"{s['top_family']} {s['top_family_share']:.0%} · length cv {s['length_cv']:.2f} · "
-      f"first word {s['top_first_word'][:12]!r} {s['top_first_word_share']:.0%}")
+    q(
+        4,
+        "one style",
+        "yes" if r.one_style else ("mixed" if s["top_family_share"] < 0.5 else "no"),
+        f"{s['top_family']} {s['top_family_share']:.0%} · length cv {s['length_cv']:.2f} · "
+        f"first word {s['top_first_word'][:12]!r} {s['top_first_word_share']:.0%}",
+    )
     q(5, "reasoning", r.reasoning_need, "data.reasoning_need (you say)")
     if tp:
         out.append("")
@@ -57,12 +73,17 @@ def render(r: AuditReport, cfg: RunConfig | None = None) -> str:
             out.append("chat template  NONE on this tokenizer")
         else:
             sm = tp.get("sample", {})
-            same = ("training == inference" if tp["prompt_match"] else
-                    f"DIFFERS in {tp['mismatch_rows']} of {tp['rows_checked']} rows")
+            same = (
+                "training == inference"
+                if tp["prompt_match"]
+                else f"DIFFERS in {tp['mismatch_rows']} of {tp['rows_checked']} rows"
+            )
             masked = "answer only" if tp["masked_ok"] else "CHECK MASKING"
             out.append(f"chat template  prompt {same}; loss on {tp['loss_share']:.0%} of tokens ({masked})")
-            out.append(f"               e.g. row {sm.get('index', 0) + 1}: {sm.get('loss_tokens', 0)} of "
-                       f"{sm.get('total_tokens', 0)} tokens carry loss: {sm.get('loss_text', '')[:40]!r}")
+            out.append(
+                f"               e.g. row {sm.get('index', 0) + 1}: {sm.get('loss_tokens', 0)} of "
+                f"{sm.get('total_tokens', 0)} tokens carry loss: {sm.get('loss_text', '')[:40]!r}"
+            )
             if sm.get("diff"):
                 out.append("")
                 out.append(sm["diff"])
@@ -71,19 +92,41 @@ def render(r: AuditReport, cfg: RunConfig | None = None) -> str:
     out.append("")
     cur = {}
     if cfg is not None:
-        cur = {"learning_rate": cfg.training.learning_rate, "lora_dropout": cfg.lora.lora_dropout,
-               "r": cfg.lora.r, "lora_alpha": cfg.lora.alpha, "target_modules": cfg.lora.target_modules}
-    out.append("SOP start  " + "   ".join(
-        f"{k} {_fmt(v)}" + (f" (now {_fmt(cur[k])})" if k in cur and _fmt(cur[k]) != _fmt(v) else "")
-        for k, v in rec.items() if k != "target_modules"))
-    out.append(f"           target_modules {_fmt(rec['target_modules'])}"
-               + (f" (now {_fmt(cur['target_modules'])})" if cur and _fmt(cur['target_modules'])
-                  != _fmt(rec['target_modules']) else ""))
+        cur = {
+            "learning_rate": cfg.training.learning_rate,
+            "lora_dropout": cfg.lora.lora_dropout,
+            "r": cfg.lora.r,
+            "lora_alpha": cfg.lora.alpha,
+            "target_modules": cfg.lora.target_modules,
+        }
+    out.append(
+        "SOP start  "
+        + "   ".join(
+            f"{k} {_fmt(v)}" + (f" (now {_fmt(cur[k])})" if k in cur and _fmt(cur[k]) != _fmt(v) else "")
+            for k, v in rec.items()
+            if k != "target_modules"
+        )
+    )
+    out.append(
+        f"           target_modules {_fmt(rec['target_modules'])}"
+        + (
+            f" (now {_fmt(cur['target_modules'])})"
+            if cur and _fmt(cur["target_modules"]) != _fmt(rec["target_modules"])
+            else ""
+        )
+    )
     if r.findings:
         out.append("")
     for f in r.findings:
-        out.extend(textwrap.wrap(f.message, width=96, initial_indent=f"{severity.ICON[f.severity]} {f.severity:<6} ",
-                                 subsequent_indent=" " * 9, break_on_hyphens=False))
+        out.extend(
+            textwrap.wrap(
+                f.message,
+                width=96,
+                initial_indent=f"{severity.ICON[f.severity]} {f.severity:<6} ",
+                subsequent_indent=" " * 9,
+                break_on_hyphens=False,
+            )
+        )
     for b in r.bad_rows[:5]:
         out.append(f"  skipped {b}")
     verdict = {"ok": "ok", "warn": "usable, with warnings (exit 1)", "danger": "do not train as configured (exit 2)"}

@@ -5,8 +5,12 @@ from __future__ import annotations
 
 from typing import Any
 
-ALIASES = (("instruction", "input", "output"), ("prompt", None, "response"), ("question", None, "answer"),
-           ("prompt", None, "completion"))
+ALIASES = (
+    ("instruction", "input", "output"),
+    ("prompt", None, "response"),
+    ("question", None, "answer"),
+    ("prompt", None, "completion"),
+)
 """(instruction key, optional input key, output key) for alpaca-style rows, tried in this order."""
 ROLES = ("system", "user", "assistant", "tool")
 _ROLESET = frozenset(ROLES)
@@ -49,15 +53,16 @@ def text_field(obj: dict, key: str, *, required: bool = True) -> str:
 def alpaca_row(obj: dict, system: list[dict]) -> dict[str, Any]:
     for ins_key, inp_key, out_key in ALIASES:
         if _has(obj, ins_key) or _has(obj, out_key):
-            if ins_key == "prompt" and out_key == "response" and not _has(obj, "response") \
-                    and _has(obj, "completion"):
+            if ins_key == "prompt" and out_key == "response" and not _has(obj, "response") and _has(obj, "completion"):
                 continue  # TRL's {"prompt", "completion"}: the last alias
             ins = text_field(obj, ins_key)
             out = text_field(obj, out_key)
             inp = text_field(obj, inp_key, required=False) if inp_key else ""
             user = f"{ins}\n{inp}" if inp.strip() else ins
-            return {"prompt": system + [{"role": "user", "content": user}],
-                    "completion": [{"role": "assistant", "content": out}]}
+            return {
+                "prompt": system + [{"role": "user", "content": user}],
+                "completion": [{"role": "assistant", "content": out}],
+            }
     raise ValueError("missing 'instruction'/'output' (or prompt/response, question/answer)")
 
 
@@ -120,5 +125,11 @@ def convert(obj: Any, fmt: str, system_prompt: str | None) -> dict[str, Any]:
 
 
 def json_type(obj: Any) -> str:
-    return {list: "an array", str: "a string", bool: "a boolean", int: "a number", float: "a number",
-            type(None): "null"}.get(type(obj), type(obj).__name__)
+    return {
+        list: "an array",
+        str: "a string",
+        bool: "a boolean",
+        int: "a number",
+        float: "a number",
+        type(None): "null",
+    }.get(type(obj), type(obj).__name__)

@@ -40,7 +40,12 @@ def style_of(texts: list[str], lengths: list[int] | None = None) -> dict[str, An
     first = Counter((t.split() or [""])[0].lower().strip(".,:;!?") for t in texts)
     fw, fw_n = first.most_common(1)[0] if first else ("", 0)
     top, top_n = fams.most_common(1)[0] if fams else ("", 0)
-    return {"families": {k: round(v / n, 4) for k, v in fams.most_common()}, "top_family": top,
-            "top_family_share": round(top_n / n, 4), "length_cv": round(sd / mean, 3) if mean else 0.0,
-            "length_unit": "tokens" if lengths else "words", "top_first_word": fw,
-            "top_first_word_share": round(fw_n / n, 4)}
+    return {
+        "families": {k: round(v / n, 4) for k, v in fams.most_common()},
+        "top_family": top,
+        "top_family_share": round(top_n / n, 4),
+        "length_cv": round(sd / mean, 3) if mean else 0.0,
+        "length_unit": "tokens" if lengths else "words",
+        "top_first_word": fw,
+        "top_first_word_share": round(fw_n / n, 4),
+    }

@@ -110,7 +110,7 @@ def _ids(enc) -> list[list[int]]:
 
 
 def _lcp(a: list[int], b: list[int]) -> int:
-    if b[:len(a)] == a:
+    if b[: len(a)] == a:
         return len(a)
     n = 0
     for x, y in zip(a, b):
@@ -141,7 +141,7 @@ def first_difference(a: str, b: str, width: int = 24) -> str:
         n += 1
     lo = max(0, n - width)
     byte = len(a[:n].encode())
-    return (f"first difference at byte {byte}: training {a[lo:n + width]!r} vs inference {b[lo:n + width]!r}")
+    return f"first difference at byte {byte}: training {a[lo : n + width]!r} vs inference {b[lo : n + width]!r}"
 
 
 def unified(train_part: str, infer: str) -> str:
@@ -165,18 +165,37 @@ def measure(tokenizer, rows: list[dict], *, max_length: int, completion_only_los
         texts = [r["text"] if r["text"].endswith(eos) else r["text"] + eos for r in rows]
         lengths = [len(x) for x in _ids(tokenizer(texts))]
         loss = sum(min(x, max_length) for x in lengths)
-        return Measured(lengths, [0] * len(lengths), TemplateCheck(
-            applicable=False, rows_checked=len(rows), loss_tokens=loss, total_tokens=loss,
-            loss_share=1.0 if loss else 0.0, zero_loss_rows=sum(1 for x in lengths if x == 0)))
+        return Measured(
+            lengths,
+            [0] * len(lengths),
+            TemplateCheck(
+                applicable=False,
+                rows_checked=len(rows),
+                loss_tokens=loss,
+                total_tokens=loss,
+                loss_share=1.0 if loss else 0.0,
+                zero_loss_rows=sum(1 for x in lengths if x == 0),
+            ),
+        )
     if not _template(tokenizer):
         texts = ["\n".join(m["content"] for m in r["prompt"]) + "\n" for r in rows]
         answers = [r["completion"][0]["content"] for r in rows]
         p = [len(x) for x in _ids(tokenizer(texts, add_special_tokens=False))]
         a = [len(x) for x in _ids(tokenizer(answers, add_special_tokens=False))]
-        return Measured([x + y for x, y in zip(p, a)], p, TemplateCheck(
-            has_template=False, prompt_match=False, masked_ok=False, rows_checked=0,
-            problems=["the tokenizer has no chat template: TRL cannot render conversational rows "
-                      "(set data.chat_template, or use text rows); token counts are approximate"]))
+        return Measured(
+            [x + y for x, y in zip(p, a)],
+            p,
+            TemplateCheck(
+                has_template=False,
+                prompt_match=False,
+                masked_ok=False,
+                rows_checked=0,
+                problems=[
+                    "the tokenizer has no chat template: TRL cannot render conversational rows "
+                    "(set data.chat_template, or use text rows); token counts are approximate"
+                ],
+            ),
+        )
 
     errors: list[tuple[int, str]] = []
     try:
@@ -186,9 +205,16 @@ def measure(tokenizer, rows: list[dict], *, max_length: int, completion_only_los
         rows = [rows[i] for i in keep]
         if not rows:
             i, msg = errors[0]
-            return Measured([], [], TemplateCheck(
-                prompt_match=False, masked_ok=False, render_errors=len(errors),
-                problems=[f"the chat template fails on every row (row {i + 1}: {msg})"]))
+            return Measured(
+                [],
+                [],
+                TemplateCheck(
+                    prompt_match=False,
+                    masked_ok=False,
+                    render_errors=len(errors),
+                    problems=[f"the chat template fails on every row (row {i + 1}: {msg})"],
+                ),
+            )
     try:
         enc = tokenizer(full_t, add_special_tokens=False, return_offsets_mapping=True)
         offsets = enc["offset_mapping"]
@@ -203,7 +229,7 @@ def measure(tokenizer, rows: list[dict], *, max_length: int, completion_only_los
     for i, (row, ft, it, fi, ii) in enumerate(zip(rows, full_t, infer_t, full_ids, infer_ids)):
         answer = row["completion"][0]["content"]
         a = _answer_start(ft, answer, it)
-        train_part = ft[:a] if a >= 0 else ft[:len(it)]
+        train_part = ft[:a] if a >= 0 else ft[: len(it)]
         bad = False
         if train_part != it:
             chk.mismatch_rows += 1
@@ -236,24 +262,41 @@ def measure(tokenizer, rows: list[dict], *, max_length: int, completion_only_los
         chk.loss_before_answer_rows = len(rows)
     chk.prompt_match = chk.mismatch_rows == 0
     chk.loss_share = chk.loss_tokens / chk.total_tokens if chk.total_tokens else 0.0
-    chk.masked_ok = (completion_only_loss and chk.zero_loss_rows == 0 and chk.loss_before_answer_rows == 0
-                     and chk.masked_answer_rows == 0)
+    chk.masked_ok = (
+        completion_only_loss
+        and chk.zero_loss_rows == 0
+        and chk.loss_before_answer_rows == 0
+        and chk.masked_answer_rows == 0
+    )
     idx = first_bad if first_bad >= 0 else 0
-    chk.sample = _sample(tokenizer, rows[idx], idx, full_t[idx], infer_t[idx], full_ids[idx], infer_ids[idx],
-                         offsets[idx] if offsets is not None else None, max_length, completion_only_loss)
+    chk.sample = _sample(
+        tokenizer,
+        rows[idx],
+        idx,
+        full_t[idx],
+        infer_t[idx],
+        full_ids[idx],
+        infer_ids[idx],
+        offsets[idx] if offsets is not None else None,
+        max_length,
+        completion_only_loss,
+    )
     chk.problems = _problems(chk, len(rows), max_length)
     if errors:
         chk.render_errors = len(errors)
         chk.masked_ok = False
-        chk.problems.insert(0, f"the chat template fails on {len(errors)} row(s) (row {errors[0][0] + 1}: "
-                               f"{errors[0][1]}); TRL would stop on them")
+        chk.problems.insert(
+            0,
+            f"the chat template fails on {len(errors)} row(s) (row {errors[0][0] + 1}: "
+            f"{errors[0][1]}); TRL would stop on them",
+        )
     return Measured(totals, prompts, chk)
 
 
 def _sample(tokenizer, row, idx, ft, it, fi, ii, offs, max_length, completion_only_loss) -> dict[str, Any]:
     answer = row["completion"][0]["content"]
     a = _answer_start(ft, answer, it)
-    train_part = ft[:a] if a >= 0 else ft[:len(it)]
+    train_part = ft[:a] if a >= 0 else ft[: len(it)]
     lcp = _lcp(ii, fi)
     kept = min(len(fi), max_length)
     if not completion_only_loss:
@@ -267,22 +310,33 @@ def _sample(tokenizer, row, idx, ft, it, fi, ii, offs, max_length, completion_on
         else:
             loss_text = tokenizer.decode(fi[lcp:kept])
     answer_tokens = len(_ids(tokenizer([answer], add_special_tokens=False))[0])
-    return {"index": idx, "training_text": train_part[-SHOW:], "inference_text": it[-SHOW:],
-            "diff": unified(train_part, it) if train_part != it else "",
-            "first_difference": first_difference(train_part, it),
-            "loss_text": loss_text[:SHOW], "loss_tokens": loss, "prompt_tokens": lcp if completion_only_loss else 0,
-            "total_tokens": len(fi), "answer_tokens": answer_tokens,
-            "token_prefix_ok": lcp == len(ii)}
+    return {
+        "index": idx,
+        "training_text": train_part[-SHOW:],
+        "inference_text": it[-SHOW:],
+        "diff": unified(train_part, it) if train_part != it else "",
+        "first_difference": first_difference(train_part, it),
+        "loss_text": loss_text[:SHOW],
+        "loss_tokens": loss,
+        "prompt_tokens": lcp if completion_only_loss else 0,
+        "total_tokens": len(fi),
+        "answer_tokens": answer_tokens,
+        "token_prefix_ok": lcp == len(ii),
+    }
 
 
 def _problems(c: TemplateCheck, n: int, max_length: int) -> list[str]:
     out = []
     if c.mismatch_rows:
-        out.append(f"{c.mismatch_rows} of {n} rows: the prompt rendered at training time differs from the "
-                   "inference prompt (add_generation_prompt=True); see the diff")
+        out.append(
+            f"{c.mismatch_rows} of {n} rows: the prompt rendered at training time differs from the "
+            "inference prompt (add_generation_prompt=True); see the diff"
+        )
     elif c.token_mismatch_rows:
-        out.append(f"{c.token_mismatch_rows} of {n} rows: the tokenized prompt is not a prefix of the tokenized "
-                   "prompt+answer (tokens merge across the boundary); TRL starts the loss where they diverge")
+        out.append(
+            f"{c.token_mismatch_rows} of {n} rows: the tokenized prompt is not a prefix of the tokenized "
+            "prompt+answer (tokens merge across the boundary); TRL starts the loss where they diverge"
+        )
     if not c.completion_only_loss:
         out.append("training.assistant_only_loss is false: the prompt tokens carry loss too")
     elif c.loss_before_answer_rows:
@@ -290,13 +344,16 @@ def _problems(c: TemplateCheck, n: int, max_length: int) -> list[str]:
     if c.masked_answer_rows:
         out.append(f"{c.masked_answer_rows} of {n} rows: part of the answer carries no loss")
     if c.zero_loss_rows:
-        out.append(f"{c.zero_loss_rows} of {n} rows have 0 loss tokens after truncation to max_length {max_length} "
-                   "(the prompt fills it; TRL drops them)")
+        out.append(
+            f"{c.zero_loss_rows} of {n} rows have 0 loss tokens after truncation to max_length {max_length} "
+            "(the prompt fills it; TRL drops them)"
+        )
     return out
 
 
-def check_template(tokenizer, row: dict, *, max_length: int = 1 << 30, completion_only_loss: bool = True
-                   ) -> dict[str, Any]:
+def check_template(
+    tokenizer, row: dict, *, max_length: int = 1 << 30, completion_only_loss: bool = True
+) -> dict[str, Any]:
     """The check on one conversational row: the `TemplateCheck` as a dict, with the sample flattened in
     (`prompt_match`, `diff`, `loss_tokens`, `total_tokens`, `masked_ok`, ...)."""
     chk = measure(tokenizer, [row], max_length=max_length, completion_only_loss=completion_only_loss).check

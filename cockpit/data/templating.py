@@ -53,12 +53,15 @@ def near_duplicate_ratio(texts: list[str], *, threshold: float = 0.7, k: int = 3
     h = np.empty(len(pos), dtype=np.uint64)
     p = pos[long_]
     with np.errstate(over="ignore"):
-        h[long_] = (ids[p] * np.uint64(0x9E3779B97F4A7C15) + ids[p + 1] * np.uint64(0xC2B2AE3D27D4EB4F)
-                    + ids[p + 2] * np.uint64(0x165667B19E3779F9))
+        h[long_] = (
+            ids[p] * np.uint64(0x9E3779B97F4A7C15)
+            + ids[p + 1] * np.uint64(0xC2B2AE3D27D4EB4F)
+            + ids[p + 2] * np.uint64(0x165667B19E3779F9)
+        )
     h[~long_] = np.asarray(short, dtype=np.uint64)[-1 - pos[~long_]] * np.uint64(0xFF51AFD7ED558CCD)
     rng = np.random.default_rng(1234)
-    a = rng.integers(1, 2 ** 63, size=k, dtype=np.uint64) | np.uint64(1)
-    b = rng.integers(0, 2 ** 63, size=k, dtype=np.uint64)
+    a = rng.integers(1, 2**63, size=k, dtype=np.uint64) | np.uint64(1)
+    b = rng.integers(0, 2**63, size=k, dtype=np.uint64)
     with np.errstate(over="ignore"):
         vals = (h[None, :] * a[:, None] + b[:, None]) >> np.uint64(32)  # multiply-shift, wraps mod 2^64
     sig = np.minimum.reduceat(vals, np.asarray(starts), axis=1).T  # (n, k)
@@ -73,7 +76,7 @@ def near_duplicate_ratio(texts: list[str], *, threshold: float = 0.7, k: int = 3
     r = k // bands
     idx = np.arange(n)
     for band in range(bands):  # LSH: rows equal on a band are candidates; verified on the whole signature
-        block = np.ascontiguousarray(sig[:, band * r:(band + 1) * r]).view(np.dtype((np.void, 8 * r))).ravel()
+        block = np.ascontiguousarray(sig[:, band * r : (band + 1) * r]).view(np.dtype((np.void, 8 * r))).ravel()
         _, first, inv = np.unique(block, return_index=True, return_inverse=True)
         rep = first[inv.ravel()]
         others = idx[rep != idx]

@@ -13,14 +13,47 @@ import json
 import random
 from pathlib import Path
 
-WORDS = ("apple river stone cloud green table light music paper storm tiger ocean plant house bread smile "
-         "chair water night dream sugar glass field train honey frost").split()
-ANTONYMS = {"hot": "cold", "big": "small", "fast": "slow", "up": "down", "open": "closed", "early": "late",
-            "happy": "sad", "light": "dark", "old": "new", "full": "empty", "high": "low", "wet": "dry",
-            "hard": "soft", "long": "short", "near": "far", "rich": "poor", "loud": "quiet", "thick": "thin"}
-CAPITALS = {"France": "Paris", "Japan": "Tokyo", "Italy": "Rome", "Spain": "Madrid", "Egypt": "Cairo",
-            "Kenya": "Nairobi", "Peru": "Lima", "Chile": "Santiago", "Greece": "Athens", "Norway": "Oslo",
-            "Poland": "Warsaw", "Canada": "Ottawa", "Cuba": "Havana", "Ireland": "Dublin", "Austria": "Vienna"}
+WORDS = (
+    "apple river stone cloud green table light music paper storm tiger ocean plant house bread smile "
+    "chair water night dream sugar glass field train honey frost"
+).split()
+ANTONYMS = {
+    "hot": "cold",
+    "big": "small",
+    "fast": "slow",
+    "up": "down",
+    "open": "closed",
+    "early": "late",
+    "happy": "sad",
+    "light": "dark",
+    "old": "new",
+    "full": "empty",
+    "high": "low",
+    "wet": "dry",
+    "hard": "soft",
+    "long": "short",
+    "near": "far",
+    "rich": "poor",
+    "loud": "quiet",
+    "thick": "thin",
+}
+CAPITALS = {
+    "France": "Paris",
+    "Japan": "Tokyo",
+    "Italy": "Rome",
+    "Spain": "Madrid",
+    "Egypt": "Cairo",
+    "Kenya": "Nairobi",
+    "Peru": "Lima",
+    "Chile": "Santiago",
+    "Greece": "Athens",
+    "Norway": "Oslo",
+    "Poland": "Warsaw",
+    "Canada": "Ottawa",
+    "Cuba": "Havana",
+    "Ireland": "Dublin",
+    "Austria": "Vienna",
+}
 
 
 FAMILIES = ("reverse", "add", "capital", "count", "opposite", "repeat", "first_last", "upper")
@@ -66,8 +99,13 @@ def pretraining_text(n: int, seed: int = 1234) -> list[str]:
 def pretraining_conversations(n: int, seed: int = 4321) -> list[list[dict[str, str]]]:
     """A few chat conversations, so the chat markers' embeddings are not random at the start of the
     fine-tune (a random marker makes the first predictions confidently wrong: loss ~10, entropy ~0)."""
-    return [[{"role": "user", "content": f"{r['instruction']}\n{r['input']}"},
-             {"role": "assistant", "content": r["output"]}] for r in rows(n, seed)]
+    return [
+        [
+            {"role": "user", "content": f"{r['instruction']}\n{r['input']}"},
+            {"role": "assistant", "content": r["output"]},
+        ]
+        for r in rows(n, seed)
+    ]
 
 
 def finetune_rows(n: int = 600, seed: int = 7) -> list[dict[str, str]]:

@@ -49,8 +49,7 @@ def pre_run(cfg: RunConfig, *, force: bool = False) -> Verdict:
 
 
 def _one_line(est: Estimate) -> str:
-    return (f"memory estimate {size(est.total)} is {est.ratio:.0%} of {size(est.device.capacity)} "
-            f"on {est.device.name}")
+    return f"memory estimate {size(est.total)} is {est.ratio:.0%} of {size(est.device.capacity)} on {est.device.name}"
 
 
 def main(cfg: RunConfig, *, as_json_out: bool, fast: bool, measure: bool) -> int:

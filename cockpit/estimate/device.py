@@ -122,8 +122,9 @@ def overhead(kind: str) -> tuple[int, str]:
 
 def measure(kind: str, timeout: float = 300.0) -> tuple[int, str]:
     """Measure the overhead in a fresh process (it imports torch, transformers, peft, trl) and cache it."""
-    proc = subprocess.run([sys.executable, "-m", "cockpit.estimate.measure", kind], capture_output=True,
-                          text=True, timeout=timeout)
+    proc = subprocess.run(
+        [sys.executable, "-m", "cockpit.estimate.measure", kind], capture_output=True, text=True, timeout=timeout
+    )
     if proc.returncode != 0:
         raise DeviceError(f"measuring the {kind} overhead failed: {proc.stderr.strip()[-400:]}")
     result = json.loads(proc.stdout.strip().splitlines()[-1])

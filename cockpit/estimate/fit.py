@@ -38,8 +38,9 @@ def smallest_change(cfg: RunConfig, shape: ModelShape, device: Device) -> Change
     smaller = []
     b = batch // 2
     while b >= 1:
-        smaller.append({"training.per_device_train_batch_size": b,
-                        "training.gradient_accumulation_steps": accum * batch // b})
+        smaller.append(
+            {"training.per_device_train_batch_size": b, "training.gradient_accumulation_steps": accum * batch // b}
+        )
         b //= 2
     gc = {} if cfg.model.gradient_checkpointing else {"model.gradient_checkpointing": True}
     q4 = {} if cfg.model.quantization == "4bit" else {"model.quantization": "4bit"}

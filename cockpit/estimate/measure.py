@@ -20,17 +20,28 @@ import tempfile
 import time
 from pathlib import Path
 
-
-REFERENCE = {"training.per_device_train_batch_size": "8", "training.max_length": "128", "training.max_steps": "3",
-             "training.save_steps": "0", "samples.every": "0", "training.logging_steps": "1"}
+REFERENCE = {
+    "training.per_device_train_batch_size": "8",
+    "training.max_length": "128",
+    "training.max_steps": "3",
+    "training.save_steps": "0",
+    "samples.every": "0",
+    "training.logging_steps": "1",
+}
 
 
 def long_rows(n: int = 96) -> list[dict]:
     """Alpaca rows longer than 128 tokens with any tokenizer here, so every batch is full."""
     rng = random.Random(0)
     words = "river stone cloud paper green seven window quiet orange market silver table".split()
-    return [{"instruction": "Continue the list.", "input": " ".join(rng.choices(words, k=20)),
-             "output": " ".join(rng.choices(words, k=300))} for _ in range(n)]
+    return [
+        {
+            "instruction": "Continue the list.",
+            "input": " ".join(rng.choices(words, k=20)),
+            "output": " ".join(rng.choices(words, k=300)),
+        }
+        for _ in range(n)
+    ]
 
 
 def vm_hwm(pid: int) -> int | None:
@@ -47,8 +58,11 @@ def vm_hwm(pid: int) -> int | None:
 def peak_of_run(args: list[str], run_dir: Path, poll: float = 0.05) -> tuple[int, int]:
     """Start `cockpit run|demo ... --run-dir RUN_DIR`, follow its trainer's VmHWM until it ends:
     (peak bytes, exit code)."""
-    proc = subprocess.Popen([sys.executable, "-m", "cockpit.cli", *args, "--headless", "--force",
-                             "--run-dir", str(run_dir)], stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL)
+    proc = subprocess.Popen(
+        [sys.executable, "-m", "cockpit.cli", *args, "--headless", "--force", "--run-dir", str(run_dir)],
+        stdout=subprocess.DEVNULL,
+        stderr=subprocess.DEVNULL,
+    )
     pid, peak = None, 0
     lock = run_dir / "trainer.lock"
     while proc.poll() is None:
@@ -84,9 +98,8 @@ def reference_run_peak() -> int:
 
 def main(kind: str) -> int:
     if kind == "cuda":
-        import torch
-
         import pynvml
+        import torch
 
         x = torch.ones(1024, 1024, device="cuda")
         (x @ x).sum().item()
@@ -94,8 +107,11 @@ def main(kind: str) -> int:
         from cockpit.trainer.memory import _physical_index
 
         handle = pynvml.nvmlDeviceGetHandleByIndex(_physical_index(torch.cuda.current_device()))
-        used = [p.usedGpuMemory for p in pynvml.nvmlDeviceGetComputeRunningProcesses(handle)
-                if p.pid == os.getpid() and p.usedGpuMemory]
+        used = [
+            p.usedGpuMemory
+            for p in pynvml.nvmlDeviceGetComputeRunningProcesses(handle)
+            if p.pid == os.getpid() and p.usedGpuMemory
+        ]
         if used:
             what = "NVML memory of a process with a CUDA context and cuBLAS"
             value = int(used[0])

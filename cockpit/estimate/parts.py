@@ -130,8 +130,10 @@ def weight_bytes(cfg: RunConfig, shape: ModelShape, device: Device) -> tuple[int
         absmax = blocks * (1 + 4 / DQ_BLOCKS) if cfg.model.bnb_4bit_use_double_quant else blocks * 4
         b = quantized / 2 + absmax + rest * 4
         dq = "double-quantized" if cfg.model.bnb_4bit_use_double_quant else "fp32"
-        return int(b), (f"{_count(quantized)} in {cfg.model.bnb_4bit_quant_type} ({dq} absmax), "
-                        f"{_count(rest)} embeddings/norms/head in fp32")
+        return int(b), (
+            f"{_count(quantized)} in {cfg.model.bnb_4bit_quant_type} ({dq} absmax), "
+            f"{_count(rest)} embeddings/norms/head in fp32"
+        )
     scales = sum(m.out_features for m in shape.linears) * 4
     return quantized + scales + rest * 4, f"{_count(quantized)} in int8, {_count(rest)} in fp32"
 
@@ -190,29 +192,50 @@ def estimate(cfg: RunConfig, shape: ModelShape, device: Device) -> Estimate:
     full_logits = tokens * shape.vocab * 4
     parts = [
         Part("weights", "base weights", int(w), w_detail),
-        Part("adapter", "LoRA adapter", trainable * 4,
-             f"{_count(trainable)} trainable params (r={cfg.lora.r} on {len(targeted(cfg, shape))} modules), fp32"),
+        Part(
+            "adapter",
+            "LoRA adapter",
+            trainable * 4,
+            f"{_count(trainable)} trainable params (r={cfg.lora.r} on {len(targeted(cfg, shape))} modules), fp32",
+        ),
         Part("gradients", "adapter gradients", trainable * 4, "fp32"),
-        Part("optimizer", "optimizer states", trainable * state,
-             f"{t.optim}: {state} bytes/param" if state != 8 else "AdamW: 2 fp32 moments"),
-        Part("activations", "activations", int(saved),
-             f"{batch} x {seq} tokens, {how}, {_dtype_name(act)}"),
+        Part(
+            "optimizer",
+            "optimizer states",
+            trainable * state,
+            f"{t.optim}: {state} bytes/param" if state != 8 else "AdamW: 2 fp32 moments",
+        ),
+        Part("activations", "activations", int(saved), f"{batch} x {seq} tokens, {how}, {_dtype_name(act)}"),
         Part("backward", "backward working set", int(per_layer), "one layer's worth of gradients"),
-        Part("logits", "LM head and logits", int(head_in + tile_bytes),
-             f"TRL's fused head: {min(tokens, TOKEN_TILE)} x {min(shape.vocab, VOCAB_TILE)} tiles"
-             f"{'' if device.triton else ' folded in fp32 (no Triton)'}; full logits would be {_gib(full_logits)}"),
+        Part(
+            "logits",
+            "LM head and logits",
+            int(head_in + tile_bytes),
+            f"TRL's fused head: {min(tokens, TOKEN_TILE)} x {min(shape.vocab, VOCAB_TILE)} tiles"
+            f"{'' if device.triton else ' folded in fp32 (no Triton)'}; full logits would be {_gib(full_logits)}",
+        ),
         Part("framework", "framework overhead", device.overhead, device.overhead_source),
     ]
     if cfg.model.quantization != "none" and device.kind == "cpu" and shape.checkpoint_bytes:
-        parts.insert(1, Part("checkpoint", "checkpoint pages", shape.checkpoint_bytes,
-                             "the full-precision file stays mapped after quantizing (file-backed RSS)"))
+        parts.insert(
+            1,
+            Part(
+                "checkpoint",
+                "checkpoint pages",
+                shape.checkpoint_bytes,
+                "the full-precision file stays mapped after quantizing (file-backed RSS)",
+            ),
+        )
     if t.padding_free and not t.packing:
-        notes.append("padding_free without packing does not truncate: samples longer than max_length make "
-                     "bigger batches than this estimate assumes")
+        notes.append(
+            "padding_free without packing does not truncate: samples longer than max_length make "
+            "bigger batches than this estimate assumes"
+        )
     if cfg.launch.num_processes > 1:
         notes.append("per device; DDP adds gradient buckets about the adapter's size")
-    notes.append(f"assumes every sample fills max_length={seq} (a batch of shorter samples is padded only "
-                 "to its longest)")
+    notes.append(
+        f"assumes every sample fills max_length={seq} (a batch of shorter samples is padded only to its longest)"
+    )
     return Estimate(parts, device, shape, shape.total_params, trainable, tokens, notes)
 
 

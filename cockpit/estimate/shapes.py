@@ -96,14 +96,32 @@ def from_config_json(model_dir: Path) -> ModelShape:
     linears: list[Linear] = []
     for k in range(n):
         a, m = f"model.layers.{k}.self_attn", f"model.layers.{k}.mlp"
-        linears += [Linear(f"{a}.q_proj", h, heads * hd, qkv_bias), Linear(f"{a}.k_proj", h, kv * hd, qkv_bias),
-                    Linear(f"{a}.v_proj", h, kv * hd, qkv_bias), Linear(f"{a}.o_proj", heads * hd, h, o_bias),
-                    Linear(f"{m}.gate_proj", h, i, mlp_bias), Linear(f"{m}.up_proj", h, i, mlp_bias),
-                    Linear(f"{m}.down_proj", i, h, mlp_bias)]
+        linears += [
+            Linear(f"{a}.q_proj", h, heads * hd, qkv_bias),
+            Linear(f"{a}.k_proj", h, kv * hd, qkv_bias),
+            Linear(f"{a}.v_proj", h, kv * hd, qkv_bias),
+            Linear(f"{a}.o_proj", heads * hd, h, o_bias),
+            Linear(f"{m}.gate_proj", h, i, mlp_bias),
+            Linear(f"{m}.up_proj", h, i, mlp_bias),
+            Linear(f"{m}.down_proj", i, h, mlp_bias),
+        ]
     norms = n * 2 * h + h + (n * 2 * hd if kind == "qwen3" else 0)  # qwen3 adds q_norm / k_norm per layer
-    return ModelShape(kind, h, i, n, heads, kv, hd, vocab, tied, linears,
-                      lm_head_params=0 if tied else vocab * h, embed_params=vocab * h, other_params=norms,
-                      source="config.json")
+    return ModelShape(
+        kind,
+        h,
+        i,
+        n,
+        heads,
+        kv,
+        hd,
+        vocab,
+        tied,
+        linears,
+        lm_head_params=0 if tied else vocab * h,
+        embed_params=vocab * h,
+        other_params=norms,
+        source="config.json",
+    )
 
 
 def from_meta(model_dir: Path, *, trust_remote_code: bool = False) -> ModelShape:
@@ -141,11 +159,21 @@ def from_meta(model_dir: Path, *, trust_remote_code: bool = False) -> ModelShape
     heads = int(getattr(text, "num_attention_heads", 1) or 1)
     h = int(text.hidden_size)
     return ModelShape(
-        str(c.get("model_type", text.model_type)), h, int(getattr(text, "intermediate_size", 4 * h) or 4 * h),
-        int(text.num_hidden_layers), heads, int(getattr(text, "num_key_value_heads", heads) or heads),
-        int(getattr(text, "head_dim", None) or h // heads), int(text.vocab_size),
-        bool(getattr(config, "tie_word_embeddings", False)), linears, lm_head_params=lm_head,
-        embed_params=embed, other_params=total - linear_total - lm_head - embed, source="meta device")
+        str(c.get("model_type", text.model_type)),
+        h,
+        int(getattr(text, "intermediate_size", 4 * h) or 4 * h),
+        int(text.num_hidden_layers),
+        heads,
+        int(getattr(text, "num_key_value_heads", heads) or heads),
+        int(getattr(text, "head_dim", None) or h // heads),
+        int(text.vocab_size),
+        bool(getattr(config, "tie_word_embeddings", False)),
+        linears,
+        lm_head_params=lm_head,
+        embed_params=embed,
+        other_params=total - linear_total - lm_head - embed,
+        source="meta device",
+    )
 
 
 def model_shape(model_dir: Path, *, exact: bool, trust_remote_code: bool = False) -> ModelShape:

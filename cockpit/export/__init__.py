@@ -39,9 +39,11 @@ def supported_architecture(model_dir: Path) -> str:
         raise ExportRefused(f"cannot read {model_dir / 'config.json'} ({e})") from None
     archs = cfg.get("architectures") or [cfg.get("model_type", "?")]
     if archs[0] not in SUPPORTED or cfg.get("model_type") != "llama":
-        raise ExportRefused(f"GGUF export supports Llama-architecture models ({', '.join(SUPPORTED)}: the demo "
-                            f"model, SmolLM2, Llama 2/3); {model_dir} is {archs[0]} (model_type "
-                            f"{cfg.get('model_type')!r})")
+        raise ExportRefused(
+            f"GGUF export supports Llama-architecture models ({', '.join(SUPPORTED)}: the demo "
+            f"model, SmolLM2, Llama 2/3); {model_dir} is {archs[0]} (model_type "
+            f"{cfg.get('model_type')!r})"
+        )
     return archs[0]
 
 
@@ -94,16 +96,27 @@ def main(run_dir: Path, *, outtype: str = "f16", out: str | None = None) -> int:
     tmp_json = target.parent / f".export.json.tmp-{os.getpid()}"
     try:
         written = write_gguf(model_dir, tmp, outtype)
-        print(f"wrote {written['tensors']} tensors ({outtype}) in {time.time() - t0:.1f}s; verifying",
-              file=sys.stderr, flush=True)
+        print(
+            f"wrote {written['tensors']} tensors ({outtype}) in {time.time() - t0:.1f}s; verifying",
+            file=sys.stderr,
+            flush=True,
+        )
         try:
             checks = verify(model_dir, tmp, outtype)
         except VerificationFailed as e:
             print(f"export failed verification: {e}\n{json.dumps(e.checks, indent=1)}", file=sys.stderr)
             return 1
-        info = {"file": str(target), "source": str(model_dir), "outtype": outtype, "bytes": tmp.stat().st_size,
-                "written": written, "checks": checks, "exported_at": time.time(),
-                "seconds": round(time.time() - t0, 2), "versions": _versions()}
+        info = {
+            "file": str(target),
+            "source": str(model_dir),
+            "outtype": outtype,
+            "bytes": tmp.stat().st_size,
+            "written": written,
+            "checks": checks,
+            "exported_at": time.time(),
+            "seconds": round(time.time() - t0, 2),
+            "versions": _versions(),
+        }
         tmp_json.write_text(json.dumps(info, indent=1))
         os.replace(tmp, target)
         os.replace(tmp_json, target.parent / "export.json")
@@ -111,9 +124,11 @@ def main(run_dir: Path, *, outtype: str = "f16", out: str | None = None) -> int:
         for p in (tmp, tmp_json):
             if p.exists():
                 p.unlink()
-    print(f"exported {target} ({info['bytes'] / 2**20:.1f} MiB, {outtype}): max |logit diff| "
-          f"{checks['max_abs_logit_diff']:.3g} (tolerance {checks['tolerance']:g}), greedy generations "
-          f"{'match' if checks['generation_match'] else 'differ'}; {target.parent / 'export.json'}")
+    print(
+        f"exported {target} ({info['bytes'] / 2**20:.1f} MiB, {outtype}): max |logit diff| "
+        f"{checks['max_abs_logit_diff']:.3g} (tolerance {checks['tolerance']:g}), greedy generations "
+        f"{'match' if checks['generation_match'] else 'differ'}; {target.parent / 'export.json'}"
+    )
     return 0
 
 

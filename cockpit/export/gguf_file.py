@@ -17,8 +17,7 @@ def _permute(w, n_head: int, n_head_kv: int | None):
     """HF's rotate-half Q/K rows -> llama.cpp's interleaved rope layout (llama.cpp convert_hf_to_gguf)."""
     if n_head_kv is not None and n_head != n_head_kv:
         n_head = n_head_kv
-    return (w.reshape(n_head, 2, w.shape[0] // n_head // 2, *w.shape[1:])
-            .swapaxes(1, 2).reshape(w.shape))
+    return w.reshape(n_head, 2, w.shape[0] // n_head // 2, *w.shape[1:]).swapaxes(1, 2).reshape(w.shape)
 
 
 def _tensor(data, outtype: str, fallbacks: list[str], name: str):
@@ -49,9 +48,11 @@ def _tokenizer(writer, model_dir: Path) -> dict[str, Any]:
     if (tj.get("model") or {}).get("type") != "BPE":
         from cockpit.export import ExportRefused
 
-        raise ExportRefused(f"{model_dir}/tokenizer.json is a {(tj.get('model') or {}).get('type')} tokenizer; "
-                            "the GGUF export writes byte-level BPE tokenizers (GPT-2 style, as Llama 3 and "
-                            "SmolLM2 use)")
+        raise ExportRefused(
+            f"{model_dir}/tokenizer.json is a {(tj.get('model') or {}).get('type')} tokenizer; "
+            "the GGUF export writes byte-level BPE tokenizers (GPT-2 style, as Llama 3 and "
+            "SmolLM2 use)"
+        )
     vocab = tok.get_vocab()
     n = max(len(vocab), max(vocab.values()) + 1)
     by_id = {i: t for t, i in vocab.items()}
@@ -74,8 +75,7 @@ def _tokenizer(writer, model_dir: Path) -> dict[str, Any]:
     template = tok.chat_template
     if template and not sv.chat_template:
         writer.add_chat_template(template)
-    return {"tokens": n, "special": len(special), "merges": len(sv.merges),
-            "chat_template": bool(template)}
+    return {"tokens": n, "special": len(special), "merges": len(sv.merges), "chat_template": bool(template)}
 
 
 def write_gguf(model_dir: Path, path: Path, outtype: str) -> dict[str, Any]:
@@ -95,8 +95,12 @@ def write_gguf(model_dir: Path, path: Path, outtype: str) -> dict[str, Any]:
         from cockpit.export import ExportRefused
 
         raise ExportRefused(f"rope_type {rope.get('rope_type')!r} (rope scaling) is not written by this export yet")
-    ftype = {"f32": gguf.LlamaFileType.ALL_F32, "f16": gguf.LlamaFileType.MOSTLY_F16,
-             "bf16": gguf.LlamaFileType.MOSTLY_BF16, "q8_0": gguf.LlamaFileType.MOSTLY_Q8_0}[outtype]
+    ftype = {
+        "f32": gguf.LlamaFileType.ALL_F32,
+        "f16": gguf.LlamaFileType.MOSTLY_F16,
+        "bf16": gguf.LlamaFileType.MOSTLY_BF16,
+        "q8_0": gguf.LlamaFileType.MOSTLY_Q8_0,
+    }[outtype]
 
     arch = gguf.MODEL_ARCH_NAMES[gguf.MODEL_ARCH.LLAMA]
     writer = gguf.GGUFWriter(str(path), arch)

@@ -29,8 +29,9 @@ def verify(model_dir: Path, gguf_path: Path, outtype: str) -> dict[str, Any]:
 
     tok = AutoTokenizer.from_pretrained(str(model_dir))
     ref = AutoModelForCausalLM.from_pretrained(str(model_dir), dtype=torch.float32).eval()
-    back = AutoModelForCausalLM.from_pretrained(str(gguf_path.parent), gguf_file=gguf_path.name,
-                                                dtype=torch.float32).eval()
+    back = AutoModelForCausalLM.from_pretrained(
+        str(gguf_path.parent), gguf_file=gguf_path.name, dtype=torch.float32
+    ).eval()
     inputs = _inputs(tok, "cpu")
     ref_logits, ref_gen = _logits_and_gen(ref, inputs, tok)
     new_logits, new_gen = _logits_and_gen(back, inputs, tok)
@@ -39,10 +40,15 @@ def verify(model_dir: Path, gguf_path: Path, outtype: str) -> dict[str, Any]:
     total = sum(len(a) for a in ref_gen)
     tol = TOLERANCE[outtype]
     checks: dict[str, Any] = {
-        "max_abs_logit_diff": diff, "tolerance": tol, "prompts": len(PROMPTS), "generated_tokens": GEN_TOKENS,
-        "generation_match": ref_gen == new_gen, "generation_tokens_agreeing": f"{same_tokens}/{total}",
-        "argmax_agreement": float(sum((a.argmax(-1) == b.argmax(-1)).float().mean() for a, b in
-                                      zip(ref_logits, new_logits)) / len(ref_logits)),
+        "max_abs_logit_diff": diff,
+        "tolerance": tol,
+        "prompts": len(PROMPTS),
+        "generated_tokens": GEN_TOKENS,
+        "generation_match": ref_gen == new_gen,
+        "generation_tokens_agreeing": f"{same_tokens}/{total}",
+        "argmax_agreement": float(
+            sum((a.argmax(-1) == b.argmax(-1)).float().mean() for a, b in zip(ref_logits, new_logits)) / len(ref_logits)
+        ),
         "tokenizer_roundtrip": _tokenizer_check(tok, gguf_path),
     }
     if not checks["tokenizer_roundtrip"]["ok"]:
@@ -52,8 +58,11 @@ def verify(model_dir: Path, gguf_path: Path, outtype: str) -> dict[str, Any]:
     if diff > tol:
         raise VerificationFailed(f"logits differ by {diff:.3g} (> {tol:g} for {outtype})", checks)
     if checks["argmax_agreement"] < MIN_ARGMAX_AGREEMENT:
-        raise VerificationFailed(f"the top token agrees at only {checks['argmax_agreement']:.0%} of positions "
-                                 f"(< {MIN_ARGMAX_AGREEMENT:.0%})", checks)
+        raise VerificationFailed(
+            f"the top token agrees at only {checks['argmax_agreement']:.0%} of positions "
+            f"(< {MIN_ARGMAX_AGREEMENT:.0%})",
+            checks,
+        )
     if outtype in EXACT_GENERATION and ref_gen != new_gen:
         raise VerificationFailed("greedy generations of the merged model and the GGUF read back differ", checks)
     return checks
@@ -68,6 +77,7 @@ def _tokenizer_check(tok, gguf_path: Path) -> dict[str, Any]:
     except Exception as e:  # noqa: BLE001 - recorded, and the check below fails on it
         return {"ok": False, "error": f"{type(e).__name__}: {str(e)[:200]}"}
     texts = [*PROMPTS, "Q: Reverse the word.\nstorm\nA:"]
-    same = all(tok(t, add_special_tokens=False)["input_ids"] == back(t, add_special_tokens=False)["input_ids"]
-               for t in texts)
+    same = all(
+        tok(t, add_special_tokens=False)["input_ids"] == back(t, add_special_tokens=False)["input_ids"] for t in texts
+    )
     return {"ok": same, "texts": len(texts), "chat_template": bool(getattr(back, "chat_template", None))}

@@ -32,13 +32,20 @@ def eval_rows(n: int) -> list[dict]:
     return [rows[i * len(rows) // n] for i in range(max(0, n))]
 
 
-SAMPLE_QUESTIONS = ("How do I make a cup of tea?", "What is a mammal?", "Who wrote the play Romeo and Juliet?",
-                    "What is 8 squared?", "How do I keep bread fresh?", "What is inflation?",
-                    "Which organ pumps blood through the body?", "What is the plural of mouse?")
+SAMPLE_QUESTIONS = (
+    "How do I make a cup of tea?",
+    "What is a mammal?",
+    "Who wrote the play Romeo and Juliet?",
+    "What is 8 squared?",
+    "How do I keep bread fresh?",
+    "What is inflation?",
+    "Which organ pumps blood through the body?",
+    "What is the plural of mouse?",
+)
 """General questions for samples, from the eval set, prose answers first: a how-to and a definition show a
 model that forgets (it answers them in the task's format, or worse) more plainly than a one-word fact."""
 
 
 def sample_prompts(n: int, besides: list[str] | tuple[str, ...] = ()) -> list[str]:
     """The first n of SAMPLE_QUESTIONS that are not already among `besides` (the task's own prompts)."""
-    return [q for q in SAMPLE_QUESTIONS if q not in set(besides)][:max(0, n)]
+    return [q for q in SAMPLE_QUESTIONS if q not in set(besides)][: max(0, n)]

@@ -50,8 +50,10 @@ FACTS = [
     ("What gas do plants take in from the air to make food?", "Plants take in carbon dioxide."),
     ("What gas do humans need to breathe to live?", "Humans need oxygen."),
     ("At what temperature does water freeze in Celsius?", "Water freezes at 0 degrees Celsius."),
-    ("At what temperature does water boil at sea level in Celsius?",
-     "Water boils at 100 degrees Celsius at sea level."),
+    (
+        "At what temperature does water boil at sea level in Celsius?",
+        "Water boils at 100 degrees Celsius at sea level.",
+    ),
     ("What is the chemical formula of water?", "The chemical formula of water is H2O."),
     ("What is the chemical symbol for gold?", "The chemical symbol for gold is Au."),
     ("What is the chemical symbol for iron?", "The chemical symbol for iron is Fe."),
@@ -72,8 +74,7 @@ FACTS = [
     ("How many sides does a triangle have?", "A triangle has three sides."),
     ("How many sides does a hexagon have?", "A hexagon has six sides."),
     ("How many degrees are in a right angle?", "A right angle has 90 degrees."),
-    ("How many degrees do the angles of a triangle add up to?",
-     "The angles of a triangle add up to 180 degrees."),
+    ("How many degrees do the angles of a triangle add up to?", "The angles of a triangle add up to 180 degrees."),
     ("What is the smallest prime number?", "The smallest prime number is 2."),
     ("Is 17 a prime number?", "Yes, 17 is a prime number."),
     ("Is 21 a prime number?", "No, 21 is not prime: it is 3 times 7."),
@@ -93,8 +94,10 @@ FACTS = [
 ]
 
 DEFINITIONS = [
-    ("What is photosynthesis?",
-     "Photosynthesis is how plants use sunlight, water and carbon dioxide to make sugar and release oxygen."),
+    (
+        "What is photosynthesis?",
+        "Photosynthesis is how plants use sunlight, water and carbon dioxide to make sugar and release oxygen.",
+    ),
     ("What is gravity?", "Gravity is the force that pulls objects with mass toward each other."),
     ("What is a noun?", "A noun is a word that names a person, place, thing or idea."),
     ("What is a verb?", "A verb is a word that describes an action or a state."),
@@ -132,11 +135,9 @@ DEFINITIONS = [
 ]
 
 HOWTOS = [
-    ("How do I boil an egg?",
-     "Put the egg in boiling water for about 7 to 9 minutes, then cool it in cold water."),
+    ("How do I boil an egg?", "Put the egg in boiling water for about 7 to 9 minutes, then cool it in cold water."),
     ("How do I make a cup of tea?", "Boil water, pour it over a tea bag, wait a few minutes, then remove the bag."),
-    ("How do I wash my hands properly?",
-     "Wet your hands, rub them with soap for 20 seconds, rinse and dry them."),
+    ("How do I wash my hands properly?", "Wet your hands, rub them with soap for 20 seconds, rinse and dry them."),
     ("How do I find the area of a rectangle?", "Multiply its length by its width."),
     ("How do I find the average of some numbers?", "Add the numbers together and divide by how many there are."),
     ("How do I convert Celsius to Fahrenheit?", "Multiply by 9, divide by 5, then add 32."),
@@ -145,8 +146,10 @@ HOWTOS = [
     ("How do I plant a seed?", "Put it in moist soil about twice as deep as its size and keep it in the light."),
     ("How do I check if a number is even?", "Divide it by 2: if there is no remainder, it is even."),
     ("How do I tie a simple knot?", "Make a loop, pass one end through it and pull both ends tight."),
-    ("How can I fall asleep more easily?",
-     "Go to bed at the same time each day, avoid screens before bed and keep the room dark."),
+    (
+        "How can I fall asleep more easily?",
+        "Go to bed at the same time each day, avoid screens before bed and keep the room dark.",
+    ),
     ("How do I measure a room for a carpet?", "Measure the length and the width and multiply them."),
     ("How do I keep bread fresh?", "Keep it in a closed bag or a bread box at room temperature."),
     ("How do I stay safe crossing a road?", "Stop at the kerb, look both ways, and cross when it is clear."),
@@ -155,8 +158,10 @@ HOWTOS = [
     ("How do I say thank you in Spanish?", "Thank you in Spanish is 'gracias'."),
     ("How do I say hello in French?", "Hello in French is 'bonjour'."),
     ("How do I calculate a 10 percent tip?", "Move the decimal point of the bill one place to the left."),
-    ("How should I prepare for a job interview?",
-     "Research the company, practise common questions and arrive on time."),
+    (
+        "How should I prepare for a job interview?",
+        "Research the company, practise common questions and arrive on time.",
+    ),
     ("How do I cool down a hot room?", "Close the curtains during the day and open windows when it is cooler."),
     ("How do I write a list in alphabetical order?", "Sort the words by their first letter, then the next."),
     ("How do I take care of a houseplant?", "Give it light, water it when the soil is dry and do not overwater it."),
@@ -164,12 +169,21 @@ HOWTOS = [
 ]
 
 CONVERSIONS = [  # (unit, unit, factor, formatting precision)
-    ("kilometres", "metres", 1000, 0), ("metres", "centimetres", 100, 0), ("hours", "minutes", 60, 0),
-    ("minutes", "seconds", 60, 0), ("kilograms", "grams", 1000, 0), ("litres", "millilitres", 1000, 0),
-    ("days", "hours", 24, 0), ("weeks", "days", 7, 0), ("feet", "inches", 12, 0), ("years", "months", 12, 0),
+    ("kilometres", "metres", 1000, 0),
+    ("metres", "centimetres", 100, 0),
+    ("hours", "minutes", 60, 0),
+    ("minutes", "seconds", 60, 0),
+    ("kilograms", "grams", 1000, 0),
+    ("litres", "millilitres", 1000, 0),
+    ("days", "hours", 24, 0),
+    ("weeks", "days", 7, 0),
+    ("feet", "inches", 12, 0),
+    ("years", "months", 12, 0),
 ]
-WORDS = ("apple garden window planet summer friend yellow school orange pencil winter bridge "
-         "rabbit forest silver butter candle market doctor castle").split()
+WORDS = (
+    "apple garden window planet summer friend yellow school orange pencil winter bridge "
+    "rabbit forest silver butter candle market doctor castle"
+).split()
 
 
 def _arithmetic(rng: random.Random) -> tuple[str, str]:
@@ -216,8 +230,11 @@ def _word(rng: random.Random) -> tuple[str, str]:
 def pairs(seed: int = 7) -> list[tuple[str, str, str]]:
     """(family, question, answer): every hand-written row, then computed ones, no question twice."""
     rng = random.Random(seed)
-    out = [("fact", q, a) for q, a in FACTS] + [("definition", q, a) for q, a in DEFINITIONS] + \
-          [("howto", q, a) for q, a in HOWTOS]
+    out = (
+        [("fact", q, a) for q, a in FACTS]
+        + [("definition", q, a) for q, a in DEFINITIONS]
+        + [("howto", q, a) for q, a in HOWTOS]
+    )
     seen = {q for _, q, _ in out}
     for family, make, n in (("arithmetic", _arithmetic, 110), ("conversion", _conversion, 40), ("word", _word, 40)):
         made = 0

@@ -47,8 +47,10 @@ def load_general(data_cfg: DataConfig, task_format: str) -> list[dict]:
     """The general rows as TRL rows; DataError naming data.general_path and the file:line otherwise."""
     source = general_source(data_cfg)
     if task_format == "text":
-        raise DataError("data.general_mix: the task data is plain text (data.format: text) and general rows are "
-                        "conversations; mix general rows into chat or instruction data, or set general_mix: 0")
+        raise DataError(
+            "data.general_mix: the task data is plain text (data.format: text) and general rows are "
+            "conversations; mix general rows into chat or instruction data, or set general_mix: 0"
+        )
     if not Path(source).exists():
         raise DataError(f"data.general_path: {source}: file not found")
     try:
@@ -56,8 +58,10 @@ def load_general(data_cfg: DataConfig, task_format: str) -> list[dict]:
     except DataError as e:
         raise DataError(f"data.general_path: {e}", e.problems) from None
     if fmt == "text":
-        raise DataError(f"data.general_path: {source}: rows are plain text; general rows must be conversations "
-                        "(messages) or instruction/output rows, like the task's")
+        raise DataError(
+            f"data.general_path: {source}: rows are plain text; general rows must be conversations "
+            "(messages) or instruction/output rows, like the task's"
+        )
     return rows
 
 
@@ -78,8 +82,13 @@ def mix_in(rows: list[dict], data_cfg: DataConfig, task_format: str, seed: int) 
     slots = set(rng.sample(range(total), n))
     task_it, gen_it = iter(rows), iter(picked)
     mixed = [next(gen_it) if i in slots else next(task_it) for i in range(total)]
-    return mixed, Mix(share=data_cfg.general_mix, general_rows=n, task_rows=len(rows),
-                      source=general_source(data_cfg), available=len(general))
+    return mixed, Mix(
+        share=data_cfg.general_mix,
+        general_rows=n,
+        task_rows=len(rows),
+        source=general_source(data_cfg),
+        available=len(general),
+    )
 
 
 def describe(mix: Mix | None) -> str:
@@ -87,6 +96,8 @@ def describe(mix: Mix | None) -> str:
     if mix is None:
         return "general replay: off (data.general_mix: 0)"
     cycled = f", cycled: the file has {mix.available}" if mix.available < mix.general_rows else ""
-    return (f"general replay: {mix.general_rows} general rows mixed into {mix.task_rows} task rows "
-            f"({mix.general_rows / (mix.general_rows + mix.task_rows):.0%}, data.general_mix {mix.share:g}) "
-            f"from {mix.source}{cycled}")
+    return (
+        f"general replay: {mix.general_rows} general rows mixed into {mix.task_rows} task rows "
+        f"({mix.general_rows / (mix.general_rows + mix.task_rows):.0%}, data.general_mix {mix.share:g}) "
+        f"from {mix.source}{cycled}"
+    )

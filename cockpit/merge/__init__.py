@@ -17,8 +17,15 @@ from pathlib import Path
 from cockpit.merge.source import MergeRefused, resolve_source
 
 
-def main(source: Path, *, checkpoint: int | None = None, out: str | None = None, dtype: str = "fp32",
-         device: str = "cpu", force: bool = False) -> int:
+def main(
+    source: Path,
+    *,
+    checkpoint: int | None = None,
+    out: str | None = None,
+    dtype: str = "fp32",
+    device: str = "cpu",
+    force: bool = False,
+) -> int:
     from cockpit.merge.events import Reporter
 
     try:

@@ -42,7 +42,7 @@ def convert_to_lora(adapter: Path, initial: Path, out: Path) -> Path:
     # Same scale s on both halves: alpha/r stays the same at rank 2r (alpha/sqrt(r) with rsLoRA).
     cfg["init_lora_weights"] = True
     cfg["r"] = cfg["r"] * 2
-    cfg["lora_alpha"] = cfg["lora_alpha"] * (2 ** 0.5 if cfg.get("use_rslora") else 2)
+    cfg["lora_alpha"] = cfg["lora_alpha"] * (2**0.5 if cfg.get("use_rslora") else 2)
     for key in ("rank_pattern", "alpha_pattern"):
         if cfg.get(key):
             cfg[key] = {k: 2 * v for k, v in cfg[key].items()}

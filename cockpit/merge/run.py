@@ -66,8 +66,10 @@ def _check_room(out: Path, n_params: int, dtype: str) -> None:
     fake = os.environ.get("COCKPIT_MERGE_FAKE_FREE_BYTES")  # test hook: pretend the disk is this full
     free = int(fake) if fake else shutil.disk_usage(out.parent).free
     if free < need:
-        raise MergeRefused(f"not enough disk space in {out.parent}: the merged model needs ~{need / 2**20:.0f} MiB, "
-                           f"{free / 2**20:.0f} MiB free")
+        raise MergeRefused(
+            f"not enough disk space in {out.parent}: the merged model needs ~{need / 2**20:.0f} MiB, "
+            f"{free / 2**20:.0f} MiB free"
+        )
 
 
 def _adapter_finite(adapter: Path) -> dict[str, Any]:
@@ -94,14 +96,18 @@ def _plain_lora(src: MergeSource, out: Path, checks: dict[str, Any]) -> Path:
         return src.adapter
     initial = src.run_dir.path / INITIAL_ADAPTER if src.run_dir is not None else None
     if initial is None or not (initial / "adapter_model.safetensors").is_file():
-        raise MergeRefused(f"{src.adapter} is a {acfg.get('init_lora_weights')} adapter: it applies to the base "
-                           f"its initialisation changed, and the initial adapter ({INITIAL_ADAPTER}/ in the run "
-                           "directory) that converts it back is missing; merge from the run directory")
+        raise MergeRefused(
+            f"{src.adapter} is a {acfg.get('init_lora_weights')} adapter: it applies to the base "
+            f"its initialisation changed, and the initial adapter ({INITIAL_ADAPTER}/ in the run "
+            "directory) that converts it back is missing; merge from the run directory"
+        )
     conv = out.parent / f".{out.name}.convert-{os.getpid()}"
     shutil.rmtree(conv, ignore_errors=True)
     convert_to_lora(src.adapter, initial, conv)
-    checks["converted_from"] = f"{acfg.get('init_lora_weights')} (rank {acfg.get('r')} -> plain LoRA rank " \
-                               f"{2 * int(acfg.get('r', 0))}, with {INITIAL_ADAPTER}/)"
+    checks["converted_from"] = (
+        f"{acfg.get('init_lora_weights')} (rank {acfg.get('r')} -> plain LoRA rank "
+        f"{2 * int(acfg.get('r', 0))}, with {INITIAL_ADAPTER}/)"
+    )
     return conv
 
 
@@ -110,8 +116,9 @@ def _inputs(tokenizer, device):
     for p in PROMPTS:
         text = p
         if getattr(tokenizer, "chat_template", None):
-            text = tokenizer.apply_chat_template([{"role": "user", "content": p}], tokenize=False,
-                                                 add_generation_prompt=True)
+            text = tokenizer.apply_chat_template(
+                [{"role": "user", "content": p}], tokenize=False, add_generation_prompt=True
+            )
         out.append(tokenizer(text, return_tensors="pt", add_special_tokens=False).to(device))
     return out
 
@@ -123,9 +130,13 @@ def _logits_and_gen(model, inputs, tokenizer):
     with torch.no_grad():
         for enc in inputs:
             logits.append(model(**enc).logits.float())
-            g = model.generate(**enc, max_new_tokens=GEN_TOKENS, do_sample=False,
-                               pad_token_id=tokenizer.pad_token_id or tokenizer.eos_token_id)
-            gens.append(g[0, enc["input_ids"].shape[1]:].tolist())
+            g = model.generate(
+                **enc,
+                max_new_tokens=GEN_TOKENS,
+                do_sample=False,
+                pad_token_id=tokenizer.pad_token_id or tokenizer.eos_token_id,
+            )
+            gens.append(g[0, enc["input_ids"].shape[1] :].tolist())
     return logits, gens
 
 
@@ -141,9 +152,14 @@ def merge(src: MergeSource, *, dtype: str, device: str, force: bool, report) -> 
         raise MergeRefused(f"{out} already exists (use --force to replace it, or --out elsewhere)")
     out.parent.mkdir(parents=True, exist_ok=True)
     _clean_stale_temp(out)
-    report.started(f"{src.adapter} into {src.base} as {dtype} on {device}"
-                   + (f"; the {src.quantized} base is reloaded unquantized" if src.quantized else ""),
-                   adapter=str(src.adapter), base=str(src.base), out=str(out), dtype=dtype)
+    report.started(
+        f"{src.adapter} into {src.base} as {dtype} on {device}"
+        + (f"; the {src.quantized} base is reloaded unquantized" if src.quantized else ""),
+        adapter=str(src.adapter),
+        base=str(src.base),
+        out=str(out),
+        dtype=dtype,
+    )
     checks: dict[str, Any] = {"adapter": _adapter_finite(src.adapter)}
     if checks["adapter"]["nonfinite"]:
         raise VerificationFailed(f"the adapter has NaN/inf in {checks['adapter']['nonfinite']}", checks)
@@ -154,8 +170,9 @@ def merge(src: MergeSource, *, dtype: str, device: str, force: bool, report) -> 
     t0 = time.time()
     tok_src = src.adapter if (src.adapter / "tokenizer_config.json").exists() else src.base
     tokenizer = AutoTokenizer.from_pretrained(str(tok_src), trust_remote_code=src.trust_remote_code)
-    base = AutoModelForCausalLM.from_pretrained(str(src.base), dtype=getattr(torch, DTYPES[dtype]),
-                                                trust_remote_code=src.trust_remote_code).to(device)
+    base = AutoModelForCausalLM.from_pretrained(
+        str(src.base), dtype=getattr(torch, DTYPES[dtype]), trust_remote_code=src.trust_remote_code
+    ).to(device)
     _check_room(out, sum(p.numel() for p in base.parameters()), dtype)
     adapter = _plain_lora(src, out, checks)
     try:
@@ -174,8 +191,13 @@ def merge(src: MergeSource, *, dtype: str, device: str, force: bool, report) -> 
     new_logits, new_gen = _logits_and_gen(merged, inputs, tokenizer)
     diff = max(float((a - b).abs().max()) for a, b in zip(ref_logits, new_logits))
     tol = TOLERANCE[dtype]
-    checks.update(max_abs_logit_diff=diff, tolerance=tol, prompts=len(PROMPTS),
-                  generation_match=ref_gen == new_gen, generated_tokens=GEN_TOKENS)
+    checks.update(
+        max_abs_logit_diff=diff,
+        tolerance=tol,
+        prompts=len(PROMPTS),
+        generation_match=ref_gen == new_gen,
+        generated_tokens=GEN_TOKENS,
+    )
     if not all(torch.isfinite(t).all() for t in new_logits):
         raise VerificationFailed("the merged model produces NaN/inf logits", checks)
     if diff > tol:
@@ -191,10 +213,18 @@ def merge(src: MergeSource, *, dtype: str, device: str, force: bool, report) -> 
         pause = os.environ.get("COCKPIT_MERGE_PAUSE_BEFORE_RENAME")  # test hook: a window to kill us in
         if pause:
             time.sleep(float(pause))
-        info = {"source_adapter": str(src.adapter), "base": str(src.base), "dtype": dtype, "device": device,
-                "quantization_note": (f"trained on a {src.quantized} base; merged into the unquantized base"
-                                      if src.quantized else None),
-                "checks": checks, "merged_at": time.time(), "versions": _versions()}
+        info = {
+            "source_adapter": str(src.adapter),
+            "base": str(src.base),
+            "dtype": dtype,
+            "device": device,
+            "quantization_note": (
+                f"trained on a {src.quantized} base; merged into the unquantized base" if src.quantized else None
+            ),
+            "checks": checks,
+            "merged_at": time.time(),
+            "versions": _versions(),
+        }
         (tmp / "merge.json").write_text(json.dumps(info, indent=1))
         if out.exists():  # --force: swap atomically, then delete the old one
             old = out.parent / f".{out.name}.old-{os.getpid()}"

@@ -34,16 +34,21 @@ def resolve_source(path: Path, *, checkpoint: int | None = None, out: str | None
         if checkpoint is not None:
             adapter = rd.checkpoints / f"checkpoint-{checkpoint}"
             if not adapter.is_dir():
-                raise MergeRefused(f"{adapter} does not exist (checkpoints: "
-                                   f"{', '.join(p.name for p in sorted(rd.checkpoints.glob('checkpoint-*'))) or 'none'})",
-                                   rd)
+                raise MergeRefused(
+                    f"{adapter} does not exist (checkpoints: "
+                    f"{', '.join(p.name for p in sorted(rd.checkpoints.glob('checkpoint-*'))) or 'none'})",
+                    rd,
+                )
         elif (rd.adapter / "adapter_config.json").exists():
             adapter = rd.adapter
         else:
             adapter = rd.latest_checkpoint()
             if adapter is None:
-                raise MergeRefused(f"{path} has no adapter yet (no adapter/ and no checkpoint); save one first "
-                                   "(`cockpit ctl RUN save`, or s in the cockpit)", rd)
+                raise MergeRefused(
+                    f"{path} has no adapter yet (no adapter/ and no checkpoint); save one first "
+                    "(`cockpit ctl RUN save`, or s in the cockpit)",
+                    rd,
+                )
     else:
         adapter = path
     cfg_file = adapter / "adapter_config.json"

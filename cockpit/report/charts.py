@@ -124,10 +124,12 @@ def eval_line(h: History, key: str = "eval_loss", run: int = 0) -> Line | None:
 
 
 def grad_norm_bands(th: Thresholds) -> list[Band]:
-    return [Band(th.grad_norm_low, th.grad_norm_high, "normal", "ok"),
-            Band(th.grad_norm_high, th.grad_norm_danger, "high", "warn"),
-            Band(th.grad_norm_danger, th.grad_norm_explosion, "precursor", "danger"),
-            Band(th.grad_norm_explosion, math.inf, "explosion", "critical")]
+    return [
+        Band(th.grad_norm_low, th.grad_norm_high, "normal", "ok"),
+        Band(th.grad_norm_high, th.grad_norm_danger, "high", "warn"),
+        Band(th.grad_norm_danger, th.grad_norm_explosion, "precursor", "danger"),
+        Band(th.grad_norm_explosion, math.inf, "explosion", "critical"),
+    ]
 
 
 def memory_bands(h: History, th: Thresholds) -> list[Band]:
@@ -135,8 +137,10 @@ def memory_bands(h: History, th: Thresholds) -> list[Band]:
     if h.mem_kind != "vram" or not total == total or not total:
         return []
     g = total / scale_for("mem_used")
-    return [Band(g * th.memory_warn, g * th.memory_danger, "thin headroom", "warn"),
-            Band(g * th.memory_danger, g, "near the limit", "danger")]
+    return [
+        Band(g * th.memory_warn, g * th.memory_danger, "thin headroom", "warn"),
+        Band(g * th.memory_danger, g, "near the limit", "danger"),
+    ]
 
 
 def marks_of(h: History) -> list[Mark]:
@@ -174,9 +178,17 @@ def short_label(kind: str, label: str, ev: dict[str, Any]) -> str:
     return label[:40]
 
 
-CHART_OF_RULE = (("grad_norm", "grad_norm"), ("update", "grad_norm"), ("entropy", "entropy"),
-                 ("fake_learning", "entropy"), ("memory", "mem_used"), ("lr", "learning_rate"),
-                 ("warmup", "learning_rate"), ("data_", "tokens_per_s"), ("padding", "tokens_per_s"))
+CHART_OF_RULE = (
+    ("grad_norm", "grad_norm"),
+    ("update", "grad_norm"),
+    ("entropy", "entropy"),
+    ("fake_learning", "entropy"),
+    ("memory", "mem_used"),
+    ("lr", "learning_rate"),
+    ("warmup", "learning_rate"),
+    ("data_", "tokens_per_s"),
+    ("padding", "tokens_per_s"),
+)
 """The chart a finding is shaded on: the metric its rule reads (rule id prefixes); the rest go on the loss."""
 
 
@@ -196,8 +208,14 @@ def spans_of(timeline: list[dict[str, Any]], key: str) -> list[Span]:
     return out
 
 
-TITLES = {"loss": "loss (train, eval)", "grad_norm": "grad_norm (log scale)", "entropy": "entropy",
-          "learning_rate": "learning rate", "mem_used": "memory, GiB", "tokens_per_s": "throughput, tokens/s"}
+TITLES = {
+    "loss": "loss (train, eval)",
+    "grad_norm": "grad_norm (log scale)",
+    "entropy": "entropy",
+    "learning_rate": "learning rate",
+    "mem_used": "memory, GiB",
+    "tokens_per_s": "throughput, tokens/s",
+}
 
 
 LINE_NAMES = {"loss": "train loss", "mem_used": "memory", "tokens_per_s": "tokens/s", "learning_rate": "lr"}
@@ -235,6 +253,16 @@ def run_charts(h: History, th: Thresholds, timeline: list[dict[str, Any]]) -> tu
             if h.mem_kind != "vram":
                 title = "memory (process RAM), GiB"
         log_y = key == "grad_norm" and all(v > 0 for ln in lines for v in ln.values)
-        charts.append(Chart(key, title if log_y or key != "grad_norm" else "grad_norm", UNIT_OF.get(key),
-                            lines, bands, marks, spans_of(timeline, key), log_y))
+        charts.append(
+            Chart(
+                key,
+                title if log_y or key != "grad_norm" else "grad_norm",
+                UNIT_OF.get(key),
+                lines,
+                bands,
+                marks,
+                spans_of(timeline, key),
+                log_y,
+            )
+        )
     return charts, missing

@@ -10,5 +10,4 @@ def eval_summary(h) -> list[tuple[str, str]]:
     g = general_loss(h)
     if g is None:
         return []
-    return [("general eval loss", f"{g.ref:.4g} (step {g.ref_step}) -> {g.now:.4g} (step {g.step}), "
-                                  f"{g.rise:+.0%}")]
+    return [("general eval loss", f"{g.ref:.4g} (step {g.ref_step}) -> {g.now:.4g} (step {g.step}), {g.rise:+.0%}")]

@@ -18,38 +18,62 @@ td.name{white-space:nowrap}tr.run td{border-bottom:none}tr.sub td{color:#555;fon
 
 def key_html() -> str:
     """The legend shared by every chart: what the shades and the vertical lines mean."""
-    shades = [("ok", "normal band"), ("warn", "warning band / finding"), ("danger", "danger band / finding"),
-              ("critical", "explosion / critical finding")]
-    marks = [("ack", "operator action (lr change, pause, ...)"), ("guard", "guard (the trainer acted)"),
-             ("checkpoint", "checkpoint saved"), ("merge", "merge")]
-    parts = [f'<span><i class="sw" style="background:{SEVERITY_COLOR[s]};opacity:.35"></i>{e(t)}</span>'
-             for s, t in shades]
-    parts += [f'<span><i class="sw" style="border-left:2px dashed {MARK_COLOR[k]};width:2px"></i>{e(t)}</span>'
-              for k, t in marks]
-    return ('<p class="key">' + "".join(parts) + "</p><p>Thick lines are smoothed (EMA) over the faint raw values; "
-            "eval loss is dashed with a dot at each evaluation. Hover a marker or a shaded span for its details.</p>")
+    shades = [
+        ("ok", "normal band"),
+        ("warn", "warning band / finding"),
+        ("danger", "danger band / finding"),
+        ("critical", "explosion / critical finding"),
+    ]
+    marks = [
+        ("ack", "operator action (lr change, pause, ...)"),
+        ("guard", "guard (the trainer acted)"),
+        ("checkpoint", "checkpoint saved"),
+        ("merge", "merge"),
+    ]
+    parts = [
+        f'<span><i class="sw" style="background:{SEVERITY_COLOR[s]};opacity:.35"></i>{e(t)}</span>' for s, t in shades
+    ]
+    parts += [
+        f'<span><i class="sw" style="border-left:2px dashed {MARK_COLOR[k]};width:2px"></i>{e(t)}</span>'
+        for k, t in marks
+    ]
+    return (
+        '<p class="key">' + "".join(parts) + "</p><p>Thick lines are smoothed (EMA) over the faint raw values; "
+        "eval loss is dashed with a dot at each evaluation. Hover a marker or a shaded span for its details.</p>"
+    )
 
 
 def page(title: str, body: str) -> str:
-    return (f'<!doctype html><html><head><meta charset="utf-8"><title>{e(title)}</title>'
-            f"<style>{STYLE}</style></head><body>{body}</body></html>\n")
+    return (
+        f'<!doctype html><html><head><meta charset="utf-8"><title>{e(title)}</title>'
+        f"<style>{STYLE}</style></head><body>{body}</body></html>\n"
+    )
 
 
 def render_html(r: Report) -> str:
     rows = "".join(f"<tr><th>{e(k)}</th><td>{e(v)}</td></tr>" for k, v in r.summary)
     charts = "".join(f"<figure>{svg_chart(c)}</figure>" for c in r.charts)
-    tl = "".join(f"<tr class='{f['severity']}'><td>{ICON[f['severity']]} {e(f['severity'])}</td>"
-                 f"<td>{f['first_step']}-{f['last_step']}</td><td>{e(f['rule'])}</td><td>{e(f['message'])}</td></tr>"
-                 for f in r.timeline) or "<tr><td colspan=4>none: no SOP rule fired</td></tr>"
-    acts = "".join(f"<tr><td class=num>{s}</td><td>{e(k)}</td><td>{e(lbl)}</td></tr>" for s, k, lbl in r.actions) or \
-        "<tr><td colspan=3>none recorded</td></tr>"
+    tl = (
+        "".join(
+            f"<tr class='{f['severity']}'><td>{ICON[f['severity']]} {e(f['severity'])}</td>"
+            f"<td>{f['first_step']}-{f['last_step']}</td><td>{e(f['rule'])}</td><td>{e(f['message'])}</td></tr>"
+            for f in r.timeline
+        )
+        or "<tr><td colspan=4>none: no SOP rule fired</td></tr>"
+    )
+    acts = (
+        "".join(f"<tr><td class=num>{s}</td><td>{e(k)}</td><td>{e(lbl)}</td></tr>" for s, k, lbl in r.actions)
+        or "<tr><td colspan=3>none recorded</td></tr>"
+    )
     missing = f"<p>not in this log: {e(', '.join(r.missing))}</p>" if r.missing else ""
     nxt = f"<p><b>next action:</b> {e(r.next_action)}</p>" if r.next_action else ""
     skipped = f" ({r.skipped_lines} unreadable line(s) skipped)" if r.skipped_lines else ""
-    body = (f"<h1>Report: {e(r.title)}</h1><p>source: {e(r.source)}{e(skipped)}</p>"
-            f"<h2>Summary</h2><table>{rows}</table><p><b>verdict:</b> {e(r.verdict)}</p>{nxt}"
-            f"<h2>Charts</h2>{key_html()}{charts}{missing}"
-            f"<h2>Findings timeline</h2><table><tr><th>severity</th><th>steps</th><th>rule</th><th>finding</th></tr>"
-            f"{tl}</table><h2>Operator actions and trainer decisions</h2>"
-            f"<table><tr><th>step</th><th>kind</th><th>what</th></tr>{acts}</table>")
+    body = (
+        f"<h1>Report: {e(r.title)}</h1><p>source: {e(r.source)}{e(skipped)}</p>"
+        f"<h2>Summary</h2><table>{rows}</table><p><b>verdict:</b> {e(r.verdict)}</p>{nxt}"
+        f"<h2>Charts</h2>{key_html()}{charts}{missing}"
+        f"<h2>Findings timeline</h2><table><tr><th>severity</th><th>steps</th><th>rule</th><th>finding</th></tr>"
+        f"{tl}</table><h2>Operator actions and trainer decisions</h2>"
+        f"<table><tr><th>step</th><th>kind</th><th>what</th></tr>{acts}</table>"
+    )
     return page(f"Report: {r.title}", body)

@@ -37,7 +37,7 @@ def _fmt_t(t: float | None) -> str:
 def action_label(kind: str, label: str) -> str:
     """A mark's label without its kind repeated: the table already has a kind column ("state: finished",
     not "state: state finished")."""
-    return label[len(kind):].strip() if label.startswith(kind + " ") else label
+    return label[len(kind) :].strip() if label.startswith(kind + " ") else label
 
 
 def build_report(h: History, log, width: int = 100) -> Report:
@@ -45,16 +45,21 @@ def build_report(h: History, log, width: int = 100) -> Report:
     th = Thresholds.from_config(cfg)
     rs = h.run_started or {}
     loss_steps, losses = finite(h.steps, h.series["loss"])
-    summary = [("steps", f"{h.step}" + (f" / {h.total_steps}" if h.total_steps else "")),
-               ("logged points", str(len(h))), ("state", h.state)]
+    summary = [
+        ("steps", f"{h.step}" + (f" / {h.total_steps}" if h.total_steps else "")),
+        ("logged points", str(len(h))),
+        ("state", h.state),
+    ]
     if h.first_event_t:
         took = h.last_event_t - h.first_event_t if h.last_event_t else None
         summary += [("started", _fmt_t(h.first_event_t)), ("duration", span(took))]
     if len(losses):
         b = int(losses.argmin())
-        summary += [("first loss", f"{losses[0]:.4g} (step {loss_steps[0]})"),
-                    ("best loss", f"{losses[b]:.4g} (step {loss_steps[b]})"),
-                    ("final loss", f"{losses[-1]:.4g} (step {loss_steps[-1]})")]
+        summary += [
+            ("first loss", f"{losses[0]:.4g} (step {loss_steps[0]})"),
+            ("best loss", f"{losses[b]:.4g} (step {loss_steps[b]})"),
+            ("final loss", f"{losses[-1]:.4g} (step {loss_steps[-1]})"),
+        ]
     ev = h.eval_series.get("eval_loss")
     if ev:
         fin = [(s, v) for s, v in zip(h.eval_steps, ev) if math.isfinite(v)]
@@ -86,7 +91,10 @@ def build_report(h: History, log, width: int = 100) -> Report:
     adv = advise(h)
     tl = timeline(h, final=adv.findings)
     charts, missing = run_charts(h, th, tl)
-    acts = [(m.step, m.kind, action_label(m.kind, m.label)) for m in h.marks
-            if m.kind in ("ack", "guard", "checkpoint", "merge", "state")]
+    acts = [
+        (m.step, m.kind, action_label(m.kind, m.label))
+        for m in h.marks
+        if m.kind in ("ack", "guard", "checkpoint", "merge", "state")
+    ]
     nxt = f"{adv.next_action.label}: {adv.next_action.description}" if adv.next_action else None
     return Report(log.title, str(log.source), summary, charts, missing, tl, acts, adv.verdict, nxt, log.stats.bad)

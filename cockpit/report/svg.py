@@ -21,6 +21,8 @@ GENERAL_EVAL_COLOR = "#7b3fb0"
 
 def _eval_color(ln: Line) -> str:
     return GENERAL_EVAL_COLOR if ln.name == "general eval loss" else EVAL_COLOR
+
+
 MAX_LABELLED_MARKS = 16
 HALO = 'stroke="#fff" stroke-width="3" paint-order="stroke"'
 """A white outline under label text, so a label stays readable where it crosses a line or a shade."""
@@ -38,8 +40,12 @@ class Frame:
         lo, hi = min(ys), max(ys)
         # Band edges up to twice the data: an explosion bound of 50 would squash a grad_norm that stays
         # under 2. Memory shows its bands whatever the use: how far from the device's limit is the point.
-        edges = [e for b in c.bands for e in (b.lo, b.hi)
-                 if math.isfinite(e) and (c.key == "mem_used" or lo / 2 <= e <= hi * 2)]
+        edges = [
+            e
+            for b in c.bands
+            for e in (b.lo, b.hi)
+            if math.isfinite(e) and (c.key == "mem_used" or lo / 2 <= e <= hi * 2)
+        ]
         lo, hi = min([lo, *edges]), max([hi, *edges])
         if c.log_y:
             lo = max(lo, hi * 1e-6)  # a value of 1e-30 would spread 30 decades over the axis
@@ -74,9 +80,11 @@ def svg_chart(c: Chart, w: int = 860, h: int = 280, names: dict[int, str] | None
     if not any(ln.steps for ln in c.lines):
         return ""
     f = Frame(c, w, h)
-    out = [f'<svg xmlns="http://www.w3.org/2000/svg" viewBox="0 0 {w} {h}" width="{w}" height="{h}" role="img" '
-           f'aria-label="{escape(c.title)}" font-family="system-ui,sans-serif">',
-           f'<rect x="0" y="0" width="{w}" height="{h}" fill="#ffffff"/>']
+    out = [
+        f'<svg xmlns="http://www.w3.org/2000/svg" viewBox="0 0 {w} {h}" width="{w}" height="{h}" role="img" '
+        f'aria-label="{escape(c.title)}" font-family="system-ui,sans-serif">',
+        f'<rect x="0" y="0" width="{w}" height="{h}" fill="#ffffff"/>',
+    ]
     out += _bands(c, f) + _grid(c, f) + _spans(c, f) + _marks(c, f)
     for ln in c.lines:
         out += _line(ln, f, len({x.run for x in c.lines}) > 1)
@@ -95,8 +103,11 @@ def _bands(c: Chart, f: Frame) -> list[str]:
             continue
         ya, yb = f.y(top), f.y(bottom)
         color = SEVERITY_COLOR[b.severity]
-        out.append(_tinted(f.x0, f"{ya:.1f}", f.x1 - f.x0, f"{yb - ya:.1f}", color,
-                           0.07 if b.severity == "ok" else 0.13, b.name))
+        out.append(
+            _tinted(
+                f.x0, f"{ya:.1f}", f.x1 - f.x0, f"{yb - ya:.1f}", color, 0.07 if b.severity == "ok" else 0.13, b.name
+            )
+        )
         out.append(_label(f.x1 + 6, f"{min(yb - 3, (ya + yb) / 2 + 4):.1f}", 11, color, b.name))
     return out
 
@@ -105,15 +116,20 @@ def _grid(c: Chart, f: Frame) -> list[str]:
     out = []
     for t, label in zip(f.ticks, f.labels):
         y = f.y(t)
-        out.append(f'<line x1="{f.x0}" x2="{f.x1}" y1="{y:.1f}" y2="{y:.1f}" stroke="#e4e4e4"/>'
-                   f'<text x="{f.x0 - 6}" y="{y + 4:.1f}" font-size="11" text-anchor="end" fill="#444">'
-                   f'{escape(label)}</text>')
+        out.append(
+            f'<line x1="{f.x0}" x2="{f.x1}" y1="{y:.1f}" y2="{y:.1f}" stroke="#e4e4e4"/>'
+            f'<text x="{f.x0 - 6}" y="{y + 4:.1f}" font-size="11" text-anchor="end" fill="#444">'
+            f"{escape(label)}</text>"
+        )
     for s in f.xticks:
         x = f.x(s)
-        out.append(f'<line x1="{x:.1f}" x2="{x:.1f}" y1="{f.y1}" y2="{f.y1 + 4}" stroke="#999"/>'
-                   f'<text x="{x:.1f}" y="{f.y1 + 16}" font-size="11" text-anchor="middle" fill="#444">{int(s)}</text>')
-    out.append(f'<text x="{(f.x0 + f.x1) / 2:.0f}" y="{f.y1 + 31}" font-size="11" text-anchor="middle" '
-               f'fill="#666">step</text>')
+        out.append(
+            f'<line x1="{x:.1f}" x2="{x:.1f}" y1="{f.y1}" y2="{f.y1 + 4}" stroke="#999"/>'
+            f'<text x="{x:.1f}" y="{f.y1 + 16}" font-size="11" text-anchor="middle" fill="#444">{int(s)}</text>'
+        )
+    out.append(
+        f'<text x="{(f.x0 + f.x1) / 2:.0f}" y="{f.y1 + 31}" font-size="11" text-anchor="middle" fill="#666">step</text>'
+    )
     return out
 
 
@@ -125,9 +141,20 @@ def _spans(c: Chart, f: Frame) -> list[str]:
         xa, xb = f.x(max(sp.first, f.s0)), f.x(min(sp.last, f.s1))
         xa, xb = (xa - 2, xb + 2) if xb - xa < 4 else (xa, xb)
         color = SEVERITY_COLOR[sp.severity]
-        out.append(_tinted(f"{xa:.1f}", f.y0, f"{xb - xa:.1f}", f.y1 - f.y0, color, "0.10",
-                           f"{sp.label}: steps {sp.first}-{sp.last}"))
-        out.append(_label(f"{xa + 3:.1f}", f.y0 + 12 + 12 * (i % 3), 10, color, sp.label, f'font-style="italic" {HALO}'))
+        out.append(
+            _tinted(
+                f"{xa:.1f}",
+                f.y0,
+                f"{xb - xa:.1f}",
+                f.y1 - f.y0,
+                color,
+                "0.10",
+                f"{sp.label}: steps {sp.first}-{sp.last}",
+            )
+        )
+        out.append(
+            _label(f"{xa + 3:.1f}", f.y0 + 12 + 12 * (i % 3), 10, color, sp.label, f'font-style="italic" {HALO}')
+        )
     return out
 
 
@@ -135,20 +162,32 @@ def _marks(c: Chart, f: Frame) -> list[str]:
     out = []
     for i, (step, kind, label) in enumerate(s for s in mark_groups(c.marks) if f.s0 <= s[0] <= f.s1):
         x, color = f.x(step), MARK_COLOR.get(kind, "#555")
-        out.append(f'<line x1="{x:.1f}" x2="{x:.1f}" y1="{f.y0 - 4}" y2="{f.y1}" stroke="{color}" stroke-width="1.2" '
-                   f'stroke-dasharray="{"2 2" if kind == "checkpoint" else "5 3"}"><title>step {step}: '
-                   f'{escape(label)}</title></line>')
+        out.append(
+            f'<line x1="{x:.1f}" x2="{x:.1f}" y1="{f.y0 - 4}" y2="{f.y1}" stroke="{color}" stroke-width="1.2" '
+            f'stroke-dasharray="{"2 2" if kind == "checkpoint" else "5 3"}"><title>step {step}: '
+            f"{escape(label)}</title></line>"
+        )
         if i < MAX_LABELLED_MARKS:
             anchor = "end" if x > f.x1 - 80 else "start"
-            out.append(_label(f"{x + (-3 if anchor == 'end' else 3):.1f}", f.y0 - 6 - 11 * (i % 2), 10, color, label,
-                              f'text-anchor="{anchor}" {HALO}'))
+            out.append(
+                _label(
+                    f"{x + (-3 if anchor == 'end' else 3):.1f}",
+                    f.y0 - 6 - 11 * (i % 2),
+                    10,
+                    color,
+                    label,
+                    f'text-anchor="{anchor}" {HALO}',
+                )
+            )
     return out
 
 
 def _tinted(x: Any, y: Any, width: Any, height: Any, color: str, opacity: Any, title: str) -> str:
     """A translucent rectangle (a danger band, a finding's span) whose tooltip is `title`."""
-    return (f'<rect x="{x}" y="{y}" width="{width}" height="{height}" fill="{color}" fill-opacity="{opacity}">'
-            f'<title>{escape(title)}</title></rect>')
+    return (
+        f'<rect x="{x}" y="{y}" width="{width}" height="{height}" fill="{color}" fill-opacity="{opacity}">'
+        f"<title>{escape(title)}</title></rect>"
+    )
 
 
 def _label(x: Any, y: Any, size: int, color: str, text: str, attrs: str = "") -> str:
@@ -158,22 +197,31 @@ def _label(x: Any, y: Any, size: int, color: str, text: str, attrs: str = "") ->
 
 
 def _points(ln: Line, f: Frame, ys) -> str:
-    return " ".join(f"{f.x(s):.1f},{f.y(v):.1f}" for s, v in zip(ln.steps, ys)
-                    if math.isfinite(v) and (v > 0 or not f.log))
+    return " ".join(
+        f"{f.x(s):.1f},{f.y(v):.1f}" for s, v in zip(ln.steps, ys) if math.isfinite(v) and (v > 0 or not f.log)
+    )
 
 
 def _line(ln: Line, f: Frame, many: bool) -> list[str]:
     color = RUN_COLORS[ln.run % len(RUN_COLORS)] if many or ln.kind != "eval" else _eval_color(ln)
     if ln.kind == "eval":
-        dots = "".join(f'<circle cx="{f.x(s):.1f}" cy="{f.y(v):.1f}" r="3" fill="{color}"/>'
-                       for s, v in zip(ln.steps, ln.values) if v > 0 or not f.log)
-        return [f'<polyline fill="none" stroke="{color}" stroke-width="1.5" stroke-dasharray="6 3" '
-                f'points="{_points(ln, f, ln.values)}"/>', dots]
+        dots = "".join(
+            f'<circle cx="{f.x(s):.1f}" cy="{f.y(v):.1f}" r="3" fill="{color}"/>'
+            for s, v in zip(ln.steps, ln.values)
+            if v > 0 or not f.log
+        )
+        return [
+            f'<polyline fill="none" stroke="{color}" stroke-width="1.5" stroke-dasharray="6 3" '
+            f'points="{_points(ln, f, ln.values)}"/>',
+            dots,
+        ]
     if ln.smooth is None:
         return [f'<polyline fill="none" stroke="{color}" stroke-width="1.6" points="{_points(ln, f, ln.values)}"/>']
-    return [f'<polyline fill="none" stroke="{color}" stroke-opacity="0.4" stroke-width="1" '
-            f'points="{_points(ln, f, ln.values)}"/>',
-            f'<polyline fill="none" stroke="{color}" stroke-width="2.2" points="{_points(ln, f, ln.smooth)}"/>']
+    return [
+        f'<polyline fill="none" stroke="{color}" stroke-opacity="0.4" stroke-width="1" '
+        f'points="{_points(ln, f, ln.values)}"/>',
+        f'<polyline fill="none" stroke="{color}" stroke-width="2.2" points="{_points(ln, f, ln.smooth)}"/>',
+    ]
 
 
 def _legend(c: Chart, f: Frame, w: int, names: dict[int, str] | None) -> list[str]:
@@ -197,7 +245,9 @@ def _legend(c: Chart, f: Frame, w: int, names: dict[int, str] | None) -> list[st
     for (color, dash, text), width in zip(items, widths):
         if x + width > w:
             break
-        out.append(f'<line x1="{x:.0f}" x2="{x + 18:.0f}" y1="12" y2="12" stroke="{color}" stroke-width="2.5" '
-                   f'stroke-dasharray="{dash}"/><text x="{x + 22:.0f}" y="16" font-size="11">{escape(text)}</text>')
+        out.append(
+            f'<line x1="{x:.0f}" x2="{x + 18:.0f}" y1="12" y2="12" stroke="{color}" stroke-width="2.5" '
+            f'stroke-dasharray="{dash}"/><text x="{x + 22:.0f}" y="16" font-size="11">{escape(text)}</text>'
+        )
         x += width
     return out

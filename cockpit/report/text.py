@@ -89,8 +89,10 @@ def caption(c: Chart, smoothed: bool = False) -> str:
     names = {round(b.lo, 12): b.name for b in c.bands}
     edges = _visible_bands(c, top)
     if edges:
-        parts.append("horizontal lines: " + ", ".join(f"{names.get(round(y, 12), '')} from {fmt_value(y, c.unit)}"
-                                                      for y in edges))
+        parts.append(
+            "horizontal lines: "
+            + ", ".join(f"{names.get(round(y, 12), '')} from {fmt_value(y, c.unit)}" for y in edges)
+        )
     hidden = [b for b in c.bands if b.severity != "ok" and b.lo not in edges]
     if hidden:
         parts.append("off the chart: " + ", ".join(f"{b.name} from {fmt_value(b.lo, c.unit)}" for b in hidden))
@@ -116,8 +118,16 @@ def _sections(r: Report, width: int):
         yield "p", "not in this log: " + ", ".join(r.missing)
     yield "h", "Findings timeline"
     if r.timeline:
-        yield "table", [(f"{ICON[f['severity']]} {f['severity']}",
-                         f"steps {f['first_step']}-{f['last_step']}  {f['rule']}: {f['message']}") for f in r.timeline]
+        yield (
+            "table",
+            [
+                (
+                    f"{ICON[f['severity']]} {f['severity']}",
+                    f"steps {f['first_step']}-{f['last_step']}  {f['rule']}: {f['message']}",
+                )
+                for f in r.timeline
+            ],
+        )
     else:
         yield "p", "none: no SOP rule fired"
     yield "h", "Operator actions and trainer decisions"

@@ -94,9 +94,9 @@ def log_ticks(lo: float, hi: float) -> tuple[float, float, list[float]]:
     if b == a:
         b += 1
     mults = (1, 2, 5) if b - a <= 3 else (1,)
-    ticks = [m * 10.0 ** e for e in range(a, b + 1) for m in mults if lo <= m * 10.0 ** e <= hi * 1.0001]
-    bottom = max((m * 10.0 ** e for e in range(a, b + 1) for m in mults if m * 10.0 ** e <= lo), default=10.0 ** a)
-    top = min((m * 10.0 ** e for e in range(a, b + 2) for m in mults if m * 10.0 ** e >= hi), default=10.0 ** b)
+    ticks = [m * 10.0**e for e in range(a, b + 1) for m in mults if lo <= m * 10.0**e <= hi * 1.0001]
+    bottom = max((m * 10.0**e for e in range(a, b + 1) for m in mults if m * 10.0**e <= lo), default=10.0**a)
+    top = min((m * 10.0**e for e in range(a, b + 2) for m in mults if m * 10.0**e >= hi), default=10.0**b)
     ticks = sorted({bottom, *ticks, top})
     return bottom, top, ticks
 

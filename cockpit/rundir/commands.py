@@ -21,8 +21,14 @@ stopped, hung, or still loading a model) refuses it as expired instead of acting
 
 def new_command(cmd: str, value: Any = None, source: str = "cli", ttl: float | None = None) -> dict[str, Any]:
     now = time.time()
-    c: dict[str, Any] = {"v": SCHEMA_VERSION, "t": now, "id": uuid.uuid4().hex[:12], "cmd": cmd,
-                         "source": source, "expires": now + (COMMAND_TTL if ttl is None else ttl)}
+    c: dict[str, Any] = {
+        "v": SCHEMA_VERSION,
+        "t": now,
+        "id": uuid.uuid4().hex[:12],
+        "cmd": cmd,
+        "source": source,
+        "expires": now + (COMMAND_TTL if ttl is None else ttl),
+    }
     if value is not None:
         c["value"] = value
     return c

@@ -12,8 +12,18 @@ from cockpit.jsonline import loads_line, nested_deeper
 SCHEMA_VERSION = 1
 
 EVENT_KINDS = (
-    "run_started", "metrics", "eval", "state", "ack", "checkpoint", "sample", "merge", "guard", "error",
-    "summary", "notify",
+    "run_started",
+    "metrics",
+    "eval",
+    "state",
+    "ack",
+    "checkpoint",
+    "sample",
+    "merge",
+    "guard",
+    "error",
+    "summary",
+    "notify",
 )
 """Every kind any writer puts in events.jsonl (tests/test_rundir.py checks the writers against it)."""
 
@@ -21,8 +31,19 @@ STATES = ("starting", "running", "paused", "stopping", "finished", "stopped", "c
 FINAL_STATES = ("finished", "stopped", "crashed")
 
 METRIC_KEYS = (
-    "loss", "grad_norm", "entropy", "learning_rate", "mean_token_accuracy", "num_tokens",
-    "mem_used", "mem_total", "step_time", "tokens_per_s", "update_ratio", "data_wait", "pad_share",
+    "loss",
+    "grad_norm",
+    "entropy",
+    "learning_rate",
+    "mean_token_accuracy",
+    "num_tokens",
+    "mem_used",
+    "mem_total",
+    "step_time",
+    "tokens_per_s",
+    "update_ratio",
+    "data_wait",
+    "pad_share",
 )
 """Numeric fields of a `metrics` event (besides step/epoch); `mem_kind` says what memory is."""
 
@@ -37,7 +58,7 @@ def dumps(obj: dict[str, Any]) -> str:
     return json.dumps(obj, separators=(",", ":"), default=str)
 
 
-MAX_STEP = 2 ** 53
+MAX_STEP = 2**53
 """The largest step a reader takes: past it a step is no longer exact as a double, and it would
 overflow the History's int64 column (a `step` of 2**70 in a hand-edited line)."""
 

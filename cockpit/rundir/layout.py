@@ -91,9 +91,11 @@ class RunDir:
         if not links:
             return None
         names = ", ".join(p.name for p in links)
-        return (f"{self.path}: {names} {'is a symbolic link' if len(links) == 1 else 'are symbolic links'} "
-                f"(-> {os.readlink(links[0])}); run files must be plain files, refusing to follow "
-                f"{'it' if len(links) == 1 else 'them'}")
+        return (
+            f"{self.path}: {names} {'is a symbolic link' if len(links) == 1 else 'are symbolic links'} "
+            f"(-> {os.readlink(links[0])}); run files must be plain files, refusing to follow "
+            f"{'it' if len(links) == 1 else 'them'}"
+        )
 
     def latest_checkpoint(self) -> Path | None:
         """The newest complete `checkpoint-N` folder (temporary folders are ignored)."""
@@ -131,8 +133,9 @@ def open_run_file(path: str | os.PathLike[str], flags: int, mode: int = 0o600) -
                 target = f" -> {os.readlink(path)}"
             except OSError:
                 target = ""
-            raise RunDirError(errno.ELOOP, f"{path} is a symbolic link{target}; run files must be plain files, "
-                                           "refusing to follow it") from None
+            raise RunDirError(
+                errno.ELOOP, f"{path} is a symbolic link{target}; run files must be plain files, refusing to follow it"
+            ) from None
         raise
 
 
@@ -141,22 +144,32 @@ def check_empty_own_dir(path: Path) -> None:
     not writable by every user, and empty."""
     st = os.lstat(path)
     if stat.S_ISLNK(st.st_mode):
-        raise RunDirError(errno.ELOOP, f"{path} is a symbolic link (-> {os.readlink(path)}); give a new directory "
-                                       "or the real path of an empty one you own")
+        raise RunDirError(
+            errno.ELOOP,
+            f"{path} is a symbolic link (-> {os.readlink(path)}); give a new directory "
+            "or the real path of an empty one you own",
+        )
     if not stat.S_ISDIR(st.st_mode):
         raise RunDirError(errno.ENOTDIR, f"{path} exists and is not a directory")
     if hasattr(os, "getuid") and st.st_uid != os.getuid():
-        raise RunDirError(errno.EPERM, f"{path} belongs to another user (uid {st.st_uid}); a run directory must be "
-                                       "new or an empty directory you own")
+        raise RunDirError(
+            errno.EPERM,
+            f"{path} belongs to another user (uid {st.st_uid}); a run directory must be "
+            "new or an empty directory you own",
+        )
     if st.st_mode & stat.S_IWOTH:
-        raise RunDirError(errno.EPERM, f"{path} is writable by every user (mode {stat.S_IMODE(st.st_mode):o}); "
-                                       "give a new directory or chmod 700 it first")
+        raise RunDirError(
+            errno.EPERM,
+            f"{path} is writable by every user (mode {stat.S_IMODE(st.st_mode):o}); "
+            "give a new directory or chmod 700 it first",
+        )
     with os.scandir(path) as it:
         names = sorted(e.name for e in it)
     if names:
         shown = ", ".join(names[:5]) + (f" and {len(names) - 5} more" if len(names) > 5 else "")
-        raise RunDirError(errno.ENOTEMPTY, f"{path} is not empty (holds {shown}); --run-dir takes a new or "
-                                           "empty directory")
+        raise RunDirError(
+            errno.ENOTEMPTY, f"{path} is not empty (holds {shown}); --run-dir takes a new or empty directory"
+        )
 
 
 def control_file_problem(path: Path) -> str | None:

@@ -23,7 +23,7 @@ def pid_alive(pid: int | None) -> bool:
 
 
 def process_state(pid: int | None) -> str:
-    """"running", "suspended" (stopped by SIGSTOP / SIGTSTP, or held by a debugger: alive, but it will not
+    """ "running", "suspended" (stopped by SIGSTOP / SIGTSTP, or held by a debugger: alive, but it will not
     make a step until continued) or "gone". A suspended trainer is not a running one, whatever kill(0) says."""
     if not pid_alive(pid):
         return "gone"

@@ -84,8 +84,12 @@ def acquire_lock(rd: RunDir, pid: int | None = None, role: str = "") -> str | No
             other, other_role = _lock_fields(fd)
             os.close(fd)
             what = "being resumed" if other_role == "resuming" else "in use"
-            raise LockHeld(f"run directory {rd.path} is {what} by {'trainer ' if not other_role else ''}pid {other} "
-                           f"(lock {rd.lock})", other, other_role) from None
+            raise LockHeld(
+                f"run directory {rd.path} is {what} by {'trainer ' if not other_role else ''}pid {other} "
+                f"(lock {rd.lock})",
+                other,
+                other_role,
+            ) from None
         if not _same_file(fd, rd.lock):  # its holder released it (unlinked) while we waited: take the new one
             os.close(fd)
             fd = None

@@ -55,8 +55,11 @@ def parse_lines(lines: list[bytes], stats: ReadStats, lineno: int) -> list[dict[
     except (ValueError, TypeError):
         pass  # a blank, torn, NaN-holding, too deep or non-object line: the line-by-line path finds which
     else:
-        if all(map(str.__instancecheck__, kinds)) and _steps_ok(events) and not any(
-                map(nested_deeper, compress(events, map(_not_metrics, kinds)))):
+        if (
+            all(map(str.__instancecheck__, kinds))
+            and _steps_ok(events)
+            and not any(map(nested_deeper, compress(events, map(_not_metrics, kinds))))
+        ):
             stats.lines += len(events)
             return events
     out = []
@@ -74,8 +77,9 @@ def parse_lines(lines: list[bytes], stats: ReadStats, lineno: int) -> list[dict[
     return out
 
 
-def read_events(path: str | os.PathLike[str], stats: ReadStats | None = None, start: int = 0,
-                end: int | None = None) -> Iterator[dict[str, Any]]:
+def read_events(
+    path: str | os.PathLike[str], stats: ReadStats | None = None, start: int = 0, end: int | None = None
+) -> Iterator[dict[str, Any]]:
     """Stream every event of a file, or of the bytes [start, end) when both fall on line starts. A final
     line without newline is treated as torn (skipped). Line numbers in `stats` count from `start`."""
     stats = stats if stats is not None else ReadStats()

@@ -96,5 +96,11 @@ class Tail:
         failures = prev.failures + 1 if prev is not None else 1
         pause = min(RETRY_MAX_S, RETRY_FIRST_S * 2 ** (failures - 1))
         self._retry_at = time.monotonic() + pause
-        self.error = ReadError(self.path, e.errno, e.strerror or str(e) or type(e).__name__, failures,
-                               prev.since if prev is not None else time.time(), pause)
+        self.error = ReadError(
+            self.path,
+            e.errno,
+            e.strerror or str(e) or type(e).__name__,
+            failures,
+            prev.since if prev is not None else time.time(),
+            pause,
+        )

@@ -76,13 +76,15 @@ class EventWriter:
         while backlog:
             line = backlog[0]
             try:
-                n = os.write(self._fd, line[self._head_done:] if self._head_done else line)
+                n = os.write(self._fd, line[self._head_done :] if self._head_done else line)
             except OSError as e:
                 self.failed += 1
                 if self._failing_since is None:
                     self._failing_since = len(backlog)
-                    _say(f"[cockpit] cannot write {self.path}: {e.strerror or e}; events are held in memory "
-                         f"and written when the disk takes them again; training continues")
+                    _say(
+                        f"[cockpit] cannot write {self.path}: {e.strerror or e}; events are held in memory "
+                        f"and written when the disk takes them again; training continues"
+                    )
                 return False
             self._head_done += n
             if self._head_done >= len(line):
@@ -90,8 +92,10 @@ class EventWriter:
                 self._head_done = 0
         if self._failing_since is not None:
             self._failing_since = None
-            _say(f"[cockpit] {self.path} is written again; the held events are in it"
-                 + (f" ({self.dropped} metrics lines dropped)" if self.dropped else ""))
+            _say(
+                f"[cockpit] {self.path} is written again; the held events are in it"
+                + (f" ({self.dropped} metrics lines dropped)" if self.dropped else "")
+            )
         return True
 
     def _drop_one_metrics_line(self) -> None:
@@ -148,8 +152,7 @@ class EventWriter:
 
 def _make_reserve(path: Path) -> None:
     try:
-        fd = os.open(path, os.O_WRONLY | os.O_CREAT | os.O_TRUNC | getattr(os, "O_NOFOLLOW", 0) | os.O_CLOEXEC,
-                     0o600)
+        fd = os.open(path, os.O_WRONLY | os.O_CREAT | os.O_TRUNC | getattr(os, "O_NOFOLLOW", 0) | os.O_CLOEXEC, 0o600)
     except OSError:
         return
     try:

@@ -56,8 +56,19 @@ def _fetch_model(cfg, err) -> bool:
         return False
 
 
-def main(target: str, *, load_config, runs_dir: str, auto: bool, accept_defaults: bool, trial_steps: int | None,
-         final_steps: int | None, max_runs: int | None, max_hours: float | None, answers: dict[str, str]) -> int:
+def main(
+    target: str,
+    *,
+    load_config,
+    runs_dir: str,
+    auto: bool,
+    accept_defaults: bool,
+    trial_steps: int | None,
+    final_steps: int | None,
+    max_runs: int | None,
+    max_hours: float | None,
+    answers: dict[str, str],
+) -> int:
     """`cockpit study`: exit 0 done, 1 paused (budget, or stopped between stages), 2 blocked (refused
     data, a failed run), 3 waiting for a person's answer, 130 interrupted (the study continues later)."""
     from cockpit.study import ledger as L
@@ -85,16 +96,24 @@ def main(target: str, *, load_config, runs_dir: str, auto: bool, accept_defaults
             err(f"error: {e}")
             return 2
         opts = ledger["options"]
-        for k, v in (("trial_steps", trial_steps), ("final_steps", final_steps), ("max_runs", max_runs),
-                     ("max_hours", max_hours)):
+        for k, v in (
+            ("trial_steps", trial_steps),
+            ("final_steps", final_steps),
+            ("max_runs", max_runs),
+            ("max_hours", max_hours),
+        ):
             if v is not None:
                 opts[k] = v
         L.save(study_dir, ledger)
         print(f"study: {study_dir} (continuing at stage {L.current_stage(ledger)})")
     else:
         cfg = load_config(target)
-        opts = {"trial_steps": trial_steps or DEFAULT_TRIAL_STEPS, "final_steps": final_steps or DEFAULT_FINAL_STEPS,
-                "max_runs": max_runs, "max_hours": max_hours}
+        opts = {
+            "trial_steps": trial_steps or DEFAULT_TRIAL_STEPS,
+            "final_steps": final_steps or DEFAULT_FINAL_STEPS,
+            "max_runs": max_runs,
+            "max_hours": max_hours,
+        }
         try:
             study_dir = create(cfg, str(Path(target).resolve()), Path(runs_dir), opts)
         except OSError as e:
@@ -106,17 +125,24 @@ def main(target: str, *, load_config, runs_dir: str, auto: bool, accept_defaults
 
     if not _fetch_model(RunConfig.model_validate(cfg), err):
         return 2
-    runner = Runner(study_dir, auto=auto, launcher=TrainerLauncher(),
-                    asker=Asker(accept_defaults=accept_defaults, answers=answers))
+    runner = Runner(
+        study_dir, auto=auto, launcher=TrainerLauncher(), asker=Asker(accept_defaults=accept_defaults, answers=answers)
+    )
     try:
         code = runner.run()
     except KeyboardInterrupt:
         runner.save()
-        running = [t["run_dir"] for st in runner.ledger["stages"] for t in st["trials"].values()
-                   if t.get("state") == "running"]
-        print(f"\ninterrupted: `cockpit study {study_dir}` continues where it stopped"
-              + (f"; the trial {running[0]} goes on (`cockpit ctl {study_dir / running[0]} stop` stops it)"
-                 if running else ""))
+        running = [
+            t["run_dir"] for st in runner.ledger["stages"] for t in st["trials"].values() if t.get("state") == "running"
+        ]
+        print(
+            f"\ninterrupted: `cockpit study {study_dir}` continues where it stopped"
+            + (
+                f"; the trial {running[0]} goes on (`cockpit ctl {study_dir / running[0]} stop` stops it)"
+                if running
+                else ""
+            )
+        )
         return 130
     print(f"study {runner.ledger['state']}: {study_dir / STUDY_FILE}")
     return code

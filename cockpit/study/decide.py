@@ -12,8 +12,15 @@ from cockpit.study.stages_tune import decide_alpha, decide_dropout
 from cockpit.study.types import Outcome, StageInput
 
 DECIDERS: dict[int, Callable[[StageInput], Outcome]] = {
-    0: decide_data, 1: decide_structure, 2: decide_baseline, 3: decide_sweep, 4: decide_dropout,
-    5: decide_alpha, 6: decide_stability, 7: decide_backtrack, 8: decide_final,
+    0: decide_data,
+    1: decide_structure,
+    2: decide_baseline,
+    3: decide_sweep,
+    4: decide_dropout,
+    5: decide_alpha,
+    6: decide_stability,
+    7: decide_backtrack,
+    8: decide_final,
 }
 assert set(DECIDERS) == set(STAGES)
 

@@ -23,16 +23,42 @@ def is_study_dir(path: Path) -> bool:
 
 
 def empty_stage(n: int) -> dict[str, Any]:
-    return {"stage": n, "name": STAGES[n], "state": "todo", "runs": [], "trials": {}, "evidence": [],
-            "decision": {}, "sop": "", "reason": "", "question": None, "answers": {}}
+    return {
+        "stage": n,
+        "name": STAGES[n],
+        "state": "todo",
+        "runs": [],
+        "trials": {},
+        "evidence": [],
+        "decision": {},
+        "sop": "",
+        "reason": "",
+        "question": None,
+        "answers": {},
+    }
 
 
 def new_ledger(config: dict[str, Any], source: str, options: dict[str, Any]) -> dict[str, Any]:
-    return {"v": VERSION, "created": time.time(), "source": source, "name": config.get("name", "study"),
-            "options": options, "base_config": config, "config": config, "round": 1,
-            "reference_eval_loss": None, "candidate": None, "audit": None, "runs_started": 0, "elapsed_s": 0.0,
-            "state": "running", "reason": "", "stages": [empty_stage(n) for n in sorted(STAGES)],
-            "earlier_rounds": [], "log": []}
+    return {
+        "v": VERSION,
+        "created": time.time(),
+        "source": source,
+        "name": config.get("name", "study"),
+        "options": options,
+        "base_config": config,
+        "config": config,
+        "round": 1,
+        "reference_eval_loss": None,
+        "candidate": None,
+        "audit": None,
+        "runs_started": 0,
+        "elapsed_s": 0.0,
+        "state": "running",
+        "reason": "",
+        "stages": [empty_stage(n) for n in sorted(STAGES)],
+        "earlier_rounds": [],
+        "log": [],
+    }
 
 
 def save(study_dir: Path, ledger: dict[str, Any]) -> None:
@@ -54,8 +80,12 @@ def load(study_dir: Path) -> dict[str, Any]:
         raise ValueError(f"{path}: cannot read: {e.strerror}") from None
     except ValueError as e:
         raise ValueError(f"{path}: not valid JSON: {e}") from None
-    if not isinstance(data, dict) or data.get("v") != VERSION or not isinstance(data.get("stages"), list) \
-            or len(data["stages"]) != len(STAGES):
+    if (
+        not isinstance(data, dict)
+        or data.get("v") != VERSION
+        or not isinstance(data.get("stages"), list)
+        or len(data["stages"]) != len(STAGES)
+    ):
         raise ValueError(f"{path}: not a study ledger of version {VERSION} (stages 0-{len(STAGES) - 1})")
     return data
 
@@ -95,7 +125,7 @@ def next_step(ledger: dict[str, Any], study_dir: Path) -> str:
     """The study's next step in one line, for a run of the study shown in the cockpit."""
     n = current_stage(ledger)
     if n is None:
-        merge = ((ledger["stages"][-1].get("extra") or {}).get("merge_command"))
+        merge = (ledger["stages"][-1].get("extra") or {}).get("merge_command")
         return "the study is complete" + (f"; merge its final run: {merge}" if merge else "")
     st = ledger["stages"][n]
     if st.get("question"):

@@ -38,5 +38,7 @@ def show(patch: dict[str, Any]) -> str:
     """`lora.lora_alpha 16 -> 32`-free short form: `lora_alpha=32, learning_rate=0.0001`."""
     if not patch:
         return "no change"
-    return ", ".join(f"{k.rsplit('.', 1)[-1]}={v:g}" if isinstance(v, float) else f"{k.rsplit('.', 1)[-1]}={v}"
-                     for k, v in patch.items())
+    return ", ".join(
+        f"{k.rsplit('.', 1)[-1]}={v:g}" if isinstance(v, float) else f"{k.rsplit('.', 1)[-1]}={v}"
+        for k, v in patch.items()
+    )

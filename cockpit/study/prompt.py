@@ -11,9 +11,15 @@ from cockpit.study.types import Question
 class Asker:
     """answer(question) -> the answer, or None when nobody can be asked (the study then blocks)."""
 
-    def __init__(self, *, accept_defaults: bool, answers: dict[str, str] | None = None,
-                 interactive: bool | None = None, read: Callable[[str], str] = input,
-                 write: Callable[[str], None] = print):
+    def __init__(
+        self,
+        *,
+        accept_defaults: bool,
+        answers: dict[str, str] | None = None,
+        interactive: bool | None = None,
+        read: Callable[[str], str] = input,
+        write: Callable[[str], None] = print,
+    ):
         self.accept_defaults = accept_defaults
         self.given = dict(answers or {})
         self.interactive = sys.stdin.isatty() if interactive is None else interactive

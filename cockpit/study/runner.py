@@ -75,9 +75,17 @@ def clean(x: Any) -> Any:
 
 
 class Runner:
-    def __init__(self, study_dir: Path, *, auto: bool, asker: Asker, launcher: Any,
-                 out: Callable[[str], None] = print, poll: float = 1.0,
-                 audit: Callable[[RunConfig], dict[str, Any]] | None = None):
+    def __init__(
+        self,
+        study_dir: Path,
+        *,
+        auto: bool,
+        asker: Asker,
+        launcher: Any,
+        out: Callable[[str], None] = print,
+        poll: float = 1.0,
+        audit: Callable[[RunConfig], dict[str, Any]] | None = None,
+    ):
         self.dir = Path(study_dir)
         self.audit = audit or run_audit
         self.auto, self.asker, self.launcher, self.out, self.poll = auto, asker, launcher, out, poll
@@ -113,10 +121,16 @@ class Runner:
         st = self.ledger["stages"][n]
         trials = {k: self.load_trial(r) for k, r in st["trials"].items() if r.get("state") == "ended"}
         cand = self.ledger.get("candidate")
-        return StageInput(stage=n, config=self.carried(), trials=trials,
-                          candidate=self.load_trial(cand) if cand else None, answers=dict(st.get("answers") or {}),
-                          reference_eval_loss=self.ledger.get("reference_eval_loss"), audit=self.ledger.get("audit"),
-                          backtracked=tuple(self.ledger.get("backtracked") or ()))
+        return StageInput(
+            stage=n,
+            config=self.carried(),
+            trials=trials,
+            candidate=self.load_trial(cand) if cand else None,
+            answers=dict(st.get("answers") or {}),
+            reference_eval_loss=self.ledger.get("reference_eval_loss"),
+            audit=self.ledger.get("audit"),
+            backtracked=tuple(self.ledger.get("backtracked") or ()),
+        )
 
     # ---- running trials -----------------------------------------------------------------------------
 
@@ -146,9 +160,14 @@ class Runner:
             return
         if rec is None and spec.reuse == "candidate" and self.ledger.get("candidate"):
             cand = self.ledger["candidate"]
-            st["trials"][spec.key] = {"key": spec.key, "why": spec.why + f" (the same config as {cand['key']}: "
-                                      "its run is read, not repeated)", "patch": spec.patch,
-                                      "run_dir": cand["run_dir"], "state": "ended", "reused": True}
+            st["trials"][spec.key] = {
+                "key": spec.key,
+                "why": spec.why + f" (the same config as {cand['key']}: its run is read, not repeated)",
+                "patch": spec.patch,
+                "run_dir": cand["run_dir"],
+                "state": "ended",
+                "reused": True,
+            }
             st["runs"].append(cand["run_dir"])
             self._summarise(st["trials"][spec.key])
             self.save()
@@ -168,16 +187,27 @@ class Runner:
                 return
         died = (rec or {}).get("died", [])
         if len(died) >= 2:
-            raise TrialFailed(n, f"the trainer of {spec.key} died twice without finishing ({', '.join(died)}): "
-                                 f"see {died[-1]}/trainer.log")
+            raise TrialFailed(
+                n,
+                f"the trainer of {spec.key} died twice without finishing ({', '.join(died)}): "
+                f"see {died[-1]}/trainer.log",
+            )
         self.check_budget()
         attempt = 1 + len(died)
         name = self.dirname(n, spec, attempt)
         while (self.dir / name).exists():
             attempt += 1
             name = self.dirname(n, spec, attempt)
-        rec = {**(rec or {}), "key": spec.key, "why": spec.why, "patch": spec.patch, "run_dir": name,
-               "state": "running", "final": spec.final, "started": round(time.time(), 1)}
+        rec = {
+            **(rec or {}),
+            "key": spec.key,
+            "why": spec.why,
+            "patch": spec.patch,
+            "run_dir": name,
+            "state": "running",
+            "final": spec.final,
+            "started": round(time.time(), 1),
+        }
         st["trials"][spec.key] = rec
         st["runs"].append(name)
         self.ledger["runs_started"] += 1
@@ -227,8 +257,9 @@ class Runner:
         rec["state"], rec["ended"] = "ended", round(time.time(), 1)
         self._summarise(rec)
         s = rec.get("summary") or {}
-        self.out(f"    {rec['run_dir']}: {s.get('state')} at step {s.get('steps')}, "
-                 f"{s.get('verdict')}: {s.get('reason')}")
+        self.out(
+            f"    {rec['run_dir']}: {s.get('state')} at step {s.get('steps')}, {s.get('verdict')}: {s.get('reason')}"
+        )
         self.save()
 
     def _summarise(self, rec: dict[str, Any]) -> None:
@@ -295,14 +326,20 @@ class Runner:
 
     def block(self, n: int, out: Outcome, code: int, question=None) -> int:
         st = self.ledger["stages"][n]
-        st.update(state="blocked", reason=out.reason or (question.text if question else ""), evidence=out.evidence,
-                  question=dataclasses.asdict(question) if question else None)
+        st.update(
+            state="blocked",
+            reason=out.reason or (question.text if question else ""),
+            evidence=out.evidence,
+            question=dataclasses.asdict(question) if question else None,
+        )
         self.ledger["state"], self.ledger["reason"] = "blocked", st["reason"]
         L.note(self.ledger, n, f"blocked: {st['reason']}")
         self.save()
         if question:
-            self.out(f"stage {n} {st['name']} asks: {question.text}\n  answer with `cockpit study {self.dir} "
-                     f"--answer {question.id}={question.default}` (or run it in a terminal, or --accept-defaults)")
+            self.out(
+                f"stage {n} {st['name']} asks: {question.text}\n  answer with `cockpit study {self.dir} "
+                f"--answer {question.id}={question.default}` (or run it in a terminal, or --accept-defaults)"
+            )
         else:
             self.out(f"stage {n} {st['name']} blocked: {st['reason']}")
         return code
@@ -313,21 +350,41 @@ class Runner:
         if n == 8 and out.kind == "done" and out.candidate:
             adapter = self.dir / st["trials"][out.candidate]["run_dir"] / "adapter" / "adapter_config.json"
             if not adapter.exists():
-                self.block(n, Outcome("blocked", sop=out.sop, evidence=out.evidence,
-                                      reason=f"the final run left no adapter ({adapter})"), EXIT_BLOCKED)
+                self.block(
+                    n,
+                    Outcome(
+                        "blocked",
+                        sop=out.sop,
+                        evidence=out.evidence,
+                        reason=f"the final run left no adapter ({adapter})",
+                    ),
+                    EXIT_BLOCKED,
+                )
                 return False
-        st.update(state="skipped" if out.kind == "skipped" else "done", decision=out.patch, reason=out.reason,
-                  evidence=out.evidence, question=None, **({"extra": out.extra} if out.extra else {}))
+        st.update(
+            state="skipped" if out.kind == "skipped" else "done",
+            decision=out.patch,
+            reason=out.reason,
+            evidence=out.evidence,
+            question=None,
+            **({"extra": out.extra} if out.extra else {}),
+        )
         self.ledger["config"] = apply_patch(self.carried(), out.patch).model_dump(mode="json")
         if out.candidate:
             rec = st["trials"][out.candidate]
-            self.ledger["candidate"] = {"stage": n, "key": out.candidate, "run_dir": rec["run_dir"],
-                                        "patch": rec["patch"]}
+            self.ledger["candidate"] = {
+                "stage": n,
+                "key": out.candidate,
+                "run_dir": rec["run_dir"],
+                "patch": rec["patch"],
+            }
         if "reference_eval_loss" in out.extra:
             self.ledger["reference_eval_loss"] = out.extra["reference_eval_loss"]
         L.note(self.ledger, n, f"{st['state']}: {show(out.patch)}: {out.reason}")
-        self.out(f"stage {n} {st['name']}: {st['state']}: {out.reason}" + (f"\n  carried forward: {show(out.patch)}"
-                                                                         if out.patch else ""))
+        self.out(
+            f"stage {n} {st['name']}: {st['state']}: {out.reason}"
+            + (f"\n  carried forward: {show(out.patch)}" if out.patch else "")
+        )
         if out.kind == "back":
             self.backtrack(n, out)
         elif n == 8 and "merge_command" in out.extra:
@@ -337,11 +394,11 @@ class Runner:
 
     def backtrack(self, n: int, out: Outcome) -> None:
         stages = self.ledger["stages"]
-        self.ledger["earlier_rounds"].append({"round": self.ledger["round"],
-                                              "stages": [stages[i] for i in range(BACKTRACK_FROM, n + 1)]})
+        self.ledger["earlier_rounds"].append(
+            {"round": self.ledger["round"], "stages": [stages[i] for i in range(BACKTRACK_FROM, n + 1)]}
+        )
         self.ledger.setdefault("backtracked", []).append({"round": self.ledger["round"], "patch": out.patch})
         for i in range(BACKTRACK_FROM, n + 1):
             stages[i] = L.empty_stage(i)
         self.ledger["round"] += 1
         self.out(f"  back to stage {BACKTRACK_FROM} (round {self.ledger['round']})")
-

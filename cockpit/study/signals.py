@@ -15,8 +15,17 @@ from cockpit.study.types import Trial
 from cockpit.sweep.verdict import TOO_HIGH_GUARDS, trial_verdict
 
 # The SOP's gradient trouble: what its ladder (lr x0.5, then clipping, then alpha down) answers.
-GRADIENT_RULES = ("grad_norm_explosion", "grad_norm_precursor", "grad_norm_nonfinite", "grad_norm_sawtooth",
-                  "grad_norm_rising_alpha", "loss_nonfinite", "loss_jump", "divergence", "update_large")
+GRADIENT_RULES = (
+    "grad_norm_explosion",
+    "grad_norm_precursor",
+    "grad_norm_nonfinite",
+    "grad_norm_sawtooth",
+    "grad_norm_rising_alpha",
+    "loss_nonfinite",
+    "loss_jump",
+    "divergence",
+    "update_large",
+)
 ENTROPY_RULES = ("entropy_collapse", "fake_learning")
 
 
@@ -30,8 +39,16 @@ def findings(trial: Trial) -> list[dict[str, Any]]:
     rows = []
     for f in found:
         for g in (f, *f.folded):
-            rows.append({"trial": trial.key, "rule": g.rule, "severity": g.severity, "message": g.message,
-                         "first_step": g.first_step, "last_step": g.last_step})
+            rows.append(
+                {
+                    "trial": trial.key,
+                    "rule": g.rule,
+                    "severity": g.severity,
+                    "message": g.message,
+                    "first_step": g.first_step,
+                    "last_step": g.last_step,
+                }
+            )
     return rows
 
 
@@ -41,8 +58,16 @@ def guard_stops(trial: Trial) -> list[dict[str, Any]]:
     for m in trial.history.marks:
         ev = m.event
         if m.kind == "guard" and ev.get("rule") in TOO_HIGH_GUARDS:
-            out.append({"trial": trial.key, "rule": ev.get("rule"), "severity": ev.get("severity"),
-                        "message": ev.get("message"), "first_step": ev.get("step"), "last_step": ev.get("step")})
+            out.append(
+                {
+                    "trial": trial.key,
+                    "rule": ev.get("rule"),
+                    "severity": ev.get("severity"),
+                    "message": ev.get("message"),
+                    "first_step": ev.get("step"),
+                    "last_step": ev.get("step"),
+                }
+            )
     return out
 
 
@@ -86,9 +111,16 @@ def series_ends(hist: History, key: str) -> tuple[float, float] | None:
 def summary(trial: Trial) -> dict[str, Any]:
     """The numbers a stage compares trials on, with the steps they came from."""
     v = trial_verdict(trial.history, trial.config)
-    out: dict[str, Any] = {"trial": trial.key, "run_dir": trial.run_dir, "verdict": v["verdict"],
-                           "reason": v.get("reason"), "loss_start": v.get("loss_start"), "loss_end": v.get("loss_end"),
-                           "steps": trial.history.step, "state": trial.history.state}
+    out: dict[str, Any] = {
+        "trial": trial.key,
+        "run_dir": trial.run_dir,
+        "verdict": v["verdict"],
+        "reason": v.get("reason"),
+        "loss_start": v.get("loss_start"),
+        "loss_end": v.get("loss_end"),
+        "steps": trial.history.step,
+        "state": trial.history.state,
+    }
     ref = reference_eval_loss(trial.history)
     fin = final_eval_loss(trial.history)
     if ref:
@@ -101,7 +133,7 @@ def summary(trial: Trial) -> dict[str, Any]:
     g = _finite(trial.history.series.get("grad_norm", []))
     if g:
         out["grad_norm_max"] = max(g)
-        out["grad_norm_tail_median"] = statistics.median(g[-max(3, len(g) // 3):])
+        out["grad_norm_tail_median"] = statistics.median(g[-max(3, len(g) // 3) :])
     return out
 
 

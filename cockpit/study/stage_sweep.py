@@ -9,8 +9,10 @@ from cockpit.study.signals import gradient_trouble, rule_rows, summary
 from cockpit.study.types import Outcome, Question, StageInput, TrialSpec
 from cockpit.sweep.verdict import TOO_HIGH_RULES, TOO_LOW_RULES, recommend
 
-SOP_SWEEP = ("Step 3: sweep lr over {5e-5, 1e-4, 2e-4}; loss to ~0 or unstable grad_norm: too high; flat: too low; "
-             "keep the smooth decline")
+SOP_SWEEP = (
+    "Step 3: sweep lr over {5e-5, 1e-4, 2e-4}; loss to ~0 or unstable grad_norm: too high; flat: too low; "
+    "keep the smooth decline"
+)
 LRS = (5e-5, 1e-4, 2e-4)
 
 
@@ -49,8 +51,14 @@ def decide_sweep(inp: StageInput) -> Outcome:
     if chosen is not None:
         key = next(r["trial"] for r in rows if r["lr"] == chosen and r["verdict"] == "good")
         verdicts = ", ".join(f"{r['lr']:g} {r['verdict']}" for r in rows)
-        return Outcome("done", sop=SOP_SWEEP, patch=inp.trials[key].patch, candidate=key, evidence=evidence,
-                       reason=f"lr {chosen:g}: the smooth decline that ended lowest ({verdicts})")
+        return Outcome(
+            "done",
+            sop=SOP_SWEEP,
+            patch=inp.trials[key].patch,
+            candidate=key,
+            evidence=evidence,
+            reason=f"lr {chosen:g}: the smooth decline that ended lowest ({verdicts})",
+        )
     troubled = [t for t in ran if gradient_trouble(t)]
     if troubled:
         lowest = min(troubled, key=lambda t: t.config.training.learning_rate)
@@ -59,32 +67,60 @@ def decide_sweep(inp: StageInput) -> Outcome:
         if what == "run":
             return Outcome("run", sop=SOP_GRADIENT, trials=[got], evidence=evidence)
         if what == "fixed":
-            return Outcome("done", sop=SOP_GRADIENT, patch=got.patch, candidate=got.key,
-                           evidence=[*evidence, summary(got)],
-                           reason=f"every lr had gradient trouble; {got.key} ({notes[-1]['change']}) has none")
-        return Outcome("blocked", sop=SOP_GRADIENT, evidence=evidence,
-                       reason="gradient trouble at every lr and on every rung of the ladder (lr x0.5, clipping, "
-                              "alpha down): check the data and the model (stage 0) before going on")
+            return Outcome(
+                "done",
+                sop=SOP_GRADIENT,
+                patch=got.patch,
+                candidate=got.key,
+                evidence=[*evidence, summary(got)],
+                reason=f"every lr had gradient trouble; {got.key} ({notes[-1]['change']}) has none",
+            )
+        return Outcome(
+            "blocked",
+            sop=SOP_GRADIENT,
+            evidence=evidence,
+            reason="gradient trouble at every lr and on every rung of the ladder (lr x0.5, clipping, "
+            "alpha down): check the data and the model (stage 0) before going on",
+        )
     if all(r["verdict"] == "too_low" for r in rows) and extra_up is None:
         lr = 2 * LRS[-1]
-        return Outcome("run", sop=SOP_SWEEP, evidence=evidence,
-                       trials=[TrialSpec(lr_key(lr), {"training.learning_rate": lr},
-                                         f"every lr flat: one step up, {lr:g}")])
+        return Outcome(
+            "run",
+            sop=SOP_SWEEP,
+            evidence=evidence,
+            trials=[TrialSpec(lr_key(lr), {"training.learning_rate": lr}, f"every lr flat: one step up, {lr:g}")],
+        )
     usable = [r for r in rows if r["verdict"] not in ("failed", "too_high") and r.get("loss_end") is not None]
     if not usable:
-        return Outcome("blocked", sop=SOP_SWEEP, evidence=evidence,
-                       reason="no lr gave a usable trial: "
-                       + "; ".join(f"{r['lr']:g} {r['verdict']}: {r['reason']}" for r in rows))
+        return Outcome(
+            "blocked",
+            sop=SOP_SWEEP,
+            evidence=evidence,
+            reason="no lr gave a usable trial: "
+            + "; ".join(f"{r['lr']:g} {r['verdict']}: {r['reason']}" for r in rows),
+        )
     best = min(usable, key=lambda r: r["loss_end"])
     verdicts = ", ".join(f"{r['lr']:g} {r['verdict']}" for r in rows)
-    q = Question("sweep_fallback", f"No lr declined smoothly ({verdicts}). Carry on with lr {best['lr']:g}, "
-                 f"the trial that ended lowest ({best['loss_end']:.3g})?")
+    q = Question(
+        "sweep_fallback",
+        f"No lr declined smoothly ({verdicts}). Carry on with lr {best['lr']:g}, "
+        f"the trial that ended lowest ({best['loss_end']:.3g})?",
+    )
     answer = inp.answers.get(q.id)
     if answer is None:
         return Outcome("ask", sop=SOP_SWEEP, question=q, evidence=evidence)
     if answer != "yes":
-        return Outcome("blocked", sop=SOP_SWEEP, evidence=evidence,
-                       reason="no lr declined smoothly; the person declined the fallback")
-    return Outcome("done", sop=SOP_SWEEP, patch=inp.trials[best["trial"]].patch, candidate=best["trial"],
-                   evidence=evidence,
-                   reason=f"no smooth decline; lr {best['lr']:g} ended lowest (a person accepted it)")
+        return Outcome(
+            "blocked",
+            sop=SOP_SWEEP,
+            evidence=evidence,
+            reason="no lr declined smoothly; the person declined the fallback",
+        )
+    return Outcome(
+        "done",
+        sop=SOP_SWEEP,
+        patch=inp.trials[best["trial"]].patch,
+        candidate=best["trial"],
+        evidence=evidence,
+        reason=f"no smooth decline; lr {best['lr']:g} ended lowest (a person accepted it)",
+    )

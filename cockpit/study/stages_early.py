@@ -8,12 +8,16 @@ from typing import Any
 from cockpit.study.signals import reference_eval_loss, summary
 from cockpit.study.types import Outcome, StageInput, TrialSpec
 
-SOP_DATA = ("Step 0, know your data: size, templating, tokens per sample, one style, reasoning need set the "
-            "starting lr, dropout and r; a chat template that differs between training and inference trains wrongly")
+SOP_DATA = (
+    "Step 0, know your data: size, templating, tokens per sample, one style, reasoning need set the "
+    "starting lr, dropout and r; a chat template that differs between training and inference trains wrongly"
+)
 SOP_STRUCTURE = "Step 1: r=8 on q_proj,v_proj (r at most 16 to start; MLP only when generation is clearly weak)"
-SOP_BASELINE = ("Step 2: a baseline config with every value frozen: lr as a placeholder, lora_alpha=2r, "
-                "lora_dropout 0.05 (or the data check's), adamw, constant or cosine, max_grad_norm 1.0; "
-                "the untrained model's eval loss is the reference")
+SOP_BASELINE = (
+    "Step 2: a baseline config with every value frozen: lr as a placeholder, lora_alpha=2r, "
+    "lora_dropout 0.05 (or the data check's), adamw, constant or cosine, max_grad_norm 1.0; "
+    "the untrained model's eval loss is the reference"
+)
 MAX_START_R = 16
 START_TARGETS = ["q_proj", "v_proj"]
 
@@ -21,25 +25,49 @@ START_TARGETS = ["q_proj", "v_proj"]
 def decide_data(inp: StageInput) -> Outcome:
     rep = inp.audit or {}
     if rep.get("error"):
-        return Outcome("blocked", reason=f"check-data refused the data: {rep['error']}", sop=SOP_DATA,
-                       evidence=[{"check": "data", "error": rep["error"]}])
+        return Outcome(
+            "blocked",
+            reason=f"check-data refused the data: {rep['error']}",
+            sop=SOP_DATA,
+            evidence=[{"check": "data", "error": rep["error"]}],
+        )
     danger = [f for f in rep.get("findings", []) if f.get("severity") == "danger"]
-    evidence = [{"check": "data", "rows": rep.get("rows"), "size_bucket": rep.get("size_bucket"),
-                 "templated": rep.get("templated"), "duplicate_ratio": rep.get("duplicate_ratio"),
-                 "near_duplicate_ratio": rep.get("near_duplicate_ratio"), "one_style": rep.get("one_style"),
-                 "tokens_p95": (rep.get("tokens") or {}).get("p95"),
-                 "truncated_share": (rep.get("tokens") or {}).get("truncated_share"),
-                 "reasoning_need": rep.get("reasoning_need")}]
-    evidence += [{"check": "data", "rule": f.get("code"), "severity": f.get("severity"), "message": f.get("message")}
-                 for f in rep.get("findings", []) if f.get("severity") != "ok"]
+    evidence = [
+        {
+            "check": "data",
+            "rows": rep.get("rows"),
+            "size_bucket": rep.get("size_bucket"),
+            "templated": rep.get("templated"),
+            "duplicate_ratio": rep.get("duplicate_ratio"),
+            "near_duplicate_ratio": rep.get("near_duplicate_ratio"),
+            "one_style": rep.get("one_style"),
+            "tokens_p95": (rep.get("tokens") or {}).get("p95"),
+            "truncated_share": (rep.get("tokens") or {}).get("truncated_share"),
+            "reasoning_need": rep.get("reasoning_need"),
+        }
+    ]
+    evidence += [
+        {"check": "data", "rule": f.get("code"), "severity": f.get("severity"), "message": f.get("message")}
+        for f in rep.get("findings", [])
+        if f.get("severity") != "ok"
+    ]
     if danger:
-        return Outcome("blocked", sop=SOP_DATA, evidence=evidence,
-                       reason="check-data refuses to train as configured: " + "; ".join(f["message"] for f in danger))
+        return Outcome(
+            "blocked",
+            sop=SOP_DATA,
+            evidence=evidence,
+            reason="check-data refuses to train as configured: " + "; ".join(f["message"] for f in danger),
+        )
     patch = dict(rep.get("config_patch") or {})
     rec = rep.get("recommended") or {}
     why = ", ".join(f"{k}={v}" for k, v in rec.items())
-    return Outcome("done", sop=SOP_DATA, patch=patch, evidence=evidence,
-                   reason=f"the data's starting point: {why}" if why else "the data check found nothing to change")
+    return Outcome(
+        "done",
+        sop=SOP_DATA,
+        patch=patch,
+        evidence=evidence,
+        reason=f"the data's starting point: {why}" if why else "the data check found nothing to change",
+    )
 
 
 def decide_structure(inp: StageInput) -> Outcome:
@@ -53,16 +81,23 @@ def decide_structure(inp: StageInput) -> Outcome:
         patch["lora.target_modules"] = list(START_TARGETS)
         notes.append(f"target_modules {lora.target_modules} -> q_proj,v_proj (more only at stage 7)")
     r = patch.get("lora.r", lora.r)
-    return Outcome("done", sop=SOP_STRUCTURE, patch=patch,
-                   evidence=[{"config": "lora", "r": lora.r, "target_modules": lora.target_modules}],
-                   reason="; ".join(notes) if notes else f"r={r} on q_proj,v_proj as configured")
+    return Outcome(
+        "done",
+        sop=SOP_STRUCTURE,
+        patch=patch,
+        evidence=[{"config": "lora", "r": lora.r, "target_modules": lora.target_modules}],
+        reason="; ".join(notes) if notes else f"r={r} on q_proj,v_proj as configured",
+    )
 
 
 def baseline_patch(inp: StageInput) -> dict[str, Any]:
     cfg = inp.config
     t, lora = cfg.training, cfg.lora
-    patch: dict[str, Any] = {"lora.lora_alpha": 2.0 * lora.r, "training.max_grad_norm": 1.0,
-                             "training.eval_on_start": True}
+    patch: dict[str, Any] = {
+        "lora.lora_alpha": 2.0 * lora.r,
+        "training.max_grad_norm": 1.0,
+        "training.eval_on_start": True,
+    }
     if not t.optim.startswith(("adamw", "paged_adamw")):
         patch["training.optim"] = "adamw_torch"
     if t.lr_scheduler_type not in ("constant", "constant_with_warmup", "cosine"):
@@ -79,15 +114,33 @@ def decide_baseline(inp: StageInput) -> Outcome:
         return Outcome("run", sop=SOP_BASELINE, trials=[TrialSpec("baseline", patch, "the frozen baseline")])
     s = summary(trial)
     if s["verdict"] == "failed":
-        return Outcome("blocked", sop=SOP_BASELINE, evidence=[s],
-                       reason=f"the baseline run failed ({s['reason']}): see {trial.run_dir}/trainer.log")
+        return Outcome(
+            "blocked",
+            sop=SOP_BASELINE,
+            evidence=[s],
+            reason=f"the baseline run failed ({s['reason']}): see {trial.run_dir}/trainer.log",
+        )
     ref = reference_eval_loss(trial.history)
     evidence = [s]
     if ref is None:
         reason = "baseline frozen; no eval at step 0, so no reference eval loss"
     else:
-        evidence.append({"trial": "baseline", "metric": "eval_loss", "step": ref[0], "value": ref[1],
-                         "what": "the untrained model's eval loss (the reference)"})
+        evidence.append(
+            {
+                "trial": "baseline",
+                "metric": "eval_loss",
+                "step": ref[0],
+                "value": ref[1],
+                "what": "the untrained model's eval loss (the reference)",
+            }
+        )
         reason = f"baseline frozen; the untrained model's eval loss {ref[1]:.4g} is the reference"
-    return Outcome("done", sop=SOP_BASELINE, patch=patch, evidence=evidence, candidate="baseline", reason=reason,
-                   extra={"reference_eval_loss": ref[1] if ref else None})
+    return Outcome(
+        "done",
+        sop=SOP_BASELINE,
+        patch=patch,
+        evidence=evidence,
+        candidate="baseline",
+        reason=reason,
+        extra={"reference_eval_loss": ref[1] if ref else None},
+    )

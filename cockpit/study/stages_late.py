@@ -9,10 +9,14 @@ from cockpit.study.gradient import SOP_GRADIENT, next_rung
 from cockpit.study.signals import final_eval_loss, gradient_trouble, rule_rows, series_ends, summary
 from cockpit.study.types import Outcome, Question, StageInput, TrialSpec
 
-SOP_STABILITY = ("Step 6 stability: loss smooth (no collapse, no jump), grad_norm under 5, entropy declining "
-                 "slowly, lr schedule right")
-SOP_BACKTRACK = ("Step 7: back to structure (r 8 -> 16, or q,v -> q,k,v) only when lr <= 5e-5, dropout >= 0.1, "
-                 "alpha <= 2r, grad_norm stable and the task is still not learned; then sweep lr again")
+SOP_STABILITY = (
+    "Step 6 stability: loss smooth (no collapse, no jump), grad_norm under 5, entropy declining "
+    "slowly, lr schedule right"
+)
+SOP_BACKTRACK = (
+    "Step 7: back to structure (r 8 -> 16, or q,v -> q,k,v) only when lr <= 5e-5, dropout >= 0.1, "
+    "alpha <= 2r, grad_norm stable and the task is still not learned; then sweep lr again"
+)
 SOP_FINAL = "Step 8: the final long run with the decided config, saved; merge when the samples look right"
 
 
@@ -28,10 +32,20 @@ def indicators(inp: StageInput) -> list[dict[str, Any]]:
     lr_bad = rule_rows(c, ("lr_schedule",))
     return [
         {"indicator": "loss smooth", "ok": not loss_bad, "trial": c.key, "findings": loss_bad},
-        {"indicator": "grad_norm under 5", "ok": not grad_bad and (g is None or g <= th.grad_norm_high),
-         "trial": c.key, "grad_norm_tail_median": g, "findings": grad_bad},
-        {"indicator": "entropy declining slowly", "ok": not ent_bad and (e is None or e[1] <= e[0] * 1.05),
-         "trial": c.key, "entropy": list(e) if e else None, "findings": ent_bad},
+        {
+            "indicator": "grad_norm under 5",
+            "ok": not grad_bad and (g is None or g <= th.grad_norm_high),
+            "trial": c.key,
+            "grad_norm_tail_median": g,
+            "findings": grad_bad,
+        },
+        {
+            "indicator": "entropy declining slowly",
+            "ok": not ent_bad and (e is None or e[1] <= e[0] * 1.05),
+            "trial": c.key,
+            "entropy": list(e) if e else None,
+            "findings": ent_bad,
+        },
         {"indicator": "lr schedule right", "ok": not lr_bad, "trial": c.key, "findings": lr_bad},
     ]
 
@@ -48,14 +62,26 @@ def decide_stability(inp: StageInput) -> Outcome:
         if what == "run":
             return Outcome("run", sop=SOP_GRADIENT, trials=[got], evidence=ev)
         if what == "fixed":
-            return Outcome("done", sop=SOP_GRADIENT, patch=got.patch, candidate=got.key, evidence=ev + [summary(got)],
-                           reason=f"gradient trouble on {inp.candidate.key}; {got.key} "
-                                  f"({notes[-1]['change']}) has none")
-        return Outcome("blocked", sop=SOP_GRADIENT, evidence=ev,
-                       reason="gradient trouble stands after lr x0.5, clipping and alpha down")
+            return Outcome(
+                "done",
+                sop=SOP_GRADIENT,
+                patch=got.patch,
+                candidate=got.key,
+                evidence=ev + [summary(got)],
+                reason=f"gradient trouble on {inp.candidate.key}; {got.key} ({notes[-1]['change']}) has none",
+            )
+        return Outcome(
+            "blocked",
+            sop=SOP_GRADIENT,
+            evidence=ev,
+            reason="gradient trouble stands after lr x0.5, clipping and alpha down",
+        )
     failed = ", ".join(i["indicator"] for i in ind if not i["ok"])
-    q = Question("unstable_go_on", f"{inp.candidate.key} fails the stability check ({failed}). Go on to the final "
-                 "run anyway (the failures stay in the study's record)?")
+    q = Question(
+        "unstable_go_on",
+        f"{inp.candidate.key} fails the stability check ({failed}). Go on to the final "
+        "run anyway (the failures stay in the study's record)?",
+    )
     answer = inp.answers.get(q.id)
     if answer is None:
         return Outcome("ask", sop=SOP_STABILITY, question=q, evidence=ind)
@@ -74,11 +100,19 @@ def backtrack_conditions(inp: StageInput) -> list[dict[str, Any]]:
         {"condition": "lr <= 5e-5", "ok": lr <= 5e-5 + 1e-12, "value": lr},
         {"condition": "dropout >= 0.1", "ok": d >= 0.1 - 1e-12, "value": d},
         {"condition": "alpha <= 2r", "ok": lora.alpha <= 2 * lora.r, "value": lora.alpha, "r": lora.r},
-        {"condition": "grad_norm stable", "ok": c is not None and not gradient_trouble(c),
-         "trial": c.key if c else None},
-        {"condition": "task not learned (eval loss not under the untrained reference)", "ok": learned is False,
-         "eval_loss": fin[1] if fin else None, "step": fin[0] if fin else None, "reference": ref,
-         "trial": c.key if c else None},
+        {
+            "condition": "grad_norm stable",
+            "ok": c is not None and not gradient_trouble(c),
+            "trial": c.key if c else None,
+        },
+        {
+            "condition": "task not learned (eval loss not under the untrained reference)",
+            "ok": learned is False,
+            "eval_loss": fin[1] if fin else None,
+            "step": fin[0] if fin else None,
+            "reference": ref,
+            "trial": c.key if c else None,
+        },
     ]
 
 
@@ -100,19 +134,30 @@ def decide_backtrack(inp: StageInput) -> Outcome:
         return Outcome("skipped", sop=SOP_BACKTRACK, evidence=conds, reason=f"conditions not met: {failed}")
     not_learned = learned["ok"]
     if not not_learned:
-        q = Question("samples_right", "The eval loss beats the untrained reference; are the samples right (the "
-                     "task learned)? `no` changes the structure and sweeps lr again.", default="yes")
+        q = Question(
+            "samples_right",
+            "The eval loss beats the untrained reference; are the samples right (the "
+            "task learned)? `no` changes the structure and sweeps lr again.",
+            default="yes",
+        )
         answer = inp.answers.get(q.id)
         if answer is None:
             return Outcome("ask", sop=SOP_BACKTRACK, question=q, evidence=conds)
         if answer == "yes":
-            return Outcome("skipped", sop=SOP_BACKTRACK, evidence=conds,
-                           reason="the task is learned (a person judged the samples)")
+            return Outcome(
+                "skipped", sop=SOP_BACKTRACK, evidence=conds, reason="the task is learned (a person judged the samples)"
+            )
     patch, what = structure_step(inp.config)
     if patch is None:
         return Outcome("skipped", sop=SOP_BACKTRACK, evidence=conds, reason=f"not learned, but {what}")
-    return Outcome("back", sop=SOP_BACKTRACK, patch=patch, evidence=conds, next_stage=3,
-                   reason=f"every condition holds and the task is not learned: {what}, then lr sweep again")
+    return Outcome(
+        "back",
+        sop=SOP_BACKTRACK,
+        patch=patch,
+        evidence=conds,
+        next_stage=3,
+        reason=f"every condition holds and the task is not learned: {what}, then lr sweep again",
+    )
 
 
 def decide_final(inp: StageInput) -> Outcome:
@@ -121,9 +166,15 @@ def decide_final(inp: StageInput) -> Outcome:
         return Outcome("run", sop=SOP_FINAL, trials=[TrialSpec("final", {}, "the final long run", final=True)])
     s = summary(t)
     if t.history.state != "finished":
-        return Outcome("blocked", sop=SOP_FINAL, evidence=[s],
-                       reason=f"the final run ended {t.history.state}: {s['reason']}")
-    return Outcome("done", sop=SOP_FINAL, candidate="final", evidence=[s],
-                   reason=f"final run finished at step {s['steps']}: loss {s.get('loss_start') or 0:.3g} -> "
-                          f"{s.get('loss_end') or 0:.3g}, verdict {s['verdict']}",
-                   extra={"merge_command": f"cockpit merge {t.run_dir}"})
+        return Outcome(
+            "blocked", sop=SOP_FINAL, evidence=[s], reason=f"the final run ended {t.history.state}: {s['reason']}"
+        )
+    return Outcome(
+        "done",
+        sop=SOP_FINAL,
+        candidate="final",
+        evidence=[s],
+        reason=f"final run finished at step {s['steps']}: loss {s.get('loss_start') or 0:.3g} -> "
+        f"{s.get('loss_end') or 0:.3g}, verdict {s['verdict']}",
+        extra={"merge_command": f"cockpit merge {t.run_dir}"},
+    )

@@ -9,10 +9,14 @@ import math
 from cockpit.study.signals import ENTROPY_RULES, gradient_trouble, rule_rows, score, series_ends, summary
 from cockpit.study.types import Outcome, Question, StageInput, TrialSpec
 
-SOP_DROPOUT = ("Step 4: entropy falling fast to very low is overfitting, low entropy with low loss is fake "
-               "learning: raise lora_dropout to 0.1 (0.2 as the rescue); compare entropy and eval loss")
-SOP_ALPHA = ("Step 5 alpha (lr and dropout stable): loss falls slowly -> raise alpha; loss low but outputs "
-             "rigid -> lower; grad_norm rising -> lower")
+SOP_DROPOUT = (
+    "Step 4: entropy falling fast to very low is overfitting, low entropy with low loss is fake "
+    "learning: raise lora_dropout to 0.1 (0.2 as the rescue); compare entropy and eval loss"
+)
+SOP_ALPHA = (
+    "Step 5 alpha (lr and dropout stable): loss falls slowly -> raise alpha; loss low but outputs "
+    "rigid -> lower; grad_norm rising -> lower"
+)
 DROPOUTS = (0.1, 0.2)
 LOW_LOSS = 0.3
 """A final train loss under this makes the samples, not the loss, the judge of alpha (SOP: rigid outputs)."""
@@ -34,11 +38,18 @@ def decide_dropout(inp: StageInput) -> Outcome:
     signs = rule_rows(c, ENTROPY_RULES)
     cs = summary(c)
     if not signs:
-        ent = (f"entropy {cs['entropy_start']:.3g} -> {cs['entropy_end']:.3g}" if "entropy_start" in cs
-               else "no entropy logged")
-        return Outcome("skipped", sop=SOP_DROPOUT, evidence=[cs],
-                       reason=f"{c.key}: {ent}, no entropy_collapse or fake_learning finding: dropout stays "
-                              f"{c.config.lora.lora_dropout:g}")
+        ent = (
+            f"entropy {cs['entropy_start']:.3g} -> {cs['entropy_end']:.3g}"
+            if "entropy_start" in cs
+            else "no entropy logged"
+        )
+        return Outcome(
+            "skipped",
+            sop=SOP_DROPOUT,
+            evidence=[cs],
+            reason=f"{c.key}: {ent}, no entropy_collapse or fake_learning finding: dropout stays "
+            f"{c.config.lora.lora_dropout:g}",
+        )
     evidence = [cs, *signs]
     current = inp.config.lora.lora_dropout
     levels = [d for d in DROPOUTS if d > current + 1e-12]
@@ -46,8 +57,16 @@ def decide_dropout(inp: StageInput) -> Outcome:
     for d in levels:
         t = inp.trials.get(_dropout_key(d))
         if t is None:
-            return Outcome("run", sop=SOP_DROPOUT, evidence=evidence, trials=[TrialSpec(
-                _dropout_key(d), {"lora.lora_dropout": d}, f"dropout {d:g}: {signs[0]['rule']} on {c.key}")])
+            return Outcome(
+                "run",
+                sop=SOP_DROPOUT,
+                evidence=evidence,
+                trials=[
+                    TrialSpec(
+                        _dropout_key(d), {"lora.lora_dropout": d}, f"dropout {d:g}: {signs[0]['rule']} on {c.key}"
+                    )
+                ],
+            )
         s = summary(t)
         left = rule_rows(t, ENTROPY_RULES)
         evidence += [s, *left]
@@ -57,20 +76,35 @@ def decide_dropout(inp: StageInput) -> Outcome:
     resolved = [(t, s) for t, s, left in ran if not left and not gradient_trouble(t)]
     if resolved:
         t, s = min(resolved, key=lambda ts: (score(ts[1]), -(ts[1].get("entropy_end") or 0)))
-        return Outcome("done", sop=SOP_DROPOUT, patch=t.patch, candidate=t.key, evidence=evidence,
-                       reason=f"dropout {t.config.lora.lora_dropout:g} holds entropy "
-                              f"({s.get('entropy_start', math.nan):.3g} -> {s.get('entropy_end', math.nan):.3g}), "
-                              f"score {score(s):.4g}")
+        return Outcome(
+            "done",
+            sop=SOP_DROPOUT,
+            patch=t.patch,
+            candidate=t.key,
+            evidence=evidence,
+            reason=f"dropout {t.config.lora.lora_dropout:g} holds entropy "
+            f"({s.get('entropy_start', math.nan):.3g} -> {s.get('entropy_end', math.nan):.3g}), "
+            f"score {score(s):.4g}",
+        )
     last = ran[-1][0] if ran else c
-    q = Question("dropout_unresolved", f"Entropy still collapses at dropout {last.config.lora.lora_dropout:g} "
-                 "(the data may be templated: see stage 0). Carry on with it and judge by the samples?")
+    q = Question(
+        "dropout_unresolved",
+        f"Entropy still collapses at dropout {last.config.lora.lora_dropout:g} "
+        "(the data may be templated: see stage 0). Carry on with it and judge by the samples?",
+    )
     answer = inp.answers.get(q.id)
     if answer is None:
         return Outcome("ask", sop=SOP_DROPOUT, question=q, evidence=evidence)
     if answer != "yes":
         return Outcome("blocked", sop=SOP_DROPOUT, evidence=evidence, reason="entropy collapses at every dropout tried")
-    return Outcome("done", sop=SOP_DROPOUT, patch=last.patch, candidate=last.key, evidence=evidence,
-                   reason=f"entropy not held; dropout {last.config.lora.lora_dropout:g} kept (a person accepted it)")
+    return Outcome(
+        "done",
+        sop=SOP_DROPOUT,
+        patch=last.patch,
+        candidate=last.key,
+        evidence=evidence,
+        reason=f"entropy not held; dropout {last.config.lora.lora_dropout:g} kept (a person accepted it)",
+    )
 
 
 def alpha_direction(inp: StageInput) -> tuple[str | None, list[dict], Question | None]:
@@ -81,8 +115,16 @@ def alpha_direction(inp: StageInput) -> tuple[str | None, list[dict], Question |
     rising = rule_rows(c, ("grad_norm_rising_alpha",))
     g = series_ends(c.history, "grad_norm")
     if not rising and g and g[1] > 1.5 * g[0] and g[1] > th.grad_norm_high:
-        rising = [{"trial": c.key, "rule": "grad_norm_rising", "values": list(g), "first_step": None,
-                   "last_step": c.history.step, "message": f"grad_norm median {g[0]:.3g} -> {g[1]:.3g}"}]
+        rising = [
+            {
+                "trial": c.key,
+                "rule": "grad_norm_rising",
+                "values": list(g),
+                "first_step": None,
+                "last_step": c.history.step,
+                "message": f"grad_norm median {g[0]:.3g} -> {g[1]:.3g}",
+            }
+        ]
     if rising:
         return "down", [cs, *rising], None
     slow = rule_rows(c, ("loss_slow",))
@@ -90,8 +132,12 @@ def alpha_direction(inp: StageInput) -> tuple[str | None, list[dict], Question |
         return "up", [cs, *slow], None
     end = cs.get("loss_end")
     if end is not None and end < LOW_LOSS:
-        q = Question("outputs_rigid", f"{c.key}'s loss fell to {end:.3g}: are its samples rigid (all alike, one "
-                     f"template)? `cockpit replay {c.run_dir}` shows them.", default="no")
+        q = Question(
+            "outputs_rigid",
+            f"{c.key}'s loss fell to {end:.3g}: are its samples rigid (all alike, one "
+            f"template)? `cockpit replay {c.run_dir}` shows them.",
+            default="no",
+        )
         answer = inp.answers.get(q.id)
         if answer is None:
             return None, [cs], q
@@ -110,24 +156,46 @@ def decide_alpha(inp: StageInput) -> Outcome:
     alpha = inp.config.lora.alpha
     if direction is None:
         cs = evidence[0]
-        return Outcome("skipped", sop=SOP_ALPHA, evidence=evidence,
-                       reason=f"{c.key}: loss {_num(cs.get('loss_start')):.3g} -> {_num(cs.get('loss_end')):.3g} "
-                              f"not slow, grad_norm not rising, loss not low: lora_alpha stays {alpha:g}")
+        return Outcome(
+            "skipped",
+            sop=SOP_ALPHA,
+            evidence=evidence,
+            reason=f"{c.key}: loss {_num(cs.get('loss_start')):.3g} -> {_num(cs.get('loss_end')):.3g} "
+            f"not slow, grad_norm not rising, loss not low: lora_alpha stays {alpha:g}",
+        )
     new = alpha * 2 if direction == "up" else alpha / 2
     key = f"alpha-{new:g}"
     t = inp.trials.get(key)
     if t is None:
-        return Outcome("run", sop=SOP_ALPHA, evidence=evidence,
-                       trials=[TrialSpec(key, {"lora.lora_alpha": new}, f"alpha {direction}: {alpha:g} -> {new:g}")])
+        return Outcome(
+            "run",
+            sop=SOP_ALPHA,
+            evidence=evidence,
+            trials=[TrialSpec(key, {"lora.lora_alpha": new}, f"alpha {direction}: {alpha:g} -> {new:g}")],
+        )
     cs, ts = evidence[0], summary(t)
     evidence.append(ts)
     trouble = gradient_trouble(t)
     # Down is for rigid outputs or rising gradients: it may cost a little loss; up must earn its place.
     better = score(ts) < score(cs) if direction == "up" else score(ts) <= score(cs) * 1.05
     if ts["verdict"] == "good" and not trouble and better:
-        return Outcome("done", sop=SOP_ALPHA, patch=t.patch, candidate=t.key, evidence=evidence,
-                       reason=f"lora_alpha {new:g}: score {score(ts):.4g} vs {score(cs):.4g} at {alpha:g}")
-    why = "gradient trouble" if trouble else (f"verdict {ts['verdict']}" if ts["verdict"] != "good"
-                                               else f"score {score(ts):.4g} vs {score(cs):.4g}")
-    return Outcome("done", sop=SOP_ALPHA, patch={}, evidence=evidence + trouble,
-                   reason=f"lora_alpha stays {alpha:g}: the {new:g} trial was not better ({why})")
+        return Outcome(
+            "done",
+            sop=SOP_ALPHA,
+            patch=t.patch,
+            candidate=t.key,
+            evidence=evidence,
+            reason=f"lora_alpha {new:g}: score {score(ts):.4g} vs {score(cs):.4g} at {alpha:g}",
+        )
+    why = (
+        "gradient trouble"
+        if trouble
+        else (f"verdict {ts['verdict']}" if ts["verdict"] != "good" else f"score {score(ts):.4g} vs {score(cs):.4g}")
+    )
+    return Outcome(
+        "done",
+        sop=SOP_ALPHA,
+        patch={},
+        evidence=evidence + trouble,
+        reason=f"lora_alpha stays {alpha:g}: the {new:g} trial was not better ({why})",
+    )

@@ -63,9 +63,19 @@ def create(cfg: RunConfig, lrs: list[float], steps: int, runs_dir: Path) -> Path
     os.chmod(sweep_dir, 0o700)
     plan = {"lrs": lrs, "steps": steps, "config": cfg.model_dump(mode="json")}
     (sweep_dir / PLAN_FILE).write_text(yaml.safe_dump(plan, sort_keys=False))
-    write_summary(sweep_dir, {"lrs": lrs, "steps": steps, "trials": [
-        {"lr": lr, "run_dir": str(sweep_dir / trial_name(lr)), "state": "pending", "verdict": None} for lr in lrs],
-        "recommended_lr": None, "done": False})
+    write_summary(
+        sweep_dir,
+        {
+            "lrs": lrs,
+            "steps": steps,
+            "trials": [
+                {"lr": lr, "run_dir": str(sweep_dir / trial_name(lr)), "state": "pending", "verdict": None}
+                for lr in lrs
+            ],
+            "recommended_lr": None,
+            "done": False,
+        },
+    )
     return sweep_dir
 
 
@@ -77,9 +87,14 @@ def write_summary(sweep_dir: Path, data: dict) -> None:
 
 def spawn_orchestrator(sweep_dir: Path) -> subprocess.Popen:
     log = open(sweep_dir / "sweep.log", "ab")
-    proc = subprocess.Popen([sys.executable, "-m", "cockpit.sweep", str(sweep_dir)], stdout=log,
-                            stderr=subprocess.STDOUT, stdin=subprocess.DEVNULL, start_new_session=True,
-                            env={**os.environ, "PYTHONUNBUFFERED": "1"})
+    proc = subprocess.Popen(
+        [sys.executable, "-m", "cockpit.sweep", str(sweep_dir)],
+        stdout=log,
+        stderr=subprocess.STDOUT,
+        stdin=subprocess.DEVNULL,
+        start_new_session=True,
+        env={**os.environ, "PYTHONUNBUFFERED": "1"},
+    )
     log.close()
     return proc
 

@@ -86,8 +86,10 @@ def run(sweep_dir: Path) -> int:
         nxt.training.learning_rate = rec
         nxt.sop_stage = 4
         path = sweep_dir / "next-config.yaml"
-        path.write_text(f"# From the lr sweep in {sweep_dir.name}: recommended learning_rate {rec:g}.\n"
-                        "# SOP stage 4 next (dropout); run the full length with it.\n" + nxt.to_yaml())
+        path.write_text(
+            f"# From the lr sweep in {sweep_dir.name}: recommended learning_rate {rec:g}.\n"
+            "# SOP stage 4 next (dropout); run the full length with it.\n" + nxt.to_yaml()
+        )
         summary["next_config"] = str(path)
     summary["done"] = True
     write_summary(sweep_dir, summary)

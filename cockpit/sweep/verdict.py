@@ -24,12 +24,28 @@ from cockpit.config import RunConfig
 from cockpit.history import History
 
 # Advisor rule ids (cockpit.advisor) that mean "this lr is too high" / "too low" / "not the lr at all".
-TOO_HIGH_RULES = ("loss_collapse", "loss_nonfinite", "loss_jump", "grad_norm_explosion", "grad_norm_precursor",
-                  "grad_norm_sawtooth", "grad_norm_nonfinite", "divergence", "update_large")
+TOO_HIGH_RULES = (
+    "loss_collapse",
+    "loss_nonfinite",
+    "loss_jump",
+    "grad_norm_explosion",
+    "grad_norm_precursor",
+    "grad_norm_sawtooth",
+    "grad_norm_nonfinite",
+    "divergence",
+    "update_large",
+)
 # The trainer's guards that stop a trial on the SOP's stop list: each says "too high" by itself, however
 # few steps the trial got to log (a trial stopped at step 3 is not "too short to judge").
-TOO_HIGH_GUARDS = ("grad_norm_explosion", "grad_norm_precursor", "loss_jump", "update_large", "nonfinite_grad",
-                   "loss_nonfinite", "grad_norm_nonfinite")
+TOO_HIGH_GUARDS = (
+    "grad_norm_explosion",
+    "grad_norm_precursor",
+    "loss_jump",
+    "update_large",
+    "nonfinite_grad",
+    "loss_nonfinite",
+    "grad_norm_nonfinite",
+)
 TOO_LOW_RULES = ("loss_flat",)
 NOT_LR_RULES = ("broken_setup", "numeric_failure")
 
@@ -63,8 +79,13 @@ def loss_rise(hist: History) -> tuple[float, float] | None:
 def trial_verdict(hist: History, cfg: RunConfig) -> dict[str, Any]:
     start, end, drop = loss_drop(hist)
     n = len(_finite(hist.series["loss"]))
-    out: dict[str, Any] = {"loss_start": start, "loss_end": end, "loss_drop": drop, "steps": hist.step,
-                           "max_grad_norm": max(_finite(hist.series["grad_norm"]), default=None)}
+    out: dict[str, Any] = {
+        "loss_start": start,
+        "loss_end": end,
+        "loss_drop": drop,
+        "steps": hist.step,
+        "max_grad_norm": max(_finite(hist.series["grad_norm"]), default=None),
+    }
     if not n:
         return {**out, "verdict": "failed", "reason": "no loss logged"}
     findings = advise(hist, cfg).findings
@@ -73,8 +94,16 @@ def trial_verdict(hist: History, cfg: RunConfig) -> dict[str, Any]:
     broken = [f for f in findings if f.rule in NOT_LR_RULES]
     hot = [f for f in every if f.rule in TOO_HIGH_RULES and f.severity in ("warn", "danger", "critical")]
     cold = [f for f in every if f.rule in TOO_LOW_RULES]
-    out["evidence"] = [{"rule": f.rule, "severity": f.severity, "message": f.message,
-                        "first_step": f.first_step, "last_step": f.last_step} for f in (broken + hot + cold)]
+    out["evidence"] = [
+        {
+            "rule": f.rule,
+            "severity": f.severity,
+            "message": f.message,
+            "first_step": f.first_step,
+            "last_step": f.last_step,
+        }
+        for f in (broken + hot + cold)
+    ]
     if broken:
         return {**out, "verdict": "failed", "reason": broken[0].message}
     if hot:
@@ -82,20 +111,38 @@ def trial_verdict(hist: History, cfg: RunConfig) -> dict[str, Any]:
     guards = [m.event for m in hist.marks if m.kind == "guard" and m.event.get("rule") in TOO_HIGH_GUARDS]
     if guards:
         g = guards[0]
-        out["evidence"].append({"rule": g.get("rule"), "severity": g.get("severity"), "message": g.get("message"),
-                                "first_step": g.get("step"), "last_step": g.get("step")})
-        return {**out, "verdict": "too_high", "reason": f"the trainer's guard {g.get('rule')} "
-                f"{g.get('action')} it at step {g.get('step')}: {g.get('message')}"}
+        out["evidence"].append(
+            {
+                "rule": g.get("rule"),
+                "severity": g.get("severity"),
+                "message": g.get("message"),
+                "first_step": g.get("step"),
+                "last_step": g.get("step"),
+            }
+        )
+        return {
+            **out,
+            "verdict": "too_high",
+            "reason": f"the trainer's guard {g.get('rule')} "
+            f"{g.get('action')} it at step {g.get('step')}: {g.get('message')}",
+        }
     rise = loss_rise(hist)
     if rise is not None:
-        return {**out, "verdict": "rising", "reason": f"loss rose {rise[0]:.3g} -> {rise[1]:.3g} "
-                f"({rise[1] / rise[0] - 1:+.0%}, medians of the first and last third)"}
+        return {
+            **out,
+            "verdict": "rising",
+            "reason": f"loss rose {rise[0]:.3g} -> {rise[1]:.3g} "
+            f"({rise[1] / rise[0] - 1:+.0%}, medians of the first and last third)",
+        }
     short = _too_short(hist, cfg, n, FLAT_MIN_POINTS)
     if short:
         return {**out, "verdict": "too_short", "reason": f"too short to judge: {short}"}
     if cold or (drop is not None and drop < cfg.thresholds.loss_flat_rel):
-        return {**out, "verdict": "too_low",
-                "reason": cold[0].message if cold else f"loss flat ({start:.3g} -> {end:.3g})"}
+        return {
+            **out,
+            "verdict": "too_low",
+            "reason": cold[0].message if cold else f"loss flat ({start:.3g} -> {end:.3g})",
+        }
     return {**out, "verdict": "good", "reason": f"smooth decline {start:.3g} -> {end:.3g} ({drop:.0%})"}
 
 

@@ -65,8 +65,9 @@ def adapter_from_checkpoint(ckpt: Path, rd: RunDir) -> None:
     def write(tmp: Path) -> None:
         tmp.mkdir()
         for f in ckpt.iterdir():
-            if f.is_file() and not f.name.startswith(("optimizer", "scheduler", "rng_state", "trainer_state",
-                                                       "training_args")):
+            if f.is_file() and not f.name.startswith(
+                ("optimizer", "scheduler", "rng_state", "trainer_state", "training_args")
+            ):
                 shutil.copy2(f, tmp / f.name)
 
     _replace_adapter(rd, write)

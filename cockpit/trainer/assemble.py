@@ -39,11 +39,21 @@ def assemble(rd: RunDir, cfg: RunConfig, events: EventWriter | None, resume: boo
     run_control = RunControl(rd, cfg, events, control_offset=control_offset)
     run_control.install_sigterm()
     # The general eval first: it adds general_eval_loss to the evaluation's logs the step events write.
-    callbacks = [GeneralEvalCallback(cfg, events),
-                 *cockpit_callbacks(run_control, mem_reader, mem_kind,
-                                    sample_fn=build.make_sampler(cfg) if cfg.samples.prompts else None)]
-    trainer = CockpitSFTTrainer(model=model, args=args, train_dataset=train_ds, eval_dataset=eval_ds,
-                                processing_class=tokenizer, peft_config=peft_config, callbacks=callbacks)
+    callbacks = [
+        GeneralEvalCallback(cfg, events),
+        *cockpit_callbacks(
+            run_control, mem_reader, mem_kind, sample_fn=build.make_sampler(cfg) if cfg.samples.prompts else None
+        ),
+    ]
+    trainer = CockpitSFTTrainer(
+        model=model,
+        args=args,
+        train_dataset=train_ds,
+        eval_dataset=eval_ds,
+        processing_class=tokenizer,
+        peft_config=peft_config,
+        callbacks=callbacks,
+    )
     if cfg.lora.loraplus_lr_ratio is not None:
         trainer.optimizer = build.loraplus_optimizer(cfg, trainer.model, args)
     if cfg.lora.changes_base_at_init and dist.is_world_zero():
@@ -67,8 +77,9 @@ def assemble(rd: RunDir, cfg: RunConfig, events: EventWriter | None, resume: boo
         "skipped_rows": loaded.skipped,
         "general_rows": loaded.general_mix.general_rows if loaded.general_mix else 0,
         "mem_kind": mem_kind,
-        "quantized": cfg.model.quantization if getattr(model, "is_loaded_in_4bit", False)
-        or getattr(model, "is_loaded_in_8bit", False) else None,
+        "quantized": cfg.model.quantization
+        if getattr(model, "is_loaded_in_4bit", False) or getattr(model, "is_loaded_in_8bit", False)
+        else None,
         "model_path": model_path,
         "resumed_from": str(rd.latest_checkpoint()) if resume and rd.latest_checkpoint() else None,
         "versions": versions(),

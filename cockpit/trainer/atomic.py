@@ -51,18 +51,26 @@ class AtomicCheckpointSFTTrainer(SFTTrainer):
                 else:
                     os.rename(os.path.join(staging, name), final)
                 shutil.rmtree(staging, ignore_errors=True)
-                rotate_checkpoints(output_dir=root, save_total_limit=self.args.save_total_limit,
-                                   best_model_checkpoint=self.state.best_model_checkpoint, use_mtime=False)
+                rotate_checkpoints(
+                    output_dir=root,
+                    save_total_limit=self.args.save_total_limit,
+                    best_model_checkpoint=self.state.best_model_checkpoint,
+                    use_mtime=False,
+                )
         except OSError as e:
             shutil.rmtree(staging, ignore_errors=True)
             self.failed_saves += 1
             if self.failed_saves == 1 and self.on_save_failed is not None:
-                self.on_save_failed(step, f"checkpoint-{step} not saved ({e.strerror or e}); training continues "
-                                          f"and every later save tries again")
+                self.on_save_failed(
+                    step,
+                    f"checkpoint-{step} not saved ({e.strerror or e}); training continues "
+                    f"and every later save tries again",
+                )
         else:
             if self.failed_saves and self.on_save_recovered is not None:
-                self.on_save_recovered(step, f"checkpoint-{step} saved: saving works again after "
-                                             f"{self.failed_saves} failed save(s)")
+                self.on_save_recovered(
+                    step, f"checkpoint-{step} saved: saving works again after {self.failed_saves} failed save(s)"
+                )
             self.failed_saves = 0
         finally:
             self._staging = None

@@ -35,7 +35,9 @@ class BatchStatsMixin:
         stats = self.__dict__.get("batch_stats")
         if not stats or not stats["steps"]:
             return {"data_wait": None, "pad_share": None}
-        out = {"data_wait": stats["wait"] / stats["steps"],
-               "pad_share": float(stats["pad"]) / stats["tokens"] if stats["tokens"] else None}
+        out = {
+            "data_wait": stats["wait"] / stats["steps"],
+            "pad_share": float(stats["pad"]) / stats["tokens"] if stats["tokens"] else None,
+        }
         self.batch_stats = {"wait": 0.0, "steps": 0, "tokens": 0, "pad": 0}
         return out

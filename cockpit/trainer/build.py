@@ -61,7 +61,8 @@ def load_tokenizer(cfg: RunConfig, model_path: str):
     if not tok.chat_template and cfg.data.format != "text":
         raise SetupError(
             f"the tokenizer of {cfg.model.name_or_path} has no chat template; set data.chat_template "
-            "(a Jinja template or a file) or use data.format: text")
+            "(a Jinja template or a file) or use data.format: text"
+        )
     return tok
 
 
@@ -76,9 +77,12 @@ def quantization_config(cfg: RunConfig, dtype: torch.dtype):
         raise SetupError(f"model.quantization: {q} needs bitsandbytes ({e}); pip install bitsandbytes") from None
     if q == "4bit":
         compute = dtype if dtype != torch.float32 or not torch.cuda.is_available() else torch.bfloat16
-        return BitsAndBytesConfig(load_in_4bit=True, bnb_4bit_quant_type=cfg.model.bnb_4bit_quant_type,
-                                  bnb_4bit_use_double_quant=cfg.model.bnb_4bit_use_double_quant,
-                                  bnb_4bit_compute_dtype=compute)
+        return BitsAndBytesConfig(
+            load_in_4bit=True,
+            bnb_4bit_quant_type=cfg.model.bnb_4bit_quant_type,
+            bnb_4bit_use_double_quant=cfg.model.bnb_4bit_use_double_quant,
+            bnb_4bit_compute_dtype=compute,
+        )
     return BitsAndBytesConfig(load_in_8bit=True)
 
 
@@ -103,8 +107,7 @@ def load_model(cfg: RunConfig, model_path: str, idx: int | None):
     if qc is not None:
         from peft import prepare_model_for_kbit_training
 
-        model = prepare_model_for_kbit_training(
-            model, use_gradient_checkpointing=cfg.model.gradient_checkpointing)
+        model = prepare_model_for_kbit_training(model, use_gradient_checkpointing=cfg.model.gradient_checkpointing)
     return model
 
 
@@ -138,15 +141,26 @@ def lora_config(cfg: RunConfig, model=None):
         if isinstance(targets, list):
             missing = [t for t in targets if t not in names]
             if missing:
-                raise SetupError(f"lora.target_modules: {missing} not found in the model "
-                                 f"(linear modules here: {sorted(_linear_names(model))})")
+                raise SetupError(
+                    f"lora.target_modules: {missing} not found in the model "
+                    f"(linear modules here: {sorted(_linear_names(model))})"
+                )
         for field in ("rank_pattern", "alpha_pattern"):
             _check_pattern(field, getattr(lo, field), model)
-    return LoraConfig(r=lo.r, lora_alpha=lo.alpha, lora_dropout=lo.lora_dropout,
-                      target_modules=targets, bias=lo.bias, modules_to_save=lo.modules_to_save,
-                      use_rslora=lo.use_rslora, use_dora=lo.use_dora, init_lora_weights=lo.init_lora_weights,
-                      rank_pattern=dict(lo.rank_pattern), alpha_pattern=dict(lo.alpha_pattern),
-                      task_type="CAUSAL_LM")
+    return LoraConfig(
+        r=lo.r,
+        lora_alpha=lo.alpha,
+        lora_dropout=lo.lora_dropout,
+        target_modules=targets,
+        bias=lo.bias,
+        modules_to_save=lo.modules_to_save,
+        use_rslora=lo.use_rslora,
+        use_dora=lo.use_dora,
+        init_lora_weights=lo.init_lora_weights,
+        rank_pattern=dict(lo.rank_pattern),
+        alpha_pattern=dict(lo.alpha_pattern),
+        task_type="CAUSAL_LM",
+    )
 
 
 def _check_pattern(field: str, pattern: dict, model) -> None:
@@ -161,8 +175,10 @@ def _check_pattern(field: str, pattern: dict, model) -> None:
         except re.error as e:
             raise SetupError(f"lora.{field}: '{key}' is not a module name nor a valid regex ({e})") from None
         if not hit:
-            raise SetupError(f"lora.{field}: '{key}' matches no module of the model "
-                             f"(linear modules here: {sorted(_linear_names(model))})")
+            raise SetupError(
+                f"lora.{field}: '{key}' matches no module of the model "
+                f"(linear modules here: {sorted(_linear_names(model))})"
+            )
 
 
 def loraplus_optimizer(cfg: RunConfig, model, args):
@@ -175,9 +191,14 @@ def loraplus_optimizer(cfg: RunConfig, model, args):
 
     opt_cls, opt_kwargs = Trainer.get_optimizer_cls_and_kwargs(args, model)
     opt_kwargs = {k: v for k, v in opt_kwargs.items() if k != "lr"}
-    return create_loraplus_optimizer(model, opt_cls, lr=cfg.training.learning_rate,
-                                     loraplus_lr_ratio=float(cfg.lora.loraplus_lr_ratio),
-                                     loraplus_weight_decay=cfg.training.weight_decay, **opt_kwargs)
+    return create_loraplus_optimizer(
+        model,
+        opt_cls,
+        lr=cfg.training.learning_rate,
+        loraplus_lr_ratio=float(cfg.lora.loraplus_lr_ratio),
+        loraplus_weight_decay=cfg.training.weight_decay,
+        **opt_kwargs,
+    )
 
 
 def param_counts(model) -> tuple[int, int]:
@@ -218,8 +239,10 @@ def sft_config(cfg: RunConfig, output_dir: Path, idx: int | None, has_eval: bool
     t = cfg.training
     bf16, fp16 = t.bf16, t.fp16
     if (bf16 or fp16) and idx is None:
-        raise SetupError(f"training.{'bf16' if bf16 else 'fp16'}: mixed precision needs a CUDA GPU; "
-                         "this machine has none (set it to false)")
+        raise SetupError(
+            f"training.{'bf16' if bf16 else 'fp16'}: mixed precision needs a CUDA GPU; "
+            "this machine has none (set it to false)"
+        )
     kwargs: dict[str, Any] = dict(
         output_dir=str(output_dir),
         learning_rate=t.learning_rate,
@@ -289,9 +312,10 @@ def make_sampler(cfg: RunConfig):
                 text = tokenizer.apply_chat_template(msgs, tokenize=False, add_generation_prompt=True)
                 enc = tokenizer(text, return_tensors="pt", add_special_tokens=False).to(model.device)
                 with torch.no_grad():
-                    gen = model.generate(**enc, max_new_tokens=max_new, do_sample=False,
-                                         pad_token_id=tokenizer.pad_token_id)
-                completion = tokenizer.decode(gen[0, enc["input_ids"].shape[1]:], skip_special_tokens=True)
+                    gen = model.generate(
+                        **enc, max_new_tokens=max_new, do_sample=False, pad_token_id=tokenizer.pad_token_id
+                    )
+                completion = tokenizer.decode(gen[0, enc["input_ids"].shape[1] :], skip_special_tokens=True)
                 out.append((prompt, completion))
         finally:
             if was_training:

@@ -14,7 +14,6 @@ from typing import Any
 from cockpit.lr import MIN_LR, check_lr_value
 from cockpit.rundir import COMMANDS, merge_value_problem, parse_command
 
-
 UNREADABLE = "<unreadable>"
 """What a control line that is not a command reads as: acked refused (with an empty id), never applied."""
 
@@ -72,8 +71,7 @@ def validate(cmd: dict[str, Any], now: float | None = None) -> str | None:
             return f"expires {expires!r} is not a unix time"
         now = time.time() if now is None else now
         if now > expires:
-            return (f"expired {now - expires:.0f}s before the trainer read it (its sender stopped waiting); "
-                    "not applied")
+            return f"expired {now - expires:.0f}s before the trainer read it (its sender stopped waiting); not applied"
     if name not in COMMANDS:
         return f"unknown command '{name}' (known: {', '.join(COMMANDS)})"
     if name == "merge":
@@ -128,14 +126,15 @@ def apply_lr(optimizer, scheduler, *, new_lr: float | None = None, factor: float
     else:
         # lr is 0 (warmup start or end of a decay): there is nothing to scale, so set the peak. Groups
         # keep their ratios to the first (LoRA+ trains B at a multiple of A's lr).
-        base = list(getattr(scheduler, "base_lrs", None) or [g.get("initial_lr", g["lr"]) for g in
-                                                              optimizer.param_groups])
+        base = list(
+            getattr(scheduler, "base_lrs", None) or [g.get("initial_lr", g["lr"]) for g in optimizer.param_groups]
+        )
         ratios = [b / base[0] if base[0] else 1.0 for b in base] if base else []
         ratios += [1.0] * (len(optimizer.param_groups) - len(ratios))
         for g, k in zip(optimizer.param_groups, ratios):
             g["lr"] = float(new_lr) * k
         if scheduler is not None and hasattr(scheduler, "base_lrs"):
-            scheduler.base_lrs = [float(new_lr) * k for k in ratios[:len(scheduler.base_lrs)]]
+            scheduler.base_lrs = [float(new_lr) * k for k in ratios[: len(scheduler.base_lrs)]]
     if scheduler is not None:
         scheduler._last_lr = [g["lr"] for g in optimizer.param_groups]
     return old, current_lr(optimizer)

@@ -61,11 +61,21 @@ class EvalWatch:
         if self.early is None or self.since_best < self.early.patience:
             return None
         return GuardDecision(
-            "early_stop", "warn",
+            "early_stop",
+            "warn",
             f"{key} has not improved for {self.since_best} evaluations (best {self.best:.4g} at step "
             f"{self.best_step}, now {value:.4g}): stopping, the best checkpoint becomes the adapter",
-            "stop", {"metric": key, "best": self.best, "best_step": self.best_step, "now": float(value),
-                     "step": step, "patience": self.early.patience, "min_delta": delta})
+            "stop",
+            {
+                "metric": key,
+                "best": self.best,
+                "best_step": self.best_step,
+                "now": float(value),
+                "step": step,
+                "patience": self.early.patience,
+                "min_delta": delta,
+            },
+        )
 
     def _overfit(self, step: int) -> GuardDecision | None:
         n = self.cfg.overfit_evals
@@ -79,10 +89,17 @@ class EvalWatch:
             return None
         first, last = window[0], window[-1]
         return GuardDecision(
-            "overfit", "danger",
+            "overfit",
+            "danger",
             f"eval loss rose {first[1]:.4g} -> {last[1]:.4g} over {n} evaluations (steps {first[0]}-{last[0]}) "
             f"while train loss fell {trains[0]:.4g} -> {trains[-1]:.4g}: overfitting (SOP: more dropout, fewer "
             f"steps; keep the best checkpoint)",
             self.cfg.on_overfit,
-            {"steps": [s for s, _, _ in window], "eval_loss": evals, "train_loss": trains,
-             "best_step": self.best_step, "step": step})
+            {
+                "steps": [s for s, _, _ in window],
+                "eval_loss": evals,
+                "train_loss": trains,
+                "best_step": self.best_step,
+                "step": step,
+            },
+        )

@@ -45,8 +45,9 @@ class GeneralEvalCallback(TrainerCallback):
             return
         loss = self.measure(model, processing_class)
         if loss is not None and self.events is not None:
-            self.events.write("eval", step=0, epoch=0.0, general_eval_loss=loss,
-                              general_eval_runtime=round(self.seconds, 4))
+            self.events.write(
+                "eval", step=0, epoch=0.0, general_eval_loss=loss, general_eval_runtime=round(self.seconds, 4)
+            )
 
     def on_log(self, args, state, control, logs=None, model=None, processing_class=None, **kwargs):
         if logs is None or "eval_loss" not in logs or not self._active(args) or model is None:
@@ -101,19 +102,23 @@ def answer_loss(model, encoded: list[tuple[list[int], int]], pad_id: int | None)
     try:
         with torch.no_grad():
             for b in range(0, len(order), BATCH):
-                batch = [encoded[i] for i in order[b:b + BATCH]]
+                batch = [encoded[i] for i in order[b : b + BATCH]]
                 width = max(len(ids) for ids, _ in batch)
                 ids = torch.full((len(batch), width), pad, dtype=torch.long)
                 mask = torch.zeros((len(batch), width), dtype=torch.long)
                 labels = torch.full((len(batch), width), -100, dtype=torch.long)
                 for r, (row, n_prompt) in enumerate(batch):
-                    ids[r, :len(row)] = torch.tensor(row)
-                    mask[r, :len(row)] = 1
-                    labels[r, n_prompt:len(row)] = ids[r, n_prompt:len(row)]
+                    ids[r, : len(row)] = torch.tensor(row)
+                    mask[r, : len(row)] = 1
+                    labels[r, n_prompt : len(row)] = ids[r, n_prompt : len(row)]
                 logits = model(input_ids=ids.to(device), attention_mask=mask.to(device)).logits.float()
                 shifted = labels[:, 1:].to(device)
-                ce = torch.nn.functional.cross_entropy(logits[:, :-1].reshape(-1, logits.shape[-1]),
-                                                       shifted.reshape(-1), ignore_index=-100, reduction="sum")
+                ce = torch.nn.functional.cross_entropy(
+                    logits[:, :-1].reshape(-1, logits.shape[-1]),
+                    shifted.reshape(-1),
+                    ignore_index=-100,
+                    reduction="sum",
+                )
                 total += float(ce)
                 count += int((shifted != -100).sum())
     finally:

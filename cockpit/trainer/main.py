@@ -16,8 +16,16 @@ from pathlib import Path
 
 from cockpit.config import ConfigError, load_config
 from cockpit.resume_check import lora_changes
-from cockpit.rundir import (EventWriter, LockHeld, RunDir, RunDirError, acquire_lock, control_file_problem,
-                            relabel_lock, release_lock)
+from cockpit.rundir import (
+    EventWriter,
+    LockHeld,
+    RunDir,
+    RunDirError,
+    acquire_lock,
+    control_file_problem,
+    relabel_lock,
+    release_lock,
+)
 
 
 class TerminatedWhileLoading(BaseException):
@@ -57,8 +65,12 @@ def run(run_dir: Path, resume: bool = False) -> int:
         if resume and rd.latest_checkpoint() is not None:
             changed = lora_changes(rd, rd.latest_checkpoint())
             if changed:
-                raise ConfigError(f"edited since {rd.latest_checkpoint().name} was saved: {changed}; put the "
-                                  "value(s) back, or start a new run", file=str(rd.config), field="lora")
+                raise ConfigError(
+                    f"edited since {rd.latest_checkpoint().name} was saved: {changed}; put the "
+                    "value(s) back, or start a new run",
+                    file=str(rd.config),
+                    field="lora",
+                )
     except TerminatedWhileLoading:
         return _stopped_while_loading(rd, events, step=0)
     except (LockHeld, ConfigError, PermissionError, OSError) as e:
@@ -81,9 +93,13 @@ def run(run_dir: Path, resume: bool = False) -> int:
         ckpt_path = rd.latest_checkpoint() if resume else None
         if events is not None:
             if resume:
-                events.write("state", state="resumed", step=logged_upto,
-                             reason=f"from {ckpt_path.name if ckpt_path else 'scratch'}; steps up to "
-                                    f"{logged_upto} are re-trained but not logged twice")
+                events.write(
+                    "state",
+                    state="resumed",
+                    step=logged_upto,
+                    reason=f"from {ckpt_path.name if ckpt_path else 'scratch'}; steps up to "
+                    f"{logged_upto} are re-trained but not logged twice",
+                )
             else:
                 events.write("state", state="starting", step=0, reason=_starting_note(cfg))
         from cockpit.trainer.assemble import assemble
@@ -108,8 +124,14 @@ def run(run_dir: Path, resume: bool = False) -> int:
             adapter, reason = write_final_adapter(trainer, run_control, rd)
         outcome = "stopped" if run_control.stop_reason else "finished"
         if events is not None:
-            events.write("state", state=outcome, step=step, reason=reason, adapter=adapter,
-                         last_good_checkpoint=run_control.last_good_checkpoint)
+            events.write(
+                "state",
+                state=outcome,
+                step=step,
+                reason=reason,
+                adapter=adapter,
+                last_good_checkpoint=run_control.last_good_checkpoint,
+            )
             events.sync()
         # A clean stop is a success for the process: under torchrun a non-zero exit from one rank would
         # make the launcher SIGTERM the others, possibly while rank 0 is still writing the adapter.
@@ -147,8 +169,7 @@ def _notifier(cfg, rd: RunDir, events: EventWriter):
         return None
     from cockpit.notify import Notifier
 
-    notifier = Notifier(n, rd.name, cfg.thresholds.grad_norm_danger,
-                        report=lambda **f: events.write("notify", **f))
+    notifier = Notifier(n, rd.name, cfg.thresholds.grad_norm_danger, report=lambda **f: events.write("notify", **f))
     events.listen(notifier.offer)
     return notifier
 

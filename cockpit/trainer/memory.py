@@ -12,7 +12,8 @@ numbers cost 434 µs together.
 from __future__ import annotations
 
 import os
-from typing import Any, Callable
+from collections.abc import Callable
+from typing import Any
 
 
 def make_reader(device_index: int | None) -> tuple[str, Callable[[], dict[str, Any]]]:
@@ -34,8 +35,12 @@ def make_reader(device_index: int | None) -> tuple[str, Callable[[], dict[str, A
 
         def read_cuda() -> dict[str, Any]:
             allocated, reserved, peak = allocator_stats(device_index)
-            out: dict[str, Any] = {"mem_allocated": allocated, "mem_reserved": reserved, "mem_peak": peak,
-                                   "mem_total": total}
+            out: dict[str, Any] = {
+                "mem_allocated": allocated,
+                "mem_reserved": reserved,
+                "mem_peak": peak,
+                "mem_total": total,
+            }
             if nvml_handle is not None:
                 info = pynvml.nvmlDeviceGetMemoryInfo(nvml_handle)
                 out["mem_used"], out["mem_total"] = int(info.used), int(info.total)
@@ -67,13 +72,19 @@ def _allocator_stats(torch, device_index: int) -> Callable[[int], tuple[int, int
 
     def from_tree(device: int) -> tuple[int, int, int]:
         t = raw(device)
-        return (int(t["allocated_bytes"]["all"]["current"]), int(t["reserved_bytes"]["all"]["current"]),
-                int(t["allocated_bytes"]["all"]["peak"]))
+        return (
+            int(t["allocated_bytes"]["all"]["current"]),
+            int(t["reserved_bytes"]["all"]["current"]),
+            int(t["allocated_bytes"]["all"]["peak"]),
+        )
 
     def from_public(device: int) -> tuple[int, int, int]:
         s = torch.cuda.memory_stats(device)
-        return (int(s.get("allocated_bytes.all.current", 0)), int(s.get("reserved_bytes.all.current", 0)),
-                int(s.get("allocated_bytes.all.peak", 0)))
+        return (
+            int(s.get("allocated_bytes.all.current", 0)),
+            int(s.get("reserved_bytes.all.current", 0)),
+            int(s.get("allocated_bytes.all.peak", 0)),
+        )
 
     if raw is None:
         return from_public

@@ -23,16 +23,32 @@ def launcher_argv(cfg: RunConfig, run_dir: Path, resume: bool, error_dir: Path) 
     L = cfg.launch
     tail = ["-m", "cockpit.trainer", str(run_dir)] + (["--resume"] if resume else [])
     if L.backend == "accelerate":
-        argv = [sys.executable, "-m", "accelerate.commands.launch", "--num_processes", str(L.num_processes * L.nnodes),
-                "--num_machines", str(L.nnodes), "--machine_rank", str(L.node_rank)]
+        argv = [
+            sys.executable,
+            "-m",
+            "accelerate.commands.launch",
+            "--num_processes",
+            str(L.num_processes * L.nnodes),
+            "--num_machines",
+            str(L.nnodes),
+            "--machine_rank",
+            str(L.node_rank),
+        ]
         if L.accelerate_config:
             argv += ["--config_file", L.accelerate_config]
         if L.rdzv_endpoint:
             host, _, port = L.rdzv_endpoint.partition(":")
             argv += ["--main_process_ip", host, "--main_process_port", port or "29500"]
         return argv + tail
-    argv = [sys.executable, "-m", "torch.distributed.run", "--nproc_per_node", str(L.num_processes),
-            "--nnodes", str(L.nnodes)]
+    argv = [
+        sys.executable,
+        "-m",
+        "torch.distributed.run",
+        "--nproc_per_node",
+        str(L.num_processes),
+        "--nnodes",
+        str(L.nnodes),
+    ]
     if L.nnodes > 1:
         argv += ["--node_rank", str(L.node_rank), "--rdzv_backend", "c10d", "--rdzv_endpoint", L.rdzv_endpoint or ""]
     else:
@@ -50,8 +66,12 @@ def supervise(run_dir: Path, cfg: RunConfig, resume: bool = False) -> int:
     if note:
         print(f"[cockpit] {note}", file=sys.stderr, flush=True)
     err_dir = Path(tempfile.mkdtemp(prefix="cockpit-ranks-"))
-    env = {**os.environ, "COCKPIT_SUPERVISED": "1", "COCKPIT_SUPERVISOR_PID": str(os.getpid()),
-           "TORCHELASTIC_ERROR_FILE": str(err_dir / "error.json")}
+    env = {
+        **os.environ,
+        "COCKPIT_SUPERVISED": "1",
+        "COCKPIT_SUPERVISOR_PID": str(os.getpid()),
+        "TORCHELASTIC_ERROR_FILE": str(err_dir / "error.json"),
+    }
     proc = subprocess.Popen(launcher_argv(cfg, run_dir, resume, err_dir), env=env)
 
     def forward(signum, frame):  # noqa: ARG001 - SIGTERM to the supervisor stops every rank cleanly

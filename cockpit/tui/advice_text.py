@@ -33,8 +33,10 @@ def new_run(action, run_dir: Path | None = None, *, can_write: bool = False) -> 
         if run_dir is None:  # the panel: short, and the same on every machine
             return f"a new run: `a` writes next-config.yaml in the run dir ({patch_to_set_args(action.config_patch)})"
         where = f"{run_dir}/next-config.yaml"
-        return f"a new run: `a` writes {where} ({patch_to_set_args(action.config_patch)}); start it with " \
-               f"`cockpit run {where}`"
+        return (
+            f"a new run: `a` writes {where} ({patch_to_set_args(action.config_patch)}); start it with "
+            f"`cockpit run {where}`"
+        )
     cmd = command_in(f"{action.label} {action.description}", run_dir)
     return f"a new run: `{cmd}`" if cmd else "done outside this run (nothing to send to the trainer)"
 

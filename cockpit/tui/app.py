@@ -27,8 +27,15 @@ class CockpitApp(App):
     TITLE = "lora-cockpit"
     ENABLE_COMMAND_PALETTE = True
 
-    def __init__(self, source: Source, *, run_dir: Path | None = None, theme: str | None = None,
-                 keymap: dict[str, str] | None = None, clock=time.time):
+    def __init__(
+        self,
+        source: Source,
+        *,
+        run_dir: Path | None = None,
+        theme: str | None = None,
+        keymap: dict[str, str] | None = None,
+        clock=time.time,
+    ):
         # The config's remapped keys win over the palette's. App.__init__ binds COMMAND_PALETTE_BINDING.
         self.palette_keys = palette_keys(keymap or {})
         self.COMMAND_PALETTE_BINDING = self.palette_keys[0] if self.palette_keys else "ctrl+backslash"
@@ -53,11 +60,11 @@ class CockpitApp(App):
             self.set_keymap(self.keymap)
         self.push_screen(screen_for(self.source, run_dir=self.run_dir, clock=self.clock))
         if self.refused_themes:  # one toast for all: the user sees each file and what is wrong in it
-            self.notify("\n".join(str(e) for e in self.refused_themes), title="theme file refused",
-                        severity="error", timeout=20)
+            self.notify(
+                "\n".join(str(e) for e in self.refused_themes), title="theme file refused", severity="error", timeout=20
+            )
         elif self.bad_theme:
-            self.notify(f"unknown theme '{self.bad_theme}'; themes: {', '.join(self.theme_names)}",
-                        severity="warning")
+            self.notify(f"unknown theme '{self.bad_theme}'; themes: {', '.join(self.theme_names)}", severity="warning")
 
     def get_system_commands(self, screen: Screen) -> Iterable[SystemCommand]:
         if isinstance(screen, CockpitScreen):

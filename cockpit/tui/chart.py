@@ -32,8 +32,9 @@ def threshold_lines(key: str, th: Thresholds, total: float | None = None) -> lis
     return [(v, LINE_SEVERITY[name]) for v, name in band_lines(key, th, total)]
 
 
-def draw(values: Sequence[float], key: str, width: int, rows: int, th: Thresholds,
-         total: float | None = None) -> list[list[Run]] | str:
+def draw(
+    values: Sequence[float], key: str, width: int, rows: int, th: Thresholds, total: float | None = None
+) -> list[list[Run]] | str:
     """The chart's rows, top first, each a list of runs; or a word when there is nothing to draw."""
     bk = buckets(values, width)
     if not bk:

@@ -22,7 +22,9 @@ class ControlActions:
             return
         self.pending[cmd["id"]] = cmd
         val = f" {cmd['value']:g}" if isinstance(cmd.get("value"), float) else ""
-        self.event_log.add_line("sent", Text(f"{' ' * 9}⧗ {cmd['cmd']}{val} sent, waiting for the trainer…", style="yellow"))
+        self.event_log.add_line(
+            "sent", Text(f"{' ' * 9}⧗ {cmd['cmd']}{val} sent, waiting for the trainer…", style="yellow")
+        )
         self.pacer.dirty = True
 
     def action_pause(self) -> None:
@@ -57,25 +59,38 @@ class ControlActions:
             if ok:
                 self._send("stop")
 
-        self._open(ConfirmModal(
-            "Stop the run?", f"The trainer saves a checkpoint and the adapter ({self.run_dir}/adapter), "
-            "then ends with state 'stopped'. `cockpit resume` can continue it later.", danger=True,
-            yes="Stop"), done)
+        self._open(
+            ConfirmModal(
+                "Stop the run?",
+                f"The trainer saves a checkpoint and the adapter ({self.run_dir}/adapter), "
+                "then ends with state 'stopped'. `cockpit resume` can continue it later.",
+                danger=True,
+                yes="Stop",
+            ),
+            done,
+        )
 
     def action_merge(self) -> None:
         cfg = self.history.config
         q = (cfg.get("model") or {}).get("quantization", "none")
-        note = "\nThe base was trained 4-bit: it is reloaded unquantized for the merge." if q in ("4bit", "8bit") else ""
+        note = (
+            "\nThe base was trained 4-bit: it is reloaded unquantized for the merge." if q in ("4bit", "8bit") else ""
+        )
 
         def done(ok: bool | None) -> None:
             if ok:
                 self._send("merge")
 
-        self._open(ConfirmModal(
-            "Merge the adapter?",
-            f"source: a checkpoint saved now (step {self.history.step}), in {self.run_dir}/checkpoints\n"
-            f"output: {self.run_dir}/merged\ndtype:  fp32 (cockpit merge --dtype bf16 for another)\n"
-            f"The merge runs in its own process and is verified; training continues.{note}", yes="Merge"), done)
+        self._open(
+            ConfirmModal(
+                "Merge the adapter?",
+                f"source: a checkpoint saved now (step {self.history.step}), in {self.run_dir}/checkpoints\n"
+                f"output: {self.run_dir}/merged\ndtype:  fp32 (cockpit merge --dtype bf16 for another)\n"
+                f"The merge runs in its own process and is verified; training continues.{note}",
+                yes="Merge",
+            ),
+            done,
+        )
 
     def action_apply_advice(self) -> None:
         a = self.advice()
@@ -117,5 +132,11 @@ class ControlActions:
                 except Exception as e:
                     self.notify(str(e), severity="error")
 
-        self._open(ConfirmModal(f"Apply: {act.label}?", f"{act.description}\n\nThis will {what}"
-                                + ("" if live else ", for a new run") + ".", yes="Apply"), done)
+        self._open(
+            ConfirmModal(
+                f"Apply: {act.label}?",
+                f"{act.description}\n\nThis will {what}" + ("" if live else ", for a new run") + ".",
+                yes="Apply",
+            ),
+            done,
+        )

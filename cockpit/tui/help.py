@@ -10,41 +10,73 @@ from rich.table import Table
 from rich.text import Text
 
 NAMES = {
-    "left": "←", "right": "→", "up": "↑", "down": "↓", "plus": "+", "minus": "-", "equals_sign": "=",
-    "left_square_bracket": "[", "right_square_bracket": "]", "question_mark": "?", "space": "Space",
-    "home": "Home", "end": "End", "escape": "Esc", "enter": "Enter", "tab": "Tab", "colon": ":",
+    "left": "←",
+    "right": "→",
+    "up": "↑",
+    "down": "↓",
+    "plus": "+",
+    "minus": "-",
+    "equals_sign": "=",
+    "left_square_bracket": "[",
+    "right_square_bracket": "]",
+    "question_mark": "?",
+    "space": "Space",
+    "home": "Home",
+    "end": "End",
+    "escape": "Esc",
+    "enter": "Enter",
+    "tab": "Tab",
+    "colon": ":",
 }
 
 # (title, [(actions sharing one row, what the row says)]) per mode. One row per key: pause and resume
 # are one key, `+` and `=` are one row.
 LIVE_GROUPS = [
-    ("Control the run", [
-        (("pause", "resume"), "pause / resume at the next step boundary"),
-        (("lr_half",), "learning rate x0.5"), (("lr_double",), "learning rate x2"),
-        (("set_lr",), "set an exact learning rate (or a factor: x0.5)"),
-        (("save",), "save a checkpoint now"), (("samples",), "generate samples now"),
-        (("stop",), "stop the run (asks first; saves the adapter)"),
-        (("merge",), "merge the adapter into the base (asks first)"),
-        (("apply_advice",), "apply the advisor's next action (asks first)"),
-    ]),
+    (
+        "Control the run",
+        [
+            (("pause", "resume"), "pause / resume at the next step boundary"),
+            (("lr_half",), "learning rate x0.5"),
+            (("lr_double",), "learning rate x2"),
+            (("set_lr",), "set an exact learning rate (or a factor: x0.5)"),
+            (("save",), "save a checkpoint now"),
+            (("samples",), "generate samples now"),
+            (("stop",), "stop the run (asks first; saves the adapter)"),
+            (("merge",), "merge the adapter into the base (asks first)"),
+            (("apply_advice",), "apply the advisor's next action (asks first)"),
+        ],
+    ),
 ]
 REPLAY_GROUPS = [
-    ("Replay transport", [
-        (("play",), "play / pause"), (("step_back",), "one logged step back"),
-        (("step_fwd",), "one logged step forward"), (("jump_back",), "10% back"), (("jump_fwd",), "10% forward"),
-        (("faster",), "faster (1x .. 1000x)"), (("slower",), "slower"),
-        (("to_start",), "to the start"), (("to_end",), "to the end"),
-    ]),
+    (
+        "Replay transport",
+        [
+            (("play",), "play / pause"),
+            (("step_back",), "one logged step back"),
+            (("step_fwd",), "one logged step forward"),
+            (("jump_back",), "10% back"),
+            (("jump_fwd",), "10% forward"),
+            (("faster",), "faster (1x .. 1000x)"),
+            (("slower",), "slower"),
+            (("to_start",), "to the start"),
+            (("to_end",), "to the end"),
+        ],
+    ),
 ]
-VIEW_GROUP = ("Views", [
-    (("zoom",), "zoom the focused metric (full chart with axes and bands)"),
-    (("focus",), "move focus between metrics"),
-    (("log_filter",), "filter the event log by kind"),
-    (("all_samples",), "all samples"), (("traceback",), "the last error's traceback"),
-    (("cycle_theme",), "cycle themes"), (("help",), "help: the keys that apply now"),
-    (("command_palette",), "command palette: every command that applies now, by name"),
-    (("detach",), "detach: the cockpit closes, the trainer keeps running"),
-])
+VIEW_GROUP = (
+    "Views",
+    [
+        (("zoom",), "zoom the focused metric (full chart with axes and bands)"),
+        (("focus",), "move focus between metrics"),
+        (("log_filter",), "filter the event log by kind"),
+        (("all_samples",), "all samples"),
+        (("traceback",), "the last error's traceback"),
+        (("cycle_theme",), "cycle themes"),
+        (("help",), "help: the keys that apply now"),
+        (("command_palette",), "command palette: every command that applies now, by name"),
+        (("detach",), "detach: the cockpit closes, the trainer keeps running"),
+    ],
+)
 
 
 def human_key(key: str) -> str:

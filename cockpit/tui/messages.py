@@ -7,7 +7,6 @@ from typing import Any
 
 from textual.message import Message
 
-
 CATCH_UP = 1000
 """Events in one batch from the reader: only a backlog comes this large (attaching to a long run, or
 re-attaching after SSH dropped; a live run brings a few per poll). The reader hands such a batch over

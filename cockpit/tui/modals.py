@@ -85,9 +85,12 @@ class LrModal(ModalScreen[str | None]):
 class TextModal(ModalScreen[None]):
     """Read-only text (help, a traceback, all samples): scroll, then escape or q to close."""
 
-    DEFAULT_CSS = ("TextModal { align: center middle; }" + MODAL_CSS
-                   + "TextModal #dialog { width: 100; } TextModal VerticalScroll { height: auto; max-height: 100%; }"
-                   " #text { height: auto; width: auto; }")
+    DEFAULT_CSS = (
+        "TextModal { align: center middle; }"
+        + MODAL_CSS
+        + "TextModal #dialog { width: 100; } TextModal VerticalScroll { height: auto; max-height: 100%; }"
+        " #text { height: auto; width: auto; }"
+    )
     BINDINGS = [Binding("escape,q,question_mark", "close", "Close")]
 
     def __init__(self, title: str, text):
@@ -111,8 +114,14 @@ class ZoomModal(ModalScreen[None]):
     DEFAULT_CSS = "ZoomModal { align: center middle; } #zoom { width: 96%; height: 90%; border: thick $accent; }"
     BINDINGS = [Binding("escape,q,z", "close", "Close")]
 
-    def __init__(self, title: str, steps: list[int], values: list[float], bands: list[tuple[float, str]],
-                 marks: list[tuple[int, str]]):
+    def __init__(
+        self,
+        title: str,
+        steps: list[int],
+        values: list[float],
+        bands: list[tuple[float, str]],
+        marks: list[tuple[int, str]],
+    ):
         super().__init__()
         self.title_text, self.steps, self.values, self.bands, self.marks = title, steps, values, bands, marks
 

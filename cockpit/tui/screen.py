@@ -32,7 +32,6 @@ from cockpit.tui.widgets.run_panel import RunPanel
 from cockpit.tui.widgets.samples_panel import SamplesPanel
 
 
-
 class CockpitScreen(ViewActions, Screen):
     """A run's cockpit, fed by a source; the subclasses say what differs between live and replay."""
 
@@ -41,8 +40,9 @@ class CockpitScreen(ViewActions, Screen):
     """Which of the two screens this is (the help lists its keys by it)."""
     ADVICE_MIN_INTERVAL = 0.5
 
-    def __init__(self, source: Source, *, run_dir: Path | None = None, clock=time.time,
-                 frame_interval: float | None = None):
+    def __init__(
+        self, source: Source, *, run_dir: Path | None = None, clock=time.time, frame_interval: float | None = None
+    ):
         super().__init__()
         self.source = source
         self.run_dir = run_dir
@@ -107,8 +107,9 @@ class CockpitScreen(ViewActions, Screen):
 
         bound = bound_keys(self).get(event.key, [])
         if bound and not any(self.check_action(b.action, ()) for b in bound):
-            self.notify(self.why_not(bound[0].action) or "not now", title=f"{event.key}: not now",
-                        severity="warning", timeout=4)
+            self.notify(
+                self.why_not(bound[0].action) or "not now", title=f"{event.key}: not now", severity="warning", timeout=4
+            )
 
     def _tick(self) -> None:
         if self.advance(TICK):
@@ -129,8 +130,13 @@ class CockpitScreen(ViewActions, Screen):
 
     def _refresh_bindings_if_changed(self) -> None:
         a = self.adviser.last
-        key = (self.state, self.can_control(), bool(a and a.next_action), bool(self.history.errors),
-               *self.bindings_state())
+        key = (
+            self.state,
+            self.can_control(),
+            bool(a and a.next_action),
+            bool(self.history.errors),
+            *self.bindings_state(),
+        )
         if key != self._bindings_key:  # the footer is rebuilt on refresh_bindings: only when it changes
             self._bindings_key = key
             self.refresh_bindings()
@@ -196,10 +202,17 @@ class CockpitScreen(ViewActions, Screen):
             if key == "mem_used":
                 extra = "VRAM" if h.mem_kind == "vram" else "RAM (process)"
             panel.update_data(h.steps, h.series[key], idx, th, total if total == total else None, extra)
-        self.query_one(RunPanel).show(h, state=self.state, replay=self.replay_label(compact), now=self.clock(),
-                                      pending=self.pending_count(), note=self.state_note())
-        self.query_one(AdvisorPanel).show(self.advice(), can_apply=self.can_control(), compact=compact,
-                                          run_dir=self.run_dir)
+        self.query_one(RunPanel).show(
+            h,
+            state=self.state,
+            replay=self.replay_label(compact),
+            now=self.clock(),
+            pending=self.pending_count(),
+            note=self.state_note(),
+        )
+        self.query_one(AdvisorPanel).show(
+            self.advice(), can_apply=self.can_control(), compact=compact, run_dir=self.run_dir
+        )
         self.query_one(SamplesPanel).show(h.samples, can_ask=self.can_ask_samples())
         title = Text()
         title.append(" lora-cockpit ", style="bold reverse")
@@ -279,4 +292,3 @@ def _indices(steps, mark_steps: list[int]) -> list[int]:
         elif n:
             out.append(n - 1)
     return out
-

@@ -9,12 +9,12 @@ from __future__ import annotations
 
 import threading
 import time
+from collections.abc import Callable
 from pathlib import Path
-from typing import Callable, Literal
+from typing import Literal
 
 from cockpit.history import History
-from cockpit.rundir import (FINAL_STATES, RunDir, Tail, pid_alive, process_state, read_lock_pid, stall_after,
-                            tail_text)
+from cockpit.rundir import FINAL_STATES, RunDir, Tail, pid_alive, process_state, read_lock_pid, stall_after, tail_text
 from cockpit.tui.messages import CATCH_UP, EventsArrived, HistoryRead, TrainerGone, TrainerStatus
 from cockpit.tui.reap import reap
 from cockpit.tui.source_protocol import EventSink
@@ -115,8 +115,9 @@ class LiveSource:
             return TrainerStatus("unreadable", f"{self.tail.error}; retrying")
         for pid in self._trainer_pids():
             if process_state(pid) == "suspended":
-                return TrainerStatus("suspended", f"trainer pid {pid} is stopped by a signal: `kill -CONT {pid}` "
-                                                  "resumes it")
+                return TrainerStatus(
+                    "suspended", f"trainer pid {pid} is stopped by a signal: `kill -CONT {pid}` resumes it"
+                )
         if self.history.state not in ("running", "resumed"):
             return TrainerStatus()  # loading a model, or paused: silence is expected
         try:
@@ -145,8 +146,14 @@ class ReplaySource:
 
     replay: Literal[True] = True
 
-    def __init__(self, history: History, title: str, speed: float = 10.0, skipped_lines: int = 0,
-                 loading: Callable[[], tuple[History, int]] | None = None):
+    def __init__(
+        self,
+        history: History,
+        title: str,
+        speed: float = 10.0,
+        skipped_lines: int = 0,
+        loading: Callable[[], tuple[History, int]] | None = None,
+    ):
         """`loading`: the history is still being read; the screen calls it (in a thread; it returns the
         history and its skipped-line count) and hands the result to `loaded`. Meanwhile it shows an
         empty run, so a long log's cockpit is on screen while it is read."""

@@ -19,8 +19,14 @@ from cockpit.tui.sigcont import guard_sigcont
 from cockpit.tui.themes import load_themes
 from cockpit.tui.widgets.metric import MetricPanel
 
-VERDICT_STYLE = {"good": "bold green", "too_high": "bold red", "rising": "bold red", "too_low": "bold yellow",
-                 "too_short": "bold", "failed": "bold red"}
+VERDICT_STYLE = {
+    "good": "bold green",
+    "too_high": "bold red",
+    "rising": "bold red",
+    "too_low": "bold yellow",
+    "too_short": "bold",
+    "failed": "bold red",
+}
 
 
 class TrialColumn(Vertical, can_focus=True):
@@ -66,10 +72,19 @@ class SweepApp(App):
     #head { height: 2; padding: 0 1; }
     #trials { grid-gutter: 0 1; height: 1fr; }
     """
-    BINDINGS = [Binding("enter", "open", "Open trial"), Binding("t", "theme", "Theme"),
-                Binding("question_mark", "help", "Help"), Binding("q", "quit", "Detach")]
-    HELP = (("Tab / Shift+Tab", "move between trials"), ("Enter", "open the focused trial's cockpit (q comes back)"),
-            ("t", "cycle themes"), ("?", "this help"), ("q", "close the sweep view; the trials go on"))
+    BINDINGS = [
+        Binding("enter", "open", "Open trial"),
+        Binding("t", "theme", "Theme"),
+        Binding("question_mark", "help", "Help"),
+        Binding("q", "quit", "Detach"),
+    ]
+    HELP = (
+        ("Tab / Shift+Tab", "move between trials"),
+        ("Enter", "open the focused trial's cockpit (q comes back)"),
+        ("t", "cycle themes"),
+        ("?", "this help"),
+        ("q", "close the sweep view; the trials go on"),
+    )
 
     def __init__(self, sweep_dir: Path, theme: str | None = None):
         super().__init__()
@@ -119,8 +134,14 @@ class SweepApp(App):
 
     def action_open(self) -> None:
         # The focus may be on one of the trial's charts: the trial is the column around it.
-        col = next((w for w in (self.focused, *(self.focused.ancestors if self.focused else ()))
-                    if isinstance(w, TrialColumn)), None)
+        col = next(
+            (
+                w
+                for w in (self.focused, *(self.focused.ancestors if self.focused else ()))
+                if isinstance(w, TrialColumn)
+            ),
+            None,
+        )
         if col is None:
             self.notify("no trial is focused: Tab moves between trials", severity="warning")
             return

@@ -23,18 +23,59 @@ from textual.color import Color, ColorParseError
 from textual.theme import Theme
 
 BUILTIN = {
-    "cockpit-dark": dict(primary="#5fafff", secondary="#87d7af", accent="#ffaf5f", foreground="#e4e4e4",
-                         background="#121212", surface="#1c1c1c", panel="#303030", success="#5fd75f",
-                         warning="#ffd75f", error="#ff5f5f", dark=True),
-    "cockpit-light": dict(primary="#005fd7", secondary="#008787", accent="#af5f00", foreground="#1c1c1c",
-                          background="#f5f5f5", surface="#ffffff", panel="#d0d0d0", success="#008700",
-                          warning="#af8700", error="#d70000", dark=False),
-    "cockpit-contrast": dict(primary="#ffffff", secondary="#00afff", accent="#ffff00", foreground="#ffffff",
-                             background="#000000", surface="#000000", panel="#808080", success="#00afff",
-                             warning="#ffaf00", error="#ff00ff", dark=True),
+    "cockpit-dark": dict(
+        primary="#5fafff",
+        secondary="#87d7af",
+        accent="#ffaf5f",
+        foreground="#e4e4e4",
+        background="#121212",
+        surface="#1c1c1c",
+        panel="#303030",
+        success="#5fd75f",
+        warning="#ffd75f",
+        error="#ff5f5f",
+        dark=True,
+    ),
+    "cockpit-light": dict(
+        primary="#005fd7",
+        secondary="#008787",
+        accent="#af5f00",
+        foreground="#1c1c1c",
+        background="#f5f5f5",
+        surface="#ffffff",
+        panel="#d0d0d0",
+        success="#008700",
+        warning="#af8700",
+        error="#d70000",
+        dark=False,
+    ),
+    "cockpit-contrast": dict(
+        primary="#ffffff",
+        secondary="#00afff",
+        accent="#ffff00",
+        foreground="#ffffff",
+        background="#000000",
+        surface="#000000",
+        panel="#808080",
+        success="#00afff",
+        warning="#ffaf00",
+        error="#ff00ff",
+        dark=True,
+    ),
 }
-COLOURS = {"primary", "secondary", "accent", "foreground", "background", "surface", "panel", "success", "warning",
-           "error", "boost"}
+COLOURS = {
+    "primary",
+    "secondary",
+    "accent",
+    "foreground",
+    "background",
+    "surface",
+    "panel",
+    "success",
+    "warning",
+    "error",
+    "boost",
+}
 """The Theme's colour fields: each must parse as a colour."""
 DECLARATION = re.compile(r"^\$([a-z][a-z0-9-]*)\s*:\s*(.*?)\s*;$")
 COMMENT = re.compile(r"/\*.*?\*/", re.S)

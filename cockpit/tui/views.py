@@ -34,8 +34,11 @@ class ViewActions:
         errs = self.history.errors
         if errs:
             e = errs[-1]
-            self._open(TextModal(f"Error at step {e.get('step')}: {e.get('message')}",
-                                 Text(traceback_text(e.get("traceback")))))
+            self._open(
+                TextModal(
+                    f"Error at step {e.get('step')}: {e.get('message')}", Text(traceback_text(e.get("traceback")))
+                )
+            )
 
     def action_help(self) -> None:
         from cockpit.tui.help import help_text

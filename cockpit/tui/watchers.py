@@ -19,9 +19,12 @@ def drop_closed_watchers(node: Any) -> int:
     if not isinstance(watchers, dict):
         return 0
     dropped = 0
-    for name, pairs in watchers.items():
-        keep = [(owner, cb) for owner, cb in pairs
-                if not (getattr(owner, "_closing", False) or getattr(owner, "_closed", False))]
+    for pairs in watchers.values():
+        keep = [
+            (owner, cb)
+            for owner, cb in pairs
+            if not (getattr(owner, "_closing", False) or getattr(owner, "_closed", False))
+        ]
         dropped += len(pairs) - len(keep)
         pairs[:] = keep
     return dropped

@@ -38,8 +38,9 @@ from cockpit.trainer.update_size import UpdateSize
 __all__ = ["RunControl", "StopWhilePaused", "cockpit_callbacks"]
 
 
-def cockpit_callbacks(run: RunControl, mem_reader, mem_kind: str,
-                      sample_fn: SampleFn | None = None) -> list[TrainerCallback]:
+def cockpit_callbacks(
+    run: RunControl, mem_reader, mem_kind: str, sample_fn: SampleFn | None = None
+) -> list[TrainerCallback]:
     """The cockpit's callbacks, in the order the Trainer must call them."""
     commands = CommandsCallback(run)
     size = UpdateSize()

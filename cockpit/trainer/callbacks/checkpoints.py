@@ -40,8 +40,13 @@ class CheckpointEventsCallback(TrainerCallback):
             return
         run.last_good_checkpoint = str(path)
         note, run.save_note = run.save_note, None
-        run.emit("checkpoint", step=state.global_step, path=str(path), reason=run.stop_reason or "save",
-                 **({"note": note} if note else {}))
+        run.emit(
+            "checkpoint",
+            step=state.global_step,
+            path=str(path),
+            reason=run.stop_reason or "save",
+            **({"note": note} if note else {}),
+        )
 
 
 class MergeOnSaveCallback(TrainerCallback):
@@ -79,6 +84,12 @@ class MergeOnSaveCallback(TrainerCallback):
             for k in ("dtype", "out"):
                 if value.get(k):
                     argv += [f"--{k}", str(value[k])]
-        subprocess.Popen(argv, stdout=log, stderr=subprocess.STDOUT, stdin=subprocess.DEVNULL,
-                         start_new_session=True, env={**os.environ, "COCKPIT_MERGE_FROM_TRAINER": "1"})
+        subprocess.Popen(
+            argv,
+            stdout=log,
+            stderr=subprocess.STDOUT,
+            stdin=subprocess.DEVNULL,
+            start_new_session=True,
+            env={**os.environ, "COCKPIT_MERGE_FROM_TRAINER": "1"},
+        )
         log.close()

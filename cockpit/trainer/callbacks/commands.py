@@ -91,8 +91,14 @@ def merge(run: RunControl, cmd: dict[str, Any], at: At) -> None:
 
 
 HANDLERS: dict[str, Callable[[RunControl, dict[str, Any], At], None]] = {
-    "pause": pause, "resume": resume, "set_lr": change_lr, "scale_lr": change_lr, "save": save, "stop": stop,
-    "sample": sample, "merge": merge,
+    "pause": pause,
+    "resume": resume,
+    "set_lr": change_lr,
+    "scale_lr": change_lr,
+    "save": save,
+    "stop": stop,
+    "sample": sample,
+    "merge": merge,
 }
 """Every command of `cockpit.rundir.COMMANDS`, by name."""
 

@@ -40,6 +40,14 @@ class NonFiniteGuardCallback(TrainerCallback):
                 p.grad = None
         step = state.global_step + 1
         self.skipped_steps += 1
-        self.run.guard(step, {"rule": "nonfinite_grad", "severity": "critical",
-                              "message": "non-finite gradient: this optimizer step was skipped",
-                              "action": self.run.cfg.guards.on_nonfinite, "evidence": {"step": step}}, control)
+        self.run.guard(
+            step,
+            {
+                "rule": "nonfinite_grad",
+                "severity": "critical",
+                "message": "non-finite gradient: this optimizer step was skipped",
+                "action": self.run.cfg.guards.on_nonfinite,
+                "evidence": {"step": step},
+            },
+            control,
+        )

@@ -87,13 +87,18 @@ class RunControl:
         self.events.write("state", **fields)
         self.events.sync()  # state changes are rare and must survive a crash
 
-    def ack(self, cmd: dict[str, Any], step: int, ok: bool, reason: str | None = None,
-            change: str | None = None) -> None:
+    def ack(
+        self, cmd: dict[str, Any], step: int, ok: bool, reason: str | None = None, change: str | None = None
+    ) -> None:
         if cmd.get("internal"):
             return  # the trainer's own commands (SIGTERM, guards) have no sender waiting for an ack
         cid = cmd.get("id")
-        fields: dict[str, Any] = {"id": cid if isinstance(cid, str) else "", "cmd": cmd.get("cmd"), "ok": ok,
-                                  "step": step}
+        fields: dict[str, Any] = {
+            "id": cid if isinstance(cid, str) else "",
+            "cmd": cmd.get("cmd"),
+            "ok": ok,
+            "step": step,
+        }
         if cmd.get("source"):
             fields["source"] = cmd["source"]  # who sent it (tui / cli / advisor): the log says who acted
         if reason:
@@ -132,8 +137,16 @@ class RunControl:
         self.guarded_steps.add(step)
         action = d.get("action", "stop")
         did = {"stop": "stopped", "pause": "paused", "warn": "warned"}.get(action, action)
-        self.emit("guard", step=step, rule=d.get("rule"), severity=d.get("severity"), message=d.get("message"),
-                  action=did, evidence=d.get("evidence"), last_good_checkpoint=self.last_good_checkpoint)
+        self.emit(
+            "guard",
+            step=step,
+            rule=d.get("rule"),
+            severity=d.get("severity"),
+            message=d.get("message"),
+            action=did,
+            evidence=d.get("evidence"),
+            last_good_checkpoint=self.last_good_checkpoint,
+        )
         print(f"[cockpit guard] step {step}: {d.get('message')} -> {did}", file=sys.stderr, flush=True)
         if action in ("stop", "pause") and dist.world_size() > 1 and d.get("rule") != "nonfinite_grad":
             # Only rank 0 saw this logged value: hand the decision to every rank through the next

@@ -57,8 +57,13 @@ class SamplesCallback(TrainerCallback):
         t0 = time.perf_counter()
         try:
             for prompt, completion in self.sample_fn(model, processing_class):
-                run.emit("sample", step=step, prompt=prompt, completion=completion,
-                         max_new_tokens=run.cfg.samples.max_new_tokens)
+                run.emit(
+                    "sample",
+                    step=step,
+                    prompt=prompt,
+                    completion=completion,
+                    max_new_tokens=run.cfg.samples.max_new_tokens,
+                )
             for c in cmds:
                 run.ack(c, step, True, change="samples written")
         except Exception as e:  # a failed generation must never take the run down

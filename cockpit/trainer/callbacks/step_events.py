@@ -35,8 +35,13 @@ class StepEventsCallback(TrainerCallback):
         update_size: the measurement `UpdateSizeCallback` takes at logged steps, or None.
     """
 
-    def __init__(self, run: RunControl, mem_reader: Callable[[], dict[str, Any]] | None, mem_kind: str,
-                 update_size: UpdateSize | None = None):
+    def __init__(
+        self,
+        run: RunControl,
+        mem_reader: Callable[[], dict[str, Any]] | None,
+        mem_kind: str,
+        update_size: UpdateSize | None = None,
+    ):
         self.run, self.mem_reader, self.mem_kind, self.update_size = run, mem_reader, mem_kind, update_size
         self._t_last_step: float | None = None
         self._step_times: list[float] = []
@@ -65,8 +70,12 @@ class StepEventsCallback(TrainerCallback):
         if not run.is_zero:
             return
         if any(k.startswith("eval_") for k in logs):
-            run.emit("eval", step=step, epoch=state.epoch,
-                     **{k: v for k, v in logs.items() if k.startswith(("eval_", "general_eval_"))})
+            run.emit(
+                "eval",
+                step=step,
+                epoch=state.epoch,
+                **{k: v for k, v in logs.items() if k.startswith(("eval_", "general_eval_"))},
+            )
             return
         if "loss" not in logs and "grad_norm" not in logs:
             if "train_runtime" in logs:
@@ -75,9 +84,16 @@ class StepEventsCallback(TrainerCallback):
         step_time, tps = self._rates(args, logs)
         if step <= run.logged_upto:
             return
-        ev = {"step": step, "epoch": state.epoch, **logs, "step_time": step_time, "tokens_per_s": tps,
-              "update_ratio": self.update_size.take() if self.update_size else None, "mem_kind": self.mem_kind,
-              **mem}
+        ev = {
+            "step": step,
+            "epoch": state.epoch,
+            **logs,
+            "step_time": step_time,
+            "tokens_per_s": tps,
+            "update_ratio": self.update_size.take() if self.update_size else None,
+            "mem_kind": self.mem_kind,
+            **mem,
+        }
         if run.trainer is not None and hasattr(run.trainer, "take_batch_stats"):
             ev.update(run.trainer.take_batch_stats())
         if per_rank is not None and len(per_rank) > 1:
@@ -88,7 +104,7 @@ class StepEventsCallback(TrainerCallback):
 
     def _rates(self, args, logs: dict[str, Any]) -> tuple[float | None, float | None]:
         """Mean step time over the steps since the last log, and tokens/s over them."""
-        recent = self._step_times[-max(1, args.logging_steps):]
+        recent = self._step_times[-max(1, args.logging_steps) :]
         step_time = sum(recent) / len(recent) if recent else None
         tokens = logs.get("num_tokens")
         tps = None

@@ -35,8 +35,15 @@ class StopListCallback(TrainerCallback):
         if ev is None:
             return  # not world zero, not a training log, or a step already logged before a resume
         step = state.global_step
-        decision = check_step(step, ev.get("loss"), ev.get("grad_norm"), self.run.cfg.thresholds,
-                              self.run.cfg.guards, self.window, ev.get("update_ratio"))
+        decision = check_step(
+            step,
+            ev.get("loss"),
+            ev.get("grad_norm"),
+            self.run.cfg.thresholds,
+            self.run.cfg.guards,
+            self.window,
+            ev.get("update_ratio"),
+        )
         if decision is None or step in self.run.guarded_steps:
             return
         self.run.guard(step, as_dict(decision), control)

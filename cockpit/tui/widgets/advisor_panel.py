@@ -40,8 +40,11 @@ class AdvisorPanel(Panel):
         for f in advice.findings[:max_findings]:
             color = v.get(THEME_VARIABLE[f.severity], "")
             t.append(f"{ICON[f.severity]} {f.severity.upper():<9}", style=f"bold {color}")
-            span = f" [{f.first_step}-{f.last_step}]" if f.first_step is not None and f.first_step != f.last_step \
+            span = (
+                f" [{f.first_step}-{f.last_step}]"
+                if f.first_step is not None and f.first_step != f.last_step
                 else (f" [{f.first_step}]" if f.first_step is not None else "")
+            )
             t.append(f"{f.message}{span}")
             if f.folded and not compact:  # symptoms this cause explains: their own advice is moot
                 t.append(f" (explains {', '.join(k.rule for k in f.folded)})", style="dim")

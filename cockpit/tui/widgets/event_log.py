@@ -10,17 +10,44 @@ from textual.widgets import RichLog
 
 from cockpit.event_text import describe_event, step_prefix
 
-LOG_FILTERS = (("all", None), ("no samples", {"ack", "sent", "state", "status", "crash", "guard", "error", "checkpoint",
-                                              "merge", "notify", "run_started", "advice"}),
-               ("commands", {"ack", "sent", "advice"}), ("guards & errors", {"guard", "error", "crash", "status", "notify"}),
-               ("checkpoints & merges", {"checkpoint", "merge"}), ("state", {"state", "status", "crash", "run_started"}),
-               ("samples", {"sample"}))
+LOG_FILTERS = (
+    ("all", None),
+    (
+        "no samples",
+        {
+            "ack",
+            "sent",
+            "state",
+            "status",
+            "crash",
+            "guard",
+            "error",
+            "checkpoint",
+            "merge",
+            "notify",
+            "run_started",
+            "advice",
+        },
+    ),
+    ("commands", {"ack", "sent", "advice"}),
+    ("guards & errors", {"guard", "error", "crash", "status", "notify"}),
+    ("checkpoints & merges", {"checkpoint", "merge"}),
+    ("state", {"state", "status", "crash", "run_started"}),
+    ("samples", {"sample"}),
+)
 """The filters, in the order `f` cycles them: a name and the kinds it shows (None: all). Besides event
 kinds, the screen writes `sent` (a command on its way), `status` (suspended, stalled), `crash` and
 `advice` lines."""
 
-TONE_STYLE = {"good": "green", "bad": "bold red", "warn": "yellow", "info": "cyan", "strong": "bold",
-              "quiet": "dim", "merge": "magenta"}
+TONE_STYLE = {
+    "good": "green",
+    "bad": "bold red",
+    "warn": "yellow",
+    "info": "cyan",
+    "strong": "bold",
+    "quiet": "dim",
+    "merge": "magenta",
+}
 
 
 class EventLog(RichLog):

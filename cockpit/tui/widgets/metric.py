@@ -40,7 +40,7 @@ def trend(values) -> str:
     if len(fin) < 6:
         return " "
     k = max(3, len(fin) // 10)
-    a, b = float(np.median(fin[-2 * k:-k])), float(np.median(fin[-k:]))
+    a, b = float(np.median(fin[-2 * k : -k])), float(np.median(fin[-k:]))
     scale = max(abs(a), abs(b), 1e-12)
     if abs(b - a) / scale < 0.02:
         return "→"
@@ -65,8 +65,16 @@ class MetricPanel(Widget, can_focus=True):
     MetricPanel > .metric--title { text-style: bold; }
     MetricPanel > .metric--dim { text-style: dim; }
     """
-    COMPONENT_CLASSES = {"band--ok", "band--warn", "band--danger", "band--critical", "band--none", "metric--mark",
-                         "metric--title", "metric--dim"}
+    COMPONENT_CLASSES = {
+        "band--ok",
+        "band--warn",
+        "band--danger",
+        "band--critical",
+        "band--none",
+        "metric--mark",
+        "metric--title",
+        "metric--dim",
+    }
 
     def __init__(self, key: str, title: str, *, id: str | None = None):
         super().__init__(id=id)
@@ -83,9 +91,15 @@ class MetricPanel(Widget, can_focus=True):
         self._lines: list[Text] | None = None
         self._lines_for: tuple | None = None  # (width, height, theme) the lines were made for
 
-
-    def update_data(self, steps, values, mark_idx: list[int], thresholds: Thresholds, total: float | None = None,
-                    label_extra: str = "") -> None:
+    def update_data(
+        self,
+        steps,
+        values,
+        mark_idx: list[int],
+        thresholds: Thresholds,
+        total: float | None = None,
+        label_extra: str = "",
+    ) -> None:
         # Copies (one memcpy each): the history's arrays keep growing while this frame is drawn.
         self.steps, self.values = np.array(steps, dtype=np.int64), np.array(values, dtype=np.float64)
         self.mark_idx = mark_idx
@@ -117,8 +131,9 @@ class MetricPanel(Widget, can_focus=True):
         if len(new) != len(old):
             self.refresh()
             return
-        changed = [Region(0, y, w, 1) for y, (a, b) in enumerate(zip(old, new))
-                   if a.plain != b.plain or a.spans != b.spans]
+        changed = [
+            Region(0, y, w, 1) for y, (a, b) in enumerate(zip(old, new)) if a.plain != b.plain or a.spans != b.spans
+        ]
         if changed:
             self.refresh(*changed)
 

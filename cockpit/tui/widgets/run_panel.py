@@ -10,13 +10,34 @@ from cockpit.general.reading import eval_label
 from cockpit.history import History
 from cockpit.tui.widgets.panel import Panel
 
-STATE_STYLE = {"running": "bold $success", "paused": "bold $warning", "stopping": "bold $warning",
-               "finished": "bold $accent", "stopped": "bold $warning", "crashed": "bold $error",
-               "starting": "$text-muted", "resumed": "bold $success", "unknown": "$text-muted",
-               "suspended": "bold $warning", "stalled": "bold $warning", "unreadable": "bold $error"}
-STATE_ICON = {"running": "▶", "paused": "⏸", "stopping": "■", "finished": "✔", "stopped": "■", "crashed": "✖",
-              "starting": "…", "resumed": "▶", "unknown": "?", "suspended": "⏸", "stalled": "⚠",
-              "unreadable": "⚠"}
+STATE_STYLE = {
+    "running": "bold $success",
+    "paused": "bold $warning",
+    "stopping": "bold $warning",
+    "finished": "bold $accent",
+    "stopped": "bold $warning",
+    "crashed": "bold $error",
+    "starting": "$text-muted",
+    "resumed": "bold $success",
+    "unknown": "$text-muted",
+    "suspended": "bold $warning",
+    "stalled": "bold $warning",
+    "unreadable": "bold $error",
+}
+STATE_ICON = {
+    "running": "▶",
+    "paused": "⏸",
+    "stopping": "■",
+    "finished": "✔",
+    "stopped": "■",
+    "crashed": "✖",
+    "starting": "…",
+    "resumed": "▶",
+    "unknown": "?",
+    "suspended": "⏸",
+    "stalled": "⚠",
+    "unreadable": "⚠",
+}
 
 
 def bar(frac: float, width: int) -> str:
@@ -31,8 +52,11 @@ def lora_variants(lora: dict) -> str:
     init = lora.get("init_lora_weights", True)
     tags = [name for key, name in (("use_dora", "DoRA"), ("use_rslora", "rsLoRA")) if lora.get(key)]
     if init is not True:
-        tags.append({"pissa": "PiSSA", "olora": "OLoRA", "gaussian": "gaussian-init"}.get(
-            str(init), str(init).replace("pissa_niter_", "PiSSA-niter")))
+        tags.append(
+            {"pissa": "PiSSA", "olora": "OLoRA", "gaussian": "gaussian-init"}.get(
+                str(init), str(init).replace("pissa_niter_", "PiSSA-niter")
+            )
+        )
     if lora.get("loraplus_lr_ratio"):
         tags.append(f"LoRA+{lora['loraplus_lr_ratio']:g}")
     if lora.get("target_modules") == "all-linear":
@@ -40,7 +64,7 @@ def lora_variants(lora: dict) -> str:
     if lora.get("rank_pattern") or lora.get("alpha_pattern"):
         pat = {**{k: f"r{v}" for k, v in (lora.get("rank_pattern") or {}).items()}}
         for k, v in (lora.get("alpha_pattern") or {}).items():
-            pat[k] = (pat.get(k, "") + f"a{v:g}")
+            pat[k] = pat.get(k, "") + f"a{v:g}"
         tags.append(" ".join(f"{k}:{v}" for k, v in pat.items()))
     if not tags:
         return ""
@@ -55,8 +79,16 @@ class RunPanel(Panel):
     RunPanel.-crashed { border: heavy $error; }
     """
 
-    def show(self, h: History, *, state: str, replay: str | None = None, pending: int = 0,
-             now: float | None = None, note: str | None = None) -> None:
+    def show(
+        self,
+        h: History,
+        *,
+        state: str,
+        replay: str | None = None,
+        pending: int = 0,
+        now: float | None = None,
+        note: str | None = None,
+    ) -> None:
         """`note`: why the state is not the log's own (a suspended or stalled trainer, one that is gone)."""
         rs = h.run_started or {}
         total = h.total_steps
@@ -81,8 +113,11 @@ class RunPanel(Panel):
         times = [x for x in h.series["step_time"][-20:] if x == x]
         per = sum(times) / len(times) if times else None
         # No ETA in a replay (nothing is coming), nor for a trainer that is not making steps.
-        eta = (total - step) * per if (per and total and not replay and state in ("running", "paused", "resumed")) \
+        eta = (
+            (total - step) * per
+            if (per and total and not replay and state in ("running", "paused", "resumed"))
             else None
+        )
         end_t = h.last_event_t if (h.finished or replay or now is None) else now
         elapsed = (end_t - h.first_event_t) if (end_t and h.first_event_t) else None
         add(("epoch", f"{ep:.2f}" if ep == ep else "-"))

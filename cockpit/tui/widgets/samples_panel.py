@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 from rich.text import Text
+
 from cockpit.tui.widgets.panel import Panel
 
 
