@@ -161,3 +161,11 @@ def test_a_bad_config_is_refused_and_nothing_is_served(tmp_path):
                        capture_output=True, text=True, timeout=60, cwd=ROOT)
     assert r.returncode == 2 and "learning_rate" in r.stderr, r.stderr  # cockpit run's message, as it is
     assert "the run did not start" in r.stderr and "serving" not in r.stdout
+
+
+def test_without_textual_serve_the_extra_is_named(tmp_path):
+    rd = write_run(tmp_path / "run", state="finished")
+    hide = "import sys; sys.modules['textual_serve'] = None; from cockpit.cli import main; main()"
+    r = subprocess.run([sys.executable, "-c", hide, "serve", str(rd.path), "--port", str(free_port())],
+                       capture_output=True, text=True, timeout=60, cwd=ROOT)
+    assert r.returncode == 2 and "pip install 'lora-cockpit[serve]'" in r.stderr, r.stderr
