@@ -6,7 +6,7 @@ STAMP   := $(VENV)/.installed
 # CPU machines (CI, laptops) take the CPU wheel; set TORCH_SPEC= to keep a CUDA torch you already have.
 TORCH_SPEC ?= torch==2.13.0
 
-.PHONY: install demo test lint bench soak clean
+.PHONY: install demo test lint bench soak pictures clean
 
 install: $(STAMP)
 
@@ -14,7 +14,7 @@ $(STAMP): pyproject.toml
 	test -x $(BIN)/python || $(PY) -m venv $(VENV)
 	$(BIN)/pip install -q --upgrade pip
 	@if [ -n "$(TORCH_SPEC)" ]; then $(BIN)/pip install -q "$(TORCH_SPEC)"; fi
-	$(BIN)/pip install -q -e ".[train,test,lint]"
+	$(BIN)/pip install -q -e ".[train,serve,test,lint]"
 	touch $(STAMP)
 
 demo: install
@@ -34,6 +34,11 @@ bench: install
 
 soak: install
 	$(BIN)/python -m pytest -q -m soak tests/test_soak.py
+
+# The README's pictures (docs/pictures/): the cockpit's SVG screenshots, the report and `cockpit serve` in
+# headless chromium, and a real lr sweep on the demo model (~1 minute on two cores).
+pictures: install
+	OMP_NUM_THREADS=1 $(BIN)/python bench/pictures.py
 
 clean:
 	rm -rf $(VENV) runs .pytest_cache .ruff_cache .import_linter_cache

@@ -1,7 +1,7 @@
 """The `cockpit` command: one group, one module per group of subcommands.
 
     start.py       run, demo, resume              (the trainer: needs the [train] extra)
-    watch.py       attach, ctl, ls
+    watch.py       attach, ctl, ls, serve
     afterwards.py  diagnose, replay, report,      (any run, ours or an HF trainer_state.json)
                    compare
     prepare.py     validate, estimate, check-data, sweep
@@ -59,3 +59,5 @@ for command in (
     model.export,
 ):
     main.add_command(command)
+
+main.add_command(watch.serve)  # the cockpit in a browser (the [serve] extra)

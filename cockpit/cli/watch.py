@@ -80,3 +80,30 @@ def ls_(runs_dir: str) -> None:
     from cockpit.runlist import main as ls_main
 
     sys.exit(ls_main(runs_dir))
+
+
+@click.command(context_settings=CONTEXT)
+@click.argument("target", metavar="RUN_DIR|CONFIG", type=click.Path(exists=True))
+@click.option("--host", default="127.0.0.1", show_default=True, help="Address to listen on.")
+@click.option("--port", default=8000, show_default=True, type=click.IntRange(1, 65535), help="Port to listen on.")
+@click.option("--public", is_flag=True, help="Allow a --host other than loopback (the page has no login: "
+                                              "whoever reaches it can steer the run).")
+@click.option("--runs-dir", default="runs", show_default=True, help="Where a CONFIG's run directory is created.")
+@theme_option
+def serve(target: str, host: str, port: int, public: bool, runs_dir: str, theme: str | None) -> None:
+    """The cockpit in a browser: serve RUN_DIR, or start CONFIG's run and serve it, at http://HOST:PORT.
+
+    \b
+    Each browser tab opens `cockpit attach RUN_DIR`: the same screen and keys, steering included.
+    From a laptop: ssh -L 8000:127.0.0.1:8000 gpu-box, then open http://127.0.0.1:8000"""
+    from cockpit.serve import ServeError, preflight, start_detached
+    from cockpit.serve import serve as serve_run
+
+    try:
+        preflight(host, port, public)  # a refused host or a taken port starts no run
+        run_dir = Path(target)
+        if not run_dir.is_dir():
+            run_dir = start_detached(Path(target), Path(runs_dir))
+        serve_run(run_dir, host=host, port=port, theme=theme)
+    except ServeError as e:
+        fail(str(e))

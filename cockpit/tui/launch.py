@@ -38,7 +38,10 @@ def _measure_the_terminal() -> None:
     Textual asks `shutil.get_terminal_size()`, which believes exported COLUMNS/LINES before the terminal
     itself, on start and on every resize. Some environments export them (a tmux server started without
     a terminal gives its panes COLUMNS=80 LINES=24): the cockpit then drew an 80x24 layout in a 160x48
-    window and never followed a resize."""
+    window and never followed a resize. Under `cockpit serve` there is no terminal: textual-serve's web
+    driver takes the browser's size from COLUMNS/ROWS, so they stay."""
+    if os.environ.get("TEXTUAL_DRIVER", "").endswith(":WebDriver"):
+        return
     for name in ("COLUMNS", "LINES"):
         os.environ.pop(name, None)
 
