@@ -24,15 +24,27 @@ CHROMIUM = next((p for p in map(shutil.which, ("chromium", "chromium-browser", "
 
 def _flags(profile: str, width: int, height: int) -> list[str]:
     # A profile of its own: several chromiums on one machine must not share (and lock) the default one.
-    return [CHROMIUM, "--headless", "--no-sandbox", "--disable-gpu", "--hide-scrollbars", "--mute-audio",
-            f"--user-data-dir={profile}", f"--window-size={width},{height}"]
+    return [
+        CHROMIUM,
+        "--headless",
+        "--no-sandbox",
+        "--disable-gpu",
+        "--hide-scrollbars",
+        "--mute-audio",
+        f"--user-data-dir={profile}",
+        f"--window-size={width},{height}",
+    ]
 
 
 def screenshot(url: str, out: Path, width: int, height: int, timeout: float = 60) -> Path:
     """A PNG of a page that is complete once loaded (a file:// URL or a static server's)."""
     with tempfile.TemporaryDirectory(prefix="chromium-") as profile:
-        subprocess.run([*_flags(profile, width, height), "--virtual-time-budget=3000", f"--screenshot={out}", url],
-                       check=True, capture_output=True, timeout=timeout)
+        subprocess.run(
+            [*_flags(profile, width, height), "--virtual-time-budget=3000", f"--screenshot={out}", url],
+            check=True,
+            capture_output=True,
+            timeout=timeout,
+        )
     return out
 
 
@@ -63,14 +75,18 @@ class Cdp:
         return result["result"].get("value")
 
 
-async def _live(url: str, width: int, height: int, ready: str, settle: float, timeout: float, probe: str | None,
-                while_open):
+async def _live(
+    url: str, width: int, height: int, ready: str, settle: float, timeout: float, probe: str | None, while_open
+):
     import aiohttp
 
     port = free_port()
     with tempfile.TemporaryDirectory(prefix="chromium-") as profile:
-        proc = subprocess.Popen([*_flags(profile, width, height), f"--remote-debugging-port={port}", "about:blank"],
-                                stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL)
+        proc = subprocess.Popen(
+            [*_flags(profile, width, height), f"--remote-debugging-port={port}", "about:blank"],
+            stdout=subprocess.DEVNULL,
+            stderr=subprocess.DEVNULL,
+        )
         try:
             async with aiohttp.ClientSession() as session:
                 targets = await _targets(session, port, deadline=time.monotonic() + 30)
@@ -107,8 +123,18 @@ async def _targets(session, port: int, deadline: float) -> list[dict]:
             await asyncio.sleep(0.2)
 
 
-def live_screenshot(url: str, out: Path | None, width: int, height: int, *, ready: str, settle: float = 2.0,
-                    timeout: float = 60, probe: str | None = None, while_open=None):
+def live_screenshot(
+    url: str,
+    out: Path | None,
+    width: int,
+    height: int,
+    *,
+    ready: str,
+    settle: float = 2.0,
+    timeout: float = 60,
+    probe: str | None = None,
+    while_open=None,
+):
     """Load `url`, wait until the JavaScript `ready` is truthy, wait `settle` seconds more, then save a PNG
     to `out` (if given). Returns the value of the JavaScript `probe` evaluated just before the capture;
     `while_open()` is called then too, while the page is still connected."""

@@ -52,8 +52,11 @@ def drawn(app) -> bool:
     from textual.widgets import Footer
 
     scr = app.screen
-    return bool(len(getattr(scr, "history", ()))) and bool(scr.query(Footer)) and bool(
-        list(scr.query_one(Footer).children))
+    return (
+        bool(len(getattr(scr, "history", ())))
+        and bool(scr.query(Footer))
+        and bool(list(scr.query_one(Footer).children))
+    )
 
 
 async def shoot(app, out: Path, title: str, size=SIZE, keys=(), before=None, ready=drawn) -> Path:
@@ -95,16 +98,38 @@ def real_sweep(runs: Path) -> Path:
     verdicts repeat): too low, good, too high. Renamed to runs/demo-sweep so its paths do not carry a time."""
     from cockpit.demo import demo_config_path
 
-    subprocess.run([sys.executable, "-m", "cockpit.cli", "sweep", str(demo_config_path()), "--lrs", "1e-6,3e-4,0.5",
-                    "--steps", "40", "--set", "samples.every=0", "--set", "training.warmup_ratio=0.0", "--set",
-                    "training.lr_scheduler_type=constant", "--runs-dir", "runs", "--headless"], check=True,
-                   capture_output=True, env={**os.environ, "OMP_NUM_THREADS": "1"})
+    subprocess.run(
+        [
+            sys.executable,
+            "-m",
+            "cockpit.cli",
+            "sweep",
+            str(demo_config_path()),
+            "--lrs",
+            "1e-6,3e-4,0.5",
+            "--steps",
+            "40",
+            "--set",
+            "samples.every=0",
+            "--set",
+            "training.warmup_ratio=0.0",
+            "--set",
+            "training.lr_scheduler_type=constant",
+            "--runs-dir",
+            "runs",
+            "--headless",
+        ],
+        check=True,
+        capture_output=True,
+        env={**os.environ, "OMP_NUM_THREADS": "1"},
+    )
     made = next(runs.glob("demo-sweep-*"))
     sweep = runs / "demo-sweep"
     made.rename(sweep)
     summary = sweep / "sweep.json"
-    summary.write_text(summary.read_text().replace(str(made.resolve()), "runs/demo-sweep")
-                       .replace(str(made), "runs/demo-sweep"))
+    summary.write_text(
+        summary.read_text().replace(str(made.resolve()), "runs/demo-sweep").replace(str(made), "runs/demo-sweep")
+    )
     return sweep
 
 
@@ -115,8 +140,13 @@ def focus_grad_norm(app) -> None:
 async def textual_pictures(out: Path, runs: Path) -> list[Path]:
     return [
         await shoot(live_app(runs / "live"), out / "live.svg", "cockpit attach runs/demo-run"),
-        await shoot(live_app(runs / "zoom"), out / "zoom.svg", "cockpit: z (zoom) on grad_norm",
-                    before=focus_grad_norm, keys=("z",)),
+        await shoot(
+            live_app(runs / "zoom"),
+            out / "zoom.svg",
+            "cockpit: z (zoom) on grad_norm",
+            before=focus_grad_norm,
+            keys=("z",),
+        ),
         await shoot(replay_app(), out / "replay.svg", f"cockpit replay {REAL_LOG.name}"),
     ]
 
@@ -125,8 +155,13 @@ async def sweep_picture(out: Path, runs: Path) -> Path:
     from cockpit.tui.sweep_app import SweepApp
 
     sweep = real_sweep(runs)
-    return await shoot(SweepApp(Path("runs") / sweep.name), out / "sweep.svg", "cockpit replay runs/demo-sweep",
-                       size=(160, 40), ready=lambda app: True)
+    return await shoot(
+        SweepApp(Path("runs") / sweep.name),
+        out / "sweep.svg",
+        "cockpit replay runs/demo-sweep",
+        size=(160, 40),
+        ready=lambda app: True,
+    )
 
 
 def report_picture(out: Path, runs: Path) -> Path:
@@ -136,8 +171,11 @@ def report_picture(out: Path, runs: Path) -> Path:
 
     rd = write_run(runs / "demo-run", state="finished")
     # Exit 3 says the run had a danger finding (its grad_norm spike); the report is written all the same.
-    r = subprocess.run([sys.executable, "-m", "cockpit.cli", "report", str(rd.path), "--out", "report.html"],
-                       capture_output=True, text=True)
+    r = subprocess.run(
+        [sys.executable, "-m", "cockpit.cli", "report", str(rd.path), "--out", "report.html"],
+        capture_output=True,
+        text=True,
+    )
     if r.returncode not in (0, 3):
         raise RuntimeError(f"cockpit report exited {r.returncode}: {r.stderr}")
     return screenshot(Path("report.html").resolve().as_uri(), out / "report.png", 960, 1700)
@@ -151,12 +189,21 @@ def serve_picture(out: Path, runs: Path) -> Path:
 
     rd = write_run(runs / "demo-run", state="finished")
     port = free_port()
-    server = subprocess.Popen([sys.executable, "-m", "cockpit.cli", "serve", str(rd.path), "--port", str(port),
-                               "--theme", "cockpit-light"], stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL)
+    server = subprocess.Popen(
+        [sys.executable, "-m", "cockpit.cli", "serve", str(rd.path), "--port", str(port), "--theme", "cockpit-light"],
+        stdout=subprocess.DEVNULL,
+        stderr=subprocess.DEVNULL,
+    )
     try:
         time.sleep(3)  # the server binds in about a second; the page then waits for the app itself
-        live_screenshot(f"http://127.0.0.1:{port}/", out / "serve.png", 1440, 900,
-                        ready="document.body.classList.contains('-first-byte')", settle=3.0)
+        live_screenshot(
+            f"http://127.0.0.1:{port}/",
+            out / "serve.png",
+            1440,
+            900,
+            ready="document.body.classList.contains('-first-byte')",
+            settle=3.0,
+        )
     finally:
         server.terminate()
         server.wait(timeout=30)

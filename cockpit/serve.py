@@ -45,10 +45,12 @@ def check_host(host: str, public: bool) -> None:
     watch the run and steer it (pause, change the lr, stop), and textual-serve has no login."""
     if public or is_loopback(host):
         return
-    raise ServeError(f"--host {host}: not a loopback address, and the served cockpit has no authentication "
-                     "(whoever reaches the port can pause, re-tune or stop the run). Keep the default "
-                     "127.0.0.1 and use an SSH tunnel (ssh -L 8000:127.0.0.1:8000 gpu-box), or pass --public "
-                     "to serve on a network you trust.")
+    raise ServeError(
+        f"--host {host}: not a loopback address, and the served cockpit has no authentication "
+        "(whoever reaches the port can pause, re-tune or stop the run). Keep the default "
+        "127.0.0.1 and use an SSH tunnel (ssh -L 8000:127.0.0.1:8000 gpu-box), or pass --public "
+        "to serve on a network you trust."
+    )
 
 
 def check_port_free(host: str, port: int) -> None:
@@ -63,8 +65,9 @@ def check_port_free(host: str, port: int) -> None:
         try:
             s.bind(address)
         except OSError as e:
-            raise ServeError(f"--port {port}: cannot listen on {host}:{port} ({e.strerror or e}); "
-                             "pick another with --port") from e
+            raise ServeError(
+                f"--port {port}: cannot listen on {host}:{port} ({e.strerror or e}); pick another with --port"
+            ) from e
 
 
 def attach_command(run_dir: Path, theme: str | None = None) -> str:
@@ -96,8 +99,11 @@ def start_detached(config: Path, runs_dir: Path) -> Path:
     """Start CONFIG's run as `cockpit run CONFIG --detach` does, in a child process: this process stays a
     watcher (no trainer imports), and the child's messages (memory check, model fetch, a bad field) reach
     the user's terminal as they are. Returns the new run directory."""
-    r = subprocess.run([sys.executable, "-m", "cockpit.cli", "run", str(config), "--detach", "--runs-dir",
-                        str(runs_dir)], stdout=subprocess.PIPE, text=True)
+    r = subprocess.run(
+        [sys.executable, "-m", "cockpit.cli", "run", str(config), "--detach", "--runs-dir", str(runs_dir)],
+        stdout=subprocess.PIPE,
+        text=True,
+    )
     lines = r.stdout.strip().splitlines()
     if r.returncode != 0 or not lines:
         raise ServeError(f"{config}: the run did not start (cockpit run exited {r.returncode}); nothing served")
@@ -111,8 +117,12 @@ def serve(run_dir: Path, *, host: str, port: int, theme: str | None = None) -> N
     from textual_serve.server import Server
 
     url_host = public_name(host)
-    server = Server(attach_command(run_dir, theme), host=host, port=port, title=f"cockpit: {Path(run_dir).name}",
-                    public_url=f"http://{url_host}:{port}")
-    print(f"serving the cockpit on {Path(run_dir).resolve()} at http://{url_host}:{port}  (Ctrl+C to stop)",
-          flush=True)
+    server = Server(
+        attach_command(run_dir, theme),
+        host=host,
+        port=port,
+        title=f"cockpit: {Path(run_dir).name}",
+        public_url=f"http://{url_host}:{port}",
+    )
+    print(f"serving the cockpit on {Path(run_dir).resolve()} at http://{url_host}:{port}  (Ctrl+C to stop)", flush=True)
     server.serve()

@@ -36,8 +36,13 @@ def svg_text(path) -> str:
 
 
 def test_the_fast_path_makes_the_textual_pictures(tmp_path):
-    r = subprocess.run([sys.executable, str(ROOT / "bench" / "pictures.py"), "--out", str(tmp_path), "--textual-only"],
-                       capture_output=True, text=True, timeout=300, cwd=tmp_path)
+    r = subprocess.run(
+        [sys.executable, str(ROOT / "bench" / "pictures.py"), "--out", str(tmp_path), "--textual-only"],
+        capture_output=True,
+        text=True,
+        timeout=300,
+        cwd=tmp_path,
+    )
     assert r.returncode == 0, r.stderr[-3000:]
     assert {p.name for p in tmp_path.iterdir()} == set(pictures.FAST)
     live, zoom, replay = (svg_text(tmp_path / name) for name in pictures.FAST)

@@ -53,8 +53,13 @@ def test_a_public_host_is_refused_without_public(host):
 
 def test_a_refused_host_starts_no_run(tmp_path):
     cfg = demo_yaml(tmp_path)
-    r = subprocess.run([*COCKPIT, "serve", str(cfg), "--host", "0.0.0.0", "--runs-dir", str(tmp_path / "runs")],
-                       capture_output=True, text=True, timeout=60, cwd=ROOT)
+    r = subprocess.run(
+        [*COCKPIT, "serve", str(cfg), "--host", "0.0.0.0", "--runs-dir", str(tmp_path / "runs")],
+        capture_output=True,
+        text=True,
+        timeout=60,
+        cwd=ROOT,
+    )
     assert r.returncode == 2 and "--host 0.0.0.0: not a loopback address" in r.stderr, r.stderr
     assert "--public" in r.stderr and not (tmp_path / "runs").exists()
 
@@ -67,20 +72,31 @@ def test_a_taken_port_is_refused_before_serving(tmp_path):
         with pytest.raises(ServeError, match=f"--port {port}: cannot listen on 127.0.0.1:{port}"):
             check_port_free("127.0.0.1", port)
         rd = write_run(tmp_path / "run", state="finished")
-        r = subprocess.run([*COCKPIT, "serve", str(rd.path), "--port", str(port)], capture_output=True, text=True,
-                           timeout=60, cwd=ROOT)
+        r = subprocess.run(
+            [*COCKPIT, "serve", str(rd.path), "--port", str(port)], capture_output=True, text=True, timeout=60, cwd=ROOT
+        )
     assert r.returncode == 2 and f"--port {port}" in r.stderr and "Traceback" not in r.stderr, r.stderr
 
 
 def test_a_directory_that_is_no_run_is_refused(tmp_path):
-    r = subprocess.run([*COCKPIT, "serve", str(tmp_path), "--port", str(free_port())], capture_output=True,
-                       text=True, timeout=60, cwd=ROOT)
+    r = subprocess.run(
+        [*COCKPIT, "serve", str(tmp_path), "--port", str(free_port())],
+        capture_output=True,
+        text=True,
+        timeout=60,
+        cwd=ROOT,
+    )
     assert r.returncode == 2 and "is not a run directory (no events.jsonl)" in r.stderr, r.stderr
 
 
 def start_serving(*args: str, port: int) -> subprocess.Popen:
-    proc = subprocess.Popen([*COCKPIT, "serve", *args, "--port", str(port)], cwd=ROOT, stdout=subprocess.PIPE,
-                            stderr=subprocess.STDOUT, text=True)
+    proc = subprocess.Popen(
+        [*COCKPIT, "serve", *args, "--port", str(port)],
+        cwd=ROOT,
+        stdout=subprocess.PIPE,
+        stderr=subprocess.STDOUT,
+        text=True,
+    )
     deadline = time.monotonic() + 60
     while time.monotonic() < deadline:
         try:
@@ -119,8 +135,17 @@ def test_the_cockpit_in_a_headless_browser(tmp_path):
         def children():
             served.extend(" ".join(p.cmdline()) for p in psutil.Process(proc.pid).children(recursive=True))
 
-        probed = live_screenshot(f"http://127.0.0.1:{port}/", tmp_path / "served.png", 1280, 800, ready=FIRST_BYTE,
-                                 settle=3.0, timeout=60, probe=COLOURS, while_open=children)
+        probed = live_screenshot(
+            f"http://127.0.0.1:{port}/",
+            tmp_path / "served.png",
+            1280,
+            800,
+            ready=FIRST_BYTE,
+            settle=3.0,
+            timeout=60,
+            probe=COLOURS,
+            while_open=children,
+        )
         assert any("cockpit.cli attach" in c and str(rd.path) in c for c in served), served
     finally:
         stop_serving(proc)
@@ -157,8 +182,13 @@ def test_serving_a_config_starts_its_run_then_serves_it(tmp_path):
 def test_a_bad_config_is_refused_and_nothing_is_served(tmp_path):
     cfg = tmp_path / "bad.yaml"
     cfg.write_text("training:\n  learning_rate: fast\n")
-    r = subprocess.run([*COCKPIT, "serve", str(cfg), "--port", str(free_port()), "--runs-dir", str(tmp_path / "runs")],
-                       capture_output=True, text=True, timeout=60, cwd=ROOT)
+    r = subprocess.run(
+        [*COCKPIT, "serve", str(cfg), "--port", str(free_port()), "--runs-dir", str(tmp_path / "runs")],
+        capture_output=True,
+        text=True,
+        timeout=60,
+        cwd=ROOT,
+    )
     assert r.returncode == 2 and "learning_rate" in r.stderr, r.stderr  # cockpit run's message, as it is
     assert "the run did not start" in r.stderr and "serving" not in r.stdout
 
@@ -166,6 +196,11 @@ def test_a_bad_config_is_refused_and_nothing_is_served(tmp_path):
 def test_without_textual_serve_the_extra_is_named(tmp_path):
     rd = write_run(tmp_path / "run", state="finished")
     hide = "import sys; sys.modules['textual_serve'] = None; from cockpit.cli import main; main()"
-    r = subprocess.run([sys.executable, "-c", hide, "serve", str(rd.path), "--port", str(free_port())],
-                       capture_output=True, text=True, timeout=60, cwd=ROOT)
+    r = subprocess.run(
+        [sys.executable, "-c", hide, "serve", str(rd.path), "--port", str(free_port())],
+        capture_output=True,
+        text=True,
+        timeout=60,
+        cwd=ROOT,
+    )
     assert r.returncode == 2 and "pip install 'lora-cockpit[serve]'" in r.stderr, r.stderr

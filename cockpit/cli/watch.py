@@ -86,8 +86,11 @@ def ls_(runs_dir: str) -> None:
 @click.argument("target", metavar="RUN_DIR|CONFIG", type=click.Path(exists=True))
 @click.option("--host", default="127.0.0.1", show_default=True, help="Address to listen on.")
 @click.option("--port", default=8000, show_default=True, type=click.IntRange(1, 65535), help="Port to listen on.")
-@click.option("--public", is_flag=True, help="Allow a --host other than loopback (the page has no login: "
-                                              "whoever reaches it can steer the run).")
+@click.option(
+    "--public",
+    is_flag=True,
+    help="Allow a --host other than loopback (the page has no login: whoever reaches it can steer the run).",
+)
 @click.option("--runs-dir", default="runs", show_default=True, help="Where a CONFIG's run directory is created.")
 @theme_option
 def serve(target: str, host: str, port: int, public: bool, runs_dir: str, theme: str | None) -> None:
