@@ -49,3 +49,69 @@ async def test_the_cockpit_shows_the_study_map_for_a_study_run(tmp_path):
         assert "study: stage 3 lr sweep" in text and "0✓ 1✓ 2✓ 3▶ 4· 5· 6· 7· 8·" in text
         assert "SOP stage" not in text  # not the guess over the run's config
         assert f"stage 3 lr sweep: `cockpit study {tmp_path} --auto` continues the study" in text.replace("\n", "")
+
+
+def _hold_lock_in_a_child(study):
+    """A separate process holding the study's lock (as a running `cockpit study` does), until killed."""
+    import subprocess
+    import sys
+    import time
+
+    code = f"from cockpit.study.lock import hold; hold({str(study)!r}); print('held', flush=True); import time; time.sleep(60)"
+    p = subprocess.Popen([sys.executable, "-c", code], stdout=subprocess.PIPE, text=True)
+    assert p.stdout.readline().strip() == "held"
+    time.sleep(0.05)
+    return p
+
+
+def test_one_study_process_per_study_directory(tmp_path):
+    import subprocess
+
+    from cockpit.study.lock import holder
+    from runhelpers import COCKPIT, ROOT
+
+    _study_with_run(tmp_path, ["done"] * 3 + ["todo"] * 6)
+    assert holder(tmp_path) is None
+    child = _hold_lock_in_a_child(tmp_path)
+    try:
+        assert holder(tmp_path) == child.pid
+        r = subprocess.run([*COCKPIT, "study", str(tmp_path), "--auto"], cwd=ROOT, capture_output=True, text=True)
+        assert r.returncode == 2 and f"already being run by pid {child.pid}" in r.stderr, r.stderr
+    finally:
+        child.kill()
+        child.wait()
+    assert holder(tmp_path) is None  # a killed study leaves no stale lock
+
+
+async def test_a_on_a_study_run_offers_the_studys_next_step(tmp_path, monkeypatch):
+    from cockpit.tui import controls
+    from cockpit.tui.app import CockpitApp
+    from cockpit.tui.modals import ConfirmModal
+    from cockpit.tui.sources import LiveSource
+    from tuihelpers import T0
+
+    started = []
+
+    class Proc:
+        pid = 4242
+
+    monkeypatch.setattr(controls, "continue_study", lambda d: started.append(d) or Proc())
+    rd = _study_with_run(tmp_path, ["done", "done", "done", "running", "todo", "todo", "todo", "todo", "todo"])
+    app = CockpitApp(LiveSource(rd.path, poll=0.02), run_dir=rd.path, clock=lambda: T0 + 100)
+    async with app.run_test(size=(160, 48)) as pilot:
+        await pilot.pause(0.4)
+        await pilot.press("a")
+        await pilot.pause(0.2)
+        assert isinstance(app.screen, ConfirmModal)
+        assert app.screen.body.startswith(f"stage 3 lr sweep: `cockpit study {tmp_path.resolve()} --auto`")
+        await pilot.press("y")
+        await pilot.pause(0.2)
+        assert started == [tmp_path.resolve()]
+        child = _hold_lock_in_a_child(tmp_path)  # now a study runs it: `a` says so and starts nothing
+        try:
+            await pilot.press("a")
+            await pilot.pause(0.2)
+            assert not isinstance(app.screen, ConfirmModal) and started == [tmp_path.resolve()]
+        finally:
+            child.kill()
+            child.wait()

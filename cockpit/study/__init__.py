@@ -72,6 +72,7 @@ def main(
     """`cockpit study`: exit 0 done, 1 paused (budget, or stopped between stages), 2 blocked (refused
     data, a failed run), 3 waiting for a person's answer, 130 interrupted (the study continues later)."""
     from cockpit.study import ledger as L
+    from cockpit.study import lock
     from cockpit.study.launcher import TrainerLauncher
     from cockpit.study.ledger import STUDY_FILE, is_study_dir
     from cockpit.study.prompt import Asker
@@ -90,6 +91,11 @@ def main(
             err(f"error: {path}: not a study directory (no {STUDY_FILE}); give a config file to start one")
             return 2
         study_dir = path
+        try:
+            lock.hold(study_dir)
+        except lock.StudyBusy as e:
+            err(f"error: {e}: one `cockpit study` at a time per study (it takes each next step itself)")
+            return 2
         try:
             ledger = L.load(study_dir)
         except ValueError as e:
@@ -119,6 +125,7 @@ def main(
         except OSError as e:
             err(f"error: --runs-dir: cannot create the study directory: {e}")
             return 2
+        lock.hold(study_dir)  # a new directory: nobody else can hold it yet
         print(f"study: {study_dir}")
     cfg = L.load(study_dir)["config"]
     from cockpit.config import RunConfig

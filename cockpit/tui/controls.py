@@ -3,9 +3,12 @@ the destructive ones (stop, merge, applying advice) after a confirmation."""
 
 from __future__ import annotations
 
+from pathlib import Path
+
 from rich.text import Text
 
 from cockpit.tui.modals import ConfirmModal, LrModal
+from cockpit.tui.study_step import STUDY_LOG, continue_study, next_step_text, open_study, running_pid
 
 
 class ControlActions:
@@ -94,6 +97,10 @@ class ControlActions:
 
     def action_apply_advice(self) -> None:
         a = self.advice()
+        study = open_study(self.run_dir)
+        if study is not None and (not a or not a.next_action or not self.can_control()):
+            self._offer_study_step(study)  # this run's own advice is moot: the study decides what comes next
+            return
         if not a or not a.next_action:
             self.notify(self.why_not("apply_advice") or "no advice", title="a: not now", severity="warning")
             return
@@ -137,6 +144,33 @@ class ControlActions:
                 f"Apply: {act.label}?",
                 f"{act.description}\n\nThis will {what}" + ("" if live else ", for a new run") + ".",
                 yes="Apply",
+            ),
+            done,
+        )
+
+    def _offer_study_step(self, study: Path) -> None:
+        pid = running_pid(study)
+        if pid is not None:
+            self.notify(
+                f"the study is running (pid {pid or '?'}): it takes its next step itself", title="a: study", timeout=8
+            )
+            return
+        step = next_step_text(study)
+
+        def done(ok: bool | None) -> None:
+            if not ok:
+                return
+            proc = continue_study(study)
+            line = f"study continued: `cockpit study {study} --auto` (pid {proc.pid}), output in {study / STUDY_LOG}"
+            self.notify(line, title="study", timeout=8)
+            self.event_log.add_line("advice", Text(f"{' ' * 9}▶ {line}", style="cyan"))
+
+        self._open(
+            ConfirmModal(
+                "Continue the study?",
+                f"{step}\n\nThis will run `cockpit study {study} --auto` in the background (output in "
+                f"{study / STUDY_LOG}); it stops by itself where only a person can judge.",
+                yes="Continue",
             ),
             done,
         )

@@ -15,6 +15,7 @@ from cockpit.tui.controls import ControlActions
 from cockpit.tui.messages import CATCH_UP, EventsArrived, HistoryRead, TrainerGone, TrainerStatus
 from cockpit.tui.screen import CockpitScreen
 from cockpit.tui.source_protocol import LiveFeed
+from cockpit.tui.study_step import open_study
 
 
 class LiveScreen(ControlActions, CockpitScreen):
@@ -167,6 +168,8 @@ class LiveScreen(ControlActions, CockpitScreen):
         if action in REPLAY:
             return False
         if action in CONTROL:
+            if action == "apply_advice" and open_study(self.run_dir) is not None:
+                return True  # a study's run: `a` offers the study's next step, even once the run is over
             if not self.can_control():
                 return None  # greyed: the run is over (or not started)
             if action == "pause":
@@ -182,6 +185,8 @@ class LiveScreen(ControlActions, CockpitScreen):
     def why_not(self, action: str) -> str | None:
         if action in REPLAY:
             return "a replay key; this is a live run"
+        if action == "apply_advice" and open_study(self.run_dir) is not None:
+            return None
         if action in CONTROL:
             if self.run_dir is None:
                 return "no run directory to send commands to"

@@ -1,0 +1,56 @@
+"""The cockpit's `a` on a run that belongs to a study: the study's next step, started from here.
+
+The study (cockpit/study/) decides what comes next; the cockpit only says it and, when no study process
+is running it, starts `cockpit study DIR --auto` in the background (its output in DIR/study.log). It
+stops by itself where only a person can judge, as it does in a terminal.
+"""
+
+from __future__ import annotations
+
+import subprocess
+import sys
+import threading
+from pathlib import Path
+
+STUDY_LOG = "study.log"
+
+
+def open_study(run_dir: Path | None) -> Path | None:
+    """The study directory of a run whose study still has stages to go, else None."""
+    if run_dir is None:
+        return None
+    from cockpit.study.ledger import current_stage, study_of
+
+    ledger = study_of(run_dir)
+    if ledger is None or current_stage(ledger) is None:
+        return None
+    return Path(run_dir).resolve().parent
+
+
+def next_step_text(study_dir: Path) -> str:
+    from cockpit.study.ledger import load, next_step
+
+    return next_step(load(study_dir), study_dir)
+
+
+def running_pid(study_dir: Path) -> int | None:
+    from cockpit.study.lock import holder
+
+    return holder(study_dir)
+
+
+def continue_study(study_dir: Path) -> subprocess.Popen:
+    """`cockpit study DIR --auto` in its own session (closing the cockpit or SSH does not stop it)."""
+    log = open(study_dir / STUDY_LOG, "ab")  # noqa: SIM115 - handed to the child, closed here right after
+    try:
+        proc = subprocess.Popen(
+            [sys.executable, "-m", "cockpit.cli", "study", str(study_dir), "--auto"],
+            stdin=subprocess.DEVNULL,
+            stdout=log,
+            stderr=subprocess.STDOUT,
+            start_new_session=True,
+        )
+    finally:
+        log.close()
+    threading.Thread(target=proc.wait, name="reap-study", daemon=True).start()  # no zombie when it ends
+    return proc
