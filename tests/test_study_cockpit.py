@@ -115,3 +115,26 @@ async def test_a_on_a_study_run_offers_the_studys_next_step(tmp_path, monkeypatc
         finally:
             child.kill()
             child.wait()
+
+
+async def test_a_on_a_blocked_study_says_what_it_needs_and_starts_nothing(tmp_path, monkeypatch):
+    from cockpit.study.ledger import load
+    from cockpit.tui import controls
+    from cockpit.tui.app import CockpitApp
+    from cockpit.tui.modals import ConfirmModal
+    from cockpit.tui.sources import LiveSource
+    from tuihelpers import T0
+
+    started = []
+    monkeypatch.setattr(controls, "continue_study", lambda d: started.append(d))
+    rd = _study_with_run(tmp_path, ["done", "done", "blocked"] + ["todo"] * 6)
+    led = load(tmp_path)
+    led["stages"][2]["reason"] = "the baseline run failed"
+    save(tmp_path, led)
+    app = CockpitApp(LiveSource(rd.path, poll=0.02), run_dir=rd.path, clock=lambda: T0 + 100)
+    async with app.run_test(size=(160, 48)) as pilot:
+        await pilot.pause(0.4)
+        await pilot.press("a")
+        await pilot.pause(0.2)
+        assert not isinstance(app.screen, ConfirmModal) and started == []
+        assert any("stage 2 is blocked: the baseline run failed" in str(n.message) for n in app._notifications)

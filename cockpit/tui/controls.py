@@ -8,7 +8,7 @@ from pathlib import Path
 from rich.text import Text
 
 from cockpit.tui.modals import ConfirmModal, LrModal
-from cockpit.tui.study_step import STUDY_LOG, continue_study, next_step_text, open_study, running_pid
+from cockpit.tui.study_step import STUDY_LOG, continue_study, next_step, open_study, running_pid
 
 
 class ControlActions:
@@ -155,7 +155,10 @@ class ControlActions:
                 f"the study is running (pid {pid or '?'}): it takes its next step itself", title="a: study", timeout=8
             )
             return
-        step = next_step_text(study)
+        step, startable = next_step(study)
+        if not startable:  # continuing would only stop at the same place: say what it needs instead
+            self.notify(step, title="a: study", timeout=10)
+            return
 
         def done(ok: bool | None) -> None:
             if not ok:

@@ -27,10 +27,15 @@ def open_study(run_dir: Path | None) -> Path | None:
     return Path(run_dir).resolve().parent
 
 
-def next_step_text(study_dir: Path) -> str:
-    from cockpit.study.ledger import load, next_step
+def next_step(study_dir: Path) -> tuple[str, bool]:
+    """The study's next step in a line, and whether `cockpit study DIR --auto` would take it: not when
+    its stage is blocked or waits for a person's answer (the line says what to do instead)."""
+    from cockpit.study.ledger import current_stage, load
+    from cockpit.study.ledger import next_step as step_line
 
-    return next_step(load(study_dir), study_dir)
+    ledger = load(study_dir)
+    stage = ledger["stages"][current_stage(ledger)]
+    return step_line(ledger, study_dir), not (stage.get("question") or stage["state"] == "blocked")
 
 
 def running_pid(study_dir: Path) -> int | None:
