@@ -318,10 +318,16 @@ def test_real_trainer_ctrl_c_mid_trial_then_continue(tmp_path):
     ]
     p = subprocess.Popen([*COCKPIT, *args], cwd=ROOT, stdout=subprocess.PIPE, stderr=subprocess.STDOUT, text=True)
     deadline = time.monotonic() + 300
-    while not list((tmp_path / "runs").glob("*/s2-baseline/events.jsonl")) and time.monotonic() < deadline:
-        time.sleep(0.5)
-    # A second Ctrl-C if the first is not taken within 20 s: once, under a full suite's load, a single
-    # SIGINT sent here was never acted on (noted as an open defect); a person presses it again.
+
+    def trainer_started() -> bool:  # its first event: the study is past the spawn, waiting for the trial
+        logs = list((tmp_path / "runs").glob("*/s2-baseline/events.jsonl"))
+        return bool(logs) and '"starting"' in logs[0].read_text()
+
+    while not trainer_started() and time.monotonic() < deadline:
+        time.sleep(0.1)
+    # A second Ctrl-C if the first is not taken within 20 s. Sent while the trainer was being spawned
+    # (events.jsonl exists, the trainer has not written yet), a single SIGINT was twice never acted on in
+    # full-suite runs: an open defect of that window (see the closing note); this test covers the wait.
     for _ in range(2):
         p.send_signal(signal.SIGINT)
         try:
