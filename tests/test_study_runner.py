@@ -316,7 +316,16 @@ def test_real_trainer_ctrl_c_mid_trial_then_continue(tmp_path):
         "--runs-dir",
         str(tmp_path / "runs"),
     ]
-    p = subprocess.Popen([*COCKPIT, *args], cwd=ROOT, stdout=subprocess.PIPE, stderr=subprocess.STDOUT, text=True)
+    # The default SIGINT action in the child, as a shell gives it: an earlier test in this pytest process may
+    # leave SIGINT ignored, and an ignored signal stays ignored across exec (Python then never raises it).
+    p = subprocess.Popen(
+        [*COCKPIT, *args],
+        cwd=ROOT,
+        stdout=subprocess.PIPE,
+        stderr=subprocess.STDOUT,
+        text=True,
+        preexec_fn=lambda: signal.signal(signal.SIGINT, signal.SIG_DFL),
+    )
     deadline = time.monotonic() + 300
 
     def trainer_started() -> bool:  # its first event: the study is past the spawn, waiting for the trial
