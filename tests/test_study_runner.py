@@ -383,3 +383,85 @@ def test_ctrl_c_while_a_trainer_is_being_started_lands_after_the_start(tmp_path)
     again = FakeLauncher(sweep_shape)
     assert runner(study, again).run() == EXIT_DONE
     assert again.started == ["s3-lr-0.0002", "s8-final"]  # the interrupted trial is read, not started again
+
+
+class MergingLauncher(FakeLauncher):
+    """The fake trainer plus a merge that writes `merged/` (or fails with `code`)."""
+
+    def __init__(self, shape, code: int = 0):
+        super().__init__(shape)
+        self.code, self.merged = code, []
+
+    def merge(self, run_dir: Path) -> int:
+        self.merged.append(run_dir.name)
+        if self.code == 0:
+            (run_dir / "merged").mkdir()
+        return self.code
+
+
+def test_the_merge_is_offered_once_and_merges_on_yes(tmp_path):
+    study, lines = new_study(tmp_path), []
+    fake = MergingLauncher(sweep_shape)
+    assert runner(study, fake, answers={"merge": "yes"}, lines=lines).run() == EXIT_DONE
+    assert fake.merged == ["s8-final"] and (study / "s8-final" / "merged").is_dir()
+    extra = L.load(study)["stages"][8]["extra"]
+    assert extra["merge"] == "merged" and extra["merged_dir"].endswith("s8-final/merged")
+    assert any("merged: " in s for s in lines)
+    assert "its final run is merged" in L.next_step(L.load(study), study)
+    # continuing a finished, merged study does not merge again
+    assert runner(study, fake, answers={"merge": "yes"}).run() == EXIT_DONE
+    assert fake.merged == ["s8-final"]
+
+
+def test_accept_defaults_keeps_the_adapter_unmerged(tmp_path):
+    study, lines = new_study(tmp_path), []
+    fake = MergingLauncher(sweep_shape)
+    assert runner(study, fake, accept_defaults=True, lines=lines).run() == EXIT_DONE
+    assert fake.merged == [] and L.load(study)["stages"][8]["extra"]["merge"] == "declined"
+    assert any("not merged; when the samples look right: cockpit merge" in s for s in lines)
+
+
+def test_without_a_terminal_the_merge_stays_offered_until_answered(tmp_path):
+    study, lines = new_study(tmp_path), []
+    fake = MergingLauncher(sweep_shape, code=1)
+    assert runner(study, fake, lines=lines).run() == EXIT_DONE
+    assert fake.merged == [] and "merge" not in L.load(study)["stages"][8]["extra"]
+    assert any("merge offered: cockpit merge" in s and "--answer merge=yes" in s for s in lines)
+    # answered later: the merge runs, fails, and is offered again on the next continuation
+    assert runner(study, fake, answers={"merge": "yes"}, lines=lines).run() == EXIT_DONE
+    assert fake.merged == ["s8-final"] and L.load(study)["stages"][8]["extra"]["merge"] == "failed"
+    assert any("the merge failed (exit 1)" in s for s in lines)
+    fake.code = 0
+    assert runner(study, fake, answers={"merge": "yes"}).run() == EXIT_DONE
+    assert fake.merged == ["s8-final", "s8-final"] and L.load(study)["stages"][8]["extra"]["merge"] == "merged"
+
+
+def test_the_merge_question_shows_the_final_samples(tmp_path):
+    from cockpit.history import History
+    from cockpit.study.merge_offer import merge_question
+
+    h = History()
+    h.extend(
+        [
+            {"kind": "sample", "step": 10, "prompt": "old", "completion": "x"},
+            {"kind": "sample", "step": 20, "prompt": "Antonym of hot?", "completion": ' {"answer": "cold"}'},
+            {"kind": "sample", "step": 20, "prompt": "Capital of France?", "completion": "Paris"},
+        ]
+    )
+    q = merge_question(tmp_path / "s8-final", h)
+    assert q.id == "merge" and q.default == "no"
+    assert "samples at step 20" in q.text and "'Antonym of hot?' -> '{\"answer\": \"cold\"}'" in q.text
+    assert "'old'" not in q.text and str(tmp_path / "s8-final" / "merged") in q.text
+    asked = []
+    asker = Asker(accept_defaults=False, interactive=True, read=lambda p: asked.append(p) or "y", write=asked.append)
+    assert asker.answer(q) == "yes" and "Capital of France?" in asked[0]
+
+
+def test_base_model_samples_are_not_shown_as_the_trained_ones(tmp_path):
+    from cockpit.history import History
+    from cockpit.study.merge_offer import merge_question
+
+    h = History()
+    h.extend([{"kind": "sample", "step": 0, "prompt": "Reverse the word. river", "completion": "5"}])
+    assert "samples before training (step 0: it sampled no later step" in merge_question(tmp_path, h).text
+    assert "logged no samples" in merge_question(tmp_path, History()).text

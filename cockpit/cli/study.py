@@ -45,6 +45,7 @@ def study(
     cockpit study CONFIG --auto                      walk stages 0-8 unattended (asks where a person must judge)
     cockpit study DIR [--auto]                       continue a study where it stopped
     cockpit study DIR --answer outputs_rigid=no      answer the question it stopped at
+    cockpit study DIR --answer merge=yes             merge the finished study's final adapter
     Exit 0 done, 1 paused (budget, or between stages without --auto), 2 blocked, 3 waiting for an answer."""
     if overrides and Path(target).is_dir():
         fail(f"--set: {target} is a study: its config is the ledger's (--set starts a new study)")

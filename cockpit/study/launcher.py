@@ -4,6 +4,8 @@ The runner talks to this small interface only, so the tests can stand a fake in 
 
 from __future__ import annotations
 
+import subprocess
+import sys
 from pathlib import Path
 from typing import Any
 
@@ -28,6 +30,11 @@ class TrainerLauncher:
 
         rd = resume_run(run_dir)
         self._procs[str(run_dir)] = getattr(rd, "spawned", None)
+
+    def merge(self, run_dir: Path) -> int:
+        """`cockpit merge RUN_DIR` in its own process (the study's stays free of torch); its output is
+        the person's to read, so it goes to this terminal. The exit code says how it went."""
+        return subprocess.run([sys.executable, "-m", "cockpit.merge", str(run_dir)], check=False).returncode
 
     def status(self, run_dir: Path) -> str:
         """running | ended (a final state was written) | died (the trainer is gone without one)."""

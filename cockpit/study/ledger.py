@@ -125,7 +125,10 @@ def next_step(ledger: dict[str, Any], study_dir: Path) -> str:
     """The study's next step in one line, for a run of the study shown in the cockpit."""
     n = current_stage(ledger)
     if n is None:
-        merge = (ledger["stages"][-1].get("extra") or {}).get("merge_command")
+        extra = ledger["stages"][-1].get("extra") or {}
+        if extra.get("merge") == "merged":
+            return f"the study is complete; its final run is merged: {extra.get('merged_dir')}"
+        merge = extra.get("merge_command")
         return "the study is complete" + (f"; merge its final run: {merge}" if merge else "")
     st = ledger["stages"][n]
     if st.get("question"):

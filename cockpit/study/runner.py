@@ -18,6 +18,7 @@ from cockpit.logs import resolve
 from cockpit.study import ledger as L
 from cockpit.study.data_check import run_audit
 from cockpit.study.decide import decide
+from cockpit.study.merge_offer import offer_merge
 from cockpit.study.patching import apply_patch, show
 from cockpit.study.prompt import Asker
 from cockpit.study.trials import TrialFailed, TrialRunning
@@ -124,7 +125,21 @@ class Runner(TrialRunning):
             return self.block(e.stage, Outcome("blocked", reason=str(e)), EXIT_BLOCKED)
         self.ledger["state"] = "done"
         self.save()
+        self.finish()
         return EXIT_DONE
+
+    def finish(self) -> None:
+        """The study is complete: offer the merge once (until it is answered or done)."""
+        final = self.ledger["stages"][-1]
+        extra = final.setdefault("extra", {})
+        if "merge_command" not in extra or extra.get("merge") in ("merged", "declined"):
+            return
+        run_dir = self.dir / final["trials"]["final"]["run_dir"]
+        got = offer_merge(run_dir, resolve(run_dir).history(), self.asker, lambda d: self.launcher.merge(d), self.out)
+        if got is not None:
+            extra.update(got)
+            L.note(self.ledger, 8, f"merge: {got['merge']}")
+            self.save()
 
     def step(self, n: int) -> int | None:
         st = self.ledger["stages"][n]
@@ -223,8 +238,6 @@ class Runner(TrialRunning):
         )
         if out.kind == "back":
             self.backtrack(n, out)
-        elif n == 8 and "merge_command" in out.extra:
-            self.out(f"  merge offered: {out.extra['merge_command']}")
         self.save()
         return True
 
