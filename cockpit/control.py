@@ -21,6 +21,11 @@ class CommandError(Exception):
     """A command that was not sent: bad value, unknown action, or a run that cannot take it."""
 
 
+class AcksUnreadable(Exception):
+    """The command was sent but the events file could not be read until the wait ended: whether the
+    trainer applied it is unknown (a stale NFS handle, EIO), unlike a wait that read and saw no ack."""
+
+
 def build_command(
     action: str, value: str | None = None, source: str = "cli", ttl: float | None = None
 ) -> dict[str, Any]:
@@ -91,6 +96,8 @@ def wait_for_ack(rd: RunDir, cmd_id: str, timeout: float, start_offset: int = 0)
             if ev.get("kind") == "ack" and ev.get("id") == cmd_id:
                 return ev
         if time.monotonic() >= deadline:
+            if tail.error is not None:
+                raise AcksUnreadable(str(tail.error))
             return None
         time.sleep(0.05)
 

@@ -206,3 +206,16 @@ def test_headless_says_when_the_log_cannot_be_read(tmp_path, monkeypatch):
     out = io.StringIO()
     assert follow(rd, out=out, poll=0.02, stall_timeout=0.5) == 4
     assert f"read error: cannot read {rd.events}: Input/output error (EIO); retrying" in out.getvalue()
+
+
+def test_a_sender_that_cannot_read_the_acks_says_so_not_that_the_command_expired(tmp_path, monkeypatch):
+    """wait_for_ack polled past the tail's read error and ended with "no ack": `cockpit ctl` then said the
+    command expired and would not be applied, which nobody could know. Now it says the acks were unreadable."""
+    from cockpit.control import AcksUnreadable, wait_for_ack
+
+    rd = write_run(tmp_path / "r", steps=3, pid=os.getpid())
+    monkeypatch.setattr(tail_module, "open", _FailingOpen(errno.EIO), raising=False)
+    with pytest.raises(AcksUnreadable, match="cannot read .*events.jsonl.*EIO"):
+        wait_for_ack(rd, "abc", timeout=0.3)
+    monkeypatch.undo()
+    assert wait_for_ack(rd, "abc", timeout=0.1) is None  # readable, no ack: the plain timeout

@@ -51,12 +51,15 @@ def ctl(run_dir: str, action: str, value: str | None, timeout: float, no_wait: b
     cockpit ctl RUN merge [bf16]   save a checkpoint and merge it (fp32 unless a dtype is given)
     A command the trainer has not read when it expires is never applied (it is acked as expired).
     Exit 0 when acked ok, 1 when refused or no ack came in time, 2 for a bad value."""
-    from cockpit.control import CommandError, send_and_wait
+    from cockpit.control import AcksUnreadable, CommandError, send_and_wait
 
     try:
         ack = send_and_wait(Path(run_dir), action, value, timeout=timeout, wait=not no_wait, ttl=expires)
     except CommandError as e:
         fail(str(e))
+    except AcksUnreadable as e:
+        click.echo(f"sent, but no ack could be read: {e}; the trainer may have applied it", err=True)
+        sys.exit(1)
     if ack is None:
         if no_wait:
             return
