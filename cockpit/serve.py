@@ -110,14 +110,27 @@ def start_detached(config: Path, runs_dir: Path) -> Path:
     return Path(lines[-1])
 
 
+def quiet_server() -> type:
+    """textual-serve's Server without aiohttp's access log: one INFO line per request (the page, its
+    scripts, every reconnect) buried the terminal the user started the server in. Warnings still show."""
+    import logging
+
+    from textual_serve.server import Server
+
+    class QuietServer(Server):
+        def initialize_logging(self) -> None:
+            super().initialize_logging()
+            logging.getLogger("aiohttp.access").setLevel(logging.WARNING)
+
+    return QuietServer
+
+
 def serve(run_dir: Path, *, host: str, port: int, theme: str | None = None) -> None:
     """Serve `cockpit attach run_dir` on http://host:port until Ctrl+C (after `preflight`)."""
     if not (Path(run_dir) / "events.jsonl").is_file():
         raise ServeError(f"{run_dir} is not a run directory (no events.jsonl)")
-    from textual_serve.server import Server
-
     url_host = public_name(host)
-    server = Server(
+    server = quiet_server()(
         attach_command(run_dir, theme),
         host=host,
         port=port,

@@ -177,6 +177,8 @@ def test_serving_a_config_starts_its_run_then_serves_it(tmp_path):
         for run in (tmp_path / "runs").iterdir():
             kill_trainer(run)
     assert Path(runs[0], "events.jsonl").is_file()
+    printed = proc.stdout.read()
+    assert "serving the cockpit on" in printed and '"GET / HTTP' not in printed, printed  # no access log
 
 
 def test_a_bad_config_is_refused_and_nothing_is_served(tmp_path):
