@@ -29,7 +29,9 @@ def fmt_value(key: str, v: float | None, total: float | None = None) -> str:
     if key == "tokens_per_s":
         return f"{v:,.0f}"
     if key == "update_ratio":
-        return f"{v * 100:.2g}%"
+        pct = v * 100
+        # A paused or warming-up step moves the adapter by almost nothing: "6.4e-06%" read as a glitch.
+        return "<0.001%" if 0 < pct < 0.001 else f"{pct:.2g}%"
     return f"{v:.4g}"
 
 
