@@ -1,6 +1,7 @@
 """What the monitoring notes ask a person to look for in the samples, as numbers.
 
-Each greedy sample is scored for: repetition (the share of its word 3-grams that repeat an earlier one),
+Each greedy sample is scored for: repetition (the share of its word 3-grams that repeat an earlier one, or
+of its characters looping inside a run without spaces),
 garbage (replacement or control characters, special tokens leaking through, an empty answer), template
 leakage (a role marker or the prompt's own template in the answer) and drift (how far the answer to the
 same prompt moved since the previous sample). Pure Python on short strings: the samples panel, replay
@@ -28,7 +29,8 @@ REPETITION_WARN = 0.5
 @dataclass(frozen=True)
 class SampleScore:
     repetition: float
-    """Share of word 3-grams that repeat an earlier 3-gram of the same answer (0 none, ->1 a loop)."""
+    """Share of word 3-grams that repeat an earlier 3-gram of the same answer, or of characters that loop
+    inside a run without spaces, whichever is larger (0 none, ->1 a loop)."""
     garbage: list[str]
     """What is wrong with the text itself: empty, replacement characters, control characters, special tokens."""
     leakage: bool
@@ -44,13 +46,41 @@ class SampleScore:
         """A few words for the samples panel; empty when nothing is wrong."""
         parts = list(self.garbage)
         if self.repetition >= REPETITION_WARN:
-            parts.append(f"repeats itself ({self.repetition:.0%} of 3-grams)")
+            parts.append(f"repeats itself ({self.repetition:.0%} loops)")
         if self.leakage:
             parts.append("template leaks into the answer")
         return "; ".join(parts)
 
 
+LOOP_TOKEN = 16
+"""A run of characters without a space this long is checked for a loop of its own ("oceanoceanocean")."""
+LOOP_PERIOD = 40
+"""The longest repeating unit looked for inside such a run, in characters."""
+
+
 def repetition(text: str) -> float:
+    """The larger of the two loops a model falls into: word 3-grams repeating, or characters repeating
+    inside a run with no spaces (a tokenizer without spaces, or a model looping on a sub-word)."""
+    return max(_word_repetition(text), _spaceless_repetition(text))
+
+
+def _spaceless_repetition(text: str) -> float:
+    """Share of the text's characters that repeat the character one period earlier, inside runs without
+    spaces where some period (1..LOOP_PERIOD) makes nine in ten of them repeat; 0 for ordinary text."""
+    total = len(text.strip())
+    looped = 0
+    for token in text.split():
+        if len(token) < LOOP_TOKEN:
+            continue
+        best = 0
+        for p in range(1, min(LOOP_PERIOD, len(token) // 3) + 1):
+            same = sum(1 for i in range(len(token) - p) if token[i] == token[i + p])
+            best = max(best, same if same >= 0.9 * (len(token) - p) else 0)
+        looped += best
+    return looped / total if total else 0.0
+
+
+def _word_repetition(text: str) -> float:
     words = text.split()
     grams = [tuple(words[i : i + 3]) for i in range(len(words) - 2)]
     if len(grams) < 2:

@@ -22,6 +22,11 @@ def test_samples_are_scored_for_what_a_person_looks_for():
     loop = score({"completion": "I am a pirate I am a pirate I am a pirate I am a pirate"})
     assert loop.repetition >= 0.5 and loop.bad and "repeats itself" in loop.summary()
     assert score({"completion": "aaaaaaaaaaaa"}).repetition == 1.0
+    # a loop without spaces: word 3-grams see one "word" and scored it 0
+    spaceless = score({"completion": "16" + "ocean" * 12})
+    assert spaceless.repetition > 0.8 and spaceless.bad and "repeats itself" in spaceless.summary()
+    for fine in ('{"answer":"cold","confidence":"high"}', "https://example.com/a/b/c", "3f9a8b7c6d5e4f3a2b1c0d9e"):
+        assert score({"completion": fine}).repetition == 0.0, fine
     assert score({"completion": "  "}).garbage == ["empty answer"]
     assert "replacement characters" in score({"completion": "ok \ufffd\ufffd"}).summary()
     assert "special tokens" in score({"completion": "Paris.<|im_end|><|im_start|>user"}).summary()
