@@ -71,3 +71,24 @@ def test_a_command_nobody_waits_for_any_more_is_refused_as_expired(tmp_path):
     assert not [e for e in events(rd) if e["kind"] == "ack" and e.get("ok")]
     cockpit("ctl", str(rd), "stop", check=True)
     wait_for(rd, state_is("stopped"))
+
+
+def test_a_sample_asked_for_while_paused_is_answered_before_a_stop(tmp_path):
+    """`sample` waited for the next step end, which a paused run never reaches: with a stop after it the
+    command was never acked. A paused trainer now generates at once."""
+    cfg = demo_yaml(tmp_path, training__max_steps=5000, samples__every=0)
+    r = cockpit("run", str(cfg), "--detach", "--runs-dir", str(tmp_path / "runs"), check=True)
+    rd = Path(r.stdout.strip().splitlines()[-1])
+    wait_for(rd, metrics_after(3), what="step 4")
+    cockpit("ctl", str(rd), "pause", check=True)
+    paused_at = wait_for(rd, state_is("paused"), what="paused")["step"]
+    r = cockpit("ctl", str(rd), "sample", "--timeout", "60")
+    assert r.returncode == 0 and "samples written" in r.stdout, r.stdout + r.stderr
+    cockpit("ctl", str(rd), "stop", check=True)
+    wait_for(rd, state_is("stopped"), what="stopped")
+    evs = events(rd)
+    samples = [e for e in evs if e["kind"] == "sample"]
+    assert samples and {e["step"] for e in samples} == {paused_at}
+    ack = next(e for e in evs if e["kind"] == "ack" and e.get("cmd") == "sample")
+    assert ack["ok"] and ack["step"] == paused_at
+    assert max(metric_steps(rd)) == paused_at  # no step ran to produce them

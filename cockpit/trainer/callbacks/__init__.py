@@ -43,6 +43,7 @@ def cockpit_callbacks(
 ) -> list[TrainerCallback]:
     """The cockpit's callbacks, in the order the Trainer must call them."""
     commands = CommandsCallback(run)
+    samples = SamplesCallback(run, sample_fn)
     size = UpdateSize()
     faults = FaultInjectionCallback.from_env()
     return [
@@ -50,8 +51,8 @@ def cockpit_callbacks(
         UpdateSizeCallback(run, size),
         NonFiniteGuardCallback(run),
         commands,
-        PauseCallback(run, commands),
-        SamplesCallback(run, sample_fn),
+        PauseCallback(run, commands, samples),
+        samples,
         StepEventsCallback(run, mem_reader, mem_kind, size),
         StopListCallback(run),
         EvalGuardsCallback(run),

@@ -8,6 +8,7 @@ from transformers import TrainerCallback
 
 from cockpit.trainer.callbacks.commands import At, CommandsCallback
 from cockpit.trainer.callbacks.run_control import RunControl, StopWhilePaused
+from cockpit.trainer.callbacks.samples import SamplesCallback
 from cockpit.trainer.commands import validate
 
 POLL_S = 0.2
@@ -18,28 +19,31 @@ class PauseCallback(TrainerCallback):
     """Holds at `on_step_begin` while the run is paused, after the previous step is fully logged and saved.
 
     While paused it keeps reading commands: `save` and `merge` write a checkpoint at once (the Trainer
-    only saves between steps), `stop` leaves training by raising `StopWhilePaused`, which the trainer's
+    only saves between steps), `sample` generates at once (a paused run is when a person reads the
+    samples, and a `stop` after it would otherwise leave it unanswered), `stop` leaves training by raising `StopWhilePaused`, which the trainer's
     main answers with a final checkpoint. The time held is kept out of the next step's step_time.
 
     Usage:
     ```python
     >>> commands = CommandsCallback(run)
-    >>> callbacks = [commands, PauseCallback(run, commands)]
+    >>> samples = SamplesCallback(run, sample_fn)
+    >>> callbacks = [commands, PauseCallback(run, commands, samples), samples]
     ```
 
     Args:
         run: the shared `RunControl` (`paused` is set by a `pause` command or a guard).
         commands: the callback that reads and applies commands, used here while the step loop is held.
+        samples: the callback that answers `sample` commands; None leaves them for the step end.
     """
 
-    def __init__(self, run: RunControl, commands: CommandsCallback):
-        self.run, self.commands = run, commands
+    def __init__(self, run: RunControl, commands: CommandsCallback, samples: SamplesCallback | None = None):
+        self.run, self.commands, self.samples = run, commands, samples
 
     def on_step_begin(self, args, state, control, optimizer=None, lr_scheduler=None, **kwargs):
         run = self.run
         if not run.paused:
             return
-        t0 = time.perf_counter()
+        t0, untimed = time.perf_counter(), run.untimed  # the whole hold is untimed, samples made in it included
         at = At(state.global_step, control, optimizer, lr_scheduler)
         while run.paused:
             time.sleep(POLL_S)
@@ -49,8 +53,10 @@ class PauseCallback(TrainerCallback):
             if saving and run.trainer is not None:
                 control.should_save = False
                 run.save_now()
+            if run.sample_requests and self.samples is not None:
+                self.samples.answer_requests(state.global_step, kwargs.get("model"), kwargs.get("processing_class"))
             if run.stop_reason is not None:
                 run.paused = False
-                run.untimed += time.perf_counter() - t0
+                run.untimed = untimed + time.perf_counter() - t0
                 raise StopWhilePaused()
-        run.untimed += time.perf_counter() - t0
+        run.untimed = untimed + time.perf_counter() - t0

@@ -41,14 +41,18 @@ class SamplesCallback(TrainerCallback):
     def on_step_end(self, args, state, control, model=None, processing_class=None, **kwargs):
         run, s = self.run, self.run.cfg.samples
         due = bool(s.every > 0 and state.global_step % s.every == 0 and s.prompts)
-        if not (due or run.sample_requests):
-            return
+        if due or run.sample_requests:
+            self.answer_requests(state.global_step, model, processing_class)
+
+    def answer_requests(self, step: int, model, processing_class) -> None:
+        """Generate now and ack the `sample` commands waiting (also called while the run is paused)."""
+        run = self.run
         cmds, run.sample_requests = run.sample_requests, []
-        if not s.prompts or self.sample_fn is None:
+        if not run.cfg.samples.prompts or self.sample_fn is None:
             for c in cmds:
-                run.ack(c, state.global_step, False, reason="no samples.prompts in the config")
+                run.ack(c, step, False, reason="no samples.prompts in the config")
             return
-        self._write(state.global_step, model, processing_class, cmds)
+        self._write(step, model, processing_class, cmds)
 
     def _write(self, step: int, model, processing_class, cmds: list[dict[str, Any]]) -> None:
         run = self.run
