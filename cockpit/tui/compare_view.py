@@ -25,7 +25,8 @@ class CompareView(Vertical):
     DEFAULT_CSS = """
     CompareView { height: 1fr; }
     CompareView #cmp-runs { height: auto; max-height: 10; padding: 0 1; }
-    CompareView #cmp-detail { height: auto; max-height: 4; padding: 0 1; color: $text-muted; }
+    CompareView #cmp-detail { height: auto; max-height: 5; padding: 0 1; color: $text-muted; }
+    CompareView.-compact #cmp-detail { display: none; }
     CompareView #cmp-charts { height: 1fr; grid-size: 2; grid-gutter: 0 1; padding: 0 1; }
     CompareView #cmp-charts.-one { grid-size: 1; }
     CompareView #cmp-status { height: 1; padding: 0 1; background: $panel; }
@@ -45,6 +46,8 @@ class CompareView(Vertical):
         """The metric shown alone, large (`m`), or None for all that are on."""
         self.window = StepWindow()
         self.smoothed = True
+        self.drawn: dict[str, int] = {}
+        """Points drawn on each chart shown, by metric (what the keys changed, for tests and the status)."""
 
     def compose(self) -> ComposeResult:
         from textual_plotext import PlotextPlot  # plotext costs start-up time: only when the view opens
@@ -55,6 +58,10 @@ class CompareView(Vertical):
             for m in METRICS:
                 yield PlotextPlot(id=f"cmp-{m.key}")
         yield Static(id="cmp-status")
+
+    def on_resize(self) -> None:
+        # At 80x24 the charts need the rows: the highlighted run's details give way (the list stays).
+        self.set_class(self.app.size.height < 30, "-compact")
 
     # ---- what is shown -------------------------------------------------------------------------------
 
@@ -189,6 +196,7 @@ class CompareView(Vertical):
         shown = self.shown_metrics()
         steps = self.window.view(self.full_steps())
         runs = self.enabled()
+        self.drawn = {}
         for i, m in enumerate(METRICS):
             plot = self.query_one(f"#cmp-{m.key}", PlotextPlot)
             plot.display = i in shown
@@ -199,8 +207,10 @@ class CompareView(Vertical):
             if chart is None:
                 plot.plt.clear_figure()
                 plot.plt.title(f"{title}: no run logged it")
-            elif not draw(plot.plt, chart, title, runs, steps, self.smoothed):
-                plot.plt.title(f"{title}: nothing in steps {_steps(steps)}")
+            else:
+                self.drawn[m.key] = draw(plot.plt, chart, title, runs, steps, self.smoothed)
+                if not self.drawn[m.key]:
+                    plot.plt.title(f"{title}: nothing in steps {_steps(steps)}")
             plot.refresh()
         self.query_one("#cmp-charts").set_class(len(shown) == 1, "-one")
 

@@ -54,10 +54,10 @@ def verdict_text(verdict: str | None, advisor: str) -> Text:
 def run_table(report: CompareReport, enabled: set[int], cursor: int, errors: dict[str, str]) -> Table:
     t = Table(box=None, padding=(0, 1), show_header=True, header_style="dim", expand=True)
     t.add_column("", no_wrap=True, width=5)
-    t.add_column("run", no_wrap=True, overflow="ellipsis", ratio=3)
+    t.add_column("run", no_wrap=True, overflow="ellipsis", max_width=32)
     t.add_column("state", no_wrap=True)
-    t.add_column("differs", no_wrap=True, overflow="ellipsis", ratio=3)
-    t.add_column("verdict", no_wrap=True, overflow="ellipsis", ratio=4)
+    t.add_column("differs", no_wrap=True, overflow="ellipsis", ratio=1)
+    t.add_column("verdict", no_wrap=True, overflow="ellipsis", ratio=1)
     for i, row in enumerate(report.runs):
         on = i in enabled
         mark = Text("▶" if i == cursor else " ", style="bold")
@@ -81,6 +81,8 @@ def details(report: CompareReport, cursor: int, errors: dict[str, str]) -> Text:
     if row.group:
         out.append(f"  ({row.group})", style="dim")
     out.append("  " + "  ".join(f"{k} {v}" for k, v in row.numbers.items() if v != "-"))
+    if report.diff:
+        out.append(f"\ndiffers: {differences(report, cursor)}")
     out.append(f"\nadvisor: {row.advisor}")
     if row.reason:
         out.append(f"\nsweep: {row.reason}")
