@@ -299,3 +299,14 @@ def test_help_lists_every_compare_key_and_the_readme_table_matches():
         for actions, what in items:
             keys = [human_key(k) for b in compare_keys.BINDINGS if b.action in actions for k in b.key.split(",")]
             assert readme.get(" / ".join(dict.fromkeys(keys))) == what, (keys, what)
+
+
+def test_a_trial_that_has_not_written_its_config_yet_adds_no_difference(tmp_path):
+    """A trial just starting (no run_started yet) has no config to tell: every key used to 'differ'."""
+    a = real_run(tmp_path / "a", TRIALS[0][0], 5e-5)
+    b = real_run(tmp_path / "b", TRIALS[0][0], 1e-4)
+    starting = RunDir(tmp_path / "c").create()
+    starting.events.write_text(dumps({"v": 1, "t": T0, "kind": "state", "state": "starting", "step": 0}) + "\n")
+    feed = CompareFeed([a.path, b.path, starting.path])
+    feed.poll()
+    assert feed.report().diff == [("training.learning_rate", ["5e-05", "0.0001", "?"])]

@@ -102,7 +102,9 @@ def build_compare(
             )
         )
     configs: list[Any] = [h.config for h in histories]
-    diff = config_diff(configs, [k == "trainer_state" for k in kinds])
+    # A run that has not written its run_started yet (a trial starting now) has no config to tell: its
+    # keys are unknown, as a Hugging Face log's are, not missing (every key would differ from it).
+    diff = config_diff(configs, [k == "trainer_state" or not c for k, c in zip(kinds, configs)])
     charts, missing = overlay_charts(
         histories, [r.label for r in rows], Thresholds.from_config(configs[0] if configs else None)
     )

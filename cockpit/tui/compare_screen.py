@@ -95,7 +95,7 @@ class CompareScreen(Screen):
         t.append(f"  {self.feed.title}  ")
         report = self.view.report
         if report is not None:
-            t.append(f"{len(report.runs)} runs", style="bold")
+            t.append(f"{len(report.runs)} run{'s' if len(report.runs) != 1 else ''}", style="bold")
             if report.notes:
                 t.append(f"  ({'; '.join(report.notes)})", style="dim")
         self.query_one("#cmp-title", Static).update(t)

@@ -41,7 +41,8 @@ def short_key(key: str) -> str:
 def differences(report: CompareReport, i: int) -> str:
     """Run i's values of the keys that differ: `lr 0.0002  dropout 0.1`, lr first."""
     rows = sorted(report.diff, key=lambda kv: (kv[0] != "training.learning_rate", kv[0]))
-    return "  ".join(f"{short_key(k)} {vals[i]}" for k, vals in rows if i < len(vals))
+    # A value may hold newlines (a list of sample prompts): one row stays one line.
+    return "  ".join(f"{short_key(k)} {vals[i]}".replace("\n", "⏎") for k, vals in rows if i < len(vals))
 
 
 def verdict_text(verdict: str | None, advisor: str) -> Text:
