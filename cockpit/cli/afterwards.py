@@ -69,13 +69,22 @@ def report(path: str, out: str | None) -> None:
     type=click.Path(dir_okay=False),
     help="Also save as a self-contained HTML page (or Markdown: FILE.md).",
 )
-def compare(paths: tuple[str, ...], html_out: str | None) -> None:
+@click.option("--view", is_flag=True, help="Open the compare view in the terminal (keys: ? lists them).")
+@theme_option
+def compare(paths: tuple[str, ...], html_out: str | None, view: bool, theme: str | None) -> None:
     """Runs overlaid: loss, eval_loss, grad_norm, entropy, the config keys that differ, verdicts.
 
     \b
     cockpit compare runs/a runs/b            two run directories
     cockpit compare out/trainer_state.json runs/a
-    cockpit compare runs/demo-sweep-2026...  a sweep's trials (with its verdicts), or a study directory"""
+    cockpit compare runs/demo-sweep-2026...  a sweep's trials (with its verdicts), or a study directory
+    cockpit compare runs/demo-sweep-... --view   the same, live, with keys: runs on/off, metrics, zoom"""
+    if view:
+        if html_out:
+            raise click.UsageError("--view and --html: give one (the view draws in the terminal)")
+        from cockpit.tui.compare_app import main as view_main
+
+        sys.exit(view_main(list(paths), theme=theme))
     from cockpit.compare import main as compare_main
 
     sys.exit(compare_main(list(paths), out=html_out))

@@ -4,23 +4,27 @@ that differ, and the overlaid charts. The text and HTML renderers only lay it ou
 from __future__ import annotations
 
 import math
-from dataclasses import dataclass
+from dataclasses import dataclass, replace
 from typing import Any
 
 from cockpit.compare.diff import config_diff
 from cockpit.compare.sources import RunSource
 from cockpit.history import History
+from cockpit.metrics import CHARTED, Metric
 from cockpit.report.charts import Chart, eval_line, grad_norm_bands, line_for
 from cockpit.report.units import fmt_plain, fmt_value
 from cockpit.thresholds import Thresholds
 
+_CHARTED = {m.key: m for m in CHARTED}
 METRICS = (
-    ("loss", "train loss"),
-    ("eval_loss", "eval loss"),
-    ("grad_norm", "grad_norm (log scale)"),
-    ("entropy", "entropy"),
+    replace(_CHARTED["loss"], title="train loss"),
+    Metric("eval_loss", "eval loss", "eval loss"),
+    replace(_CHARTED["grad_norm"], title="grad_norm (log scale)"),
+    _CHARTED["entropy"],
 )
-"""The overlaid charts, in order (issue #18: loss, eval_loss, grad_norm, entropy)."""
+"""The overlaid charts, in order (issue #18: loss, eval_loss, grad_norm, entropy): the cockpit's metrics
+(cockpit.metrics), titled for a chart that holds several runs, and the evaluation loss, which the
+cockpit shows in its run panel rather than as a chart of its own."""
 
 
 @dataclass
@@ -98,7 +102,9 @@ def build_compare(
             )
         )
     configs: list[Any] = [h.config for h in histories]
-    diff = config_diff(configs, [k == "trainer_state" for k in kinds])
+    # A run that has not written its run_started yet (a trial starting now) has no config to tell: its
+    # keys are unknown, as a Hugging Face log's are, not missing (every key would differ from it).
+    diff = config_diff(configs, [k == "trainer_state" or not c for k, c in zip(kinds, configs)])
     charts, missing = overlay_charts(
         histories, [r.label for r in rows], Thresholds.from_config(configs[0] if configs else None)
     )
@@ -108,7 +114,8 @@ def build_compare(
 def overlay_charts(histories: list[History], labels: list[str], th: Thresholds) -> tuple[list[Chart], list[str]]:
     """Each metric of every run on one chart (a colour and a marker per run); eval loss as points."""
     charts, missing = [], []
-    for key, title in METRICS:
+    for metric in METRICS:
+        key, title = metric.key, metric.title
         lines = []
         for i, h in enumerate(histories):
             ln = eval_line(h, key, run=i) if key == "eval_loss" else line_for(h, key, labels[i], run=i)

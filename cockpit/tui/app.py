@@ -78,6 +78,9 @@ class CockpitApp(App):
         self.notify(f"theme: {self.theme}", timeout=2)
 
     def detach(self) -> None:
+        if len(self.screen_stack) > 2:  # a run's cockpit opened from the compare view: back to the view
+            self.pop_screen()
+            return
         self.detached = True
         self.exit()
 

@@ -67,6 +67,7 @@ VIEW_GROUP = (
     "Views",
     [
         (("zoom",), "zoom the focused metric (full chart with axes and bands)"),
+        (("compare",), "compare this run with the other runs of its study or sweep"),
         (("focus",), "move focus between metrics"),
         (("log_filter",), "filter the event log by kind"),
         (("all_samples",), "all samples"),
@@ -110,6 +111,9 @@ def keys_by_action(screen) -> dict[str, list[str]]:
 
 
 def groups(screen) -> list[tuple[str, list[tuple[tuple[str, ...], str]]]]:
+    own = getattr(screen, "HELP_GROUPS", None)  # a screen with keys of its own (the compare view)
+    if own is not None:
+        return own
     return [*(REPLAY_GROUPS if screen.replay else LIVE_GROUPS), VIEW_GROUP]
 
 

@@ -107,8 +107,9 @@ def open_replay(path: Path, speed: float = 10.0, theme: str | None = None, prelo
         print(f"error: {e}", file=sys.stderr)
         sys.exit(2)
     source.ended_without_state = _trainer_gone_without_state(path)
+    run_dir = path if RunDir(path).events.is_file() else None  # `c` compares it with its sweep or study
     _measure_the_terminal()
-    code = run_app(CockpitApp(source, run_dir=None, theme=theme))
+    code = run_app(CockpitApp(source, run_dir=run_dir, theme=theme))
     if source.load_error is not None:
         print(f"error: {source.load_error}", file=sys.stderr)
         sys.exit(2)

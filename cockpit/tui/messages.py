@@ -46,3 +46,14 @@ class HistoryRead(Message):
     """A live run's history up to where the reader goes on tailing, read in a forked child (attach)."""
 
     history: Any = None
+
+
+@dataclass
+class CompareUpdated(Message):
+    """The compare view's runs, read again: the comparison now, and the logs that cannot be read."""
+
+    report: Any = None
+    errors: dict[str, str] = field(default_factory=dict)
+    """Run label -> why its events.jsonl cannot be read now."""
+    problem: str | None = None
+    """Why the sweep or study directory could not be read again (the runs already read stay)."""

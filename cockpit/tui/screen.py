@@ -249,12 +249,20 @@ class CockpitScreen(ViewActions, Screen):
     def check_action(self, action: str, parameters) -> bool | None:
         if action == "traceback":
             return bool(self.history.errors)
+        if action == "compare":  # hidden from the footer where it cannot act; the help and a toast say why
+            from cockpit.compare.feed import group_of
+
+            return group_of(self.run_dir) is not None
         return True
 
     def why_not(self, action: str) -> str | None:
         """Why a key does nothing now, in words (the toast for a refused key, the help's note)."""
         if action == "traceback":
             return "no error in this run"
+        if action == "compare":
+            if self.run_dir is None:
+                return "a log file, not a run directory: cockpit compare LOG LOG --view compares logs"
+            return "this run belongs to no study or sweep: cockpit compare RUN RUN --view compares any runs"
         return None
 
     # ---- feedback --------------------------------------------------------------------------------

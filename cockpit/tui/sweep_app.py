@@ -74,6 +74,7 @@ class SweepApp(App):
     """
     BINDINGS = [
         Binding("enter", "open", "Open trial"),
+        Binding("c", "compare", "Overlay trials"),
         Binding("t", "theme", "Theme"),
         Binding("question_mark", "help", "Help"),
         Binding("q", "quit", "Detach"),
@@ -81,6 +82,7 @@ class SweepApp(App):
     HELP = (
         ("Tab / Shift+Tab", "move between trials"),
         ("Enter", "open the focused trial's cockpit (q comes back)"),
+        ("c", "the trials overlaid on one axis: the compare view (c comes back)"),
         ("t", "cycle themes"),
         ("?", "this help"),
         ("q", "close the sweep view; the trials go on"),
@@ -132,9 +134,9 @@ class SweepApp(App):
             head.append("running…")
         self.query_one("#head", Static).update(head)
 
-    def action_open(self) -> None:
+    def focused_trial(self) -> TrialColumn | None:
         # The focus may be on one of the trial's charts: the trial is the column around it.
-        col = next(
+        return next(
             (
                 w
                 for w in (self.focused, *(self.focused.ancestors if self.focused else ()))
@@ -142,6 +144,21 @@ class SweepApp(App):
             ),
             None,
         )
+
+    def action_compare(self) -> None:
+        """The trials overlaid (loss, eval loss, grad_norm, entropy on one step axis each), the focused
+        trial highlighted: the columns give each trial's state and verdict at a glance, the overlay is
+        where they are compared."""
+        from cockpit.compare.feed import CompareFeed
+        from cockpit.tui.compare_screen import CompareScreen
+
+        col = self.focused_trial()
+        here = Path(col.trial["run_dir"]) if col is not None else None
+        highlight = self.sweep_dir / here.name if here is not None else None
+        self.push_screen(CompareScreen(CompareFeed([self.sweep_dir]), highlight=highlight))
+
+    def action_open(self) -> None:
+        col = self.focused_trial()
         if col is None:
             self.notify("no trial is focused: Tab moves between trials", severity="warning")
             return

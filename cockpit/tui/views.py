@@ -22,6 +22,17 @@ class ViewActions:
         steps, values = minmax_points(self.history.steps, self.history.series[focused.key], 2000)
         self._open(ZoomModal(focused.title, steps, values, bands, marks))
 
+    def action_compare(self) -> None:
+        """The compare view of the study or sweep this run belongs to, this run highlighted."""
+        from pathlib import Path
+
+        from cockpit.compare.feed import CompareFeed, group_of
+        from cockpit.tui.compare_screen import CompareScreen
+
+        group = group_of(self.run_dir)
+        if group is not None:
+            self._open(CompareScreen(CompareFeed([group]), highlight=Path(self.run_dir).resolve()))
+
     def action_all_samples(self) -> None:
         t = Text()
         for s in self.history.samples:

@@ -1,0 +1,252 @@
+"""The compare view: the runs listed with their colours, and loss, eval loss, grad_norm and entropy of
+the runs switched on overlaid, one colour per run. It shows a CompareReport (cockpit.compare) and keeps
+what the keys chose (runs on/off, metrics, the one shown large, the step window, smoothing); the screen
+(compare_screen.py) feeds it and maps the keys."""
+
+from __future__ import annotations
+
+from rich.text import Text
+from textual.app import ComposeResult
+from textual.containers import Grid, Vertical
+from textual.widgets import Static
+
+from cockpit.compare.model import METRICS, CompareReport
+from cockpit.rundir import FINAL_STATES
+from cockpit.tui.compare_charts import draw
+from cockpit.tui.run_table import details, run_table
+from cockpit.tui.step_window import StepWindow
+
+MAX_LIST_ROWS = 8
+"""Runs listed at once; a longer list scrolls with the cursor (a study may hold a dozen runs)."""
+ZOOM_STEP = 0.5
+
+
+class CompareView(Vertical):
+    DEFAULT_CSS = """
+    CompareView { height: 1fr; }
+    CompareView #cmp-runs { height: auto; max-height: 10; padding: 0 1; }
+    CompareView #cmp-detail { height: auto; max-height: 5; padding: 0 1; color: $text-muted; }
+    CompareView.-compact #cmp-detail { display: none; }
+    CompareView #cmp-charts { height: 1fr; grid-size: 2; grid-gutter: 0 1; padding: 0 1; }
+    CompareView #cmp-charts.-one { grid-size: 1; }
+    CompareView #cmp-status { height: 1; padding: 0 1; background: $panel; }
+    """
+
+    def __init__(self, *, highlight: str | None = None, id: str | None = None):
+        super().__init__(id=id)
+        self.report: CompareReport | None = None
+        self.errors: dict[str, str] = {}
+        self.problem: str | None = None
+        """Why the comparison cannot be read (again) now, shown in the status line."""
+        self.off: set[str] = set()
+        """The runs switched off, by path (a run that joins later is on; indices move when one joins)."""
+        self.cursor_path: str | None = highlight
+        self.metrics_on = [True] * len(METRICS)
+        self.large: int | None = None
+        """The metric shown alone, large (`m`), or None for all that are on."""
+        self.window = StepWindow()
+        self.smoothed = True
+        self.drawn: dict[str, int] = {}
+        """Points drawn on each chart shown, by metric (what the keys changed, for tests and the status)."""
+
+    def compose(self) -> ComposeResult:
+        from textual_plotext import PlotextPlot  # plotext costs start-up time: only when the view opens
+
+        yield Static("reading the runs…", id="cmp-runs")
+        yield Static(id="cmp-detail")
+        with Grid(id="cmp-charts"):
+            for m in METRICS:
+                yield PlotextPlot(id=f"cmp-{m.key}")
+        yield Static(id="cmp-status")
+
+    def on_resize(self) -> None:
+        # At 80x24 the charts need the rows: the highlighted run's details give way (the list stays).
+        self.set_class(self.app.size.height < 30, "-compact")
+
+    # ---- what is shown -------------------------------------------------------------------------------
+
+    def show(self, report: CompareReport, errors: dict[str, str], problem: str | None = None) -> None:
+        self.report, self.errors, self.problem = report, errors, problem
+        self.redraw()
+
+    @property
+    def cursor(self) -> int:
+        runs = self.report.runs if self.report else []
+        for i, r in enumerate(runs):
+            if r.source == self.cursor_path:
+                return i
+        return 0
+
+    def highlighted(self):
+        """The RunRow under the cursor, or None before the runs are read."""
+        return self.report.runs[self.cursor] if self.report and self.report.runs else None
+
+    def enabled(self) -> list[int]:
+        return [i for i, r in enumerate(self.report.runs) if r.source not in self.off] if self.report else []
+
+    def full_steps(self) -> tuple[int, int] | None:
+        ranges = [c.x_range for c in self.report.charts if c.x_range] if self.report else []
+        return ranges[0] if ranges else None
+
+    def logged(self) -> set[int]:
+        """The metrics some run has logged (an empty chart for eval loss no run measured is left out)."""
+        if self.report is None:
+            return set(range(len(METRICS)))
+        keys = {c.key for c in self.report.charts}
+        return {i for i, m in enumerate(METRICS) if m.key in keys}
+
+    def shown_metrics(self) -> list[int]:
+        if self.large is not None:
+            return [self.large]
+        logged = self.logged()
+        return [i for i, on in enumerate(self.metrics_on) if on and i in logged]
+
+    # ---- what the keys do (each returns what to say when it cannot act, else None) --------------------
+
+    def move(self, delta: int) -> str | None:
+        runs = self.report.runs if self.report else []
+        if not runs:
+            return "no run to move to yet"
+        i = max(0, min(len(runs) - 1, self.cursor + delta))
+        self.cursor_path = runs[i].source
+        self.redraw()
+        return None
+
+    def toggle_run(self) -> str | None:
+        row = self.highlighted()
+        if row is None:
+            return "no run to switch yet"
+        if row.source not in self.off and len(self.enabled()) == 1:
+            return "the last run shown stays on"
+        self.off ^= {row.source}
+        self.redraw()
+        return None
+
+    def toggle_metric(self, i: int) -> str | None:
+        if i not in self.logged():
+            return f"no run has logged {METRICS[i].title}"
+        if self.shown_metrics() == [i] and self.large is None:
+            return "the last chart shown stays on"
+        self.metrics_on[i] = not self.metrics_on[i]
+        if self.large is not None and not self.metrics_on[self.large]:
+            self.large = None
+        self.redraw()
+        return None
+
+    def cycle_large(self) -> str | None:
+        """All the metrics that are on, then each of them alone, in turn."""
+        logged = self.logged()
+        on = [i for i, flag in enumerate(self.metrics_on) if flag and i in logged]
+        if not on:
+            return "no run has logged a metric yet"
+        if self.large is None:
+            self.large = on[0]
+        else:
+            later = [i for i in on if i > self.large]
+            self.large = later[0] if later else None
+        self.redraw()
+        return None
+
+    def zoom(self, factor: float) -> str | None:
+        if not self.window.zoom(factor, self.full_steps()):
+            return "all the steps are shown" if factor > 1 else "zoomed in as far as it goes"
+        self.redraw()
+        return None
+
+    def pan(self, direction: int) -> str | None:
+        if not self.window.zoomed:
+            return "all the steps are shown: + zooms in first"
+        if not self.window.pan(direction, self.full_steps()):
+            return "at the first step" if direction < 0 else "at the newest step"
+        self.redraw()
+        return None
+
+    def reset(self) -> None:
+        self.window.reset()
+        self.off.clear()
+        self.metrics_on = [True] * len(METRICS)
+        self.large = None
+        self.redraw()
+
+    def toggle_smooth(self) -> None:
+        self.smoothed = not self.smoothed
+        self.redraw()
+
+    # ---- drawing -------------------------------------------------------------------------------------
+
+    def redraw(self) -> None:
+        r = self.report
+        if r is None:
+            self.query_one("#cmp-status", Static).update(Text(self.problem or "", style="bold red"))
+            return
+        cursor = self.cursor
+        first = max(0, min(cursor - MAX_LIST_ROWS // 2, len(r.runs) - MAX_LIST_ROWS))
+        window = r.runs[first : first + MAX_LIST_ROWS]
+        shown_report = CompareReport(r.title, window, [(k, v[first:]) for k, v in r.diff], [], [], [])
+        enabled = {i - first for i in self.enabled()}
+        self.query_one("#cmp-runs", Static).update(run_table(shown_report, enabled, cursor - first, self.errors))
+        self.query_one("#cmp-detail", Static).update(details(r, cursor, self.errors))
+        self._draw_charts()
+        self.query_one("#cmp-status", Static).update(self.status())
+
+    def _draw_charts(self) -> None:
+        from textual_plotext import PlotextPlot
+
+        charts = {c.key: c for c in self.report.charts} if self.report else {}
+        shown = self.shown_metrics()
+        steps = self.window.view(self.full_steps())
+        runs = self.enabled()
+        self.drawn = {}
+        for i, m in enumerate(METRICS):
+            plot = self.query_one(f"#cmp-{m.key}", PlotextPlot)
+            plot.display = i in shown
+            if i not in shown:
+                continue
+            title = f"{i + 1} {m.title}"
+            chart = charts.get(m.key)
+            if chart is None:
+                plot.plt.clear_figure()
+                plot.plt.title(f"{title}: no run logged it")
+            else:
+                self.drawn[m.key] = draw(plot.plt, chart, title, runs, steps, self.smoothed)
+                if not self.drawn[m.key]:
+                    plot.plt.title(f"{title}: nothing in steps {_steps(steps)}")
+            plot.refresh()
+        self.query_one("#cmp-charts").set_class(len(shown) == 1, "-one")
+
+    def status(self) -> Text:
+        r = self.report
+        t = Text()
+        full = self.full_steps()
+        steps = self.window.view(full)
+        if steps is None:
+            t.append("no steps logged yet")
+        elif self.window.zoomed:
+            follow = "newest" if self.window.end is None else "panned"
+            t.append(f"steps {_steps(steps)} of {_steps(full)} ({follow})", style="bold")
+        else:
+            t.append(f"steps {_steps(steps)} (all)")
+        t.append(f" │ EMA {'on' if self.smoothed else 'off'} │ ")
+        logged = self.logged()
+        for i, m in enumerate(METRICS):
+            if i not in logged:
+                t.append(f"{i + 1} {m.short} (not logged) ", style="dim")
+                continue
+            on = self.metrics_on[i]
+            t.append(
+                f"{i + 1} {m.short}{'✓' if on else '·'} ", style="bold" if i == self.large else "" if on else "dim"
+            )
+        if r is not None:
+            live = sum(1 for x in r.runs if x.state not in FINAL_STATES)
+            t.append(f"│ {len(self.enabled())}/{len(r.runs)} runs shown")
+            if live:
+                t.append(f", {live} not finished (following)")
+        if self.errors:
+            t.append(f" │ ✖ {len(self.errors)} run(s) unreadable: {next(iter(self.errors.values()))}", style="bold red")
+        if self.problem:
+            t.append(f" │ ✖ {self.problem}", style="bold red")
+        return t
+
+
+def _steps(span: tuple[float, float] | None) -> str:
+    return "-" if span is None else f"{span[0]:.0f}-{span[1]:.0f}"
