@@ -65,19 +65,16 @@ def _true_runs(mask: np.ndarray) -> list[tuple[int, int]]:
 @rule
 def grad_norm_high(ctx: Context) -> Hit | None:
     """Recent grad_norm above the normal band (SOP: 0.1-5)."""
-    steps, vals = ctx.tail("grad_norm", 10)
+    r = ctx.recent("grad_norm", 10)
     th = ctx.thresholds
-    w = min(10, len(vals))
-    if w < 3:
+    if r is None or not th.grad_norm_high < r.median <= th.grad_norm_danger:
         return None
-    m = median(vals[-w:])
-    if not th.grad_norm_high < m <= th.grad_norm_danger:
-        return None
+    w = len(r.steps)
     message = (
-        f"grad_norm median {fmt(m)} over the last {w} logged steps "
+        f"grad_norm median {fmt(r.median)} over the last {w} logged steps "
         f"(normal {th.grad_norm_low:g}-{th.grad_norm_high:g}): lr on the high side"
     )
-    return over_window(message, actions.lr_half(), steps, w, median=m)
+    return over_window(message, actions.lr_half(), r.steps, w, median=r.median)
 
 
 @rule

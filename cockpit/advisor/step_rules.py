@@ -22,30 +22,31 @@ WINDOW = 20
 @rule
 def update_large(ctx: Context) -> Hit | None:
     """||dW|| / ||W|| of the adapter per optimizer step over the update band (median of the last steps)."""
-    steps, vals = ctx.tail("update_ratio", WINDOW)
-    if len(vals) < 3:
+    r = ctx.recent("update_ratio", WINDOW)
+    if r is None:
         return None
     th = ctx.thresholds
-    m = median(vals)
-    sev = graded(m, th.update_ratio_warn, th.update_ratio_danger, reached=operator.gt)
+    sev = graded(r.median, th.update_ratio_warn, th.update_ratio_danger, reached=operator.gt)
     if sev is None:
         return None
     message = (
-        f"each step moves the adapter by {m:.1%} of its norm (median of the last {len(vals)} logged; "
+        f"each step moves the adapter by {r.median:.1%} of its norm (median of the last {len(r.values)} logged; "
         f"band {th.update_ratio_warn:.0%} / {th.update_ratio_danger:.0%}): updates too large, lr too high"
     )
-    return hit_at(message, actions.lr_half(), steps, vals, severity=sev)
+    return hit_at(message, actions.lr_half(), r.steps, r.values, severity=sev)
 
 
 @rule
 def padding_heavy(ctx: Context) -> Hit | None:
     """Pad positions over pad_share_warn of the batches."""
-    steps, vals = ctx.tail("pad_share", WINDOW)
-    if len(vals) < 3 or median(vals) <= ctx.thresholds.pad_share_warn:
+    r = ctx.recent("pad_share", WINDOW)
+    if r is None or r.median <= ctx.thresholds.pad_share_warn:
         return None
-    m = median(vals)
-    message = f"{m:.0%} of every batch is padding (median of the last {len(vals)} logged steps): group samples by length, or pack them"
-    return hit_at(message, actions.group_by_length(ctx.config), steps, vals)
+    message = (
+        f"{r.median:.0%} of every batch is padding (median of the last {len(r.values)} logged steps): "
+        "group samples by length, or pack them"
+    )
+    return hit_at(message, actions.group_by_length(ctx.config), r.steps, r.values)
 
 
 @rule
@@ -59,7 +60,10 @@ def data_starved(ctx: Context) -> Hit | None:
     share = median(wait[-n:]) / max(median(step_time[-n:]), 1e-9)
     if share <= ctx.thresholds.data_wait_warn:
         return None
-    message = f"steps wait {share:.0%} of their time for the next batch (median of the last {n} logged): the data loader is starved"
+    message = (
+        f"steps wait {share:.0%} of their time for the next batch (median of the last {n} logged): "
+        "the data loader is starved"
+    )
     return hit_at(message, actions.more_workers(ctx.config), steps[-n:], wait[-n:], share=share)
 
 
