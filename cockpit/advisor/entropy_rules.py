@@ -31,13 +31,11 @@ def entropy_collapse(ctx: Context) -> Hit | None:
 @rule
 def entropy_flat(ctx: Context) -> Hit | None:
     """Entropy not moving while loss is not moving either: not learning."""
-    if ctx.flat_by_schedule:
-        return None
     th = ctx.thresholds
     w = th.flat_window
     es, ev = ctx.tail("entropy", w)
     _, lv = ctx.tail("loss", w)
-    if len(ev) < w or len(lv) < w:
+    if len(ev) < w or len(lv) < w or ctx.flat_by_schedule:
         return None
     a, b = window_ends(ev[-w:], w // 3)
     la, lb = window_ends(lv[-w:], w // 3)

@@ -3,8 +3,6 @@ rise that a large alpha explains."""
 
 from __future__ import annotations
 
-from dataclasses import replace
-
 import numpy as np
 
 from cockpit.advisor import actions
@@ -52,8 +50,8 @@ def grad_norm_precursor(ctx: Context) -> Hit | None:
         f"grad_norm over {th.grad_norm_danger:g} for {len(last)} logged steps in a row "
         f"(steps {last[0][0]}-{last[-1][0]}, max {fmt(max(v for _, v in last))}): explosion precursor"
     )
-    hit = hit_at(message, actions.lr_half(), [s for s, _ in last], [v for _, v in last], runs=len(runs))
-    return replace(hit, first_step=runs[0][0][0])  # the span runs from the first run, the evidence is the last
+    evidence = {"steps": [s for s, _ in last][:20], "values": [v for _, v in last][:20], "runs": len(runs)}
+    return Hit(message, evidence, runs[0][0][0], last[-1][0], actions.lr_half())  # spans every run, shows the last
 
 
 def _true_runs(mask: np.ndarray) -> list[tuple[int, int]]:
@@ -132,5 +130,5 @@ def grad_norm_rising_alpha(ctx: Context) -> Hit | None:
     if not (a > 0 and b > 1.5 * a and b > ctx.thresholds.grad_norm_high and alpha > 2 * r):
         return None
     message = f"grad_norm rising ({fmt(a)} -> {fmt(b)}) with lora_alpha {alpha:g} > 2r: lower alpha"
-    hit = hit_at(message, actions.alpha_down(ctx.config), [int(steps[0]), int(steps[-1])], [a, b], alpha=alpha, r=r)
-    return replace(hit, first_step=int(steps[third]))  # the rise is judged from the first third's end
+    evidence = {"steps": [int(steps[0]), int(steps[-1])], "values": [a, b], "alpha": alpha, "r": r}
+    return Hit(message, evidence, int(steps[third]), int(steps[-1]), actions.alpha_down(ctx.config))

@@ -55,22 +55,24 @@ class Hit:
 class Rule:
     id: str
     signal: str
+    """The signal (or part of the run) it reads: loss, grad_norm, eval, config..."""
     doc: str
     see: Callable[[Context], Hit | None]
-    sop: str = ""
+    """The check: what it saw on a run, or None."""
+    sop: str
     """The section of docs/SOP.md the rule encodes, as a link: `docs/SOP.md#stage-6-stability-check`."""
-    sop_line: str = ""
+    sop_line: str
     """The line of that section (or of the notes it comes from) the rule encodes, in a few words."""
-    severity: str = ""
+    severity: str
     """The severities it can give, as the README table shows them."""
-    action: str = ""
+    action: str
     """What it advises, as the README table shows it."""
 
     @classmethod
     def declared(cls, id: str, doc: str, see: Callable[[Context], Hit | None]) -> Rule:
         """The rule `id` with its row from rules.json."""
         if id not in ROWS:
-            raise KeyError(f"rule {id!r} has no row in cockpit/advisor/rules.json")
+            raise LookupError(f"rule {id!r} has no row in cockpit/advisor/rules.json")
         row = ROWS[id]
         return cls(id, row["signal"], doc, see, SOP + row["sop"], row["sop_line"], row["severity"], row["action"])
 
