@@ -15,7 +15,7 @@ import numpy as np
 from cockpit.advisor import actions
 from cockpit.advisor.context import Context, median
 from cockpit.advisor.loss_rules import FLAT_MIN_POINTS
-from cockpit.advisor.registry import SOP, Rule, registrar
+from cockpit.advisor.registry import Hit, Rule, hit_at, registrar
 from cockpit.advisor.types import Finding
 from cockpit.severity import worst
 
@@ -96,21 +96,14 @@ def _rows(ctx: Context, key: str) -> np.ndarray:
     return np.asarray(ctx.history.series.get(key, ()), dtype=np.float64)
 
 
-@rule(
-    "broken_setup",
-    "loss",
-    sop=SOP + "trouble-loss-does-not-fall",
-    sop_line="loss not falling: check the data format and the prompt template before any parameter",
-    severity="critical",
-    action="stop (live); check the data and labels (`cockpit check-data`)",
-)
-def broken_setup(ctx: Context) -> list[Finding]:
+@rule
+def broken_setup(ctx: Context) -> Hit | None:
     """Loss exactly 0 and grad_norm exactly 0 from the first log: nothing carries loss (every label
     masked, empty answers) or the loss reaches no trainable weight. No lr helps."""
     loss, gn = _rows(ctx, "loss"), _rows(ctx, "grad_norm")
     rows = np.flatnonzero(~np.isnan(loss))
     if not len(rows):
-        return []
+        return None
     nan_grad = set(ctx.history.nonfinite.get("grad_norm", ()))
     steps = ctx.history.steps
     zero = 0
@@ -120,155 +113,94 @@ def broken_setup(ctx: Context) -> list[Finding]:
             break
         zero += 1
     if not zero:
-        return []
+        return None
     first, last = int(steps[rows[0]]), int(steps[rows[zero - 1]])
     grads = "and grad_norm 0 " if np.any(gn[rows[:zero]] == 0) else ""
-    return [
-        Finding(
-            "broken_setup",
-            "critical",
-            f"loss 0 {grads}from the first log ({zero} logged step(s), steps {first}-{last}): nothing "
-            "trains (labels all masked, empty answers, or the loss reaches no adapter weight); no lr helps",
-            {"steps": [first, last], "logged": zero},
-            first,
-            last,
-            actions.check_data(),
-        )
-    ]
+    message = (
+        f"loss 0 {grads}from the first log ({zero} logged step(s), steps {first}-{last}): nothing "
+        "trains (labels all masked, empty answers, or the loss reaches no adapter weight); no lr helps"
+    )
+    return hit_at(message, actions.check_data(), [first, last], logged=zero)
 
 
-@rule(
-    "numeric_failure",
-    "loss",
-    sop=SOP + "trouble-nan-or-overflow",
-    sop_line="loss 0 with NaN gradients is an overflow: switch precision, clipping on; lr only above 5e-5",
-    severity="critical",
-    action="stop (live); switch precision (fp16 -> bf16 / fp32), clipping on, check the data; lr x0.5 only above 5e-5",
-)
-def numeric_failure(ctx: Context) -> list[Finding]:
+@rule
+def numeric_failure(ctx: Context) -> Hit | None:
     """Loss 0 logged together with a NaN/inf grad_norm: the step overflowed (fp16), it did not learn."""
     bad = ctx.history.nonfinite.get("grad_norm", [])
     if not bad:
-        return []
+        return None
     loss, lr = _rows(ctx, "loss"), _rows(ctx, "learning_rate")
     index = {s: i for i, s in enumerate(ctx.history.steps)}
     hit = [s for s in bad if s in index and 0 <= loss[index[s]] <= ZERO]
     if not hit:
-        return []
+        return None
     lrs = [lr[index[s]] for s in hit if index[s] < len(lr) and np.isfinite(lr[index[s]])]
     top = max(lrs) if lrs else None
     small = top is not None and top <= actions.LR_SMALL
     at = f", lr {top:.2g}" if top is not None else ""
-    return [
-        Finding(
-            "numeric_failure",
-            "critical",
-            f"loss 0 with grad_norm NaN/inf at {len(hit)} logged step(s) (steps {hit[0]}-{hit[-1]}{at}): a "
-            "numeric failure (overflow), not learning" + ("; an lr this small is not the suspect" if small else ""),
-            {"steps": hit[:20], "lr": top},
-            hit[0],
-            hit[-1],
-            actions.switch_precision(ctx.config, top),
-        )
-    ]
+    message = (
+        f"loss 0 with grad_norm NaN/inf at {len(hit)} logged step(s) (steps {hit[0]}-{hit[-1]}{at}): a "
+        "numeric failure (overflow), not learning" + ("; an lr this small is not the suspect" if small else "")
+    )
+    return hit_at(message, actions.switch_precision(ctx.config, top), hit, lr=top)
 
 
-@rule(
-    "divergence",
-    "eval",
-    sop=SOP + "gradient-trouble-the-order-of-remedies",
-    sop_line="train and eval loss rising together is divergence, not overfitting: lr x0.5 first, never r",
-    severity="danger (critical with grad_norm over 50)",
-    action="lr x0.5",
-)
-def divergence(ctx: Context) -> list[Finding]:
+@rule
+def divergence(ctx: Context) -> Hit | None:
     """Train loss and eval loss both rising: the optimisation diverges (lr), which is not overfitting."""
     rise, up = ctx.train_rise, ctx.eval_rise
     if rise is None or up is None:
-        return []
+        return None
     es, ev = ctx.eval_loss
     b = up[0]
     _, g = ctx.arrays("grad_norm")
     grad = f", grad_norm up to {float(g.max()):.3g}" if len(g) and g.max() > ctx.thresholds.grad_norm_high else ""
     low, now = rise
-    return [
-        Finding(
-            "divergence",
-            "danger",
-            f"train loss and eval_loss both rising (train {low:.3g} -> {now:.3g}, eval {ev[b]:.3g} at step "
-            f"{es[b]} -> {ev[-1]:.3g}{grad}): divergence, not overfitting: lr too high",
-            {"steps": [es[b], es[-1]], "values": [ev[b], ev[-1]], "train": [low, now]},
-            es[b],
-            es[-1],
-            actions.lr_half(),
-        )
-    ]
+    message = (
+        f"train loss and eval_loss both rising (train {low:.3g} -> {now:.3g}, eval {ev[b]:.3g} at step "
+        f"{es[b]} -> {ev[-1]:.3g}{grad}): divergence, not overfitting: lr too high"
+    )
+    # danger: fold() makes it critical when an explosion it explains is
+    return hit_at(message, actions.lr_half(), [es[b], es[-1]], [ev[b], ev[-1]], severity="danger", train=[low, now])
 
 
-@rule(
-    "eval_above_best",
-    "eval",
-    sop=SOP + "signal-eval-loss",
-    sop_line="eval loss above its best: overfitting; keep the best checkpoint, raise dropout",
-    severity="danger",
-    action="keep the best checkpoint; early stopping; lora_dropout up",
-)
-def eval_above_best(ctx: Context) -> list[Finding]:
+@rule
+def eval_above_best(ctx: Context) -> Hit | None:
     """eval_loss now well above its lowest point while train loss does not rise: overfitting, and the
     best adapter is an earlier checkpoint, not the last."""
     if ctx.eval_rise is None or ctx.train_rise is not None:
-        return []
+        return None
     es, ev = ctx.eval_loss
     b, p = ctx.eval_rise
     best, last = ev[b], ev[-1]
     _, lv = ctx.tail("loss", 5)
     train = f" while train loss is {median(lv):.3g}" if lv else ""
-    return [
-        Finding(
-            "eval_above_best",
-            "danger",
-            f"eval_loss ended {last / best - 1:.0%} above its best ({best:.3g} at step {es[b]}; peak "
-            f"{ev[p]:.3g} at step {es[p]}; last {last:.3g} at step {es[-1]}){train}: overfitting",
-            {"steps": [es[b], es[p], es[-1]], "values": [best, ev[p], last]},
-            es[b],
-            es[-1],
-            actions.keep_best(ctx.config, es[b]),
-        )
-    ]
+    message = (
+        f"eval_loss ended {last / best - 1:.0%} above its best ({best:.3g} at step {es[b]}; peak "
+        f"{ev[p]:.3g} at step {es[p]}; last {last:.3g} at step {es[-1]}){train}: overfitting"
+    )
+    return hit_at(message, actions.keep_best(ctx.config, es[b]), [es[b], es[p], es[-1]], [best, ev[p], last])
 
 
-@rule(
-    "too_few_points",
-    "loss",
-    sop=SOP + "stage-3-learning-rate-sweep",
-    sop_line="judge the loss over the trial (500-1000 steps), not over a handful of points",
-    severity="warn",
-    action="next run: log more often",
-)
-def too_few_points(ctx: Context) -> list[Finding]:
+@rule
+def too_few_points(ctx: Context) -> Hit | None:
     """A finished run with fewer logged losses than the flat rule reads, and the loss barely moved: whether
     it is flat cannot be told from so few points."""
     if not ctx.history.finished or not ctx.language_model_loss:
-        return []
+        return None
     steps, vals = ctx.arrays("loss")
     n = len(vals)
     if n < 2 or n >= FLAT_MIN_POINTS or vals[0] <= 0:
-        return []
+        return None
     rel = float(vals[-1] - vals[0]) / float(vals[0])
     if abs(rel) >= 5 * ctx.thresholds.loss_flat_rel:
-        return []  # it clearly moved: the other rules judge it
+        return None  # it clearly moved: the other rules judge it
     _, lrs = ctx.arrays("learning_rate")
     warming = len(lrs) >= 2 and lrs[-1] > lrs[-2] * 1.01
-    return [
-        Finding(
-            "too_few_points",
-            "warn",
-            f"only {n} logged steps, loss {vals[0]:.3g} -> {vals[-1]:.3g} ({rel:+.1%})"
-            + (", lr still warming up at the end" if warming else "")
-            + f": too few points to judge whether it is flat (the flat rule reads {FLAT_MIN_POINTS})",
-            {"steps": [int(steps[0]), int(steps[-1])], "values": [float(vals[0]), float(vals[-1])], "logged": n},
-            int(steps[0]),
-            int(steps[-1]),
-            actions.log_more(ctx.history.step),
-        )
-    ]
+    message = (
+        f"only {n} logged steps, loss {vals[0]:.3g} -> {vals[-1]:.3g} ({rel:+.1%})"
+        + (", lr still warming up at the end" if warming else "")
+        + f": too few points to judge whether it is flat (the flat rule reads {FLAT_MIN_POINTS})"
+    )
+    ends = [int(steps[0]), int(steps[-1])]
+    return hit_at(message, actions.log_more(ctx.history.step), ends, [float(vals[0]), float(vals[-1])], logged=n)

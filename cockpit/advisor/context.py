@@ -36,6 +36,15 @@ def window_ends(vals, k: int) -> tuple[float, float]:
     return median(vals[:k]), median(vals[-k:])
 
 
+@dataclass(frozen=True)
+class Recent:
+    """The last few logged points of a metric, as the rules on its recent level read them."""
+
+    steps: list[int]
+    values: list[float]
+    median: float
+
+
 @dataclass
 class Context:
     history: History
@@ -66,6 +75,12 @@ class Context:
         Python objects (a 100,000-step run has a dozen series; converting them all cost diagnose 50 ms)."""
         st, v = self.arrays(key)
         return st[-n:].tolist(), v[-n:].tolist()
+
+    def recent(self, key: str, n: int) -> Recent | None:
+        """The last n finite points of a metric and their median; None with fewer than 3 (one odd step is
+        not a pattern)."""
+        steps, values = self.tail(key, n)
+        return Recent(steps, values, median(values)) if len(values) >= 3 else None
 
     def count(self, key: str) -> int:
         """How many finite values a metric has."""

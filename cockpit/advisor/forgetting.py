@@ -11,8 +11,8 @@ from __future__ import annotations
 import math
 
 from cockpit.advisor.context import Context, median
-from cockpit.advisor.registry import SOP, Rule, registrar
-from cockpit.advisor.types import Action, Finding
+from cockpit.advisor.registry import Hit, Rule, graded, hit_at, registrar
+from cockpit.advisor.types import Action
 
 RULES: list[Rule] = []
 rule = registrar(RULES)
@@ -52,43 +52,24 @@ def general_replay(cfg: dict) -> Action:
     )
 
 
-@rule(
-    "forgetting",
-    "general_eval",
-    sop=SOP + "trouble-the-model-forgot-what-it-knew",
-    sop_line="the model got dumber: catastrophic forgetting after training on one domain; mix about 10% "
-    "general data in",
-    severity="warn / danger",
-    action="data.general_mix 0.1 (next run)",
-)
-def forgetting(ctx: Context) -> list[Finding]:
+@rule
+def forgetting(ctx: Context) -> Hit | None:
     """general_eval_loss risen over the base model's (the first measured) while the task improves."""
     h = ctx.history
     steps, vals = _finite(h.eval_steps, h.eval_series.get(GENERAL, []))
     if len(vals) < 2 or steps[-1] <= steps[0] or vals[0] <= 0:
-        return []
+        return None
     ref, now = vals[0], vals[-1]
     rise = now / ref - 1.0
-    th = ctx.thresholds
-    if rise >= th.general_rise_danger:
-        sev = "danger"
-    elif rise >= th.general_rise_warn:
-        sev = "warn"
-    else:
-        return []
+    sev = graded(rise, ctx.thresholds.general_rise_warn, ctx.thresholds.general_rise_danger)
+    if sev is None:
+        return None
     improving, task = task_improving(ctx)
     if not improving:
-        return []  # everything getting worse is divergence, not forgetting
-    peak = max(vals)
-    return [
-        Finding(
-            "forgetting",
-            sev,
-            f"general_eval_loss {ref:.3g} -> {now:.3g} (+{rise:.0%} over the base model's) while the task "
-            "improves: the fine-tune costs general skill (forgetting)",
-            {"steps": [steps[0], steps[-1]], "values": [ref, now], "rise": rise, "peak": peak, **task},
-            steps[0],
-            steps[-1],
-            general_replay(ctx.config),
-        )
-    ]
+        return None  # everything getting worse is divergence, not forgetting
+    message = (
+        f"general_eval_loss {ref:.3g} -> {now:.3g} (+{rise:.0%} over the base model's) while the task "
+        "improves: the fine-tune costs general skill (forgetting)"
+    )
+    action = general_replay(ctx.config)
+    return hit_at(message, action, [steps[0], steps[-1]], [ref, now], severity=sev, rise=rise, peak=max(vals), **task)
