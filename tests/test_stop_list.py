@@ -37,6 +37,33 @@ def test_loss_jump_against_the_median_of_the_last_ten():
     assert [check_step(s, x, 1.0, th, GuardConfig(on_loss_jump="off"), off) for s, x in enumerate(losses, 1)][6] is None
 
 
+MIXED = [0.2, 0.21, 0.19, 0.2, 0.22, 0.2, 0.19, 0.75, 0.2, 0.21] * 3 + [0.2, 0.8, 0.2, 6.0]
+"""A task learnt to ~0.2 with general rows mixed in: batches drawing one log ~0.8; then a real jump."""
+
+
+def test_with_a_general_mix_a_general_batch_is_no_jump_but_a_real_one_is():
+    """With data.general_mix on, a batch holding a general row logs the general set's loss (x4 the task's)
+    and the guard stopped a healthy run. A mixed run's reference is the highest of the last ten."""
+    th, g = Thresholds(), GuardConfig()
+    plain = [check_step(s, x, 1.0, th, g, w) for w in [GuardWindow()] for s, x in enumerate(MIXED, 1)]
+    assert [i + 1 for i, d in enumerate(plain) if d] == [8, 18, 28, 32, 34]  # what stopped the healthy run
+    w = GuardWindow(mixed=True)
+    mixed = [check_step(s, x, 1.0, th, g, w) for s, x in enumerate(MIXED, 1)]
+    assert [i + 1 for i, d in enumerate(mixed) if d] == [34]
+    assert mixed[33].evidence["reference"] == 0.8 and "highest of the last 33" in mixed[33].message
+
+
+def test_the_advisor_reads_a_mixed_run_the_same_way():
+    from cockpit.advisor import evaluate
+    from cockpit.history import History
+
+    h = History()
+    h.extend([{"kind": "metrics", "step": s, "loss": x, "grad_norm": 1.0} for s, x in enumerate(MIXED[:-1], 1)])
+    jump = lambda cfg: [f for f in evaluate(h, cfg)[1] if f.rule == "loss_jump"]  # noqa: E731
+    assert [(f.first_step, f.last_step) for f in jump({"lora": {"r": 8}})] == [(8, 32)]
+    assert jump({"lora": {"r": 8}, "data": {"general_mix": 0.1}}) == []
+
+
 def _run_with_spike(tmp_path, spike: str, **overrides):
     cfg = demo_yaml(tmp_path, training__max_steps=60, samples__every=0, training__save_steps=10, **overrides)
     env = {**os.environ, "COCKPIT_FAULT_SPIKE": spike}

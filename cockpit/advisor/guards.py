@@ -30,11 +30,22 @@ def _bad(x: Any) -> bool:
     return isinstance(x, (int, float)) and not math.isfinite(x)
 
 
+def jump_window(mixed: bool) -> tuple[int, int]:
+    """(points in the loss_jump reference, fewest before it judges). A run with data.general_mix logs a
+    bimodal loss: a batch that draws general rows logs the general set's loss, several times a learnt
+    task's, and the median of ten would stop a healthy run. Its reference is the highest of the last 50
+    instead, judged from 20 on: a window of 50 with no general batch at mix 0.1 (a third of 4-row
+    batches draw one) is a one-in-10^9 event, where one of 10 happened every few hundred steps."""
+    return (50, 20) if mixed else (10, 5)
+
+
 class GuardWindow:
     """What the windowed guards remember between logged steps: the advisor's rules, one step at a time."""
 
-    def __init__(self) -> None:
-        self.losses: deque[float] = deque(maxlen=10)  # the loss_jump rule's reference: median of the last 10
+    def __init__(self, mixed: bool = False) -> None:
+        """`mixed`: the run mixes general rows into its batches (data.general_mix): see `loss_jump`."""
+        self.mixed = mixed
+        self.losses: deque[float] = deque(maxlen=jump_window(mixed)[0])  # the loss_jump rule's reference
         self.over: list[tuple[int, float]] = []  # the current run of steps over grad_norm_danger
         self.large: list[tuple[int, float]] = []  # the current run of steps with an update over the danger band
 
@@ -71,16 +82,19 @@ class GuardWindow:
         )
 
     def loss_jump(self, step: int, loss: Any, th: Thresholds, action: str) -> GuardDecision | None:
+        """Loss over loss_jump_ratio x the median of the last 10 logged (see `jump_window` for a run with
+        a general mix)."""
         if not isinstance(loss, (int, float)) or not math.isfinite(loss):
             return None
         decision = None
-        if len(self.losses) >= 5:
-            ref = median(self.losses)
+        if len(self.losses) >= jump_window(self.mixed)[1]:
+            ref = max(self.losses) if self.mixed else median(self.losses)
             if ref > 0 and loss > th.loss_jump_ratio * ref and loss - ref > 0.5:
+                of = "highest" if self.mixed else "median"
                 decision = GuardDecision(
                     "loss_jump",
                     "danger",
-                    f"loss jumped to {loss:.4g} at step {step} (median of the last "
+                    f"loss jumped to {loss:.4g} at step {step} ({of} of the last "
                     f"{len(self.losses)} logged: {ref:.4g}; bound x{th.loss_jump_ratio:g})",
                     action,
                     {

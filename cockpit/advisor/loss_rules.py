@@ -6,6 +6,7 @@ import numpy as np
 
 from cockpit.advisor import actions
 from cockpit.advisor.context import Context, median, window_ends
+from cockpit.advisor.guards import jump_window
 from cockpit.advisor.registry import Hit, Rule, fmt, hit_at, nonfinite_rule, over_window, registrar
 
 RULES: list[Rule] = []
@@ -20,31 +21,37 @@ RULES.append(nonfinite_rule("loss"))
 
 @rule
 def loss_jump(ctx: Context) -> Hit | None:
-    """A sudden jump: loss over jump_ratio x the median of the points before it."""
+    """A sudden jump: loss over jump_ratio x the median of the points before it (their highest when the
+    run mixes general rows in: see GuardWindow.loss_jump)."""
     steps, vals = ctx.arrays("loss")
     th = ctx.thresholds
-    jumps = [(int(steps[i]), float(vals[i]), ref) for i, ref in _loss_jumps(vals, th.loss_jump_ratio)]
+    mixed = float((ctx.config.get("data") or {}).get("general_mix") or 0) > 0
+    jumps = [(int(steps[i]), float(vals[i]), ref) for i, ref in _loss_jumps(vals, th.loss_jump_ratio, mixed)]
     if not jumps:
         return None
     s, v, ref = jumps[-1]
-    message = f"loss jumped to {fmt(v)} at step {s} (recent median {fmt(ref)})"
+    message = f"loss jumped to {fmt(v)} at step {s} (recent {'highest' if mixed else 'median'} {fmt(ref)})"
     return hit_at(message, actions.lr_half(), [j[0] for j in jumps], [j[1] for j in jumps])
 
 
-def _loss_jumps(vals: np.ndarray, ratio: float) -> list[tuple[int, float]]:
-    """(index, reference) where vals[i] > ratio x the median of the up-to-10 points before it (i >= 5)
-    and exceeds it by 0.5. Vectorised: the rule scans the whole run, and runs have 100,000 points."""
+def _loss_jumps(vals: np.ndarray, ratio: float, mixed: bool = False) -> list[tuple[int, float]]:
+    """(index, reference) where vals[i] > ratio x the median (`mixed`: the highest) of the points before
+    it in the guard's window (`jump_window`) and exceeds it by 0.5. Vectorised: the rule scans the whole
+    run, and runs have 100,000 points."""
+    n, start = jump_window(mixed)
+    reference = (lambda w: float(np.max(w))) if mixed else median
     out = []
-    for i in range(5, min(10, len(vals))):
-        ref = median(vals[:i])
+    for i in range(start, min(n, len(vals))):
+        ref = reference(vals[:i])
         if ref > 0 and float(vals[i]) > ratio * ref and float(vals[i]) - ref > 0.5:
             out.append((i, ref))
-    if len(vals) > 10:
+    if len(vals) > n:
         v = np.asarray(vals, dtype=np.float64)
-        refs = np.median(np.lib.stride_tricks.sliding_window_view(v[:-1], 10), axis=1)  # refs[j] is for i = j+10
-        cur = v[10:]
+        windows = np.lib.stride_tricks.sliding_window_view(v[:-1], n)
+        refs = windows.max(axis=1) if mixed else np.median(windows, axis=1)  # refs[j] is for i = j+n
+        cur = v[n:]
         idx = np.flatnonzero((refs > 0) & (cur > ratio * refs) & (cur - refs > 0.5))
-        out.extend((int(j) + 10, float(refs[j])) for j in idx)
+        out.extend((int(j) + n, float(refs[j])) for j in idx)
     return out
 
 
