@@ -8,7 +8,6 @@ import subprocess
 import sys
 import threading
 import time
-from datetime import datetime
 from pathlib import Path
 
 from cockpit.config import RunConfig
@@ -26,21 +25,12 @@ from cockpit.rundir import (
     pid_alive,
     read_lock_pid,
     release_lock,
+    unused_stamped_path,
 )
 
 
 class LaunchError(Exception):
     """The run could not be started; the message says why."""
-
-
-def new_run_dir(runs_dir: Path, name: str) -> RunDir:
-    stamp = datetime.now().strftime("%Y%m%d-%H%M%S")
-    path = runs_dir / f"{name}-{stamp}"
-    n = 1
-    while path.exists():
-        n += 1
-        path = runs_dir / f"{name}-{stamp}-{n}"
-    return RunDir(path)
 
 
 def start_run(
@@ -53,7 +43,7 @@ def start_run(
     """Create the run directory, write the resolved config, start the trainer detached."""
     if name:
         cfg.name = name
-    rd = RunDir(run_dir) if run_dir is not None else new_run_dir(runs_dir, cfg.name)
+    rd = RunDir(run_dir) if run_dir is not None else RunDir(unused_stamped_path(runs_dir, cfg.name))
     if _own_run(rd):
         holder = read_lock_pid(rd)
         if holder and pid_alive(holder):
