@@ -11,6 +11,7 @@ import time
 from pathlib import Path
 
 from cockpit.config import RunConfig
+from cockpit.detached import spawn_detached
 from cockpit.resume_check import lora_changes
 from cockpit.rundir import (
     LOCK_FD_ENV,
@@ -149,19 +150,7 @@ def spawn_trainer(rd: RunDir, resume: bool = False, env: dict[str, str] | None =
     lock_fd = held_lock_fd(rd)
     if lock_fd is not None:
         env[LOCK_FD_ENV] = str(lock_fd)
-    try:
-        proc = subprocess.Popen(
-            argv,
-            stdout=log,
-            stderr=subprocess.STDOUT,
-            stdin=subprocess.DEVNULL,
-            start_new_session=True,
-            env=env,
-            close_fds=True,
-            pass_fds=(lock_fd,) if lock_fd is not None else (),
-        )
-    finally:
-        os.close(log)
+    proc = spawn_detached(argv, log, env=env, pass_fds=(lock_fd,) if lock_fd is not None else ())
     # Give an immediate failure (bad import, locked dir) a moment to show up as an exit code.
     time.sleep(0.2)
     rc = proc.poll()
