@@ -8,10 +8,10 @@ import subprocess
 import sys
 import threading
 import time
-from datetime import datetime
 from pathlib import Path
 
 from cockpit.config import RunConfig
+from cockpit.detached import spawn_detached
 from cockpit.resume_check import lora_changes
 from cockpit.rundir import (
     LOCK_FD_ENV,
@@ -26,21 +26,12 @@ from cockpit.rundir import (
     pid_alive,
     read_lock_pid,
     release_lock,
+    unused_stamped_path,
 )
 
 
 class LaunchError(Exception):
     """The run could not be started; the message says why."""
-
-
-def new_run_dir(runs_dir: Path, name: str) -> RunDir:
-    stamp = datetime.now().strftime("%Y%m%d-%H%M%S")
-    path = runs_dir / f"{name}-{stamp}"
-    n = 1
-    while path.exists():
-        n += 1
-        path = runs_dir / f"{name}-{stamp}-{n}"
-    return RunDir(path)
 
 
 def start_run(
@@ -53,7 +44,7 @@ def start_run(
     """Create the run directory, write the resolved config, start the trainer detached."""
     if name:
         cfg.name = name
-    rd = RunDir(run_dir) if run_dir is not None else new_run_dir(runs_dir, cfg.name)
+    rd = RunDir(run_dir) if run_dir is not None else RunDir(unused_stamped_path(runs_dir, cfg.name))
     if _own_run(rd):
         holder = read_lock_pid(rd)
         if holder and pid_alive(holder):
@@ -159,19 +150,7 @@ def spawn_trainer(rd: RunDir, resume: bool = False, env: dict[str, str] | None =
     lock_fd = held_lock_fd(rd)
     if lock_fd is not None:
         env[LOCK_FD_ENV] = str(lock_fd)
-    try:
-        proc = subprocess.Popen(
-            argv,
-            stdout=log,
-            stderr=subprocess.STDOUT,
-            stdin=subprocess.DEVNULL,
-            start_new_session=True,
-            env=env,
-            close_fds=True,
-            pass_fds=(lock_fd,) if lock_fd is not None else (),
-        )
-    finally:
-        os.close(log)
+    proc = spawn_detached(argv, log, env=env, pass_fds=(lock_fd,) if lock_fd is not None else ())
     # Give an immediate failure (bad import, locked dir) a moment to show up as an exit code.
     time.sleep(0.2)
     rc = proc.poll()

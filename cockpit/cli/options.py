@@ -2,7 +2,9 @@
 
 from __future__ import annotations
 
+import functools
 import sys
+from dataclasses import dataclass, fields
 from importlib.util import find_spec
 
 import click
@@ -27,7 +29,32 @@ theme_option = click.option(
     help="Cockpit theme: cockpit-dark (default), cockpit-light, cockpit-contrast.",
 )
 
-run_flags = [
+
+def with_options(options):
+    """Apply a list of click options in the order they are listed (as `--help` shows them)."""
+
+    def deco(f):
+        for option in reversed(options):
+            f = option(f)
+        return f
+
+    return deco
+
+
+@dataclass(frozen=True)
+class RunFlags:
+    """Where a new run goes and how it is followed: the options `cockpit run` and `cockpit demo` share."""
+
+    runs_dir: str
+    run_dir: str | None
+    name: str | None
+    detach: bool
+    headless: bool
+    force: bool
+    theme: str | None
+
+
+RUN_FLAG_OPTIONS = [
     click.option("--runs-dir", default="runs", show_default=True, help="Where run directories are created."),
     click.option(
         "--run-dir",
@@ -43,15 +70,23 @@ run_flags = [
 ]
 
 
-def with_options(options):
-    """Apply a list of click options in the order they are listed (as `--help` shows them)."""
+def option_group(group: type, options: list, param: str):
+    """A decorator that gives a click command `options` and hands it their values as one argument,
+    `param`, a `group`: a dataclass whose fields are named as the options' parameters."""
 
-    def deco(f):
-        for option in reversed(options):
-            f = option(f)
-        return f
+    def deco(command):
+        @functools.wraps(command)
+        def grouped(*args, **kwargs):
+            values = {f.name: kwargs.pop(f.name) for f in fields(group)}
+            return command(*args, **{param: group(**values)}, **kwargs)
+
+        return with_options(options)(grouped)
 
     return deco
+
+
+run_flags = option_group(RunFlags, RUN_FLAG_OPTIONS, "flags")
+"""`cockpit run` and `cockpit demo`'s RunFlags options; the command receives `flags: RunFlags`."""
 
 
 def fail(message: str, code: int = 2):

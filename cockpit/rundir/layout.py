@@ -6,6 +6,7 @@ from __future__ import annotations
 import errno
 import os
 import stat
+from datetime import datetime
 from pathlib import Path
 from typing import overload
 
@@ -110,6 +111,18 @@ class RunDir:
                     if best is None or n > best[0]:
                         best = (n, p)
         return best[1] if best else None
+
+
+def unused_stamped_path(parent: Path, name: str) -> Path:
+    """Where a new run, study or sweep directory goes: `parent/name-YYYYmmdd-HHMMSS`, or with `-2`, `-3`
+    after it when one started in the same second already has that path. Nothing is created."""
+    stamp = datetime.now().strftime("%Y%m%d-%H%M%S")
+    path = parent / f"{name}-{stamp}"
+    n = 1
+    while path.exists():
+        n += 1
+        path = parent / f"{name}-{stamp}-{n}"
+    return path
 
 
 class RunDirError(OSError):

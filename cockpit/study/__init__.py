@@ -14,24 +14,18 @@ The decisions are pure functions (cockpit.study.decide) over the trials' histori
 from __future__ import annotations
 
 import sys
-from datetime import datetime
 from pathlib import Path
+
+from cockpit.study.budget import Budget
 
 __all__ = ["create", "main"]
 
-DEFAULT_TRIAL_STEPS = 500
-DEFAULT_FINAL_STEPS = 2000
-
 
 def create(cfg, source: str, runs_dir: Path, options: dict) -> Path:
+    from cockpit.rundir import unused_stamped_path
     from cockpit.study.ledger import new_ledger, save
 
-    stamp = datetime.now().strftime("%Y%m%d-%H%M%S")
-    study_dir = runs_dir / f"{cfg.name}-study-{stamp}"
-    n = 1
-    while study_dir.exists():
-        n += 1
-        study_dir = runs_dir / f"{cfg.name}-study-{stamp}-{n}"
+    study_dir = unused_stamped_path(runs_dir, f"{cfg.name}-study")
     study_dir.mkdir(parents=True)
     save(study_dir, new_ledger(cfg.model_dump(mode="json"), source, options))
     return study_dir
@@ -39,17 +33,11 @@ def create(cfg, source: str, runs_dir: Path, options: dict) -> Path:
 
 def _fetch_model(cfg, err) -> bool:
     """A known real model is fetched before stage 0 reads its tokenizer; False when that failed."""
-    from cockpit.models import known
+    from cockpit.models import resolve_model_path
+    from cockpit.models.download import FetchError
 
-    model = known(cfg.model.name_or_path)
-    if model is None:
-        return True
-    from cockpit.models.fetch import FetchError, ensure_model, is_ready
-
-    if is_ready(model):
-        return True
     try:
-        ensure_model(model.name, log=err)
+        resolve_model_path(cfg.model.name_or_path, log=err)
         return True
     except FetchError as e:
         err(f"error: model.name_or_path: {e}")
@@ -63,10 +51,7 @@ def main(
     runs_dir: str,
     auto: bool,
     accept_defaults: bool,
-    trial_steps: int | None,
-    final_steps: int | None,
-    max_runs: int | None,
-    max_hours: float | None,
+    budget: Budget,
     answers: dict[str, str],
 ) -> int:
     """`cockpit study`: exit 0 done, 1 paused (budget, or stopped between stages), 2 blocked (refused
@@ -81,10 +66,10 @@ def main(
     def err(line: str) -> None:
         print(line, file=sys.stderr)
 
-    for flag, v in (("--trial-steps", trial_steps), ("--final-steps", final_steps)):
-        if v is not None and v < 10:
-            err(f"error: {flag}: a run needs at least 10 steps to show a trend (got {v})")
-            return 2
+    problem = budget.problem()
+    if problem:
+        err(f"error: {problem}")
+        return 2
     path = Path(target)
     if path.is_dir():
         if not is_study_dir(path):
@@ -101,27 +86,13 @@ def main(
         except ValueError as e:
             err(f"error: {e}")
             return 2
-        opts = ledger["options"]
-        for k, v in (
-            ("trial_steps", trial_steps),
-            ("final_steps", final_steps),
-            ("max_runs", max_runs),
-            ("max_hours", max_hours),
-        ):
-            if v is not None:
-                opts[k] = v
+        ledger["options"].update(budget.given())
         L.save(study_dir, ledger)
         print(f"study: {study_dir} (continuing at stage {L.current_stage(ledger)})")
     else:
         cfg = load_config(target)
-        opts = {
-            "trial_steps": trial_steps or DEFAULT_TRIAL_STEPS,
-            "final_steps": final_steps or DEFAULT_FINAL_STEPS,
-            "max_runs": max_runs,
-            "max_hours": max_hours,
-        }
         try:
-            study_dir = create(cfg, str(Path(target).resolve()), Path(runs_dir), opts)
+            study_dir = create(cfg, str(Path(target).resolve()), Path(runs_dir), budget.new_study_options())
         except OSError as e:
             err(f"error: --runs-dir: cannot create the study directory: {e}")
             return 2

@@ -5,9 +5,10 @@ from __future__ import annotations
 
 from typing import Any
 
+from cockpit.study.outcomes import choose
 from cockpit.study.patching import apply_patch
-from cockpit.study.signals import gradient_trouble
-from cockpit.study.types import StageInput, Trial, TrialSpec
+from cockpit.study.signals import gradient_trouble, summary
+from cockpit.study.types import Outcome, StageInput, Trial, TrialSpec
 
 SOP_GRADIENT = "Gradient trouble: first lr x0.5, then check max_grad_norm is on, then lower alpha. Never cut r first."
 RUNGS = ("lr", "clip", "alpha")
@@ -49,3 +50,22 @@ def next_rung(inp: StageInput, base: dict[str, Any]) -> tuple[str, TrialSpec | T
         if not trouble:
             return "fixed", trial, notes
     return "exhausted", None, notes
+
+
+def gradient_ladder(
+    inp: StageInput, base: dict[str, Any], evidence: list[dict[str, Any]], *, trouble: str, exhausted: str
+) -> Outcome:
+    """The stage's outcome on the ladder from `base`: run the next rung, choose the rung whose trial has
+    no gradient trouble (`trouble` says where the trouble was), or block with `exhausted`."""
+    what, got, notes = next_rung(inp, base)
+    evidence = [*evidence, {"ladder": notes}]
+    if what == "run":
+        return Outcome("run", sop=SOP_GRADIENT, trials=[got], evidence=evidence)
+    if what == "fixed":
+        return choose(
+            got,
+            sop=SOP_GRADIENT,
+            evidence=[*evidence, summary(got)],
+            reason=f"{trouble}; {got.key} ({notes[-1]['change']}) has none",
+        )
+    return Outcome("blocked", sop=SOP_GRADIENT, evidence=evidence, reason=exhausted)

@@ -3,7 +3,8 @@ decline that ends lowest. Gradient trouble everywhere sends the study down the S
 
 from __future__ import annotations
 
-from cockpit.study.gradient import SOP_GRADIENT, next_rung
+from cockpit.study.gradient import gradient_ladder
+from cockpit.study.outcomes import choose, unless_yes
 from cockpit.study.patching import apply_patch, same_training
 from cockpit.study.signals import gradient_trouble, rule_rows, summary
 from cockpit.study.types import Outcome, Question, StageInput, TrialSpec
@@ -51,35 +52,21 @@ def decide_sweep(inp: StageInput) -> Outcome:
     if chosen is not None:
         key = next(r["trial"] for r in rows if r["lr"] == chosen and r["verdict"] == "good")
         verdicts = ", ".join(f"{r['lr']:g} {r['verdict']}" for r in rows)
-        return Outcome(
-            "done",
+        return choose(
+            inp.trials[key],
             sop=SOP_SWEEP,
-            patch=inp.trials[key].patch,
-            candidate=key,
             evidence=evidence,
             reason=f"lr {chosen:g}: the smooth decline that ended lowest ({verdicts})",
         )
     troubled = [t for t in ran if gradient_trouble(t)]
     if troubled:
         lowest = min(troubled, key=lambda t: t.config.training.learning_rate)
-        what, got, notes = next_rung(inp, dict(lowest.patch))
-        evidence.append({"ladder": notes})
-        if what == "run":
-            return Outcome("run", sop=SOP_GRADIENT, trials=[got], evidence=evidence)
-        if what == "fixed":
-            return Outcome(
-                "done",
-                sop=SOP_GRADIENT,
-                patch=got.patch,
-                candidate=got.key,
-                evidence=[*evidence, summary(got)],
-                reason=f"every lr had gradient trouble; {got.key} ({notes[-1]['change']}) has none",
-            )
-        return Outcome(
-            "blocked",
-            sop=SOP_GRADIENT,
-            evidence=evidence,
-            reason="gradient trouble at every lr and on every rung of the ladder (lr x0.5, clipping, "
+        return gradient_ladder(
+            inp,
+            dict(lowest.patch),
+            evidence,
+            trouble="every lr had gradient trouble",
+            exhausted="gradient trouble at every lr and on every rung of the ladder (lr x0.5, clipping, "
             "alpha down): check the data and the model (stage 0) before going on",
         )
     if all(r["verdict"] == "too_low" for r in rows) and extra_up is None:
@@ -106,21 +93,13 @@ def decide_sweep(inp: StageInput) -> Outcome:
         f"No lr declined smoothly ({verdicts}). Carry on with lr {best['lr']:g}, "
         f"the trial that ended lowest ({best['loss_end']:.3g})?",
     )
-    answer = inp.answers.get(q.id)
-    if answer is None:
-        return Outcome("ask", sop=SOP_SWEEP, question=q, evidence=evidence)
-    if answer != "yes":
-        return Outcome(
-            "blocked",
-            sop=SOP_SWEEP,
-            evidence=evidence,
-            reason="no lr declined smoothly; the person declined the fallback",
-        )
-    return Outcome(
-        "done",
+    declined = "no lr declined smoothly; the person declined the fallback"
+    waiting = unless_yes(inp, q, sop=SOP_SWEEP, evidence=evidence, declined=declined)
+    if waiting is not None:
+        return waiting
+    return choose(
+        inp.trials[best["trial"]],
         sop=SOP_SWEEP,
-        patch=inp.trials[best["trial"]].patch,
-        candidate=best["trial"],
         evidence=evidence,
         reason=f"no smooth decline; lr {best['lr']:g} ended lowest (a person accepted it)",
     )

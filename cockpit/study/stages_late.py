@@ -5,7 +5,8 @@ from __future__ import annotations
 
 from typing import Any
 
-from cockpit.study.gradient import SOP_GRADIENT, next_rung
+from cockpit.study.gradient import gradient_ladder
+from cockpit.study.outcomes import unless_yes
 from cockpit.study.signals import final_eval_loss, gradient_trouble, rule_rows, series_ends, summary
 from cockpit.study.types import Outcome, Question, StageInput, TrialSpec
 
@@ -57,24 +58,12 @@ def decide_stability(inp: StageInput) -> Outcome:
     if all(i["ok"] for i in ind):
         return Outcome("done", sop=SOP_STABILITY, evidence=ind, reason=f"{inp.candidate.key}: all four indicators hold")
     if not ind[1]["ok"]:
-        what, got, notes = next_rung(inp, {})
-        ev = ind + [{"ladder": notes}]
-        if what == "run":
-            return Outcome("run", sop=SOP_GRADIENT, trials=[got], evidence=ev)
-        if what == "fixed":
-            return Outcome(
-                "done",
-                sop=SOP_GRADIENT,
-                patch=got.patch,
-                candidate=got.key,
-                evidence=ev + [summary(got)],
-                reason=f"gradient trouble on {inp.candidate.key}; {got.key} ({notes[-1]['change']}) has none",
-            )
-        return Outcome(
-            "blocked",
-            sop=SOP_GRADIENT,
-            evidence=ev,
-            reason="gradient trouble stands after lr x0.5, clipping and alpha down",
+        return gradient_ladder(
+            inp,
+            {},
+            ind,
+            trouble=f"gradient trouble on {inp.candidate.key}",
+            exhausted="gradient trouble stands after lr x0.5, clipping and alpha down",
         )
     failed = ", ".join(i["indicator"] for i in ind if not i["ok"])
     q = Question(
@@ -82,11 +71,9 @@ def decide_stability(inp: StageInput) -> Outcome:
         f"{inp.candidate.key} fails the stability check ({failed}). Go on to the final "
         "run anyway (the failures stay in the study's record)?",
     )
-    answer = inp.answers.get(q.id)
-    if answer is None:
-        return Outcome("ask", sop=SOP_STABILITY, question=q, evidence=ind)
-    if answer != "yes":
-        return Outcome("blocked", sop=SOP_STABILITY, evidence=ind, reason=f"unstable: {failed}")
+    waiting = unless_yes(inp, q, sop=SOP_STABILITY, evidence=ind, declined=f"unstable: {failed}")
+    if waiting is not None:
+        return waiting
     return Outcome("done", sop=SOP_STABILITY, evidence=ind, reason=f"fails {failed}; a person chose to go on")
 
 

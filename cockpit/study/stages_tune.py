@@ -6,6 +6,7 @@ from __future__ import annotations
 
 import math
 
+from cockpit.study.outcomes import choose, unless_yes
 from cockpit.study.signals import ENTROPY_RULES, gradient_trouble, rule_rows, score, series_ends, summary
 from cockpit.study.types import Outcome, Question, StageInput, TrialSpec
 
@@ -76,11 +77,9 @@ def decide_dropout(inp: StageInput) -> Outcome:
     resolved = [(t, s) for t, s, left in ran if not left and not gradient_trouble(t)]
     if resolved:
         t, s = min(resolved, key=lambda ts: (score(ts[1]), -(ts[1].get("entropy_end") or 0)))
-        return Outcome(
-            "done",
+        return choose(
+            t,
             sop=SOP_DROPOUT,
-            patch=t.patch,
-            candidate=t.key,
             evidence=evidence,
             reason=f"dropout {t.config.lora.lora_dropout:g} holds entropy "
             f"({s.get('entropy_start', math.nan):.3g} -> {s.get('entropy_end', math.nan):.3g}), "
@@ -92,16 +91,13 @@ def decide_dropout(inp: StageInput) -> Outcome:
         f"Entropy still collapses at dropout {last.config.lora.lora_dropout:g} "
         "(the data may be templated: see stage 0). Carry on with it and judge by the samples?",
     )
-    answer = inp.answers.get(q.id)
-    if answer is None:
-        return Outcome("ask", sop=SOP_DROPOUT, question=q, evidence=evidence)
-    if answer != "yes":
-        return Outcome("blocked", sop=SOP_DROPOUT, evidence=evidence, reason="entropy collapses at every dropout tried")
-    return Outcome(
-        "done",
+    declined = "entropy collapses at every dropout tried"
+    waiting = unless_yes(inp, q, sop=SOP_DROPOUT, evidence=evidence, declined=declined)
+    if waiting is not None:
+        return waiting
+    return choose(
+        last,
         sop=SOP_DROPOUT,
-        patch=last.patch,
-        candidate=last.key,
         evidence=evidence,
         reason=f"entropy not held; dropout {last.config.lora.lora_dropout:g} kept (a person accepted it)",
     )
@@ -179,11 +175,9 @@ def decide_alpha(inp: StageInput) -> Outcome:
     # Down is for rigid outputs or rising gradients: it may cost a little loss; up must earn its place.
     better = score(ts) < score(cs) if direction == "up" else score(ts) <= score(cs) * 1.05
     if ts["verdict"] == "good" and not trouble and better:
-        return Outcome(
-            "done",
+        return choose(
+            t,
             sop=SOP_ALPHA,
-            patch=t.patch,
-            candidate=t.key,
             evidence=evidence,
             reason=f"lora_alpha {new:g}: score {score(ts):.4g} vs {score(cs):.4g} at {alpha:g}",
         )

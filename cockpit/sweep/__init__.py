@@ -86,17 +86,10 @@ def write_summary(sweep_dir: Path, data: dict) -> None:
 
 
 def spawn_orchestrator(sweep_dir: Path) -> subprocess.Popen:
-    log = open(sweep_dir / "sweep.log", "ab")
-    proc = subprocess.Popen(
-        [sys.executable, "-m", "cockpit.sweep", str(sweep_dir)],
-        stdout=log,
-        stderr=subprocess.STDOUT,
-        stdin=subprocess.DEVNULL,
-        start_new_session=True,
-        env={**os.environ, "PYTHONUNBUFFERED": "1"},
-    )
-    log.close()
-    return proc
+    from cockpit.detached import append_fd, spawn_detached
+
+    argv = [sys.executable, "-m", "cockpit.sweep", str(sweep_dir)]
+    return spawn_detached(argv, append_fd(sweep_dir / "sweep.log"), env={**os.environ, "PYTHONUNBUFFERED": "1"})
 
 
 def main(cfg: RunConfig, *, lrs: str, steps: int, runs_dir: Path, headless: bool, theme: str | None) -> int:

@@ -57,12 +57,17 @@ class ControlActions:
     def action_samples(self) -> None:
         self._send("sample")
 
-    def action_stop(self) -> None:
+    def _send_if_confirmed(self, question: ConfirmModal, action: str) -> None:
+        """Ask `question`; send `action` once the answer is yes."""
+
         def done(ok: bool | None) -> None:
             if ok:
-                self._send("stop")
+                self._send(action)
 
-        self._open(
+        self._open(question, done)
+
+    def action_stop(self) -> None:
+        self._send_if_confirmed(
             ConfirmModal(
                 "Stop the run?",
                 f"The trainer saves a checkpoint and the adapter ({self.run_dir}/adapter), "
@@ -70,7 +75,7 @@ class ControlActions:
                 danger=True,
                 yes="Stop",
             ),
-            done,
+            "stop",
         )
 
     def action_merge(self) -> None:
@@ -79,12 +84,7 @@ class ControlActions:
         note = (
             "\nThe base was trained 4-bit: it is reloaded unquantized for the merge." if q in ("4bit", "8bit") else ""
         )
-
-        def done(ok: bool | None) -> None:
-            if ok:
-                self._send("merge")
-
-        self._open(
+        self._send_if_confirmed(
             ConfirmModal(
                 "Merge the adapter?",
                 f"source: a checkpoint saved now (step {self.history.step}), in {self.run_dir}/checkpoints\n"
@@ -92,7 +92,7 @@ class ControlActions:
                 f"The merge runs in its own process and is verified; training continues.{note}",
                 yes="Merge",
             ),
-            done,
+            "merge",
         )
 
     def action_apply_advice(self) -> None:

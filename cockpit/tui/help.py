@@ -29,55 +29,46 @@ NAMES = {
     "colon": ":",
 }
 
-# (title, [(actions sharing one row, what the row says)]) per mode. One row per key: pause and resume
-# are one key, `+` and `=` are one row.
-LIVE_GROUPS = [
-    (
-        "Control the run",
-        [
-            (("pause", "resume"), "pause / resume at the next step boundary"),
-            (("lr_half",), "learning rate x0.5"),
-            (("lr_double",), "learning rate x2"),
-            (("set_lr",), "set an exact learning rate (or a factor: x0.5)"),
-            (("save",), "save a checkpoint now"),
-            (("samples",), "generate samples now"),
-            (("stop",), "stop the run (asks first; saves the adapter)"),
-            (("merge",), "merge the adapter into the base (asks first)"),
-            (("apply_advice",), "apply the advisor's next action (asks first)"),
-        ],
-    ),
-]
-REPLAY_GROUPS = [
-    (
-        "Replay transport",
-        [
-            (("play",), "play / pause"),
-            (("step_back",), "one logged step back"),
-            (("step_fwd",), "one logged step forward"),
-            (("jump_back",), "10% back"),
-            (("jump_fwd",), "10% forward"),
-            (("faster",), "faster (1x .. 1000x)"),
-            (("slower",), "slower"),
-            (("to_start",), "to the start"),
-            (("to_end",), "to the end"),
-        ],
-    ),
-]
-VIEW_GROUP = (
-    "Views",
-    [
-        (("zoom",), "zoom the focused metric (full chart with axes and bands)"),
-        (("compare",), "compare this run with the other runs of its study or sweep"),
-        (("focus",), "move focus between metrics"),
-        (("log_filter",), "filter the event log by kind"),
-        (("all_samples",), "all samples"),
-        (("traceback",), "the last error's traceback"),
-        (("cycle_theme",), "cycle themes"),
-        (("help",), "help: the keys that apply now"),
-        (("command_palette",), "command palette: every command that applies now, by name"),
-        (("detach",), "detach: the cockpit closes, the trainer keeps running"),
-    ],
-)
+GROUPS = {
+    "Control the run": {
+        "pause/resume": "pause / resume at the next step boundary",
+        "lr_half": "learning rate x0.5",
+        "lr_double": "learning rate x2",
+        "set_lr": "set an exact learning rate (or a factor: x0.5)",
+        "save": "save a checkpoint now",
+        "samples": "generate samples now",
+        "stop": "stop the run (asks first; saves the adapter)",
+        "merge": "merge the adapter into the base (asks first)",
+        "apply_advice": "apply the advisor's next action (asks first)",
+    },
+    "Replay transport": {
+        "play": "play / pause",
+        "step_back": "one logged step back",
+        "step_fwd": "one logged step forward",
+        "jump_back": "10% back",
+        "jump_fwd": "10% forward",
+        "faster": "faster (1x .. 1000x)",
+        "slower": "slower",
+        "to_start": "to the start",
+        "to_end": "to the end",
+    },
+    "Views": {
+        "zoom": "zoom the focused metric (full chart with axes and bands)",
+        "compare": "compare this run with the other runs of its study or sweep",
+        "focus": "move focus between metrics",
+        "log_filter": "filter the event log by kind",
+        "all_samples": "all samples",
+        "traceback": "the last error's traceback",
+        "cycle_theme": "cycle themes",
+        "help": "help: the keys that apply now",
+        "command_palette": "command palette: every command that applies now, by name",
+        "detach": "detach: the cockpit closes, the trainer keeps running",
+    },
+}
+"""Each group's rows, `actions: what the row says`. One row per key: actions that share a key share a row
+(`pause/resume`), and an action's several keys (`+` and `=`) share its row."""
+LIVE_GROUPS = ("Control the run", "Views")
+REPLAY_GROUPS = ("Replay transport", "Views")
 
 
 def human_key(key: str) -> str:
@@ -111,10 +102,12 @@ def keys_by_action(screen) -> dict[str, list[str]]:
 
 
 def groups(screen) -> list[tuple[str, list[tuple[tuple[str, ...], str]]]]:
+    """(title, [(actions sharing one row, what the row says)]) for each group this screen shows."""
     own = getattr(screen, "HELP_GROUPS", None)  # a screen with keys of its own (the compare view)
     if own is not None:
         return own
-    return [*(REPLAY_GROUPS if screen.replay else LIVE_GROUPS), VIEW_GROUP]
+    titles = REPLAY_GROUPS if screen.replay else LIVE_GROUPS
+    return [(title, [(tuple(row.split("/")), what) for row, what in GROUPS[title].items()]) for title in titles]
 
 
 def rows(screen) -> list[tuple[str, str, str, str]]:

@@ -46,16 +46,9 @@ def running_pid(study_dir: Path) -> int | None:
 
 def continue_study(study_dir: Path) -> subprocess.Popen:
     """`cockpit study DIR --auto` in its own session (closing the cockpit or SSH does not stop it)."""
-    log = open(study_dir / STUDY_LOG, "ab")  # noqa: SIM115 - handed to the child, closed here right after
-    try:
-        proc = subprocess.Popen(
-            [sys.executable, "-m", "cockpit.cli", "study", str(study_dir), "--auto"],
-            stdin=subprocess.DEVNULL,
-            stdout=log,
-            stderr=subprocess.STDOUT,
-            start_new_session=True,
-        )
-    finally:
-        log.close()
+    from cockpit.detached import append_fd, spawn_detached
+
+    argv = [sys.executable, "-m", "cockpit.cli", "study", str(study_dir), "--auto"]
+    proc = spawn_detached(argv, append_fd(study_dir / STUDY_LOG))
     threading.Thread(target=proc.wait, name="reap-study", daemon=True).start()  # no zombie when it ends
     return proc

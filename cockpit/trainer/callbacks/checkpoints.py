@@ -3,13 +3,13 @@
 from __future__ import annotations
 
 import os
-import subprocess
 import sys
 from pathlib import Path
 from typing import Any
 
 from transformers import TrainerCallback
 
+from cockpit.detached import spawn_detached
 from cockpit.trainer.callbacks.run_control import RunControl
 
 
@@ -76,7 +76,6 @@ class MergeOnSaveCallback(TrainerCallback):
         from cockpit.rundir import open_run_file  # never through a link planted as merge.log
 
         rd = self.run.rd
-        log = os.fdopen(open_run_file(rd.path / "merge.log", os.O_WRONLY | os.O_APPEND | os.O_CREAT, 0o644), "ab")
         argv = [sys.executable, "-m", "cockpit.merge", str(rd.path), "--checkpoint", str(step)]
         value = cmd.get("value")
         value = {"dtype": value} if isinstance(value, str) else value  # validated: a dtype or {dtype, out}
@@ -84,12 +83,5 @@ class MergeOnSaveCallback(TrainerCallback):
             for k in ("dtype", "out"):
                 if value.get(k):
                     argv += [f"--{k}", str(value[k])]
-        subprocess.Popen(
-            argv,
-            stdout=log,
-            stderr=subprocess.STDOUT,
-            stdin=subprocess.DEVNULL,
-            start_new_session=True,
-            env={**os.environ, "COCKPIT_MERGE_FROM_TRAINER": "1"},
-        )
-        log.close()
+        log = open_run_file(rd.path / "merge.log", os.O_WRONLY | os.O_APPEND | os.O_CREAT, 0o644)
+        spawn_detached(argv, log, env={**os.environ, "COCKPIT_MERGE_FROM_TRAINER": "1"})
