@@ -13,6 +13,7 @@ from dataclasses import dataclass, field
 from statistics import median
 from typing import Any
 
+from cockpit.advisor.jump_window import jump_window
 from cockpit.config import GuardConfig
 from cockpit.thresholds import Thresholds
 
@@ -28,15 +29,6 @@ class GuardDecision:
 
 def _bad(x: Any) -> bool:
     return isinstance(x, (int, float)) and not math.isfinite(x)
-
-
-def jump_window(mixed: bool) -> tuple[int, int]:
-    """(points in the loss_jump reference, fewest before it judges). A run with data.general_mix logs a
-    bimodal loss: a batch that draws general rows logs the general set's loss, several times a learnt
-    task's, and the median of ten would stop a healthy run. Its reference is the highest of the last 50
-    instead, judged from 20 on: a window of 50 with no general batch at mix 0.1 (a third of 4-row
-    batches draw one) is a one-in-10^9 event, where one of 10 happened every few hundred steps."""
-    return (50, 20) if mixed else (10, 5)
 
 
 class GuardWindow:

@@ -6,7 +6,7 @@ import numpy as np
 
 from cockpit.advisor import actions
 from cockpit.advisor.context import Context, median, window_ends
-from cockpit.advisor.guards import jump_window
+from cockpit.advisor.jump_window import jump_window
 from cockpit.advisor.registry import Hit, Rule, fmt, hit_at, nonfinite_rule, over_window, registrar
 
 RULES: list[Rule] = []
