@@ -556,3 +556,18 @@ async def test_the_cockpit_opens_with_the_good_themes_and_says_which_file_it_ref
         assert app.theme == "mine" and "broken" not in app.theme_names
         toasts = [n.message for n in app._notifications]
         assert any(f"{d / 'broken.tcss'}:2: $error: 'not-a-colour' is not a colour" in m for m in toasts), toasts
+
+
+def test_the_repositorys_theme_files_say_what_the_builtin_palettes_say():
+    """The package carries the three palettes for installs without the repository; the files in themes/
+    are what a user copies and edits. Neither may drift from the other."""
+    from pathlib import Path
+
+    from textual.theme import Theme
+
+    from cockpit.tui.themes import BUILTIN, parse_theme
+
+    files = sorted((Path(__file__).resolve().parents[1] / "themes").glob("*.tcss"))
+    assert [f.stem for f in files] == sorted(BUILTIN)
+    for f in files:
+        assert parse_theme(f) == Theme(name=f.stem, **BUILTIN[f.stem]), f.name

@@ -1,16 +1,16 @@
-"""The cockpit's themes: palettes read from `*.tcss` files, registered as Textual `Theme` objects.
+"""The cockpit's themes: palettes read from `themes/*.tcss`, registered as Textual `Theme` objects.
 
-A theme file is a list of TCSS variables, one a line (the format: palettes/README.md):
+A theme file is a list of TCSS variables, one a line (the format: themes/README.md):
 
     $primary: #5fafff;      a colour: #rgb, #rrggbb, rgb(...), hsl(...) or a colour name
     $dark: true;            true or false
     $footer-key-foreground: #ffaf5f;   any other variable: passed on to Textual as it is
 
 The stylesheet is shared and refers only to variables (`$success`, `$warning`, `$error` for the bands),
-so a theme is a palette, not a copy of the CSS. The built-in palettes are files too, shipped in the
-package (`palettes/`); the user's are in `~/.config/lora-cockpit/themes/`. A file that is not in the
-format is refused, with a message that names the file, the line and the field; the other themes load
-all the same.
+so a theme is a palette, not a copy of the CSS. Files are looked up in the repository's `themes/` and in
+`~/.config/lora-cockpit/themes/`; the three built-in palettes below are the fallback when the package
+is installed without the repository. A file that is not in the format is refused, with a message that
+names the file, the line and the field; the other themes load all the same.
 """
 
 from __future__ import annotations
@@ -22,9 +22,34 @@ from pathlib import Path
 from textual.color import Color, ColorParseError
 from textual.theme import Theme
 
-PALETTES = Path(__file__).resolve().parent / "palettes"
-BUILTIN = ("cockpit-dark", "cockpit-light", "cockpit-contrast")
-"""The palettes in PALETTES, shipped with the package, in the order `t` cycles them."""
+PALETTES = """
+field       cockpit-dark  cockpit-light  cockpit-contrast
+primary     #5fafff       #005fd7        #ffffff
+secondary   #87d7af       #008787        #00afff
+accent      #ffaf5f       #af5f00        #ffff00
+foreground  #e4e4e4       #1c1c1c        #ffffff
+background  #121212       #f5f5f5        #000000
+surface     #1c1c1c       #ffffff        #000000
+panel       #303030       #d0d0d0        #808080
+success     #5fd75f       #008700        #00afff
+warning     #ffd75f       #af8700        #ffaf00
+error       #ff5f5f       #d70000        #ff00ff
+dark        true          false          true
+"""
+"""The built-in palettes side by side, one column each: the fallback when the package is installed
+without the repository's themes/ (whose files say the same; a test keeps them equal)."""
+
+
+def _builtin() -> dict[str, dict[str, object]]:
+    header, *rows = (line.split() for line in PALETTES.strip().splitlines())
+    out: dict[str, dict[str, object]] = {name: {} for name in header[1:]}
+    for field, *values in rows:
+        for name, value in zip(header[1:], values):
+            out[name][field] = value == "true" if field == "dark" else value
+    return out
+
+
+BUILTIN = _builtin()
 COLOURS = {
     "primary",
     "secondary",
@@ -52,10 +77,10 @@ class ThemeError(ValueError):
         super().__init__(f"{where}: " + (f"${field}: " if field else "") + problem)
 
 
-def theme_files() -> list[Path]:
-    """The built-in palettes, then the user's files: a later file replaces an earlier one of its name."""
+def theme_dirs() -> list[Path]:
+    repo = Path(__file__).resolve().parents[2] / "themes"
     user = Path(os.environ.get("XDG_CONFIG_HOME") or Path.home() / ".config") / "lora-cockpit" / "themes"
-    return [PALETTES / f"{name}.tcss" for name in BUILTIN] + (sorted(user.glob("*.tcss")) if user.is_dir() else [])
+    return [repo, user]
 
 
 def parse_theme(path: Path) -> Theme:
@@ -98,15 +123,17 @@ def parse_theme(path: Path) -> Theme:
 
 
 def load_themes_checked() -> tuple[list[Theme], list[ThemeError]]:
-    """The built-in palettes, then every user theme file (one overrides a built-in of its name), and the
+    """The built-in palettes, then every theme file (a file overrides a built-in of its name), and the
     files refused: a broken user theme must not stop the cockpit, nor pass unsaid."""
-    found: dict[str, Theme] = {}
+    found: dict[str, Theme] = {name: Theme(name=name, **vals) for name, vals in BUILTIN.items()}
     refused: list[ThemeError] = []
-    for f in theme_files():
-        try:
-            found[f.stem] = parse_theme(f)
-        except ThemeError as e:
-            refused.append(e)
+    for d in theme_dirs():
+        if d.is_dir():
+            for f in sorted(d.glob("*.tcss")):
+                try:
+                    found[f.stem] = parse_theme(f)
+                except ThemeError as e:
+                    refused.append(e)
     return list(found.values()), refused
 
 
