@@ -42,13 +42,22 @@ def fill(mnt: Path) -> Path:
                 return filler
 
 
-def full_during(rd: Path, mnt: Path, seconds: float) -> None:
-    """Pause the run, fill the disk, resume it and let it train on the full disk for `seconds`, then free
-    the space: the full stretch falls mid-run however fast this machine trains."""
+def step_seconds(rd: Path) -> float:
+    """Wall time per step over the last logged steps: how fast the trainer goes on this machine now."""
+    ts = [(e["step"], e["t"]) for e in events(rd) if e["kind"] == "metrics"][-6:]
+    return (ts[-1][1] - ts[0][1]) / max(1, ts[-1][0] - ts[0][0])
+
+
+def full_during(rd: Path, mnt: Path, seconds: float, steps: int = 0) -> None:
+    """Pause the run, fill the disk, resume it and let it train on the full disk for `seconds`, and at
+    least as long as `steps` steps take at the pace measured before (so that a save falls inside the full
+    stretch on a loaded machine too), then free the space: the full stretch falls mid-run however fast
+    this machine trains."""
+    hold = max(seconds, 2.0 * steps * step_seconds(rd))
     cockpit("ctl", str(rd), "pause", check=True)
     filler = fill(mnt)
     cockpit("ctl", str(rd), "resume", "--no-wait", check=True)
-    time.sleep(seconds)
+    time.sleep(hold)
     filler.unlink()
 
 
@@ -74,7 +83,8 @@ def test_disk_full_mid_run_then_space_returns(small_fs, tmp_path):
     cockpit("run", str(cfg), "--detach", "--run-dir", str(rd), check=True)
     wait_for(rd, lambda e: e["kind"] == "checkpoint" and e["step"] >= 10, what="checkpoint 10")
     pid = trainer_pid(rd)
-    full_during(rd, small_fs, seconds=6)  # saves fail, events and trainer.log writes are refused meanwhile
+    # saves fail, events and trainer.log writes are refused meanwhile; two saves' worth of steps at least
+    full_during(rd, small_fs, seconds=6, steps=2 * 5)
     assert pid_alive(pid), "the trainer died on the full disk"
     at_full = paused_at(rd)
     wait_exit(pid)
