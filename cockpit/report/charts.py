@@ -10,6 +10,7 @@ from typing import Any
 
 import numpy as np
 
+from cockpit.bands import ranges
 from cockpit.columns import finite
 from cockpit.downsample import minmax_points
 from cockpit.history import History
@@ -38,7 +39,8 @@ class Line:
 
 @dataclass
 class Band:
-    """A shaded y range: where a value stops being normal (grad_norm, memory)."""
+    """A shaded y range from one of the cockpit's band lines to the next (grad_norm, memory); `name` is
+    the line's at its low edge."""
 
     lo: float
     hi: float
@@ -123,24 +125,21 @@ def eval_line(h: History, key: str = "eval_loss", run: int = 0) -> Line | None:
     return Line(key, s_out, v_out, None, "eval", run)
 
 
+def bands_of(key: str, th: Thresholds, total: float | None = None) -> list[Band]:
+    """The ranges the cockpit's charts draw lines at (`cockpit.bands`), shaded, in display units."""
+    return [Band(lo, hi, name, severity) for lo, hi, name, severity in ranges(key, th, total)]
+
+
 def grad_norm_bands(th: Thresholds) -> list[Band]:
-    return [
-        Band(th.grad_norm_low, th.grad_norm_high, "normal", "ok"),
-        Band(th.grad_norm_high, th.grad_norm_danger, "high", "warn"),
-        Band(th.grad_norm_danger, th.grad_norm_explosion, "precursor", "danger"),
-        Band(th.grad_norm_explosion, math.inf, "explosion", "critical"),
-    ]
+    return bands_of("grad_norm", th)
 
 
 def memory_bands(h: History, th: Thresholds) -> list[Band]:
+    """Against the device's memory only: a process's RAM has no limit worth a line."""
     total = h.last("mem_total")
     if h.mem_kind != "vram" or not total == total or not total:
         return []
-    g = total / scale_for("mem_used")
-    return [
-        Band(g * th.memory_warn, g * th.memory_danger, "thin headroom", "warn"),
-        Band(g * th.memory_danger, g, "near the limit", "danger"),
-    ]
+    return bands_of("mem_used", th, total / scale_for("mem_used"))
 
 
 def marks_of(h: History) -> list[Mark]:
