@@ -1,11 +1,15 @@
-"""The report shades the cockpit's own bands (cockpit.bands)."""
+"""The report shades the cockpit's own bands (cockpit.bands), and its smoothing is the EMA it says."""
 
 from __future__ import annotations
 
 import math
+import random
+
+import numpy as np
+import pytest
 
 from cockpit import bands
-from cockpit.report.charts import grad_norm_bands, memory_bands, run_charts
+from cockpit.report.charts import ema, ema_at, grad_norm_bands, memory_bands, run_charts
 from cockpit.report.text import caption
 from cockpit.thresholds import Thresholds
 
@@ -44,3 +48,41 @@ def test_report_bands_are_the_cockpits_lines(tmp_path):
     assert "warn at 12.0 GiB" in text and "danger at 21.6 GiB" in text  # 24 GiB x 0.5, x 0.9
     h.mem_kind = "ram"  # a process's RAM has no limit to draw
     assert memory_bands(h, th) == []
+
+
+def _ema_loop(values, span):
+    """The definition: one point at a time, non-finite points skipped."""
+    alpha = 2.0 / (span + 1.0)
+    out, acc, weight = [], 0.0, 0.0
+    for v in values:
+        if math.isfinite(v):
+            acc = (1 - alpha) * acc + alpha * v
+            weight = (1 - alpha) * weight + alpha
+        out.append(acc / weight if weight else float("nan"))
+    return out
+
+
+@pytest.mark.parametrize("span", [1.0, 1.5, 2.0, 9.0, 50.0])
+def test_vectorised_ema_is_the_loop(span):
+    rng = random.Random(int(span * 10))
+    # long enough to cross several chunks at span 1.5 (a chunk of ~210 points) and 2
+    xs = [rng.lognormvariate(0, 1) for _ in range(3000)]
+    for i in rng.sample(range(3000), 40):
+        xs[i] = rng.choice([math.nan, math.inf, 1e6])
+    xs[0] = math.nan
+    got, want = ema(xs, span), _ema_loop(xs, span)
+    assert math.isnan(got[0]) and got[1:] == pytest.approx(want[1:], rel=1e-9)
+    fin = np.array([x for x in xs if math.isfinite(x)])
+    at = np.array(sorted(rng.sample(range(len(fin)), 50)))
+    assert ema_at(fin, span, at).tolist() == pytest.approx([_ema_loop(fin.tolist(), span)[i] for i in at], rel=1e-9)
+
+
+def test_a_constant_smoothed_to_within_rounding_gets_the_constants_axis():
+    """Constant tokens/s of 8192 smoothed to 8192.00000000001 gave six ticks all labelled 8,192."""
+    from cockpit.report.units import linear_ticks
+
+    assert (
+        linear_ticks(8192.0, 8192.00000000001)
+        == linear_ticks(8192.0, 8192.0)
+        == (7000, 9500, [7000, 7500, 8000, 8500, 9000, 9500])
+    )
