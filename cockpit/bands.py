@@ -1,5 +1,6 @@
 """Danger bands per metric, from the run's thresholds (the SOP's defaults): which band a value is in,
-and the lines a chart draws at the band edges. Pure: no Textual.
+the lines a chart draws at the band edges (the live charts), and the ranges between them a report
+shades. Pure: no Textual.
 
 A band is a severity, or "none" for a metric without bands (or no value); each has a symbol as well as
 a colour (cockpit.severity): ✓ ok, ▲ warn, ✖ danger, ☠ critical.
@@ -73,3 +74,13 @@ def lines(metric: str, th: Thresholds, total: float | None = None) -> list[tuple
 
 LINE_SEVERITY = {"normal max": "warn", "warn": "warn", "danger": "danger", "explosion": "critical"}
 """The band a chart colours above each edge `lines` names."""
+
+
+def ranges(metric: str, th: Thresholds, total: float | None = None) -> list[tuple[float, float, str, str]]:
+    """(low, high, line name, band) of each range a chart shades: from each of `lines` to the next, the
+    last up to the metric's ceiling (the device's memory; none for the others). Named by the line it
+    starts at, so a shaded chart and a chart of lines say the same words."""
+    edges = lines(metric, th, total)
+    ceiling = total if metric == "mem_used" and total else math.inf
+    highs = [v for v, _ in edges[1:]] + [ceiling]
+    return [(v, hi, name, LINE_SEVERITY[name]) for (v, name), hi in zip(edges, highs)]

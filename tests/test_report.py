@@ -41,7 +41,7 @@ def test_report_on_our_run_lists_actions_and_bands(tmp_path):
     out = r.stdout
     assert "trainable params" in out and "16,384" in out and "best loss" in out
     assert "scale_lr acked: lr 2e-4 -> 1e-4" in out and "checkpoint" in out
-    assert "horizontal lines: high from 5, precursor from 10" in out and "off the chart: explosion from 50" in out
+    assert "horizontal lines: normal max at 5, danger at 10" in out and "off the chart: explosion at 50" in out
     html = (tmp_path / "r.html").read_text()
     assert "stroke-dasharray" in html and "explosion" in html
 
@@ -130,7 +130,7 @@ def test_html_report_ticks_units_eval_bands_spans_and_labelled_marks(tmp_path):
     loss = charts["loss"]
     assert [ln.kind for ln in loss.lines] == ["train", "eval"] and loss.lines[1].steps == [15, 30, 45, 60]
     assert loss.lines[0].smooth is not None and len(loss.lines[0].smooth) == len(loss.lines[0].values)
-    assert charts["grad_norm"].log_y and [b.lo for b in charts["grad_norm"].bands] == [0.1, 5.0, 10.0, 50.0]
+    assert charts["grad_norm"].log_y and [b.lo for b in charts["grad_norm"].bands] == [5.0, 10.0, 50.0]
     assert max(charts["mem_used"].lines[0].values) < 24  # GiB, not bytes
     assert [(s.first, s.last, s.label) for s in charts["grad_norm"].spans] == [(40, 42, "grad_norm_precursor")]
     assert not charts["loss"].spans  # a grad_norm finding is shaded on the grad_norm chart only

@@ -19,8 +19,7 @@ td.name{white-space:nowrap}tr.run td{border-bottom:none}tr.sub td{color:#555;fon
 def key_html() -> str:
     """The legend shared by every chart: what the shades and the vertical lines mean."""
     shades = [
-        ("ok", "normal band"),
-        ("warn", "warning band / finding"),
+        ("warn", "warn band (above normal max) / finding"),
         ("danger", "danger band / finding"),
         ("critical", "explosion / critical finding"),
     ]

@@ -9,7 +9,7 @@ from html import escape
 from typing import Any
 
 from cockpit.report.charts import Chart, Line, mark_groups
-from cockpit.report.units import fmt_tick, linear_ticks, log_step, log_ticks
+from cockpit.report.units import fmt_tick, fmt_value, linear_ticks, log_step, log_ticks
 
 SEVERITY_COLOR = {"ok": "#2e9e44", "warn": "#d7a700", "danger": "#e05a00", "critical": "#b00000"}
 MARK_COLOR = {"ack": "#3b6fd6", "guard": "#b00000", "checkpoint": "#4a7f3a", "merge": "#7b3fb0"}
@@ -96,6 +96,7 @@ def svg_chart(c: Chart, w: int = 860, h: int = 280, names: dict[int, str] | None
 
 
 def _bands(c: Chart, f: Frame) -> list[str]:
+    """Each range shaded, the line it starts at drawn and named as the cockpit's charts name it."""
     out = []
     for b in c.bands:
         top, bottom = min(b.hi, f.hi), max(b.lo, f.lo)
@@ -105,10 +106,12 @@ def _bands(c: Chart, f: Frame) -> list[str]:
         color = SEVERITY_COLOR[b.severity]
         out.append(
             _tinted(
-                f.x0, f"{ya:.1f}", f.x1 - f.x0, f"{yb - ya:.1f}", color, 0.07 if b.severity == "ok" else 0.13, b.name
+                f.x0, f"{ya:.1f}", f.x1 - f.x0, f"{yb - ya:.1f}", color, 0.13, f"{b.name} at {fmt_value(b.lo, c.unit)}"
             )
         )
-        out.append(_label(f.x1 + 6, f"{min(yb - 3, (ya + yb) / 2 + 4):.1f}", 11, color, b.name))
+        if b.lo >= f.lo:
+            out.append(f'<line x1="{f.x0}" x2="{f.x1}" y1="{yb:.1f}" y2="{yb:.1f}" stroke="{color}" stroke-width="1"/>')
+        out.append(_label(f.x1 + 6, f"{yb - 3:.1f}", 11, color, b.name))
     return out
 
 

@@ -5,7 +5,7 @@ from __future__ import annotations
 import math
 import re
 
-from cockpit.report.charts import Chart, mark_groups
+from cockpit.report.charts import Band, Chart, mark_groups
 from cockpit.report.model import Report
 from cockpit.report.units import fmt_tick, fmt_value, linear_ticks, log_step, log_ticks
 from cockpit.severity import ICON
@@ -72,10 +72,9 @@ def chart_text(c: Chart, width: int, height: int = 12, smoothed: bool = False, p
 
 
 def _visible_bands(c: Chart, top: float) -> list[float]:
-    """The band edges worth a horizontal line: those up to twice the highest value (an explosion bound
-    of 50 would squash a run that never passed 2)."""
-    edges = sorted({b.lo for b in c.bands if b.severity != "ok"})
-    return [y for y in edges if y <= top * 2]
+    """The band lines worth drawing: those up to twice the highest value (an explosion bound of 50 would
+    squash a run that never passed 2)."""
+    return [y for y in sorted({b.lo for b in c.bands}) if y <= top * 2]
 
 
 def _mark_steps(c: Chart) -> list[int]:
@@ -83,24 +82,25 @@ def _mark_steps(c: Chart) -> list[int]:
 
 
 def caption(c: Chart, smoothed: bool = False) -> str:
-    """What the lines on a text chart are: band edges with their values, markers with their steps."""
+    """What the lines on a text chart are: band lines by the cockpit's names with their values, markers
+    with their steps."""
     parts = []
     top = max((v for ln in c.lines for v in ln.values), default=0.0)
-    names = {round(b.lo, 12): b.name for b in c.bands}
     edges = _visible_bands(c, top)
     if edges:
-        parts.append(
-            "horizontal lines: "
-            + ", ".join(f"{names.get(round(y, 12), '')} from {fmt_value(y, c.unit)}" for y in edges)
-        )
-    hidden = [b for b in c.bands if b.severity != "ok" and b.lo not in edges]
+        parts.append("horizontal lines: " + ", ".join(_at(b, c.unit) for b in c.bands if b.lo in edges))
+    hidden = [b for b in c.bands if b.lo not in edges]
     if hidden:
-        parts.append("off the chart: " + ", ".join(f"{b.name} from {fmt_value(b.lo, c.unit)}" for b in hidden))
+        parts.append("off the chart: " + ", ".join(_at(b, c.unit) for b in hidden))
     if c.marks:
         parts.append("vertical lines: " + "; ".join(f"step {s} {label}" for s, _, label in mark_groups(c.marks)))
     if smoothed:
         parts.append("lines are smoothed (EMA)")
     return "\n".join("  " + p for p in parts)
+
+
+def _at(b: Band, unit: str | None) -> str:
+    return f"{b.name} at {fmt_value(b.lo, unit)}"
 
 
 def _sections(r: Report, width: int):

@@ -73,7 +73,8 @@ def nice_step(span: float, target: int = 5) -> float:
 
 def linear_ticks(lo: float, hi: float, target: int = 5) -> tuple[float, float, list[float]]:
     """(axis low, axis high, ticks): the range widened to round values that hold [lo, hi]."""
-    if hi <= lo:
+    if hi - lo <= 1e-9 * max(abs(lo), abs(hi)):  # one value, give or take rounding: pad around it
+        hi = lo
         pad = max(abs(lo) * 0.1, 1e-12) if lo else 1.0
         lo, hi = lo - pad, hi + pad
     if not math.isfinite(hi - lo):  # values near the float limits: no round numbers to find
