@@ -105,3 +105,19 @@ def test_prefold_keeps_the_events_only_where_the_per_event_path_may_need_them():
     for ev in evs:
         one.add(ev)
     _assert_same(History().extend_prefolded(prefold(evs)), one)
+
+
+def test_columns_of_rows_that_lack_keys_or_hold_none():
+    """The column path for a log written before a metric existed (the key in no row), a metric logged on
+    some steps only, and a None in a key the first row holds: NaN where there is no number."""
+    import math
+
+    from cockpit.columns import columns_of
+
+    rows = [{"loss": 1.0 + i, "grad_norm": 0.5, **({"eval": 3.0} if i == 2 else {})} for i in range(4)]
+    loss, gn, ev, absent = (list(c) for c in columns_of(rows, ["loss", "grad_norm", "eval", "update_ratio"]))
+    assert loss == [1.0, 2.0, 3.0, 4.0] and gn == [0.5] * 4
+    assert [math.isnan(x) for x in ev] == [True, True, False, True] and ev[2] == 3.0
+    assert len(absent) == 4 and all(math.isnan(x) for x in absent)
+    rows[1]["grad_norm"] = None
+    assert math.isnan(columns_of(rows, ["loss", "grad_norm"])[1][1]) and columns_of(rows, ["loss"])[0][3] == 4.0

@@ -74,7 +74,7 @@ def render_html(r: CompareReport) -> str:
         f"<h1>Compare: {e(r.title)}</h1><h2>Runs ({len(r.runs)})</h2><table>{head}{rows}</table>{notes}"
         f"<h2>Config difference</h2>{diff}<h2>Charts</h2>"
         "<p>One colour per run. Thick lines are smoothed (EMA) over the faint raw values; eval loss is dashed "
-        "with a dot at each evaluation. grad_norm's shades are the SOP's bands: normal (green), high (yellow), "
-        f"explosion precursor (orange), explosion (red).</p>{charts}{missing}"
+        "with a dot at each evaluation. grad_norm's shades are the cockpit's bands, each from its line up: "
+        f"normal max, danger (the explosion precursor), explosion.</p>{charts}{missing}"
     )
     return page(f"Compare: {r.title}", body)

@@ -9,7 +9,6 @@ from array import array
 from collections.abc import Iterable, Iterator
 from contextlib import contextmanager
 from dataclasses import dataclass, field
-from itertools import repeat
 from typing import Any
 
 from cockpit import columns
@@ -91,9 +90,7 @@ def metrics_block(batch: list[dict[str, Any]]) -> MetricsBlock:
     t_first, t_last = batch[0].get("t"), batch[-1].get("t")
     if len(batch) < 64 or not strictly_increasing_ints(steps, None):
         return MetricsBlock(batch, t_first, t_last)
-    table = columns.table(batch, SERIES_KEYS)  # every key in every row (our own logs): one C pass per row
-    if table is None:
-        table = [columns.floats(list(map(dict.get, batch, repeat(k)))) for k in SERIES_KEYS]
+    table = columns.columns_of(batch, SERIES_KEYS)
     nonfinite = {}
     for k in ("loss", "grad_norm"):
         bad = [i for i in columns.nonfinite_positions(table[SERIES_KEYS.index(k)], 0) if batch[i].get(k) is not None]

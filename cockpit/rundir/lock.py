@@ -11,7 +11,6 @@ from __future__ import annotations
 
 import fcntl
 import os
-import socket
 from pathlib import Path
 
 from cockpit.rundir.layout import RunDir, open_run_file
@@ -106,6 +105,8 @@ def acquire_lock(rd: RunDir, pid: int | None = None, role: str = "") -> str | No
 
 
 def _write_lock(fd: int, pid: int, role: str) -> None:
+    import socket  # here: every reader imports this package, only writers take the lock (3 ms)
+
     text = f"{pid} {socket.gethostname()}{' ' + role if role else ''}\n".encode()
     os.pwrite(fd, text.ljust(80), 0)  # one write, padded over the old text: a reader never sees it empty
     os.ftruncate(fd, len(text))
