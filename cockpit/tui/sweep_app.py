@@ -32,6 +32,7 @@ VERDICT_STYLE = {
 class TrialColumn(Vertical, can_focus=True):
     DEFAULT_CSS = """
     TrialColumn { border: round $panel-lighten-2; height: 100%; }
+    TrialColumn:light { border: round $panel-darken-1; }
     TrialColumn:focus-within, TrialColumn:focus { border: double $accent; }
     TrialColumn MetricPanel { height: 4; }
     TrialColumn .verdict { height: 3; padding: 0 1; }

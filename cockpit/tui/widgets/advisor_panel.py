@@ -13,6 +13,7 @@ from cockpit.tui.widgets.panel import Panel
 class AdvisorPanel(Panel):
     DEFAULT_CSS = """
     AdvisorPanel { border: round $panel-lighten-2; padding: 0 1; height: 9; }
+    AdvisorPanel:light { border: round $panel-darken-1; }
     AdvisorPanel.-danger { border: heavy $error; }
     AdvisorPanel.-warn { border: round $warning; }
     """

@@ -54,6 +54,7 @@ class MetricPanel(Widget, can_focus=True):
 
     DEFAULT_CSS = """
     MetricPanel { height: 5; border: round $panel-lighten-2; padding: 0 1; text-wrap: nowrap; text-overflow: ellipsis; }
+    MetricPanel:light { border: round $panel-darken-1; }  /* lighten-2 of a light panel is the background */
     MetricPanel:focus { border: double $accent; }  /* not only a colour: the focus shows in any terminal */
     MetricPanel.-band-warn { border: round $warning; }
     MetricPanel.-band-danger { border: heavy $error; }

@@ -76,6 +76,7 @@ def lora_variants(lora: dict) -> str:
 class RunPanel(Panel):
     DEFAULT_CSS = """
     RunPanel { border: round $panel-lighten-2; padding: 0 1; height: 11; }
+    RunPanel:light { border: round $panel-darken-1; }
     RunPanel.-crashed { border: heavy $error; }
     """
 

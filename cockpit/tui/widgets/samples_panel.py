@@ -10,6 +10,7 @@ from cockpit.tui.widgets.panel import Panel
 class SamplesPanel(Panel):
     DEFAULT_CSS = """
     SamplesPanel { border: round $panel-lighten-2; padding: 0 1; height: 1fr; min-height: 3; }
+    SamplesPanel:light { border: round $panel-darken-1; }
     """
 
     def show(self, samples: list[dict], *, can_ask: bool = True) -> None:
