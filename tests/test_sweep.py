@@ -141,3 +141,15 @@ def test_verdict_good_and_too_high_unchanged():
     assert good["verdict"] == "good"
     hot = trial_verdict(*_trial([3.0 - i / 10 if i < 25 else 0.01 for i in range(60)]))
     assert hot["verdict"] == "too_high" and hot["evidence"][0]["rule"] == "loss_collapse"
+
+
+def test_two_sweeps_started_in_the_same_second_get_their_own_directories(tmp_path):
+    """The sweep named its directory by the second and failed with FileExistsError on the second one."""
+    from cockpit.config import RunConfig
+    from cockpit.sweep import create
+
+    cfg = RunConfig()
+    first, second = (create(cfg, [1e-4, 2e-4], 20, tmp_path) for _ in range(2))
+    assert first != second and first.is_dir() and second.is_dir()
+    if second.name.startswith(first.name):  # the same second (nearly always): numbered, not refused
+        assert second.name == first.name + "-2"

@@ -19,7 +19,6 @@ import os
 import subprocess
 import sys
 import time
-from datetime import datetime
 from pathlib import Path
 
 import yaml
@@ -27,6 +26,7 @@ import yaml
 from cockpit.config import RunConfig
 from cockpit.run_groups import PLAN_FILE, SWEEP_FILE
 from cockpit.run_groups import read_sweep_summary as read_summary
+from cockpit.rundir import unused_stamped_path
 
 
 class SweepError(Exception):
@@ -57,8 +57,7 @@ def trial_name(lr: float) -> str:
 
 
 def create(cfg: RunConfig, lrs: list[float], steps: int, runs_dir: Path) -> Path:
-    stamp = datetime.now().strftime("%Y%m%d-%H%M%S")
-    sweep_dir = runs_dir / f"{cfg.name}-sweep-{stamp}"
+    sweep_dir = unused_stamped_path(runs_dir, f"{cfg.name}-sweep")  # two sweeps in one second: -2
     sweep_dir.mkdir(parents=True, exist_ok=False)
     os.chmod(sweep_dir, 0o700)
     plan = {"lrs": lrs, "steps": steps, "config": cfg.model_dump(mode="json")}
