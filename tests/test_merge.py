@@ -148,3 +148,36 @@ def test_merge_from_the_cockpit_key_while_training_continues(tmp_path):
     assert (rd / "merged" / "merge.json").exists()
     cockpit("ctl", str(rd), "stop", check=True)
     wait_for(rd, state_is("stopped"))
+
+
+async def test_m_on_a_run_that_is_over_merges_it_from_the_cockpit(tmp_path):
+    """`m` sent a command to the trainer, so on a finished run it was greyed ("the run is over") and the
+    user had to know `cockpit merge`. Now the cockpit starts the merge itself and its events show."""
+    from cockpit.tui.app import CockpitApp
+    from cockpit.tui.sources import LiveSource
+
+    cfg = demo_yaml(tmp_path, training__max_steps=4, training__save_steps=0, samples__every=0)
+    r = cockpit("run", str(cfg), "--headless", "--runs-dir", str(tmp_path / "runs"), timeout=300)
+    assert r.returncode == 0, r.stdout + r.stderr
+    rd = next((tmp_path / "runs").iterdir())
+    app = CockpitApp(LiveSource(rd, poll=0.05), run_dir=rd)
+    async with app.run_test(size=(120, 40)) as pilot:
+        for _ in range(100):
+            await pilot.pause(0.05)
+            if app.screen.state == "finished":
+                break
+        scr = app.screen
+        assert scr.check_action("merge", ()) is True and scr.check_action("pause", ()) is None
+        assert scr.why_not("pause") == "the run is over (finished)"
+        await pilot.press("m")
+        await pilot.pause(0.3)
+        assert getattr(app.screen, "title_text", None) == "Merge the adapter?" and "adapter" in app.screen.body
+        await pilot.press("y")
+        done = wait_for(rd, lambda e: e["kind"] == "merge" and e["status"] in ("done", "failed"), timeout=180)
+        assert done["status"] == "done", done
+        for _ in range(60):  # the event log follows the merge (the run's events are still tailed)
+            await pilot.pause(0.1)
+            if any("merge done" in str(line) for line in scr.event_log.lines):
+                break
+        assert any("merge done" in str(line) for line in scr.event_log.lines)
+    assert (rd / "merged" / "merge.json").is_file() and (rd / "merge.log").is_file()

@@ -1,5 +1,6 @@
 """The control keys of the live screen: each sends one command to the trainer through control.jsonl,
-the destructive ones (stop, merge, applying advice) after a confirmation."""
+the destructive ones (stop, merge, applying advice) after a confirmation. Once the run is over there is
+no trainer to ask: `m` then starts the merge itself."""
 
 from __future__ import annotations
 
@@ -13,7 +14,7 @@ from cockpit.tui.study_step import STUDY_LOG, continue_study, next_step, open_st
 
 class ControlActions:
     """Mixed into `LiveScreen`, which gives it `run_dir`, `history`, `pending`, `event_log`, `pacer`,
-    `advice()`, `can_control()`, `why_not()`, `notify()` and `_open()`."""
+    `advice()`, `can_control()`, `merge_source()`, `why_not()`, `notify()` and `_open()`."""
 
     def _send(self, action: str, value: str | None = None) -> None:
         from cockpit.control import CommandError, send
@@ -84,6 +85,21 @@ class ControlActions:
         note = (
             "\nThe base was trained 4-bit: it is reloaded unquantized for the merge." if q in ("4bit", "8bit") else ""
         )
+        source = self.merge_source()
+        if source is not None:  # the run is over: no trainer to ask, the cockpit starts the merge itself
+            if (Path(self.run_dir) / "merged").exists():
+                note += f"\n{self.run_dir}/merged exists: the merge refuses to replace it (cockpit merge --force does)."
+            self._open(
+                ConfirmModal(
+                    "Merge the adapter?",
+                    f"source: {source}\noutput: {self.run_dir}/merged\n"
+                    "dtype:  fp32 (cockpit merge --dtype bf16 for another)\nThe merge runs in its own "
+                    f"process and is verified; the event log shows how it goes ({self.run_dir}/merge.log).{note}",
+                    yes="Merge",
+                ),
+                lambda ok: self._merge_now() if ok else None,
+            )
+            return
         self._send_if_confirmed(
             ConfirmModal(
                 "Merge the adapter?",
@@ -94,6 +110,16 @@ class ControlActions:
             ),
             "merge",
         )
+
+    def _merge_now(self) -> None:
+        from cockpit.merge.spawn import spawn_merge
+
+        try:
+            spawn_merge(self.run_dir)
+        except OSError as e:
+            self.notify(f"the merge did not start: {e}", title="m", severity="error")
+            return
+        self.notify(f"merging into {self.run_dir}/merged; `merge` events follow", title="m: merge started")
 
     def action_apply_advice(self) -> None:
         a = self.advice()

@@ -9,7 +9,7 @@ from pathlib import Path
 from rich.text import Text
 from textual import on, work
 
-from cockpit.rundir import FINAL_STATES
+from cockpit.rundir import FINAL_STATES, RunDir
 from cockpit.tui.bindings import CONTROL, REPLAY
 from cockpit.tui.controls import ControlActions
 from cockpit.tui.messages import CATCH_UP, EventsArrived, HistoryRead, TrainerGone, TrainerStatus
@@ -147,6 +147,16 @@ class LiveScreen(ControlActions, CockpitScreen):
     def can_control(self) -> bool:
         return self.run_dir is not None and self.state not in FINAL_STATES and self.state != "unknown"
 
+    def merge_source(self) -> Path | None:
+        """What `m` merges once the run is over: its final adapter, else its latest checkpoint; None while
+        the trainer runs (then `m` asks the trainer) or when the run left neither."""
+        if self.run_dir is None or self.state not in FINAL_STATES:
+            return None
+        rd = RunDir(self.run_dir)
+        if (rd.adapter / "adapter_config.json").exists():
+            return rd.adapter
+        return rd.latest_checkpoint()
+
     def skipped_lines(self) -> int:
         return self._bad_lines
 
@@ -170,6 +180,8 @@ class LiveScreen(ControlActions, CockpitScreen):
         if action in CONTROL:
             if action == "apply_advice" and open_study(self.run_dir) is not None:
                 return True  # a study's run: `a` offers the study's next step, even once the run is over
+            if action == "merge" and self.merge_source() is not None:
+                return True  # a run that is over: `m` merges what it left, in a process of its own
             if not self.can_control():
                 return None  # greyed: the run is over (or not started)
             if action == "pause":
@@ -191,7 +203,10 @@ class LiveScreen(ControlActions, CockpitScreen):
             if self.run_dir is None:
                 return "no run directory to send commands to"
             if self.state in FINAL_STATES:
-                return f"the run is over ({self.state})"
+                if action == "merge" and self.merge_source() is not None:
+                    return None
+                again = " (`cockpit resume` continues it)" if self.state in ("stopped", "crashed") else ""
+                return f"the run is over ({self.state}){again}"
             if self.state == "unknown":
                 return "the run has not started yet"
             if action == "pause" and self.state == "paused":

@@ -2,14 +2,12 @@
 
 from __future__ import annotations
 
-import os
-import sys
 from pathlib import Path
 from typing import Any
 
 from transformers import TrainerCallback
 
-from cockpit.detached import spawn_detached
+from cockpit.merge.spawn import spawn_merge
 from cockpit.trainer.callbacks.run_control import RunControl
 
 
@@ -73,15 +71,6 @@ class MergeOnSaveCallback(TrainerCallback):
             self._spawn(cmd, state.global_step)
 
     def _spawn(self, cmd: dict[str, Any], step: int) -> None:
-        from cockpit.rundir import open_run_file  # never through a link planted as merge.log
-
-        rd = self.run.rd
-        argv = [sys.executable, "-m", "cockpit.merge", str(rd.path), "--checkpoint", str(step)]
         value = cmd.get("value")
         value = {"dtype": value} if isinstance(value, str) else value  # validated: a dtype or {dtype, out}
-        if isinstance(value, dict):
-            for k in ("dtype", "out"):
-                if value.get(k):
-                    argv += [f"--{k}", str(value[k])]
-        log = open_run_file(rd.path / "merge.log", os.O_WRONLY | os.O_APPEND | os.O_CREAT, 0o644)
-        spawn_detached(argv, log, env={**os.environ, "COCKPIT_MERGE_FROM_TRAINER": "1"})
+        spawn_merge(self.run.rd.path, checkpoint=step, options=value if isinstance(value, dict) else None)
