@@ -256,3 +256,20 @@ def test_forgetting_on_real_smollm2_runs(name, fires):
     h = History().extend(read_events(FIX / name))
     f = _forgetting(h)
     assert (f.severity if f else None) == fires
+
+
+def test_the_gravest_finding_leads_the_advice_not_the_first_in_the_list():
+    """With entropy collapsing (warn) and the general loss up 40% (danger), the headline named the
+    forgetting but `a` offered more dropout: the next action came from the list's order alone."""
+    from cockpit.advisor import next_action
+    from cockpit.advisor.context import Context
+    from cockpit.advisor.types import Action, Finding
+    from cockpit.history import History
+
+    ctx = Context.build(History(), {"lora": {"r": 8, "lora_dropout": 0.05}})
+    dropout = Action("dropout_up", "lora_dropout 0.05 -> 0.1", "", config_patch={"lora.lora_dropout": 0.1})
+    replay = Action("general_replay", "data.general_mix 0 -> 0.1", "", config_patch={"data.general_mix": 0.1})
+    entropy = Finding("entropy_collapse", "warn", "entropy collapsed", action=dropout)
+    assert next_action(ctx, [entropy, Finding("forgetting", "danger", "+40%", action=replay)], 4) is replay
+    # the same severity: the SOP's order decides (dropout, stage 4, before general replay)
+    assert next_action(ctx, [entropy, Finding("forgetting", "warn", "+15%", action=replay)], 4) is dropout

@@ -95,8 +95,8 @@ def next_action(ctx: Context, findings: list[Finding], stage: int) -> Action | N
         if "grad_norm_rising_alpha" in rules and ctx.lr_halved:
             return rules["grad_norm_rising_alpha"].action
         return actions.lr_half() if live else actions.lr_half_next(ctx.config)
-    for r in other:
-        a = rules[r].action
+    if other:  # the gravest leads (the headline names it), ties in the SOP's order above
+        a = rules[max(other, key=lambda r: (RANK[rules[r].severity], -other.index(r)))].action
         return a if (a.command is None or live) else (actions.lr_half_next(ctx.config) if a.id == "lr_half" else a)
     if "loss_flat" in rules or "entropy_flat" in rules:
         if _structure_ready(ctx):
