@@ -9,6 +9,7 @@ from textual.screen import ModalScreen
 from textual.widgets import Button, Input, Label, Static
 
 from cockpit.lr import parse_lr
+from cockpit.severity import RANK
 
 # Each modal names itself in its CSS: Textual scopes a class's DEFAULT_CSS to that class, so a bare
 # `ModalScreen { align: ... }` there matched nothing and every dialog opened at the top-left corner.
@@ -122,6 +123,7 @@ class ZoomModal(ModalScreen[None]):
         bands: list[tuple[float, str]],
         marks: list[tuple[int, str]],
     ):
+        """`bands`: (value, severity) of each threshold line (`cockpit.tui.chart.threshold_lines`)."""
         super().__init__()
         self.title_text, self.steps, self.values, self.bands, self.marks = title, steps, values, bands, marks
 
@@ -144,9 +146,9 @@ class ZoomModal(ModalScreen[None]):
             xs, ys = zip(*pts)
             plt.plot(list(xs), list(ys), marker="braille")
             top = max(ys)
-            for y, name in self.bands:
+            for y, severity in self.bands:
                 if y <= top * 1.5:
-                    plt.hline(y, "red" if name in ("danger", "explosion") else "orange")
+                    plt.hline(y, "red" if RANK[severity] >= RANK["danger"] else "orange")
             for s, _label in self.marks[:50]:
                 plt.vline(s, "blue")
         plot.refresh()

@@ -4,8 +4,8 @@ from __future__ import annotations
 
 from rich.text import Text
 
-from cockpit.bands import lines as band_lines
 from cockpit.downsample import minmax_points
+from cockpit.tui.chart import threshold_lines
 from cockpit.tui.modals import TextModal, ZoomModal
 from cockpit.tui.widgets.metric import MetricPanel
 
@@ -16,7 +16,7 @@ class ViewActions:
     def action_zoom(self) -> None:
         focused = self.focused if isinstance(self.focused, MetricPanel) else self.query_one("#m-loss", MetricPanel)
         th = self.thresholds()
-        bands = band_lines(focused.key, th, focused.total)
+        bands = threshold_lines(focused.key, th, focused.total)
         marks = [(m.step, m.label) for m in self.history.marks if m.kind in ("ack", "guard")]
         # Min/max per bucket: plotext draws 2,000 points at once, not a long run's 100,000, and keeps the spikes.
         steps, values = minmax_points(self.history.steps, self.history.series[focused.key], 2000)
