@@ -310,3 +310,22 @@ def test_a_trial_that_has_not_written_its_config_yet_adds_no_difference(tmp_path
     feed = CompareFeed([a.path, b.path, starting.path])
     feed.poll()
     assert feed.report().diff == [("training.learning_rate", ["5e-05", "0.0001", "?"])]
+
+
+def test_the_keys_a_study_tunes_come_before_its_bookkeeping():
+    """A study's trials differ in lr and in their stage, eval and save steps: at 80 columns the row was
+    `lr 5e-05  sop_sta…`, the dropout cut off behind the stage number."""
+    from types import SimpleNamespace
+
+    from cockpit.tui.run_table import differences
+
+    diff = [
+        ("sop_stage", ["2", "4"]),
+        ("training.eval_steps", ["12", "4"]),
+        ("training.max_steps", ["12", "20"]),
+        ("lora.lora_dropout", ["0.05", "0.1"]),
+        ("training.learning_rate", ["5e-05", "0.0002"]),
+    ]
+    assert (
+        differences(SimpleNamespace(diff=diff), 1) == "lr 0.0002  dropout 0.1  max_steps 20  sop_stage 4  eval_steps 4"
+    )

@@ -8,6 +8,7 @@ from __future__ import annotations
 import math
 
 from cockpit.report.charts import Chart
+from cockpit.report.units import fmt_tick, linear_ticks
 
 RUN_COLORS = ("#4e9df5", "#f0564a", "#3fbf5f", "#c08cf0", "#f5a623", "#2ec4c4", "#e377c2", "#b8a04a")
 """A run's colour in the list and on every chart; light enough for a dark terminal, dark enough for a
@@ -49,7 +50,7 @@ def draw(plt, chart: Chart, title: str, runs: list[int], shown: tuple[float, flo
     """Draw `chart` on a plotext figure for the runs in `runs`; the number of points drawn."""
     plt.clear_figure()
     plt.title(title)
-    n, top = 0, -math.inf
+    n, top, first, last = 0, -math.inf, math.inf, -math.inf
     for run in runs:
         color = rgb(run_color(run))
         for xs, ys, kind in visible_points(chart, run, shown, smoothed):
@@ -58,7 +59,7 @@ def draw(plt, chart: Chart, title: str, runs: list[int], shown: tuple[float, flo
             else:
                 plt.plot(xs, ys, marker="braille", color=color)
             n += len(xs)
-            top = max(top, *ys)
+            top, first, last = max(top, *ys), min(first, xs[0]), max(last, xs[-1])
     if chart.log_y:
         plt.yscale("log")
     if n:
@@ -67,4 +68,16 @@ def draw(plt, chart: Chart, title: str, runs: list[int], shown: tuple[float, flo
                 plt.hline(band.lo, BAND_COLORS[band.severity])
     if shown is not None and shown[1] > shown[0]:
         plt.xlim(shown[0], shown[1])
+        first, last = shown
+    if n and last > first:
+        step_ticks(plt, first, last)
     return n
+
+
+def step_ticks(plt, first: float, last: float) -> None:
+    """Round steps on the x axis (0, 200, 400), not plotext's even fifths of the range (5.0, 173.8)."""
+    _, _, ticks = linear_ticks(first, last)
+    inside = [t for t in ticks if first <= t <= last]
+    if len(inside) >= 2:
+        spacing = inside[1] - inside[0]
+        plt.xticks(inside, [fmt_tick(t, None, spacing) for t in inside])

@@ -19,6 +19,10 @@ SHORT_KEYS = {
     "lora.target_modules": "targets",
 }
 """The differing keys users read most, by the names they say them by; any other key by its last part."""
+FIRST = (*SHORT_KEYS, "training.max_grad_norm", "training.lr_scheduler_type", "data.general_mix")
+"""The keys the SOP tunes, shown first in this order: a narrow row still shows what the trials vary."""
+LAST = {"sop_stage", "save_steps", "eval_steps", "logging_steps"}
+"""Bookkeeping a study or sweep changes between runs (their stage, how often they save): shown last."""
 VERDICT_STYLE = {
     "good": "bold green",
     "too_low": "bold yellow",
@@ -39,10 +43,16 @@ def short_key(key: str) -> str:
 
 
 def differences(report: CompareReport, i: int) -> str:
-    """Run i's values of the keys that differ: `lr 0.0002  dropout 0.1`, lr first."""
-    rows = sorted(report.diff, key=lambda kv: (kv[0] != "training.learning_rate", kv[0]))
+    """Run i's values of the keys that differ: `lr 0.0002  dropout 0.1`, the tuned keys first."""
+    rows = sorted(report.diff, key=lambda kv: (_place(kv[0]), kv[0]))
     # A value may hold newlines (a list of sample prompts): one row stays one line.
     return "  ".join(f"{short_key(k)} {vals[i]}".replace("\n", "⏎") for k, vals in rows if i < len(vals))
+
+
+def _place(key: str) -> int:
+    if key in FIRST:
+        return FIRST.index(key)
+    return len(FIRST) + (key.rsplit(".", 1)[-1] in LAST)
 
 
 def verdict_text(verdict: str | None, advisor: str) -> Text:
