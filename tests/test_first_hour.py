@@ -283,3 +283,25 @@ async def test_the_advice_follows_the_runs_final_state(tmp_path):
         await pilot.pause(1.0)
         assert app.screen.advice().next_action.id == "lr_double_next"
         assert "next run: lr x2" in panel_text(app)
+
+
+async def test_a_trainer_state_that_ends_early_says_where_at_its_end(tmp_path):
+    """A checkpoint's trainer_state.json (global_step 1000 of max_steps 3765) replayed to its end said
+    only '? UNKNOWN'; it now says where the log ends."""
+    import json
+
+    from cockpit.logs import load_history
+    from cockpit.tui.app import CockpitApp
+    from cockpit.tui.sources import ReplaySource
+
+    hist = [{"step": s, "loss": 2.0 - s / 1000, "grad_norm": 1.0, "learning_rate": 1e-4} for s in range(10, 1001, 10)]
+    f = tmp_path / "trainer_state.json"
+    f.write_text(json.dumps({"global_step": 1000, "max_steps": 3765, "log_history": hist}))
+    h, _ = load_history(f)
+    app = CockpitApp(ReplaySource(h, "ckpt"), run_dir=None)
+    async with app.run_test(size=(120, 40)) as pilot:
+        await pilot.pause(0.4)
+        assert app.screen.state == "unknown" and app.screen.state_note() == "log ends at 1000/3765 (checkpoint?)"
+        await pilot.press("home")
+        await pilot.pause(0.2)
+        assert app.screen.state_note() is None  # mid-log: nothing to say yet

@@ -70,6 +70,10 @@ class ReplayScreen(CockpitScreen):
     def state_note(self) -> str | None:
         if self.state == "crashed" and self.history.state not in FINAL_STATES:
             return "the log ends without a final state and its trainer is gone"
+        full, total = self.source.full, self.source.full.total_steps
+        if self.state == "unknown" and self.source.cursor >= len(full) and total and full.step < total:
+            # an HF trainer_state.json says how far it got, never how it ended: a checkpoint's, or a stop
+            return f"log ends at {full.step}/{total} (checkpoint?)"
         return None
 
     def replay_label(self, compact: bool) -> str | None:
