@@ -153,3 +153,21 @@ def test_two_sweeps_started_in_the_same_second_get_their_own_directories(tmp_pat
     assert first != second and first.is_dir() and second.is_dir()
     if second.name.startswith(first.name):  # the same second (nearly always): numbered, not refused
         assert second.name == first.name + "-2"
+
+
+async def test_a_trial_whose_log_cannot_be_read_says_so_in_the_sweep_view(tmp_path):
+    """The sweep view polled each trial's tail without looking at its read error: a trial on a failing
+    disk looked like one that had logged nothing. Its column now says why its curves stop."""
+    from textual.widgets import Static
+
+    from cockpit.tui.sweep_app import SweepApp, TrialColumn
+
+    sweep = tmp_path / "demo-sweep"
+    (sweep / "lr-0.0001" / "events.jsonl").mkdir(parents=True)  # reading it fails (EISDIR), as EIO would
+    trial = {"lr": 1e-4, "run_dir": str(sweep / "lr-0.0001"), "state": "running", "verdict": None}
+    (sweep / "sweep.json").write_text(json.dumps({"lrs": [1e-4], "steps": 60, "trials": [trial], "done": False}))
+    app = SweepApp(sweep)
+    async with app.run_test(size=(160, 40)) as pilot:
+        await pilot.pause(0.5)
+        text = str(app.query_one(TrialColumn).query_one(".verdict", Static).render())
+    assert "UNREADABLE" in text and "events.jsonl" in text, text

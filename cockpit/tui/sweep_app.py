@@ -60,7 +60,9 @@ class TrialColumn(Vertical, can_focus=True):
         t.append(f"lr {trial['lr']:g}", style="bold")
         t.append(f"  {trial.get('state', 'pending')}  step {h.step}\n")
         v = trial.get("verdict")
-        if v:
+        if self.tail.error is not None:  # the curves stop here: say so instead of showing a quiet trial
+            t.append(f"⚠ UNREADABLE  {self.tail.error}", style="bold yellow")
+        elif v:
             t.append(v.replace("_", " ").upper(), style=VERDICT_STYLE.get(v, "bold"))
             t.append(f"  {trial.get('reason', '')}")
         self.query_one(".verdict", Static).update(t)
