@@ -4,6 +4,7 @@
     zoom.svg     the zoom on grad_norm: full chart, axes, bands, marks (Textual)
     replay.svg   a replay of a real public trainer_state.json          (Textual)
     sweep.svg    the sweep view over a real three-trial lr sweep       (Textual)
+    compare.svg  the compare view over the same sweep's trials         (Textual)
     report.png   the HTML report, rendered by headless chromium
     serve.png    `cockpit serve` in headless chromium
 
@@ -35,7 +36,7 @@ sys.path[:0] = [str(ROOT / "tests"), str(ROOT / "bench")]
 OUT = ROOT / "docs" / "pictures"
 REAL_LOG = ROOT / "tests" / "fixtures" / "real-logs" / "04_vendor-comp-classifier.json"
 FAST = ("live.svg", "zoom.svg", "replay.svg")
-ALL = (*FAST, "sweep.svg", "report.png", "serve.png")
+ALL = (*FAST, "sweep.svg", "compare.svg", "report.png", "serve.png")
 SIZE = (160, 48)
 
 
@@ -151,17 +152,25 @@ async def textual_pictures(out: Path, runs: Path) -> list[Path]:
     ]
 
 
-async def sweep_picture(out: Path, runs: Path) -> Path:
+async def sweep_pictures(out: Path, runs: Path) -> list[Path]:
+    """The sweep view, and the compare view of the same trials (`c` there, or `cockpit compare --view`)."""
+    from cockpit.compare.feed import CompareFeed
+    from cockpit.tui.compare_app import CompareApp
     from cockpit.tui.sweep_app import SweepApp
 
-    sweep = real_sweep(runs)
-    return await shoot(
-        SweepApp(Path("runs") / sweep.name),
-        out / "sweep.svg",
-        "cockpit replay runs/demo-sweep",
-        size=(160, 40),
-        ready=lambda app: True,
-    )
+    sweep = Path("runs") / real_sweep(runs).name
+    return [
+        await shoot(
+            SweepApp(sweep), out / "sweep.svg", "cockpit replay runs/demo-sweep", size=(160, 40), ready=lambda app: True
+        ),
+        await shoot(
+            CompareApp(CompareFeed([str(sweep)])),
+            out / "compare.svg",
+            "cockpit compare runs/demo-sweep --view",
+            size=(160, 40),
+            ready=lambda app: len(app.screen.query("CompareView")) > 0,
+        ),
+    ]
 
 
 def report_picture(out: Path, runs: Path) -> Path:
@@ -223,7 +232,7 @@ def main(argv: list[str] | None = None) -> int:
         try:
             made = asyncio.run(textual_pictures(out, Path("runs")))
             if not args.textual_only:
-                made.append(asyncio.run(sweep_picture(out, Path("runs"))))
+                made += asyncio.run(sweep_pictures(out, Path("runs")))
                 made += [report_picture(out, Path("runs")), serve_picture(out, Path("runs") / "serve")]
         finally:
             os.chdir(here)
