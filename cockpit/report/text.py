@@ -2,12 +2,11 @@
 
 from __future__ import annotations
 
-import math
 import re
 
 from cockpit.report.charts import Band, Chart, mark_groups
 from cockpit.report.model import Report
-from cockpit.report.units import fmt_tick, fmt_value, linear_ticks, log_step, log_ticks
+from cockpit.report.units import fmt_value, linear_ticks, round_y_axis
 from cockpit.severity import ICON
 
 ANSI = re.compile(r"\x1b\[[0-9;]*m")
@@ -46,17 +45,7 @@ def chart_text(c: Chart, width: int, height: int = 12, smoothed: bool = False, p
     for y in hlines:
         plt.hline(y)
     lo, hi = min([lo, *hlines]), max([hi, *hlines])
-    if c.log_y:
-        plt.yscale("log")
-        a, b, ticks = log_ticks(lo, hi)
-        labels = [fmt_tick(t, c.unit, log_step(t)) for t in ticks]
-    else:
-        a, b, ticks = linear_ticks(lo, hi, target=max(3, height // 3))
-        spacing = ticks[1] - ticks[0] if len(ticks) > 1 else 1.0
-        labels = [fmt_tick(t, c.unit, spacing) for t in ticks]
-    # The axis spans the round ticks, so each label sits on its row (plotext takes a log axis' limits as log10).
-    plt.ylim(*((math.log10(a), math.log10(b)) if c.log_y else (a, b)))
-    plt.yticks(ticks, labels)
+    round_y_axis(plt, lo, hi, c.log_y, c.unit, target=max(3, height // 3))
     steps = [s for ln in c.lines for s in ln.steps]
     s0, s1 = c.x_range or (min(steps), max(steps))
     if c.x_range:

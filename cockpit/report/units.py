@@ -105,3 +105,18 @@ def log_ticks(lo: float, hi: float) -> tuple[float, float, list[float]]:
 def log_step(t: float) -> float:
     """The spacing a log tick is printed with (its own order of magnitude)."""
     return 10 ** math.floor(math.log10(t)) if t > 0 else 1.0
+
+
+def round_y_axis(plt, lo: float, hi: float, log_y: bool, unit: str | None, target: int = 5) -> None:
+    """Round ticks (0.5, 1, 1.5; or 1, 2, 5, 10 on a log axis) over [lo, hi] on a plotext figure, the
+    axis spanning exactly them so each label sits on its row and a band line at 10 sits at 10."""
+    if log_y:
+        plt.yscale("log")
+        a, b, ticks = log_ticks(lo, hi)
+        labels = [fmt_tick(t, unit, log_step(t)) for t in ticks]
+    else:
+        a, b, ticks = linear_ticks(lo, hi, target=target)
+        spacing = ticks[1] - ticks[0] if len(ticks) > 1 else 1.0
+        labels = [fmt_tick(t, unit, spacing) for t in ticks]
+    plt.ylim(*((math.log10(a), math.log10(b)) if log_y else (a, b)))  # plotext takes a log axis' limits as log10
+    plt.yticks(ticks, labels)

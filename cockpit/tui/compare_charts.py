@@ -8,7 +8,7 @@ from __future__ import annotations
 import math
 
 from cockpit.report.charts import Chart
-from cockpit.report.units import fmt_tick, linear_ticks
+from cockpit.report.units import fmt_tick, linear_ticks, round_y_axis
 
 RUN_COLORS = ("#4e9df5", "#f0564a", "#3fbf5f", "#c08cf0", "#f5a623", "#2ec4c4", "#e377c2", "#b8a04a")
 """A run's colour in the list and on every chart; light enough for a dark terminal, dark enough for a
@@ -50,7 +50,7 @@ def draw(plt, chart: Chart, title: str, runs: list[int], shown: tuple[float, flo
     """Draw `chart` on a plotext figure for the runs in `runs`; the number of points drawn."""
     plt.clear_figure()
     plt.title(title)
-    n, top, first, last = 0, -math.inf, math.inf, -math.inf
+    n, bottom, top, first, last = 0, math.inf, -math.inf, math.inf, -math.inf
     for run in runs:
         color = rgb(run_color(run))
         for xs, ys, kind in visible_points(chart, run, shown, smoothed):
@@ -59,13 +59,13 @@ def draw(plt, chart: Chart, title: str, runs: list[int], shown: tuple[float, flo
             else:
                 plt.plot(xs, ys, marker="braille", color=color)
             n += len(xs)
-            top, first, last = max(top, *ys), min(first, xs[0]), max(last, xs[-1])
-    if chart.log_y:
-        plt.yscale("log")
+            bottom, top, first, last = min(bottom, *ys), max(top, *ys), min(first, xs[0]), max(last, xs[-1])
     if n:
-        for band in chart.bands:
-            if band.severity in BAND_COLORS and band.lo <= top * 1.5:
-                plt.hline(band.lo, BAND_COLORS[band.severity])
+        lines = [b for b in chart.bands if b.severity in BAND_COLORS and b.lo <= top * 1.5]
+        for band in lines:
+            plt.hline(band.lo, BAND_COLORS[band.severity])
+        edges = [b.lo for b in lines]
+        round_y_axis(plt, min([bottom, *edges]), max([top, *edges]), chart.log_y, chart.unit)
     if shown is not None and shown[1] > shown[0]:
         plt.xlim(shown[0], shown[1])
         first, last = shown
