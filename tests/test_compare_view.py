@@ -107,6 +107,8 @@ async def test_keys_move_toggle_runs_and_metrics(tmp_path):
         await pilot.press("3")  # grad_norm off
         plots = {m: app.screen.query_one(f"#cmp-{m}").display for m in ("loss", "eval_loss", "grad_norm", "entropy")}
         assert plots == {"loss": True, "eval_loss": True, "grad_norm": False, "entropy": True}
+        span = {m: app.screen.query_one(f"#cmp-{m}").styles.column_span for m in ("loss", "eval_loss", "entropy")}
+        assert span == {"loss": 1, "eval_loss": 1, "entropy": 2}  # three charts: the last takes the whole row
         await pilot.press("m")  # one chart large: the first that is on
         assert view.shown_metrics() == [0] and not app.screen.query_one("#cmp-entropy").display
         await pilot.press("m", "m")  # eval loss, then entropy (grad_norm is off: skipped)

@@ -211,6 +211,8 @@ class CompareView(Vertical):
                 self.drawn[m.key] = draw(plot.plt, chart, title, runs, steps, self.smoothed)
                 if not self.drawn[m.key]:
                     plot.plt.title(f"{title}: nothing in steps {_steps(steps)}")
+            # Three charts on a grid of two columns: the last takes the whole row, not half of it.
+            plot.styles.column_span = 2 if len(shown) % 2 and i == shown[-1] else 1
             plot.refresh()
         self.query_one("#cmp-charts").set_class(len(shown) == 1, "-one")
 
