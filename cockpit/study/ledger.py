@@ -129,7 +129,7 @@ def next_step(ledger: dict[str, Any], study_dir: Path) -> str:
         if extra.get("merge") == "merged":
             return f"the study is complete; its final run is merged: {extra.get('merged_dir')}"
         merge = extra.get("merge_command")
-        return "the study is complete" + (f"; merge its final run: {merge}" if merge else "")
+        return "the study is complete" + (f"; merge its final run: `m` in its cockpit, or {merge}" if merge else "")
     st = ledger["stages"][n]
     if st.get("question"):
         q = st["question"]
