@@ -111,8 +111,9 @@ def start_detached(config: Path, runs_dir: Path) -> Path:
 
 
 def quiet_server() -> type:
-    """textual-serve's Server without aiohttp's access log: one INFO line per request (the page, its
-    scripts, every reconnect) buried the terminal the user started the server in. Warnings still show."""
+    """textual-serve's Server without aiohttp's access log (one INFO line per request: the page, its
+    scripts, every reconnect) and without its banner (a logo and a second "Serving" line under ours):
+    they buried the terminal the user started the server in. Warnings still show."""
     import logging
 
     from textual_serve.server import Server
@@ -121,6 +122,9 @@ def quiet_server() -> type:
         def initialize_logging(self) -> None:
             super().initialize_logging()
             logging.getLogger("aiohttp.access").setLevel(logging.WARNING)
+
+        async def on_startup(self, app) -> None:
+            pass  # `serve` has said where it serves and how to stop it
 
     return QuietServer
 

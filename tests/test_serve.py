@@ -179,6 +179,7 @@ def test_serving_a_config_starts_its_run_then_serves_it(tmp_path):
     assert Path(runs[0], "events.jsonl").is_file()
     printed = proc.stdout.read()
     assert "serving the cockpit on" in printed and '"GET / HTTP' not in printed, printed  # no access log
+    assert "Press Ctrl+C to quit" not in printed  # nor textual-serve's banner under our line
 
 
 def test_a_bad_config_is_refused_and_nothing_is_served(tmp_path):
