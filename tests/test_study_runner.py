@@ -465,3 +465,28 @@ def test_base_model_samples_are_not_shown_as_the_trained_ones(tmp_path):
     h.extend([{"kind": "sample", "step": 0, "prompt": "Reverse the word. river", "completion": "5"}])
     assert "samples before training (step 0: it sampled no later step" in merge_question(tmp_path, h).text
     assert "logged no samples" in merge_question(tmp_path, History()).text
+
+
+def test_the_report_of_a_study_lists_its_stages_with_their_decisions(tmp_path, capsys):
+    """`cockpit report STUDY` overlaid the runs but said nothing of the stages: what each decided, from
+    which runs, and why was only in study.json."""
+    from cockpit.compare import main as compare_main
+
+    study = new_study(tmp_path)
+    assert runner(study, MergingLauncher(sweep_shape), answers={"merge": "yes"}).run() == EXIT_DONE
+    assert compare_main([str(study)], out=str(tmp_path / "r.html"), min_runs=1) == 0
+    text = capsys.readouterr().out
+    assert "Study: the SOP's stages" in text and "state: done; final adapter merged" in text
+    sweep = next(line for line in text.splitlines() if line.strip().startswith("3 lr sweep"))
+    assert "✓ done" in sweep and "learning_rate=0.0001" in sweep
+    assert "runs: s3-lr-5e-05, s2-baseline, s3-lr-0.0002" in text  # the baseline read as the 1e-4 trial
+    assert "4 dropout" in text and "· skipped" in text
+    html = (tmp_path / "r.html").read_text()
+    assert "<h2>Study: the SOP's stages</h2>" in html and "learning_rate=0.0001" in html
+
+
+def test_a_study_whose_ledger_cannot_be_read_is_still_compared(tmp_path):
+    from cockpit.compare.study_rows import study_rows
+
+    (tmp_path / "study.json").write_text("{not json")
+    assert study_rows(tmp_path) == ([], "")

@@ -11,6 +11,7 @@ from pathlib import Path
 from cockpit.compare.sources import CompareError, expand
 from cockpit.report.output import bad_out, show_and_save, terminal_width
 from cockpit.run_groups import is_run_group as is_multi_run_dir
+from cockpit.run_groups import is_study_dir
 
 __all__ = ["main", "is_multi_run_dir"]
 
@@ -43,4 +44,8 @@ def main(paths: list[str], out: str | None = None, min_runs: int = 2) -> int:
 
     title = ", ".join(Path(p).name for p in paths) if len(paths) <= 3 else f"{len(sources)} runs"
     rep = build_compare(sources, histories, kinds, notes, title)
+    if len(paths) == 1 and is_study_dir(Path(paths[0])):
+        from cockpit.compare.study_rows import study_rows
+
+        rep.stages, rep.study_state = study_rows(Path(paths[0]))
     return show_and_save(rep, out, "cockpit.compare", terminal_width())

@@ -6,6 +6,7 @@ from __future__ import annotations
 from html import escape as e
 
 from cockpit.compare.model import NUMBER_COLUMNS, CompareReport
+from cockpit.compare.study_rows import STATE_ICON
 from cockpit.report.html import page
 from cockpit.report.svg import RUN_COLORS, SEVERITY_COLOR, svg_chart
 
@@ -30,6 +31,19 @@ def _verdict(v: str | None) -> str:
         return "-"
     color = SEVERITY_COLOR.get(VERDICT_SEVERITY.get(v.split()[0], ""), "#222")
     return f'<b style="color:{color}">{e(v)}</b>'
+
+
+def _stages(r: CompareReport) -> str:
+    """A study's stages: what each decided, why, from which runs (nothing for other comparisons)."""
+    if not r.stages:
+        return ""
+    head = "<tr><th>stage</th><th>state</th><th>decision</th><th>why</th><th>runs</th></tr>"
+    rows = "".join(
+        f"<tr><td class=name>{x.stage} {e(x.name)}</td><td class=name>{STATE_ICON.get(x.state, '')} {e(x.state)}</td>"
+        f"<td>{e(x.decision)}</td><td>{e(x.why)}</td><td>{e(x.runs)}</td></tr>"
+        for x in r.stages
+    )
+    return f"<h2>Study: the SOP's stages</h2><p>state: {e(r.study_state)}</p><table>{head}{rows}</table>"
 
 
 def render_html(r: CompareReport) -> str:
@@ -72,6 +86,7 @@ def render_html(r: CompareReport) -> str:
     missing = f"<p>no run logged: {e(', '.join(r.missing))}</p>" if r.missing else ""
     body = (
         f"<h1>Compare: {e(r.title)}</h1><h2>Runs ({len(r.runs)})</h2><table>{head}{rows}</table>{notes}"
+        f"{_stages(r)}"
         f"<h2>Config difference</h2>{diff}<h2>Charts</h2>"
         "<p>One colour per run. Thick lines are smoothed (EMA) over the faint raw values; eval loss is dashed "
         "with a dot at each evaluation. grad_norm's shades are the cockpit's bands, each from its line up: "

@@ -4,11 +4,12 @@ that differ, and the overlaid charts. The text and HTML renderers only lay it ou
 from __future__ import annotations
 
 import math
-from dataclasses import dataclass, replace
+from dataclasses import dataclass, field, replace
 from typing import Any
 
 from cockpit.compare.diff import config_diff
 from cockpit.compare.sources import RunSource
+from cockpit.compare.study_rows import StageRow
 from cockpit.history import History
 from cockpit.metrics import CHARTED, Metric
 from cockpit.report.charts import Chart, eval_line, grad_norm_bands, line_for
@@ -51,6 +52,9 @@ class CompareReport:
     charts: list[Chart]
     missing: list[str]
     notes: list[str]
+    stages: list[StageRow] = field(default_factory=list)
+    """A study's stages 0-8 (what each decided, from which runs), when the comparison is of one study."""
+    study_state: str = ""
 
     @property
     def names(self) -> dict[int, str]:

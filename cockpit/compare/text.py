@@ -3,7 +3,10 @@ plotext charts (a marker per run, smoothed lines)."""
 
 from __future__ import annotations
 
+import textwrap
+
 from cockpit.compare.model import NUMBER_COLUMNS, CompareReport
+from cockpit.compare.study_rows import STATE_ICON
 from cockpit.report.text import caption, chart_text, layout_markdown, layout_text
 
 
@@ -29,6 +32,10 @@ def _sections(r: CompareReport, width: int):
     yield "table", [(x.label, f"advisor: {x.advisor}" + (f"  sweep: {x.reason}" if x.reason else "")) for x in r.runs]
     for note in r.notes:
         yield "p", f"skipped: {note}"
+    if r.stages:
+        yield "h", "Study: the SOP's stages"
+        yield "p", f"  state: {r.study_state}"
+        yield "stages", r.stages
     yield "h", "Config difference"
     if r.diff:
         yield "grid", [["key", *(x.label for x in r.runs)], *([k, *vals] for k, vals in r.diff)]
@@ -60,12 +67,33 @@ def _grid_md(rows: list[list[str]]) -> str:
 def render_text(r: CompareReport, width: int = 100) -> str:
     out = []
     for kind, body in _sections(r, width):
-        out.append("\n".join(_grid_text(body)) if kind == "grid" else layout_text([(kind, body)], width))
+        if kind == "stages":
+            out.append("\n".join(_stages_text(body, width)))
+        else:
+            out.append("\n".join(_grid_text(body)) if kind == "grid" else layout_text([(kind, body)], width))
     return "\n".join(out)
 
 
 def render_markdown(r: CompareReport, width: int = 100) -> str:
     out = []
     for kind, body in _sections(r, width):
-        out.append(_grid_md(body) if kind == "grid" else layout_markdown([(kind, body)]))
+        if kind == "stages":
+            body = [["stage", "state", "decision", "runs", "why"]] + [
+                [f"{x.stage} {x.name}", f"{STATE_ICON.get(x.state, '')} {x.state}", x.decision, x.runs, x.why]
+                for x in body
+            ]
+        out.append(_grid_md(body) if kind in ("grid", "stages") else layout_markdown([(kind, body)]))
     return "\n".join(out)
+
+
+def _stages_text(stages, width: int) -> list[str]:
+    """A stage a line (number, name, state, the decision it carried), its reason and runs wrapped under it:
+    a reason runs to 120 characters, too long for a column."""
+    lines = []
+    name_w = max(len(f"{x.stage} {x.name}") for x in stages)
+    for x in stages:
+        lines.append(f"  {f'{x.stage} {x.name}':<{name_w}}  {STATE_ICON.get(x.state, ' ')} {x.state:<8} {x.decision}")
+        for label, text in (("why", x.why), ("runs", x.runs if x.runs != "-" else "")):
+            if text:
+                lines += textwrap.wrap(f"{label}: {text}", width - 6, initial_indent=" " * 6, subsequent_indent=" " * 8)
+    return lines
