@@ -138,3 +138,31 @@ async def test_a_on_a_blocked_study_says_what_it_needs_and_starts_nothing(tmp_pa
         await pilot.pause(0.2)
         assert not isinstance(app.screen, ConfirmModal) and started == []
         assert any("stage 2 is blocked: the baseline run failed" in str(n.message) for n in app._notifications)
+
+
+async def test_a_on_a_complete_studys_run_says_the_study_is_complete(tmp_path, monkeypatch):
+    """`a` on a run of a study that had walked all its stages fell back to that run's own advice (a
+    trial's: sweep lr, say), as if the study had not decided. It now says the study is complete and how
+    its final run is merged."""
+    from cockpit.study.ledger import load
+    from cockpit.tui import controls
+    from cockpit.tui.app import CockpitApp
+    from cockpit.tui.modals import ConfirmModal
+    from cockpit.tui.sources import LiveSource
+    from tuihelpers import T0
+
+    started = []
+    monkeypatch.setattr(controls, "continue_study", lambda d: started.append(d))
+    rd = _study_with_run(tmp_path, ["done"] * 4 + ["skipped", "skipped", "done", "skipped", "done"])
+    led = load(tmp_path)
+    led["stages"][8]["extra"] = {"merge_command": f"cockpit merge {tmp_path}/s8-final"}
+    save(tmp_path, led)
+    app = CockpitApp(LiveSource(rd.path, poll=0.02), run_dir=rd.path, clock=lambda: T0 + 100)
+    async with app.run_test(size=(160, 48)) as pilot:
+        await pilot.pause(0.4)
+        assert app.screen.check_action("apply_advice", ()) is True
+        await pilot.press("a")
+        await pilot.pause(0.2)
+        assert not isinstance(app.screen, ConfirmModal) and started == []
+        said = [str(n.message) for n in app._notifications]
+        assert any("the study is complete; merge its final run: `m` in its cockpit" in m for m in said), said

@@ -9,7 +9,14 @@ from pathlib import Path
 from rich.text import Text
 
 from cockpit.tui.modals import ConfirmModal, LrModal
-from cockpit.tui.study_step import STUDY_LOG, continue_study, next_step, open_study, running_pid
+from cockpit.tui.study_step import (
+    STUDY_LOG,
+    continue_study,
+    finished_study_line,
+    next_step,
+    open_study,
+    running_pid,
+)
 
 
 class ControlActions:
@@ -122,6 +129,10 @@ class ControlActions:
         self.notify(f"merging into {self.run_dir}/merged; `merge` events follow", title="m: merge started")
 
     def action_apply_advice(self) -> None:
+        done = finished_study_line(self.run_dir)
+        if done is not None:  # the study decided what this run was for; there is no next step to apply
+            self.notify(done, title="a: study", timeout=10)
+            return
         a = self.advice()
         study = open_study(self.run_dir)
         if study is not None and (not a or not a.next_action or not self.can_control()):

@@ -15,7 +15,7 @@ from cockpit.tui.controls import ControlActions
 from cockpit.tui.messages import CATCH_UP, EventsArrived, HistoryRead, TrainerGone, TrainerStatus
 from cockpit.tui.screen import CockpitScreen
 from cockpit.tui.source_protocol import LiveFeed
-from cockpit.tui.study_step import open_study
+from cockpit.tui.study_step import finished_study_line, open_study
 
 
 class LiveScreen(ControlActions, CockpitScreen):
@@ -178,8 +178,10 @@ class LiveScreen(ControlActions, CockpitScreen):
         if action in REPLAY:
             return False
         if action in CONTROL:
-            if action == "apply_advice" and open_study(self.run_dir) is not None:
-                return True  # a study's run: `a` offers the study's next step, even once the run is over
+            if action == "apply_advice" and (
+                open_study(self.run_dir) is not None or finished_study_line(self.run_dir) is not None
+            ):
+                return True  # a study's run: `a` offers the study's next step (or says it is complete)
             if action == "merge" and self.merge_source() is not None:
                 return True  # a run that is over: `m` merges what it left, in a process of its own
             if not self.can_control():
@@ -197,7 +199,9 @@ class LiveScreen(ControlActions, CockpitScreen):
     def why_not(self, action: str) -> str | None:
         if action in REPLAY:
             return "a replay key; this is a live run"
-        if action == "apply_advice" and open_study(self.run_dir) is not None:
+        if action == "apply_advice" and (
+            open_study(self.run_dir) is not None or finished_study_line(self.run_dir) is not None
+        ):
             return None
         if action in CONTROL:
             if self.run_dir is None:

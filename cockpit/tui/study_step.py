@@ -27,6 +27,20 @@ def open_study(run_dir: Path | None) -> Path | None:
     return Path(run_dir).resolve().parent
 
 
+def finished_study_line(run_dir: Path | None) -> str | None:
+    """For a run of a study that has walked all its stages, what the study says now (complete, and how to
+    merge its final run); None otherwise. `a` says it rather than this one run's own advice."""
+    if run_dir is None:
+        return None
+    from cockpit.study.ledger import current_stage, study_of
+    from cockpit.study.ledger import next_step as step_line
+
+    ledger = study_of(run_dir)
+    if ledger is None or current_stage(ledger) is not None:
+        return None
+    return step_line(ledger, Path(run_dir).resolve().parent)
+
+
 def next_step(study_dir: Path) -> tuple[str, bool]:
     """The study's next step in a line, and whether `cockpit study DIR --auto` would take it: not when
     its stage is blocked or waits for a person's answer (the line says what to do instead)."""
