@@ -485,8 +485,15 @@ def test_the_report_of_a_study_lists_its_stages_with_their_decisions(tmp_path, c
     assert "<h2>Study: the SOP's stages</h2>" in html and "learning_rate=0.0001" in html
 
 
-def test_a_study_whose_ledger_cannot_be_read_is_still_compared(tmp_path):
+def test_a_study_report_over_a_broken_ledger(tmp_path, capsys):
+    """A study.json that is not JSON: the report refuses it naming the file, as the study does; valid JSON
+    without a list of stages: the runs are compared and the stages section is left out."""
+    from cockpit.compare import main as compare_main
     from cockpit.compare.study_rows import study_rows
 
-    (tmp_path / "study.json").write_text("{not json")
-    assert study_rows(tmp_path) == ([], "")
+    study = new_study(tmp_path)
+    assert runner(study, FakeLauncher(sweep_shape), accept_defaults=True).run() == EXIT_DONE
+    (study / "study.json").write_text("{not json")
+    assert compare_main([str(study)], min_runs=1) == 2
+    assert f"{study / 'study.json'}: cannot read" in capsys.readouterr().err
+    assert study_rows({"stages": "none"}) == ([], "") and study_rows([1, 2]) == ([], "")

@@ -11,7 +11,6 @@ from pathlib import Path
 from cockpit.compare.sources import CompareError, expand
 from cockpit.report.output import bad_out, show_and_save, terminal_width
 from cockpit.run_groups import is_run_group as is_multi_run_dir
-from cockpit.run_groups import is_study_dir
 
 __all__ = ["main", "is_multi_run_dir"]
 
@@ -23,7 +22,8 @@ def main(paths: list[str], out: str | None = None, min_runs: int = 2) -> int:
     if bad_out(out, ""):
         return 2
     try:
-        sources, notes = expand(paths)
+        ledgers: dict = {}
+        sources, notes = expand(paths, ledgers)
         if len(sources) < min_runs:
             have = f"{len(sources)} run" + ("s" if len(sources) != 1 else "")
             raise CompareError(
@@ -44,8 +44,8 @@ def main(paths: list[str], out: str | None = None, min_runs: int = 2) -> int:
 
     title = ", ".join(Path(p).name for p in paths) if len(paths) <= 3 else f"{len(sources)} runs"
     rep = build_compare(sources, histories, kinds, notes, title)
-    if len(paths) == 1 and is_study_dir(Path(paths[0])):
+    if len(ledgers) == 1:  # the comparison of one study: its stages too
         from cockpit.compare.study_rows import study_rows
 
-        rep.stages, rep.study_state = study_rows(Path(paths[0]))
+        rep.stages, rep.study_state = study_rows(next(iter(ledgers.values())))
     return show_and_save(rep, out, "cockpit.compare", terminal_width())

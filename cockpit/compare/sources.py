@@ -29,8 +29,9 @@ class RunSource:
     """The sweep or study it came from (its directory name), for the runs table."""
 
 
-def expand(args: list[str]) -> tuple[list[RunSource], list[str]]:
+def expand(args: list[str], ledgers: dict[Path, Any] | None = None) -> tuple[list[RunSource], list[str]]:
     """The runs the arguments name, in order, and notes on what was skipped (a trial not started yet).
+    `ledgers`, when given, receives each study's parsed study.json by its directory (read once, here).
     Raises CompareError for an argument that is neither a run, a log, a sweep nor a study."""
     runs: list[RunSource] = []
     notes: list[str] = []
@@ -39,7 +40,7 @@ def expand(args: list[str]) -> tuple[list[RunSource], list[str]]:
         if not p.exists():
             raise CompareError(f"{arg}: no such file or directory")
         if is_study_dir(p):
-            runs += study_runs(p, notes)
+            runs += study_runs(p, notes, ledgers)
         elif is_sweep_dir(p):
             runs += sweep_runs(p, notes)
         else:
@@ -88,11 +89,13 @@ def sweep_runs(sweep: Path, notes: list[str]) -> list[RunSource]:
     return out
 
 
-def study_runs(study: Path, notes: list[str]) -> list[RunSource]:
+def study_runs(study: Path, notes: list[str], ledgers: dict[Path, Any] | None = None) -> list[RunSource]:
     """A study's runs: every run directory under it (sweeps inside it bring their verdicts), and any run
     its stages name elsewhere, in the order they started. A stage in `study.json` that names a run
     labels it with the stage."""
     data = _read_json(study / STUDY_FILE)
+    if ledgers is not None:
+        ledgers[study] = data
     stage_of, listed = _stage_of_runs(data)
     found: list[RunSource] = []
     _walk(study, study, notes, found, depth=3)

@@ -1,14 +1,13 @@
-"""A study's stages as rows of its report: what each stage decided, from which runs, and why.
-
-Read from `study.json` as plain JSON: the report is a reader, and the study package's runner and
-config schema are not needed to say what the ledger holds."""
+"""A study's stages as rows of its report: what each decided, from which runs, and why, from the
+ledger (`study.json`) that `sources.expand` read for the study's runs."""
 
 from __future__ import annotations
 
-import json
 from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
+
+from cockpit.compare.diff import fmt
 
 STATE_ICON = {"done": "✓", "skipped": "·", "running": "▶", "blocked": "✖", "todo": " "}
 
@@ -24,10 +23,6 @@ class StageRow:
     """The stage's reason, or its open question, or (a stage still to do) nothing."""
 
 
-def _value(v: Any) -> str:
-    return f"{v:g}" if isinstance(v, float) else str(v)
-
-
 def _run_name(run: Any) -> str:
     """A stage's run as the ledger names it: a directory name, or (hand-written ledgers) an object with one."""
     if isinstance(run, dict):
@@ -35,20 +30,16 @@ def _run_name(run: Any) -> str:
     return Path(str(run)).name
 
 
-def _decision(patch: dict[str, Any] | None) -> str:
+def _decision(patch: Any) -> str:
     items = patch.items() if isinstance(patch, dict) else ()
-    return "  ".join(f"{str(k).rsplit('.', 1)[-1]}={_value(v)}" for k, v in items) or "-"
+    return "  ".join(f"{str(k).rsplit('.', 1)[-1]}={fmt(v)}" for k, v in items) or "-"
 
 
-def study_rows(study_dir: Path) -> tuple[list[StageRow], str]:
+def study_rows(ledger: Any) -> tuple[list[StageRow], str]:
     """The stages 0-8 and the study's state line (`done`, `blocked: ...`, plus the merge once decided);
-    ([], "") when the ledger cannot be read (the runs are still compared)."""
-    try:
-        ledger = json.loads((Path(study_dir) / "study.json").read_text(encoding="utf-8"))
-        stages = ledger["stages"]
-    except (OSError, ValueError, KeyError, TypeError):
-        return [], ""
-    if not isinstance(ledger, dict) or not isinstance(stages, list):
+    ([], "") for a ledger without a list of stages (the runs are still compared)."""
+    stages = ledger.get("stages") if isinstance(ledger, dict) else None
+    if not isinstance(stages, list):
         return [], ""
     rows = []
     for st in (st for st in stages if isinstance(st, dict)):
