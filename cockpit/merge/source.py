@@ -39,10 +39,8 @@ def resolve_source(path: Path, *, checkpoint: int | None = None, out: str | None
                     f"{', '.join(p.name for p in sorted(rd.checkpoints.glob('checkpoint-*'))) or 'none'})",
                     rd,
                 )
-        elif (rd.adapter / "adapter_config.json").exists():
-            adapter = rd.adapter
         else:
-            adapter = rd.latest_checkpoint()
+            adapter = rd.adapter_to_merge()
             if adapter is None:
                 raise MergeRefused(
                     f"{path} has no adapter yet (no adapter/ and no checkpoint); save one first "

@@ -98,6 +98,13 @@ class RunDir:
             f"{'it' if len(links) == 1 else 'them'}"
         )
 
+    def adapter_to_merge(self) -> Path | None:
+        """What merging the run takes when no checkpoint is named: its final adapter, else its latest
+        checkpoint; None when it has neither yet."""
+        if (self.adapter / "adapter_config.json").exists():
+            return self.adapter
+        return self.latest_checkpoint()
+
     def latest_checkpoint(self) -> Path | None:
         """The newest complete `checkpoint-N` folder (temporary folders are ignored)."""
         best: tuple[int, Path] | None = None

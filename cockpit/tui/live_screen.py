@@ -15,7 +15,7 @@ from cockpit.tui.controls import ControlActions
 from cockpit.tui.messages import CATCH_UP, EventsArrived, HistoryRead, TrainerGone, TrainerStatus
 from cockpit.tui.screen import CockpitScreen
 from cockpit.tui.source_protocol import LiveFeed
-from cockpit.tui.study_step import finished_study_line, open_study
+from cockpit.tui.study_step import in_study
 
 
 class LiveScreen(ControlActions, CockpitScreen):
@@ -152,10 +152,7 @@ class LiveScreen(ControlActions, CockpitScreen):
         the trainer runs (then `m` asks the trainer) or when the run left neither."""
         if self.run_dir is None or self.state not in FINAL_STATES:
             return None
-        rd = RunDir(self.run_dir)
-        if (rd.adapter / "adapter_config.json").exists():
-            return rd.adapter
-        return rd.latest_checkpoint()
+        return RunDir(self.run_dir).adapter_to_merge()
 
     def skipped_lines(self) -> int:
         return self._bad_lines
@@ -178,9 +175,7 @@ class LiveScreen(ControlActions, CockpitScreen):
         if action in REPLAY:
             return False
         if action in CONTROL:
-            if action == "apply_advice" and (
-                open_study(self.run_dir) is not None or finished_study_line(self.run_dir) is not None
-            ):
+            if action == "apply_advice" and in_study(self.run_dir):
                 return True  # a study's run: `a` offers the study's next step (or says it is complete)
             if action == "merge" and self.merge_source() is not None:
                 return True  # a run that is over: `m` merges what it left, in a process of its own
@@ -199,9 +194,7 @@ class LiveScreen(ControlActions, CockpitScreen):
     def why_not(self, action: str) -> str | None:
         if action in REPLAY:
             return "a replay key; this is a live run"
-        if action == "apply_advice" and (
-            open_study(self.run_dir) is not None or finished_study_line(self.run_dir) is not None
-        ):
+        if action == "apply_advice" and in_study(self.run_dir):
             return None
         if action in CONTROL:
             if self.run_dir is None:

@@ -15,6 +15,13 @@ from pathlib import Path
 STUDY_LOG = "study.log"
 
 
+def in_study(run_dir: Path | None) -> bool:
+    """The run is one of a study's (stages to go or not): `a` then speaks for the study, not the run."""
+    from cockpit.study.ledger import study_of
+
+    return run_dir is not None and study_of(run_dir) is not None
+
+
 def open_study(run_dir: Path | None) -> Path | None:
     """The study directory of a run whose study still has stages to go, else None."""
     if run_dir is None:
