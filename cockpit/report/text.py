@@ -6,7 +6,7 @@ import re
 
 from cockpit.report.charts import Band, Chart, mark_groups
 from cockpit.report.model import Report
-from cockpit.report.units import fmt_value, linear_ticks, round_y_axis
+from cockpit.report.units import fmt_value, round_y_axis, step_axis
 from cockpit.severity import ICON
 
 ANSI = re.compile(r"\x1b\[[0-9;]*m")
@@ -50,10 +50,7 @@ def chart_text(c: Chart, width: int, height: int = 12, smoothed: bool = False, p
     s0, s1 = c.x_range or (min(steps), max(steps))
     if c.x_range:
         plt.xlim(s0, s1)
-    _, _, xt = linear_ticks(s0, s1, target=max(3, width // 14))
-    xt = [int(t) for t in xt if s0 <= t <= s1 and t == int(t)]
-    if len(xt) >= 2:
-        plt.xticks(xt, [str(t) for t in xt])
+    step_axis(plt, s0, s1, target=max(3, width // 14))
     for s in _mark_steps(c):
         plt.vline(s)
     plt.xlabel("step")

@@ -120,3 +120,12 @@ def round_y_axis(plt, lo: float, hi: float, log_y: bool, unit: str | None, targe
         labels = [fmt_tick(t, unit, spacing) for t in ticks]
     plt.ylim(*((math.log10(a), math.log10(b)) if log_y else (a, b)))  # plotext takes a log axis' limits as log10
     plt.yticks(ticks, labels)
+
+
+def step_axis(plt, first: float, last: float, target: int = 5) -> None:
+    """Round whole steps on a plotext figure's x axis (200, 400, 600), not plotext's even fractions of the
+    range (5.0, 173.8, 342.5); left to plotext when fewer than two fall inside."""
+    _, _, ticks = linear_ticks(first, last, target=target)
+    inside = [int(t) for t in ticks if first <= t <= last and t == int(t)]
+    if len(inside) >= 2:
+        plt.xticks(inside, [str(t) for t in inside])

@@ -8,7 +8,7 @@ from __future__ import annotations
 import math
 
 from cockpit.report.charts import Chart
-from cockpit.report.units import fmt_tick, linear_ticks, round_y_axis
+from cockpit.report.units import round_y_axis, step_axis
 
 RUN_COLORS = ("#4e9df5", "#f0564a", "#3fbf5f", "#c08cf0", "#f5a623", "#2ec4c4", "#e377c2", "#b8a04a")
 """A run's colour in the list and on every chart; light enough for a dark terminal, dark enough for a
@@ -70,14 +70,5 @@ def draw(plt, chart: Chart, title: str, runs: list[int], shown: tuple[float, flo
         plt.xlim(shown[0], shown[1])
         first, last = shown
     if n and last > first:
-        step_ticks(plt, first, last)
+        step_axis(plt, first, last)
     return n
-
-
-def step_ticks(plt, first: float, last: float) -> None:
-    """Round steps on the x axis (0, 200, 400), not plotext's even fifths of the range (5.0, 173.8)."""
-    _, _, ticks = linear_ticks(first, last)
-    inside = [t for t in ticks if first <= t <= last]
-    if len(inside) >= 2:
-        spacing = inside[1] - inside[0]
-        plt.xticks(inside, [fmt_tick(t, None, spacing) for t in inside])
