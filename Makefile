@@ -14,7 +14,9 @@ $(STAMP): pyproject.toml
 	test -x $(BIN)/python || $(PY) -m venv $(VENV)
 	$(BIN)/pip install -q --upgrade pip
 	@if [ -n "$(TORCH_SPEC)" ]; then $(BIN)/pip install -q "$(TORCH_SPEC)"; fi
-	$(BIN)/pip install -q -e ".[train,serve,test,lint]"
+	# setuptools warns on every editable install that a folder named like the package may shadow it: that
+	# folder is the package itself here, so the warning is noise to a newcomer (and only that one is hidden).
+	PYTHONWARNINGS="ignore:Editable installation" $(BIN)/pip install -q -e ".[train,serve,test,lint]"
 	touch $(STAMP)
 
 demo: install

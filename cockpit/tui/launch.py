@@ -6,6 +6,7 @@ import os
 import sys
 from pathlib import Path
 
+from cockpit.invocation import cockpit_command
 from cockpit.rundir import FINAL_STATES, RunDir
 
 
@@ -70,15 +71,16 @@ def open_live(run_dir: Path, theme: str | None = None, preload=None) -> None:
     if code:
         sys.exit(code)
     h = source.history
+    cockpit = cockpit_command()
     if h.state in FINAL_STATES:
         print(f"run {h.state} at step {h.step}: {rd.path}")
-        print(f"  replay: cockpit replay {rd.path}    report: cockpit report {rd.path}")
+        print(f"  replay: {cockpit} replay {rd.path}    report: {cockpit} report {rd.path}")
     else:
         pid = (h.run_started or {}).get("pid")
         going = "" if h.run_started is None else f": training goes on{f' (trainer pid {pid})' if pid else ''}"
         print(f"detached{going}.")  # (closed before the run's history was read: its state is not known)
-        print(f"  re-attach: cockpit attach {rd.path}")
-        print(f"  steer:     cockpit ctl {rd.path} pause|resume|lr x0.5|save|stop")
+        print(f"  re-attach: {cockpit} attach {rd.path}")
+        print(f"  steer:     {cockpit} ctl {rd.path} pause|resume|lr x0.5|save|stop")
 
 
 def open_replay(path: Path, speed: float = 10.0, theme: str | None = None, preload=None) -> None:
