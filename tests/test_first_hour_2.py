@@ -9,6 +9,8 @@ from pathlib import Path
 
 import pytest
 
+from tuihelpers import write_run
+
 VENV_BIN = Path(sys.executable).parent
 
 
@@ -32,3 +34,54 @@ def test_a_copied_command_is_the_bare_name_when_the_shell_finds_this_cockpit():
     if not (VENV_BIN / "cockpit").exists():
         pytest.skip("no installed cockpit script beside this python")
     assert _cockpit_command(f"{VENV_BIN}:/usr/bin:/bin") == "cockpit"
+
+
+# ---- the footer (#37 item 3) --------------------------------------------------------------------------
+
+
+def _footer_keys(app):
+    from textual.widgets._footer import FooterKey
+
+    keys = list(app.screen.query(FooterKey))
+    width = app.screen.size.width
+    for k in keys:  # every key shown whole: none cut at the screen's edge
+        assert k.region.right <= width, f"{k.description!r} cut at x={k.region.x}..{k.region.right} of {width}"
+    return {k.description: k for k in keys}
+
+
+async def _footer(app, size):
+    async with app.run_test(size=size) as pilot:
+        for _ in range(50):  # the footer composes once the run's first events are read (slow on a busy box)
+            await pilot.pause(0.1)
+            if len(_footer_keys(app)) > 2:
+                break
+        await pilot.pause(0.2)
+        return _footer_keys(app)
+
+
+async def test_help_and_detach_always_in_the_footer_and_no_key_cut_mid_word(tmp_path):
+    from test_first_hour import live_app
+
+    rd = write_run(tmp_path / "r", pid=os.getpid())
+    for size in ((80, 24), (120, 40), (160, 48)):
+        shown = await _footer(live_app(rd), size)
+        assert {"Help", "Detach", "Pause", "Apply advice"} <= set(shown), (size, sorted(shown))
+    wide = await _footer(live_app(rd), (200, 50))
+    assert {"lr×½", "Save", "Stop", "Zoom", "Theme"} <= set(wide)
+
+
+async def test_a_finished_runs_footer_offers_no_pause_or_lr_keys(tmp_path):
+    from test_first_hour import live_app
+
+    done = write_run(tmp_path / "f", state="finished")
+    shown = await _footer(live_app(done), (120, 40))
+    assert not {"Pause", "Resume", "lr×½", "lr×2", "Set lr", "Save", "Stop"} & set(shown), sorted(shown)
+    assert {"Help", "Detach"} <= set(shown)
+
+
+async def test_a_replays_q_quits_rather_than_detaches(tmp_path):
+    from test_first_hour import replay_app
+
+    rd = write_run(tmp_path / "r", pid=os.getpid())
+    shown = await _footer(replay_app(rd), (80, 24))
+    assert "Quit" in shown and "Detach" not in shown and "Help" in shown

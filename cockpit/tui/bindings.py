@@ -6,6 +6,8 @@ apply to it (`check_action`), so a control key pressed in a replay still says wh
 
 from __future__ import annotations
 
+from dataclasses import replace
+
 from textual.binding import Binding
 
 CONTROL = {"pause", "resume", "lr_half", "lr_double", "set_lr", "save", "stop", "merge", "samples", "apply_advice"}
@@ -42,3 +44,8 @@ BINDINGS = [
     Binding("question_mark", "help", "Help", id="help"),
     Binding("q", "detach", "Detach", id="detach", tooltip="Close the cockpit; training goes on"),
 ]
+
+REPLAY_BINDINGS = [
+    replace(b, description="Quit", tooltip="Close the replay") if b.id == "detach" else b for b in BINDINGS
+]
+"""A replay has no run to detach from: its `q` quits."""

@@ -180,7 +180,9 @@ class LiveScreen(ControlActions, CockpitScreen):
             if action == "merge" and self.merge_source() is not None:
                 return True  # a run that is over: `m` merges what it left, in a process of its own
             if not self.can_control():
-                return None  # greyed: the run is over (or not started)
+                # A run that is over takes no commands: its keys leave the footer (the help says why);
+                # one not started yet shows them greyed, as they will act soon.
+                return False if self.state in FINAL_STATES else None
             if action == "pause":
                 return self.state != "paused"
             if action == "resume":

@@ -9,7 +9,7 @@ from pathlib import Path
 
 from cockpit.history import History
 from cockpit.rundir import FINAL_STATES
-from cockpit.tui.bindings import CONTROL, REPLAY
+from cockpit.tui.bindings import CONTROL, REPLAY, REPLAY_BINDINGS
 from cockpit.tui.pacing import TICK
 from cockpit.tui.screen import CockpitScreen
 from cockpit.tui.source_protocol import Recording
@@ -18,6 +18,7 @@ from cockpit.tui.source_protocol import Recording
 class ReplayScreen(CockpitScreen):
     """Usage: `ReplayScreen(ReplaySource(history, title))`; Space plays, ←/→ step, Home/End jump."""
 
+    BINDINGS = REPLAY_BINDINGS
     replay = True
     ADVICE_MIN_INTERVAL = 0.0  # each cursor move is a new question
     source: Recording

@@ -27,6 +27,7 @@ from cockpit.tui.views import ViewActions
 from cockpit.tui.watchers import drop_closed_watchers
 from cockpit.tui.widgets.advisor_panel import AdvisorPanel
 from cockpit.tui.widgets.event_log import EventLog
+from cockpit.tui.widgets.footer import FittedFooter
 from cockpit.tui.widgets.metric import MetricPanel
 from cockpit.tui.widgets.run_panel import RunPanel
 from cockpit.tui.widgets.samples_panel import SamplesPanel
@@ -68,7 +69,7 @@ class CockpitScreen(ViewActions, Screen):
             with Vertical(id="right-col"):
                 yield AdvisorPanel(id="advisor")
                 yield EventLog(id="log")
-        yield Footer(show_command_palette=False)  # its keys are in the help and the README
+        yield FittedFooter()  # every key is in the help and the README; the footer shows those that fit
 
     def on_mount(self) -> None:
         self.query_one("#m-loss", MetricPanel).focus()
