@@ -6,7 +6,7 @@ STAMP   := $(VENV)/.installed
 # CPU machines (CI, laptops) take the CPU wheel; set TORCH_SPEC= to keep a CUDA torch you already have.
 TORCH_SPEC ?= torch==2.13.0
 
-.PHONY: install demo test lint bench soak pictures clean
+.PHONY: install demo test check lint bench soak pictures clean
 
 install: $(STAMP)
 
@@ -24,6 +24,17 @@ demo: install
 
 test: install lint
 	$(BIN)/python -m pytest -q
+
+# The fast tier for your own loop (under 3 minutes on two cores): lint, then the tests that start no trainer
+# and no terminal app: the advisor, readers, config, data audit, history, run directory and report logic.
+QUICK_TESTS := tests/test_advisor.py tests/test_advisor_consistency.py tests/test_advisor_registry.py \
+	tests/test_advisor_sop.py tests/test_causes.py tests/test_config.py tests/test_config_patches.py \
+	tests/test_control_values.py tests/test_data_audit.py tests/test_data_load.py \
+	tests/test_fuzz_readers.py tests/test_history.py tests/test_memory_reader.py tests/test_metric_values.py \
+	tests/test_preload.py tests/test_report_bands.py tests/test_rundir.py tests/test_shared_modules.py \
+	tests/test_study_stages.py
+check: install lint
+	$(BIN)/python -m pytest -q -m "not slow" $(QUICK_TESTS)
 
 # Ruff's rules and the import contracts (the layers) in pyproject.toml.
 lint: install
