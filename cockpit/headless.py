@@ -50,6 +50,42 @@ def metrics_line(ev: dict, total: int | None) -> str:
     )
 
 
+SAMPLE_CHARS = 240
+"""A headless sample line shows this much of the prompt and of the completion: enough to judge the answer
+(the cockpit's event log has room for 24; a terminal log has the whole width and scrollback)."""
+
+
+def sample_line(ev: dict) -> str:
+    def clip(text) -> str:
+        text = str(text or "").strip().replace("\n", " ⏎ ")
+        return text if len(text) <= SAMPLE_CHARS else text[:SAMPLE_CHARS] + "…"
+
+    return f"✎ sample at step {ev.get('step', '?')}: {clip(ev.get('prompt'))} → {clip(ev.get('completion'))!r}"
+
+
+def ending(rd: RunDir) -> str:
+    """What a headless run ends with: the advisor's verdict on the whole run, where the adapter is, and the
+    commands that come next (with the path of this cockpit when the shell would not find it)."""
+    from cockpit.advisor import advise
+    from cockpit.invocation import cockpit_command
+    from cockpit.logs import LogError, load_history
+
+    lines = []
+    try:
+        history, _ = load_history(rd.path)
+        advice = advise(history)
+        lines.append(f"verdict: {advice.verdict}")
+        if advice.next_action is not None:
+            lines.append(f"advice: {advice.next_action.label}")
+    except (LogError, OSError) as e:
+        lines.append(f"verdict: not read ({e})")
+    adapter = rd.adapter_to_merge()
+    lines.append(f"adapter: {adapter}" if adapter else "adapter: none written (no checkpoint either)")
+    cockpit = cockpit_command()
+    lines.append(f"next: {cockpit} report {rd.path}    ({cockpit} replay {rd.path} to look back)")
+    return "".join(line + "\n" for line in lines)
+
+
 def follow(
     rd: RunDir,
     out=None,
@@ -81,10 +117,14 @@ def follow(
                 continue
             if k == "run_started":
                 total, pid = ev.get("total_steps"), ev.get("pid") or pid
+            if k == "sample":
+                out.write(sample_line(ev) + "\n")
+                continue
             line = event_line(ev)  # the cockpit's event log says the same, in the same words
             if line is not None:
                 out.write(line + (f"  pid {pid}" if k == "run_started" and pid else "") + "\n")
             if k == "state" and ev.get("state") in EXIT:
+                out.write(ending(rd))
                 out.flush()
                 return EXIT[ev["state"]]
         out.flush()

@@ -85,3 +85,29 @@ async def test_a_replays_q_quits_rather_than_detaches(tmp_path):
     rd = write_run(tmp_path / "r", pid=os.getpid())
     shown = await _footer(replay_app(rd), (80, 24))
     assert "Quit" in shown and "Detach" not in shown and "Help" in shown
+
+
+# ---- --headless (#37 item 12) ---------------------------------------------------------------------------
+
+
+def test_headless_ends_with_the_verdict_the_adapter_and_the_next_command(tmp_path):
+    import io
+
+    from cockpit.headless import follow
+    from cockpit.rundir import dumps
+
+    rd = write_run(tmp_path / "r", state="finished")
+    (rd.adapter).mkdir()
+    (rd.adapter / "adapter_config.json").write_text("{}")
+    long_answer = "The capital of France is Paris, " * 5
+    *before, final = rd.events.read_text().splitlines()  # a sample logged just before the final state
+    sample = dumps({"v": 1, "t": 1.0, "kind": "sample", "step": 60, "prompt": "Q?", "completion": long_answer})
+    rd.events.write_text("\n".join([*before, sample, final]) + "\n")
+    out = io.StringIO()
+    assert follow(rd, out=out, poll=0.01) == 0
+    text = out.getvalue()
+    assert "verdict: " in text
+    assert f"adapter: {rd.adapter}" in text
+    assert f"report {rd.path}" in text.splitlines()[-1]
+    # the sample line shows the whole answer, not its first 24 characters
+    assert long_answer.strip() in text.replace("'", "")
