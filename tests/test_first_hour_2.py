@@ -111,3 +111,61 @@ def test_headless_ends_with_the_verdict_the_adapter_and_the_next_command(tmp_pat
     assert f"report {rd.path}" in text.splitlines()[-1]
     # the sample line shows the whole answer, not its first 24 characters
     assert long_answer.strip() in text.replace("'", "")
+
+
+# ---- the zoom (#37 item 5) --------------------------------------------------------------------------------
+
+
+def _zoom_text(app) -> str:
+    from textual_plotext import PlotextPlot
+
+    plot = app.screen.query_one(PlotextPlot)
+    return plot.plt.build()
+
+
+async def test_the_zoom_has_whole_steps_labels_its_actions_and_follows_a_live_run(tmp_path):
+    import re
+
+    from test_first_hour import live_app
+
+    from cockpit.tui.modals import short_label
+    from tuihelpers import append
+
+    rd = write_run(tmp_path / "r", steps=47, pid=os.getpid())
+    app = live_app(rd)
+    async with app.run_test(size=(160, 48)) as pilot:
+        for _ in range(50):
+            await pilot.pause(0.1)
+            if len(app.screen.history) >= 47:
+                break
+        marks = app.screen.history.marks
+        await pilot.press("z")
+        await pilot.pause(0.5)
+        assert type(app.screen).__name__ == "ZoomModal"
+        text = _zoom_text(app)
+        axis = text.splitlines()[-2]  # the x tick labels, above the "step" label
+        assert re.findall(r"\d+", axis) and not re.search(r"\d\.\d", axis), axis
+        label = next(m.label for m in marks if m.kind == "ack")
+        assert short_label(label)[:8] in text, (label, text)
+        drawn = app.screen._drawn_last
+        for step in range(48, 61):
+            append(rd, kind="metrics", step=step, loss=0.7, grad_norm=1.0, learning_rate=1e-4)
+        for _ in range(40):
+            await pilot.pause(0.1)
+            if app.screen._drawn_last != drawn:
+                break
+        assert app.screen._drawn_last == 60, "the zoom did not follow the run"
+
+
+async def test_the_update_size_zoom_reads_in_percent_as_its_tile(tmp_path):
+    from test_first_hour import live_app
+
+    rd = write_run(tmp_path / "r", state="finished")
+    app = live_app(rd)
+    async with app.run_test(size=(160, 48)) as pilot:
+        await pilot.pause(0.5)
+        app.screen.query_one("#m-update_ratio").focus()
+        await pilot.press("z")
+        await pilot.pause(0.5)
+        assert "update size (%)" in _zoom_text(app) or "(%)" in _zoom_text(app)
+        assert app.screen.scale == 100.0

@@ -109,23 +109,26 @@ class TextModal(ModalScreen[None]):
         self.dismiss(None)
 
 
+def short_label(label: str, width: int = 14) -> str:
+    """An action's label as it fits beside its line on the zoom (the event log has the whole text)."""
+    return label if len(label) <= width else label[: width - 1] + "…"
+
+
 class ZoomModal(ModalScreen[None]):
-    """The focused metric as a full plotext chart with axes and its danger bands as lines."""
+    """The focused metric as a full plotext chart: round whole steps on the x axis, its danger bands as lines,
+    the operator's actions as labelled vertical lines. It follows a live run (redrawn when new steps came)."""
 
     DEFAULT_CSS = "ZoomModal { align: center middle; } #zoom { width: 96%; height: 90%; border: thick $accent; }"
     BINDINGS = [Binding("escape,q,z", "close", "Close")]
+    FOLLOW_EVERY = 1.0
+    """Seconds between two looks at the run for new steps (the chart is redrawn only when there are)."""
 
-    def __init__(
-        self,
-        title: str,
-        steps: list[int],
-        values: list[float],
-        bands: list[tuple[float, str]],
-        marks: list[tuple[int, str]],
-    ):
-        """`bands`: (value, severity) of each threshold line (`cockpit.tui.chart.threshold_lines`)."""
+    def __init__(self, title: str, bands: list[tuple[float, str]], data, *, scale: float = 1.0):
+        """`bands`: (value, severity) of each threshold line (`cockpit.tui.chart.threshold_lines`); `data()`:
+        (steps, values, marks) now, marks being (step, label); `scale`: the tile's unit (100: a share in %)."""
         super().__init__()
-        self.title_text, self.steps, self.values, self.bands, self.marks = title, steps, values, bands, marks
+        self.title_text, self.bands, self.data, self.scale = title, bands, data, scale
+        self._drawn_last: int | None = None
 
     def compose(self) -> ComposeResult:
         from textual_plotext import PlotextPlot  # imported here: plotext costs start-up time
@@ -133,24 +136,39 @@ class ZoomModal(ModalScreen[None]):
         yield PlotextPlot(id="zoom")
 
     def on_mount(self) -> None:
+        self._draw()
+        self.set_interval(self.FOLLOW_EVERY, self._draw)
+
+    def _draw(self) -> None:
         import math
 
         from textual_plotext import PlotextPlot
 
+        from cockpit.report.units import step_axis
+
+        steps, values, marks = self.data()
+        last = steps[-1] if len(steps) else None
+        if last == self._drawn_last and self._drawn_last is not None:
+            return
+        self._drawn_last = last
         plot = self.query_one(PlotextPlot)
         plt = plot.plt
-        pts = [(s, v) for s, v in zip(self.steps, self.values) if math.isfinite(v)]
+        plt.clear_data()
+        plt.clear_figure()
+        pts = [(s, v * self.scale) for s, v in zip(steps, values) if math.isfinite(v)]
         plt.title(f"{self.title_text}  (esc closes)")
         plt.xlabel("step")
         if pts:
             xs, ys = zip(*pts)
             plt.plot(list(xs), list(ys), marker="braille")
+            step_axis(plt, xs[0], xs[-1])
             top = max(ys)
             for y, severity in self.bands:
-                if y <= top * 1.5:
-                    plt.hline(y, "red" if RANK[severity] >= RANK["danger"] else "orange")
-            for s, _label in self.marks[:50]:
+                if y * self.scale <= top * 1.5:
+                    plt.hline(y * self.scale, "red" if RANK[severity] >= RANK["danger"] else "orange")
+            for s, label in marks[:50]:
                 plt.vline(s, "blue")
+                plt.text(short_label(label), x=s, y=top, color="blue")
         plot.refresh()
 
     def action_close(self) -> None:

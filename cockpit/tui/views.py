@@ -9,18 +9,28 @@ from cockpit.tui.chart import threshold_lines
 from cockpit.tui.modals import TextModal, ZoomModal
 from cockpit.tui.widgets.metric import MetricPanel
 
+PERCENT_KEYS = ("update_ratio",)
+"""Metrics whose tile reads in percent: the zoom reads the same unit."""
+
 
 class ViewActions:
     """Mixed into `CockpitScreen`, which gives it `history`, `thresholds()`, `focused`, `query_one` and `_open()`."""
 
     def action_zoom(self) -> None:
         focused = self.focused if isinstance(self.focused, MetricPanel) else self.query_one("#m-loss", MetricPanel)
-        th = self.thresholds()
-        bands = threshold_lines(focused.key, th, focused.total)
-        marks = [(m.step, m.label) for m in self.history.marks if m.kind in ("ack", "guard")]
-        # Min/max per bucket: plotext draws 2,000 points at once, not a long run's 100,000, and keeps the spikes.
-        steps, values = minmax_points(self.history.steps, self.history.series[focused.key], 2000)
-        self._open(ZoomModal(focused.title, steps, values, bands, marks))
+        key = focused.key
+        bands = threshold_lines(key, self.thresholds(), focused.total)
+
+        def data():
+            h = self.history  # read at each redraw: a live run's zoom follows it
+            marks = [(m.step, m.label) for m in h.marks if m.kind in ("ack", "guard")]
+            # Min/max per bucket: plotext draws 2,000 points at once, not a long run's 100,000, and keeps spikes.
+            steps, values = minmax_points(h.steps, h.series[key], 2000)
+            return steps, values, marks
+
+        percent = key in PERCENT_KEYS
+        title = f"{focused.title} (%)" if percent else focused.title
+        self._open(ZoomModal(title, bands, data, scale=100.0 if percent else 1.0))
 
     def action_compare(self) -> None:
         """The compare view of the study or sweep this run belongs to, this run highlighted."""
