@@ -45,7 +45,8 @@ def run_with(path: Path, lr: float, dropout: float = 0.05, **kw):
 def test_compare_two_real_logs_overlays_and_diffs(tmp_path):
     a, b = FIX / "06_nlcli-wizard-gemma3-lora.json", FIX / "20_dashcam-vlm-lora-eval-every5.json"
     out = tmp_path / "cmp.html"
-    r = cockpit("compare", str(a), str(b), "--html", str(out))
+    assert cockpit("compare", str(a), str(b), "--html", str(out)).stdout == f"saved: {out}\n"
+    r = cockpit("compare", str(a), str(b))
     assert r.returncode == 0, r.stderr
     text = r.stdout
     assert "Runs (2)" in text and "06_nlcli-wizard-gemma3-lora" in text and "20_dashcam-vlm-lora-eval-every5" in text
@@ -63,7 +64,8 @@ def test_compare_two_real_logs_overlays_and_diffs(tmp_path):
 
 def test_compare_real_logs_with_entropy(tmp_path):
     a, b = FIX / "05_phi3-sft-entropy-flat.json", FIX / "27_gemma3-270m-sft-entropy-eval.json"
-    r = cockpit("compare", str(a), str(b), "--html", str(tmp_path / "c.md"))
+    assert cockpit("compare", str(a), str(b), "--html", str(tmp_path / "c.md")).returncode == 0
+    r = cockpit("compare", str(a), str(b))
     assert r.returncode == 0, r.stderr
     assert "entropy" in r.stdout.split("Charts")[1] and "no run logged" not in r.stdout
     md = (tmp_path / "c.md").read_text()
@@ -106,7 +108,8 @@ def test_study_dir_with_a_nested_sweep_shows_every_run_and_verdicts(tmp_path):
             {"stages": [{"stage": 2, "runs": [str(base.path)]}, {"stage": 8, "runs": [{"run_dir": str(final.path)}]}]}
         )
     )
-    r = cockpit("report", str(study), "--out", str(tmp_path / "s.html"))
+    assert cockpit("report", str(study), "--out", str(tmp_path / "s.html")).returncode == 0
+    r = cockpit("report", str(study))
     assert r.returncode == 0, r.stderr
     out = r.stdout
     assert "Runs (4)" in out and "stage 2" in out and "stage 8" in out and "demo-sweep-1" in out
@@ -200,7 +203,8 @@ def test_compare_and_report_on_a_real_demo_sweep(demo_sweep, tmp_path):
     summary = json.loads((demo_sweep / "sweep.json").read_text())
     verdicts = {t["lr"]: t["verdict"] for t in summary["trials"]}
     assert set(verdicts) == {1e-4, 2e-3} and all(verdicts.values())
-    r = cockpit("compare", str(demo_sweep), "--html", str(tmp_path / "c.html"))
+    assert cockpit("compare", str(demo_sweep), "--html", str(tmp_path / "c.html")).returncode == 0
+    r = cockpit("compare", str(demo_sweep))
     assert r.returncode == 0, r.stderr
     out = r.stdout
     assert "Runs (2)" in out and "lr-0.0001" in out and "lr-0.002" in out

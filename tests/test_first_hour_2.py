@@ -169,3 +169,32 @@ async def test_the_update_size_zoom_reads_in_percent_as_its_tile(tmp_path):
         await pilot.pause(0.5)
         assert "update size (%)" in _zoom_text(app) or "(%)" in _zoom_text(app)
         assert app.screen.scale == 100.0
+
+
+# ---- the report's samples (#37 item 11) ---------------------------------------------------------------
+
+
+def test_the_report_shows_each_prompts_first_and_last_generation_and_marks_general_prompts(tmp_path):
+    from cockpit.general import SAMPLE_QUESTIONS
+    from cockpit.report import main
+    from cockpit.rundir import dumps
+
+    rd = write_run(tmp_path / "r", state="finished")
+    *before, final = rd.events.read_text().splitlines()
+    gens = [(10, "Reverse the word.\nstorm", "storm storm"), (60, "Reverse the word.\nstorm", "mrots")]
+    gens += [
+        (10, SAMPLE_QUESTIONS[0], "Paris"),
+        (35, "Reverse the word.\nstorm", "mrot"),
+        (60, SAMPLE_QUESTIONS[0], "{"),
+    ]
+    lines = [dumps({"v": 1, "t": 1.0, "kind": "sample", "step": s, "prompt": p, "completion": c}) for s, p, c in gens]
+    rd.events.write_text("\n".join([*before, *lines, final]) + "\n")
+    md, html = tmp_path / "r.md", tmp_path / "r.html"
+    assert main(str(rd.path), out=str(md)) == 0 and main(str(rd.path), out=str(html)) == 0
+    text = md.read_text()
+    section = text[text.index("Samples") :]
+    assert "'storm storm'" in section and "'mrots'" in section and "'mrot'" not in section  # first and last only
+    assert f"general prompt (forgetting): {SAMPLE_QUESTIONS[0]}" in section
+    assert section.index("prompt: Reverse") < section.index("general prompt")
+    page = html.read_text()
+    assert "<h2>Samples</h2>" in page and "mrots" in page and "general prompt (forgetting)" in page

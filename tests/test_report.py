@@ -38,6 +38,8 @@ def test_report_on_our_run_lists_actions_and_bands(tmp_path):
     rd = write_run(tmp_path / "run", state="stopped")
     r = cockpit("report", str(rd.path), "--out", str(tmp_path / "r.html"))
     assert r.returncode == 0, r.stderr
+    assert r.stdout == f"saved: {tmp_path / 'r.html'}\n"  # the file was asked for; the terminal says where
+    r = cockpit("report", str(rd.path))
     out = r.stdout
     assert "trainable params" in out and "16,384" in out and "best loss" in out
     assert "scale_lr acked: lr 2e-4 -> 1e-4" in out and "checkpoint" in out

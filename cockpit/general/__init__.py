@@ -14,6 +14,8 @@ from __future__ import annotations
 
 from pathlib import Path
 
+from cockpit.general.questions import SAMPLE_QUESTIONS
+
 HERE = Path(__file__).resolve().parent
 REPLAY_PATH = HERE / "data" / "general.jsonl"
 """General rows for replay (the default of data.general_path)."""
@@ -30,20 +32,6 @@ def eval_rows(n: int) -> list[dict]:
     if n >= len(rows):
         return rows
     return [rows[i * len(rows) // n] for i in range(max(0, n))]
-
-
-SAMPLE_QUESTIONS = (
-    "How do I make a cup of tea?",
-    "What is a mammal?",
-    "Who wrote the play Romeo and Juliet?",
-    "What is 8 squared?",
-    "How do I keep bread fresh?",
-    "What is inflation?",
-    "Which organ pumps blood through the body?",
-    "What is the plural of mouse?",
-)
-"""General questions for samples, from the eval set, prose answers first: a how-to and a definition show a
-model that forgets (it answers them in the task's format, or worse) more plainly than a one-word fact."""
 
 
 def sample_prompts(n: int, besides: list[str] | tuple[str, ...] = ()) -> list[str]:

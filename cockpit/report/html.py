@@ -64,6 +64,18 @@ def render_html(r: Report) -> str:
         "".join(f"<tr><td class=num>{s}</td><td>{e(k)}</td><td>{e(lbl)}</td></tr>" for s, k, lbl in r.actions)
         or "<tr><td colspan=3>none recorded</td></tr>"
     )
+    samples = "".join(
+        f"<tr class=run><td colspan=2><b>{'general prompt (forgetting)' if row.general else 'prompt'}:</b> "
+        f"<code>{e(row.prompt)}</code></td></tr>"
+        + "".join(
+            f"<tr class=sub><td class=num>step {step}</td><td><pre>{e(text)}</pre></td></tr>"
+            for step, text in [row.first] + ([row.last] if row.last else [])
+        )
+        for row in r.samples
+    )
+    samples = (
+        f"<h2>Samples</h2><p>first and last generation of each prompt</p><table>{samples}</table>" if samples else ""
+    )
     missing = f"<p>not in this log: {e(', '.join(r.missing))}</p>" if r.missing else ""
     nxt = f"<p><b>next action:</b> {e(r.next_action)}</p>" if r.next_action else ""
     skipped = f" ({r.skipped_lines} unreadable line(s) skipped)" if r.skipped_lines else ""
@@ -73,6 +85,6 @@ def render_html(r: Report) -> str:
         f"<h2>Charts</h2>{key_html()}{charts}{missing}"
         f"<h2>Findings timeline</h2><table><tr><th>severity</th><th>steps</th><th>rule</th><th>finding</th></tr>"
         f"{tl}</table><h2>Operator actions and trainer decisions</h2>"
-        f"<table><tr><th>step</th><th>kind</th><th>what</th></tr>{acts}</table>"
+        f"<table><tr><th>step</th><th>kind</th><th>what</th></tr>{acts}</table>{samples}"
     )
     return page(f"Report: {r.title}", body)

@@ -3,7 +3,7 @@
 from __future__ import annotations
 
 import math
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 from datetime import datetime
 from typing import Any
 
@@ -12,6 +12,7 @@ from cockpit.durations import span
 from cockpit.history import History
 from cockpit.report.charts import Chart, run_charts
 from cockpit.report.eval_summary import eval_summary
+from cockpit.report.samples import SampleRow, sample_rows
 from cockpit.report.units import fmt_value
 from cockpit.thresholds import Thresholds
 
@@ -28,6 +29,7 @@ class Report:
     verdict: str
     next_action: str | None
     skipped_lines: int
+    samples: list[SampleRow] = field(default_factory=list)
 
 
 def _fmt_t(t: float | None) -> str:
@@ -97,4 +99,16 @@ def build_report(h: History, log, width: int = 100) -> Report:
         if m.kind in ("ack", "guard", "checkpoint", "merge", "state")
     ]
     nxt = f"{adv.next_action.label}: {adv.next_action.description}" if adv.next_action else None
-    return Report(log.title, str(log.source), summary, charts, missing, tl, acts, adv.verdict, nxt, log.stats.bad)
+    return Report(
+        log.title,
+        str(log.source),
+        summary,
+        charts,
+        missing,
+        tl,
+        acts,
+        adv.verdict,
+        nxt,
+        log.stats.bad,
+        sample_rows(h.samples),
+    )

@@ -29,9 +29,10 @@ def terminal_width() -> int:
 
 
 def show_and_save(model: Any, out: str | None, renderers: str, width: int) -> int:
-    """Print `model` with `renderers`.text; save it to `out` as Markdown or HTML. The exit code."""
-    print(importlib.import_module(f"{renderers}.text").render_text(model, width=width))
+    """Print `model` with `renderers`.text, or with `out` save it as Markdown or HTML and say only where (the
+    file is what was asked for; the whole report again in the terminal buried that line). The exit code."""
     if not out:
+        print(importlib.import_module(f"{renderers}.text").render_text(model, width=width))
         return 0
     target = Path(out)
     try:
@@ -42,5 +43,5 @@ def show_and_save(model: Any, out: str | None, renderers: str, width: int) -> in
     except OSError as e:
         print(f"error: cannot write {target}: {e}", file=sys.stderr)
         return 2
-    print(f"\nsaved: {target}")
+    print(f"saved: {target}")
     return 0

@@ -121,6 +121,12 @@ def _sections(r: Report, width: int):
         yield "table", [(f"step {s}", f"{kind}: {label}") for s, kind, label in r.actions]
     else:
         yield "p", "none recorded"
+    if r.samples:
+        yield "h", "Samples (first and last generation of each prompt)"
+        for row in r.samples:
+            yield "p", ("general prompt (forgetting): " if row.general else "prompt: ") + row.prompt
+            gens = [row.first] + ([row.last] if row.last else [])
+            yield "table", [(f"step {step}", repr(text)) for step, text in gens]
 
 
 def render_text(r: Report, width: int = 100) -> str:
