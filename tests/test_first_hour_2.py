@@ -193,7 +193,12 @@ def test_the_report_shows_each_prompts_first_and_last_generation_and_marks_gener
     assert main(str(rd.path), out=str(md)) == 0 and main(str(rd.path), out=str(html)) == 0
     text = md.read_text()
     section = text[text.index("Samples") :]
-    assert "'storm storm'" in section and "'mrots'" in section and "'mrot'" not in section  # first and last only
+    assert (
+        "prompt: Reverse the word. ⏎ storm" in section
+        and "'storm storm'" in section
+        and "'mrots'" in section
+        and "'mrot'" not in section
+    )  # first and last only
     assert f"general prompt (forgetting): {SAMPLE_QUESTIONS[0]}" in section
     assert section.index("prompt: Reverse") < section.index("general prompt")
     page = html.read_text()

@@ -159,7 +159,8 @@ def test_text_report_says_what_its_lines_are(tmp_path):
     assert "vertical lines: step 30 lr 2e-4 -> 1e-4; step 50 ckpt 50" in out
     assert "operator actions / guards" not in out
     assert "memory, GiB" in out and "2.0e-04" in out and "throughput, tokens/s" in out
-    assert "oo eval loss" in out.split("Charts")[1]  # the eval points and their legend on the loss chart
+    # the legend under the loss chart, not over its first steps; a marker per line
+    assert "  ⠶ train loss   o eval loss" in out.split("Charts")[1]
 
 
 def _png_size(data: bytes) -> tuple[int, int]:

@@ -45,7 +45,7 @@ def _sections(r: CompareReport, width: int):
     for c in r.charts:
         note = caption(c)
         how = "one marker per run" + ("" if c.key == "eval_loss" else ", lines smoothed (EMA)")
-        note = (note + "\n" if note else "") + f"  {how}; the legend is in the chart"
+        note = (note + "\n" if note else "") + f"  {how}; the legend is under the chart"
         yield "chart", (chart_text(c, width, smoothed=True, per_run=True), note)
     if r.missing:
         yield "p", "no run logged: " + ", ".join(r.missing)

@@ -38,5 +38,6 @@ def sample_rows(samples: list[dict[str, Any]]) -> list[SampleRow]:
     rows = []
     for prompt, gens in by_prompt.items():
         gens.sort(key=lambda g: g[0])
-        rows.append(SampleRow(clip(prompt), prompt in general, gens[0], gens[-1] if len(gens) > 1 else None))
+        one_line = prompt.replace("\n", " ⏎ ")  # a heading row: the prompt's line breaks shown, not made
+        rows.append(SampleRow(clip(one_line), prompt in general, gens[0], gens[-1] if len(gens) > 1 else None))
     return sorted(rows, key=lambda r: r.general)  # the task's prompts first

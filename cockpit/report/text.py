@@ -13,6 +13,10 @@ ANSI = re.compile(r"\x1b\[[0-9;]*m")
 
 MARKERS = ("braille", "•", "x", "+", "o", "*", "#", "%")
 """One marker per run, so overlaid runs read apart without colour (Markdown and pipes lose it)."""
+SINGLE_RUN_MARKERS = ("braille", "o", "x", "+", "*", "#", "%")
+"""One run's lines in their order (train, eval, general eval, ...): one marker each."""
+MARKER_SHOWN = {"braille": "⠶"}
+"""How the legend writes a marker that plotext draws as dots."""
 
 
 def chart_text(c: Chart, width: int, height: int = 12, smoothed: bool = False, per_run: bool = False) -> str:
@@ -27,16 +31,21 @@ def chart_text(c: Chart, width: int, height: int = 12, smoothed: bool = False, p
     plt.title(c.title)
     values: list[float] = []
     many = per_run or len({ln.run for ln in c.lines}) > 1
+    legend: list[tuple[str, str]] = []
+    own = iter(SINGLE_RUN_MARKERS)
     for ln in c.lines:
         ys = ln.smooth if smoothed and ln.smooth else ln.values
         pts = [(s, y) for s, y in zip(ln.steps, ys) if y == y and (y > 0 or not c.log_y)]
         if not pts:
             continue
-        marker = MARKERS[ln.run % len(MARKERS)] if many else ("o" if ln.kind == "eval" else "braille")
+        # A marker per run in a comparison; in one run's chart a marker per line (eval and general eval
+        # loss both drew `o` and read as one series).
+        marker = MARKERS[ln.run % len(MARKERS)] if many else next(own, "*")
         # Beside a train curve, evaluations are points; on their own chart (a comparison) a line per run.
         draw = plt.scatter if ln.kind == "eval" and not per_run else plt.plot
-        label = ln.name if many or len(c.lines) > 1 else None
-        draw([p[0] for p in pts], [p[1] for p in pts], marker=marker, label=label)
+        draw([p[0] for p in pts], [p[1] for p in pts], marker=marker)
+        if (many or len(c.lines) > 1) and (MARKER_SHOWN.get(marker, marker), ln.name) not in legend:
+            legend.append((MARKER_SHOWN.get(marker, marker), ln.name))
         values += [p[1] for p in pts]
     if not values:
         return ANSI.sub("", plt.build())
@@ -54,7 +63,10 @@ def chart_text(c: Chart, width: int, height: int = 12, smoothed: bool = False, p
     for s in _mark_steps(c):
         plt.vline(s)
     plt.xlabel("step")
-    return ANSI.sub("", plt.build())
+    text = ANSI.sub("", plt.build())
+    # The legend goes under the chart: plotext's, in the top-left corner, hid the data it named (a study's
+    # 60-step trials sat right under it).
+    return text.rstrip("\n") + ("\n  " + "   ".join(f"{sym} {name}" for sym, name in legend) if legend else "")
 
 
 def _visible_bands(c: Chart, top: float) -> list[float]:
