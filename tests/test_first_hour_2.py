@@ -203,3 +203,50 @@ def test_the_report_shows_each_prompts_first_and_last_generation_and_marks_gener
     assert section.index("prompt: Reverse") < section.index("general prompt")
     page = html.read_text()
     assert "<h2>Samples</h2>" in page and "mrots" in page and "general prompt (forgetting)" in page
+
+
+# ---- the estimate on an empty cache (#37 items 1-2) ------------------------------------------------------
+
+ROOT = Path(__file__).resolve().parent.parent
+
+
+@pytest.mark.parametrize("config", sorted((ROOT / "sample_configs").glob("*.yaml")), ids=lambda p: p.stem)
+def test_estimate_answers_every_sample_config_on_an_empty_cache_without_building(tmp_path, config):
+    env = {**os.environ, "XDG_CACHE_HOME": str(tmp_path / "cache"), "HF_HUB_OFFLINE": "1", "HF_HOME": str(tmp_path)}
+    r = subprocess.run(
+        [sys.executable, "-m", "cockpit.cli", "estimate", str(config)],
+        capture_output=True,
+        text=True,
+        env=env,
+        timeout=120,
+    )
+    assert r.returncode in (0, 1, 2), r.stderr  # fits / tight / does not fit: an answer, not a refusal
+    assert "memory estimate for" in r.stdout and "total" in r.stdout
+    assert "not built yet" in r.stdout or "not fetched yet" in r.stdout or "bundled table" in r.stdout
+    assert not (tmp_path / "cache").exists() or not any((tmp_path / "cache").rglob("config.json"))  # nothing built
+
+
+def test_the_bundled_shapes_are_the_built_models():
+    from cockpit.demo import ensure_demo_model
+    from cockpit.estimate.known_shapes import DEMO, bundled, table_key
+    from cockpit.estimate.shapes import from_config, from_config_json
+    from cockpit.models import KNOWN
+
+    built = from_config_json(ensure_demo_model())
+    recipe = from_config(DEMO, "demo")
+    assert (built.linears, built.total_params) == (recipe.linears, recipe.total_params)
+    smol = KNOWN["smollm2-135m-instruct"]
+    assert {k: v for k, v in bundled("HuggingFaceTB/SmolLM2-135M-Instruct").items() if k in smol.shape} == smol.shape
+    assert table_key("meta-llama/Llama-3.1-8B-Instruct") == "llama-3.1-8b"
+    assert from_config(bundled("Qwen/Qwen2.5-0.5B"), "q").total_params == 494_032_768  # Qwen's published count
+
+
+def test_an_unknown_hub_model_is_refused_with_the_next_step(tmp_path):
+    from cockpit.config import load_config
+    from cockpit.demo import demo_config_path
+    from cockpit.estimate.fit import shape_for
+    from cockpit.estimate.shapes import ShapeError
+
+    cfg = load_config(demo_config_path(), [("model.name_or_path", "nobody/rare-model-7b")])
+    with pytest.raises(ShapeError, match="huggingface-cli download nobody/rare-model-7b config.json"):
+        shape_for(cfg, exact=False, build_demo=False)

@@ -58,7 +58,7 @@ def main(cfg: RunConfig, *, as_json_out: bool, fast: bool, measure: bool) -> int
         dev = devices.detect()
         if measure:
             dev.overhead, dev.overhead_source = devices.measure(dev.kind)
-        shape = shape_for(cfg, exact=not fast, build_demo=True)
+        shape = shape_for(cfg, exact=not fast, build_demo=False)
     except (ShapeError, devices.DeviceError) as e:
         print(f"error: {e}", file=sys.stderr)
         return 3

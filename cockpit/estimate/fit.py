@@ -14,8 +14,9 @@ from pathlib import Path
 from cockpit.config import RunConfig
 from cockpit.config_patch import apply_patch, patch_to_set_args
 from cockpit.estimate.device import Device
+from cockpit.estimate.known_shapes import DEMO, TABLE, bundled, table_key
 from cockpit.estimate.parts import FITS, Estimate, estimate
-from cockpit.estimate.shapes import ModelShape, ShapeError, model_shape
+from cockpit.estimate.shapes import ModelShape, ShapeError, from_config, model_shape
 
 
 @dataclass
@@ -58,8 +59,9 @@ def smallest_change(cfg: RunConfig, shape: ModelShape, device: Device) -> Change
 
 def resolve_model_dir(cfg: RunConfig, *, build_demo: bool) -> Path | None:
     """The local model folder, or None when there is none to read without work (an unbuilt demo model
-    when not `build_demo`, or a hub id that is not in the local cache)."""
+    when not `build_demo`, a known model not fetched yet, or a hub id that is not in the local cache)."""
     from cockpit.config import DEMO_MODEL
+    from cockpit.models import known
 
     name = cfg.model.name_or_path
     if name == DEMO_MODEL:
@@ -69,6 +71,11 @@ def resolve_model_dir(cfg: RunConfig, *, build_demo: bool) -> Path | None:
             return ensure_demo_model()
         d = model_dir()
         return d if (d / "config.json").exists() else None
+    model = known(name)
+    if model is not None:
+        from cockpit.models.fetch import is_ready, model_dir
+
+        return model_dir(model) if is_ready(model) else None
     if Path(name).is_dir():
         return Path(name)
     try:
@@ -81,7 +88,34 @@ def resolve_model_dir(cfg: RunConfig, *, build_demo: bool) -> Path | None:
 
 
 def shape_for(cfg: RunConfig, *, exact: bool, build_demo: bool) -> ModelShape:
+    """From the model's folder when it is on this machine (exact: built on the meta device); else from the
+    shapes known without it (the demo's recipe, a known model's, the bundled table), never by building or
+    downloading the model first."""
     d = resolve_model_dir(cfg, build_demo=build_demo)
-    if d is None:
-        raise ShapeError(f"model.name_or_path: {cfg.model.name_or_path} is not on this machine yet")
-    return model_shape(d, exact=exact, trust_remote_code=cfg.model.trust_remote_code)
+    if d is not None:
+        return model_shape(d, exact=exact, trust_remote_code=cfg.model.trust_remote_code)
+    name = cfg.model.name_or_path
+    fields, source = known_fields(name)
+    if fields is None:
+        raise ShapeError(
+            f"model.name_or_path: {name} is not on this machine and its shapes are not in the bundled table "
+            f"({', '.join(sorted(TABLE))}); point it at a local folder holding the model's config.json, or "
+            f"fetch just that file: huggingface-cli download {name} config.json"
+        )
+    return from_config(fields, f"{source} for {name}", source=source)
+
+
+def known_fields(name: str) -> tuple[dict | None, str]:
+    """config.json fields for a model that is not on this machine, and where they come from."""
+    from cockpit.config import DEMO_MODEL
+    from cockpit.models import known
+
+    if name == DEMO_MODEL:
+        return DEMO, "the demo model's recipe (not built yet)"
+    model = known(name)
+    if model is not None:
+        return {"model_type": "llama", **bundled(model.name.removesuffix("-instruct")), **model.shape}, (
+            f"the known model's registry entry (not fetched yet: cockpit fetch-model {name})"
+        )
+    fields = bundled(name)
+    return fields, f"the bundled table of common models ({table_key(name)}; not downloaded)"

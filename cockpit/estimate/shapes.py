@@ -76,7 +76,11 @@ def read_config(model_dir: Path) -> dict:
 
 
 def from_config_json(model_dir: Path) -> ModelShape:
-    c = read_config(model_dir)
+    return from_config(read_config(model_dir), str(Path(model_dir) / "config.json"))
+
+
+def from_config(c: dict, where: str, source: str = "config.json") -> ModelShape:
+    """The arithmetic on a config.json's fields (`where` names them in an error; `source` says whence)."""
     kind = c.get("model_type")
     if kind not in LLAMA_SHAPED:
         raise ShapeError(f"model_type {kind!r} is not one this fast reader knows ({', '.join(sorted(LLAMA_SHAPED))})")
@@ -87,7 +91,7 @@ def from_config_json(model_dir: Path) -> ModelShape:
         hd = int(c.get("head_dim") or h // heads)
         vocab = int(c["vocab_size"])
     except (KeyError, TypeError, ValueError) as e:
-        raise ShapeError(f"{Path(model_dir) / 'config.json'}: missing or bad field {e}") from None
+        raise ShapeError(f"{where}: missing or bad field {e}") from None
     tied = bool(c.get("tie_word_embeddings", False))  # the default of all four config classes
     attn_bias = bool(c.get("attention_bias", False))
     mlp_bias = bool(c.get("mlp_bias", False))
@@ -120,7 +124,7 @@ def from_config_json(model_dir: Path) -> ModelShape:
         lm_head_params=0 if tied else vocab * h,
         embed_params=vocab * h,
         other_params=norms,
-        source="config.json",
+        source=source,
     )
 
 
