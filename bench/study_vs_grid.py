@@ -5,7 +5,7 @@ the start config run untouched, all on the study's own eval split, with the step
     python bench/study_vs_grid.py --config sample_configs/smollm2-135m-lora.yaml \\
         --trial-steps 20 --final-steps 60 --lrs 3e-4 1e-3 3e-3 --jobs 1
 
-The grid is lr x lora_alpha x lora_dropout (--lrs, --alphas, --dropouts: 4 x 2 x 2 = 16 configs by
+The grid is lr x lora_alpha x lora_dropout (--lrs, --alphas, --dropouts: 3 x 2 x 2 = 12 configs by
 default), each run --final-steps long with the study's eval split (data.eval_ratio 0.1 unless the config
 has eval data); the start run is the config as given, with the same split. Results are written to
 OUT/results.json (one entry per run, kept across invocations: a run already there is not repeated)
@@ -74,7 +74,13 @@ def run_configs(todo: list[tuple[str, object]], out: Path, steps: int, jobs: int
         while pending and len(running) < jobs:
             name, cfg = pending.pop(0)
             rd = out / name
-            if rd.exists():  # a run left by an interrupted bench: start it over
+            if rd.exists():  # left by an interrupted bench: its trainer may still run, or have ended
+                from cockpit.study.launcher import TrainerLauncher
+
+                left = TrainerLauncher()
+                if left.status(rd) != "died":
+                    running.append((name, left, rd, time.monotonic()))
+                    continue
                 import shutil
 
                 shutil.rmtree(rd)
@@ -96,8 +102,12 @@ def run_study(config: Path, out: Path, trial_steps: int, final_steps: int, resul
     if "study" in results:
         return
     t0 = time.monotonic()
-    cmd = [sys.executable, "-m", "cockpit.cli", "study", str(config), "--auto", "--runs-dir", str(out / "study")]
-    cmd += ["--trial-steps", str(trial_steps), "--final-steps", str(final_steps)]
+    left = sorted((out / "study").glob("*-study-*"))
+    if left and json.loads((left[-1] / "study.json").read_text()).get("state") != "done":
+        cmd = [sys.executable, "-m", "cockpit.cli", "study", str(left[-1]), "--auto"]  # an interrupted one
+    else:
+        cmd = [sys.executable, "-m", "cockpit.cli", "study", str(config), "--auto", "--runs-dir", str(out / "study")]
+        cmd += ["--trial-steps", str(trial_steps), "--final-steps", str(final_steps)]
     print("  " + " ".join(cmd), flush=True)
     code = subprocess.run(cmd, check=False).returncode
     study_dir = max((out / "study").glob("*-study-*"), key=lambda p: p.stat().st_mtime)
@@ -156,7 +166,7 @@ def main(argv=None) -> int:
     ap.add_argument("--out", default=None, help="results folder (default bench/results/study-vs-grid-<config name>)")
     ap.add_argument("--trial-steps", type=int, default=60)
     ap.add_argument("--final-steps", type=int, default=300)
-    ap.add_argument("--lrs", type=float, nargs="+", default=[3e-4, 1e-3, 3e-3, 1e-2])
+    ap.add_argument("--lrs", type=float, nargs="+", default=[1e-3, 3e-3, 1e-2])
     ap.add_argument("--alphas", type=float, nargs="+", default=[16.0, 32.0])
     ap.add_argument("--dropouts", type=float, nargs="+", default=[0.05, 0.1])
     ap.add_argument("--jobs", type=int, default=1, help="grid runs at once")

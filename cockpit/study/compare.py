@@ -52,16 +52,20 @@ def tied(a: dict[str, Any], b: dict[str, Any]) -> bool:
     return abs(a["score"] - b["score"]) <= math.hypot(a["noise"], b["noise"])
 
 
-def pick(rows: list[dict[str, Any]], default: str | None) -> tuple[dict[str, Any], str]:
+def pick(rows: list[dict[str, Any]], default: str | None, near=None) -> tuple[dict[str, Any], str]:
     """The best usable row, and why: the lowest score, unless `default` (the carried value's trial) ties
-    with it. `rows` are `measured` summaries; at least one must be usable."""
+    with it. With no usable default, of the rows tied with the lowest the one `near` (a row -> distance
+    from the carried value) puts closest wins. `rows` are `measured` summaries; one must be usable."""
     usable = [r for r in rows if r["usable"]]
     best = min(usable, key=lambda r: r["score"])
     keep = next((r for r in usable if r["trial"] == default), None)
+    if keep is None and near is not None:
+        keep = min((r for r in usable if tied(r, best)), key=near)
     if keep is not None and keep is not best and tied(keep, best):
         return keep, (
             f"{best['trial']} {best['score']:.4g} vs {keep['trial']} {keep['score']:.4g}: within the noise "
-            f"(±{math.hypot(best['noise'], keep['noise']):.2g}), a tie keeps the carried value"
+            f"(±{math.hypot(best['noise'], keep['noise']):.2g}), a tie goes to the carried value"
+            + ("" if keep["trial"] == default else " (the nearest to it)")
         )
     if keep is best:
         return best, f"{best['trial']} {best['score']:.4g} is the lowest"

@@ -6,9 +6,10 @@ down the SOP's ladder."""
 
 from __future__ import annotations
 
+import math
 from typing import Any
 
-from cockpit.study.compare import measured, pick
+from cockpit.study.compare import measured, pick, tied
 from cockpit.study.gradient import gradient_ladder
 from cockpit.study.lr_range import round_lr, scaled_lrs
 from cockpit.study.outcomes import choose, unless_yes
@@ -98,12 +99,14 @@ def decide_sweep(inp: StageInput) -> Outcome:
     usable = [r for r in rows if r["usable"]]
     if usable:
         best = min(usable, key=lambda r: r["score"])
-        if room and best is hi:
-            return _extend(inp, round_lr(2 * hi["lr"]), f"the highest lr ended lowest and stable: one up", evidence)
-        if room and best is lo:
+        # An edge extends only when it is clearly the best: beyond the noise of the next usable trial.
+        clear = len(usable) == 1 or not tied(best, min((r for r in usable if r is not best), key=lambda r: r["score"]))
+        if room and clear and best is hi:
+            return _extend(inp, round_lr(2 * hi["lr"]), "the highest lr ended lowest and stable: one up", evidence)
+        if room and clear and best is lo:
             return _extend(inp, round_lr(lo["lr"] / 2), "the lowest lr ended lowest: one down", evidence)
-        start = lr_key(inp.config.training.learning_rate)
-        chosen, why = pick(rows, start)
+        start = inp.config.training.learning_rate
+        chosen, why = pick(rows, lr_key(start), near=lambda r: abs(math.log(r["lr"] / start)))
         edge = "" if best not in (lo, hi) else f"; at the edge of {len(ran)} trials (the sweep's budget)"
         return choose(inp.trials[chosen["trial"]], sop=SOP_SWEEP, evidence=evidence, reason=f"lr {chosen['lr']:g}: {why}{edge} ({verdicts})")
     if any(r["gradient_trouble"] for r in rows):
