@@ -144,7 +144,11 @@ def report(results: dict, grid_names: list[str]) -> str:
     lines = ["| run | steps | eval loss |", "|---|---|---|"]
     for name, r in sorted(results.items(), key=lambda kv: (kv[1].get("eval_loss") is None, kv[1].get("eval_loss"))):
         loss = r.get("eval_loss")
-        lines.append(f"| {name} | {r['steps']} | {loss:.4f} |" if loss is not None else f"| {name} | {r['steps']} | - ({r['state']}) |")
+        lines.append(
+            f"| {name} | {r['steps']} | {loss:.4f} |"
+            if loss is not None
+            else f"| {name} | {r['steps']} | - ({r['state']}) |"
+        )
     if grid and "study" in results and "start" in results and results["study"]["eval_loss"] is not None:
         best_name = min(grid, key=lambda n: grid[n]["eval_loss"])
         best, study, start_ = grid[best_name]["eval_loss"], results["study"]["eval_loss"], results["start"]["eval_loss"]

@@ -315,7 +315,7 @@ def test_stage3_extends_up_while_the_highest_lr_is_best_then_takes_the_bracketed
     trials += lr_trials(cfg, {8e-4: 1.3})
     out = decide(inp(3, cfg, trials))
     assert out.kind == "done" and out.patch == {"training.learning_rate": 4e-4} and out.candidate == "lr-0.0004"
-    assert {e["trial"]: e["score"] for e in out.evidence if "score" in e}[ "lr-0.0008"] == 1.3
+    assert {e["trial"]: e["score"] for e in out.evidence if "score" in e}["lr-0.0008"] == 1.3
 
 
 def test_stage3_extends_down_while_the_lowest_lr_is_best_and_stops_at_its_budget():
@@ -350,12 +350,30 @@ def test_stage4_with_no_entropy_signal_tries_dropout_each_way_and_keeps_a_tie():
     cfg = base_config()
     cand = trial("lr-0.0001", cfg, evals=((0, 3.0), (STEPS, 1.5)))
     out = decide(inp(4, cfg, candidate=cand))
-    assert out.kind == "run" and [s.patch for s in out.trials] == [{"lora.lora_dropout": 0.1}, {"lora.lora_dropout": 0.0}]
-    up = trial("dropout-0.1", apply_patch(cfg, {"lora.lora_dropout": 0.1}), patch={"lora.lora_dropout": 0.1}, evals=((0, 3.0), (STEPS, 1.501)))
-    down = trial("dropout-0", apply_patch(cfg, {"lora.lora_dropout": 0.0}), patch={"lora.lora_dropout": 0.0}, evals=((0, 3.0), (STEPS, 1.499)))
+    assert out.kind == "run" and [s.patch for s in out.trials] == [
+        {"lora.lora_dropout": 0.1},
+        {"lora.lora_dropout": 0.0},
+    ]
+    up = trial(
+        "dropout-0.1",
+        apply_patch(cfg, {"lora.lora_dropout": 0.1}),
+        patch={"lora.lora_dropout": 0.1},
+        evals=((0, 3.0), (STEPS, 1.501)),
+    )
+    down = trial(
+        "dropout-0",
+        apply_patch(cfg, {"lora.lora_dropout": 0.0}),
+        patch={"lora.lora_dropout": 0.0},
+        evals=((0, 3.0), (STEPS, 1.499)),
+    )
     out = decide(inp(4, cfg, [up, down], candidate=cand))
     assert out.kind == "done" and out.patch == {} and out.candidate is None and "tie" in out.reason
-    down = trial("dropout-0", apply_patch(cfg, {"lora.lora_dropout": 0.0}), patch={"lora.lora_dropout": 0.0}, evals=((0, 3.0), (STEPS, 1.3)))
+    down = trial(
+        "dropout-0",
+        apply_patch(cfg, {"lora.lora_dropout": 0.0}),
+        patch={"lora.lora_dropout": 0.0},
+        evals=((0, 3.0), (STEPS, 1.3)),
+    )
     out = decide(inp(4, cfg, [up, down], candidate=cand))
     assert out.kind == "done" and out.patch == {"lora.lora_dropout": 0.0} and out.candidate == "dropout-0"
 
@@ -366,8 +384,18 @@ def test_stage5_with_no_alpha_signal_tries_alpha_each_way_and_takes_a_measured_g
     cand = trial("lr-0.0001", cfg, evals=((0, 3.0), (STEPS, 1.5)))
     out = decide(inp(5, cfg, candidate=cand))
     assert out.kind == "run" and [s.patch for s in out.trials] == [{"lora.lora_alpha": 32.0}, {"lora.lora_alpha": 8.0}]
-    a32 = trial("alpha-32", apply_patch(cfg, {"lora.lora_alpha": 32.0}), patch={"lora.lora_alpha": 32.0}, evals=((0, 3.0), (STEPS, 1.35)))
-    a8 = trial("alpha-8", apply_patch(cfg, {"lora.lora_alpha": 8.0}), patch={"lora.lora_alpha": 8.0}, evals=((0, 3.0), (STEPS, 1.6)))
+    a32 = trial(
+        "alpha-32",
+        apply_patch(cfg, {"lora.lora_alpha": 32.0}),
+        patch={"lora.lora_alpha": 32.0},
+        evals=((0, 3.0), (STEPS, 1.35)),
+    )
+    a8 = trial(
+        "alpha-8",
+        apply_patch(cfg, {"lora.lora_alpha": 8.0}),
+        patch={"lora.lora_alpha": 8.0},
+        evals=((0, 3.0), (STEPS, 1.6)),
+    )
     out = decide(inp(5, cfg, [a32, a8], candidate=cand))
     assert out.kind == "done" and out.patch == {"lora.lora_alpha": 32.0} and out.candidate == "alpha-32"
 
@@ -380,7 +408,9 @@ def test_stage8_runs_the_best_measured_config_not_the_last_proposed():
     out = decide(inp(8, cfg, candidate=cand, measured=(start, cand)))
     assert out.kind == "run" and out.trials[0].final and out.trials[0].patch == {"lora.lora_dropout": 0.05}
     assert "s2-baseline" in out.trials[0].why
-    out = decide(inp(8, cfg, candidate=cand, measured=(trial("s2-baseline", start_cfg, evals=((0, 3.0), (STEPS, 1.501))), cand)))
+    out = decide(
+        inp(8, cfg, candidate=cand, measured=(trial("s2-baseline", start_cfg, evals=((0, 3.0), (STEPS, 1.501))), cand))
+    )
     assert out.trials[0].patch == {}  # within the noise: the carried config stands
     final = trial("final", apply_patch(cfg, {"lora.lora_dropout": 0.05}))
     out = decide(inp(8, cfg, [final], candidate=cand, measured=(start, cand)))

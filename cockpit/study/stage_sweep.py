@@ -108,7 +108,12 @@ def decide_sweep(inp: StageInput) -> Outcome:
         start = inp.config.training.learning_rate
         chosen, why = pick(rows, lr_key(start), near=lambda r: abs(math.log(r["lr"] / start)))
         edge = "" if best not in (lo, hi) else f"; at the edge of {len(ran)} trials (the sweep's budget)"
-        return choose(inp.trials[chosen["trial"]], sop=SOP_SWEEP, evidence=evidence, reason=f"lr {chosen['lr']:g}: {why}{edge} ({verdicts})")
+        return choose(
+            inp.trials[chosen["trial"]],
+            sop=SOP_SWEEP,
+            evidence=evidence,
+            reason=f"lr {chosen['lr']:g}: {why}{edge} ({verdicts})",
+        )
     if any(r["gradient_trouble"] for r in rows):
         lowest = next(t for t, r in zip(ran, rows) if r["gradient_trouble"])
         return gradient_ladder(

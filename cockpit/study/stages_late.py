@@ -207,7 +207,8 @@ def decide_final(inp: StageInput) -> Outcome:
         candidate="final",
         patch=patch,
         evidence=[*chosen, s],
-        reason=(f"{why}; " if why else "") + f"final run finished at step {s['steps']}: loss {s.get('loss_start') or 0:.3g} -> "
+        reason=(f"{why}; " if why else "")
+        + f"final run finished at step {s['steps']}: loss {s.get('loss_start') or 0:.3g} -> "
         f"{s.get('loss_end') or 0:.3g}, verdict {s['verdict']}",
         extra={"merge_command": f"cockpit merge {t.run_dir}"},
     )

@@ -55,7 +55,9 @@ def explore(
             "run",
             sop=sop,
             evidence=evidence,
-            trials=[TrialSpec(key(v), {knob: v}, f"{what} {v:g}: the signals are unclear, a trial decides") for v in missing],
+            trials=[
+                TrialSpec(key(v), {knob: v}, f"{what} {v:g}: the signals are unclear, a trial decides") for v in missing
+            ],
         )
     rows = [measured(c)] + [measured(inp.trials[key(v)]) for v in values]
     chosen, why = pick(rows, c.key)
