@@ -415,3 +415,25 @@ def test_stage8_runs_the_best_measured_config_not_the_last_proposed():
     final = trial("final", apply_patch(cfg, {"lora.lora_dropout": 0.05}))
     out = decide(inp(8, cfg, [final], candidate=cand, measured=(start, cand)))
     assert out.kind == "done" and out.patch == {"lora.lora_dropout": 0.05}
+
+
+@pytest.mark.parametrize("guard,usable", [("grad_norm_spike", True), ("grad_norm_explosion", False), (None, False)])
+def test_one_spike_the_trainer_let_pass_does_not_rule_an_lr_out(guard, usable):
+    """Issue 35: one grad_norm of 52 with clipping on stopped a run that, at `warn`, finished well. Where the
+    trainer's guard judged the spike isolated (`grad_norm_spike`, no stop after it), the trial stays usable."""
+    from cockpit.study.compare import measured
+
+    cfg = base_config()
+    h = History()
+    h.add({"kind": "run_started", "config": cfg.model_dump(mode="json"), "total_steps": STEPS})
+    c = curve("good")
+    for k in range(STEPS):
+        gn = 60.0 if k + 1 == 30 else c["grad_norm"][k]
+        h.add({"kind": "metrics", "step": k + 1, "loss": c["loss"][k], "grad_norm": gn, "entropy": c["entropy"][k]})
+        if k + 1 == 30 and guard:
+            h.add({"kind": "guard", "step": 30, "rule": guard, "severity": "warn", "action": "warned"})
+    h.add({"kind": "eval", "step": 0, "eval_loss": 3.0})
+    h.add({"kind": "eval", "step": STEPS, "eval_loss": 1.5})
+    h.add({"kind": "state", "state": "finished", "step": STEPS})
+    s = measured(Trial("lr-0.0002", {}, cfg, h, "/study/x"))
+    assert s["usable"] is usable and (s["verdict"] == "good") is usable
