@@ -5,7 +5,7 @@ the start config run untouched, all on the study's own eval split, with the step
     python bench/study_vs_grid.py --config sample_configs/smollm2-135m-lora.yaml \\
         --trial-steps 20 --final-steps 60 --lrs 3e-4 1e-3 3e-3 --jobs 1
 
-The grid is lr x lora_alpha x lora_dropout (--lrs, --alphas, --dropouts: 3 x 2 x 2 = 12 configs by
+The grid is lr x lora_alpha x lora_dropout (--lrs, --alphas, --dropouts: 4 x 2 x 2 = 16 configs by
 default), each run --final-steps long with the study's eval split (data.eval_ratio 0.1 unless the config
 has eval data); the start run is the config as given, with the same split. Results are written to
 OUT/results.json (one entry per run, kept across invocations: a run already there is not repeated)
@@ -170,7 +170,7 @@ def main(argv=None) -> int:
     ap.add_argument("--out", default=None, help="results folder (default bench/results/study-vs-grid-<config name>)")
     ap.add_argument("--trial-steps", type=int, default=60)
     ap.add_argument("--final-steps", type=int, default=300)
-    ap.add_argument("--lrs", type=float, nargs="+", default=[1e-3, 3e-3, 1e-2])
+    ap.add_argument("--lrs", type=float, nargs="+", default=[1e-3, 3e-3, 1e-2, 3e-2])
     ap.add_argument("--alphas", type=float, nargs="+", default=[16.0, 32.0])
     ap.add_argument("--dropouts", type=float, nargs="+", default=[0.05, 0.1])
     ap.add_argument("--jobs", type=int, default=1, help="grid runs at once")
