@@ -300,7 +300,8 @@ def test_stage3_scales_the_notes_range_to_the_model_and_batch():
     assert scaled_lrs(576, 4) == (4.7e-5, 9.4e-5, 1.9e-4)  # SmolLM2-135M at batch 4: 2.7x, then 0.35x
     cfg = base_config(**{"training.learning_rate": 3e-4})
     out = decide(inp(3, cfg, model_width=128))
-    assert [s.key for s in out.trials] == ["lr-0.00028", "lr-0.0003", "lr-0.00057", "lr-0.0011"]
+    # 2.8e-4 is within x1.5 of the start's 3e-4: the start's own trial stands for it
+    assert [s.key for s in out.trials] == ["lr-0.0003", "lr-0.00057", "lr-0.0011"]
 
 
 def test_stage3_extends_up_while_the_highest_lr_is_best_then_takes_the_bracketed_best():

@@ -31,10 +31,16 @@ def lr_key(lr: float) -> str:
     return f"lr-{lr:g}"
 
 
+NEAR = 1.5
+"""A scaled lr within this factor of the start config's own is not run: the start's trial stands for it."""
+
+
 def first_lrs(inp: StageInput) -> list[float]:
     t = inp.config.training
+    start = t.learning_rate
     batch = t.per_device_train_batch_size * t.gradient_accumulation_steps
-    return sorted({*scaled_lrs(inp.model_width, batch), t.learning_rate})
+    prior = [lr for lr in scaled_lrs(inp.model_width, batch) if not start / NEAR < lr < start * NEAR]
+    return sorted({*prior, start})
 
 
 def sweep_specs(inp: StageInput, lrs) -> list[TrialSpec]:
