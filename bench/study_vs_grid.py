@@ -139,29 +139,47 @@ def run_study(config: Path, out: Path, trial_steps: int, final_steps: int, resul
     record(out, "study", entry, results)
 
 
-def report(results: dict, grid_names: list[str]) -> str:
-    grid = {n: results[n] for n in grid_names if n in results and results[n]["eval_loss"] is not None}
+def report(results: dict, grid_names: list[str], final_steps: int) -> str:
     lines = ["| run | steps | eval loss |", "|---|---|---|"]
     for name, r in sorted(results.items(), key=lambda kv: (kv[1].get("eval_loss") is None, kv[1].get("eval_loss"))):
         loss = r.get("eval_loss")
-        lines.append(
-            f"| {name} | {r['steps']} | {loss:.4f} |"
-            if loss is not None
-            else f"| {name} | {r['steps']} | - ({r['state']}) |"
-        )
-    if grid and "study" in results and "start" in results and results["study"]["eval_loss"] is not None:
-        best_name = min(grid, key=lambda n: grid[n]["eval_loss"])
-        best, study, start_ = grid[best_name]["eval_loss"], results["study"]["eval_loss"], results["start"]["eval_loss"]
-        grid_steps = sum(r["steps"] for r in grid.values())
+        shown = f"{loss:.4f}" if loss is not None else f"- ({r['state']})"
+        lines.append(f"| {name} | {r['steps']} | {shown} |")
+    grid = {n: results[n] for n in grid_names if n in results}
+    done = {n: r for n, r in grid.items() if r["eval_loss"] is not None}
+    study, start_ = results.get("study"), results.get("start")
+    if done and study and start_ and study["eval_loss"] is not None:
+        best_name = min(done, key=lambda n: done[n]["eval_loss"])
+        best = done[best_name]["eval_loss"]
+        spent, planned = sum(r["steps"] for r in grid.values()), len(grid) * final_steps
         lines += [
             "",
-            f"grid best {best_name}: {best:.4f}; study {study:.4f} ({100 * (study / best - 1):+.1f}% of the grid's best), "
-            f"start {start_:.4f} (study {100 * (study / start_ - 1):+.1f}%)",
-            f"steps: study {results['study']['steps']} = {100 * results['study']['steps'] / grid_steps:.0f}% of the "
-            f"grid's {grid_steps} ({len(grid)} runs)",
-            f"study's final config: {results['study']['final_config']}",
+            f"grid best {best_name}: {best:.4f}; study {study['eval_loss']:.4f} "
+            f"({100 * (study['eval_loss'] / best - 1):+.1f}% of the grid's best), start {start_['eval_loss']:.4f} "
+            f"(study {100 * (study['eval_loss'] / start_['eval_loss'] - 1):+.1f}%)",
+            f"steps: study {study['steps']} = {100 * study['steps'] / planned:.0f}% of the grid's {planned} planned "
+            f"({len(grid)} configs x {final_steps}), {100 * study['steps'] / spent:.0f}% of the {spent} it spent "
+            f"(runs the guards stopped end early; {len(done)} finished)",
+            f"study's final config: {study['final_config']}",
         ]
     return "\n".join(lines)
+
+
+def reseeded(results: dict, grid: dict[str, dict], measured, study_cfg: dict | None) -> list[tuple[str, object]]:
+    """The grid's best and the study's final config again with seed + 1: how far apart two seeds of one
+    config end, the noise any comparison between 300-step runs sits in."""
+    from cockpit.study.patching import apply_patch
+
+    done = [n for n in grid if results.get(n, {}).get("eval_loss") is not None]
+    out = []
+    if done:
+        best = min(done, key=lambda n: results[n]["eval_loss"])
+        out.append((f"reseed-{best}", apply_patch(measured, grid[best])))
+    if study_cfg:
+        patch = {f"training.{k}" if k == "learning_rate" else f"lora.{k}": v for k, v in study_cfg.items()}
+        out.append(("reseed-study-final", apply_patch(measured, patch)))
+    seed = measured.training.seed + 1
+    return [(n, apply_patch(c, {"training.seed": seed})) for n, c in out]
 
 
 def main(argv=None) -> int:
@@ -174,6 +192,7 @@ def main(argv=None) -> int:
     ap.add_argument("--alphas", type=float, nargs="+", default=[16.0, 32.0])
     ap.add_argument("--dropouts", type=float, nargs="+", default=[0.05, 0.1])
     ap.add_argument("--jobs", type=int, default=1, help="grid runs at once")
+    ap.add_argument("--reseed", action="store_true", help="the grid's best and the study's config with seed + 1")
     ap.add_argument("--skip", choices=["study", "grid", "start"], nargs="*", default=[])
     a = ap.parse_args(argv)
     os.environ.setdefault("OMP_NUM_THREADS", "1")
@@ -187,17 +206,19 @@ def main(argv=None) -> int:
     results = json.loads(rfile.read_text()) if rfile.exists() else {}
     measured = apply_patch(base, split_patch(base))
     todo = [] if "start" in a.skip else [("start", measured)]
-    grid_names = []
+    grid: dict[str, dict] = {}
     for lr, alpha, d in itertools.product(a.lrs, a.alphas, a.dropouts):
         name = f"grid-lr{lr:g}-a{alpha:g}-d{d:g}"
-        grid_names.append(name)
+        grid[name] = {"training.learning_rate": lr, "lora.lora_alpha": alpha, "lora.lora_dropout": d}
         if "grid" not in a.skip:
-            patch = {"training.learning_rate": lr, "lora.lora_alpha": alpha, "lora.lora_dropout": d}
-            todo.append((name, apply_patch(measured, patch)))
+            todo.append((name, apply_patch(measured, grid[name])))
     if "study" not in a.skip:
         run_study(Path(a.config).resolve(), out, a.trial_steps, a.final_steps, results)
     run_configs(todo, out, a.final_steps, a.jobs, results)
-    print(report(results, grid_names))
+    if a.reseed:
+        study_cfg = (results.get("study") or results.get("study-run1") or {}).get("final_config")
+        run_configs(reseeded(results, grid, measured, study_cfg), out, a.final_steps, a.jobs, results)
+    print(report(results, list(grid), a.final_steps))
     return 0
 
 
