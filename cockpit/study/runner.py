@@ -127,7 +127,10 @@ class Runner(TrialRunning):
                 if rec.get("state") != "ended" or rec.get("final") or rec["run_dir"] in seen:
                     continue
                 seen.add(rec["run_dir"])
-                t = self.load_trial(rec)
+                try:
+                    t = self.load_trial(rec)
+                except (OSError, ValueError):  # a trial directory gone: it cannot be a candidate any more
+                    continue
                 t.key = f"s{st['stage']}-{key}"
                 out.append(t)
         return tuple(out)
