@@ -99,3 +99,58 @@ def test_the_trainer_stops_on_an_injected_precursor(tmp_path):
     assert guard["rule"] == "grad_norm_precursor" and guard["action"] == "stopped"
     assert guard["evidence"]["steps"] == [25, 26, 27] and min(guard["evidence"]["values"]) > 10
     assert max(metric_steps(rd)) <= 28
+
+
+def test_one_spike_over_the_explosion_bound_with_clipping_on_is_a_warning_until_the_next_step():
+    """Issue 35: a grid run was stopped on one grad_norm of 52 with clipping on; at `warn` it recovered and
+    finished well. The stop list speaks of sustained or harmful spikes: one clipped spike is a warning."""
+    th, g = Thresholds(), GuardConfig()
+    w = GuardWindow(clipping=True)
+    seen = [check_step(s, 1.0, gn, th, g, w) for s, gn in enumerate([1.0, 1.2, 52.0, 1.1, 0.9, 1.0], 1)]
+    assert [(i + 1, d.rule, d.action) for i, d in enumerate(seen) if d] == [(3, "grad_norm_spike", "warn")]
+    assert seen[2].severity == "warn" and "clipping" in seen[2].message
+
+
+@pytest.mark.parametrize(
+    "after,why",
+    [((52.0, 30.0), "sustained"), ((52.0, 1.0), "jumped")],
+    ids=["grad_norm-stays-high", "loss-jumps"],
+)
+def test_a_spike_that_stays_or_harms_the_loss_is_an_explosion_at_the_next_step(after, why):
+    th, g = Thresholds(), GuardConfig()
+    w = GuardWindow(clipping=True)
+    losses = [1.0] * 5 + [1.0, 4.0 if why == "jumped" else 1.0]
+    norms = [1.0] * 5 + list(after)
+    seen = [check_step(s, x, gn, th, g, w) for s, (x, gn) in enumerate(zip(losses, norms), 1)]
+    d = seen[6]
+    assert d.rule == "grad_norm_explosion" and d.action == "stop" and why in d.message
+    assert d.evidence["spike"] == [6, 52.0] and seen[5].rule == "grad_norm_spike"
+
+
+def test_without_clipping_one_spike_stops_at_once():
+    th, g = Thresholds(), GuardConfig()
+    for w in (GuardWindow(clipping=False), None):
+        d = check_step(3, 1.0, 52.0, th, g, w)
+        assert d.rule == "grad_norm_explosion" and d.action == "stop"
+
+
+@pytest.mark.slow
+def test_the_trainer_warns_on_one_clipped_spike_and_finishes(tmp_path):
+    r, rd = _run_with_spike(tmp_path, "25-25:300", guards__on_loss_jump="off", guards__on_precursor="off")
+    assert r.returncode == 0, r.stdout + r.stderr
+    guards = [e for e in events(rd) if e["kind"] == "guard"]
+    assert [(e["rule"], e["action"], e["step"]) for e in guards] == [("grad_norm_spike", "warned", 25)]
+    assert guards[0]["evidence"]["grad_norm"] > 50
+    assert max(metric_steps(rd)) == 60 and events(rd)[-1]["state"] == "finished"
+
+
+@pytest.mark.slow
+def test_the_trainer_stops_when_the_spike_is_sustained(tmp_path):
+    r, rd = _run_with_spike(tmp_path, "25-40:300", guards__on_loss_jump="off", guards__on_precursor="off")
+    assert r.returncode == 1, r.stdout + r.stderr
+    guards = [e for e in events(rd) if e["kind"] == "guard"]
+    assert [(e["rule"], e["action"], e["step"]) for e in guards] == [
+        ("grad_norm_spike", "warned", 25),
+        ("grad_norm_explosion", "stopped", 26),
+    ]
+    assert max(metric_steps(rd)) <= 27 and "grad_norm_explosion" in events(rd)[-1]["reason"]

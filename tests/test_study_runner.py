@@ -79,11 +79,18 @@ def sweep_shape(cfg: RunConfig, name: str):
     return kind, ((0, 3.0), (STEPS, 1.5))
 
 
-def new_study(tmp_path: Path, **opts) -> Path:
+def new_study(tmp_path: Path, lr: float = 1e-4, dropout: float = 0.05, **opts) -> Path:
+    # A 4096-wide model at a batch of 32: the notes' own sweep range (5e-5, 1e-4, 2e-4), unscaled.
+    model = tmp_path / "wide-model"
+    model.mkdir(exist_ok=True)
+    (model / "config.json").write_text('{"hidden_size": 4096}')
     cfg = RunConfig()
     cfg.name = "t"
+    cfg.model.name_or_path = str(model)
+    cfg.training.per_device_train_batch_size = 32
     cfg.training.lr_scheduler_type = "constant"
-    cfg.training.learning_rate = 1e-4
+    cfg.training.learning_rate = lr
+    cfg.lora.lora_dropout = dropout
     options = {"trial_steps": STEPS, "final_steps": 2 * STEPS, "max_runs": None, "max_hours": None, **opts}
     return create(cfg, "test.yaml", tmp_path, options)
 
@@ -109,15 +116,26 @@ def test_a_study_walks_stages_0_to_8_with_evidence(tmp_path):
     study = new_study(tmp_path)
     fake = FakeLauncher(sweep_shape)
     assert runner(study, fake).run() == EXIT_DONE
-    assert states(study) == ["done", "done", "done", "done", "skipped", "skipped", "done", "skipped", "done"]
+    assert states(study) == ["done", "done", "done", "done", "done", "done", "done", "skipped", "done"]
     led = L.load(study)
-    # the baseline ran at lr 1e-4, so the sweep read it instead of running 1e-4 again
-    assert fake.started == ["s2-baseline", "s3-lr-5e-05", "s3-lr-0.0002", "s8-final"]
+    # the baseline ran at lr 1e-4, so the sweep read it instead of running 1e-4 again; with no entropy or
+    # alpha signal, one trial each way measures dropout and alpha (all tie here: the start values stay)
+    assert fake.started == [
+        "s2-baseline",
+        "s3-lr-5e-05",
+        "s3-lr-0.0002",
+        "s4-dropout-0.1",
+        "s4-dropout-0",
+        "s5-alpha-32",
+        "s5-alpha-8",
+        "s8-final",
+    ]
     sweep = led["stages"][3]
     assert sweep["decision"] == {"training.learning_rate": 1e-4} and sweep["sop"].startswith("Step 3")
     assert sweep["trials"]["lr-0.0001"]["reused"] and sweep["trials"]["lr-0.0001"]["run_dir"] == "s2-baseline"
     assert any(e.get("rule") == "grad_norm_explosion" and e["trial"] == "lr-0.0002" for e in sweep["evidence"])
-    assert led["reference_eval_loss"] == 3.0 and led["config"]["lora"]["lora_dropout"] == 0.1
+    assert led["reference_eval_loss"] == 3.0 and led["config"]["lora"]["lora_dropout"] == 0.05
+    assert led["stages"][0]["extra"]["hypotheses"] == {"lora.lora_dropout": 0.1}  # checked by s4-dropout-0.1
     assert led["stages"][4]["reason"] and led["stages"][7]["reason"].startswith("conditions not met")
     assert (study / "s8-final" / "adapter" / "adapter_config.json").exists()
     assert led["stages"][8]["extra"]["merge_command"].endswith("s8-final")
@@ -135,7 +153,7 @@ def test_killed_mid_study_continues_where_it_stopped(tmp_path):
     second = FakeLauncher(sweep_shape)
     assert runner(study, second).run() == EXIT_DONE
     # the baseline is not run again; the trial whose trainer died is, in a new directory
-    assert second.started == ["s3-lr-5e-05-2", "s3-lr-0.0002", "s8-final"]
+    assert second.started[:2] == ["s3-lr-5e-05-2", "s3-lr-0.0002"] and second.started[-1] == "s8-final"
     rec = L.load(study)["stages"][3]["trials"]["lr-5e-05"]
     assert rec["died"] == ["s3-lr-5e-05"] and rec["run_dir"] == "s3-lr-5e-05-2" and rec["state"] == "ended"
     assert (study / "s3-lr-5e-05" / "events.jsonl").exists()  # nothing lost
@@ -146,7 +164,7 @@ def test_backtrack_to_structure_then_sweep_again(tmp_path):
         lr = cfg.training.learning_rate
         return ("good" if lr < 9e-5 else "explode"), ((0, 3.0), (STEPS, 3.2))
 
-    study = new_study(tmp_path)
+    study = new_study(tmp_path, dropout=0.1)
     lines: list[str] = []
     assert runner(study, FakeLauncher(shape), lines=lines).run() == EXIT_DONE
     led = L.load(study)
@@ -168,7 +186,7 @@ def test_a_question_blocks_without_a_terminal_and_an_answer_continues(tmp_path):
     def shape(cfg, name):  # a low loss: only a person can say whether the outputs are rigid
         return ("low" if cfg.training.learning_rate < 1.5e-4 else "explode"), ((0, 3.0), (STEPS, 1.0))
 
-    study = new_study(tmp_path)
+    study = new_study(tmp_path, lr=5e-5, dropout=0.1)
     assert runner(study, FakeLauncher(shape)).run() == EXIT_ASKS
     led = L.load(study)
     assert led["state"] == "blocked" and led["stages"][5]["state"] == "blocked"
@@ -382,7 +400,8 @@ def test_ctrl_c_while_a_trainer_is_being_started_lands_after_the_start(tmp_path)
     assert L.load(study)["stages"][3]["trials"]["lr-5e-05"]["state"] == "running"
     again = FakeLauncher(sweep_shape)
     assert runner(study, again).run() == EXIT_DONE
-    assert again.started == ["s3-lr-0.0002", "s8-final"]  # the interrupted trial is read, not started again
+    # the interrupted trial is read, not started again
+    assert again.started[0] == "s3-lr-0.0002" and not any(n.startswith("s3-lr-5e-05") for n in again.started)
 
 
 class MergingLauncher(FakeLauncher):

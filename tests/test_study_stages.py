@@ -22,6 +22,7 @@ def base_config(**patch) -> RunConfig:
     cfg.training.max_steps = STEPS
     cfg.lora.lora_dropout = 0.05
     cfg.lora.lora_alpha = 16
+    cfg.training.per_device_train_batch_size = 32  # with a 4096-wide model: the notes' lr range unscaled
     return apply_patch(cfg, patch) if patch else cfg
 
 
@@ -70,6 +71,7 @@ def trial(
 
 
 def inp(stage: int, cfg: RunConfig, trials=(), candidate=None, **kw) -> StageInput:
+    kw.setdefault("model_width", 4096)
     return StageInput(stage=stage, config=cfg, trials={t.key: t for t in trials}, candidate=candidate, **kw)
 
 
@@ -88,7 +90,9 @@ def test_stage0_refuses_a_template_that_would_train_wrongly():
     assert out.kind == "blocked" and "template_mismatch" in str(out.evidence) and "differs" in out.reason
 
 
-def test_stage0_carries_the_data_starting_point():
+def test_stage0_keeps_the_config_and_records_the_data_prediction_as_a_hypothesis():
+    """The data check's "loss will collapse" lowered the demo's lr 3e-4 -> 5e-5 with no trial to say so
+    (issue 35); no run collapsed even at 27x that lr. A prediction is now a hypothesis the trials check."""
     audit = {
         "findings": [{"severity": "warn", "code": "templated_small", "message": "m"}],
         "rows": 600,
@@ -96,8 +100,10 @@ def test_stage0_carries_the_data_starting_point():
         "recommended": {"learning_rate": 5e-5},
     }
     out = decide(inp(0, base_config(), audit=audit))
-    assert out.kind == "done" and out.patch == {"training.learning_rate": 5e-5, "lora.lora_dropout": 0.1}
+    assert out.kind == "done" and out.patch == {}
+    assert out.extra["hypotheses"] == {"training.learning_rate": 5e-5, "lora.lora_dropout": 0.1}
     assert {"check": "data", "rule": "templated_small", "severity": "warn", "message": "m"} in out.evidence
+    assert "hypothesis" in out.reason
 
 
 def test_stage1_starts_at_most_r16_on_q_v():
@@ -112,8 +118,8 @@ def test_stage2_runs_the_baseline_then_keeps_the_untrained_eval_loss():
     first = decide(inp(2, cfg))
     assert first.kind == "run" and first.trials[0].key == "baseline"
     p = first.trials[0].patch
-    assert p["lora.lora_alpha"] == 16 and p["training.max_grad_norm"] == 1.0 and p["data.eval_ratio"] == 0.1
-    assert p["training.lr_scheduler_type"] == "cosine" and p["training.eval_on_start"] is True
+    # the start config as given (alpha 40, linear): only the eval split, the step-0 eval and clipping
+    assert p == {"training.eval_on_start": True, "training.max_grad_norm": 1.0, "data.eval_ratio": 0.1}
     t = trial("baseline", apply_patch(cfg, p), patch=p, evals=((0, 3.4), (60, 1.2)))
     out = decide(inp(2, cfg, [t]))
     assert out.kind == "done" and out.extra["reference_eval_loss"] == 3.4 and out.candidate == "baseline"
@@ -174,7 +180,7 @@ def test_clipping_off_is_the_second_rung():
 
 def test_stage4_skipped_with_the_reason_when_entropy_holds():
     cfg = base_config()
-    out = decide(inp(4, cfg, candidate=trial("lr-0.0001", cfg)))
+    out = decide(inp(4, cfg, candidate=trial("lr-0.0001", cfg), runs_left=1))  # no room for a trial
     assert out.kind == "skipped" and "no entropy_collapse or fake_learning" in out.reason
 
 
@@ -197,7 +203,7 @@ def test_stage5_low_loss_asks_a_person_about_rigid_outputs():
     cand = trial("lr-0.0001", cfg, "low")
     out = decide(inp(5, cfg, candidate=cand))
     assert out.kind == "ask" and out.question.id == "outputs_rigid" and out.question.default == "no"
-    out = decide(inp(5, cfg, candidate=cand, answers={"outputs_rigid": "no"}))
+    out = decide(inp(5, cfg, candidate=cand, answers={"outputs_rigid": "no"}, runs_left=0))
     assert out.kind == "skipped" and "stays 16" in out.reason
     out = decide(inp(5, cfg, candidate=cand, answers={"outputs_rigid": "yes"}))
     assert out.kind == "run" and out.trials[0].patch == {"lora.lora_alpha": 8.0}
@@ -273,5 +279,162 @@ def test_a_candidate_too_short_for_a_loss_trend_still_gets_a_reason():
     for k in range(3):
         h.add({"kind": "metrics", "step": k + 1, "loss": 2.0, "grad_norm": 1.0, "learning_rate": 2e-4})
     h.add({"kind": "state", "state": "finished", "step": 3})
-    out = decide(inp(5, cfg, candidate=Trial("short", {}, cfg, h, "/study/short")))
+    out = decide(inp(5, cfg, candidate=Trial("short", {}, cfg, h, "/study/short"), runs_left=0))
     assert out.kind == "skipped" and "loss nan -> nan" in out.reason
+
+
+def lr_trials(cfg, ends: dict[float, float], kind="good"):
+    """One good trial per lr, ending at the given eval loss."""
+    out = []
+    for lr, end in ends.items():
+        patch = {"training.learning_rate": lr}
+        out.append(trial(f"lr-{lr:g}", apply_patch(cfg, patch), kind, patch, evals=((0, 3.0), (STEPS, end))))
+    return out
+
+
+def test_stage3_scales_the_notes_range_to_the_model_and_batch():
+    from cockpit.study.lr_range import scaled_lrs
+
+    assert scaled_lrs(4096, 32) == (5e-5, 1e-4, 2e-4)  # the notes' 7B model at their batch of 32
+    assert scaled_lrs(128, 32) == (2.8e-4, 5.7e-4, 1.1e-3)  # the demo: sqrt(4096/128) = 5.7x
+    assert scaled_lrs(576, 4) == (4.7e-5, 9.4e-5, 1.9e-4)  # SmolLM2-135M at batch 4: 2.7x, then 0.35x
+    cfg = base_config(**{"training.learning_rate": 3e-4})
+    out = decide(inp(3, cfg, model_width=128))
+    # 2.8e-4 is within x1.5 of the start's 3e-4: the start's own trial stands for it
+    assert [s.key for s in out.trials] == ["lr-0.0003", "lr-0.00057", "lr-0.0011"]
+
+
+def test_stage3_extends_up_while_the_highest_lr_is_best_then_takes_the_bracketed_best():
+    """The demo's sweep took the top of 5e-5..2e-4 without looking higher (issue 35)."""
+    cfg = base_config()
+    trials = lr_trials(cfg, {5e-5: 1.6, 1e-4: 1.5, 2e-4: 1.4})
+    out = decide(inp(3, cfg, trials))
+    assert out.kind == "run" and [s.key for s in out.trials] == ["lr-0.0004"] and "one up" in out.trials[0].why
+    trials += lr_trials(cfg, {4e-4: 1.2})
+    out = decide(inp(3, cfg, trials))
+    assert out.kind == "run" and out.trials[0].patch == {"training.learning_rate": 8e-4}
+    trials += lr_trials(cfg, {8e-4: 1.3})
+    out = decide(inp(3, cfg, trials))
+    assert out.kind == "done" and out.patch == {"training.learning_rate": 4e-4} and out.candidate == "lr-0.0004"
+    assert {e["trial"]: e["score"] for e in out.evidence if "score" in e}["lr-0.0008"] == 1.3
+
+
+def test_stage3_extends_down_while_the_lowest_lr_is_best_and_stops_at_its_budget():
+    cfg = base_config()
+    trials = lr_trials(cfg, {5e-5: 1.2, 1e-4: 1.3, 2e-4: 1.4})
+    out = decide(inp(3, cfg, trials))
+    assert out.kind == "run" and out.trials[0].patch == {"training.learning_rate": 2.5e-5}
+    out = decide(inp(3, cfg, trials, runs_left=1))  # one run left: the final run's
+    assert out.kind == "done" and out.patch == {"training.learning_rate": 5e-5} and "budget" in out.reason
+
+
+def test_stage3_a_difference_within_the_noise_is_a_tie_and_goes_to_the_start_lr():
+    cfg = base_config(**{"training.learning_rate": 1e-4})
+    trials = lr_trials(cfg, {5e-5: 1.5, 1e-4: 1.401, 2e-4: 1.400, 4e-4: 1.6})
+    out = decide(inp(3, cfg, trials))
+    assert out.kind == "done" and out.candidate == "lr-0.0001" and "tie" in out.reason
+    trials = lr_trials(cfg, {5e-5: 1.5, 1e-4: 1.45, 2e-4: 1.40, 4e-4: 1.6})
+    out = decide(inp(3, cfg, trials))
+    assert out.kind == "done" and out.candidate == "lr-0.0002" and "beyond the noise" in out.reason
+
+
+def test_stage3_checks_the_data_checks_collapse_prediction_on_the_start_lr():
+    cfg = base_config()
+    trials = lr_trials(cfg, {5e-5: 1.6, 1e-4: 1.4, 2e-4: 1.5})
+    audit = {"config_patch": {"training.learning_rate": 5e-5}}
+    out = decide(inp(3, cfg, trials, audit=audit))
+    (h,) = [e for e in out.evidence if "hypothesis" in e]
+    assert h["trial"] == "lr-0.0002" and h["held"] is False and out.patch == {"training.learning_rate": 1e-4}
+
+
+def test_stage4_with_no_entropy_signal_tries_dropout_each_way_and_keeps_a_tie():
+    cfg = base_config()
+    cand = trial("lr-0.0001", cfg, evals=((0, 3.0), (STEPS, 1.5)))
+    out = decide(inp(4, cfg, candidate=cand))
+    assert out.kind == "run" and [s.patch for s in out.trials] == [
+        {"lora.lora_dropout": 0.1},
+        {"lora.lora_dropout": 0.0},
+    ]
+    up = trial(
+        "dropout-0.1",
+        apply_patch(cfg, {"lora.lora_dropout": 0.1}),
+        patch={"lora.lora_dropout": 0.1},
+        evals=((0, 3.0), (STEPS, 1.501)),
+    )
+    down = trial(
+        "dropout-0",
+        apply_patch(cfg, {"lora.lora_dropout": 0.0}),
+        patch={"lora.lora_dropout": 0.0},
+        evals=((0, 3.0), (STEPS, 1.499)),
+    )
+    out = decide(inp(4, cfg, [up, down], candidate=cand))
+    assert out.kind == "done" and out.patch == {} and out.candidate is None and "tie" in out.reason
+    down = trial(
+        "dropout-0",
+        apply_patch(cfg, {"lora.lora_dropout": 0.0}),
+        patch={"lora.lora_dropout": 0.0},
+        evals=((0, 3.0), (STEPS, 1.3)),
+    )
+    out = decide(inp(4, cfg, [up, down], candidate=cand))
+    assert out.kind == "done" and out.patch == {"lora.lora_dropout": 0.0} and out.candidate == "dropout-0"
+
+
+def test_stage5_with_no_alpha_signal_tries_alpha_each_way_and_takes_a_measured_gain():
+    """The demo's study kept alpha 16 though 32 was better at every lr of the grid (issue 35)."""
+    cfg = base_config()
+    cand = trial("lr-0.0001", cfg, evals=((0, 3.0), (STEPS, 1.5)))
+    out = decide(inp(5, cfg, candidate=cand))
+    assert out.kind == "run" and [s.patch for s in out.trials] == [{"lora.lora_alpha": 32.0}, {"lora.lora_alpha": 8.0}]
+    a32 = trial(
+        "alpha-32",
+        apply_patch(cfg, {"lora.lora_alpha": 32.0}),
+        patch={"lora.lora_alpha": 32.0},
+        evals=((0, 3.0), (STEPS, 1.35)),
+    )
+    a8 = trial(
+        "alpha-8",
+        apply_patch(cfg, {"lora.lora_alpha": 8.0}),
+        patch={"lora.lora_alpha": 8.0},
+        evals=((0, 3.0), (STEPS, 1.6)),
+    )
+    out = decide(inp(5, cfg, [a32, a8], candidate=cand))
+    assert out.kind == "done" and out.patch == {"lora.lora_alpha": 32.0} and out.candidate == "alpha-32"
+
+
+def test_stage8_runs_the_best_measured_config_not_the_last_proposed():
+    cfg = base_config(**{"lora.lora_dropout": 0.1})
+    cand = trial("s4-dropout-0.1", cfg, evals=((0, 3.0), (STEPS, 1.5)))
+    start_cfg = base_config()
+    start = trial("s2-baseline", start_cfg, evals=((0, 3.0), (STEPS, 1.2)))
+    out = decide(inp(8, cfg, candidate=cand, measured=(start, cand)))
+    assert out.kind == "run" and out.trials[0].final and out.trials[0].patch == {"lora.lora_dropout": 0.05}
+    assert "s2-baseline" in out.trials[0].why
+    out = decide(
+        inp(8, cfg, candidate=cand, measured=(trial("s2-baseline", start_cfg, evals=((0, 3.0), (STEPS, 1.501))), cand))
+    )
+    assert out.trials[0].patch == {}  # within the noise: the carried config stands
+    final = trial("final", apply_patch(cfg, {"lora.lora_dropout": 0.05}))
+    out = decide(inp(8, cfg, [final], candidate=cand, measured=(start, cand)))
+    assert out.kind == "done" and out.patch == {"lora.lora_dropout": 0.05}
+
+
+@pytest.mark.parametrize("guard,usable", [("grad_norm_spike", True), ("grad_norm_explosion", False), (None, False)])
+def test_one_spike_the_trainer_let_pass_does_not_rule_an_lr_out(guard, usable):
+    """Issue 35: one grad_norm of 52 with clipping on stopped a run that, at `warn`, finished well. Where the
+    trainer's guard judged the spike isolated (`grad_norm_spike`, no stop after it), the trial stays usable."""
+    from cockpit.study.compare import measured
+
+    cfg = base_config()
+    h = History()
+    h.add({"kind": "run_started", "config": cfg.model_dump(mode="json"), "total_steps": STEPS})
+    c = curve("good")
+    for k in range(STEPS):
+        gn = 60.0 if k + 1 == 30 else c["grad_norm"][k]
+        h.add({"kind": "metrics", "step": k + 1, "loss": c["loss"][k], "grad_norm": gn, "entropy": c["entropy"][k]})
+        if k + 1 == 30 and guard:
+            h.add({"kind": "guard", "step": 30, "rule": guard, "severity": "warn", "action": "warned"})
+    h.add({"kind": "eval", "step": 0, "eval_loss": 3.0})
+    h.add({"kind": "eval", "step": STEPS, "eval_loss": 1.5})
+    h.add({"kind": "state", "state": "finished", "step": STEPS})
+    s = measured(Trial("lr-0.0002", {}, cfg, h, "/study/x"))
+    assert s["usable"] is usable and (s["verdict"] == "good") is usable

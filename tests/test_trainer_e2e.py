@@ -146,9 +146,12 @@ def test_guard_stops_on_grad_norm_over_explosion_bound(tmp_path):
     assert r.returncode == 1
     (rd,) = list((tmp_path / "runs").iterdir())
     evs = events(rd)
-    guard = next(e for e in evs if e["kind"] == "guard")
-    assert guard["action"] == "stopped" and guard["severity"] == "critical"
-    assert max(metric_steps(rd)) <= guard["step"] + 1
+    # clipping is on: the first reading over the bound is a warning, the next one (still over) stops it
+    guards = [e for e in evs if e["kind"] == "guard"]
+    assert [e["rule"] for e in guards] == ["grad_norm_spike", "grad_norm_explosion"]
+    guard = guards[-1]
+    assert guard["action"] == "stopped" and guard["severity"] == "critical" and "sustained" in guard["message"]
+    assert guard["step"] == guards[0]["step"] + 1 and max(metric_steps(rd)) <= guard["step"] + 1
     assert evs[-1]["state"] == "stopped" and adapter_is_finite(rd / "adapter")
 
 

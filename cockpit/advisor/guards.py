@@ -34,9 +34,13 @@ def _bad(x: Any) -> bool:
 class GuardWindow:
     """What the windowed guards remember between logged steps: the advisor's rules, one step at a time."""
 
-    def __init__(self, mixed: bool = False) -> None:
-        """`mixed`: the run mixes general rows into its batches (data.general_mix): see `loss_jump`."""
+    def __init__(self, mixed: bool = False, clipping: bool = False) -> None:
+        """`mixed`: the run mixes general rows into its batches (data.general_mix): see `loss_jump`.
+        `clipping`: max_grad_norm is on, so one grad_norm over the explosion bound moved the adapter by a
+        clipped step only: see `explosion`."""
         self.mixed = mixed
+        self.clipping = clipping
+        self.spike: tuple[int, float] | None = None  # an isolated spike waiting for the next logged step
         self.losses: deque[float] = deque(maxlen=jump_window(mixed)[0])  # the loss_jump rule's reference
         self.over: list[tuple[int, float]] = []  # the current run of steps over grad_norm_danger
         self.large: list[tuple[int, float]] = []  # the current run of steps with an update over the danger band
@@ -56,6 +60,43 @@ class GuardWindow:
             "steps in a row (steps {first}-{last}, max {peak:.0%}): abnormally large updates",
             th.update_ratio_danger,
             action,
+        )
+
+    def explosion(self, step: int, loss: Any, grad_norm: Any, th: Thresholds, action: str) -> GuardDecision | None:
+        """grad_norm over the explosion bound. The stop list speaks of sustained or harmful spikes: with
+        clipping on, one spike is only a warning while the next logged step shows whether it was one
+        (grad_norm back under the danger bound, the loss no jump over the last losses' median). A second
+        reading over the danger bound, or a loss jump, makes it an explosion, acted on as `on_explosion`."""
+        over = isinstance(grad_norm, (int, float)) and grad_norm > th.grad_norm_explosion
+        spike, self.spike = self.spike, None
+        if spike is not None:
+            hot = isinstance(grad_norm, (int, float)) and grad_norm > th.grad_norm_danger
+            ref = median(self.losses) if self.losses else None
+            jumped = isinstance(loss, (int, float)) and ref and loss > th.loss_jump_ratio * ref
+            if not hot and not jumped:
+                return None
+            return _explosion(
+                step,
+                grad_norm,
+                th,
+                action,
+                f"after grad_norm {spike[1]:.3g} at step {spike[0]}, "
+                + (f"grad_norm {grad_norm:.3g} at step {step}: sustained" if hot else f"loss {loss:.4g} jumped"),
+                spike,
+            )
+        if not over:
+            return None
+        if not self.clipping:
+            return _explosion(step, grad_norm, th, action)
+        self.spike = (step, float(grad_norm))
+        return GuardDecision(
+            "grad_norm_spike",
+            "warn",
+            f"grad_norm {grad_norm:.3g} at step {step} is over the explosion bound {th.grad_norm_explosion:g}; "
+            "clipping capped the update: an explosion only if the next logged step is over "
+            f"{th.grad_norm_danger:g} or the loss jumps",
+            "warn",
+            {"step": step, "grad_norm": grad_norm},
         )
 
     def precursor(self, step: int, grad_norm: Any, th: Thresholds, action: str) -> GuardDecision | None:
@@ -143,21 +184,25 @@ def check_step(
             guards.on_nonfinite,
             {"step": step, "loss": loss, "grad_norm": grad_norm},
         )
-    if isinstance(grad_norm, (int, float)) and grad_norm > thresholds.grad_norm_explosion:
-        return GuardDecision(
-            "grad_norm_explosion",
-            "critical",
-            f"grad_norm {grad_norm:.3g} at step {step} is over the explosion bound {thresholds.grad_norm_explosion:g}",
-            guards.on_explosion,
-            {"step": step, "grad_norm": grad_norm},
-        )
     if window is None:
-        return None
-    # Both windows see every step, so that neither misses a value when the other fires.
+        over = isinstance(grad_norm, (int, float)) and grad_norm > thresholds.grad_norm_explosion
+        return _explosion(step, grad_norm, thresholds, guards.on_explosion) if over else None
+    # Every window sees every step, so that none misses a value when another fires.
+    explosion = window.explosion(step, loss, grad_norm, thresholds, guards.on_explosion)
     jump = window.loss_jump(step, loss, thresholds, guards.on_loss_jump)
     precursor = window.precursor(step, grad_norm, thresholds, guards.on_precursor)
     large = window.large_update(step, update_ratio, thresholds, guards.on_large_update)
+    if explosion is not None and explosion.rule == "grad_norm_explosion":
+        return explosion
     for d in (jump, precursor, large):
         if d is not None and d.action != "off":
             return d
-    return None
+    return explosion
+
+
+def _explosion(
+    step: int, grad_norm: Any, th: Thresholds, action: str, why: str = "", spike: tuple[int, float] | None = None
+) -> GuardDecision:
+    evidence = {"step": step, "grad_norm": grad_norm, **({"spike": list(spike)} if spike else {})}
+    text = f"grad_norm {grad_norm:.3g} at step {step} is over the explosion bound {th.grad_norm_explosion:g}"
+    return GuardDecision("grad_norm_explosion", "critical", why or text, action, evidence)

@@ -18,6 +18,7 @@ from cockpit.logs import resolve
 from cockpit.study import ledger as L
 from cockpit.study.data_check import run_audit
 from cockpit.study.decide import decide
+from cockpit.study.lr_range import model_width
 from cockpit.study.merge_offer import offer_merge
 from cockpit.study.patching import apply_patch, show
 from cockpit.study.prompt import Asker
@@ -103,7 +104,36 @@ class Runner(TrialRunning):
             reference_eval_loss=self.ledger.get("reference_eval_loss"),
             audit=self.ledger.get("audit"),
             backtracked=tuple(self.ledger.get("backtracked") or ()),
+            model_width=self.model_width() if n == 3 else None,
+            runs_left=self.runs_left(),
+            measured=self.measured() if n == 8 else (),
         )
+
+    def runs_left(self) -> int | None:
+        cap = self.ledger["options"].get("max_runs")
+        return None if cap is None else max(0, cap - self.ledger["runs_started"])
+
+    def model_width(self) -> int | None:
+        if "model_width" not in self.ledger:
+            self.ledger["model_width"] = model_width(self.carried().model.name_or_path)
+        return self.ledger["model_width"]
+
+    def measured(self) -> tuple[Trial, ...]:
+        """This round's ended short trials from every stage, each run once (a reused one is the same run),
+        keyed `s<stage>-<key>` so equal keys of two stages stay apart."""
+        out, seen = [], set()
+        for st in self.ledger["stages"][:8]:
+            for key, rec in st["trials"].items():
+                if rec.get("state") != "ended" or rec.get("final") or rec["run_dir"] in seen:
+                    continue
+                seen.add(rec["run_dir"])
+                try:
+                    t = self.load_trial(rec)
+                except (OSError, ValueError):  # a trial directory gone: it cannot be a candidate any more
+                    continue
+                t.key = f"s{st['stage']}-{key}"
+                out.append(t)
+        return tuple(out)
 
     # ---- the loop -----------------------------------------------------------------------------------
 

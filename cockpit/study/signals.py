@@ -12,7 +12,7 @@ from typing import Any
 from cockpit.advisor import evaluate
 from cockpit.history import History
 from cockpit.study.types import Trial
-from cockpit.sweep.verdict import TOO_HIGH_GUARDS, trial_verdict
+from cockpit.sweep.verdict import TOO_HIGH_GUARDS, absorbed_spikes, is_absorbed, trial_verdict
 
 # The SOP's gradient trouble: what its ladder (lr x0.5, then clipping, then alpha down) answers.
 GRADIENT_RULES = (
@@ -73,7 +73,14 @@ def guard_stops(trial: Trial) -> list[dict[str, Any]]:
 
 def gradient_trouble(trial: Trial) -> list[dict[str, Any]]:
     """Evidence of gradient trouble (warn or worse), or [] when the gradients behaved."""
-    rows = [f for f in findings(trial) if f["rule"] in GRADIENT_RULES and f["severity"] != "ok"]
+    spikes = absorbed_spikes(trial.history)  # one clipped spike the guard let pass is no trouble
+    rows = [
+        f
+        for f in findings(trial)
+        if f["rule"] in GRADIENT_RULES
+        and f["severity"] != "ok"
+        and not is_absorbed(f["rule"], f["first_step"], f["last_step"], spikes)
+    ]
     return rows + guard_stops(trial)
 
 

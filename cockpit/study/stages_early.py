@@ -14,8 +14,8 @@ SOP_DATA = (
 )
 SOP_STRUCTURE = "Step 1: r=8 on q_proj,v_proj (r at most 16 to start; MLP only when generation is clearly weak)"
 SOP_BASELINE = (
-    "Step 2: a baseline config with every value frozen: lr as a placeholder, lora_alpha=2r, "
-    "lora_dropout 0.05 (or the data check's), adamw, constant or cosine, max_grad_norm 1.0; "
+    "Step 2: a baseline config with every value frozen (the start config's: alpha, dropout and lr are "
+    "changed later only by a trial that measures better), max_grad_norm 1.0; "
     "the untrained model's eval loss is the reference"
 )
 MAX_START_R = 16
@@ -58,15 +58,26 @@ def decide_data(inp: StageInput) -> Outcome:
             evidence=evidence,
             reason="check-data refuses to train as configured: " + "; ".join(f["message"] for f in danger),
         )
-    patch = dict(rep.get("config_patch") or {})
+    hypotheses = dict(rep.get("config_patch") or {})
+    if hypotheses:
+        evidence.append(
+            {
+                "check": "data",
+                "hypothesis": hypotheses,
+                "checked_by": "stage 3 (the start lr's trial: does its loss collapse?), stage 4 (a dropout trial)",
+            }
+        )
     rec = rep.get("recommended") or {}
     why = ", ".join(f"{k}={v}" for k, v in rec.items())
     return Outcome(
         "done",
         sop=SOP_DATA,
-        patch=patch,
+        patch={},  # a prediction is a hypothesis for the trials to check, not a change to the start config
         evidence=evidence,
-        reason=f"the data's starting point: {why}" if why else "the data check found nothing to change",
+        extra={"hypotheses": hypotheses} if hypotheses else {},
+        reason=f"the data's starting point {why}: a hypothesis the trials check; the config is kept"
+        if why
+        else "the data check found nothing to change",
     )
 
 
@@ -91,17 +102,12 @@ def decide_structure(inp: StageInput) -> Outcome:
 
 
 def baseline_patch(inp: StageInput) -> dict[str, Any]:
+    """The start config as the user gave it, measurable: an eval at step 0 and an eval split, and
+    clipping on (the SOP never trains without it). Nothing else changes before a trial measures it."""
     cfg = inp.config
-    t, lora = cfg.training, cfg.lora
-    patch: dict[str, Any] = {
-        "lora.lora_alpha": 2.0 * lora.r,
-        "training.max_grad_norm": 1.0,
-        "training.eval_on_start": True,
-    }
-    if not t.optim.startswith(("adamw", "paged_adamw")):
-        patch["training.optim"] = "adamw_torch"
-    if t.lr_scheduler_type not in ("constant", "constant_with_warmup", "cosine"):
-        patch["training.lr_scheduler_type"] = "cosine"
+    patch: dict[str, Any] = {"training.eval_on_start": True}
+    if not 0 < cfg.training.max_grad_norm <= 1.0:
+        patch["training.max_grad_norm"] = 1.0
     if not cfg.data.eval_path and cfg.data.eval_ratio <= 0:
         patch["data.eval_ratio"] = 0.1  # no eval data: hold a tenth out, or there is no reference to beat
     return patch

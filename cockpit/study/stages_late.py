@@ -5,6 +5,7 @@ from __future__ import annotations
 
 from typing import Any
 
+from cockpit.study.compare import measured, pick
 from cockpit.study.gradient import gradient_ladder
 from cockpit.study.outcomes import unless_yes
 from cockpit.study.signals import final_eval_loss, gradient_trouble, rule_rows, series_ends, summary
@@ -19,6 +20,15 @@ SOP_BACKTRACK = (
     "alpha <= 2r, grad_norm stable and the task is still not learned; then sweep lr again"
 )
 SOP_FINAL = "Step 8: the final long run with the decided config, saved; merge when the samples look right"
+TUNED = (
+    "training.learning_rate",
+    "lora.lora_dropout",
+    "lora.lora_alpha",
+    "lora.r",
+    "lora.target_modules",
+    "training.max_grad_norm",
+)
+"""The values the stages set: the final run takes them from the best measured trial."""
 
 
 def indicators(inp: StageInput) -> list[dict[str, Any]]:
@@ -147,10 +157,45 @@ def decide_backtrack(inp: StageInput) -> Outcome:
     )
 
 
+def _dotted(data: dict[str, Any], key: str) -> Any:
+    for part in key.split("."):
+        data = data.get(part, {}) if isinstance(data, dict) else {}
+    return data
+
+
+def best_measured(inp: StageInput) -> tuple[dict[str, Any], list[dict[str, Any]], str]:
+    """(patch, evidence, reason): the config of the best trial this round measured, the start config's
+    trial among them, as a patch on the carried config. The carried candidate wins a tie; troubled or
+    unusable trials never win. An empty patch when the candidate is the best (or there is none)."""
+    c = inp.candidate
+    if c is None or not inp.measured:
+        return {}, [], ""
+    rows = [measured(t) for t in inp.measured]
+    home = next((r for r, t in zip(rows, inp.measured) if t.run_dir == c.run_dir), None)
+    if home is None:
+        home = measured(c)
+        rows.append(home)
+    if not any(r["usable"] for r in rows):
+        return {}, rows, ""
+    best, why = pick(rows, home["trial"])
+    if best is home:
+        return {}, [], f"{c.key} is the best measured config ({why})"
+    winner = next(t for t in inp.measured if t.key == best["trial"])
+    have, want = inp.config.model_dump(mode="json"), winner.config.model_dump(mode="json")
+    patch = {k: _dotted(want, k) for k in TUNED if _dotted(want, k) != _dotted(have, k)}
+    return patch, [home, best], f"the best measured config is {winner.key}'s, not {c.key}'s: {why}"
+
+
 def decide_final(inp: StageInput) -> Outcome:
+    patch, chosen, why = best_measured(inp)
     t = inp.trials.get("final")
     if t is None:
-        return Outcome("run", sop=SOP_FINAL, trials=[TrialSpec("final", {}, "the final long run", final=True)])
+        return Outcome(
+            "run",
+            sop=SOP_FINAL,
+            evidence=chosen,
+            trials=[TrialSpec("final", patch, "the final long run" + (f": {why}" if why else ""), final=True)],
+        )
     s = summary(t)
     if t.history.state != "finished":
         return Outcome(
@@ -160,8 +205,10 @@ def decide_final(inp: StageInput) -> Outcome:
         "done",
         sop=SOP_FINAL,
         candidate="final",
-        evidence=[s],
-        reason=f"final run finished at step {s['steps']}: loss {s.get('loss_start') or 0:.3g} -> "
+        patch=patch,
+        evidence=[*chosen, s],
+        reason=(f"{why}; " if why else "")
+        + f"final run finished at step {s['steps']}: loss {s.get('loss_start') or 0:.3g} -> "
         f"{s.get('loss_end') or 0:.3g}, verdict {s['verdict']}",
         extra={"merge_command": f"cockpit merge {t.run_dir}"},
     )

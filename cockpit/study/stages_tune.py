@@ -1,11 +1,14 @@
-"""Stages 4 and 5: dropout (only when entropy collapses or learning is fake) and alpha (from the loss's
-pace, grad_norm's trend and, where only a person can tell, the samples' rigidity). One knob at a time,
-each trial compared with the candidate it would replace."""
+"""Stages 4 and 5: dropout (raised when entropy collapses or learning is fake) and alpha (from the loss's
+pace, grad_norm's trend and, where only a person can tell, the samples' rigidity). Where those signals
+say nothing, which on short trials is the rule, one trial each way measures the knob instead (when the
+run budget leaves room). One knob at a time, each trial compared with the candidate it would replace;
+a tie within the noise keeps the carried value (cockpit.study.compare)."""
 
 from __future__ import annotations
 
 import math
 
+from cockpit.study.compare import measured, pick
 from cockpit.study.outcomes import choose, unless_yes
 from cockpit.study.signals import ENTROPY_RULES, gradient_trouble, rule_rows, score, series_ends, summary
 from cockpit.study.types import Outcome, Question, StageInput, TrialSpec
@@ -32,6 +35,48 @@ def _dropout_key(d: float) -> str:
     return f"dropout-{d:g}"
 
 
+def affordable(inp: StageInput, trials: int) -> bool:
+    """Room for `trials` more runs and the final one under --max-runs."""
+    return inp.runs_left is None or inp.runs_left >= trials + 1
+
+
+def explore(
+    inp: StageInput, knob: str, values: list[float], key, sop: str, evidence: list, what: str
+) -> Outcome | None:
+    """One trial per value of `knob` (a dotted key), then the best of them and the candidate, a tie to the
+    candidate. None when there is nothing to try or no room for it."""
+    c = inp.candidate
+    values = [v for v in dict.fromkeys(values)]
+    if not values or not affordable(inp, sum(key(v) not in inp.trials for v in values)):
+        return None
+    missing = [v for v in values if key(v) not in inp.trials]
+    if missing:
+        return Outcome(
+            "run",
+            sop=sop,
+            evidence=evidence,
+            trials=[
+                TrialSpec(key(v), {knob: v}, f"{what} {v:g}: the signals are unclear, a trial decides") for v in missing
+            ],
+        )
+    rows = [measured(c)] + [measured(inp.trials[key(v)]) for v in values]
+    chosen, why = pick(rows, c.key)
+    evidence = [*evidence, *rows]
+    if chosen["trial"] == c.key:
+        return Outcome("done", sop=sop, evidence=evidence, reason=f"{what} stays: {why}")
+    return choose(inp.trials[chosen["trial"]], sop=sop, evidence=evidence, reason=f"{what}: {why}")
+
+
+def dropout_values(inp: StageInput) -> list[float]:
+    """One up (the data check's prediction where it raised dropout, else 0.1 or double) and one down
+    (none below 0, half above 0.05)."""
+    d = inp.config.lora.lora_dropout
+    said = ((inp.audit or {}).get("config_patch") or {}).get("lora.lora_dropout")
+    up = said if isinstance(said, (int, float)) and said > d else (0.1 if d < 0.1 else min(0.3, round(2 * d, 3)))
+    down = None if d <= 0 else (0.0 if d <= 0.05 else round(d / 2, 3))
+    return [v for v in (up, down) if v is not None]
+
+
 def decide_dropout(inp: StageInput) -> Outcome:
     c = inp.candidate
     if c is None:
@@ -44,6 +89,9 @@ def decide_dropout(inp: StageInput) -> Outcome:
             if "entropy_start" in cs
             else "no entropy logged"
         )
+        tried = explore(inp, "lora.lora_dropout", dropout_values(inp), _dropout_key, SOP_DROPOUT, [cs], "lora_dropout")
+        if tried is not None:
+            return tried
         return Outcome(
             "skipped",
             sop=SOP_DROPOUT,
@@ -152,6 +200,11 @@ def decide_alpha(inp: StageInput) -> Outcome:
     alpha = inp.config.lora.alpha
     if direction is None:
         cs = evidence[0]
+        lora = inp.config.lora
+        values = [v for v in (alpha * 2, alpha / 2, 2.0 * lora.r) if v != alpha]
+        tried = explore(inp, "lora.lora_alpha", values, lambda v: f"alpha-{v:g}", SOP_ALPHA, evidence, "lora_alpha")
+        if tried is not None:
+            return tried
         return Outcome(
             "skipped",
             sop=SOP_ALPHA,

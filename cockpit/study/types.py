@@ -67,6 +67,12 @@ class StageInput:
     """`cockpit check-data`'s report (stage 0), as a dict."""
     backtracked: tuple[dict[str, Any], ...] = ()
     """Structure changes stage 7 already made, in order."""
+    model_width: int | None = None
+    """The base model's hidden size (stage 3 scales the notes' lr range by it); None when unknown."""
+    runs_left: int | None = None
+    """Runs the study may still start (--max-runs); None when unlimited. Exploratory trials need room."""
+    measured: tuple[Trial, ...] = ()
+    """Every short trial of this round that ended, from every stage (stage 8 takes the best measured)."""
 
 
 @dataclass

@@ -76,6 +76,23 @@ def loss_rise(hist: History) -> tuple[float, float] | None:
     return (start, end) if start > 0 and end > start * (1 + RISE_REL) else None
 
 
+def absorbed_spikes(hist: History) -> set[int]:
+    """Steps of a grad_norm over the explosion bound that the trainer's guard judged isolated (clipping on,
+    the next logged step back under the danger bound, the loss no jump: a `grad_norm_spike` warning never
+    followed by a stop). Not an explosion on the SOP's stop list, so no verdict on the lr."""
+    guards = [m.event for m in hist.marks if m.kind == "guard"]
+    if any(e.get("rule") == "grad_norm_explosion" for e in guards):
+        return set()
+    return {
+        int(e["step"]) for e in guards if e.get("rule") == "grad_norm_spike" and e.get("step", hist.step) < hist.step
+    }
+
+
+def is_absorbed(rule: str, first_step: Any, last_step: Any, absorbed: set[int]) -> bool:
+    """An advisor finding of one explosion reading at a step the guard judged isolated."""
+    return rule == "grad_norm_explosion" and first_step == last_step and first_step in absorbed
+
+
 def trial_verdict(hist: History, cfg: RunConfig) -> dict[str, Any]:
     start, end, drop = loss_drop(hist)
     n = len(_finite(hist.series["loss"]))
@@ -92,7 +109,14 @@ def trial_verdict(hist: History, cfg: RunConfig) -> dict[str, Any]:
     # A cause folds its symptoms (Finding.folded): they are evidence all the same.
     every = [g for f in findings for g in (f, *f.folded)]
     broken = [f for f in findings if f.rule in NOT_LR_RULES]
-    hot = [f for f in every if f.rule in TOO_HIGH_RULES and f.severity in ("warn", "danger", "critical")]
+    spikes = absorbed_spikes(hist)
+    hot = [
+        f
+        for f in every
+        if f.rule in TOO_HIGH_RULES
+        and f.severity in ("warn", "danger", "critical")
+        and not is_absorbed(f.rule, f.first_step, f.last_step, spikes)
+    ]
     cold = [f for f in every if f.rule in TOO_LOW_RULES]
     out["evidence"] = [
         {

@@ -28,7 +28,7 @@ class StopListCallback(TrainerCallback):
 
     def __init__(self, run: RunControl):
         self.run = run
-        self.window = GuardWindow(mixed=run.cfg.data.general_mix > 0)
+        self.window = GuardWindow(mixed=run.cfg.data.general_mix > 0, clipping=run.cfg.training.max_grad_norm > 0)
 
     def on_log(self, args, state, control, logs=None, **kwargs):
         ev = self.run.metrics
