@@ -24,11 +24,13 @@ __all__ = ["advise", "Advice", "Finding", "Action", "SEVERITIES", "RULES", "patc
 # The SOP's order on gradient trouble: lr x0.5 first, then clipping, then alpha; never r.
 GRADIENT_RULES = (
     "divergence",
+    "loss_diverged",
     "grad_norm_explosion",
     "grad_norm_precursor",
     "grad_norm_sawtooth",
     "grad_norm_high",
     "loss_jump",
+    "loss_oscillating",
     "grad_norm_rising_alpha",
 )
 # Findings whose own action comes next (when no gradient trouble is as severe), in this order.
@@ -41,6 +43,18 @@ OWN_ACTION_RULES = (
     "eval_diverging",
     "forgetting",
     "fake_learning",
+    "lr_out_of_range",
+    "memorisation",
+    "rl_no_reward_signal",
+    "rl_kl_runaway",
+    "rl_entropy_collapse",
+    "rl_completions_clipped",
+    "rl_length_hacking",
+    "rl_reward_flat",
+    "preference_margin_exploding",
+    "preference_chosen_falling",
+    "preference_loss_collapse",
+    "preference_accuracy_saturated",
 )
 
 
@@ -146,6 +160,8 @@ def verdict(ctx: Context, findings: list[Finding], stage: int) -> str:
 
 def _no_finding(ctx: Context) -> str:
     """What a run with no finding shows, claiming only what its numbers say."""
+    if ctx.kind.method in ("preference", "rl"):
+        return _no_finding_method(ctx)
     if not ctx.language_model_loss:
         return "no finding: the loss goes negative (not a language-model loss), so its rules do not apply"
     _, loss = ctx.arrays("loss")
@@ -155,7 +171,7 @@ def _no_finding(ctx: Context) -> str:
     th = ctx.thresholds
     in_band = not g or th.grad_norm_low <= median(g) <= th.grad_norm_high
     if falling and in_band:
-        return "healthy: loss declining, grad_norm in band"
+        return "healthy: loss declining, " + ("grad_norm in band" if g else "no grad_norm logged")
     parts = [
         "loss declining"
         if falling
@@ -166,8 +182,20 @@ def _no_finding(ctx: Context) -> str:
         )
     ]
     parts.append(
-        "grad_norm in band"
+        ("grad_norm in band" if g else "no grad_norm logged")
         if in_band
         else f"grad_norm median {median(g):.3g} outside {th.grad_norm_low:g}-{th.grad_norm_high:g}"
     )
     return "no finding: " + ", ".join(parts)
+
+
+def _no_finding_method(ctx: Context) -> str:
+    """A preference or RL run with no finding: what its own headline signal did (its loss is not read)."""
+    key = "rewards/accuracies" if ctx.kind.method == "preference" else ctx.kind.key(ctx.history, "reward")
+    _, v = ctx.arrays(key)
+    if len(v) < 2:
+        return f"no finding ({ctx.kind.label}): no {key} logged to judge"
+    k = max(1, len(v) // 4)
+    first, last = median(v[:k]), median(v[-k:])
+    return f"no finding ({ctx.kind.label}): {key} {first:.3g} -> {last:.3g}"
+
