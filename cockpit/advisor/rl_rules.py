@@ -140,7 +140,7 @@ def rl_completions_clipped(ctx: Context) -> Hit | None:
     if got is None or got[2] < CLIPPED_WARN:
         return None
     steps, v, share = got
-    severity = "danger" if share >= CLIPPED_DANGER else "warn"
+    severity = "danger" if share >= CLIPPED_DANGER and len(v) >= 5 else "warn"  # 3-4 points: a warning
     message = f"{share:.0%} of completions cut at the maximum length (last {len(v)} logged steps)"
     action = _advice(
         "longer_completions",
