@@ -81,7 +81,9 @@ def main() -> None:
     print("| log | kind | label | advisor | headline | right |")
     print("|---|---|---|---|---|---|")
     for r in rows:
-        print(f"| {r['log']} | {r['kind']} | {r['label']} | {r['worst']} | {r['headline'] or '-'} | {'yes' if r['hit'] else 'NO'} |")
+        print(
+            f"| {r['log']} | {r['kind']} | {r['label']} | {r['worst']} | {r['headline'] or '-'} | {'yes' if r['hit'] else 'NO'} |"
+        )
     print(f"\nscore: {hits}/{len(rows)} ({hits / len(rows):.0%})")
 
 

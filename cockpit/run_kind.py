@@ -45,7 +45,11 @@ REWARD_MODEL_KEYS = ("accuracy", "margin")
 METHOD_KEYS = (*PREFERENCE_KEYS, *RL_KEYS, *REWARD_MODEL_KEYS)
 """The method's own metrics a History keeps as columns beside the SFT ones (cockpit.history)."""
 
-ALIASES = {"kl": ("kl", "objective/kl"), "entropy": ("entropy", "objective/entropy"), "reward": ("reward", "objective/rlhf_reward")}
+ALIASES = {
+    "kl": ("kl", "objective/kl"),
+    "entropy": ("entropy", "objective/entropy"),
+    "reward": ("reward", "objective/rlhf_reward"),
+}
 """A signal and the keys that carry it, GRPO's name first, PPO's after."""
 
 DECLARED = {

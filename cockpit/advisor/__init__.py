@@ -198,4 +198,3 @@ def _no_finding_method(ctx: Context) -> str:
     k = max(1, len(v) // 4)
     first, last = median(v[:k]), median(v[-k:])
     return f"no finding ({ctx.kind.label}): {key} {first:.3g} -> {last:.3g}"
-

@@ -111,7 +111,9 @@ def _print(d: dict[str, Any], title: str) -> None:
     p = print
     p(f"{title}: {d['logged']} logged steps, last step {d['steps']}, state {d['state']}")
     kind = d["kind"]
-    p(f"  kind: {kind['label']} ({'declared' if kind['declared'] else 'from its keys'}); logs {', '.join(kind['signals']) or 'nothing'}")
+    p(
+        f"  kind: {kind['label']} ({'declared' if kind['declared'] else 'from its keys'}); logs {', '.join(kind['signals']) or 'nothing'}"
+    )
     if d["skipped_lines"]:
         p(f"  ({d['skipped_lines']} unreadable line(s) skipped)")
     if not d.get("lm_loss", True) and kind["method"] in ("sft", "reward"):

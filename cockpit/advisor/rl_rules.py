@@ -12,22 +12,22 @@ from cockpit.advisor import actions
 from cockpit.advisor.context import Context, median
 from cockpit.advisor.registry import Hit, Rule, fmt, hit_at, registrar
 from cockpit.advisor.types import Action
+from cockpit.bands import SHARE_BANDS
 
 RULES: list[Rule] = []
 rule = registrar(RULES)
 
 RECENT = 10
 """Logged points a rule on the current level reads."""
-ZERO_STD_WARN = 0.9
-ZERO_STD_DANGER = 0.99
+ZERO_STD_WARN, ZERO_STD_DANGER = SHARE_BANDS["frac_reward_zero_std"]
+"""The share of groups with one reward for all their completions (the cockpit's bands on that chart)."""
 FLAT_MIN_POINTS = 50
 FLAT_SHARE = 0.1
 """The reward moved less than this share of its spread (reward_std) over the run: flat."""
 KL_RISE = 2.0
 KL_WARN = 0.5
 KL_DANGER = 5.0
-CLIPPED_WARN = 0.2
-CLIPPED_DANGER = 0.5
+CLIPPED_WARN, CLIPPED_DANGER = SHARE_BANDS["completions/clipped_ratio"]
 ENTROPY_LOW = 0.1
 ENTROPY_SHARE = 0.2
 LENGTH_GROWTH = 2.0

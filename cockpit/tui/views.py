@@ -14,7 +14,7 @@ class ViewActions:
     """Mixed into `CockpitScreen`, which gives it `history`, `thresholds()`, `focused`, `query_one` and `_open()`."""
 
     def action_zoom(self) -> None:
-        focused = self.focused if isinstance(self.focused, MetricPanel) else self.query_one("#m-loss", MetricPanel)
+        focused = self.focused if isinstance(self.focused, MetricPanel) else self.lead_panel()
         th = self.thresholds()
         bands = threshold_lines(focused.key, th, focused.total)
         marks = [(m.step, m.label) for m in self.history.marks if m.kind in ("ack", "guard")]
