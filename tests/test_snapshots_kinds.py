@@ -64,3 +64,40 @@ async def test_an_sft_run_keeps_its_seven_charts_and_plain_title(tmp_path):
         assert [p.key for p in scr.query("MetricPanel") if p.display] == [m.key for m in CHARTED]
         title = str(scr.query_one("#title-bar").render())
         assert "RL (" not in title and "preference" not in title and scr.focused.key == "loss"
+
+
+async def test_the_live_cockpit_on_a_grpo_run_charts_its_reward_as_it_comes(tmp_path):
+    """A GRPO script's run directory (as `cockpit run -- python train.py` writes it: every logged key in
+    its metrics events): the live cockpit switches to the RL charts with the first metrics event."""
+    from cockpit.rundir import RunDir
+    from cockpit.tui.sources import LiveSource
+    from tuihelpers import T0, append
+
+    rd = RunDir(tmp_path / "grpo").create()
+    rd.events.write_text("")
+    append(rd, kind="state", state="running", step=0)
+    append(rd, kind="run_started", config={}, method="grpo", total_steps=100, world_size=1)
+    app = CockpitApp(LiveSource(rd.path, poll=0.02), run_dir=rd.path, clock=lambda: T0 + 600)
+    async with app.run_test(size=(160, 48)) as pilot:
+        await pilot.pause(0.3)
+        for s in range(1, 21):
+            append(
+                rd,
+                kind="metrics",
+                step=s,
+                loss=0.0,
+                grad_norm=0.2,
+                reward=0.1 * s,
+                reward_std=0.5,
+                kl=0.001 * s,
+                entropy=1.2,
+                **{"completions/mean_length": 120.0, "completions/clipped_ratio": 0.05},
+            )
+        for _ in range(40):
+            await pilot.pause(0.1)
+            if len(app.screen.query_one("#m-reward").values) == 20:
+                break
+        scr = app.screen
+        assert len(scr.query_one("#m-reward").values) == 20 and scr.query_one("#m-reward").has_class("-lead")
+        assert scr.query_one("#m-kl").display and not scr.query_one("#m-loss").display
+        assert "RL (GRPO/PPO-style)" in str(scr.query_one("#title-bar").render())
