@@ -305,3 +305,13 @@ def test_kind_gating_costs_little_on_a_long_log():
     ctx = Context.build(read(NEW / "36_baize-tcm-9epochs.json"), None)
     assert ctx.kind.method == "sft" and len(ctx.history) == 6687
     assert evaluate(ctx.history)[1]
+
+
+def test_a_preference_or_rl_run_at_an_sft_lr_is_told_trls_default():
+    hit = {f.rule: f for f in advise(grpo(learning_rate=lambda i: 2e-4)).findings}["method_lr_high"]
+    assert (
+        hit.severity == "warn" and "1e-6" in hit.message and hit.action.config_patch == {"training.learning_rate": 1e-5}
+    )
+    assert hit.evidence["doc"].startswith("https://huggingface.co/docs/trl/") and "default" in hit.evidence["signal"]
+    assert "method_lr_high" not in rules(grpo(learning_rate=lambda i: 1e-6))
+    assert "method_lr_high" not in rules(run([{"loss": 2 - i / 20, "learning_rate": 2e-4} for i in range(10)]))

@@ -44,6 +44,7 @@ OWN_ACTION_RULES = (
     "forgetting",
     "fake_learning",
     "lr_out_of_range",
+    "method_lr_high",
     "memorisation",
     "rl_no_reward_signal",
     "rl_kl_runaway",

@@ -127,6 +127,30 @@ def lr_out_of_range(ctx: Context) -> Hit | None:
     return hit_at(message, _lr_to(target, peak), [int(steps[i])], [peak], severity=severity, peak=peak)
 
 
+METHOD_LR_HIGH = 1e-4
+"""A preference or RL lr over this is 100x TRL's default for DPO and GRPO (1e-6); LoRA runs of those
+methods go to ~5e-5 at most."""
+METHOD_LR_DANGER = 1e-3
+
+
+@rule
+def method_lr_high(ctx: Context) -> Hit | None:
+    """A preference or RL run's peak lr far above what those methods use (TRL's default 1e-6)."""
+    steps, lrs = ctx.arrays("learning_rate")
+    if len(lrs) < 2 or _warming_up(lrs):
+        return None
+    i = int(np.argmax(lrs))
+    peak = float(lrs[i])
+    if peak <= METHOD_LR_HIGH:
+        return None
+    severity = "danger" if peak >= METHOD_LR_DANGER else "warn"
+    message = (
+        f"learning rate peaks at {peak:.3g} (step {int(steps[i])}) for {ctx.kind.label}: TRL's default is 1e-6, "
+        f"LoRA runs of it stay under {METHOD_LR_HIGH:g}"
+    )
+    return hit_at(message, _lr_to(1e-5, peak), [int(steps[i])], [peak], severity=severity, peak=peak)
+
+
 def _lr_to(target: float, now: float) -> Action:
     return Action(
         "lr_into_range",

@@ -129,6 +129,8 @@ def _print(d: dict[str, Any], title: str) -> None:
         for f in d["timeline"]:
             span = f"step {f['first_step']}" + (f"-{f['last_step']}" if f["last_step"] != f["first_step"] else "")
             p(f"  {ICON[f['severity']]} {f['severity']:<8} {span:<16} {f['rule']:<22} {f['message']}")
+            if "doc" in f["evidence"]:  # a method the SOP does not cover: the trainer's definition of the signal
+                p(f"  {'':<28}   {f['evidence']['signal']} ({f['evidence']['doc']})")
             for k in f.get("folded", ()):  # symptoms the cause explains: their own advice is moot
                 p(f"  {'':<28}   explains {k['rule']}: {k['message']}")
     else:

@@ -114,7 +114,10 @@ class Rule:
         severity = hit.severity or self.severity
         if severity not in RANK:
             raise ValueError(f"rule {self.id} gives {self.severity!r}: each hit must name its severity")
-        return [Finding(self.id, severity, hit.message, hit.evidence, hit.first_step, hit.last_step, hit.action)]
+        evidence = hit.evidence
+        if self.sop.startswith(TRAINER_DOCS):  # no SOP line to point at: what the signal is, and where it is defined
+            evidence = {**evidence, "signal": self.sop_line, "doc": self.sop}
+        return [Finding(self.id, severity, hit.message, evidence, hit.first_step, hit.last_step, hit.action)]
 
 
 def registrar(rules: list[Rule]):
