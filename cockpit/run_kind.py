@@ -133,11 +133,11 @@ class RunKind:
 
 
 def _declared(history: Any) -> str | None:
-    """The kind a run's run_started declares: its `method` (top level or in its config), or SFT for a run
-    of ours (its config has a `lora` section and our trainer is SFTTrainer)."""
+    """The kind a run's run_started declares: its `method` (top level, as our trainer writes "sft", or in
+    its config). A LoRA section says nothing of the kind: a DPO script's run has one too."""
     rs = history.run_started or {}
     cfg = rs.get("config") if isinstance(rs.get("config"), dict) else {}
     for raw in (rs.get("method"), cfg.get("method")):
         if isinstance(raw, str) and raw.strip().lower() in DECLARED:
             return DECLARED[raw.strip().lower()]
-    return "sft" if isinstance(cfg.get("lora"), dict) else None
+    return None

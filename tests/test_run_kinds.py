@@ -106,8 +106,11 @@ def test_a_declared_method_wins_over_the_keys():
     h = run([{"loss": 0.7, "grad_norm": 1.0}] * 3, method="dpo")
     kind = RunKind.of(h)
     assert kind.method == "preference" and kind.declared
-    ours = run([{"loss": 0.7}] * 3, config={"lora": {"r": 8}})
+    ours = run([{"loss": 0.7}] * 3, config={"lora": {"r": 8}}, method="sft")
     assert RunKind.of(ours).method == "sft" and RunKind.of(ours).declared
+    # A LoRA config alone is no declaration: a DPO script's run (the public callback's) has one too.
+    script = run([{"loss": 0.7, "rewards/margins": 0.1}] * 3, config={"lora": {"r": 8}})
+    assert RunKind.of(script).method == "preference" and not RunKind.of(script).declared
 
 
 def test_diagnose_shows_the_kind_in_text_and_json(capsys):
