@@ -11,7 +11,6 @@ from __future__ import annotations
 from cockpit.advisor import actions
 from cockpit.advisor.context import Context, median
 from cockpit.advisor.registry import Hit, Rule, fmt, hit_at, registrar
-from cockpit.advisor.types import Action
 
 RULES: list[Rule] = []
 rule = registrar(RULES)
@@ -37,16 +36,6 @@ def _ends(ctx: Context, key: str) -> tuple[list[int], list[float], float, float]
     return st.tolist(), v.tolist(), median(v[:k]), median(v[-k:])
 
 
-def _lr_down(ctx: Context) -> Action:
-    live = ctx.is_ours and not ctx.history.finished
-    return actions.lr_half() if live else actions.lr_half_next(ctx.config)
-
-
-def _advice(id: str, label: str, description: str) -> Action:
-    """Advice in the method's own terms: it names settings our config does not hold (beta, the pairs)."""
-    return Action(id, label, description)
-
-
 @rule
 def preference_accuracy_saturated(ctx: Context) -> Hit | None:
     """rewards/accuracies at ~1 early in the run: every pair is separated at once."""
@@ -62,7 +51,7 @@ def preference_accuracy_saturated(ctx: Context) -> Hit | None:
                 f"rewards/accuracies {fmt(acc[i])} by step {steps[i]} ({(i + 1) / len(acc):.0%} into the run): "
                 "every pair is ranked right almost at once: the pairs are easy to tell apart, or the lr is high"
             )
-            action = _advice(
+            action = actions.advice(
                 "pairs_harder",
                 "next run: lr x0.5; harder pairs",
                 "Halve the learning rate for the next run, and check the pairs: chosen and rejected answers that "
@@ -86,7 +75,7 @@ def preference_chosen_falling(ctx: Context) -> Hit | None:
         f"rewards/chosen fell from {fmt(start)} to {fmt(now)}: the chosen answers lose likelihood against the "
         "reference; the margin comes from pushing both down"
     )
-    action = _advice(
+    action = actions.advice(
         "chosen_anchor",
         "next run: lr x0.5; an SFT term (rpo_alpha)",
         "Halve the learning rate, or add a supervised term on the chosen answers (TRL's rpo_alpha) so that "
@@ -106,11 +95,7 @@ def preference_margin_exploding(ctx: Context) -> Hit | None:
         return None
     severity = "danger" if now >= MARGIN_DANGER else "warn"
     message = f"rewards/margins {fmt(start)} -> {fmt(now)}: the policy runs far from the reference (margins explode)"
-    action = _advice(
-        "beta_up",
-        "next run: beta x2 (or lr x0.5)",
-        "Raise beta (the pull toward the reference model) for the next run, or halve the learning rate.",
-    )
+    action = actions.beta_up("the pull toward the reference model")
     return hit_at(message, action, [steps[0], steps[-1]], [start, now], severity=severity)
 
 
@@ -124,4 +109,9 @@ def preference_loss_collapse(ctx: Context) -> Hit | None:
     if not (now < LOSS_COLLAPSED and start > 4 * LOSS_COLLAPSED):
         return None
     message = f"preference loss {fmt(start)} -> {fmt(now)} (it starts at ln 2 = 0.693 for DPO): the pairs are memorised"
-    return hit_at(message, _lr_down(ctx), [steps[0], steps[-1]], [start, now])
+    return hit_at(
+        message,
+        actions.lr_lower(ctx.is_ours and not ctx.history.finished, ctx.config),
+        [steps[0], steps[-1]],
+        [start, now],
+    )

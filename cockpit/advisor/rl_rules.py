@@ -11,7 +11,6 @@ from __future__ import annotations
 from cockpit.advisor import actions
 from cockpit.advisor.context import Context, median
 from cockpit.advisor.registry import Hit, Rule, fmt, hit_at, registrar
-from cockpit.advisor.types import Action
 from cockpit.bands import SHARE_BANDS
 
 RULES: list[Rule] = []
@@ -47,16 +46,6 @@ def _quarters(ctx: Context, key: str, n_min: int) -> tuple[list[int], float, flo
     return st.tolist(), median(v[:k]), median(v[-k:])
 
 
-def _advice(id: str, label: str, description: str) -> Action:
-    """Advice in the method's terms: it names settings our config does not hold."""
-    return Action(id, label, description)
-
-
-def _lr_down(ctx: Context) -> Action:
-    live = ctx.is_ours and not ctx.history.finished
-    return actions.lr_half() if live else actions.lr_half_next(ctx.config)
-
-
 @rule
 def rl_no_reward_signal(ctx: Context) -> Hit | None:
     """Every group's completions get the same reward (frac_reward_zero_std near 1, or reward_std 0): the
@@ -77,7 +66,7 @@ def rl_no_reward_signal(ctx: Context) -> Hit | None:
     _, r = ctx.tail(ctx.kind.key(ctx.history, "reward"), RECENT)
     at = f" (reward ~{fmt(median(r))})" if r else ""
     message = f"{what}{at}: every completion in a group gets the same reward, so no advantage and no learning signal"
-    action = _advice(
+    action = actions.advice(
         "reward_signal",
         "make the reward tell completions apart",
         "Give partial credit (a graded reward, not pass/fail), pick prompts neither all solved nor all failed, "
@@ -103,7 +92,7 @@ def rl_reward_flat(ctx: Context) -> Hit | None:
         f"{key} {fmt(first)} -> {fmt(last)} (first and last quarter) against a spread of {fmt(scale)}: "
         f"the reward has not moved in {len(r)} logged steps"
     )
-    action = _advice(
+    action = actions.advice(
         "reward_check",
         "check the reward on samples",
         "Read a few completions with their rewards: a reward that cannot be earned, or is earned by "
@@ -125,11 +114,7 @@ def rl_kl_runaway(ctx: Context) -> Hit | None:
         return None
     severity = "danger" if c >= KL_DANGER else "warn"
     message = f"{key} rising {fmt(a)} -> {fmt(b)} -> {fmt(c)} (thirds of the run): the policy drifts from the reference without bound"
-    action = _advice(
-        "beta_up",
-        "next run: beta up (or lr x0.5)",
-        "Raise beta (the KL penalty) for the next run, or halve the learning rate.",
-    )
+    action = actions.beta_up("the KL penalty")
     return hit_at(message, action, [int(st[0]), int(st[-1])], [a, c], severity=severity)
 
 
@@ -142,7 +127,7 @@ def rl_completions_clipped(ctx: Context) -> Hit | None:
     steps, v, share = got
     severity = "danger" if share >= CLIPPED_DANGER and len(v) >= 5 else "warn"  # 3-4 points: a warning
     message = f"{share:.0%} of completions cut at the maximum length (last {len(v)} logged steps)"
-    action = _advice(
+    action = actions.advice(
         "longer_completions",
         "raise max_completion_length",
         "Raise max_completion_length, or reward shorter answers; a cut answer rarely earns its reward.",
@@ -162,7 +147,13 @@ def rl_entropy_collapse(ctx: Context) -> Hit | None:
         return None
     severity = "danger" if now < ENTROPY_LOW / 5 else "warn"
     message = f"{key} {fmt(start)} -> {fmt(now)}: the policy has collapsed onto few answers and stops exploring"
-    return hit_at(message, _lr_down(ctx), [int(st[0]), int(st[-1])], [start, now], severity=severity)
+    return hit_at(
+        message,
+        actions.lr_lower(ctx.is_ours and not ctx.history.finished, ctx.config),
+        [int(st[0]), int(st[-1])],
+        [start, now],
+        severity=severity,
+    )
 
 
 @rule
@@ -182,7 +173,7 @@ def rl_length_hacking(ctx: Context) -> Hit | None:
         f"reward {fmt(r0)} -> {fmt(r1)} while completions grew {fmt(l0)} -> {fmt(l1)} tokens: "
         "the reward may be paying for length"
     )
-    action = _advice(
+    action = actions.advice(
         "length_penalty",
         "check samples; penalise length",
         "Read the longest completions: if length earns the reward, penalise it (or cap max_completion_length).",
