@@ -159,6 +159,8 @@ def test_the_real_qlora_run_that_jumps_then_freezes_is_danger_lower_the_lr():
     top = a.findings[0]
     assert top.rule == "loss_diverged" and top.severity == "danger" and top.evidence["frozen"]
     assert "frozen at 10.4" in top.message and a.next_action.id in LOWER_LR
+    # lr 5 halved is still 2.5: the next action sets it back into the SOP's range
+    assert a.next_action.id == "lr_into_range" and a.next_action.config_patch == {"training.learning_rate": 2e-4}
     assert rules(read(NEW / "31_qlora-lr5-frozen-no-gradnorm.json"))["lr_out_of_range"] == "danger"
 
 

@@ -33,6 +33,8 @@ GRADIENT_RULES = (
     "loss_oscillating",
     "grad_norm_rising_alpha",
 )
+LR_WILD = 1e-2
+"""An lr over this is not halved but set back into the SOP's range (lr_out_of_range's action)."""
 # Findings whose own action comes next (when no gradient trouble is as severe), in this order.
 OWN_ACTION_RULES = (
     "clipping_off",
@@ -74,6 +76,8 @@ def advise(history: History, config: Any = None) -> Advice:
     stage = infer_stage(ctx, findings)
     action = next_action(ctx, findings, stage)
     stage_needs = needs(stage, findings)
+    if ctx.kind.method in ("preference", "rl"):  # the SOP's stage needs are SFT's: only "clear: ..." holds
+        stage_needs = [n for n in stage_needs if n.startswith("clear:")]
     if action is not None and action.id == "final_run" and not final_run_earned(ctx, findings, stage_needs):
         action = None  # the panel then shows what the stage still needs, which is the next step
     return Advice(stage, STAGES[stage], stage_needs, findings, action, verdict(ctx, findings, stage))
@@ -109,6 +113,9 @@ def next_action(ctx: Context, findings: list[Finding], stage: int) -> Action | N
             return actions.alpha_down(ctx.config)
         if "grad_norm_rising_alpha" in rules and ctx.lr_halved:
             return rules["grad_norm_rising_alpha"].action
+        wild = rules.get("lr_out_of_range")
+        if wild is not None and wild.action is not None and wild.evidence.get("peak", 0) > LR_WILD:
+            return wild.action  # halving an lr of 5 leaves 2.5: back into the SOP's range instead
         return actions.lr_half() if live else actions.lr_half_next(ctx.config)
     if other:  # the gravest leads (the headline names it), ties in the SOP's order above
         a = rules[max(other, key=lambda r: (RANK[rules[r].severity], -other.index(r)))].action
