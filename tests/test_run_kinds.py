@@ -320,3 +320,9 @@ def test_a_preference_or_rl_run_at_an_sft_lr_is_told_trls_default():
     assert hit.evidence["doc"].startswith("https://huggingface.co/docs/trl/") and "default" in hit.evidence["signal"]
     assert "method_lr_high" not in rules(grpo(learning_rate=lambda i: 1e-6))
     assert "method_lr_high" not in rules(run([{"loss": 2 - i / 20, "learning_rate": 2e-4} for i in range(10)]))
+
+
+def test_an_unknown_declared_method_falls_back_to_the_keys():
+    for bad in ("magic", 3, None, ["dpo"]):
+        kind = RunKind.of(run([{"loss": 0.1, "reward": 0.5, "kl": 0.01}] * 3, method=bad))
+        assert kind.method == "rl" and not kind.declared, bad
