@@ -326,3 +326,11 @@ def test_an_unknown_declared_method_falls_back_to_the_keys():
     for bad in ("magic", 3, None, ["dpo"]):
         kind = RunKind.of(run([{"loss": 0.1, "reward": 0.5, "kl": 0.01}] * 3, method=bad))
         assert kind.method == "rl" and not kind.declared, bad
+
+
+def test_a_flat_loss_inside_the_warm_up_is_not_lr_too_low():
+    rows = [{"loss": 2.0 + 0.001 * (i % 2), "learning_rate": 1e-6 * (i + 1)} for i in range(12)]
+    a = advise(run(rows))
+    (top,) = a.findings
+    assert top.rule == "warmup_unfinished" and [k.rule for k in top.folded] == ["loss_flat"]
+    assert a.next_action is None or a.next_action.id not in ("lr_double", "lr_double_next")
