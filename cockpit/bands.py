@@ -49,7 +49,14 @@ def band(metric: str, value: float, th: Thresholds, total: float | None = None) 
         return "ok"
     if metric == "loss":
         return "warn" if value < th.loss_collapse else "ok"
+    if metric in SHARE_BANDS:  # an RL run's share of completions cut at the maximum length
+        warn, danger = SHARE_BANDS[metric]
+        return "danger" if value >= danger else "warn" if value >= warn else "ok"
     return "none"
+
+
+SHARE_BANDS = {"completions/clipped_ratio": (0.2, 0.5), "frac_reward_zero_std": (0.9, 0.99)}
+"""Shares with bands of their own (the advisor's rl_rules bounds): warn from the first, danger from the second."""
 
 
 def worst(bands: list[str]) -> str:
@@ -67,6 +74,9 @@ def lines(metric: str, th: Thresholds, total: float | None = None) -> list[tuple
         ]
     if metric == "update_ratio":
         return [(th.update_ratio_warn, "warn"), (th.update_ratio_danger, "danger")]
+    if metric in SHARE_BANDS:
+        warn, danger = SHARE_BANDS[metric]
+        return [(warn, "warn"), (danger, "danger")]
     if metric == "mem_used" and total and math.isfinite(total):
         return [(total * th.memory_warn, "warn"), (total * th.memory_danger, "danger")]
     return []

@@ -223,9 +223,11 @@ def test_e_real_finished_short_runs_never_say_so_far():
     h = read(FIX / "15_takemeter-classifier-underfit.json")  # 3 logs, loss 1.10 -> 1.03, still warming up
     f = standing(h)["too_few_points"]
     assert "warming up" in f.message and advise(h).next_action.id == "log_more"
-    for name in ("27_gemma3-270m-sft-entropy-eval.json", "08_meta-hackathon-grpo-entropy.json"):
-        v = advise(read(FIX / name)).verdict
-        assert "so far" not in v and v.startswith("finished: no finding"), (name, v)
+    v = advise(read(FIX / "27_gemma3-270m-sft-entropy-eval.json")).verdict
+    assert "so far" not in v and v.startswith("finished: no finding"), v
+    # The GRPO log is read by its own signals now: 65% of its completions hit the maximum length.
+    v = advise(read(FIX / "08_meta-hackathon-grpo-entropy.json")).verdict
+    assert "so far" not in v and "cut at the maximum length" in v, v
 
 
 def test_e_short_runs_whose_loss_clearly_moved_get_no_too_few_points():

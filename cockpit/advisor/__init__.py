@@ -24,13 +24,17 @@ __all__ = ["advise", "Advice", "Finding", "Action", "SEVERITIES", "RULES", "patc
 # The SOP's order on gradient trouble: lr x0.5 first, then clipping, then alpha; never r.
 GRADIENT_RULES = (
     "divergence",
+    "loss_diverged",
     "grad_norm_explosion",
     "grad_norm_precursor",
     "grad_norm_sawtooth",
     "grad_norm_high",
     "loss_jump",
+    "loss_oscillating",
     "grad_norm_rising_alpha",
 )
+LR_WILD = 1e-2
+"""An lr over this is not halved but set back into the SOP's range (lr_out_of_range's action)."""
 # Findings whose own action comes next (when no gradient trouble is as severe), in this order.
 OWN_ACTION_RULES = (
     "clipping_off",
@@ -41,6 +45,19 @@ OWN_ACTION_RULES = (
     "eval_diverging",
     "forgetting",
     "fake_learning",
+    "lr_out_of_range",
+    "method_lr_high",
+    "memorisation",
+    "rl_no_reward_signal",
+    "rl_kl_runaway",
+    "rl_entropy_collapse",
+    "rl_completions_clipped",
+    "rl_length_hacking",
+    "rl_reward_flat",
+    "preference_margin_exploding",
+    "preference_chosen_falling",
+    "preference_loss_collapse",
+    "preference_accuracy_saturated",
 )
 
 
@@ -59,6 +76,8 @@ def advise(history: History, config: Any = None) -> Advice:
     stage = infer_stage(ctx, findings)
     action = next_action(ctx, findings, stage)
     stage_needs = needs(stage, findings)
+    if ctx.kind.method in ("preference", "rl"):  # the SOP's stage needs are SFT's: only "clear: ..." holds
+        stage_needs = [n for n in stage_needs if n.startswith("clear:")]
     if action is not None and action.id == "final_run" and not final_run_earned(ctx, findings, stage_needs):
         action = None  # the panel then shows what the stage still needs, which is the next step
     return Advice(stage, STAGES[stage], stage_needs, findings, action, verdict(ctx, findings, stage))
@@ -94,6 +113,9 @@ def next_action(ctx: Context, findings: list[Finding], stage: int) -> Action | N
             return actions.alpha_down(ctx.config)
         if "grad_norm_rising_alpha" in rules and ctx.lr_halved:
             return rules["grad_norm_rising_alpha"].action
+        wild = rules.get("lr_out_of_range")
+        if wild is not None and wild.action is not None and wild.evidence.get("peak", 0) > LR_WILD:
+            return wild.action  # halving an lr of 5 leaves 2.5: back into the SOP's range instead
         return actions.lr_half() if live else actions.lr_half_next(ctx.config)
     if other:  # the gravest leads (the headline names it), ties in the SOP's order above
         a = rules[max(other, key=lambda r: (RANK[rules[r].severity], -other.index(r)))].action
@@ -146,6 +168,8 @@ def verdict(ctx: Context, findings: list[Finding], stage: int) -> str:
 
 def _no_finding(ctx: Context) -> str:
     """What a run with no finding shows, claiming only what its numbers say."""
+    if ctx.kind.method in ("preference", "rl"):
+        return _no_finding_method(ctx)
     if not ctx.language_model_loss:
         return "no finding: the loss goes negative (not a language-model loss), so its rules do not apply"
     _, loss = ctx.arrays("loss")
@@ -155,7 +179,7 @@ def _no_finding(ctx: Context) -> str:
     th = ctx.thresholds
     in_band = not g or th.grad_norm_low <= median(g) <= th.grad_norm_high
     if falling and in_band:
-        return "healthy: loss declining, grad_norm in band"
+        return "healthy: loss declining, " + ("grad_norm in band" if g else "no grad_norm logged")
     parts = [
         "loss declining"
         if falling
@@ -166,8 +190,19 @@ def _no_finding(ctx: Context) -> str:
         )
     ]
     parts.append(
-        "grad_norm in band"
+        ("grad_norm in band" if g else "no grad_norm logged")
         if in_band
         else f"grad_norm median {median(g):.3g} outside {th.grad_norm_low:g}-{th.grad_norm_high:g}"
     )
     return "no finding: " + ", ".join(parts)
+
+
+def _no_finding_method(ctx: Context) -> str:
+    """A preference or RL run with no finding: what its own headline signal did (its loss is not read)."""
+    key = "rewards/accuracies" if ctx.kind.method == "preference" else ctx.kind.key(ctx.history, "reward")
+    _, v = ctx.arrays(key)
+    if len(v) < 2:
+        return f"no finding ({ctx.kind.label}): no {key} logged to judge"
+    k = max(1, len(v) // 4)
+    first, last = median(v[:k]), median(v[-k:])
+    return f"no finding ({ctx.kind.label}): {key} {first:.3g} -> {last:.3g}"

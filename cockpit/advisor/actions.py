@@ -214,3 +214,23 @@ def _lr_scaled(cfg: dict[str, Any], factor: float) -> dict[str, Any] | None:
     """The next run's learning rate, the configured one times factor; None where none is configured."""
     lr = _training(cfg).get("learning_rate")
     return {"training.learning_rate": lr * factor} if isinstance(lr, (int, float)) else None
+
+
+def advice(id: str, label: str, description: str) -> Action:
+    """Advice in a preference or RL method's own terms (beta, the pairs, the reward function): settings our
+    config does not hold, so it carries no config patch."""
+    return Action(id, label, description)
+
+
+def lr_lower(live: bool, cfg: dict[str, Any]) -> Action:
+    """lr x0.5: now on a live run of ours, else for the next run."""
+    return lr_half() if live else lr_half_next(cfg)
+
+
+def beta_up(what: str) -> Action:
+    """The KL pull toward the reference model up, for the next run (`what`: how the method names beta)."""
+    return advice(
+        "beta_up",
+        "next run: beta up (or lr x0.5)",
+        f"Raise beta ({what}) for the next run, or halve the learning rate.",
+    )

@@ -61,6 +61,8 @@ EXPLAINS: dict[str, tuple[str, ...]] = {
         "grad_norm_rising_alpha",
     ),
     "eval_above_best": ("eval_diverging", "loss_flat", "loss_slow", "grad_norm_vanishing"),
+    # A run that ended inside its warm-up never ran at its lr: a flat or slow loss there says nothing of it.
+    "warmup_unfinished": ("loss_flat", "loss_slow", "entropy_flat"),
     # A loss that does not move is the SOP's "lr too low"; a high but steady grad_norm beside it says the
     # steps are too small to act on the gradient, not that the lr is high (that moves the loss).
     "loss_flat": ("grad_norm_high",),

@@ -12,6 +12,7 @@ import numpy as np
 
 from cockpit.columns import finite
 from cockpit.history import History
+from cockpit.run_kind import RunKind
 from cockpit.thresholds import Thresholds
 
 RISE_REL = 0.10
@@ -96,6 +97,11 @@ class Context:
     @property
     def lora(self) -> dict[str, Any]:
         return self.config.get("lora") or {}
+
+    @cached_property
+    def kind(self) -> RunKind:
+        """What kind of run this is and which signals it logs: which rules apply."""
+        return RunKind.of(self.history)
 
     @cached_property
     def language_model_loss(self) -> bool:

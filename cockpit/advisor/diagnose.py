@@ -11,11 +11,13 @@ import json
 import sys
 from typing import Any
 
-from cockpit.advisor import advise, evaluate
+from cockpit.advisor import RULES, advise, evaluate
 from cockpit.history import History
 from cockpit.severity import ICON, RANK
 
 CURSORS = 24
+AT_END = frozenset(r.id for r in RULES if r.at_end)
+"""Rules that judge the whole run: read at its end only, not at the cursors before it."""
 
 
 WINDOW = 400
@@ -32,6 +34,8 @@ def timeline(history: History, config=None, final: list | None = None) -> list[d
     for cut in marks:
         h = history if cut == n else history.window(max(0, cut - WINDOW), cut)
         findings = final if cut == n and final is not None else evaluate(h, config)[1]
+        if cut != n:
+            findings = [f for f in findings if f.rule not in AT_END]
         for f in findings:
             first = f.first_step if f.first_step is not None else h.step
             last = f.last_step if f.last_step is not None else h.step
@@ -53,8 +57,10 @@ def report(history: History, config=None) -> dict[str, Any]:
     a = advise(history, config)
     from cockpit.advisor.context import Context
 
+    ctx = Context.build(history, config)
     return {
-        "lm_loss": Context.build(history, config).language_model_loss,
+        "kind": ctx.kind.to_dict(),
+        "lm_loss": ctx.language_model_loss,
         "steps": history.step,
         "logged": len(history),
         "state": history.state,
@@ -104,10 +110,16 @@ def exit_code(data: dict[str, Any]) -> int:
 def _print(d: dict[str, Any], title: str) -> None:
     p = print
     p(f"{title}: {d['logged']} logged steps, last step {d['steps']}, state {d['state']}")
+    kind = d["kind"]
+    p(
+        f"  kind: {kind['label']} ({'declared' if kind['declared'] else 'from its keys'}); logs {', '.join(kind['signals']) or 'nothing'}"
+    )
     if d["skipped_lines"]:
         p(f"  ({d['skipped_lines']} unreadable line(s) skipped)")
-    if not d.get("lm_loss", True):
+    if not d.get("lm_loss", True) and kind["method"] in ("sft", "reward"):
         p("  note: the loss goes negative: not a language-model SFT log; loss rules are skipped")
+    if kind["method"] in ("preference", "rl"):
+        p("  note: the SFT loss rules do not apply; its own signals are read (TRL's documentation cited)")
     p(f"stage {d['stage']} ({d['stage_name']})")
     for n in d["stage_needs"]:
         p(f"  needs: {n}")
@@ -117,6 +129,8 @@ def _print(d: dict[str, Any], title: str) -> None:
         for f in d["timeline"]:
             span = f"step {f['first_step']}" + (f"-{f['last_step']}" if f["last_step"] != f["first_step"] else "")
             p(f"  {ICON[f['severity']]} {f['severity']:<8} {span:<16} {f['rule']:<22} {f['message']}")
+            if "doc" in f["evidence"]:  # a method the SOP does not cover: the trainer's definition of the signal
+                p(f"  {'':<28}   {f['evidence']['signal']} ({f['evidence']['doc']})")
             for k in f.get("folded", ()):  # symptoms the cause explains: their own advice is moot
                 p(f"  {'':<28}   explains {k['rule']}: {k['message']}")
     else:

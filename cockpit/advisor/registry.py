@@ -3,7 +3,12 @@ it encodes. Each rules module keeps its own list; `cockpit.advisor.rules` joins 
 
 What a rule cites and advises (the README table's row: its signal, its SOP section and line, the
 severities it gives, its action) is data, in rules.json beside this file, keyed by the rule's id: the id
-is the name of the function that checks it.
+is the name of the function that checks it. A row also says where the rule means something: `kinds`, the
+kinds of run it reads (cockpit.run_kind: sft, preference, rl, reward; every kind when absent), `needs`,
+the signals the log must carry, and `without`, the signals whose presence makes it moot (a loss-only
+rule stands aside where grad_norm is logged and its own rules judge). A rule that cannot apply says
+nothing. Where the SOP has nothing on a method (DPO, GRPO), the row cites the trainer's documentation in
+`doc` instead of an SOP anchor.
 
 A check returns what it saw, a `Hit`, or None; `Rule.check` makes the `Finding` from it and the rule's
 row (its id, and its severity where it gives only one). Rules reason in *logged points* (an HF log may
@@ -33,6 +38,8 @@ from cockpit.severity import RANK
 
 SOP = "docs/SOP.md#"
 """Where the procedure is written down: a rule's `sop` is this and the anchor of its section."""
+TRAINER_DOCS = "https://huggingface.co/docs/trl/"
+"""Where a rule the SOP does not cover (preference and RL signals) cites what its signal means."""
 
 ROWS: dict[str, dict[str, str]] = json.loads(Path(__file__).with_name("rules.json").read_text(encoding="utf-8"))
 """Rule id -> what it cites and advises: signal, sop (the anchor), sop_line, severity, action."""
@@ -67,6 +74,15 @@ class Rule:
     """The severities it can give, as the README table shows them."""
     action: str
     """What it advises, as the README table shows it."""
+    kinds: tuple[str, ...] = ()
+    """The kinds of run it reads (every kind when empty)."""
+    needs: tuple[str, ...] = ()
+    """The signals the log must carry for it to apply."""
+    without: tuple[str, ...] = ()
+    """The signals whose presence makes it moot."""
+    at_end: bool = False
+    """It judges the run as a whole (its epochs, whether its warm-up ended): a replay's earlier cursor,
+    which cuts the run short, would read every run as incomplete."""
 
     @classmethod
     def declared(cls, id: str, doc: str, see: Callable[[Context], Hit | None]) -> Rule:
@@ -74,17 +90,34 @@ class Rule:
         if id not in ROWS:
             raise LookupError(f"rule {id!r} has no row in cockpit/advisor/rules.json")
         row = ROWS[id]
-        return cls(id, row["signal"], doc, see, SOP + row["sop"], row["sop_line"], row["severity"], row["action"])
+        cite = row["doc"] if "doc" in row else SOP + row["sop"]
+        scope = (tuple(row.get(k, ())) for k in ("kinds", "needs", "without"))
+        at_end = bool(row.get("at_end"))
+        return cls(id, row["signal"], doc, see, cite, row["sop_line"], row["severity"], row["action"], *scope, at_end)
+
+    def applies(self, ctx: Context) -> bool:
+        """Whether the run is of a kind it reads and carries the signals it needs."""
+        kind = ctx.kind
+        return (
+            (not self.kinds or kind.method in self.kinds)
+            and all(kind.has(s) for s in self.needs)
+            and not any(kind.has(s) for s in self.without)
+        )
 
     def check(self, ctx: Context) -> list[Finding]:
-        """The rule's findings on ctx: none, or the one its hit makes."""
+        """The rule's findings on ctx: none (also where it does not apply), or the one its hit makes."""
+        if not self.applies(ctx):
+            return []
         hit = self.see(ctx)
         if hit is None:
             return []
         severity = hit.severity or self.severity
         if severity not in RANK:
             raise ValueError(f"rule {self.id} gives {self.severity!r}: each hit must name its severity")
-        return [Finding(self.id, severity, hit.message, hit.evidence, hit.first_step, hit.last_step, hit.action)]
+        evidence = hit.evidence
+        if self.sop.startswith(TRAINER_DOCS):  # no SOP line to point at: what the signal is, and where it is defined
+            evidence = {**evidence, "signal": self.sop_line, "doc": self.sop}
+        return [Finding(self.id, severity, hit.message, evidence, hit.first_step, hit.last_step, hit.action)]
 
 
 def registrar(rules: list[Rule]):

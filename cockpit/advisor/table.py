@@ -10,10 +10,16 @@ from cockpit.advisor.causes import EXPLAINS
 
 
 def markdown() -> str:
-    rows = ["| rule | what the SOP says (its section) | severity | action | folds under it |", "|---|---|---|---|---|"]
+    rows = [
+        "| rule | kinds | what the SOP (or the trainer's docs) says | severity | action | folds under it |",
+        "|---|---|---|---|---|---|",
+    ]
     for r in RULES:
         folds = ", ".join(f"`{x}`" for x in EXPLAINS.get(r.id, ()))
-        rows.append(f"| `{r.id}` | [{r.sop_line}]({r.sop}) | {r.severity} | {r.action} | {folds} |")
+        kinds = ", ".join(r.kinds) or "all"
+        if r.without:
+            kinds += f" (no {', '.join(r.without)})"
+        rows.append(f"| `{r.id}` | {kinds} | [{r.sop_line}]({r.sop}) | {r.severity} | {r.action} | {folds} |")
     return "\n".join(rows)
 
 

@@ -13,6 +13,7 @@ from typing import Any
 
 from cockpit import columns
 from cockpit.history.fields import list_or_none, strictly_increasing_ints
+from cockpit.run_kind import METHOD_KEYS
 from cockpit.rundir import METRIC_KEYS
 
 
@@ -30,8 +31,9 @@ def cyclic_gc_paused() -> Iterator[None]:
             gc.enable()
 
 
-SERIES_KEYS = (*METRIC_KEYS, "epoch", "t")
-"""The History's metric columns, in order."""
+SERIES_KEYS = (*METRIC_KEYS, *METHOD_KEYS, "epoch", "t")
+"""The History's metric columns, in order: the SFT metrics, then what preference, RL and reward-model
+trainers log instead (cockpit.run_kind), then epoch and time."""
 
 
 @dataclass

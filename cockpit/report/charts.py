@@ -204,6 +204,14 @@ def short_label(kind: str, label: str, ev: dict[str, Any]) -> str:
 
 
 CHART_OF_RULE = (
+    ("rl_kl", "kl"),
+    ("rl_completions", "completions/clipped_ratio"),
+    ("rl_length", "completions/mean_length"),
+    ("rl_entropy", "entropy"),
+    ("rl_", "reward"),
+    ("preference_accuracy", "rewards/accuracies"),
+    ("preference_chosen", "rewards/chosen"),
+    ("preference_margin", "rewards/margins"),
     ("grad_norm", "grad_norm"),
     ("update", "grad_norm"),
     ("entropy", "entropy"),
@@ -290,4 +298,20 @@ def run_charts(h: History, th: Thresholds, timeline: list[dict[str, Any]]) -> tu
                 log_y,
             )
         )
-    return charts, missing
+    return charts + method_charts(h, marks, timeline), missing
+
+
+def method_charts(h: History, marks, timeline: list[dict[str, Any]]) -> list[Chart]:
+    """A preference or RL run's own metrics (rewards, margins, KL, completions), as the cockpit charts them,
+    after the charts every run has."""
+    from cockpit.metrics import charted
+    from cockpit.run_kind import RunKind
+
+    out = []
+    for m in charted(RunKind.of(h).method):
+        if m.key in TITLES:
+            continue
+        line = line_for(h, m.key, m.short, smooth=m.key != "completions/clipped_ratio")
+        if line:
+            out.append(Chart(m.key, m.title, None, [line], [], marks, spans_of(timeline, m.key), False))
+    return out

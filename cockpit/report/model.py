@@ -47,7 +47,10 @@ def build_report(h: History, log, width: int = 100) -> Report:
     th = Thresholds.from_config(cfg)
     rs = h.run_started or {}
     loss_steps, losses = finite(h.steps, h.series["loss"])
+    from cockpit.run_kind import RunKind
+
     summary = [
+        ("kind", RunKind.of(h).label),
         ("steps", f"{h.step}" + (f" / {h.total_steps}" if h.total_steps else "")),
         ("logged points", str(len(h))),
         ("state", h.state),

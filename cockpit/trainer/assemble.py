@@ -83,6 +83,7 @@ def assemble(rd: RunDir, cfg: RunConfig, events: EventWriter | None, resume: boo
         "model_path": model_path,
         "resumed_from": str(rd.latest_checkpoint()) if resume and rd.latest_checkpoint() else None,
         "versions": versions(),
+        "method": "sft",  # our trainer is TRL's SFTTrainer: the advisor reads the run as SFT (cockpit.run_kind)
     }
     return trainer, run_control, info
 

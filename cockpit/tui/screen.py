@@ -16,7 +16,8 @@ from textual.screen import Screen
 from textual.widgets import Footer, Static
 
 from cockpit.history import History
-from cockpit.metrics import CHARTED
+from cockpit.metrics import ALL_CHARTED, charted, panel_id
+from cockpit.run_kind import RunKind
 from cockpit.thresholds import Thresholds
 from cockpit.tui.advice_throttle import AdviceThrottle
 from cockpit.tui.bindings import BINDINGS
@@ -54,14 +55,17 @@ class CockpitScreen(ViewActions, Screen):
         self._bindings_key = None
         self._thresholds: tuple[object, Thresholds] | None = None
         self._title_text: str | None = None
+        self._kind: tuple[int, int, RunKind] | None = None
+        self._shown_method: str | None = None
 
     # ---- layout ----------------------------------------------------------------------------------
 
     def compose(self) -> ComposeResult:
         yield Static(id="title-bar")
         with Grid(id="metrics"):
-            for key, title in ((m.key, m.short) for m in CHARTED):
-                yield MetricPanel(key, title, id=f"m-{key}")
+            # A panel for every metric any kind of run charts; the run's kind shows its own (show_kind).
+            for m in ALL_CHARTED:
+                yield MetricPanel(m.key, m.short, id=panel_id(m.key))
         with Horizontal(id="bottom"):
             with Vertical(id="left-col"):
                 yield RunPanel(id="run")
@@ -72,7 +76,8 @@ class CockpitScreen(ViewActions, Screen):
         yield FittedFooter()  # every key is in the help and the README; the footer shows those that fit
 
     def on_mount(self) -> None:
-        self.query_one("#m-loss", MetricPanel).focus()
+        self.show_kind(self.run_kind().method)
+        self.lead_panel().focus()
         self.set_interval(TICK, self._tick)
         self._reflow()
         self.start_source()
@@ -190,14 +195,49 @@ class CockpitScreen(ViewActions, Screen):
         """Commands sent from here and not acked yet."""
         return 0
 
+    # ---- the run's kind: which metrics it charts -----------------------------------------------------
+
+    def run_kind(self) -> RunKind:
+        """The kind of the whole run (a replay's, not its cursor's), read again as the log doubles: the keys
+        that tell it come with the first metrics event, and a scan of 100,000 rows costs a few ms."""
+        full = getattr(self.source, "full", None) or self.history
+        cached = self._kind
+        if cached is None or cached[0] != id(full) or len(full) >= max(2 * cached[1], cached[1] + 1) > 0:
+            cached = self._kind = (id(full), len(full), RunKind.of(full))
+        return cached[2]
+
+    def show_kind(self, method: str) -> None:
+        """Show the panels of this kind of run (a DPO run's rewards and margins, a GRPO run's reward, KL
+        and completions) and hide the rest: no blank tiles for metrics the run does not log."""
+        if method == self._shown_method:
+            return
+        self._shown_method = method
+        shown = [m.key for m in charted(method)]
+        grid = self.query_one("#metrics", Grid)
+        for panel in self.query(MetricPanel):
+            panel.display = panel.key in shown
+            panel.set_class(panel.key == shown[0], "-lead")
+        for key in shown:  # the grid fills in the kind's order: its headline metric first
+            panel = grid.query_one("#" + panel_id(key), MetricPanel)
+            if panel is not grid.children[-1]:
+                grid.move_child(panel, after=grid.children[-1])
+        if isinstance(self.focused, MetricPanel) and not self.focused.display:
+            self.lead_panel().focus()
+
+    def lead_panel(self) -> MetricPanel:
+        """The headline metric's panel of this kind of run (loss for SFT, reward for RL, ...)."""
+        return self.query_one("#" + panel_id(charted(self._shown_method or "sft")[0].key), MetricPanel)
+
     def _render_all(self) -> None:
         h = self.history
         th = self.thresholds()
         compact = self.has_class("-compact")
         mark_steps = [m.step for m in h.marks if m.kind in ("ack", "guard", "checkpoint", "merge")]
         idx = _indices(h.steps, mark_steps)
-        for key in (m.key for m in CHARTED):
-            panel = self.query_one(f"#m-{key}", MetricPanel)
+        method = self.run_kind().method
+        self.show_kind(method)
+        for key in (m.key for m in charted(method)):
+            panel = self.query_one("#" + panel_id(key), MetricPanel)
             total = h.last("mem_total") if key == "mem_used" else None
             extra = ""
             if key == "mem_used":
@@ -218,6 +258,8 @@ class CockpitScreen(ViewActions, Screen):
         title = Text()
         title.append(" lora-cockpit ", style="bold reverse")
         title.append(f"  {self.source.title}  ")
+        if method != "sft":  # SFT is the cockpit's own kind; any other is said, its charts are its own
+            title.append(f" {self.run_kind().label} ", style="bold")
         if self.replay:
             title.append(" REPLAY ", style="bold reverse")
         if self.skipped_lines():

@@ -17,7 +17,7 @@ class ViewActions:
     """Mixed into `CockpitScreen`, which gives it `history`, `thresholds()`, `focused`, `query_one` and `_open()`."""
 
     def action_zoom(self) -> None:
-        focused = self.focused if isinstance(self.focused, MetricPanel) else self.query_one("#m-loss", MetricPanel)
+        focused = self.focused if isinstance(self.focused, MetricPanel) else self.lead_panel()
         key = focused.key
         bands = threshold_lines(key, self.thresholds(), focused.total)
 

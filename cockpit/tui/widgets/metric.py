@@ -15,6 +15,9 @@ from cockpit.downsample import bucket_of
 from cockpit.thresholds import Thresholds
 from cockpit.tui.chart import draw
 
+SHARES = ("completions/clipped_ratio", "frac_reward_zero_std", "rewards/accuracies", "accuracy")
+"""Metrics that are a share of a batch: shown as a percentage."""
+
 
 def fmt_value(key: str, v: float | None, total: float | None = None) -> str:
     if v is None or (isinstance(v, float) and math.isnan(v)):
@@ -28,6 +31,8 @@ def fmt_value(key: str, v: float | None, total: float | None = None) -> str:
         return f"{v:.2e}"
     if key == "tokens_per_s":
         return f"{v:,.0f}"
+    if key in SHARES:
+        return f"{v:.0%}"
     if key == "update_ratio":
         pct = v * 100
         # A paused or warming-up step moves the adapter by almost nothing: "6.4e-06%" read as a glitch.
