@@ -143,13 +143,12 @@ def run(
 def kill(proc: subprocess.Popen | None, run_dir: Path | None) -> None:
     """End a command's process group and the trainer it started (the trainer runs in its own session so
     that it outlives a cockpit; here nothing may outlive its part)."""
-    pids = [trainer_pid(run_dir)]
-    for pid in pids:
-        if pid:
-            try:
-                os.kill(pid, signal.SIGKILL)
-            except OSError:
-                pass
+    pid = trainer_pid(run_dir)
+    try:  # a lock left behind may name a pid since reused: only a cockpit trainer is ours to end
+        if pid and b"cockpit" in Path(f"/proc/{pid}/cmdline").read_bytes():
+            os.kill(pid, signal.SIGKILL)
+    except OSError:
+        pass
     if proc is not None and proc.poll() is None:
         try:
             os.killpg(proc.pid, signal.SIGKILL)

@@ -26,7 +26,7 @@ def headline(name: str, r: dict) -> str:
     if r.get("error") or r.get("skipped"):
         return str(r.get("error") or r.get("skipped"))[:160]
     if name == "setup":
-        return ", ".join(f"{k}: {v['params'] / 1e6:,.0f}M params" for k, v in r.get("models", {}).items())
+        return ", ".join(f"{k}: {v['params']:,} params" for k, v in r.get("models", {}).items())
     if name in ("lora_bf16", "qlora_nf4"):
         step = r.get("median_step_s")
         tps = r.get("tokens_per_s")
