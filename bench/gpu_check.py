@@ -9,8 +9,12 @@ Models: a Qwen2.5-0.5B-shaped and a Llama-3.2-1B-shaped model (bench/gpu_models.
 random weights, a tokenizer built from the packaged data; nothing downloaded). The checks, in order
 (bench/gpu_parts.py), each with its own time limit inside the total --budget; a failing check does not
 stop the others, and DIR/gpu_check.json and DIR/gpu_check.md are rewritten after each, so a command
-killed at its limit still leaves what was measured:
+killed at its limit still leaves what was measured (DIR/gpu_check_logs.tar.gz, every command's output,
+is written at the end):
 
+- setup: every package the checks import (a failure here ends the run at once), then both models;
+- readme_install (GPU only): the README's `pip install -e '.[train]'` resolved offline must keep the
+  machine's CUDA torch;
 - lora_bf16, qlora_nf4: `cockpit run --headless` of the sample configs (qwen2.5-0.5b-lora.yaml,
   llama3.1-8b-qlora.yaml) on the 1B model, 120 steps: step time, tokens/s, peak VRAM from NVML (polled
   every 20 ms) and from torch (the events' mem_peak), the events' memory readings;
@@ -28,7 +32,7 @@ On the lent GPU machine (no network: no package index, no hub). Its python3 has 
 peft, accelerate, tokenizers, safetensors, pyyaml, click, psutil, numpy and nvidia-ml-py, but not trl,
 bitsandbytes, datasets, gguf, textual, pydantic or orjson (/work/.library/device/KINDS.md). So they travel
 as wheels, made here where the index is reachable (bench/gpu_bundle.py; bench/README.md says how), and
-the one shell line there is:
+the one shell line there, in a device call with carry [".gpu-wheels"] and timeout_s 600, is:
 
     python3 -m pip install -q --no-index --no-deps --no-compile --target /tmp/site .gpu-wheels/*.whl && \
     PYTHONPATH=/tmp/site:$PWD PYTHONUNBUFFERED=1 python3 bench/gpu_check.py --out $OUT --budget 540
@@ -95,6 +99,16 @@ class Report:
             os.replace(tmp, self.out / name)
 
 
+def pack_logs(session: Path, out: Path) -> None:
+    """Every command's output, as one file next to the report (the device tool returns a few files only)."""
+    import tarfile
+
+    logs = session / "logs"
+    if logs.is_dir():
+        with tarfile.open(out / "gpu_check_logs.tar.gz", "w:gz") as tar:
+            tar.add(logs, arcname="logs")
+
+
 def main(argv: list[str] | None = None) -> int:
     ap = argparse.ArgumentParser(description=__doc__.split("\n\n")[0])
     ap.add_argument("--out", required=True, help="where gpu_check.json and gpu_check.md go")
@@ -151,6 +165,7 @@ def main(argv: list[str] | None = None) -> int:
         print(f"[{time.monotonic() - t0:6.1f}s] {name}: {'ok' if rec.get('ok') else 'FAILED'}", flush=True)
         if rec.get("fatal"):
             break  # nothing after it can run: keep the device time for a rerun
+    pack_logs(session, report.out)
     checks = report.data["checks"]
     report.data["passed"] = not any(r.get("ok") is False for r in checks.values())  # None: not judged here
     report.data["elapsed_s"] = round(time.monotonic() - t0, 1)
