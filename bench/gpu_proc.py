@@ -18,6 +18,11 @@ from dataclasses import dataclass
 from pathlib import Path
 
 ROOT = Path(__file__).resolve().parents[1]
+if str(ROOT) not in sys.path:
+    sys.path.insert(0, str(ROOT))
+
+from cockpit.estimate.measure import vm_hwm  # noqa: E402
+
 COCKPIT = [sys.executable, "-m", "cockpit.cli"]
 
 
@@ -42,16 +47,6 @@ def nvml_used(handle) -> int | None:
     import pynvml
 
     return int(pynvml.nvmlDeviceGetMemoryInfo(handle).used)
-
-
-def vm_hwm(pid: int) -> int | None:
-    try:
-        for line in Path(f"/proc/{pid}/status").read_text().splitlines():
-            if line.startswith("VmHWM:"):
-                return int(line.split()[1]) * 1024
-    except (OSError, ValueError, IndexError):
-        return None
-    return None
 
 
 def trainer_pid(run_dir: Path | None) -> int | None:
