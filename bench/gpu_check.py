@@ -2,7 +2,7 @@
 merge, export and the cockpit's overhead on a CUDA machine, in one command that writes one JSON and a
 Markdown summary.
 
-    python bench/gpu_check.py --out DIR [--budget 540]     # a CUDA machine: the real sizes, < 8 min on an H100
+    python bench/gpu_check.py --out DIR [--budget 480]     # a CUDA machine: the real sizes, < 8 min on an H100
     python bench/gpu_check.py --tiny --out DIR             # the CPU path: the same checks at tiny sizes
 
 Models: a Qwen2.5-0.5B-shaped and a Llama-3.2-1B-shaped model (bench/gpu_models.py: real config numbers,
@@ -35,7 +35,7 @@ as wheels, made here where the index is reachable (bench/gpu_bundle.py; bench/RE
 the one shell line there, in a device call with carry [".gpu-wheels"] and timeout_s 600, is:
 
     python3 -m pip install -q --no-index --no-deps --no-compile --target /tmp/site .gpu-wheels/*.whl && \
-    PYTHONPATH=/tmp/site:$PWD PYTHONUNBUFFERED=1 python3 bench/gpu_check.py --out $OUT --budget 540
+    PYTHONPATH=/tmp/site:$PWD PYTHONUNBUFFERED=1 python3 bench/gpu_check.py --out $OUT --budget 480
 
 The repository itself needs no install: PYTHONPATH makes `cockpit` importable, and every command runs as
 `python -m cockpit.cli`, the same entry point as the `cockpit` script.
@@ -113,12 +113,12 @@ def main(argv: list[str] | None = None) -> int:
     ap = argparse.ArgumentParser(description=__doc__.split("\n\n")[0])
     ap.add_argument("--out", required=True, help="where gpu_check.json and gpu_check.md go")
     ap.add_argument("--tiny", action="store_true", help="tiny models: the CPU path that `make test` runs")
-    ap.add_argument("--budget", type=float, default=None, help="seconds for all checks (default 540; --tiny 1200)")
+    ap.add_argument("--budget", type=float, default=None, help="seconds for all checks (default 480; --tiny 1200)")
     ap.add_argument("--work", default=None, help="models and runs go here (default: a temporary folder)")
     ap.add_argument("--only", default=None, help="comma-separated checks to run (setup always runs)")
     a = ap.parse_args(argv)
     t0 = time.monotonic()
-    budget = a.budget or (1200.0 if a.tiny else 540.0)
+    budget = a.budget or (1200.0 if a.tiny else 480.0)
     os.environ.setdefault("TOKENIZERS_PARALLELISM", "false")
     # Nothing may come from the hub: where some code tries, it fails at once instead of waiting on a
     # network that is not there (the GPU machine has none).

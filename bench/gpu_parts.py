@@ -593,7 +593,7 @@ PARTS = [
     ("guards", guards, dict(gpu=70, tiny=240)),
     ("controls", controls, dict(gpu=50, tiny=150)),
     ("merge_export", merge_export, dict(gpu=100, tiny=200)),
-    ("overhead", overhead, dict(gpu=150, tiny=150)),
+    ("overhead", overhead, dict(gpu=120, tiny=150)),
 ]
 """(name, check, seconds allowed on each machine), in the order they run: the overhead last, since it is
 time-boxed and gives back whatever is left of the budget."""
