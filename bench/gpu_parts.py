@@ -170,10 +170,12 @@ def readme_install(ctx: Ctx, timeout: float) -> dict:
             [str(venv / "bin" / "python"), "-c", code], deadline - time.monotonic(), ctx.log("readme_install")
         )
         rec["system_site_venv_torch"] = seen.out.strip().splitlines()[-1] if seen.rc == 0 else "not importable"
-    rec["keeps_torch"] = ran.rc == 0 and not any(n.lower().startswith("torch==") for n in names)
-    rec["ok"] = rec["keeps_torch"]
     if ran.rc != 0:
-        rec["tail"] = ran.out[-1500:]
+        # Offline, pip may find no wheel for something the image has too old (pyarrow, say): that says what
+        # the bundle lacks, not what a user with an index gets. Not judged; the output says which.
+        return {**rec, "ok": None, "keeps_torch": None, "tail": ran.out[-1500:]}
+    rec["keeps_torch"] = not any(n.lower().startswith("torch==") for n in names)
+    rec["ok"] = rec["keeps_torch"]
     return rec
 
 
