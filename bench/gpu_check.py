@@ -57,11 +57,26 @@ from pathlib import Path
 sys.path.insert(0, str(Path(__file__).resolve().parent))
 
 import gpu_proc  # noqa: E402
-from gpu_parts import PARTS, Ctx, timeout_error  # noqa: E402
+from gpu_live import controls, guards  # noqa: E402
+from gpu_outputs import merge_export  # noqa: E402
+from gpu_parts import Ctx, estimate, overhead, readme_install, setup, timeout_error, train_run  # noqa: E402
 from gpu_proc import PartTimeout  # noqa: E402
 from gpu_summary import markdown  # noqa: E402
 
 PACKAGES = ("torch", "transformers", "peft", "trl", "bitsandbytes", "accelerate", "datasets", "gguf", "textual")
+PARTS = [
+    ("setup", setup, dict(gpu=150, tiny=240)),
+    ("readme_install", readme_install, dict(gpu=40, tiny=60)),
+    ("lora_bf16", train_run("lora_bf16"), dict(gpu=100, tiny=150)),
+    ("qlora_nf4", train_run("qlora_nf4"), dict(gpu=110, tiny=150)),
+    ("estimate", estimate, dict(gpu=50, tiny=60)),
+    ("guards", guards, dict(gpu=70, tiny=240)),
+    ("controls", controls, dict(gpu=50, tiny=150)),
+    ("merge_export", merge_export, dict(gpu=100, tiny=200)),
+    ("overhead", overhead, dict(gpu=120, tiny=150)),
+]
+"""(name, check, seconds allowed on each machine), in the order they run: the overhead last, since it is
+time-boxed and gives back whatever is left of the budget."""
 MARGIN = 15.0
 """Seconds of the budget kept for writing the report after the last check."""
 
