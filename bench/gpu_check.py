@@ -7,10 +7,10 @@ Markdown summary.
 
 Models: a Qwen2.5-0.5B-shaped and a Llama-3.2-1B-shaped model (bench/gpu_models.py: real config numbers,
 random weights, a tokenizer built from the packaged data; nothing downloaded). The checks, in order
-(bench/gpu_parts.py), each with its own time limit inside the total --budget; a failing check does not
-stop the others, and DIR/gpu_check.json and DIR/gpu_check.md are rewritten after each, so a command
-killed at its limit still leaves what was measured (DIR/gpu_check_logs.tar.gz, every command's output,
-is written at the end):
+(PARTS below; their code in bench/gpu_parts.py, gpu_live.py, gpu_outputs.py), each with its own time
+limit inside the total --budget; a failing check does not stop the others, and DIR/gpu_check.json and
+DIR/gpu_check.md are rewritten after each, so a command killed at its limit still leaves what was
+measured (DIR/gpu_check_logs.tar.gz, every command's output, is written at the end):
 
 - setup: every package the checks import (a failure here ends the run at once), then both models;
 - readme_install (GPU only): the README's `pip install -e '.[train]'` resolved offline must keep the
