@@ -3,15 +3,17 @@ PY      ?= python3
 VENV    := .venv
 BIN     := $(VENV)/bin
 STAMP   := $(VENV)/.installed
-# CPU machines (CI, laptops) take the CPU wheel; set TORCH_SPEC= to keep a CUDA torch you already have.
+# CPU machines (CI, laptops) take the CPU wheel; set TORCH_SPEC= to keep a CUDA torch you already have:
+# the venv then sees the system's site-packages, so pip finds that torch installed and keeps it.
 TORCH_SPEC ?= torch==2.13.0
+VENV_FLAGS := $(if $(TORCH_SPEC),,--system-site-packages)
 
 .PHONY: install demo test check lint bench soak pictures clean
 
 install: $(STAMP)
 
 $(STAMP): pyproject.toml
-	test -x $(BIN)/python || $(PY) -m venv $(VENV)
+	test -x $(BIN)/python || $(PY) -m venv $(VENV_FLAGS) $(VENV)
 	$(BIN)/pip install -q --upgrade pip
 	@if [ -n "$(TORCH_SPEC)" ]; then $(BIN)/pip install -q "$(TORCH_SPEC)"; fi
 	# setuptools warns on every editable install that a folder named like the package may shadow it: that

@@ -100,11 +100,18 @@ def main() -> int:
         help="a: bare, a2: bare again (the A/A control), b: + callback, c: + cockpit attached",
     )
     ap.add_argument(
+        "--deadline-s",
+        type=float,
+        default=None,
+        help="end the interleaved run after this many seconds from the start, keeping what it measured",
+    )
+    ap.add_argument(
         "--hook-times",
         action="store_true",
         help="time each cockpit callback hook inside the steps of the (b) and (c) runs",
     )
     a = ap.parse_args()
+    deadline = None if a.deadline_s is None else time.monotonic() + a.deadline_s
 
     os.environ.setdefault("TOKENIZERS_PARALLELISM", "false")
     from cockpit.config import load_config
@@ -185,6 +192,7 @@ def main() -> int:
                 idx,
                 a.block,
                 variants=tuple(a.interleaved_variants.split(",")),
+                deadline=deadline,
             )
         inter = {"block": a.block, "rows": res.rows}
         print_interleaved(res, a.interleaved_steps, a.block)

@@ -192,13 +192,15 @@ def run_interleaved(
     variants: tuple[str, ...] = ("a", "a2", "b", "c"),
     skip: int = 20,
     seed: int = 1,
+    deadline: float | None = None,
 ) -> Interleaved:
     """One run of cfg.training.max_steps steps whose variant changes every `block` steps, in rounds of
     shuffled order (bench/interleave.py says why). (a) and (a2): the cockpit's callback does nothing and
     the attached cockpit is frozen (SIGSTOP); (b): the callback works, the cockpit is frozen; (c): both
     work. Each timed interval runs from one step end to the next, and the variant changes right after
     the clock is read, so every interval (the previous step's log, this step's hooks and work) belongs
-    to one variant: no step is left out at a switch. The first `skip` steps are warm-up."""
+    to one variant: no step is left out at a switch. The first `skip` steps are warm-up. At `deadline`
+    (time.monotonic()) the run ends after the step in hand: a time-boxed run keeps what it measured."""
     import signal
 
     import psutil
@@ -273,6 +275,8 @@ def run_interleaved(
             if self.t_end is not None and state.global_step > skip:
                 result.rows.append((state.global_step, *self.current, now - self.t_end))
             self.t_end = now
+            if deadline is not None and time.monotonic() > deadline:
+                control.should_training_stop = True
             nxt = plan[min(state.global_step, len(plan) - 1)]
             if nxt[1] != self.current[1]:
                 enter(nxt[1])
