@@ -12,7 +12,6 @@ from pydantic import BaseModel, ValidationError
 from cockpit.config.run import RunConfig
 from cockpit.thresholds import ThresholdError
 
-
 SECRET_FIELDS = {"notify.webhook"}
 """Fields whose value an error never quotes (a webhook URL holds its token)."""
 
