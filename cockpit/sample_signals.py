@@ -13,6 +13,8 @@ a hostile file) costs no more than a screenful (the drift measure is quadratic i
 from __future__ import annotations
 
 import difflib
+import functools
+import operator
 import re
 import unicodedata
 from dataclasses import dataclass
@@ -80,7 +82,7 @@ def _spaceless_repetition(text: str) -> float:
             continue
         best = 0
         for p in range(1, min(LOOP_PERIOD, len(token) // 3) + 1):
-            same = sum(1 for i in range(len(token) - p) if token[i] == token[i + p])
+            same = sum(map(operator.eq, token, token[p:]))  # characters equal to the one p earlier
             best = max(best, same if same >= 0.9 * (len(token) - p) else 0)
         looped += best
     return looped / total if total else 0.0
@@ -132,11 +134,14 @@ def shown(sample: dict[str, Any]) -> str:
 
 
 def score(sample: dict[str, Any], previous: dict[str, Any] | None = None) -> SampleScore:
-    text = completion(sample)
+    return _score(completion(sample), None if previous is None else completion(previous))
+
+
+@functools.lru_cache(maxsize=512)
+def _score(text: str, previous: str | None) -> SampleScore:
+    # Cached: the advisor re-reads the same samples at every point of a replay's or diagnose's timeline.
     leak = bool(ROLE_MARKER.search(text))
-    drift = None
-    if previous is not None:
-        drift = 1.0 - difflib.SequenceMatcher(None, completion(previous), text).ratio()
+    drift = None if previous is None else 1.0 - difflib.SequenceMatcher(None, previous, text).ratio()
     return SampleScore(repetition(text), garbage(text), leak, drift)
 
 
