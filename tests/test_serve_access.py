@@ -8,6 +8,7 @@ from __future__ import annotations
 import asyncio
 import http.server
 import re
+import socket
 import sys
 import threading
 import time
@@ -180,7 +181,7 @@ def _hostile_site(port: int, page: str) -> http.server.ThreadingHTTPServer:
     return server
 
 
-async def _browse(served: Served, hostile_url: str) -> dict:
+async def _browse(served: Served, url: str, hostile_url: str | None = None) -> dict:
     """One browser: the printed URL (the page draws, the key is now a cookie of 127.0.0.1), then another
     page on this machine that tries the socket with that cookie."""
     import subprocess
@@ -199,11 +200,13 @@ async def _browse(served: Served, hostile_url: str) -> dict:
                 page = next(t for t in targets if t.get("type") == "page")
                 async with session.ws_connect(page["webSocketDebuggerUrl"], max_msg_size=0) as ws:
                     cdp = Cdp(ws)
-                    await cdp("Page.navigate", url=served.url)
+                    await cdp("Page.navigate", url=url)
                     seen = {"drawn": await _until(cdp, FIRST_BYTE, 60)}
                     seen["address"] = await cdp.eval("location.href")
                     seen["fetched"] = await cdp.eval("performance.getEntriesByType('resource').map(e => e.name)")
                     seen["sessions"] = served.attached()
+                    if hostile_url is None:
+                        return seen
                     await cdp("Page.navigate", url=hostile_url)
                     seen["hostile"] = await _until(cdp, "window.result !== 'pending' && window.result", 20)
                     # the served page's session ends once the browser left it, and no other begins
@@ -239,7 +242,7 @@ def test_a_browser_with_the_key_is_served_and_another_page_in_it_is_not(served):
     hostile_port = free_port()
     site = _hostile_site(hostile_port, HOSTILE_PAGE.format(port=served.port))
     try:
-        seen = asyncio.run(_browse(served, f"http://127.0.0.1:{hostile_port}/"))
+        seen = asyncio.run(_browse(served, served.url, f"http://127.0.0.1:{hostile_port}/"))
     finally:
         site.shutdown()
     assert seen["drawn"] and seen["address"] == f"{served.base}/", seen  # drawn, and the key left the address bar
@@ -248,3 +251,49 @@ def test_a_browser_with_the_key_is_served_and_another_page_in_it_is_not(served):
     # the browser sends 127.0.0.1's cookie to 127.0.0.1:PORT from a page on another port: the Origin stops it
     assert seen["hostile"] == "refused", seen
     assert seen["sessions_after"], "a cockpit process still runs after the served page was left"
+
+
+class Tunnel:
+    """What `ssh -L OTHER:127.0.0.1:PORT` does on the laptop: a local port relaying to the served one."""
+
+    def __init__(self, to_port: int):
+        self.listener = socket.create_server(("127.0.0.1", 0))
+        self.port, self.to_port = self.listener.getsockname()[1], to_port
+        threading.Thread(target=self._accept, daemon=True).start()
+
+    def _accept(self):
+        while True:
+            try:
+                client, _ = self.listener.accept()
+            except OSError:
+                return
+            upstream = socket.create_connection(("127.0.0.1", self.to_port))
+            for a, b in ((client, upstream), (upstream, client)):
+                threading.Thread(target=self._pipe, args=(a, b), daemon=True).start()
+
+    @staticmethod
+    def _pipe(a: socket.socket, b: socket.socket):
+        try:
+            while data := a.recv(65536):
+                b.sendall(data)
+            b.shutdown(socket.SHUT_WR)
+        except OSError:
+            pass
+
+    def close(self):
+        self.listener.close()
+
+
+@pytest.mark.slow
+@pytest.mark.skipif(CHROMIUM is None, reason="no chromium: the browser test needs a headless browser")
+def test_the_printed_url_works_through_a_tunnel_on_another_local_port(served):
+    tunnel = Tunnel(served.port)
+    try:
+        url = served.url.replace(f":{served.port}/", f":{tunnel.port}/")
+        seen = asyncio.run(_browse(served, url))
+    finally:
+        tunnel.close()
+    # the page's scripts and its socket follow the address the browser used, not the served port
+    assert seen["drawn"] and seen["address"] == f"http://127.0.0.1:{tunnel.port}/", seen
+    assert all(u.startswith(f"http://127.0.0.1:{tunnel.port}/") for u in seen["fetched"]), seen["fetched"]
+    assert seen["sessions"] == 1
