@@ -17,6 +17,7 @@ bound by the same-origin policy). So, on top of textual-serve's aiohttp app:
 from __future__ import annotations
 
 import hmac
+import logging
 import re
 import secrets
 
@@ -52,6 +53,11 @@ window.onload = (e) => document.fonts.load('16px "Roboto Mono"').finally(() => s
 </script>"""
 
 
+log = logging.getLogger("cockpit.serve")
+"""Refused sockets are said in the terminal that serves (a warning, which the quiet server still shows):
+someone tried to steer the run."""
+
+
 def new_secret() -> str:
     """192 random bits, URL-safe: guessing it is out of reach, so it needs no rate limit."""
     return secrets.token_urlsafe(24)
@@ -78,6 +84,8 @@ class Access:
             response = web.Response(status=303, headers={"Location": str(request.rel_url.with_query(rest))})
             response.set_cookie(self.cookie, self.secret, httponly=True, samesite="Strict", path="/")
             return response
+        if request.path == "/ws":
+            log.warning("refused a socket without this serve's key (from %s)", request.remote)
         return web.Response(status=403, text=REFUSED)
 
     def socket_refusal(self, request: web.Request) -> web.Response | None:
@@ -85,10 +93,12 @@ class Access:
         own = f"{request.scheme}://{request.host}".lower()
         origin = request.headers.get("Origin", "").lower()
         if origin != own:
+            log.warning("refused a socket from %s (Origin %s, not this page)", request.remote, origin or "none")
             return web.Response(
                 status=403, text=f"403: a socket from {origin or 'no page'} is refused; only {own} opens one.\n"
             )
         if self.sessions >= self.max_sessions:
+            log.warning("refused a socket: %d sessions open (--max-sessions)", self.sessions)
             return web.Response(
                 status=503,
                 text=f"503: {self.sessions} sessions are open, the most this serve allows (--max-sessions); "

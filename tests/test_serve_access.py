@@ -51,7 +51,8 @@ class Served:
 def served(tmp_path):
     s = Served(tmp_path, "--max-sessions", "2")
     yield s
-    stop_serving(s.proc)
+    if s.proc.poll() is None:
+        stop_serving(s.proc)
 
 
 def status(url: str, cookie: str | None = None) -> int:
@@ -140,6 +141,9 @@ def test_sessions_are_capped(served):
 
     attached, refused = asyncio.run(scenario())
     assert attached == 2 and refused == 503
+    stop_serving(served.proc)
+    said = served.proc.stdout.read()  # the terminal that serves says a socket was refused, and why
+    assert "refused a socket: 2 sessions open (--max-sessions)" in said, said
 
 
 def test_public_needs_the_key_too(tmp_path):
