@@ -25,7 +25,7 @@ from runhelpers import ROOT
 from tuihelpers import write_run
 
 sys.path.insert(0, str(ROOT / "bench"))
-from chromium import CHROMIUM, Cdp, _flags, _targets, free_port  # noqa: E402
+from chromium import CHROMIUM, Cdp, devtools_page, free_port  # noqa: E402
 
 pytest.importorskip("textual_serve")
 
@@ -141,6 +141,9 @@ def test_sessions_are_capped(served):
 
     attached, refused = asyncio.run(scenario())
     assert attached == 2 and refused == 503
+    deadline = time.monotonic() + 30
+    while served.attached() and time.monotonic() < deadline:  # the closed tabs' processes end
+        time.sleep(0.2)
     stop_serving(served.proc)
     said = served.proc.stdout.read()  # the terminal that serves says a socket was refused, and why
     assert "refused a socket: 2 sessions open (--max-sessions)" in said, said
@@ -188,37 +191,19 @@ def _hostile_site(port: int, page: str) -> http.server.ThreadingHTTPServer:
 async def _browse(served: Served, url: str, hostile_url: str | None = None) -> dict:
     """One browser: the printed URL (the page draws, the key is now a cookie of 127.0.0.1), then another
     page on this machine that tries the socket with that cookie."""
-    import subprocess
-    import tempfile
-
-    port = free_port()
-    with tempfile.TemporaryDirectory(prefix="chromium-") as profile:
-        proc = subprocess.Popen(
-            [*_flags(profile, 1280, 800), f"--remote-debugging-port={port}", "about:blank"],
-            stdout=subprocess.DEVNULL,
-            stderr=subprocess.DEVNULL,
-        )
-        try:
-            async with aiohttp.ClientSession() as session:
-                targets = await _targets(session, port, deadline=time.monotonic() + 30)
-                page = next(t for t in targets if t.get("type") == "page")
-                async with session.ws_connect(page["webSocketDebuggerUrl"], max_msg_size=0) as ws:
-                    cdp = Cdp(ws)
-                    await cdp("Page.navigate", url=url)
-                    seen = {"drawn": await _until(cdp, FIRST_BYTE, 60)}
-                    seen["address"] = await cdp.eval("location.href")
-                    seen["fetched"] = await cdp.eval("performance.getEntriesByType('resource').map(e => e.name)")
-                    seen["sessions"] = served.attached()
-                    if hostile_url is None:
-                        return seen
-                    await cdp("Page.navigate", url=hostile_url)
-                    seen["hostile"] = await _until(cdp, "window.result !== 'pending' && window.result", 20)
-                    # the served page's session ends once the browser left it, and no other begins
-                    seen["sessions_after"] = await _until_async(lambda: served.attached() == 0, 20)
-                    return seen
-        finally:
-            proc.terminate()
-            proc.wait(timeout=10)
+    async with devtools_page(1280, 800) as cdp:
+        await cdp("Page.navigate", url=url)
+        seen = {"drawn": await _until(cdp, FIRST_BYTE, 60)}
+        seen["address"] = await cdp.eval("location.href")
+        seen["fetched"] = await cdp.eval("performance.getEntriesByType('resource').map(e => e.name)")
+        seen["sessions"] = served.attached()
+        if hostile_url is None:
+            return seen
+        await cdp("Page.navigate", url=hostile_url)
+        seen["hostile"] = await _until(cdp, "window.result !== 'pending' && window.result", 20)
+        # the served page's session ends once the browser left it, and no other begins
+        seen["sessions_after"] = await _until_async(lambda: served.attached() == 0, 20)
+        return seen
 
 
 async def _until_async(check, timeout: float) -> bool:
