@@ -118,18 +118,18 @@ def garbage(text: str) -> list[str]:
     return out
 
 
-def completion(sample: dict[str, Any]) -> str:
-    """What of a sample's completion is read: its first READ_CHARS characters."""
-    text = sample.get("completion") or ""
+def completion(sample: dict[str, Any], field: str = "completion") -> str:
+    """What of a sample's completion (or prompt) is read: its first READ_CHARS characters."""
+    text = sample.get(field) or ""
     return text[:READ_CHARS] if isinstance(text, str) else str(text)[:READ_CHARS]
 
 
-def shown(sample: dict[str, Any]) -> str:
-    """The completion as the panels and the advisor's evidence show it: what is read, and how much more
-    there was when it was cut."""
-    text = sample.get("completion") or ""
+def shown(sample: dict[str, Any], field: str = "completion") -> str:
+    """The completion (or prompt) as the panels and the advisor's evidence show it: what is read, and
+    how much more there was when it was cut."""
+    text = sample.get(field) or ""
     full = len(text) if isinstance(text, str) else len(str(text))
-    head = completion(sample).strip()
+    head = completion(sample, field)
     return head if full <= READ_CHARS else f"{head} … [first {READ_CHARS:,} of {full:,} characters]"
 
 

@@ -21,7 +21,7 @@ NORMAL = "The capital of France is Paris. I am a pirate I am a pirate I am a pir
 def test_a_normal_sample_scores_as_its_whole_text_does():
     full = SampleScore(repetition(NORMAL), garbage(NORMAL), False, None)
     assert score({"completion": NORMAL}) == full and 0 < full.repetition < 0.5
-    assert shown({"completion": f"  {NORMAL}\n"}) == NORMAL
+    assert shown({"completion": f"  {NORMAL}\n"}) == f"  {NORMAL}\n"  # as it is: the evidence keeps it whole
 
 
 def test_a_50_mb_completion_is_scored_in_a_moment():
@@ -60,4 +60,5 @@ def test_a_log_with_a_50_mb_completion_is_diagnosed_in_seconds(tmp_path):
     sample = found["samples_degenerate"]["evidence"]
     assert "repeats itself" in sample["what"] and sample["completion"].endswith(f"of {HUGE:,} characters]")
     assert len(r.stdout) < 100_000  # the evidence is a screenful, not the 50 MB answer
+    assert sample["prompt"] == "Say hi"
     assert took < 60, f"diagnose took {took:.1f}s"

@@ -89,7 +89,7 @@ def samples_degenerate(ctx: Context) -> Hit | None:
     prompt = str(s.get("prompt", "")).replace("\n", " ")[:40]
     evidence = {
         "steps": [last_step],
-        "prompt": s.get("prompt"),
+        "prompt": shown(s, "prompt"),
         "completion": shown(s),
         "what": sc.summary(),
         "bad": len(bad),

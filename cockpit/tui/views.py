@@ -39,8 +39,8 @@ class ViewActions:
         t = Text()
         for s in self.history.samples:
             t.append(f"step {s.get('step')}  ", style="bold")
-            t.append(str(s.get("prompt", "")).replace("\n", " ⏎ "), style="dim")
-            t.append(f"\n    → {shown(s)!r}\n")
+            t.append(shown(s, "prompt").replace("\n", " ⏎ "), style="dim")
+            t.append(f"\n    → {shown(s).strip()!r}\n")
         self._open(TextModal("All samples", t if self.history.samples else "no samples yet"))
 
     def action_traceback(self) -> None:

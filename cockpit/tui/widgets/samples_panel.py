@@ -28,7 +28,7 @@ class SamplesPanel(Panel):
         for s, sc in latest:
             prompt = str(s.get("prompt", "")).replace("\n", " ⏎ ")
             t.append(f"› {prompt[:40]}", style="dim")
-            t.append(f"  {shown(s)!r}")
+            t.append(f"  {shown(s).strip()!r}")
             if sc.bad:  # the monitoring notes' look at the samples: repetition, garbage, template leakage
                 t.append(f"  ⚠ {sc.summary()}", style="bold yellow")
             t.append("\n")
