@@ -62,3 +62,22 @@ def test_a_log_with_a_50_mb_completion_is_diagnosed_in_seconds(tmp_path):
     assert len(r.stdout) < 100_000  # the evidence is a screenful, not the 50 MB answer
     assert sample["prompt"] == "Say hi"
     assert took < 60, f"diagnose took {took:.1f}s"
+
+
+def test_the_run_state_is_found_behind_a_50_mb_line(tmp_path):
+    # The attached cockpit and replay read the run's state backwards from the end of events.jsonl; a 50 MB
+    # line re-joined to every 64 KiB block read took minutes there before the window opened.
+    from cockpit.rundir.reading import last_event
+
+    rd = write_run(tmp_path / "run", state="finished")
+    with open(rd.events, "a", encoding="utf-8") as f:
+        for ev in (
+            {"kind": "sample", "step": 60, "prompt": "p", "completion": LOOPING},
+            {"kind": "metrics", "step": 61},
+        ):
+            f.write(json.dumps({"v": 1, "t": 1.7e9, **ev}, separators=(",", ":")) + "\n")  # as the trainer writes
+    started = time.monotonic()
+    assert last_event(rd.events, "state")["state"] == "finished"
+    assert last_event(rd.events, "sample")["completion"] == LOOPING
+    took = time.monotonic() - started
+    assert took < 10, f"{took:.1f}s"
