@@ -43,8 +43,14 @@ class Served:
         self.cookie = {f"cockpit-serve-{self.port}": self.key}
 
     def attached(self) -> int:
-        """`cockpit attach` processes the server runs now (one per session)."""
-        return sum("attach" in p.cmdline() for p in psutil.Process(self.proc.pid).children(recursive=True))
+        """`cockpit attach` processes the server runs now (one per session); a closed tab's, ending, is not."""
+        running = 0
+        for p in psutil.Process(self.proc.pid).children(recursive=True):
+            try:
+                running += p.status() != psutil.STATUS_ZOMBIE and "attach" in p.cmdline()
+            except psutil.Error:  # ended meanwhile
+                pass
+        return running
 
 
 @pytest.fixture
