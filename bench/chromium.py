@@ -11,6 +11,7 @@ from __future__ import annotations
 
 import asyncio
 import base64
+import contextlib
 import json
 import shutil
 import socket
@@ -75,9 +76,9 @@ class Cdp:
         return result["result"].get("value")
 
 
-async def _live(
-    url: str, width: int, height: int, ready: str, settle: float, timeout: float, probe: str | None, while_open
-):
+@contextlib.asynccontextmanager
+async def devtools_page(width: int, height: int):
+    """A headless chromium of its own (own profile) and its one page, as a `Cdp` to drive it."""
     import aiohttp
 
     port = free_port()
@@ -92,22 +93,28 @@ async def _live(
                 targets = await _targets(session, port, deadline=time.monotonic() + 30)
                 page = next(t for t in targets if t.get("type") == "page")
                 async with session.ws_connect(page["webSocketDebuggerUrl"], max_msg_size=0) as ws:
-                    cdp = Cdp(ws)
-                    await cdp("Page.navigate", url=url)
-                    deadline = time.monotonic() + timeout
-                    while not await cdp.eval(ready):
-                        if time.monotonic() > deadline:
-                            raise TimeoutError(f"{url}: not ready after {timeout:g}s ({ready})")
-                        await asyncio.sleep(0.25)
-                    await asyncio.sleep(settle)
-                    probed = await cdp.eval(probe) if probe else None
-                    if while_open is not None:
-                        while_open()
-                    shot = await cdp("Page.captureScreenshot", format="png")
-                    return base64.b64decode(shot["data"]), probed
+                    yield Cdp(ws)
         finally:
             proc.terminate()
             proc.wait(timeout=10)
+
+
+async def _live(
+    url: str, width: int, height: int, ready: str, settle: float, timeout: float, probe: str | None, while_open
+):
+    async with devtools_page(width, height) as cdp:
+        await cdp("Page.navigate", url=url)
+        deadline = time.monotonic() + timeout
+        while not await cdp.eval(ready):
+            if time.monotonic() > deadline:
+                raise TimeoutError(f"{url}: not ready after {timeout:g}s ({ready})")
+            await asyncio.sleep(0.25)
+        await asyncio.sleep(settle)
+        probed = await cdp.eval(probe) if probe else None
+        if while_open is not None:
+            while_open()
+        shot = await cdp("Page.captureScreenshot", format="png")
+        return base64.b64decode(shot["data"]), probed
 
 
 async def _targets(session, port: int, deadline: float) -> list[dict]:

@@ -200,13 +200,15 @@ def serve_picture(out: Path, runs: Path) -> Path:
     port = free_port()
     server = subprocess.Popen(
         [sys.executable, "-m", "cockpit.cli", "serve", str(rd.path), "--port", str(port), "--theme", "cockpit-light"],
-        stdout=subprocess.DEVNULL,
+        stdout=subprocess.PIPE,
         stderr=subprocess.DEVNULL,
+        text=True,
     )
     try:
+        url = server.stdout.readline().split(" at ", 1)[1].split()[0]  # the printed URL, with this serve's key
         time.sleep(3)  # the server binds in about a second; the page then waits for the app itself
         live_screenshot(
-            f"http://127.0.0.1:{port}/",
+            url,
             out / "serve.png",
             1440,
             900,

@@ -8,7 +8,9 @@
 `offer` only puts the alert in a queue: a channel that fails or hangs never slows or stops training.
 Each channel has `timeout` seconds; a failure is reported once per alert through `report` (the trainer
 writes it as a `notify` event). The webhook URL is a secret: it is never in an event, a log line or an
-error message (errors are scrubbed of it).
+error message (errors are scrubbed of every part of it, `cockpit.secret_url`); one with a space or a
+control character is refused at the start, and a redirect is not followed (urllib turned the POST of a
+302/303 into a GET without the alert, and counted it sent).
 """
 
 from __future__ import annotations
@@ -25,6 +27,23 @@ from collections.abc import Callable
 from typing import Any
 
 from cockpit.alerts import Alert, alert_for
+from cockpit.secret_url import scrub, url_problem
+
+
+class WebhookRedirect(OSError):
+    """The webhook answered with a redirect, which is not followed: the alert did not arrive."""
+
+
+class _RefuseRedirects(urllib.request.HTTPRedirectHandler):
+    def redirect_request(self, req, fp, code, msg, headers, newurl):
+        fp.close()
+        raise WebhookRedirect(
+            f"HTTP {code}: the webhook redirects elsewhere, not followed (a redirect would turn the POST "
+            "into a GET without the alert); set the URL it redirects to"
+        )
+
+
+_OPENER = urllib.request.build_opener(_RefuseRedirects)
 
 
 class Notifier:
@@ -39,6 +58,9 @@ class Notifier:
         self.cfg, self.run, self.danger = cfg, run, grad_norm_danger
         self.report = report or (lambda **f: None)
         self.url = cfg.webhook_url(environ)
+        problem = url_problem(self.url) if self.url else None
+        if problem:
+            self.url = None  # never posted to: http.client's refusal would quote its path and query
         self.channels = [
             name
             for name, on in (
@@ -52,7 +74,7 @@ class Notifier:
         self._queue: queue.Queue[Alert | None] = queue.Queue()
         self._thread: threading.Thread | None = None
         self.sent = 0
-        if cfg.webhook and not self.url:
+        if cfg.webhook and not self.url and not problem:
             self.report(
                 channel="webhook",
                 ok=False,
@@ -60,6 +82,8 @@ class Notifier:
                 reason="no webhook URL in this process: a literal URL is not kept in the run directory "
                 "(it is a secret); set COCKPIT_NOTIFY_WEBHOOK, or write webhook: env:NAME",
             )
+        if problem:
+            self.report(channel="webhook", ok=False, about="setup", reason=problem)
         if cfg.desktop and not shutil.which("notify-send"):
             self.report(channel="desktop", ok=False, about="setup", reason="notify-send is not installed")
 
@@ -105,7 +129,7 @@ class Notifier:
                     )
 
     def _scrub(self, text: str) -> str:
-        return text.replace(self.url, "<webhook>") if self.url else text
+        return scrub(text, self.url)
 
     def _fields(self, alert: Alert) -> dict[str, Any]:
         return {"run": self.run, "kind": alert.kind, "text": alert.text, "step": alert.step}
@@ -118,7 +142,7 @@ class Notifier:
             method="POST",
             headers={"Content-Type": "application/json", "User-Agent": "lora-cockpit"},
         )
-        with urllib.request.urlopen(req, timeout=self.cfg.timeout) as resp:  # noqa: S310 - the user's own URL
+        with _OPENER.open(req, timeout=self.cfg.timeout) as resp:  # the user's own URL
             if resp.status >= 300:
                 raise OSError(f"HTTP {resp.status}")
 

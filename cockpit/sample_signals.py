@@ -5,12 +5,16 @@ of its characters looping inside a run without spaces),
 garbage (replacement or control characters, special tokens leaking through, an empty answer), template
 leakage (a role marker or the prompt's own template in the answer) and drift (how far the answer to the
 same prompt moved since the previous sample). Pure Python on short strings: the samples panel, replay
-and the advisor all read it; logs written before it existed are scored the same way.
+and the advisor all read it; logs written before it existed are scored the same way. A sample is read as a
+person reads it, its first READ_CHARS characters: one enormous completion in a log (a runaway generation,
+a hostile file) costs no more than a screenful (the drift measure is quadratic in the length).
 """
 
 from __future__ import annotations
 
 import difflib
+import functools
+import operator
 import re
 import unicodedata
 from dataclasses import dataclass
@@ -21,6 +25,10 @@ SPECIAL = re.compile(r"<\|[a-z_]+\|>|</?s>|<unk>|<pad>|\[/?INST\]|<start_of_turn
 mean the tokenizer's special tokens are not being skipped, or the model learnt to write them."""
 ROLE_MARKER = re.compile(r"(?im)^\s*(?:#{2,}\s*)?(?:user|assistant|system|instruction|response|human)\s*:")
 """A turn written out as text ("### Instruction:", "User:"): the template leaking into the answer."""
+
+READ_CHARS = 4096
+"""Characters of a completion that are scored and shown: about a screenful, far more than the samples the
+trainer writes (max_new_tokens, 48 by default); past it a 50 MB completion took minutes to score."""
 
 REPETITION_WARN = 0.5
 """Half of an answer's word 3-grams repeating an earlier one: it is looping."""
@@ -74,7 +82,7 @@ def _spaceless_repetition(text: str) -> float:
             continue
         best = 0
         for p in range(1, min(LOOP_PERIOD, len(token) // 3) + 1):
-            same = sum(1 for i in range(len(token) - p) if token[i] == token[i + p])
+            same = sum(map(operator.eq, token, token[p:]))  # characters equal to the one p earlier
             best = max(best, same if same >= 0.9 * (len(token) - p) else 0)
         looped += best
     return looped / total if total else 0.0
@@ -110,12 +118,30 @@ def garbage(text: str) -> list[str]:
     return out
 
 
+def completion(sample: dict[str, Any], field: str = "completion") -> str:
+    """What of a sample's completion (or prompt) is read: its first READ_CHARS characters."""
+    text = sample.get(field) or ""
+    return text[:READ_CHARS] if isinstance(text, str) else str(text)[:READ_CHARS]
+
+
+def shown(sample: dict[str, Any], field: str = "completion") -> str:
+    """The completion (or prompt) as the panels and the advisor's evidence show it: what is read, and
+    how much more there was when it was cut."""
+    text = sample.get(field) or ""
+    full = len(text) if isinstance(text, str) else len(str(text))
+    head = completion(sample, field)
+    return head if full <= READ_CHARS else f"{head} … [first {READ_CHARS:,} of {full:,} characters]"
+
+
 def score(sample: dict[str, Any], previous: dict[str, Any] | None = None) -> SampleScore:
-    text = str(sample.get("completion") or "")
+    return _score(completion(sample), None if previous is None else completion(previous))
+
+
+@functools.lru_cache(maxsize=512)
+def _score(text: str, previous: str | None) -> SampleScore:
+    # Cached: the advisor re-reads the same samples at every point of a replay's or diagnose's timeline.
     leak = bool(ROLE_MARKER.search(text))
-    drift = None
-    if previous is not None:
-        drift = 1.0 - difflib.SequenceMatcher(None, str(previous.get("completion") or ""), text).ratio()
+    drift = None if previous is None else 1.0 - difflib.SequenceMatcher(None, previous, text).ratio()
     return SampleScore(repetition(text), garbage(text), leak, drift)
 
 

@@ -2,9 +2,10 @@
 
 textual-serve runs a shell command per browser tab, with Textual's web driver, and relays the terminal
 over a websocket to xterm.js in the page. The command served here is `cockpit attach RUN_DIR`: the same
-cockpit, with the same keys, including the ones that steer the run (pause, lr, stop). The server has no
-authentication, so it listens on the loopback interface unless the user asks otherwise (`--public`);
-from a laptop, an SSH tunnel reaches it: `ssh -L 8000:127.0.0.1:8000 gpu-box`.
+cockpit, with the same keys, including the ones that steer the run (pause, lr, stop). Only the holder
+of the key printed in the URL gets the page and a session (`cockpit.serve_access`); the server listens on
+the loopback interface unless the user asks otherwise (`--public`), and from a laptop an SSH tunnel
+reaches it: `ssh -L 8000:127.0.0.1:8000 gpu-box`.
 
 Never imports torch or the trainer: serving a run that is going is a watching command.
 """
@@ -41,13 +42,13 @@ def is_loopback(host: str) -> bool:
 
 
 def check_host(host: str, public: bool) -> None:
-    """Refuse a host other than loopback unless `--public` was given: anyone who reaches the port can
-    watch the run and steer it (pause, change the lr, stop), and textual-serve has no login."""
+    """Refuse a host other than loopback unless `--public` was given: the page is plain HTTP, so on a
+    network the key that lets its holder steer the run (pause, change the lr, stop) travels in clear."""
     if public or is_loopback(host):
         return
     raise ServeError(
-        f"--host {host}: not a loopback address, and the served cockpit has no authentication "
-        "(whoever reaches the port can pause, re-tune or stop the run). Keep the default "
+        f"--host {host}: not a loopback address, and the served cockpit is plain HTTP: whoever sees the "
+        "traffic sees the key that pauses, re-tunes or stops the run. Keep the default "
         "127.0.0.1 and use an SSH tunnel (ssh -L 8000:127.0.0.1:8000 gpu-box), or pass --public "
         "to serve on a network you trust."
     )
@@ -110,15 +111,23 @@ def start_detached(config: Path, runs_dir: Path) -> Path:
     return Path(lines[-1])
 
 
-def quiet_server() -> type:
-    """textual-serve's Server without aiohttp's access log (one INFO line per request: the page, its
-    scripts, every reconnect) and without its banner (a logo and a second "Serving" line under ours):
-    they buried the terminal the user started the server in. Warnings still show."""
+def guarded_server() -> type:
+    """textual-serve's Server behind `cockpit.serve_access` (the secret, the socket's Origin, the session
+    cap, a page that fetches nothing from elsewhere), and quiet: without aiohttp's access log (one INFO
+    line per request: the page, its scripts, every reconnect) and without its banner (a logo and a second
+    "Serving" line under ours), which buried the terminal the user started the server in. Warnings still
+    show. Hooks only: the app textual-serve builds, its index handler and its socket handler."""
     import logging
 
     from textual_serve.server import Server
 
-    class QuietServer(Server):
+    from cockpit.serve_access import Access
+
+    class GuardedServer(Server):
+        def __init__(self, *args, access: Access, **kwargs):
+            super().__init__(*args, **kwargs)
+            self.access = access
+
         def initialize_logging(self) -> None:
             super().initialize_logging()
             logging.getLogger("aiohttp.access").setLevel(logging.WARNING)
@@ -126,20 +135,47 @@ def quiet_server() -> type:
         async def on_startup(self, app) -> None:
             pass  # `serve` has said where it serves and how to stop it
 
-    return QuietServer
+        async def _make_app(self):
+            app = await super()._make_app()
+            app.middlewares.append(self.access.middleware)
+            return app
+
+        async def handle_index(self, request):
+            response = await super().handle_index(request)
+            response.text = self.access.page(response.text, static=f"{self.public_url}/static/")
+            response.headers.update(self.access.page_headers(request))
+            return response
+
+        async def handle_websocket(self, request):
+            refusal = self.access.socket_refusal(request)
+            if refusal is not None:
+                return refusal
+            self.access.sessions += 1
+            try:
+                return await super().handle_websocket(request)
+            finally:
+                self.access.sessions -= 1
+
+    return GuardedServer
 
 
-def serve(run_dir: Path, *, host: str, port: int, theme: str | None = None) -> None:
-    """Serve `cockpit attach run_dir` on http://host:port until Ctrl+C (after `preflight`)."""
+def serve(run_dir: Path, *, host: str, port: int, theme: str | None = None, max_sessions: int = 4) -> None:
+    """Serve `cockpit attach run_dir` on http://host:port until Ctrl+C (after `preflight`), to whoever
+    opens the printed URL with its key."""
+    from cockpit.serve_access import KEY, Access, new_secret
+
     if not (Path(run_dir) / "events.jsonl").is_file():
         raise ServeError(f"{run_dir} is not a run directory (no events.jsonl)")
-    url_host = public_name(host)
-    server = quiet_server()(
+    url = f"http://{public_name(host)}:{port}"
+    secret = new_secret()
+    server = guarded_server()(
         attach_command(run_dir, theme),
         host=host,
         port=port,
         title=f"cockpit: {Path(run_dir).name}",
-        public_url=f"http://{url_host}:{port}",
+        public_url=url,
+        access=Access(secret, port, max_sessions),
     )
-    print(f"serving the cockpit on {Path(run_dir).resolve()} at http://{url_host}:{port}  (Ctrl+C to stop)", flush=True)
+    print(f"serving the cockpit on {Path(run_dir).resolve()} at {url}/?{KEY}={secret}  (Ctrl+C to stop)", flush=True)
+    print("the key in that URL lets whoever holds it steer the run: share it as you would a password", flush=True)
     server.serve()

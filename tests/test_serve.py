@@ -37,6 +37,15 @@ COLOURS = """(() => {
 })()"""
 
 
+# xterm.js paints the app's first frames over a few seconds, longer on a busy machine: a fixed wait
+# read the canvas half-painted (two thirds black) now and then. Ready is: the first bytes came, and the
+# canvas holds no more xterm black than a finished frame does.
+DRAWN = f"""{FIRST_BYTE} && (() => {{
+  const p = {COLOURS};
+  return p && (p.colours['#000000'] || 0) / p.pixels < 0.05;
+}})()"""
+
+
 @pytest.mark.parametrize("host", ["127.0.0.1", "::1", "localhost", "127.0.0.2"])
 def test_loopback_hosts_are_served(host):
     assert is_loopback(host)
@@ -46,7 +55,7 @@ def test_loopback_hosts_are_served(host):
 @pytest.mark.parametrize("host", ["0.0.0.0", "192.168.1.20", "::"])
 def test_a_public_host_is_refused_without_public(host):
     assert not is_loopback(host)
-    with pytest.raises(ServeError, match="no authentication.*ssh -L 8000:127.0.0.1:8000"):
+    with pytest.raises(ServeError, match="plain HTTP.*ssh -L 8000:127.0.0.1:8000"):
         check_host(host, public=False)
     check_host(host, public=True)
 
@@ -110,6 +119,19 @@ def start_serving(*args: str, port: int) -> subprocess.Popen:
     raise AssertionError("cockpit serve did not listen within 60 s")
 
 
+def printed_url(proc: subprocess.Popen, port: int) -> str:
+    """The URL `cockpit serve` printed, with this serve's key: the page needs it."""
+    line = proc.stdout.readline()
+    assert f"at http://127.0.0.1:{port}/?key=" in line, line
+    return line.split(" at ", 1)[1].split()[0]
+
+
+def open_page(url: str) -> str:
+    """The printed URL as a browser opens it: the key becomes a cookie, then the page comes."""
+    opener = urllib.request.build_opener(urllib.request.HTTPCookieProcessor())
+    return opener.open(url, timeout=10).read().decode()
+
+
 def stop_serving(proc: subprocess.Popen) -> None:
     """SIGTERM, as Ctrl+C: textual-serve stops the attach processes it started for the browser tabs."""
     children = psutil.Process(proc.pid).children(recursive=True)
@@ -128,7 +150,8 @@ def test_the_cockpit_in_a_headless_browser(tmp_path):
     port = free_port()
     proc = start_serving(str(rd.path), port=port)
     try:
-        html = urllib.request.urlopen(f"http://127.0.0.1:{port}/", timeout=10).read().decode()
+        url = printed_url(proc, port)
+        html = open_page(url)
         assert "<div>cockpit: served-run</div>" in html  # the page's title card names the run
         served = []  # the tab's process, a child of the server, while the page is open
 
@@ -136,13 +159,13 @@ def test_the_cockpit_in_a_headless_browser(tmp_path):
             served.extend(" ".join(p.cmdline()) for p in psutil.Process(proc.pid).children(recursive=True))
 
         probed = live_screenshot(
-            f"http://127.0.0.1:{port}/",
+            url,
             tmp_path / "served.png",
             1280,
             800,
-            ready=FIRST_BYTE,
-            settle=3.0,
-            timeout=60,
+            ready=DRAWN,
+            settle=1.0,
+            timeout=90,
             probe=COLOURS,
             while_open=children,
         )
@@ -170,7 +193,8 @@ def test_serving_a_config_starts_its_run_then_serves_it(tmp_path):
         runs = list((tmp_path / "runs").iterdir())
         assert len(runs) == 1
         wait_for(runs[0], state_is("finished"), timeout=180, what="the served config's run to finish")
-        html = urllib.request.urlopen(f"http://127.0.0.1:{port}/", timeout=10).read().decode()
+        printed_line = proc.stdout.readline()
+        html = open_page(printed_line.split(" at ", 1)[1].split()[0])
         assert f"cockpit: {runs[0].name}" in html
     finally:
         stop_serving(proc)
@@ -178,6 +202,7 @@ def test_serving_a_config_starts_its_run_then_serves_it(tmp_path):
             kill_trainer(run)
     assert Path(runs[0], "events.jsonl").is_file()
     printed = proc.stdout.read()
+    printed = printed_line + printed  # the first line, with the URL, was read while serving
     assert "serving the cockpit on" in printed and '"GET / HTTP' not in printed, printed  # no access log
     assert "Press Ctrl+C to quit" not in printed  # nor textual-serve's banner under our line
 

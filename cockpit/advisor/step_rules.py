@@ -70,7 +70,7 @@ def data_starved(ctx: Context) -> Hit | None:
 @rule
 def samples_degenerate(ctx: Context) -> Hit | None:
     """The latest samples repeat themselves, hold garbage or leak the template; worse than the first ones."""
-    from cockpit.sample_signals import score_all
+    from cockpit.sample_signals import score_all, shown
 
     samples = ctx.history.samples
     if not samples:
@@ -89,8 +89,8 @@ def samples_degenerate(ctx: Context) -> Hit | None:
     prompt = str(s.get("prompt", "")).replace("\n", " ")[:40]
     evidence = {
         "steps": [last_step],
-        "prompt": s.get("prompt"),
-        "completion": s.get("completion"),
+        "prompt": shown(s, "prompt"),
+        "completion": shown(s),
         "what": sc.summary(),
         "bad": len(bad),
         "of": len(latest),

@@ -92,16 +92,24 @@ def ls_(runs_dir: str) -> None:
 @click.option(
     "--public",
     is_flag=True,
-    help="Allow a --host other than loopback (the page has no login: whoever reaches it can steer the run).",
+    help="Allow a --host other than loopback (plain HTTP: whoever sees the traffic sees the key that steers the run).",
+)
+@click.option(
+    "--max-sessions",
+    default=4,
+    show_default=True,
+    type=click.IntRange(1, 64),
+    help="Browser tabs served at once (each runs a cockpit process).",
 )
 @click.option("--runs-dir", default="runs", show_default=True, help="Where a CONFIG's run directory is created.")
 @theme_option
-def serve(target: str, host: str, port: int, public: bool, runs_dir: str, theme: str | None) -> None:
+def serve(target: str, host: str, port: int, public: bool, max_sessions: int, runs_dir: str, theme: str | None) -> None:
     """The cockpit in a browser: serve RUN_DIR, or start CONFIG's run and serve it, at http://HOST:PORT.
 
     \b
-    Each browser tab opens `cockpit attach RUN_DIR`: the same screen and keys, steering included.
-    From a laptop: ssh -L 8000:127.0.0.1:8000 gpu-box, then open http://127.0.0.1:8000"""
+    Each browser tab opens `cockpit attach RUN_DIR`: the same screen and keys, steering included, for
+    whoever opens the printed URL with its key (a new one each serve).
+    From a laptop: ssh -L 8000:127.0.0.1:8000 gpu-box, then open the printed http://127.0.0.1:8000/?key=..."""
     from cockpit.serve import ServeError, preflight, start_detached
     from cockpit.serve import serve as serve_run
 
@@ -110,6 +118,6 @@ def serve(target: str, host: str, port: int, public: bool, runs_dir: str, theme:
         run_dir = Path(target)
         if not run_dir.is_dir():
             run_dir = start_detached(Path(target), Path(runs_dir))
-        serve_run(run_dir, host=host, port=port, theme=theme)
+        serve_run(run_dir, host=host, port=port, theme=theme, max_sessions=max_sessions)
     except ServeError as e:
         fail(str(e))

@@ -12,6 +12,9 @@ from pydantic import BaseModel, ValidationError
 from cockpit.config.run import RunConfig
 from cockpit.thresholds import ThresholdError
 
+SECRET_FIELDS = {"notify.webhook"}
+"""Fields whose value an error never quotes (a webhook URL holds its token)."""
+
 
 class ConfigError(Exception):
     """A config that cannot be used. `str()` is the whole message for the user."""
@@ -92,7 +95,8 @@ def first_error(exc: ValidationError, file: str, lines: dict[tuple[str, ...], in
         msg = f"unknown key '{dotted}'{hint}"
     else:
         got = err.get("input")
-        got_s = "" if isinstance(got, dict) or "input" not in err else f" (got {got!r})"
+        hide = isinstance(got, dict) or "input" not in err or dotted in SECRET_FIELDS
+        got_s = "" if hide else f" (got {got!r})"
         msg = f"{dotted}: {err['msg']}{got_s}"
     more = len(exc.errors()) - 1
     if more:

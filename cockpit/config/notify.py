@@ -7,6 +7,7 @@ from typing import Literal
 from pydantic import Field, field_serializer, field_validator
 
 from cockpit.config.section import Section
+from cockpit.secret_url import url_problem
 
 NOTIFY_EVENTS = ("guard", "crashed", "finished", "stopped", "threshold")
 """What can raise an alert: a guard acting, the run's end (crash, finish, stop), a danger-band crossing."""
@@ -46,6 +47,9 @@ class NotifyConfig(Section):
             return v
         if not v.startswith(("http://", "https://")):
             raise ValueError("must be an http(s) URL or env:NAME")
+        problem = url_problem(v)
+        if problem:
+            raise ValueError(problem)
         return v
 
     @field_serializer("webhook")

@@ -115,10 +115,18 @@ def last_event(path: str | os.PathLike[str], kind: str, block: int = 1 << 16) ->
     with f:
         end = f.seek(0, os.SEEK_END)
         carry = b""
+        long_line: list[bytes] = []  # blocks of one line longer than a block, last first: joined once
         while end > 0:
             start = max(0, end - block)
             f.seek(start)
-            data = f.read(end - start) + carry
+            data = f.read(end - start)
+            if start > 0 and b"\n" not in data:
+                # A 50 MB sample is one line: re-joining it to each block read was quadratic (minutes).
+                long_line.append(data)
+                end = start
+                continue
+            data += b"".join(reversed(long_line)) + carry
+            long_line.clear()
             lines = data.split(b"\n")
             carry = lines.pop(0) if start > 0 else b""
             for raw in reversed(lines):

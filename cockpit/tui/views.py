@@ -44,11 +44,13 @@ class ViewActions:
             self._open(CompareScreen(CompareFeed([group]), highlight=Path(self.run_dir).resolve()))
 
     def action_all_samples(self) -> None:
+        from cockpit.sample_signals import shown
+
         t = Text()
         for s in self.history.samples:
             t.append(f"step {s.get('step')}  ", style="bold")
-            t.append(str(s.get("prompt", "")).replace("\n", " ⏎ "), style="dim")
-            t.append(f"\n    → {str(s.get('completion', '')).strip()!r}\n")
+            t.append(shown(s, "prompt").replace("\n", " ⏎ "), style="dim")
+            t.append(f"\n    → {shown(s).strip()!r}\n")
         self._open(TextModal("All samples", t if self.history.samples else "no samples yet"))
 
     def action_traceback(self) -> None:

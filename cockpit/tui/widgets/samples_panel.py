@@ -19,7 +19,7 @@ class SamplesPanel(Panel):
             t.append("samples: none yet (g asks for some)" if can_ask else "samples: none in this run", style="dim")
             self.update(t)
             return
-        from cockpit.sample_signals import score_all
+        from cockpit.sample_signals import score_all, shown
 
         last_step = samples[-1].get("step")
         latest = [(s, sc) for s, sc in score_all(samples) if s.get("step") == last_step]
@@ -28,7 +28,7 @@ class SamplesPanel(Panel):
         for s, sc in latest:
             prompt = str(s.get("prompt", "")).replace("\n", " ⏎ ")
             t.append(f"› {prompt[:40]}", style="dim")
-            t.append(f"  {str(s.get('completion', '')).strip()!r}")
+            t.append(f"  {shown(s).strip()!r}")
             if sc.bad:  # the monitoring notes' look at the samples: repetition, garbage, template leakage
                 t.append(f"  ⚠ {sc.summary()}", style="bold yellow")
             t.append("\n")
