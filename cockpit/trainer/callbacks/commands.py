@@ -131,7 +131,7 @@ class CommandsCallback(TrainerCallback):
 
     def apply(self, cmds: list[dict[str, Any]], at: At) -> None:
         for cmd in cmds:
-            reason = validate(cmd)
+            reason = validate(cmd) or self.run.refused_commands.get(cmd.get("cmd"))
             if reason is None and self.run.stop_reason is not None and cmd.get("cmd") != "stop":
                 reason = "the run is stopping"
             if reason is not None:

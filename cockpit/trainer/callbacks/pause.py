@@ -38,6 +38,11 @@ class PauseCallback(TrainerCallback):
 
     def __init__(self, run: RunControl, commands: CommandsCallback, samples: SamplesCallback | None = None):
         self.run, self.commands, self.samples = run, commands, samples
+        self.raise_on_stop = True
+        """False in a user's script, whose `trainer.train()` must return normally for its own save logic to
+        run: the held step then runs without an update (`on_pre_optimizer_step`) and the Trainer's stop
+        and save checks end training after it."""
+        self._drop_update = False
 
     def on_step_begin(self, args, state, control, optimizer=None, lr_scheduler=None, **kwargs):
         run = self.run
@@ -58,5 +63,16 @@ class PauseCallback(TrainerCallback):
             if run.stop_reason is not None:
                 run.paused = False
                 run.untimed = untimed + time.perf_counter() - t0
-                raise StopWhilePaused()
+                if self.raise_on_stop:
+                    raise StopWhilePaused()
+                self._drop_update = True
+                return
         run.untimed = untimed + time.perf_counter() - t0
+
+    def on_pre_optimizer_step(self, args, state, control, optimizer=None, **kwargs):
+        if not self._drop_update or optimizer is None:
+            return
+        self._drop_update = False  # the step a stop left the pause for: the adapter stays as it was saved
+        for g in optimizer.param_groups:
+            for p in g["params"]:
+                p.grad = None
