@@ -104,7 +104,7 @@ class ScriptSession:
         if events is not None:
             events.write("run_started", **run_started(trainer, args, state, kwargs.get("model"), mem_kind, idx))
             events.sync()
-            print(f"[cockpit] run directory: {rd.path}", file=sys.stderr, flush=True)
+            print(f"[cockpit] run directory: {rd.path.absolute()}", file=sys.stderr, flush=True)
         session = cls(callbacks, run, rd, wrapped)
         if not wrapped and events is not None:
             _end_as_crashed_on_exception(session)

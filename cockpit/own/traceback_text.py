@@ -7,6 +7,7 @@ from pathlib import Path
 
 RANK_PREFIX = re.compile(r"^\[(?:rank|default)\d+\]:\s?")
 """torchrun's workers may print each line as `[rank0]: ...`."""
+HEAD = "Traceback (most recent call last):"
 
 
 def last_traceback(log: Path, max_bytes: int = 200_000) -> str | None:
@@ -18,12 +19,15 @@ def last_traceback(log: Path, max_bytes: int = 200_000) -> str | None:
             text = f.read().decode("utf-8", "replace")
     except OSError:
         return None
-    lines = [RANK_PREFIX.sub("", line) for line in text.splitlines()]
-    starts = [i for i, line in enumerate(lines) if line.startswith("Traceback (most recent call last):")]
+    # Lines end at \n only: a progress bar's \r-redrawn line may run straight into "Traceback (...".
+    lines = [RANK_PREFIX.sub("", line) for line in text.split("\n")]
+    starts = [i for i, line in enumerate(lines) if HEAD in line]
     if not starts:
         return None
-    block = [lines[starts[-1]]]
+    first = lines[starts[-1]]
+    block = [first[first.index(HEAD) :]]
     for line in lines[starts[-1] + 1 :]:
+        line = line.split("\r")[0]  # a progress bar redrawn after the exception line
         block.append(line)
         if line and not line[0].isspace():
             break  # the exception line: `ValueError: ...`
