@@ -40,7 +40,17 @@ def start(tmp_path: Path, *command: str) -> Path:
 
 
 def script(name: str, model_dir: str, out: Path, *extra: str) -> list[str]:
-    return [sys.executable, str(EXAMPLES / name), "--model", model_dir, "--data", data_path(), "--output", str(out), *extra]
+    return [
+        sys.executable,
+        str(EXAMPLES / name),
+        "--model",
+        model_dir,
+        "--data",
+        data_path(),
+        "--output",
+        str(out),
+        *extra,
+    ]
 
 
 def last_metrics(rd: Path) -> dict:
@@ -167,7 +177,9 @@ def test_torchrun_two_ranks_act_at_the_same_step(tmp_path, model_dir):
 
 
 def test_a_script_that_raises_ends_crashed_with_its_traceback(tmp_path, model_dir):
-    rd = start(tmp_path, sys.executable, str(ROOT / "tests" / "scripts" / "raises_at_step.py"), model_dir, str(tmp_path))
+    rd = start(
+        tmp_path, sys.executable, str(ROOT / "tests" / "scripts" / "raises_at_step.py"), model_dir, str(tmp_path)
+    )
     end = wait_for(rd, state_is("finished", "stopped", "crashed"), timeout=300, what="final state")
     assert end["state"] == "crashed"
     assert end["reason"] == "RuntimeError: the user's own code broke at step 3"
@@ -184,7 +196,11 @@ def test_callback_in_the_script_without_cockpit_run(tmp_path, model_dir):
     env = {**os.environ, "PYTHONPATH": str(ROOT), "OMP_NUM_THREADS": "1"}
     r = subprocess.run(
         script("trainer_plain.py", model_dir, out, "--max-steps", "3", "--cockpit"),
-        cwd=tmp_path, env=env, capture_output=True, text=True, timeout=300,
+        cwd=tmp_path,
+        env=env,
+        capture_output=True,
+        text=True,
+        timeout=300,
     )
     assert r.returncode == 0, r.stderr[-2000:]
     (rd,) = list((tmp_path / "runs").iterdir())

@@ -40,7 +40,11 @@ def _prompt_of(value: Any) -> str | None:
         return value.strip() or None
     if isinstance(value, list):
         for turn in value:
-            if isinstance(turn, dict) and turn.get("role") in ("user", "human") and isinstance(turn.get("content"), str):
+            if (
+                isinstance(turn, dict)
+                and turn.get("role") in ("user", "human")
+                and isinstance(turn.get("content"), str)
+            ):
                 return turn["content"]
             if isinstance(turn, dict) and turn.get("from") == "human" and isinstance(turn.get("value"), str):
                 return turn["value"]

@@ -22,8 +22,13 @@ def main() -> None:
     rows = [tokenizer(f"word {i} and word {i + 1}") for i in range(64)]
     data = Dataset.from_list([{"input_ids": r["input_ids"], "labels": r["input_ids"]} for r in rows])
     args = TrainingArguments(
-        output_dir=sys.argv[2], max_steps=50, per_device_train_batch_size=1, logging_steps=1,
-        save_strategy="no", report_to="none", use_cpu=True,
+        output_dir=sys.argv[2],
+        max_steps=50,
+        per_device_train_batch_size=1,
+        logging_steps=1,
+        save_strategy="no",
+        report_to="none",
+        use_cpu=True,
     )
     Trainer(model=model, args=args, train_dataset=data, callbacks=[Breaks()]).train()
 

@@ -1,0 +1,52 @@
+"""Advice on a user's own script's run: what the advisor knows is what its Trainer told, and a next-run
+change is worded in the names the script sets. The events are a real run of examples/sft_trl.py under
+`cockpit run` on the demo model (20 steps; paths shortened)."""
+
+from __future__ import annotations
+
+from pathlib import Path
+
+from cockpit.advisor import actions
+from cockpit.history import History
+from cockpit.own.user_terms import in_user_terms
+from cockpit.rundir import read_events
+from cockpit.tui.advice_text import new_run
+
+RUN = Path(__file__).parent / "fixtures" / "script-run"
+
+
+def history() -> History:
+    return History().extend(read_events(RUN / "events.jsonl"))
+
+
+def test_the_advisor_sees_only_what_the_trainer_told():
+    h = history()
+    assert h.script["trainer"] == "SFTTrainer"
+    assert set(h.config) == {"training", "lora"}, "no data, model or guards of ours are claimed"
+    assert h.config["training"]["learning_rate"] == 3e-4
+    assert h.config["lora"] == {
+        "r": 8,
+        "lora_alpha": 16,
+        "lora_dropout": 0.05,
+        "target_modules": ["q_proj", "v_proj"],
+        "use_rslora": False,
+        "use_dora": False,
+    }
+
+
+def test_a_next_run_change_in_the_scripts_names_with_the_runs_values():
+    h = history()
+    alpha = actions.alpha_down(h.config)
+    assert new_run(alpha, RUN, script=h.script) == "a new run of your script with lora_alpha 16 -> 8"
+    lr = actions.lr_half_next(h.config)
+    assert in_user_terms(lr.config_patch, h.script) == "learning_rate 0.0003 -> 0.00015"
+    dropout = actions.dropout_up(h.config)
+    assert in_user_terms(dropout.config_patch, h.script) == "lora_dropout 0.05 -> 0.1"
+
+
+def test_our_own_runs_keep_the_config_and_its_set_flags():
+    evs = [{"v": 1, "t": 0, "kind": "run_started", "config": {"lora": {"r": 8, "lora_alpha": 16}}}]
+    h = History().extend(evs)
+    assert h.script is None
+    line = new_run(actions.alpha_down(h.config), Path("runs/x"))
+    assert line == "a new run: `cockpit run runs/x/config.yaml --set lora.lora_alpha=8`"
