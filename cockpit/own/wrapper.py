@@ -93,7 +93,8 @@ def _final_state(events: EventWriter, rd: RunDir, rc: int) -> None:
     if states and states[-1].get("state") in FINAL_STATES:
         return
     step = max((int(e.get("step") or 0) for e in evs if e.get("kind") == "metrics"), default=0)
-    checkpoints = [e.get("path") for e in evs if e.get("kind") == "checkpoint"]
+    # The script's output_dir is often relative to its working directory, which is this process's.
+    checkpoints = [str(Path(e["path"]).absolute()) for e in evs if e.get("kind") == "checkpoint" and e.get("path")]
     if rc != 0:
         tb = last_traceback(rd.log)
         why = exception_line(tb) or (f"killed by signal {-rc}" if rc < 0 else f"the command exited with code {rc}")
