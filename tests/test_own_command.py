@@ -85,3 +85,15 @@ def test_the_startup_hook_patches_the_trainer_only_when_on(tmp_path):
         [sys.executable, "-c", code], env={**env, "COCKPIT_AUTOHOOK": "0"}, capture_output=True, text=True, timeout=120
     )
     assert off.stdout.strip() == "False", off.stderr
+
+
+def test_importing_the_callback_costs_no_ml_stack_and_no_ui():
+    code = (
+        "import sys, time; t = time.perf_counter(); from cockpit.callback import CockpitCallback; "
+        "dt = time.perf_counter() - t; CockpitCallback(); "
+        "print(sorted(m for m in ('torch', 'transformers', 'trl', 'peft', 'textual', 'pydantic', 'yaml') "
+        "if m in sys.modules), round(dt, 3))"
+    )
+    r = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True, timeout=60, check=True)
+    heavy, _seconds = r.stdout.split("]")
+    assert heavy == "[", f"imported: {heavy}]"
