@@ -5,6 +5,7 @@ from __future__ import annotations
 
 import os
 import re
+import signal
 import subprocess
 import sys
 import time
@@ -115,7 +116,7 @@ def test_sft_script_paused_steered_saved_sampled_and_stopped(tmp_path, model_dir
 
 def test_plain_trainer_script_lr_and_sample_live(tmp_path, model_dir):
     """(a) transformers.Trainer + peft, no TRL: lr x0.5 while running halves the next logged lr; a sample
-    is generated with the script's tokenizer and its chat template; the run finishes on its own."""
+    is generated with the script's tokenizer and its chat template; a SIGTERM stops it cleanly."""
     out = tmp_path / "out"
     rd = start(tmp_path, *script("trainer_plain.py", model_dir, out, "--max-steps", "5000"))
     wait_for(rd, metrics_after(2), timeout=300, what="metrics")
@@ -128,9 +129,10 @@ def test_plain_trainer_script_lr_and_sample_live(tmp_path, model_dir):
     ctl_ok(rd, "sample")
     sample = wait_for(rd, lambda e: e["kind"] == "sample", what="sample")
     assert sample["prompt"].startswith(("Give", "Reverse", "Add", "Write", "Name", "Count", "Sort", "Repeat"))
-    ctl_ok(rd, "stop")
+    # A SIGTERM to the run's process (the wrapper, `pid` in run_started) stops as `stop` does.
+    os.kill(started["pid"], signal.SIGTERM)
     end = wait_for(rd, state_is("finished", "stopped", "crashed"), timeout=180, what="final state")
-    assert end["state"] == "stopped" and (out / "adapter_config.json").exists()
+    assert (end["state"], end["reason"]) == ("stopped", "sigterm") and (out / "adapter_config.json").exists()
 
 
 def test_grpo_script_logs_its_rewards(tmp_path, model_dir):
