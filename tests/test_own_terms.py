@@ -50,3 +50,10 @@ def test_our_own_runs_keep_the_config_and_its_set_flags():
     assert h.script is None
     line = new_run(actions.alpha_down(h.config), Path("runs/x"))
     assert line == "a new run: `cockpit run runs/x/config.yaml --set lora.lora_alpha=8`"
+
+
+def test_a_tools_own_yaml_names_where_they_differ():
+    script = {**history().script, "tool": "llamafactory"}
+    up = actions.structure_up({"lora": {"r": 8, "lora_alpha": 16, "target_modules": ["q_proj", "k_proj", "v_proj"]}})
+    assert in_user_terms(up.config_patch, script) == "lora_rank 8 -> 16, lora_alpha 16 -> 32"
+    assert in_user_terms({"lora.r": 16}, {**script, "tool": "axolotl"}) == "lora_r 8 -> 16"

@@ -30,23 +30,31 @@ def script_config(script: dict[str, Any]) -> dict[str, Any]:
     return out
 
 
-def user_name(dotted: str) -> str:
-    """`training.learning_rate` -> `learning_rate`: the Trainer's and peft's own names are our leaves."""
-    return dotted.rsplit(".", 1)[-1]
+TOOL_NAMES: dict[str, dict[str, str]] = {
+    "llamafactory": {"lora.r": "lora_rank", "lora.target_modules": "lora_target"},
+    "axolotl": {"lora.r": "lora_r", "lora.target_modules": "lora_target_modules"},
+}
+"""Where a tool's own YAML names a setting otherwise than TrainingArguments and LoraConfig do (the tool
+is the top package of the run's Trainer class)."""
+
+
+def user_name(dotted: str, tool: str | None = None) -> str:
+    """`training.learning_rate` -> `learning_rate`: the Trainer's and peft's own names are our leaves,
+    except where the user's tool renames them (`lora.r` is LLaMA-Factory's `lora_rank`)."""
+    return TOOL_NAMES.get(tool or "", {}).get(dotted) or dotted.rsplit(".", 1)[-1]
 
 
 def in_user_terms(patch: dict[str, Any], script: dict[str, Any]) -> str:
     """`learning_rate 0.0002 -> 0.0001, lora_alpha 16 -> 8`: each change with the run's current value."""
-    cfg = script_config(script)
+    cfg, tool = script_config(script), script.get("tool")
     parts = []
     for dotted, new in patch.items():
         if dotted == "sop_stage":
             continue  # a step of our procedure, not a setting of the user's tool
         section, _, key = dotted.rpartition(".")
         now = (cfg.get(section) or {}).get(key) if section else None
-        parts.append(
-            f"{user_name(dotted)} {_fmt(now)} -> {_fmt(new)}" if now is not None else f"{user_name(dotted)}={_fmt(new)}"
-        )
+        name = user_name(dotted, tool)
+        parts.append(f"{name} {_fmt(now)} -> {_fmt(new)}" if now is not None else f"{name}={_fmt(new)}")
     return ", ".join(parts)
 
 
