@@ -97,3 +97,17 @@ def test_importing_the_callback_costs_no_ml_stack_and_no_ui():
     r = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True, timeout=60, check=True)
     heavy, _seconds = r.stdout.split("]")
     assert heavy == "[", f"imported: {heavy}]"
+
+
+def test_one_callback_serves_a_trainer_the_scripts_own_before_the_hooks():
+    from types import SimpleNamespace
+
+    from cockpit.callback import CockpitCallback
+    from cockpit.own.session import _serves
+
+    mine, hooked = CockpitCallback(), CockpitCallback()
+    hooked.auto = True
+    trainer = SimpleNamespace(callback_handler=SimpleNamespace(callbacks=[hooked, mine]))
+    assert _serves(mine, trainer) and not _serves(hooked, trainer)
+    trainer.callback_handler.callbacks = [hooked]
+    assert _serves(hooked, trainer)
