@@ -57,3 +57,39 @@ def test_a_tools_own_yaml_names_where_they_differ():
     up = actions.structure_up({"lora": {"r": 8, "lora_alpha": 16, "target_modules": ["q_proj", "k_proj", "v_proj"]}})
     assert in_user_terms(up.config_patch, script) == "lora_rank 8 -> 16, lora_alpha 16 -> 32"
     assert in_user_terms({"lora.r": 16}, {**script, "tool": "axolotl"}) == "lora_r 8 -> 16"
+
+
+def exploded(path: Path) -> None:
+    """The recorded run, then 20 more logged steps with a grad_norm explosion at 28-31 before it ends."""
+    import json
+
+    evs = list(read_events(path))
+    body = [e for e in evs[:-1] if e["kind"] != "summary"]
+    last = [e for e in body if e["kind"] == "metrics"][-1]
+    for s in range(21, 41):
+        body.append({**last, "step": s, "grad_norm": 60.0 if 28 <= s <= 31 else 1.5, "loss": 2.5 if s < 28 else 3.5})
+    body.append({**evs[-1], "step": 40})
+    path.write_text("".join(json.dumps(e) + "\n" for e in body))
+
+
+async def test_the_cockpit_on_a_scripts_run_shows_it_all_and_writes_no_config(tmp_path):
+    import shutil
+
+    from cockpit.tui.app import CockpitApp
+    from cockpit.tui.sources import LiveSource
+
+    rd = tmp_path / "run"
+    shutil.copytree(RUN, rd)
+    exploded(rd / "events.jsonl")
+    app = CockpitApp(LiveSource(rd, poll=0.02), run_dir=rd)
+    async with app.run_test(size=(160, 48)) as pilot:
+        await pilot.pause(1.0)
+        scr = app.screen
+        assert len(scr.history) == 40 and scr.state == "finished", "attach: the whole history"
+        assert scr.advice().next_action.config_patch == {"training.learning_rate": 0.00015}
+        from cockpit.tui.widgets.advisor_panel import AdvisorPanel
+
+        panel = str(scr.query_one(AdvisorPanel).render())
+        assert "a new run of your script with learning_rate 0.0003 -> 0.00015" in panel, panel
+        assert "[a] write next config" not in panel and "config.yaml" not in panel
+        assert not (rd / "next-config.yaml").exists() and not (rd / "config.yaml").exists()
