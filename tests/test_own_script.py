@@ -95,6 +95,7 @@ def test_sft_script_paused_steered_saved_sampled_and_stopped(tmp_path, model_dir
     assert (Path(ck["path"]) / "adapter_model.safetensors").exists()
     r = cockpit("ctl", str(rd), "merge", "--timeout", "120")
     assert r.returncode == 1 and "cockpit merge" in r.stdout + r.stderr
+    assert len([e for e in events(rd) if e["kind"] == "checkpoint"]) == 1, "a refused merge saved nothing"
     assert len(metric_steps(rd)) == n, "steps went on while paused"
 
     ctl_ok(rd, "resume")

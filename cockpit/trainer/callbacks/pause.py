@@ -9,7 +9,6 @@ from transformers import TrainerCallback
 from cockpit.trainer.callbacks.commands import At, CommandsCallback
 from cockpit.trainer.callbacks.run_control import RunControl, StopWhilePaused
 from cockpit.trainer.callbacks.samples import SamplesCallback
-from cockpit.trainer.commands import validate
 
 POLL_S = 0.2
 """How often a paused trainer reads the control file."""
@@ -53,7 +52,7 @@ class PauseCallback(TrainerCallback):
         while run.paused:
             time.sleep(POLL_S)
             cmds = self.commands.poll()
-            saving = any(c.get("cmd") in ("save", "merge") and validate(dict(c)) is None for c in cmds)
+            saving = any(c.get("cmd") in ("save", "merge") and self.commands.refusal(dict(c)) is None for c in cmds)
             self.commands.apply(cmds, at)
             if saving and run.trainer is not None:
                 control.should_save = False
