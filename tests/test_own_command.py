@@ -13,7 +13,7 @@ import pytest
 from cockpit.own.settings import SettingsError, guards_from_env, script_settings
 from cockpit.own.wrapper import HOOK_DIR, child_env
 from cockpit.rundir import RunDir
-from runhelpers import cockpit, events, state_is, wait_for
+from runhelpers import cockpit, events, lock_released, state_is, wait_for
 
 
 def start(tmp_path: Path, *command: str) -> Path:
@@ -31,7 +31,7 @@ def test_a_command_that_never_trains_finishes_saying_so(tmp_path):
     end = final(rd)
     assert end["state"] == "finished" and "no Trainer" in end["reason"]
     assert "hello" in (rd / "trainer.log").read_text()
-    assert not (rd / "trainer.lock").exists() and not (rd / "config.yaml").exists()
+    assert lock_released(rd) and not (rd / "config.yaml").exists()
 
 
 def test_an_exit_code_or_an_exception_is_a_crash_with_its_traceback(tmp_path):

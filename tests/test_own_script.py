@@ -13,7 +13,7 @@ from pathlib import Path
 
 import pytest
 
-from runhelpers import ROOT, cockpit, events, metric_steps, metrics_after, state_is, wait_for
+from runhelpers import ROOT, cockpit, events, lock_released, metric_steps, metrics_after, state_is, wait_for
 
 pytestmark = pytest.mark.slow
 
@@ -106,7 +106,7 @@ def test_sft_script_paused_steered_saved_sampled_and_stopped(tmp_path, model_dir
     end = wait_for(rd, state_is("finished", "stopped", "crashed"), timeout=180, what="final state")
     assert end["state"] == "stopped" and end["reason"] == "command"
     assert end["adapter"] == str(out.resolve()) and (out / "adapter_model.safetensors").exists()
-    assert not (rd / "trainer.lock").exists()
+    assert lock_released(rd)
 
     # The commands that read runs take this one as they take ours.
     for args in (("report", str(rd)), ("diagnose", str(rd)), ("ls", str(rd.parent))):
@@ -189,7 +189,7 @@ def test_a_script_that_raises_ends_crashed_with_its_traceback(tmp_path, model_di
     err = [e for e in events(rd) if e["kind"] == "error"][-1]
     assert err["traceback"].startswith("Traceback (most recent call last):")
     assert "raises_at_step.py" in err["traceback"] and err["step"] == 2  # the last logged step
-    assert not (rd / "trainer.lock").exists()
+    assert lock_released(rd)
 
 
 def test_callback_in_the_script_without_cockpit_run(tmp_path, model_dir):
@@ -211,4 +211,4 @@ def test_callback_in_the_script_without_cockpit_run(tmp_path, model_dir):
     evs = events(rd)
     assert [e["step"] for e in evs if e["kind"] == "metrics"] == [1, 2, 3]
     assert evs[-1]["kind"] == "state" and evs[-1]["state"] == "finished"
-    assert not (rd / "trainer.lock").exists()
+    assert lock_released(rd)
