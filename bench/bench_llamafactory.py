@@ -109,7 +109,9 @@ def main() -> int:
         if r.returncode != 0:
             raise SystemExit(r.stderr)
         rd = Path(r.stdout.strip().splitlines()[-1])
-        started = wait(rd, lambda e: e["kind"] == "run_started", 600, "run_started")
+        started = wait(rd, lambda e: e["kind"] == "run_started" or e.get("state") == "crashed", 600, "run_started")
+        if started["kind"] != "run_started":
+            raise SystemExit(f"crashed before training: {started.get('reason')}")
         rows.append(
             (
                 "run_started",
