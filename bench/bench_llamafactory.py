@@ -21,26 +21,9 @@ from pathlib import Path
 
 ROOT = Path(__file__).resolve().parents[1]
 sys.path.insert(0, str(ROOT))
+sys.path.insert(0, str(ROOT / "tests"))
 
-
-def events(rd: Path) -> list[dict]:
-    from cockpit.rundir import read_events
-
-    return list(read_events(rd / "events.jsonl"))
-
-
-def wait(rd: Path, pred, timeout: float, what: str) -> dict:
-    deadline = time.monotonic() + timeout
-    while time.monotonic() < deadline:
-        for ev in events(rd):
-            if pred(ev):
-                return ev
-        time.sleep(0.5)
-    raise SystemExit(f"timed out waiting for {what}; trainer.log:\n{(rd / 'trainer.log').read_text()[-3000:]}")
-
-
-def cockpit(*args: str) -> subprocess.CompletedProcess:
-    return subprocess.run([sys.executable, "-m", "cockpit.cli", *args], capture_output=True, text=True, cwd=ROOT)
+from runhelpers import cockpit, events, wait_for  # noqa: E402
 
 
 def setup(work: Path) -> Path:
@@ -109,7 +92,7 @@ def main() -> int:
         if r.returncode != 0:
             raise SystemExit(r.stderr)
         rd = Path(r.stdout.strip().splitlines()[-1])
-        started = wait(rd, lambda e: e["kind"] == "run_started" or e.get("state") == "crashed", 600, "run_started")
+        started = wait_for(rd, lambda e: e["kind"] == "run_started" or e.get("state") == "crashed", 600, "run_started")
         if started["kind"] != "run_started":
             raise SystemExit(f"crashed before training: {started.get('reason')}")
         rows.append(
@@ -118,12 +101,14 @@ def main() -> int:
                 f"trainer {started['script']['trainer']} ({started['script']['tool']}), lora {started['script']['lora']}",
             )
         )
-        wait(rd, lambda e: e["kind"] == "metrics" and e["step"] >= 3, 600, "metrics")
+        wait_for(rd, lambda e: e["kind"] == "metrics" and e["step"] >= 3, 600, "metrics")
         rows.append(("first metrics after", f"{time.monotonic() - t0:.0f} s"))
         for cmd in (["pause"], ["lr", "x0.5"], ["sample"], ["save"], ["resume"], ["stop"]):
-            out = cockpit("ctl", str(rd), *cmd, "--timeout", "300")
+            out = cockpit("ctl", str(rd), *cmd, "--timeout", "300", timeout=400)
             rows.append((f"ctl {' '.join(cmd)}", (out.stdout or out.stderr).strip().splitlines()[-1]))
-        end = wait(rd, lambda e: e["kind"] == "state" and e["state"] in ("finished", "stopped", "crashed"), 300, "end")
+        end = wait_for(
+            rd, lambda e: e["kind"] == "state" and e["state"] in ("finished", "stopped", "crashed"), 300, "end"
+        )
         m = [e for e in events(rd) if e["kind"] == "metrics"]
         rows.append(
             ("final state", f"{end['state']} at step {end['step']} ({end.get('reason')}), adapter {end.get('adapter')}")
