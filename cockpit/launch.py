@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import contextlib
 import os
 import stat
 import subprocess
@@ -50,23 +51,30 @@ def start_run(
         if holder and pid_alive(holder):
             raise LaunchError(f"{rd.path} is in use by trainer pid {holder}")
         raise LaunchError(f"{rd.path} already holds a run; use `cockpit resume {rd.path}` or a new --name")
-    try:
-        runs_dir.mkdir(parents=True, exist_ok=True)
+    with creating(rd, runs_dir, given=run_dir is not None):
         rd.create()
         # O_EXCL: a config.yaml that appeared meanwhile (or a link planted there) is never written through.
         fd = open_run_file(rd.config, os.O_CREAT | os.O_EXCL | os.O_WRONLY, 0o644)
         with open(fd, "w", encoding="utf-8") as f:
             f.write(cfg.to_yaml())
-    except RunDirError as e:
-        raise LaunchError(f"refusing --run-dir: {e.strerror}" if run_dir is not None else e.strerror) from None
-    except OSError as e:
-        raise LaunchError(f"cannot create run directory {rd.path}: {e}") from None
     url = cfg.notify.webhook_url() if cfg.notify.webhook and not cfg.notify.webhook.startswith("env:") else None
     if url:  # a secret: handed to this trainer only, never written into the run directory
         env = {**(env or {}), "COCKPIT_NOTIFY_WEBHOOK": url}
     _lock_for_launch(rd, role="starting")
     rd.spawned = _spawn_holding_lock(rd, role="starting", env=env)
     return rd
+
+
+@contextlib.contextmanager
+def creating(rd: RunDir, runs_dir: Path, given: bool):
+    """Creating a run directory: its refusals and failures as a LaunchError that says which."""
+    try:
+        runs_dir.mkdir(parents=True, exist_ok=True)
+        yield
+    except RunDirError as e:
+        raise LaunchError(f"refusing --run-dir: {e.strerror}" if given else e.strerror) from None
+    except OSError as e:
+        raise LaunchError(f"cannot create run directory {rd.path}: {e}") from None
 
 
 def _own_run(rd: RunDir) -> bool:
@@ -127,10 +135,10 @@ def _lock_for_launch(rd: RunDir, role: str) -> None:
 
 
 def _spawn_holding_lock(
-    rd: RunDir, role: str, resume: bool = False, env: dict[str, str] | None = None
+    rd: RunDir, role: str, resume: bool = False, env: dict[str, str] | None = None, argv: list[str] | None = None
 ) -> subprocess.Popen:
     try:
-        proc = spawn_trainer(rd, resume=resume, env=env)
+        proc = spawn_trainer(rd, resume=resume, env=env, argv=argv)
     except BaseException:
         release_lock(rd)
         raise
@@ -138,10 +146,12 @@ def _spawn_holding_lock(
     return proc
 
 
-def spawn_trainer(rd: RunDir, resume: bool = False, env: dict[str, str] | None = None) -> subprocess.Popen:
-    """`python -m cockpit.trainer RUN_DIR` in its own session: a closed terminal or a dropped SSH
-    connection (SIGHUP to the cockpit's process group) never reaches it."""
-    argv = [sys.executable, "-m", "cockpit.trainer", str(rd.path)] + (["--resume"] if resume else [])
+def spawn_trainer(
+    rd: RunDir, resume: bool = False, env: dict[str, str] | None = None, argv: list[str] | None = None
+) -> subprocess.Popen:
+    """`python -m cockpit.trainer RUN_DIR` (or `argv`: a user's command's wrapper) in its own session: a
+    closed terminal or a dropped SSH connection (SIGHUP to the cockpit's process group) never reaches it."""
+    argv = argv or [sys.executable, "-m", "cockpit.trainer", str(rd.path)] + (["--resume"] if resume else [])
     try:
         log = open_run_file(rd.log, os.O_CREAT | os.O_WRONLY | os.O_APPEND, 0o644)
     except RunDirError as e:

@@ -88,3 +88,11 @@ def kill_trainer(run_dir: Path) -> None:
 
 def dump(obj) -> str:
     return json.dumps(obj, indent=1, default=str)
+
+
+def lock_released(rd: Path, timeout: float = 20) -> bool:
+    """Whether the run's process let go of its lock (it does just after writing the final state)."""
+    deadline = time.monotonic() + timeout
+    while (rd / "trainer.lock").exists() and time.monotonic() < deadline:
+        time.sleep(0.1)
+    return not (rd / "trainer.lock").exists()

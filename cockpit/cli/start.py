@@ -20,14 +20,25 @@ from cockpit.cli.options import (
 
 
 @click.command(context_settings=CONTEXT)
-@click.argument("config", type=click.Path(dir_okay=False))
+@click.argument("target", nargs=-1, required=True, metavar="CONFIG | -- COMMAND...")
 @set_option
 @run_flags
-def run(config: str, overrides, flags: RunFlags) -> None:
+def run(target: tuple[str, ...], overrides, flags: RunFlags) -> None:
     """Start a fine-tune in the background and open the cockpit on it.
 
-    The trainer runs in its own session: closing the cockpit (q) or losing SSH never stops it."""
-    start(load_config_or_exit(config, overrides), flags)
+    \b
+    cockpit run CONFIG                             our trainer, from a YAML config
+    cockpit run [OPTIONS] -- python train.py ...   your own script (also torchrun ..., accelerate launch ...)
+
+    The trainer runs in its own session: closing the cockpit (q) or losing SSH never stops it. A command
+    gets the cockpit's callback in every transformers/TRL Trainer it builds, with no change to it (a
+    startup hook on its PYTHONPATH; COCKPIT_AUTOHOOK=0 turns it off); its exit decides the final state."""
+    if len(target) == 1 and target[0].endswith((".yaml", ".yml")):
+        start(load_config_or_exit(target[0], overrides), flags)
+        return
+    if overrides:
+        fail("--set changes a config of ours; a command takes its own arguments (after --)")
+    start_command(list(target), flags)
 
 
 @click.command(context_settings=CONTEXT)
@@ -78,7 +89,7 @@ def start(cfg, flags: RunFlags) -> None:
     require_train_extra("the trainer")
     from cockpit.config import ConfigError, set_name
     from cockpit.estimate.check import pre_run
-    from cockpit.launch import LaunchError, start_run
+    from cockpit.launch import start_run
 
     if flags.name is not None:
         try:
@@ -91,9 +102,24 @@ def start(cfg, flags: RunFlags) -> None:
         click.echo(memory.message, err=True)
     if memory.refuse and not flags.force:
         sys.exit(2)
+    launch_and_follow(start_run, cfg, flags)
+
+
+def start_command(command: list[str], flags: RunFlags) -> None:
+    """A user's own command as the background trainer, then follow it as any run."""
+    from cockpit.own.launch import start_command as start_own
+
+    launch_and_follow(start_own, command, flags)
+
+
+def launch_and_follow(starter, what, flags: RunFlags) -> None:
+    """`starter(what, runs_dir=, name=, run_dir=)` makes the run directory and starts the run; exit 2
+    with its refusal, else follow the run."""
+    from cockpit.launch import LaunchError
+
     run_dir = Path(flags.run_dir) if flags.run_dir else None
     try:
-        rd = start_run(cfg, runs_dir=Path(flags.runs_dir), name=flags.name, run_dir=run_dir)
+        rd = starter(what, runs_dir=Path(flags.runs_dir), name=flags.name, run_dir=run_dir)
     except LaunchError as e:
         fail(str(e))
     follow(rd, detach=flags.detach, headless=flags.headless, theme=flags.theme)

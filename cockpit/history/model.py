@@ -17,6 +17,7 @@ from cockpit.columns import num
 from cockpit.event_text import describe_event
 from cockpit.history.blocks import SERIES_KEYS, MetricsBlock, cyclic_gc_paused, prefold
 from cockpit.history.fields import event_step, event_time, list_or_none
+from cockpit.own.user_terms import script_config, script_of
 from cockpit.rundir import FINAL_STATES
 
 NAN = float("nan")
@@ -199,8 +200,16 @@ class History:
 
     @property
     def config(self) -> dict[str, Any]:
+        """The run's config; for a user's own script, only what its Trainer told (`cockpit.own.user_terms`)."""
         c = (self.run_started or {}).get("config")
-        return c if isinstance(c, dict) else {}
+        if isinstance(c, dict):
+            return c
+        return script_config(self.script) if self.script is not None else {}
+
+    @property
+    def script(self) -> dict[str, Any] | None:
+        """What a user's own script's run read from its Trainer; None for our runs and replayed logs."""
+        return script_of(self.run_started)
 
     @property
     def finished(self) -> bool:

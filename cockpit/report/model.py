@@ -102,6 +102,10 @@ def build_report(h: History, log, width: int = 100) -> Report:
         if m.kind in ("ack", "guard", "checkpoint", "merge", "state")
     ]
     nxt = f"{adv.next_action.label}: {adv.next_action.description}" if adv.next_action else None
+    if nxt and adv.next_action.config_patch and h.script is not None:  # a user's script: their names
+        from cockpit.own.user_terms import in_user_terms
+
+        nxt += f" (a new run of your script with {in_user_terms(adv.next_action.config_patch, h.script)})"
     return Report(
         log.title,
         str(log.source),

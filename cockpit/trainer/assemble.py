@@ -11,7 +11,6 @@ from __future__ import annotations
 import math
 import os
 import socket
-from typing import Any
 
 import torch
 
@@ -23,6 +22,7 @@ from cockpit.trainer.callbacks import RunControl, cockpit_callbacks
 from cockpit.trainer.general_eval import GeneralEvalCallback
 from cockpit.trainer.memory import make_reader
 from cockpit.trainer.sft_trainer import CockpitSFTTrainer
+from cockpit.trainer.versions import versions
 
 
 def assemble(rd: RunDir, cfg: RunConfig, events: EventWriter | None, resume: bool, control_offset: int = 0):
@@ -94,15 +94,3 @@ def total_steps(trainer, n_rows: int) -> int:
         return int(a.max_steps)
     per_step = a.per_device_train_batch_size * a.gradient_accumulation_steps * dist.world_size()
     return int(math.ceil(n_rows / per_step) * a.num_train_epochs)
-
-
-def versions() -> dict[str, str]:
-    import importlib.metadata as md
-
-    out: dict[str, Any] = {}
-    for p in ("torch", "transformers", "peft", "trl", "bitsandbytes"):
-        try:
-            out[p] = md.version(p)
-        except md.PackageNotFoundError:
-            pass
-    return out

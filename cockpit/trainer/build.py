@@ -308,9 +308,7 @@ def make_sampler(cfg: RunConfig):
         out = []
         try:
             for prompt in prompts:
-                msgs = [{"role": "user", "content": prompt}]
-                text = tokenizer.apply_chat_template(msgs, tokenize=False, add_generation_prompt=True)
-                enc = tokenizer(text, return_tensors="pt", add_special_tokens=False).to(model.device)
+                enc = encode_prompt(tokenizer, prompt).to(model.device)
                 with torch.no_grad():
                     gen = model.generate(
                         **enc, max_new_tokens=max_new, do_sample=False, pad_token_id=tokenizer.pad_token_id
@@ -323,3 +321,13 @@ def make_sampler(cfg: RunConfig):
         return out
 
     return sample
+
+
+def encode_prompt(tokenizer, prompt: str):
+    """The prompt as the model's input ids: a user turn in the chat template when the tokenizer has one
+    (a user's own script may train a base model without), else the plain text with the usual specials."""
+    if getattr(tokenizer, "chat_template", None):
+        msgs = [{"role": "user", "content": prompt}]
+        text = tokenizer.apply_chat_template(msgs, tokenize=False, add_generation_prompt=True)
+        return tokenizer(text, return_tensors="pt", add_special_tokens=False)
+    return tokenizer(prompt, return_tensors="pt")

@@ -19,11 +19,16 @@ def command_in(text: str, run_dir: Path | None = None) -> str | None:
     return cmd
 
 
-def new_run(action, run_dir: Path | None = None, *, can_write: bool = False) -> str | None:
+def new_run(action, run_dir: Path | None = None, *, can_write: bool = False, script: dict | None = None) -> str | None:
     """None for an action the trainer applies live; else one line saying it is a new run and how.
-    `can_write`: `a` writes the next config here (a live cockpit on a run directory)."""
+    `can_write`: `a` writes the next config here (a live cockpit on a run directory). `script`: a user's
+    own script's run (History.script): the change in the names their script sets, nothing to write."""
     if action.command is not None:
         return None
+    if action.config_patch and script is not None:
+        from cockpit.own.user_terms import in_user_terms
+
+        return f"a new run of your script with {in_user_terms(action.config_patch, script)}"
     if action.config_patch:
         from cockpit.advisor import patch_to_set_args
 

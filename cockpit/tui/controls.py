@@ -143,10 +143,12 @@ class ControlActions:
             return
         act = a.next_action
         live = act.command is not None and self.can_control()
-        if not live and not act.config_patch:  # a new run this cockpit cannot write: say how to start it
+        script = self.history.script  # a user's own script: no config of ours to write a next one from
+        if not live and (not act.config_patch or script is not None):  # a new run this cockpit cannot write
             from cockpit.tui.advice_text import new_run
 
-            self.notify(f"{act.label}: {new_run(act, self.run_dir)}", title="a: nothing to send", timeout=8)
+            line = new_run(act, self.run_dir, script=script)
+            self.notify(f"{act.label}: {line}", title="a: nothing to send", timeout=8)
             return
         if live:
             what = f"send `{act.command['cmd']}" + (f" {act.command['value']}" if "value" in act.command else "") + "`"

@@ -252,7 +252,11 @@ class CockpitScreen(ViewActions, Screen):
             note=self.state_note(),
         )
         self.query_one(AdvisorPanel).show(
-            self.advice(), can_apply=self.can_control(), compact=compact, run_dir=self.run_dir
+            self.advice(),
+            can_apply=self.can_control(),
+            compact=compact,
+            run_dir=self.run_dir,
+            script=self.history.script,
         )
         self.query_one(SamplesPanel).show(h.samples, can_ask=self.can_ask_samples())
         title = Text()

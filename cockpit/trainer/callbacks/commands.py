@@ -129,9 +129,13 @@ class CommandsCallback(TrainerCallback):
             cmds.append({"id": "", "cmd": "stop", "source": "sigterm", "internal": True})
         return dist.broadcast(cmds)
 
+    def refusal(self, cmd: dict[str, Any]) -> str | None:
+        """Why `cmd` is not applied: malformed or expired, or a command this run does not take."""
+        return validate(cmd) or self.run.refused_commands.get(cmd.get("cmd"))
+
     def apply(self, cmds: list[dict[str, Any]], at: At) -> None:
         for cmd in cmds:
-            reason = validate(cmd)
+            reason = self.refusal(cmd)
             if reason is None and self.run.stop_reason is not None and cmd.get("cmd") != "stop":
                 reason = "the run is stopping"
             if reason is not None:

@@ -9,7 +9,6 @@ from transformers import TrainerCallback
 from cockpit.trainer.callbacks.commands import At, CommandsCallback
 from cockpit.trainer.callbacks.run_control import RunControl, StopWhilePaused
 from cockpit.trainer.callbacks.samples import SamplesCallback
-from cockpit.trainer.commands import validate
 
 POLL_S = 0.2
 """How often a paused trainer reads the control file."""
@@ -38,6 +37,11 @@ class PauseCallback(TrainerCallback):
 
     def __init__(self, run: RunControl, commands: CommandsCallback, samples: SamplesCallback | None = None):
         self.run, self.commands, self.samples = run, commands, samples
+        self.raise_on_stop = True
+        """False in a user's script, whose `trainer.train()` must return normally for its own save logic to
+        run: the held step then runs without an update (`on_pre_optimizer_step`) and the Trainer's stop
+        and save checks end training after it."""
+        self._drop_update = False
 
     def on_step_begin(self, args, state, control, optimizer=None, lr_scheduler=None, **kwargs):
         run = self.run
@@ -48,7 +52,7 @@ class PauseCallback(TrainerCallback):
         while run.paused:
             time.sleep(POLL_S)
             cmds = self.commands.poll()
-            saving = any(c.get("cmd") in ("save", "merge") and validate(dict(c)) is None for c in cmds)
+            saving = any(c.get("cmd") in ("save", "merge") and self.commands.refusal(dict(c)) is None for c in cmds)
             self.commands.apply(cmds, at)
             if saving and run.trainer is not None:
                 control.should_save = False
@@ -58,5 +62,16 @@ class PauseCallback(TrainerCallback):
             if run.stop_reason is not None:
                 run.paused = False
                 run.untimed = untimed + time.perf_counter() - t0
-                raise StopWhilePaused()
+                if self.raise_on_stop:
+                    raise StopWhilePaused()
+                self._drop_update = True
+                return
         run.untimed = untimed + time.perf_counter() - t0
+
+    def on_pre_optimizer_step(self, args, state, control, optimizer=None, **kwargs):
+        if not self._drop_update or optimizer is None:
+            return
+        self._drop_update = False  # the step a stop left the pause for: the adapter stays as it was saved
+        for g in optimizer.param_groups:
+            for p in g["params"]:
+                p.grad = None

@@ -71,6 +71,8 @@ class RunControl:
         """An eval guard stopped the run: the best checkpoint becomes the adapter."""
         self.save_note: str | None = None
         """"Saving works again", said with the next checkpoint event."""
+        self.refused_commands: dict[str, str] = {}
+        """Commands this run cannot take, with the reason its ack gives (a user's script: no `merge`)."""
 
     # ---- writing to the run directory ------------------------------------------------------------
 

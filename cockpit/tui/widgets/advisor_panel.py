@@ -18,7 +18,7 @@ class AdvisorPanel(Panel):
     AdvisorPanel.-warn { border: round $warning; }
     """
 
-    def show(self, advice, *, can_apply: bool, compact: bool = False, run_dir=None) -> None:
+    def show(self, advice, *, can_apply: bool, compact: bool = False, run_dir=None, script=None) -> None:
         max_findings = 1 if compact else 4
         v = self.app.theme_variables
         t = Text()
@@ -68,10 +68,10 @@ class AdvisorPanel(Panel):
         if a is not None:
             from cockpit.tui.advice_text import new_run
 
-            fresh = new_run(a, None, can_write=can_apply)  # no paths: the panel is narrow (`a` names it)
+            fresh = new_run(a, None, can_write=can_apply, script=script)  # no paths: the panel is narrow
             t.append("next (a new run): " if fresh else "next: ", style="bold")
             t.append(a.label, style=f"bold {v.get('accent', '')}")
-            if can_apply and (a.command or a.config_patch):
+            if can_apply and (a.command or (a.config_patch and script is None)):
                 t.append("  [a] apply" if a.command else "  [a] write next config", style=f"bold {v.get('accent', '')}")
             if fresh:  # before the description: the panel's last lines are the first cut
                 t.append(f"\n  {fresh.removeprefix('a new run: ')}", style="dim")  # the label said so
