@@ -93,3 +93,16 @@ async def test_the_cockpit_on_a_scripts_run_shows_it_all_and_writes_no_config(tm
         assert "a new run of your script with learning_rate 0.0003 -> 0.00015" in panel, panel
         assert "[a] write next config" not in panel and "config.yaml" not in panel
         assert not (rd / "next-config.yaml").exists() and not (rd / "config.yaml").exists()
+
+
+def test_a_trl_trainer_declares_its_method_and_a_plain_trainer_leaves_it_to_the_keys():
+    import transformers
+    import trl
+
+    from cockpit.own.describe import method_of
+
+    class MyDPO(trl.DPOTrainer):
+        pass
+
+    assert [method_of(c) for c in (trl.GRPOTrainer, trl.SFTTrainer, MyDPO)] == ["grpo", "sft", "dpo"]
+    assert method_of(transformers.Trainer) is None

@@ -104,6 +104,18 @@ def _rows(ds) -> int | None:
         return None
 
 
+def method_of(cls) -> str | None:
+    """The training method a TRL trainer class names (GRPOTrainer -> "grpo", a subclass of DPOTrainer ->
+    "dpo"); None for a plain transformers.Trainer, whose kind the advisor reads from the logged keys."""
+    from cockpit.run_kind import DECLARED
+
+    for klass in getattr(cls, "__mro__", ()):
+        name = klass.__name__.lower()
+        if klass.__module__.split(".")[0] == "trl" and name.endswith("trainer") and name[:-7] in DECLARED:
+            return name[:-7]
+    return None
+
+
 def run_started(trainer, args, state, model, mem_kind: str, device_index: int | None) -> dict[str, Any]:
     from cockpit.trainer import build, dist
     from cockpit.trainer.versions import versions
@@ -116,6 +128,7 @@ def run_started(trainer, args, state, model, mem_kind: str, device_index: int | 
     return {
         "config": None,
         "source": "script",
+        "method": method_of(cls),
         "script": {
             "command": command_line(),
             "trainer": cls.__name__ if cls else None,
