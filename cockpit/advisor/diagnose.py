@@ -78,7 +78,7 @@ def report(history: History, config=None) -> dict[str, Any]:
 
 
 def main(path: str, as_json: bool = False, preload=None) -> int:
-    """`preload`: a `cockpit.preload.Preload` the CLI started before importing this module."""
+    """`preload`: a `cockpit.logs.preload.Preload` the CLI started before importing this module."""
     from cockpit.logs import LogError, load_history
 
     try:

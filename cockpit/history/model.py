@@ -13,10 +13,10 @@ from collections.abc import Iterable
 from dataclasses import dataclass, field
 from typing import Any
 
-from cockpit.columns import num
 from cockpit.event_text import describe_event
 from cockpit.history.blocks import SERIES_KEYS, MetricsBlock, cyclic_gc_paused, prefold
 from cockpit.history.fields import event_step, event_time, list_or_none
+from cockpit.logs.columns import num
 from cockpit.rundir import FINAL_STATES
 
 NAN = float("nan")

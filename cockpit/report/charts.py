@@ -11,9 +11,9 @@ from typing import Any
 import numpy as np
 
 from cockpit.bands import ranges
-from cockpit.columns import finite
-from cockpit.downsample import minmax_points
 from cockpit.history import History
+from cockpit.logs.columns import finite
+from cockpit.logs.downsample import minmax_points
 from cockpit.report.units import UNIT_OF, scale_for
 from cockpit.thresholds import Thresholds
 

@@ -7,9 +7,9 @@ from dataclasses import dataclass
 from datetime import datetime
 from typing import Any
 
-from cockpit.columns import finite
 from cockpit.durations import span
 from cockpit.history import History
+from cockpit.logs.columns import finite
 from cockpit.report.charts import Chart, run_charts
 from cockpit.report.eval_summary import eval_summary
 from cockpit.report.units import fmt_value

@@ -10,7 +10,7 @@ from itertools import compress, repeat
 from pathlib import Path
 from typing import Any
 
-from cockpit.jsonline import fast_loads, nested_deeper
+from cockpit.logs.jsonline import fast_loads, nested_deeper
 from cockpit.rundir.events import MAX_STEP, parse_line
 
 

@@ -11,7 +11,7 @@ from textual.geometry import Region
 from textual.widget import Widget
 
 from cockpit.bands import LABEL, SYMBOL, band
-from cockpit.downsample import bucket_of
+from cockpit.logs.downsample import bucket_of
 from cockpit.thresholds import Thresholds
 from cockpit.tui.chart import draw
 

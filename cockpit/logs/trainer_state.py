@@ -1,101 +1,23 @@
-"""Open any training log as a stream of our events: a run directory, an `events.jsonl`, a Hugging Face
-`trainer_state.json`, or a checkpoint folder holding one.
-
-HF logs become `run_started` + `metrics` + `eval` events, so replay, diagnose and report treat someone
-else's run exactly like ours.
-"""
+"""Hugging Face `trainer_state.json`: the Trainer's `log_history` as `run_started` + `metrics` + `eval`
+events, so replay, diagnose and report treat someone else's run exactly like ours."""
 
 from __future__ import annotations
 
 import json
 from collections.abc import Iterator
-from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
 
-from cockpit.history import History
-from cockpit.jsonline import loads_line
-from cockpit.rundir import ReadStats, RunDir, as_event, read_events, step_ok
+from cockpit.logs.errors import LogError
+from cockpit.logs.jsonline import loads_line
+from cockpit.rundir import ReadStats, as_event, step_ok
+
+NAME = "trainer_state"
+TITLE = "trainer_state.json (Hugging Face Trainer; or a folder holding one, or its checkpoints)"
 
 # HF `log_history` keys that are run summaries, not per-step metrics.
 _SUMMARY_KEYS = {"train_runtime", "train_samples_per_second", "train_steps_per_second", "total_flos", "train_loss"}
 _RENAME = {"train_tokens_per_second": "tokens_per_s"}
-
-
-class LogError(Exception):
-    """A path that holds no readable training log; the message says what was expected."""
-
-
-@dataclass
-class LoadedLog:
-    """A log resolved from a user's PATH."""
-
-    source: Path
-    kind: str  # "run" | "events" | "trainer_state"
-    run_dir: RunDir | None
-    stats: ReadStats = field(default_factory=ReadStats)
-
-    def events(self) -> Iterator[dict[str, Any]]:
-        if self.kind == "trainer_state":
-            yield from trainer_state_events(self.source, self.stats)
-        else:
-            yield from read_events(self.source, self.stats)
-
-    def history(self) -> History:
-        return History().extend(self.events())
-
-    @property
-    def title(self) -> str:
-        if self.run_dir is not None:
-            return self.run_dir.name
-        if self.kind == "trainer_state":
-            return f"{self.source.parent.name}/{self.source.name}"
-        return self.source.name
-
-
-def resolve(path: str | Path) -> LoadedLog:
-    """Find the log behind PATH, or raise LogError saying what was looked for."""
-    p = Path(path).expanduser()
-    if not p.exists():
-        raise LogError(f"{p}: no such file or directory")
-    if p.is_dir():
-        rd = RunDir(p)
-        if rd.events.exists():
-            return LoadedLog(rd.events, "events", rd)
-        ts = p / "trainer_state.json"
-        if ts.exists():
-            return LoadedLog(ts, "trainer_state", None)
-        ckpts = sorted(p.glob("checkpoint-*/trainer_state.json"), key=_ckpt_num)
-        if ckpts:
-            return LoadedLog(ckpts[-1], "trainer_state", None)
-        raise LogError(f"{p}: not a run directory (no events.jsonl) and holds no trainer_state.json")
-    if p.suffix == ".jsonl":
-        rd = RunDir(p.parent) if p.name == "events.jsonl" else None
-        return LoadedLog(p, "events", rd)
-    if p.suffix == ".json":
-        return LoadedLog(p, "trainer_state", None)
-    # Unknown extension: sniff the first bytes.
-    head = _head(p)
-    if head.lstrip().startswith(b'{"v"') or b'"kind"' in head.split(b"\n", 1)[0]:
-        return LoadedLog(p, "events", None)
-    if head.lstrip().startswith(b"{"):
-        return LoadedLog(p, "trainer_state", None)
-    raise LogError(f"{p}: not an events.jsonl or a trainer_state.json (unrecognised content)")
-
-
-def _ckpt_num(p: Path) -> int:
-    try:
-        return int(p.parent.name.split("-")[-1])
-    except ValueError:
-        return -1
-
-
-def _head(p: Path, n: int = 4096) -> bytes:
-    try:
-        with open(p, "rb") as f:
-            return f.read(n)
-    except OSError as e:
-        raise LogError(f"{p}: cannot read ({e})") from None
 
 
 def trainer_state_events(path: Path, stats: ReadStats | None = None) -> Iterator[dict[str, Any]]:
@@ -177,6 +99,27 @@ def _entry_event(entry: Any) -> dict[str, Any] | None:
     return as_event(ev)
 
 
-def load_history(path: str | Path) -> tuple[History, LoadedLog]:
-    log = resolve(path)
-    return log.history(), log
+def find(directory: Path) -> Path | None:
+    """The folder's own trainer_state.json, else its newest checkpoint's (the longest history)."""
+    ts = directory / "trainer_state.json"
+    if ts.exists():
+        return ts
+    ckpts = sorted(directory.glob("checkpoint-*/trainer_state.json"), key=_ckpt_num)
+    return ckpts[-1] if ckpts else None
+
+
+def _ckpt_num(p: Path) -> int:
+    try:
+        return int(p.parent.name.split("-")[-1])
+    except ValueError:
+        return -1
+
+
+def sniff(path: Path, head: bytes) -> bool:
+    """A JSON object holding a `log_history` key near its start, or any `.json` file starting with an
+    object (read and refused with the reason when it has no `log_history`)."""
+    text = head.lstrip(b"\xef\xbb\xbf \t\r\n")
+    return text.startswith(b"{") and (b'"log_history"' in head or path.suffix == ".json")
+
+
+events = trainer_state_events
