@@ -49,6 +49,8 @@ FORMATS: tuple[str, ...] = (
     # reader accepts any text holding a Trainer log dict, so it comes last.
     "cockpit.logs.events",
     "cockpit.logs.trainer_state",
+    "cockpit.logs.llamafactory",
+    "cockpit.logs.console",
 )
 
 
