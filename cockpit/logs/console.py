@@ -69,7 +69,7 @@ class _Steps:
 
     def __init__(self) -> None:
         self.total: int | None = None  # the banner's total optimization steps
-        self.bar_total = 0  # the largest unnamed bar's total: the training bar's, unless the banner says
+        self.bar_total: int | None = None  # the total of the bar a training log was first printed after
         self.bar: tuple[int, int] | None = None  # the last unnamed bar (n, m) since the previous log
         self.every: int | None = None  # logging_steps, when printed
         self.step = 0
@@ -77,11 +77,13 @@ class _Steps:
         self.from_bars = self.counted = 0
 
     def training_total(self) -> int | None:
-        return self.total or self.bar_total or None
+        return self.total or self.bar_total
 
     def next(self) -> int:
         """The step of a training log printed now."""
         bar, self.bar = self.bar, None
+        if bar is not None and self.training_total() is None:  # without the banner: the bar a log follows
+            self.bar_total = bar[1]
         if bar is not None and bar[1] == self.training_total() and bar[0] > self.step:
             step = bar[0]
             self.from_bars += 1
@@ -155,7 +157,6 @@ def _progress(m: re.Match, steps: _Steps) -> None:
     if m.group("n") is not None:
         n, total = int(m.group("n")), int(m.group("m"))
         if n <= total:
-            steps.bar_total = max(steps.bar_total, total)
             steps.bar = (n, total)
     elif m.group("total") is not None:
         steps.total = int(m.group("total").replace(b",", b"")) or None

@@ -25,6 +25,16 @@ def run_started(source: str, total_steps: Any = None, **extra: Any) -> dict[str,
     }
 
 
+def not_in_format(history: Any, key: str) -> str | None:
+    """What a view shows instead of an empty chart for a signal the log's format never carries (its
+    reader lists them in `run_started.not_logged`), or None."""
+    rs = history.run_started or {}
+    absent = rs.get("not_logged")
+    if type(absent) is list and key in absent:
+        return f"a {rs.get('source')} log never has it"
+    return None
+
+
 def number(x: Any) -> Any:
     """A logged value as a number when it is one written as text ('1.363', 'nan': newer transformers print
     strings); other values unchanged."""

@@ -39,7 +39,7 @@ def missing() -> frozenset[str]:
 def events(path: Path, stats: ReadStats) -> Iterator[dict[str, Any]]:
     lines = _lines(path, stats)
     first = next(lines, None)
-    yield run_started(NAME, None if first is None else first[1].get("total_steps"))
+    yield run_started(NAME, None if first is None else first[1].get("total_steps"), not_logged=sorted(missing()))
     if first is None:
         return
     last_step, last_elapsed, total = -1, None, first[1].get("total_steps")
