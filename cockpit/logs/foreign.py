@@ -54,11 +54,9 @@ def seconds(text: Any) -> float | None:
     seconds, or None."""
     if type(text) is not str:
         return None
-    if len(text) == 7 and text[1] == ":" and text[4] == ":":  # the common 'H:MM:SS', without a regex
-        try:
-            return int(text[0]) * 3600 + int(text[2:4]) * 60 + int(text[5:])
-        except ValueError:
-            return None
+    h, _, rest = text.partition(":")  # the common 'H:MM:SS' without a regex: 1,000,000 lines have one each
+    if h.isdigit() and len(rest) == 5 and rest[2] == ":" and rest[:2].isdigit() and rest[3:].isdigit():
+        return int(h) * 3600 + int(rest[:2]) * 60 + int(rest[3:])
     m = _DURATION.match(text.strip())
     if m is None:
         return None
