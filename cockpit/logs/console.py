@@ -18,7 +18,7 @@ from collections.abc import Iterator
 from pathlib import Path
 from typing import Any
 
-from cockpit.logs.foreign import number, plural, run_started
+from cockpit.logs.foreign import chunks, number, plural, run_started
 from cockpit.logs.jsonline import loads_line
 from cockpit.rundir import ReadStats
 
@@ -116,7 +116,7 @@ def events(path: Path, stats: ReadStats) -> Iterator[dict[str, Any]]:
     foreign = 0
     summary = None
     started = False
-    for chunk in _chunks(path):
+    for chunk in chunks(path, b"\r"):
         for m in _SETTINGS.finditer(chunk):
             if m[1] is not None:
                 steps.total = int(m[1].replace(b",", b"")) or None
@@ -224,22 +224,3 @@ def _parse(d: bytes) -> dict[str, Any] | None:
     except (ValueError, SyntaxError, MemoryError, RecursionError):
         return None
     return v if type(v) is dict else None
-
-
-def _chunks(path: Path) -> Iterator[bytes]:
-    """The file a few MB at a time, each cut after a line end (a dict or a bar never spans two)."""
-    rest = b""
-    with open(path, "rb") as f:
-        while True:
-            block = f.read(4 << 20)
-            if not block:
-                break
-            data = rest + block
-            cut = max(data.rfind(b"\n"), data.rfind(b"\r")) + 1
-            if cut == 0 and len(data) < 64 << 20:
-                rest = data  # no line end yet: a very long line
-                continue
-            data, rest = (data[:cut], data[cut:]) if cut else (data, b"")
-            yield data
-    if rest:
-        yield rest

@@ -14,7 +14,7 @@ from itertools import chain
 from pathlib import Path
 from typing import Any
 
-from cockpit.logs.foreign import number, run_started, seconds
+from cockpit.logs.foreign import chunks, number, run_started, seconds
 from cockpit.logs.jsonline import fast_loads, loads_line
 from cockpit.rundir import MAX_STEP, ReadStats, step_ok
 
@@ -92,26 +92,20 @@ def _blocks(path: Path, stats: ReadStats) -> Iterator[tuple[list[int] | range, l
     """(line numbers, objects) of the lines holding a JSON object, a few MB of lines at a time (no Python
     step a line when every line parses); the rest counted as bad."""
     lineno = 0
-    rest = b""
-    with open(path, "rb") as f:
-        while True:
-            block = f.read(4 << 20)
-            if not block:
-                break
-            lines = (rest + block).split(b"\n")
-            rest = lines.pop()
-            try:  # the common case: every line an object, parsed in one C loop
-                rows = list(map(fast_loads, lines))
-                if not all(map(dict.__instancecheck__, rows)):
-                    raise ValueError
-            except ValueError:
-                yield _checked([_row(raw) for raw in lines], lineno, stats)
-            else:
-                stats.lines += len(rows)
-                yield range(lineno + 1, lineno + 1 + len(rows)), rows
-            lineno += len(lines)
-    if rest.strip():
-        yield _checked([_row(rest)], lineno, stats)
+    for chunk in chunks(path):
+        lines = chunk.split(b"\n")
+        if not lines[-1]:
+            lines.pop()  # the chunk ended with its last line's newline
+        try:  # the common case: every line an object, parsed in one C loop
+            rows = list(map(fast_loads, lines))
+            if not all(map(dict.__instancecheck__, rows)):
+                raise ValueError
+        except ValueError:
+            yield _checked([_row(raw) for raw in lines], lineno, stats)
+        else:
+            stats.lines += len(rows)
+            yield range(lineno + 1, lineno + 1 + len(rows)), rows
+        lineno += len(lines)
 
 
 def _checked(rows: list, lineno: int, stats: ReadStats) -> tuple[list[int], list[dict[str, Any]]]:
