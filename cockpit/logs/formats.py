@@ -31,8 +31,15 @@ Optional:
         For a format that is a file inside a run's folder (trainer_state.json, trainer_log.jsonl): the
         file to read when the user gives the folder. `resolve` then sniffs that file.
     missing() -> frozenset[str]
-        Signals this format never carries (LLaMA-Factory logs no grad_norm): the views say so instead of
+        Signals this format never carries (LLaMA-Factory logs no grad_norm): `diagnose` lists them
+        (`not_in_format`). Put them in the `run_started` event too (`not_logged=sorted(missing())`): the
+        replay's tiles and the report read them there and say "a NAME log never has it" instead of
         drawing an empty chart.
+
+Helpers for another tool's log are in `foreign.py`: `run_started(NAME, total_steps, ...)`, `number` (a
+value written as text), `seconds` ('1 day, 0:08:23'), `chunks` (a file a few MB at a time, cut at line
+ends). After reading, `LoadedLog.settle` handles what every format shares: a log whose steps go back
+other than as a resume does is folded again in step order, and a log with no readable entry refused.
 """
 
 from __future__ import annotations
