@@ -151,3 +151,20 @@ def test_bad_utf8_bytes_are_replaced_and_said(tmp_path, monkeypatch, capsys, who
     code, d = diagnose_json(p, capsys)
     assert code == 0 and d["logged"] == 60  # was: "binary file, not JSON", exit 2
     assert d["notes"] == ["3 bytes that are not UTF-8 text replaced by U+FFFD (the file is damaged there)"]
+
+
+def test_the_report_says_how_the_log_was_read(tmp_path):
+    import subprocess
+    import sys
+
+    p = state_with(tmp_path, [*healthy(explode_at=50), {"step": 3, "loss": 1.9, "grad_norm": 1.0}])
+    out = tmp_path / "r.html"
+    r = subprocess.run(
+        [sys.executable, "-m", "cockpit.cli", "report", str(p), "--out", str(out)],
+        capture_output=True,
+        text=True,
+        cwd=ROOT,
+    )
+    assert r.returncode == 0, r.stderr
+    assert "note: the steps go back 1 time, not as a resume does" in r.stdout
+    assert "<p>note: the steps go back 1 time" in out.read_text()

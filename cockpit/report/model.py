@@ -3,7 +3,7 @@
 from __future__ import annotations
 
 import math
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 from datetime import datetime
 from typing import Any
 
@@ -28,6 +28,8 @@ class Report:
     verdict: str
     next_action: str | None
     skipped_lines: int
+    notes: list[str] = field(default_factory=list)
+    """How the log was read, when there is something to say (foreign lines, steps out of order)."""
 
 
 def _fmt_t(t: float | None) -> str:
@@ -97,4 +99,7 @@ def build_report(h: History, log, width: int = 100) -> Report:
         if m.kind in ("ack", "guard", "checkpoint", "merge", "state")
     ]
     nxt = f"{adv.next_action.label}: {adv.next_action.description}" if adv.next_action else None
-    return Report(log.title, str(log.source), summary, charts, missing, tl, acts, adv.verdict, nxt, log.stats.bad)
+    notes = list(log.stats.notes)
+    return Report(
+        log.title, str(log.source), summary, charts, missing, tl, acts, adv.verdict, nxt, log.stats.bad, notes
+    )
