@@ -153,7 +153,7 @@ def test_what_is_no_log_is_refused_with_exit_2(tmp_path, content, said):
 def test_a_log_with_no_readable_entry_is_refused_not_an_empty_run(tmp_path):
     p = tmp_path / "trainer_log.jsonl"
     p.write_text('{"current_steps": "ten"}\nnot json\n{"current_steps": -5, "loss": 1}\n')
-    with pytest.raises(LogError, match=r"nothing readable.*3 entries.*line 1.*Known formats"):
+    with pytest.raises(LogError, match=r"nothing readable.*3 entries is a training log.*line 1.*Known formats"):
         load_history(p)
     r = cli("report", str(p))
     assert r.returncode == 2 and "nothing readable" in r.stderr
@@ -208,3 +208,11 @@ def test_report_html_compare_and_ls_on_other_formats(tmp_path):
     assert r.returncode == 0, r.stderr
     rows = {line.split()[0]: line.split() for line in r.stdout.splitlines()[1:]}
     assert set(rows) == {"lf-run", "ours"} and rows["lf-run"][1:3] == ["finished", "6750/6750"]
+
+
+def test_a_script_printing_a_config_dict_is_no_console_log(tmp_path):
+    """{'loss': 'mse'} looks like a Trainer's log to the sniffer; no training log in it: refused."""
+    p = tmp_path / "train.py"
+    p.write_text("model.compile(**{'loss': 'mse', 'optimizer': 'adam'})\nprint({'loss': 'binary_crossentropy'})\n")
+    with pytest.raises(LogError, match=r"nothing readable: it looked like console output.*2 entries is a training"):
+        load_history(p)

@@ -38,13 +38,17 @@ class LoadedLog:
         """`h` folded from this log, or, when its steps went back other than as a resume does (a reversed,
         interleaved or stray entry: folding in file order would keep only what follows the last
         step-back), the log folded again in step order. The notes say which."""
-        if self.stats.lines and self.stats.bad == self.stats.lines and not len(h) and not len(h.eval_steps):
-            first = min(self.stats.bad_lines, default=1)
-            raise LogError(
-                f"{self.source}: nothing readable: it looked like {formats.by_name(self.kind).TITLE}, but none "
-                f"of its {plural(self.stats.bad, 'entry', 'entries')} is one (the first bad one at line {first}). "
-                f"Known formats: {formats.known()}"
-            )
+        if self.stats.lines and not len(h) and not len(h.eval_steps):
+            # Every entry unreadable; or another tool's log in which nothing was a training log (a script
+            # that prints {'loss': 'mse'}, a LLaMA-Factory log of closing lines): no run to show.
+            all_bad = self.stats.bad == self.stats.lines
+            if all_bad or self.kind not in ("events", "trainer_state"):
+                where = f" (the first bad one at line {min(self.stats.bad_lines)})" if self.stats.bad_lines else ""
+                raise LogError(
+                    f"{self.source}: nothing readable: it looked like {formats.by_name(self.kind).TITLE}, but "
+                    f"none of its {plural(self.stats.lines, 'entry', 'entries')} is a training log{where}. "
+                    f"Known formats: {formats.known()}"
+                )
         if h.out_of_order:
             backs = h.step_backs
             stats, self.stats = self.stats, ReadStats()
