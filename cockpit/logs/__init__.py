@@ -4,6 +4,10 @@
                       a format module keeps (read it first to add one)
     events.py         our own events.jsonl (a run directory)
     trainer_state.py  Hugging Face `trainer_state.json` (or a checkpoint folder holding one)
+    state_stream.py   a long trainer_state.json read a few MB at a time
+    llamafactory.py   LLaMA-Factory's `trainer_log.jsonl`
+    console.py        a Trainer / TRL / axolotl / Unsloth run's saved console output
+    foreign.py        what the readers of other tools' logs share (run_started, numbers as text, ...)
     loaded.py         `resolve(PATH)`: find the log behind a path, whatever its format -> LoadedLog
     errors.py         LogError, what every reader raises for a path it cannot read
     jsonline.py       parsing one JSON line the way every reader must (fast, only ValueError)
