@@ -249,8 +249,7 @@ def test_fuzz_events_lines_every_reader_and_command(tmp_path, capsys):
 def test_fuzz_events_through_the_forked_preload(tmp_path, monkeypatch):
     """A log past the fork threshold: the child reads the first half (and pickles what it kept), this
     process the rest; together they count what one read counts."""
-    from cockpit import preload
-    from cockpit.logs import load_history
+    from cockpit.logs import load_history, preload
 
     monkeypatch.setattr(preload, "MIN_BYTES", 1 << 20)  # half the size (and time) of a real-size log
     monkeypatch.delenv("COCKPIT_NO_PRELOAD", raising=False)

@@ -112,7 +112,7 @@ def test_columns_of_rows_that_lack_keys_or_hold_none():
     some steps only, and a None in a key the first row holds: NaN where there is no number."""
     import math
 
-    from cockpit.columns import columns_of
+    from cockpit.logs.columns import columns_of
 
     rows = [{"loss": 1.0 + i, "grad_norm": 0.5, **({"eval": 3.0} if i == 2 else {})} for i in range(4)]
     loss, gn, ev, absent = (list(c) for c in columns_of(rows, ["loss", "grad_norm", "eval", "update_ratio"]))

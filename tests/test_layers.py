@@ -26,7 +26,7 @@ def modules_after(code: str) -> set[str]:
 def test_ui_and_cli_never_import_heavy_libraries():
     mods = modules_after(
         "import cockpit.cli, cockpit.tui.app, cockpit.tui.launch, cockpit.tui.sweep_app, "
-        "cockpit.advisor.diagnose, cockpit.logs, cockpit.control, cockpit.launch, cockpit.sweep"
+        "cockpit.advisor.diagnose, cockpit.logs.loaded, cockpit.control, cockpit.launch, cockpit.sweep"
     )
     assert not (mods & set(HEAVY)), mods & set(HEAVY)
 
@@ -35,7 +35,7 @@ def test_readers_never_import_pydantic():
     # Reading a log (diagnose, report, the replay cockpit) must not pay ~0.2 s for the config schema.
     mods = modules_after(
         "import cockpit.advisor.diagnose, cockpit.report.model, cockpit.report.text, "
-        "cockpit.tui.app, cockpit.logs, cockpit.preload"
+        "cockpit.tui.app, cockpit.logs.loaded, cockpit.logs.preload"
     )
     assert not {m for m in mods if m == "pydantic" or m.startswith("pydantic.")}
     assert "yaml" not in mods

@@ -8,9 +8,8 @@ import signal
 
 import pytest
 
-from cockpit import preload
-from cockpit.logs import LogError, load_history
-from cockpit.preload import Preload
+from cockpit.logs import LogError, load_history, preload
+from cockpit.logs.preload import Preload
 from cockpit.rundir import RunDir, dumps
 
 

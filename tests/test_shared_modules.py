@@ -10,7 +10,7 @@ import pytest
 
 from cockpit import bands, durations, run_groups, severity
 from cockpit.config_patch import PatchError, apply_patch, patch_to_set_args, set_dotted
-from cockpit.downsample import buckets, minmax_points
+from cockpit.logs.downsample import buckets, minmax_points
 from cockpit.thresholds import Thresholds
 
 

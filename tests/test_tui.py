@@ -439,7 +439,7 @@ async def test_attach_reads_a_long_runs_history_in_a_child_then_tails_from_where
     """`cockpit attach` on a long run: a forked child reads the history up to the last whole line while
     the UI starts; the cockpit's reader goes on from that byte, so a line being written at that moment
     is read once, whole, and nothing is read twice."""
-    from cockpit.preload import MIN_BYTES, Preload
+    from cockpit.logs.preload import MIN_BYTES, Preload
 
     rd = write_run(tmp_path / "r", pid=os.getpid())
     step = 60

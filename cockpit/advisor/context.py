@@ -10,8 +10,8 @@ from typing import Any
 
 import numpy as np
 
-from cockpit.columns import finite
 from cockpit.history import History
+from cockpit.logs.columns import finite
 from cockpit.run_kind import RunKind
 from cockpit.thresholds import Thresholds
 

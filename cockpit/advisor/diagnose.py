@@ -84,7 +84,7 @@ def report(history: History, config=None) -> dict[str, Any]:
 
 
 def main(path: str, as_json: bool = False, preload=None) -> int:
-    """`preload`: a `cockpit.preload.Preload` the CLI started before importing this module."""
+    """`preload`: a `cockpit.logs.preload.Preload` the CLI started before importing this module."""
     from cockpit.logs import LogError, load_history
 
     try:
@@ -95,6 +95,7 @@ def main(path: str, as_json: bool = False, preload=None) -> int:
     data = report(history)
     data["source"] = str(log.source)
     data["skipped_lines"] = log.stats.bad
+    data.update(log.facts())
     if as_json:
         print(json.dumps(data, indent=1, default=str))
     else:
@@ -116,6 +117,10 @@ def _print(d: dict[str, Any], title: str) -> None:
     )
     if d["skipped_lines"]:
         p(f"  ({d['skipped_lines']} unreadable line(s) skipped)")
+    for note in d.get("notes", ()):
+        p(f"  note: {note}")
+    if d.get("not_in_format"):
+        p(f"  note: a {d['format']} log carries no {', '.join(d['not_in_format'])}: no finding can come from it")
     if not d.get("lm_loss", True) and kind["method"] in ("sft", "reward"):
         p("  note: the loss goes negative: not a language-model SFT log; loss rules are skipped")
     if kind["method"] in ("preference", "rl"):

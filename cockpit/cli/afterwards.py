@@ -20,7 +20,7 @@ def diagnose(path: str, as_json: bool) -> None:
     """Read a run (ours, or any HF trainer_state.json) the way the SOP would: findings, stage, next action.
 
     Exit 0 for ok/warn, 3 when a danger or critical finding stands."""
-    from cockpit.preload import Preload
+    from cockpit.logs.preload import Preload
 
     pre = Preload(path)  # a long log is read while the advisor is imported
     from cockpit.advisor.diagnose import main as diagnose_main
@@ -34,7 +34,7 @@ def diagnose(path: str, as_json: bool) -> None:
 @theme_option
 def replay(path: str, speed: float, theme: str | None) -> None:
     """Replay a run (run dir, events.jsonl, trainer_state.json, checkpoint folder, sweep dir) in the cockpit."""
-    from cockpit.preload import Preload
+    from cockpit.logs.preload import Preload
     from cockpit.run_groups import is_sweep_dir
 
     p = Path(path)
@@ -52,7 +52,7 @@ def replay(path: str, speed: float, theme: str | None) -> None:
 @click.option("--out", default=None, type=click.Path(dir_okay=False), help="Also save as FILE.md or FILE.html.")
 def report(path: str, out: str | None) -> None:
     """A post-run report: charts, summary numbers, findings timeline, operator actions."""
-    from cockpit.preload import Preload
+    from cockpit.logs.preload import Preload
 
     pre = Preload(path)  # a long log is read while the report's modules are imported
     from cockpit.report import main as report_main

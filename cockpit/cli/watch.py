@@ -15,7 +15,7 @@ from cockpit.cli.options import CONTEXT, fail, theme_option
 @theme_option
 def attach(run_dir: str, theme: str | None) -> None:
     """Open the cockpit on a running or finished run (its whole history is shown at once)."""
-    from cockpit.preload import Preload
+    from cockpit.logs.preload import Preload
     from cockpit.rundir import RunDir
 
     problem = RunDir(run_dir).symlink_problem()

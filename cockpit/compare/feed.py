@@ -125,8 +125,8 @@ def _member(src: RunSource) -> Member:
         log = resolve(src.path)
     except LogError as e:
         raise CompareError(str(e)) from None
-    if log.kind == "trainer_state":
-        return Member(src, log.history(), None, "trainer_state")
+    if not log.ours:  # another tool's log, written whole or not ours to follow
+        return Member(src, log.history(), None, log.kind)
     return Member(src, History(), Tail(log.source), "events")
 
 

@@ -86,7 +86,7 @@ def _numbers(h: History) -> dict[str, str]:
 def build_compare(
     sources: list[RunSource], histories: list[History], kinds: list[str], notes: list[str], title: str
 ) -> CompareReport:
-    """`kinds`: each log's kind (run | events | trainer_state); a trainer_state's config is partial."""
+    """`kinds`: each log's format (events | trainer_state | ...); another tool's config is partial."""
     from cockpit.advisor import advise
 
     rows = []
@@ -108,7 +108,7 @@ def build_compare(
     configs: list[Any] = [h.config for h in histories]
     # A run that has not written its run_started yet (a trial starting now) has no config to tell: its
     # keys are unknown, as a Hugging Face log's are, not missing (every key would differ from it).
-    diff = config_diff(configs, [k == "trainer_state" or not c for k, c in zip(kinds, configs)])
+    diff = config_diff(configs, [k != "events" or not c for k, c in zip(kinds, configs)])
     charts, missing = overlay_charts(
         histories, [r.label for r in rows], Thresholds.from_config(configs[0] if configs else None)
     )

@@ -12,7 +12,7 @@ from pathlib import Path
 from typing import Any
 
 from cockpit.data.problems import DataError
-from cockpit.jsonline import TOO_DEEP, BrokenText, loads_line, lone_surrogate, may_hold_surrogates
+from cockpit.logs.jsonline import TOO_DEEP, BrokenText, loads_line, lone_surrogate, may_hold_surrogates
 
 DEFAULT_MAX_DATA_BYTES = 4 << 30
 """4 GiB of JSONL is ~10 million chat rows, and 10-20 GiB of RAM once parsed; `COCKPIT_MAX_DATA_BYTES`

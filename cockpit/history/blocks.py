@@ -1,5 +1,5 @@
 """Folding runs of `metrics` events column-wise: the part of reading a long log that costs (~2 µs a
-step), kept apart from the History that receives the columns so `cockpit.preload` can convert a log's
+step), kept apart from the History that receives the columns so `cockpit.logs.preload` can convert a log's
 tail in one process while another still reads the History it goes onto."""
 
 from __future__ import annotations
@@ -11,8 +11,8 @@ from contextlib import contextmanager
 from dataclasses import dataclass, field
 from typing import Any
 
-from cockpit import columns
 from cockpit.history.fields import list_or_none, strictly_increasing_ints
+from cockpit.logs import columns
 from cockpit.run_kind import METHOD_KEYS
 from cockpit.rundir import METRIC_KEYS
 
@@ -39,7 +39,7 @@ trainers log instead (cockpit.run_kind), then epoch and time."""
 @dataclass
 class MetricsBlock:
     """A run of consecutive `metrics` events already turned into columns. Converting is the costly part
-    of folding (~2 µs a step); keeping it apart from appending lets `cockpit.preload` convert a log's tail
+    of folding (~2 µs a step); keeping it apart from appending lets `cockpit.logs.preload` convert a log's tail
     while the History it goes onto is still being read by another process."""
 
     events: list[dict[str, Any]] | None

@@ -16,7 +16,7 @@ from cockpit.report.output import bad_out, show_and_save, terminal_width
 
 
 def main(path: str, out: str | None = None, preload=None) -> int:
-    """`preload`: a `cockpit.preload.Preload` the CLI started before importing this module."""
+    """`preload`: a `cockpit.logs.preload.Preload` the CLI started before importing this module."""
     from cockpit.compare import is_multi_run_dir
     from cockpit.logs import LogError, load_history
 

@@ -11,9 +11,10 @@ from typing import Any
 import numpy as np
 
 from cockpit.bands import ranges
-from cockpit.columns import finite
-from cockpit.downsample import minmax_points
 from cockpit.history import History
+from cockpit.logs.columns import finite
+from cockpit.logs.downsample import minmax_points
+from cockpit.logs.foreign import not_in_format
 from cockpit.report.units import UNIT_OF, scale_for
 from cockpit.thresholds import Thresholds
 
@@ -276,7 +277,9 @@ def run_charts(h: History, th: Thresholds, timeline: list[dict[str, Any]]) -> tu
             if general:
                 title = title[:-1] + ", general eval)"
         if not lines:
-            missing.append(LINE_NAMES.get(key, key).replace("train loss", "loss").replace("lr", "learning rate"))
+            name = LINE_NAMES.get(key, key).replace("train loss", "loss").replace("lr", "learning rate")
+            why = not_in_format(h, key)
+            missing.append(f"{name} ({why})" if why else name)
             continue
         bands: list[Band] = []
         if key == "grad_norm":

@@ -79,8 +79,9 @@ def render_html(r: Report) -> str:
     missing = f"<p>not in this log: {e(', '.join(r.missing))}</p>" if r.missing else ""
     nxt = f"<p><b>next action:</b> {e(r.next_action)}</p>" if r.next_action else ""
     skipped = f" ({r.skipped_lines} unreadable line(s) skipped)" if r.skipped_lines else ""
+    notes = "".join(f"<p>note: {e(n)}</p>" for n in r.notes)
     body = (
-        f"<h1>Report: {e(r.title)}</h1><p>source: {e(r.source)}{e(skipped)}</p>"
+        f"<h1>Report: {e(r.title)}</h1><p>source: {e(r.source)}{e(skipped)}</p>{notes}"
         f"<h2>Summary</h2><table>{rows}</table><p><b>verdict:</b> {e(r.verdict)}</p>{nxt}"
         f"<h2>Charts</h2>{key_html()}{charts}{missing}"
         f"<h2>Findings timeline</h2><table><tr><th>severity</th><th>steps</th><th>rule</th><th>finding</th></tr>"

@@ -7,9 +7,9 @@ from dataclasses import dataclass, field
 from datetime import datetime
 from typing import Any
 
-from cockpit.columns import finite
 from cockpit.durations import span
 from cockpit.history import History
+from cockpit.logs.columns import finite
 from cockpit.report.charts import Chart, run_charts
 from cockpit.report.eval_summary import eval_summary
 from cockpit.report.samples import SampleRow, sample_rows
@@ -30,6 +30,8 @@ class Report:
     next_action: str | None
     skipped_lines: int
     samples: list[SampleRow] = field(default_factory=list)
+    notes: list[str] = field(default_factory=list)
+    """How the log was read, when there is something to say (foreign lines, steps out of order)."""
 
 
 def _fmt_t(t: float | None) -> str:
@@ -117,5 +119,6 @@ def build_report(h: History, log, width: int = 100) -> Report:
         adv.verdict,
         nxt,
         log.stats.bad,
-        sample_rows(h.samples),
+        samples=sample_rows(h.samples),
+        notes=list(log.stats.notes),
     )

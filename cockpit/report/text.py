@@ -104,6 +104,8 @@ def _at(b: Band, unit: str | None) -> str:
 def _sections(r: Report, width: int):
     yield "title", f"Report: {r.title}"
     yield "p", f"source: {r.source}" + (f"  ({r.skipped_lines} unreadable line(s) skipped)" if r.skipped_lines else "")
+    for note in r.notes:
+        yield "p", f"note: {note}"
     yield "h", "Summary"
     yield "table", [(k, v) for k, v in r.summary]
     yield "p", f"verdict: {r.verdict}"

@@ -8,7 +8,7 @@ import time
 import uuid
 from typing import Any
 
-from cockpit.jsonline import nested_deeper
+from cockpit.logs.jsonline import nested_deeper
 from cockpit.rundir.events import SCHEMA_VERSION, dumps, load_or_none
 from cockpit.rundir.layout import RunDir, open_run_file
 

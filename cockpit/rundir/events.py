@@ -7,7 +7,7 @@ import json
 import time
 from typing import Any
 
-from cockpit.jsonline import loads_line, nested_deeper
+from cockpit.logs.jsonline import loads_line, nested_deeper
 
 SCHEMA_VERSION = 1
 

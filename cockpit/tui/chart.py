@@ -10,7 +10,7 @@ from collections.abc import Sequence
 
 from cockpit.bands import LINE_SEVERITY, band, worst
 from cockpit.bands import lines as band_lines
-from cockpit.downsample import buckets
+from cockpit.logs.downsample import buckets
 from cockpit.thresholds import Thresholds
 
 BARS = "▁▂▃▄▅▆▇█"

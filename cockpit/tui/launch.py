@@ -55,7 +55,7 @@ def run_app(app, **run_kw) -> int:
 
 
 def open_live(run_dir: Path, theme: str | None = None, preload=None) -> None:
-    """`preload`: a `cockpit.preload.Preload(run_dir, live=True)` the CLI started before importing the UI."""
+    """`preload`: a `cockpit.logs.preload.Preload(run_dir, live=True)` the CLI started before importing the UI."""
     from cockpit.tui.app import CockpitApp
     from cockpit.tui.sources import LiveSource
 
@@ -84,7 +84,7 @@ def open_live(run_dir: Path, theme: str | None = None, preload=None) -> None:
 
 
 def open_replay(path: Path, speed: float = 10.0, theme: str | None = None, preload=None) -> None:
-    """`preload`: a `cockpit.preload.Preload` the CLI started before importing the UI."""
+    """`preload`: a `cockpit.logs.preload.Preload` the CLI started before importing the UI."""
     from cockpit.history import History
     from cockpit.logs import LogError, load_history, resolve
     from cockpit.run_groups import is_sweep_dir

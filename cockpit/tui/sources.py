@@ -28,7 +28,7 @@ class LiveSource:
     replay: Literal[False] = False
 
     def __init__(self, run_dir: Path, poll: float = 0.05, preload=None):
-        """`preload`: a `cockpit.preload.Preload(run_dir, live=True)` started before the UI was imported;
+        """`preload`: a `cockpit.logs.preload.Preload(run_dir, live=True)` started before the UI was imported;
         the reader takes the history it read and tails the file from where it stopped."""
         self.rd = RunDir(run_dir)
         self.history = History()

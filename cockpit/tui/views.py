@@ -4,7 +4,7 @@ from __future__ import annotations
 
 from rich.text import Text
 
-from cockpit.downsample import minmax_points
+from cockpit.logs.downsample import minmax_points
 from cockpit.tui.chart import threshold_lines
 from cockpit.tui.modals import TextModal, ZoomModal
 from cockpit.tui.widgets.metric import MetricPanel

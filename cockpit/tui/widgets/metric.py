@@ -11,7 +11,7 @@ from textual.geometry import Region
 from textual.widget import Widget
 
 from cockpit.bands import LABEL, SYMBOL, band
-from cockpit.downsample import bucket_of
+from cockpit.logs.downsample import bucket_of
 from cockpit.thresholds import Thresholds
 from cockpit.tui.chart import draw
 
@@ -95,6 +95,7 @@ class MetricPanel(Widget, can_focus=True):
         self.thresholds = Thresholds()
         self.total: float | None = None
         self.label_extra = ""
+        self.absent: str | None = None  # why this log can hold no value here (its format never logs it)
         self.current_band = "none"
         self._lines: list[Text] | None = None
         self._lines_for: tuple | None = None  # (width, height, theme) the lines were made for
@@ -200,7 +201,7 @@ class MetricPanel(Widget, can_focus=True):
         return head
 
     def _chart(self, width: int, rows: int) -> list[Text]:
-        drawn = draw(self.values, self.key, width, rows, self.thresholds, self.total)
+        drawn = self.absent or draw(self.values, self.key, width, rows, self.thresholds, self.total)
         if isinstance(drawn, str):
             return [Text(drawn, self._style("metric--dim"))] + [Text("")] * (rows - 1)
         # One segment per run of equal band: a row is mostly one band, and every segment costs the

@@ -10,7 +10,7 @@ from collections.abc import Sequence
 
 import numpy as np
 
-from cockpit.columns import finite
+from cockpit.logs.columns import finite
 
 
 def bucket_starts(n: int, width: int) -> np.ndarray:
