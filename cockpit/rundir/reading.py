@@ -24,6 +24,8 @@ class ReadStats:
     torn_tail: bool = False
     end_lineno: int = 0
     """Lines (blank ones too) a ranged read went through: where the next range's numbering starts."""
+    notes: list[str] = field(default_factory=list)
+    """What else a reader of another tool's log must say: foreign lines left out, bytes replaced."""
 
     def note_bad(self, lineno: int) -> None:
         self.bad += 1

@@ -1,0 +1,183 @@
+"""MLflow's local store: a SQLite tracking database (`mlflow.db`) or the older file layout (`mlruns/<experiment>/
+<run>/metrics/<key>`, lines of `timestamp value step`). Read with the standard library, no MLflow: its
+Trainer callback logs the Trainer's own names (`loss`, `eval_loss`), one value per key and step."""
+
+from __future__ import annotations
+
+from collections.abc import Iterable, Iterator
+from pathlib import Path
+from typing import Any
+
+from cockpit.logs import sqlite_store
+from cockpit.logs.errors import LogError
+from cockpit.logs.tracker_rows import finished_event, row_events, start_event
+from cockpit.rundir import ReadStats, step_ok
+
+NAME = "mlflow"
+TITLE = "MLflow local store (mlflow.db, or an mlruns/ folder or one run's folder in it)"
+
+
+def sniff(path: Path, head: bytes) -> bool:
+    if path.is_dir():
+        return bool(_file_runs(path))
+    return {"runs", "metrics", "experiments"} <= sqlite_store.tables(path, head)
+
+
+# ---- the file layout ---------------------------------------------------------------------------
+
+
+def _is_run(d: Path) -> bool:
+    return (d / "meta.yaml").is_file() and (d / "metrics").is_dir()
+
+
+def _file_runs(folder: Path) -> list[Path]:
+    """The run folders PATH is or holds: a run, an experiment's folder, or `mlruns/`."""
+    if _is_run(folder):
+        return [folder]
+    for pattern in ("*", "*/*"):
+        runs = [d for d in folder.glob(pattern) if d.is_dir() and _is_run(d)]
+        if runs:
+            return sorted(runs, key=_start_time)
+    return []
+
+
+def _meta(run: Path) -> dict[str, str]:
+    """meta.yaml's top-level `key: value` lines (the readers keep clear of a YAML parser)."""
+    out = {}
+    try:
+        text = (run / "meta.yaml").read_text(encoding="utf-8", errors="replace")
+    except OSError:
+        return out
+    for line in text.splitlines():
+        if line[:1].isalpha() and ":" in line:
+            k, _, v = line.partition(":")
+            out[k.strip()] = v.strip().strip("'\"")
+    return out
+
+
+def _start_time(run: Path) -> int:
+    try:
+        return int(_meta(run).get("start_time", 0))
+    except ValueError:
+        return 0
+
+
+def _file_params(run: Path) -> dict[str, str]:
+    out = {}
+    for f in (run / "params").glob("*") if (run / "params").is_dir() else ():
+        try:
+            out[f.name] = f.read_text(encoding="utf-8", errors="replace").strip()
+        except OSError:
+            continue
+    return out
+
+
+def _file_points(run: Path, stats: ReadStats) -> Iterator[tuple[int, int, str, float]]:
+    """(step, timestamp ms, key, value) of each metric file's lines; nested keys (`a/b`) are subfolders."""
+    root = run / "metrics"
+    for f in sorted(p for p in root.rglob("*") if p.is_file()):
+        key = f.relative_to(root).as_posix()
+        try:
+            lines = f.read_text(encoding="utf-8", errors="replace").splitlines()
+        except OSError as e:
+            raise LogError(f"{f}: cannot read ({e})") from None
+        for line in lines:
+            stats.lines += 1
+            parts = line.split()
+            try:
+                stamp, value = int(parts[0]), float(parts[1])
+                step = int(parts[2]) if len(parts) > 2 else 0
+            except (IndexError, ValueError):
+                stats.note_bad(stats.lines)
+                continue
+            yield step, stamp, key, value
+
+
+# ---- the SQLite store --------------------------------------------------------------------------
+
+
+def _db_points(path: Path, stats: ReadStats) -> tuple[dict[str, Any], Iterator[tuple[int, int, str, float]]]:
+    db = sqlite_store.connect(path)
+    runs = db.execute(
+        "SELECT run_uuid, coalesce(name, run_uuid) FROM runs WHERE lifecycle_stage != 'deleted' ORDER BY start_time"
+    ).fetchall()
+    run, note = sqlite_store.chosen(path, runs, "MLflow")
+    if note:
+        stats.notes.append(note)
+    params = dict(db.execute("SELECT key, value FROM params WHERE run_uuid = ?", (run,)).fetchall())
+    name = dict(runs)[run]
+
+    def points() -> Iterator[tuple[int, int, str, float]]:
+        try:
+            cur = db.execute(
+                "SELECT step, timestamp, key, CASE WHEN is_nan THEN 'NaN' ELSE value END FROM metrics "
+                "WHERE run_uuid = ? ORDER BY step, timestamp",
+                (run,),
+            )
+            for step, stamp, key, value in cur:
+                stats.lines += 1
+                yield step, stamp, key, float(value)
+        finally:
+            db.close()
+
+    return {"params": params, "name": name}, points()
+
+
+# ---- both --------------------------------------------------------------------------------------
+
+
+def events(path: Path, stats: ReadStats) -> Iterator[dict[str, Any]]:
+    if path.is_dir():
+        runs = _file_runs(path)
+        if not runs:
+            raise LogError(f"{path}: holds no MLflow run (a folder with meta.yaml and metrics/)")
+        run = runs[-1]
+        if len(runs) > 1:
+            stats.notes.append(f"{len(runs)} runs in this folder; read the latest, {run.name}")
+        params, name = _file_params(run), _meta(run).get("run_name") or run.name
+        points: Iterable = sorted(_file_points(run, stats))
+    else:
+        found, points = _db_points(path, stats)
+        params, name = found["params"], found["name"]
+    total = _int(params.get("max_steps"))
+    yield start_event(NAME, total, {"training": _training(params)}, run_name=name)
+    last = 0
+    row: dict[str, Any] = {}
+    step = stamp = None
+    for s, ms, key, value in points:
+        if s != step:
+            if row:
+                yield from row_events(step, row, stamp / 1000)
+            row, step, stamp = {}, s, ms
+        if step_ok(s):
+            row[key] = value
+            last = max(last, s)
+        else:
+            stats.note_bad(stats.lines)
+    if row and step_ok(step):
+        yield from row_events(step, row, stamp / 1000)
+    if stats.lines == 0:
+        raise LogError(f"{path}: MLflow run '{name}' logged no metrics")
+    done = finished_event(last, total)
+    if done:
+        yield done
+
+
+def _int(x: Any) -> int | None:
+    try:
+        return int(x)
+    except (TypeError, ValueError):
+        return None
+
+
+_TRAINING_KEYS = ("learning_rate", "logging_steps", "eval_steps", "save_steps", "num_train_epochs", "max_steps")
+
+
+def _training(params: dict[str, str]) -> dict[str, Any]:
+    out = {}
+    for k in _TRAINING_KEYS:
+        try:
+            out[k] = float(params[k]) if "." in params[k] or "e" in params[k] else int(params[k])
+        except (KeyError, ValueError):
+            continue
+    return out

@@ -1,0 +1,87 @@
+"""What the trackers the Trainer reports to (TensorBoard, W&B, trackio, MLflow) hold, as our events.
+
+Each tracker keeps the Trainer's log under its own names: TensorBoard, W&B and trackio get them rewritten
+(`train/loss`, `eval/loss`, `train/global_step`), MLflow as the Trainer logged them (`loss`, `eval_loss`).
+The names are mapped back here, once, and each logged row split the way the Trainer's `log_history` is
+(`cockpit.logs.trainer_state`): training metrics, an evaluation, the end-of-training summary.
+"""
+
+from __future__ import annotations
+
+import math
+from collections.abc import Iterator
+from typing import Any
+
+from cockpit.logs.trainer_state import _SUMMARY_KEYS as SUMMARY_KEYS
+from cockpit.logs.trainer_state import _entry_event as entry_event
+
+STEP_KEYS = ("train/global_step", "global_step")
+"""The Trainer's step, logged beside the metrics (W&B's own `_step` counts log calls, not steps)."""
+
+_PREFIXES = (("train/", ""), ("eval/", "eval_"), ("test/", "test_"))
+
+_BOOKKEEPING = frozenset(("_step", "_runtime", "_timestamp", "_wandb", "global_step", "step", "epoch"))
+
+
+def hf_key(name: str) -> str:
+    """A tracker's metric name as the Trainer's log key: `train/loss` -> loss, `eval/loss` -> eval_loss,
+    `train/learning_rate` -> learning_rate; any other name is kept."""
+    for prefix, ours in _PREFIXES:
+        if name.startswith(prefix):
+            return ours + name[len(prefix) :]
+    return name
+
+
+def row_events(step: int, row: dict[str, Any], t: float | None = None) -> Iterator[dict[str, Any]]:
+    """One logged row (names already mapped by `hf_key`) as the events the Trainer's log makes of it:
+    its evaluation, its training metrics, its summary; a part that holds nothing but the epoch is left out
+    (a W&B evaluation row carries `train/epoch` too)."""
+    epoch = row.get("epoch")
+    evals, summary, metrics = {}, {}, {}
+    for k, v in row.items():
+        if k.startswith("eval_"):
+            evals[k] = v
+        elif k in SUMMARY_KEYS:
+            summary[k] = v
+        elif k not in _BOOKKEEPING:
+            metrics[k] = v
+    for part in (metrics, evals, summary):
+        if part:
+            ev = entry_event({**part, "step": step, "epoch": epoch})
+            if ev is not None:
+                ev["t"] = t
+                yield ev
+
+
+def start_event(source: str, total_steps: Any = None, config: dict[str, Any] | None = None, **extra: Any):
+    """The `run_started` a tracker's log opens with: what the tracker knows of the run, no more."""
+    total = total_steps if type(total_steps) is int and total_steps > 0 else None
+    return {
+        "v": 1,
+        "t": None,
+        "kind": "run_started",
+        "source": source,
+        "total_steps": total,
+        "config": config or {},
+        "trainable_params": None,
+        "device": None,
+        "world_size": 1,
+        **extra,
+    }
+
+
+def finished_event(step: int, total_steps: Any) -> dict[str, Any] | None:
+    """The `finished` state once the last step reached the planned total, as for a trainer_state.json."""
+    if type(total_steps) is int and total_steps > 0 and step >= total_steps:
+        return {"v": 1, "t": None, "kind": "state", "state": "finished", "step": step}
+    return None
+
+
+def number(x: Any) -> float | None:
+    """A tracker's value as a float, or None when it is no number (a histogram, a table, a string)."""
+    if isinstance(x, bool) or not isinstance(x, (int, float)):
+        return None
+    try:
+        return float(x)
+    except OverflowError:
+        return math.inf if x > 0 else -math.inf
