@@ -6,6 +6,7 @@ from __future__ import annotations
 
 import json
 import math
+import re
 import shutil
 import sys
 from pathlib import Path
@@ -70,13 +71,13 @@ def test_diagnose_json_and_html_report(case, tmp_path):
     fmt, path, truth = CASES[case]
     train, _ = trainer_log(truth)
     r = cockpit("diagnose", str(path), "--json")
-    assert r.returncode in (0, 1), r.stderr
+    assert r.returncode in (0, 3), r.stderr  # 3: a danger finding (this run's grad_norm passes 10)
     out = json.loads(r.stdout)
     assert (out["steps"], out["logged"]) == (max(train), len(train))
     html = tmp_path / "r.html"
     r = cockpit("report", str(path), "--out", str(html))
     assert r.returncode == 0, r.stderr
-    assert f"final loss     {train[max(train)]['loss']:.4g} (step {max(train)})" in r.stdout
+    assert re.search(rf"final loss +{train[max(train)]['loss']:.4g} \(step {max(train)}\)", r.stdout), r.stdout
     assert html.read_text().count("<svg") >= 3  # loss, grad_norm, learning rate
 
 
@@ -105,10 +106,15 @@ def test_real_wandb_run_against_wandbs_own_summary():
     assert len(history) == 486  # one training row a step, 1..486
 
 
-def test_real_tensorboard_run_with_one_point():
-    history, log = load_history(REAL / "chatglm3-tensorboard")
-    assert log.kind == "tensorboard" and list(history.steps) == [50]
-    assert close(history.series["loss"][0], 2.7427) or history.series["loss"][0] > 0
+def test_real_tensorboard_run_against_tensorboards_own_accumulator():
+    from tensorboard.backend.event_processing.event_accumulator import EventAccumulator
+
+    folder = REAL / "chatglm3-tensorboard"
+    acc = EventAccumulator(str(folder), size_guidance={"scalars": 0}).Reload()
+    history, log = load_history(folder)
+    assert log.kind == "tensorboard" and list(history.steps) == [e.step for e in acc.Scalars("train/loss")] == [50]
+    assert history.series["loss"][0] == acc.Scalars("train/loss")[0].value
+    assert history.series["learning_rate"][0] == acc.Scalars("train/learning_rate")[0].value
 
 
 @pytest.mark.parametrize(
