@@ -12,6 +12,7 @@ from pathlib import Path
 from typing import Any
 
 from cockpit.durations import span
+from cockpit.logs.listing import foreign_row
 from cockpit.run_groups import is_run_group, member_runs
 from cockpit.rundir import (
     FINAL_STATES,
@@ -134,6 +135,8 @@ def main(runs_dir: str, as_json: bool = False) -> int:
                 r = run_row(RunDir(t))
                 r["name"] = f"{p.name}/{t.name}"
                 rows.append(r)
+        elif (r := foreign_row(p)) is not None:  # another tool's log: TensorBoard, W&B, trackio, MLflow, ...
+            rows.append(r)
     rows.sort(key=lambda r: r["started"] or 0)
     if as_json:
         print(json.dumps(rows, indent=1))

@@ -173,3 +173,21 @@ def test_a_folder_of_several_runs_names_them(tmp_path):
     with pytest.raises(LogError, match=r"holds 2 TensorBoard runs \(a, b\); give one of them"):
         load_history(tmp_path / "runs")
     assert len(load_history(tmp_path / "runs" / "a")[0]) == 30
+
+
+def test_ls_lists_a_folder_of_other_tools_logs(tmp_path):
+    shutil.copytree(TRAINER_RUN["tensorboard"], tmp_path / "tb-run")
+    shutil.copytree(GEN / "wandb", tmp_path / "wandb")
+    shutil.copy(TRAINER_RUN["mlflow"], tmp_path / "mlflow.db")
+    (tmp_path / "notes.txt").write_text("not a log\n")
+    r = cockpit("ls", str(tmp_path))
+    assert r.returncode == 0, r.stderr
+    lines = r.stdout.splitlines()
+    assert len(lines) == 4 and "notes.txt" not in r.stdout
+    for name, state in (
+        ("tb-run (tensorboard)", "unknown"),
+        ("wandb (wandb)", "finished"),
+        ("mlflow.db (mlflow)", "finished"),
+    ):
+        row = next(line for line in lines if line.startswith(name)).split()
+        assert state in row and "5.421" in row and ("30/30" in row or "30/?" in row)
