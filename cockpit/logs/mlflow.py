@@ -10,7 +10,7 @@ from typing import Any
 
 from cockpit.logs import sqlite_store
 from cockpit.logs.errors import LogError
-from cockpit.logs.tracker_rows import finished_event, row_events, start_event
+from cockpit.logs.tracker_rows import finished_event, row_events, start_event, training_config
 from cockpit.rundir import ReadStats, step_ok
 
 NAME = "mlflow"
@@ -139,8 +139,9 @@ def events(path: Path, stats: ReadStats) -> Iterator[dict[str, Any]]:
     else:
         found, points = _db_points(path, stats)
         params, name = found["params"], found["name"]
-    total = _int(params.get("max_steps"))
-    yield start_event(NAME, total, {"training": _training(params)}, run_name=name)
+    training = training_config(params)
+    total = training.get("training", {}).get("max_steps")
+    yield start_event(NAME, total, training, run_name=name)
     last = 0
     row: dict[str, Any] = {}
     step = stamp = None
@@ -161,23 +162,3 @@ def events(path: Path, stats: ReadStats) -> Iterator[dict[str, Any]]:
     done = finished_event(last, total)
     if done:
         yield done
-
-
-def _int(x: Any) -> int | None:
-    try:
-        return int(x)
-    except (TypeError, ValueError):
-        return None
-
-
-_TRAINING_KEYS = ("learning_rate", "logging_steps", "eval_steps", "save_steps", "num_train_epochs", "max_steps")
-
-
-def _training(params: dict[str, str]) -> dict[str, Any]:
-    out = {}
-    for k in _TRAINING_KEYS:
-        try:
-            out[k] = float(params[k]) if "." in params[k] or "e" in params[k] else int(params[k])
-        except (KeyError, ValueError):
-            continue
-    return out

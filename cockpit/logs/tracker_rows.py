@@ -70,6 +70,29 @@ def start_event(source: str, total_steps: Any = None, config: dict[str, Any] | N
     }
 
 
+TRAINING_KEYS = ("learning_rate", "logging_steps", "eval_steps", "save_steps", "num_train_epochs", "max_steps")
+"""The Trainer arguments a tracker keeps (W&B's config, trackio's config, MLflow's params) that the views
+show as the run's training config."""
+
+
+def training_config(config: dict[str, Any]) -> dict[str, Any]:
+    """TRAINING_KEYS of a tracker's copy of the Trainer's arguments, as numbers: W&B wraps each value
+    (`{"value": 3e-4}` in some versions), MLflow keeps them as text ("0.0003")."""
+    out = {}
+    for k in TRAINING_KEYS:
+        v = config.get(k)
+        if isinstance(v, dict):
+            v = v.get("value")
+        if isinstance(v, str):
+            try:
+                v = float(v) if any(c in v for c in ".eE") else int(v)
+            except ValueError:
+                continue
+        if isinstance(v, (int, float)) and not isinstance(v, bool):
+            out[k] = v
+    return {"training": out} if out else {}
+
+
 def finished_event(step: int, total_steps: Any) -> dict[str, Any] | None:
     """The `finished` state once the last step reached the planned total, as for a trainer_state.json."""
     if type(total_steps) is int and total_steps > 0 and step >= total_steps:

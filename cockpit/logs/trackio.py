@@ -12,7 +12,7 @@ from typing import Any
 from cockpit.logs import sqlite_store
 from cockpit.logs.errors import LogError
 from cockpit.logs.jsonline import loads_line
-from cockpit.logs.tracker_rows import STEP_KEYS, finished_event, hf_key, row_events, start_event
+from cockpit.logs.tracker_rows import STEP_KEYS, finished_event, hf_key, row_events, start_event, training_config
 from cockpit.rundir import ReadStats, step_ok
 
 NAME = "trackio"
@@ -37,9 +37,9 @@ def events(path: Path, stats: ReadStats) -> Iterator[dict[str, Any]]:
         run, note = sqlite_store.chosen(path, runs, "trackio")
         if note:
             stats.notes.append(note)
-        config = _config(db, run)
-        total = config.get("max_steps")
-        yield start_event(NAME, total, {"training": _training(config)}, run_name=run)
+        training = training_config(_config(db, run))
+        total = training.get("training", {}).get("max_steps")
+        yield start_event(NAME, total, training, run_name=run)
         last = 0
         cur = db.execute("SELECT step, timestamp, metrics FROM metrics WHERE run_name = ? ORDER BY id", (run,))
         for step, stamp, text in cur:
@@ -71,13 +71,6 @@ def _config(db, run: str) -> dict[str, Any]:
     except ValueError:
         return {}
     return config if isinstance(config, dict) else {}
-
-
-_TRAINING_KEYS = ("learning_rate", "logging_steps", "eval_steps", "save_steps", "num_train_epochs", "max_steps")
-
-
-def _training(config: dict[str, Any]) -> dict[str, Any]:
-    return {k: config[k] for k in _TRAINING_KEYS if isinstance(config.get(k), (int, float))}
 
 
 def _unix(stamp: Any) -> float | None:

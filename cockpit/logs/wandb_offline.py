@@ -16,7 +16,7 @@ from typing import Any
 from cockpit.logs.errors import LogError
 from cockpit.logs.jsonline import loads_line
 from cockpit.logs.optional import need
-from cockpit.logs.tracker_rows import STEP_KEYS, finished_event, hf_key, row_events, start_event
+from cockpit.logs.tracker_rows import STEP_KEYS, finished_event, hf_key, row_events, start_event, training_config
 from cockpit.rundir import ReadStats, step_ok
 
 NAME = "wandb"
@@ -178,8 +178,9 @@ def events(path: Path, stats: ReadStats) -> Iterator[dict[str, Any]]:
         elif kind == "history":
             if not started:
                 started = True
-                total = _total(config)
-                yield start_event(NAME, total, _training(config))
+                training = training_config(config)
+                total = training.get("training", {}).get("max_steps")
+                yield start_event(NAME, total, training)
             row = _items(rec.history.item, stats)
             step = next((row[k] for k in STEP_KEYS if k in row), row.get("_step"))
             if not step_ok(step):
@@ -194,24 +195,3 @@ def events(path: Path, stats: ReadStats) -> Iterator[dict[str, Any]]:
     done = finished_event(last, total)
     if done:
         yield done
-
-
-def _total(config: dict[str, Any]) -> Any:
-    v = config.get("max_steps")
-    if isinstance(v, dict):  # W&B keeps config values as {"value": ..., "desc": ...} in some versions
-        v = v.get("value")
-    return v
-
-
-_TRAINING_KEYS = ("learning_rate", "logging_steps", "eval_steps", "save_steps", "num_train_epochs", "max_steps")
-
-
-def _training(config: dict[str, Any]) -> dict[str, Any]:
-    out = {}
-    for k in _TRAINING_KEYS:
-        v = config.get(k)
-        if isinstance(v, dict):
-            v = v.get("value")
-        if isinstance(v, (int, float)) and not isinstance(v, bool):
-            out[k] = v
-    return {"training": out} if out else {}
