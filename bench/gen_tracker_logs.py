@@ -73,7 +73,7 @@ def mlflow(n: int, out: Path) -> Path:
     t0 = 1_796_613_283_000
     con.executemany(
         "INSERT INTO metrics (key, value, timestamp, run_uuid, step, is_nan) VALUES (?, ?, ?, ?, ?, 0)",
-        ((k, v, t0 + s, run, s) for s, e in rows(n) for k, v in e.items()),
+        ((k, v, t0 + i, run, s) for i, (s, e) in enumerate(rows(n)) for k, v in e.items()),
     )
     con.commit()
     con.close()

@@ -10,6 +10,7 @@ from __future__ import annotations
 
 import math
 from collections.abc import Iterator
+from functools import lru_cache
 from typing import Any
 
 from cockpit.logs.trainer_state import _SUMMARY_KEYS as SUMMARY_KEYS
@@ -23,6 +24,7 @@ _PREFIXES = (("train/", ""), ("eval/", "eval_"), ("test/", "test_"))
 _BOOKKEEPING = frozenset(("_step", "_runtime", "_timestamp", "_wandb", "global_step", "step", "epoch"))
 
 
+@lru_cache(maxsize=4096)  # a log repeats the same few names on every row
 def hf_key(name: str) -> str:
     """A tracker's metric name as the Trainer's log key: `train/loss` -> loss, `eval/loss` -> eval_loss,
     `train/learning_rate` -> learning_rate; any other name is kept."""
