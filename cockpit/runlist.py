@@ -12,7 +12,6 @@ from pathlib import Path
 from typing import Any
 
 from cockpit.durations import span
-from cockpit.logs.listing import foreign_row
 from cockpit.run_groups import is_run_group, member_runs
 from cockpit.rundir import (
     FINAL_STATES,
@@ -111,6 +110,38 @@ def events_missing_row(rd: RunDir) -> dict[str, Any]:
     }
 
 
+def foreign_row(p: Path) -> dict[str, Any] | None:
+    """Another tool's log (a trainer_state.json, a LLaMA-Factory trainer_log.jsonl, a saved console, or a
+    folder holding one) as a row, read whole (such logs are small next to ours); None when PATH holds no
+    log the cockpit reads (a README, a data set)."""
+    from cockpit.logs import LogError, resolve
+
+    try:
+        log = resolve(p)
+        if log.ours:
+            return None
+        h = log.history()
+    except (LogError, OSError, ValueError):
+        return None
+    return {
+        "name": p.name,
+        "path": str(log.source),
+        "state": h.state if h.state != "unknown" else f"{log.kind} log",
+        "step": h.step if len(h) else None,
+        "total": h.total_steps,
+        "loss": _last(h, "loss"),
+        "lr": _last(h, "learning_rate"),
+        "started": None,
+        "duration": None,
+        "note": None,
+    }
+
+
+def _last(h, key: str) -> float | None:
+    v = h.last(key)
+    return v if v == v else None
+
+
 def _dur(s: float | None) -> str:
     return span(s, seconds_past_an_hour=False)  # a table of runs: minutes are enough past an hour
 
@@ -135,7 +166,7 @@ def main(runs_dir: str, as_json: bool = False) -> int:
                 r = run_row(RunDir(t))
                 r["name"] = f"{p.name}/{t.name}"
                 rows.append(r)
-        elif (r := foreign_row(p)) is not None:  # another tool's log: TensorBoard, W&B, trackio, MLflow, ...
+        elif (r := foreign_row(p)) is not None:
             rows.append(r)
     rows.sort(key=lambda r: r["started"] or 0)
     if as_json:

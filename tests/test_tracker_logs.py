@@ -184,10 +184,6 @@ def test_ls_lists_a_folder_of_other_tools_logs(tmp_path):
     assert r.returncode == 0, r.stderr
     lines = r.stdout.splitlines()
     assert len(lines) == 4 and "notes.txt" not in r.stdout
-    for name, state in (
-        ("tb-run (tensorboard)", "unknown"),
-        ("wandb (wandb)", "finished"),
-        ("mlflow.db (mlflow)", "finished"),
-    ):
-        row = next(line for line in lines if line.startswith(name)).split()
-        assert state in row and "5.421" in row and ("30/30" in row or "30/?" in row)
+    for name, state in (("tb-run", "tensorboard log"), ("wandb", "finished"), ("mlflow.db", "finished")):
+        row = next(line for line in lines if line.startswith(name + " "))
+        assert state in row and "5.421" in row and ("30/30" in row or "30/?" in row), row

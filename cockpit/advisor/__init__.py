@@ -155,7 +155,8 @@ def _no_finding(ctx: Context) -> str:
     th = ctx.thresholds
     in_band = not g or th.grad_norm_low <= median(g) <= th.grad_norm_high
     if falling and in_band:
-        return "healthy: loss declining, grad_norm in band"
+        # A log without grad_norm (LLaMA-Factory's) must not be told its grad_norm is in band.
+        return "healthy: loss declining, grad_norm in band" if g else "healthy: loss declining (no grad_norm logged)"
     parts = [
         "loss declining"
         if falling
@@ -166,7 +167,7 @@ def _no_finding(ctx: Context) -> str:
         )
     ]
     parts.append(
-        "grad_norm in band"
+        ("grad_norm in band" if g else "no grad_norm logged")
         if in_band
         else f"grad_norm median {median(g):.3g} outside {th.grad_norm_low:g}-{th.grad_norm_high:g}"
     )

@@ -89,6 +89,7 @@ def main(path: str, as_json: bool = False, preload=None) -> int:
     data = report(history)
     data["source"] = str(log.source)
     data["skipped_lines"] = log.stats.bad
+    data.update(log.facts())
     if as_json:
         print(json.dumps(data, indent=1, default=str))
     else:
@@ -106,6 +107,10 @@ def _print(d: dict[str, Any], title: str) -> None:
     p(f"{title}: {d['logged']} logged steps, last step {d['steps']}, state {d['state']}")
     if d["skipped_lines"]:
         p(f"  ({d['skipped_lines']} unreadable line(s) skipped)")
+    for note in d.get("notes", ()):
+        p(f"  note: {note}")
+    if d.get("not_in_format"):
+        p(f"  note: a {d['format']} log carries no {', '.join(d['not_in_format'])}: no finding can come from it")
     if not d.get("lm_loss", True):
         p("  note: the loss goes negative: not a language-model SFT log; loss rules are skipped")
     p(f"stage {d['stage']} ({d['stage_name']})")

@@ -58,6 +58,16 @@ class History:
     per_rank_mem: list[float] | None = None
     nonfinite: dict[str, list[int]] = field(default_factory=dict)
     """Steps where loss / grad_norm were logged as NaN or inf (a NaN in `series` may just mean missing)."""
+    step_backs: int = 0
+    """Times a `metrics` step was at or below the one before: a resume re-logging from its checkpoint, or
+    a log out of order."""
+    superseded: int = 0
+    """Logged steps a step-back dropped (the later values are kept, as after a resume)."""
+    strays: int = 0
+    """Step-backs the log did not re-log from: the next step went on past where the log had been (or
+    nothing came after). A resume re-logs; a stray low step, a reversed or interleaved log does not."""
+    _back_from: int | None = None
+    """The last step before the latest step-back, until the step after it shows whether it re-logs."""
 
     # ---- folding ---------------------------------------------------------------------------------
 
@@ -115,6 +125,8 @@ class History:
             if self.first_event_t is None and t0 is not None:
                 self.first_event_t = t0
             self.last_event_t = t
+        if self._back_from is not None and block.steps is not None and block.steps[0] > self.steps[-1]:
+            self._settle_step_back(block.steps[0])
         if block.steps is None or (self.steps and block.steps[0] <= self.steps[-1]):
             assert block.events is not None, "prefold dropped events a block needs"
             for ev in block.events:  # short runs, resumes, odd steps: the exact per-event path
@@ -134,9 +146,13 @@ class History:
         step = event_step(ev.get("step"))
         if step is None:  # no step, or one the reader would have refused (2**70, NaN, -1)
             return
+        if self._back_from is not None:
+            self._settle_step_back(step)
         if self.steps and step <= self.steps[-1]:
             # A resume re-logs from its checkpoint: keep the later values, drop the superseded tail.
-            self._truncate_from(step)
+            self.step_backs += 1
+            self._back_from = self.steps[-1]
+            self.superseded += self._truncate_from(step)
         self.steps.append(step)
         for k, col in self.series.items():
             v = num(ev.get(k))
@@ -149,15 +165,29 @@ class History:
         if list_or_none(ev.get("mem_per_rank")):
             self.per_rank_mem = [num(x) for x in ev["mem_per_rank"]]
 
-    def _truncate_from(self, step: int) -> None:
+    def _settle_step_back(self, step: int) -> None:
+        """The step after a step-back: past where the log had been, the low step was a stray."""
+        if step > self._back_from:
+            self.strays += 1
+        self._back_from = None
+
+    @property
+    def out_of_order(self) -> bool:
+        """Whether the steps went back other than as a resume does (then read the log in step order)."""
+        return self.strays > 0 or self._back_from is not None
+
+    def _truncate_from(self, step: int) -> int:
+        """Drop the logged steps at or after `step`; how many were dropped."""
         for k in self.nonfinite:
             self.nonfinite[k] = [s for s in self.nonfinite[k] if s < step]
         i = len(self.steps)
         while i > 0 and self.steps[i - 1] >= step:
             i -= 1
+        dropped = len(self.steps) - i
         del self.steps[i:]
         for col in self.series.values():
             del col[i:]
+        return dropped
 
     def _add_eval(self, ev: dict[str, Any]) -> None:
         step = event_step(ev.get("step"))

@@ -55,7 +55,9 @@ FORMATS: tuple[str, ...] = (
     "cockpit.logs.wandb_offline",
     "cockpit.logs.mlflow",
     "cockpit.logs.trackio",
+    "cockpit.logs.llamafactory",
     "cockpit.logs.wandb_export",
+    "cockpit.logs.console",
 )
 
 

@@ -3,7 +3,7 @@ directory, a file, a folder holding one) by asking each format in `formats.FORMA
 
 from __future__ import annotations
 
-from collections.abc import Iterator
+from collections.abc import Iterable, Iterator
 from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
@@ -11,6 +11,7 @@ from typing import Any
 from cockpit.history import History
 from cockpit.logs import formats
 from cockpit.logs.errors import LogError
+from cockpit.logs.foreign import plural
 from cockpit.rundir import ReadStats, RunDir
 
 __all__ = ["LoadedLog", "LogError", "load_history", "resolve"]
@@ -24,12 +25,61 @@ class LoadedLog:
     kind: str  # the format's NAME: "events" (ours), "trainer_state", ...
     run_dir: RunDir | None
     stats: ReadStats = field(default_factory=ReadStats)
+    order: str = "file"
+    """'file', or 'steps' when the log was out of order and folded sorted by step (see `settle`)."""
 
     def events(self) -> Iterator[dict[str, Any]]:
         yield from formats.by_name(self.kind).events(self.source, self.stats)
 
     def history(self) -> History:
-        return History().extend(self.events())
+        return self.settle(History().extend(self.events()))
+
+    def settle(self, h: History) -> History:
+        """`h` folded from this log, or, when its steps went back other than as a resume does (a reversed,
+        interleaved or stray entry: folding in file order would keep only what follows the last
+        step-back), the log folded again in step order. The notes say which."""
+        if self.stats.lines and self.stats.bad == self.stats.lines and not len(h) and not len(h.eval_steps):
+            first = self.stats.bad_lines[0] if self.stats.bad_lines else 1
+            raise LogError(
+                f"{self.source}: nothing readable: it looked like {formats.by_name(self.kind).TITLE}, but none "
+                f"of its {plural(self.stats.bad, 'entry', 'entries')} is one (the first bad one at line {first}). "
+                f"Known formats: {formats.known()}"
+            )
+        if h.out_of_order:
+            backs = h.step_backs
+            stats, self.stats = self.stats, ReadStats()
+            h = History().extend(in_step_order(self.events()))
+            self.stats = stats
+            self.stats.notes.append(
+                f"the steps go back {plural(backs, 'time')}, not as a resume does (the log goes on past where "
+                "it was instead of re-logging): read in step order"
+                + (f"; {plural(h.superseded, 'step')} logged twice, the later value kept" if h.superseded else "")
+            )
+            h.step_backs = h.superseded = h.strays = 0
+            self.order = "steps"
+        elif h.superseded:
+            self.stats.notes.append(
+                f"{plural(h.superseded, 'logged step')} superseded: the log goes back {plural(h.step_backs, 'time')} "
+                "to an earlier step and re-logs from there (a resume); the later values are kept"
+            )
+        return h
+
+    def facts(self) -> dict[str, Any]:
+        """What a reader should know about how this log was read, for `diagnose --json` and the views:
+        only what there is to say (our own and HF logs read cleanly add nothing)."""
+        out: dict[str, Any] = {}
+        if self.kind not in ("events", "trainer_state"):
+            out["format"] = self.kind
+        if self.stats.notes:
+            out["notes"] = list(self.stats.notes)
+        if self.missing:
+            out["not_in_format"] = sorted(self.missing)
+        return out
+
+    @property
+    def missing(self) -> frozenset[str]:
+        """Signals this log's format never carries (LLaMA-Factory: grad_norm)."""
+        return formats.missing(self.kind)
 
     @property
     def ours(self) -> bool:
@@ -56,7 +106,23 @@ def resolve(path: str | Path) -> LoadedLog:
     for fmt in formats.modules():
         if fmt.sniff(p, head):
             return _loaded(p, fmt.NAME)
-    raise LogError(f"{p}: not a training log the cockpit knows (unrecognised content)")
+    raise LogError(f"{p}: {_what_is(p, head)}, not a training log the cockpit reads. Known formats: {formats.known()}")
+
+
+def _what_is(p: Path, head: bytes) -> str:
+    """What a file the formats refused holds, in a few words: empty, binary, or its first line."""
+    if not head.strip():
+        return "an empty file" if not head else "a file holding only blank space"
+    try:
+        text = head.decode("utf-8")
+    except UnicodeDecodeError as e:
+        if b"\0" in head or e.start < len(head) - 4:  # not a character cut at the end of the head
+            return "a binary file"
+        text = head[: e.start].decode("utf-8")
+    if "\0" in text:
+        return "a binary file"
+    first = next((ln.strip() for ln in text.splitlines() if ln.strip()), "")
+    return f"text whose first line is {first[:80]!r}"
 
 
 def _resolve_dir(p: Path) -> LoadedLog:
@@ -67,7 +133,10 @@ def _resolve_dir(p: Path) -> LoadedLog:
             return _loaded(inner, fmt.NAME)
         if inner is None and fmt.sniff(p, b""):
             return _loaded(p, fmt.NAME)
-    raise LogError(f"{p}: not a run directory (no events.jsonl) and holds no trainer_state.json")
+    raise LogError(
+        f"{p}: not a run directory (no events.jsonl) and holds no trainer_state.json nor another log the "
+        f"cockpit reads. Known formats: {formats.known()}"
+    )
 
 
 def _loaded(path: Path, kind: str) -> LoadedLog:
@@ -81,6 +150,25 @@ def _head(p: Path) -> bytes:
             return f.read(formats.HEAD_BYTES)
     except OSError as e:
         raise LogError(f"{p}: cannot read ({e})") from None
+
+
+def in_step_order(events: Iterable[dict[str, Any]]) -> list[dict[str, Any]]:
+    """The events with a step sorted by it (stable: of two entries for one step the later stays later, and
+    folding keeps it); `run_started` first, events without a step after."""
+    first, stepped, rest = [], [], []
+    for ev in events:
+        if ev.get("kind") == "run_started":
+            first.append(ev)
+        elif ev.get("step") is not None:
+            stepped.append(ev)
+        else:
+            rest.append(ev)
+    stepped.sort(key=_step_of)
+    return first + stepped + rest
+
+
+def _step_of(ev: dict[str, Any]) -> int:
+    return int(ev["step"])
 
 
 def load_history(path: str | Path) -> tuple[History, LoadedLog]:

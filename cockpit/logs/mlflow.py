@@ -10,7 +10,8 @@ from typing import Any
 
 from cockpit.logs import sqlite_store
 from cockpit.logs.errors import LogError
-from cockpit.logs.tracker_rows import finished_event, row_events, start_event, training_config
+from cockpit.logs.foreign import run_started
+from cockpit.logs.tracker_rows import finished_event, row_events, training_config
 from cockpit.rundir import ReadStats, step_ok
 
 NAME = "mlflow"
@@ -156,7 +157,7 @@ def events(path: Path, stats: ReadStats) -> Iterator[dict[str, Any]]:
         params, name = found["params"], found["name"]
     training = training_config(params)
     total = training.get("training", {}).get("max_steps")
-    yield start_event(NAME, total, training, run_name=name)
+    yield run_started(NAME, total, config=training, run_name=name)
     last = 0
     for step, stamp, row in rows:
         if not step_ok(step):

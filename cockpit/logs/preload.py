@@ -98,7 +98,7 @@ class Preload:
         history, log = value
         history.extend_prefolded(tail)
         _add_stats(log.stats, tail_stats)
-        return history, log
+        return log.settle(history), log
 
     def wait(self, timeout: float) -> bool:
         """Whether the child's answer can be read now (waits up to `timeout` s); True when none forked."""
@@ -182,10 +182,20 @@ def _add_stats(head, tail) -> None:
 
 def _events_file(path: Path) -> Path | None:
     """The events.jsonl behind PATH when it is one of ours (what `cockpit.logs.resolve` would pick),
-    without importing it: HF trainer_state.json is one JSON document and is not split."""
+    without importing the readers: other formats (a trainer_state.json is one JSON document, a
+    LLaMA-Factory log is not our events) are read whole by the child, not split."""
+    from cockpit.logs.events import sniff
+
     if path.is_dir():
         return path / "events.jsonl" if (path / "events.jsonl").is_file() else None
-    return path if path.suffix == ".jsonl" and path.is_file() else None
+    if path.suffix != ".jsonl" or not path.is_file():
+        return None
+    try:
+        with open(path, "rb") as f:
+            head = f.read(4096)
+    except OSError:
+        return None
+    return path if sniff(path, head) else None
 
 
 def _split_point(ev: Path, share: float = CHILD_SHARE) -> int | None:

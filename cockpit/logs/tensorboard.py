@@ -10,8 +10,9 @@ from pathlib import Path
 from typing import Any
 
 from cockpit.logs.errors import LogError
+from cockpit.logs.foreign import run_started
 from cockpit.logs.optional import need
-from cockpit.logs.tracker_rows import hf_key, row_events, start_event
+from cockpit.logs.tracker_rows import hf_key, row_events
 from cockpit.rundir import ReadStats, step_ok
 
 NAME = "tensorboard"
@@ -94,7 +95,7 @@ def scalars(files: list[Path], stats: ReadStats, other_tags: set[str]) -> Iterat
 
 def events(path: Path, stats: ReadStats) -> Iterator[dict[str, Any]]:
     files = event_files(path)
-    yield start_event(NAME, files=[f.name for f in files])
+    yield run_started(NAME, files=[f.name for f in files])
     other_tags: set[str] = set()
     row: dict[str, Any] = {}
     step = t = None

@@ -8,7 +8,6 @@ The names are mapped back here, once, and each logged row split the way the Trai
 
 from __future__ import annotations
 
-import math
 from collections.abc import Iterator
 from functools import lru_cache
 from typing import Any
@@ -55,23 +54,6 @@ def row_events(step: int, row: dict[str, Any], t: float | None = None) -> Iterat
                 yield ev
 
 
-def start_event(source: str, total_steps: Any = None, config: dict[str, Any] | None = None, **extra: Any):
-    """The `run_started` a tracker's log opens with: what the tracker knows of the run, no more."""
-    total = total_steps if type(total_steps) is int and total_steps > 0 else None
-    return {
-        "v": 1,
-        "t": None,
-        "kind": "run_started",
-        "source": source,
-        "total_steps": total,
-        "config": config or {},
-        "trainable_params": None,
-        "device": None,
-        "world_size": 1,
-        **extra,
-    }
-
-
 TRAINING_KEYS = ("learning_rate", "logging_steps", "eval_steps", "save_steps", "num_train_epochs", "max_steps")
 """The Trainer arguments a tracker keeps (W&B's config, trackio's config, MLflow's params) that the views
 show as the run's training config."""
@@ -100,13 +82,3 @@ def finished_event(step: int, total_steps: Any) -> dict[str, Any] | None:
     if type(total_steps) is int and total_steps > 0 and step >= total_steps:
         return {"v": 1, "t": None, "kind": "state", "state": "finished", "step": step}
     return None
-
-
-def number(x: Any) -> float | None:
-    """A tracker's value as a float, or None when it is no number (a histogram, a table, a string)."""
-    if isinstance(x, bool) or not isinstance(x, (int, float)):
-        return None
-    try:
-        return float(x)
-    except OverflowError:
-        return math.inf if x > 0 else -math.inf

@@ -11,8 +11,9 @@ from typing import Any
 
 from cockpit.logs import sqlite_store
 from cockpit.logs.errors import LogError
+from cockpit.logs.foreign import run_started
 from cockpit.logs.jsonline import loads_line
-from cockpit.logs.tracker_rows import STEP_KEYS, finished_event, hf_key, row_events, start_event, training_config
+from cockpit.logs.tracker_rows import STEP_KEYS, finished_event, hf_key, row_events, training_config
 from cockpit.rundir import ReadStats, step_ok
 
 NAME = "trackio"
@@ -39,7 +40,7 @@ def events(path: Path, stats: ReadStats) -> Iterator[dict[str, Any]]:
             stats.notes.append(note)
         training = training_config(_config(db, run))
         total = training.get("training", {}).get("max_steps")
-        yield start_event(NAME, total, training, run_name=run)
+        yield run_started(NAME, total, config=training, run_name=run)
         last = 0
         cur = db.execute("SELECT step, timestamp, metrics FROM metrics WHERE run_name = ? ORDER BY id", (run,))
         for step, stamp, text in cur:

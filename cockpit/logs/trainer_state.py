@@ -1,5 +1,10 @@
 """Hugging Face `trainer_state.json`: the Trainer's `log_history` as `run_started` + `metrics` + `eval`
-events, so replay, diagnose and report treat someone else's run exactly like ours."""
+events, so replay, diagnose and report treat someone else's run exactly like ours.
+
+A file up to WHOLE_BYTES is parsed whole. A longer one (10,000,000 entries are 459 MB: parsed whole,
+4.9 GB and 97 s) is streamed: its `log_history` read a few MB of entries at a time (`state_stream`), so
+memory stays with the History's columns. Bytes that are not UTF-8 are replaced (U+FFFD) and counted in
+the notes rather than refusing the file as binary."""
 
 from __future__ import annotations
 
@@ -9,20 +14,51 @@ from pathlib import Path
 from typing import Any
 
 from cockpit.logs.errors import LogError
+from cockpit.logs.foreign import plural
 from cockpit.logs.jsonline import loads_line
 from cockpit.rundir import ReadStats, as_event, step_ok
 
 NAME = "trainer_state"
 TITLE = "trainer_state.json (Hugging Face Trainer; or a folder holding one, or its checkpoints)"
 
+WHOLE_BYTES = 16 << 20
+"""Up to this size the file is parsed in one call (fastest); past it, streamed (bounded memory)."""
+
 # HF `log_history` keys that are run summaries, not per-step metrics.
 _SUMMARY_KEYS = {"train_runtime", "train_samples_per_second", "train_steps_per_second", "total_flos", "train_loss"}
 _RENAME = {"train_tokens_per_second": "tokens_per_s"}
+_CONFIG_KEYS = ("logging_steps", "eval_steps", "save_steps", "train_batch_size", "num_train_epochs")
+_NOT_STATE = "not a trainer_state.json (expected an object with a 'log_history' list)"
 
 
 def trainer_state_events(path: Path, stats: ReadStats | None = None) -> Iterator[dict[str, Any]]:
     """Convert an HF `trainer_state.json` into our events (metrics / eval / a summary state)."""
     stats = stats if stats is not None else ReadStats()
+    try:
+        size = path.stat().st_size
+    except OSError as e:
+        raise LogError(f"{path}: cannot read ({e})") from None
+    if size > WHOLE_BYTES:
+        from cockpit.logs.state_stream import stream
+
+        header, entries = stream(path, stats)
+    else:
+        header = _whole(path, stats)
+        entries = iter(header.pop("log_history"))
+    yield _run_started(header)
+    for i, entry in enumerate(entries):
+        stats.lines += 1
+        ev = _entry_event(entry)
+        if ev is None:  # not an object, no step or one no run reaches (2**70, NaN), nested too deep
+            stats.note_bad(i + 1)
+            continue
+        yield ev
+    total, global_step = _count(header.get("max_steps")), _count(header.get("global_step"))
+    if global_step and total and global_step >= total:
+        yield {"v": 1, "t": None, "kind": "state", "state": "finished", "step": global_step}
+
+
+def _whole(path: Path, stats: ReadStats) -> dict[str, Any]:
     try:
         raw = path.read_bytes()
     except OSError as e:
@@ -30,45 +66,41 @@ def trainer_state_events(path: Path, stats: ReadStats | None = None) -> Iterator
     if not raw.strip():
         raise LogError(f"{path}: file is empty")
     try:
+        raw.decode("utf-8")
+    except UnicodeDecodeError:
+        raw = replace_bad_bytes(raw, stats)
+    try:
         # Python's json (the fallback) accepts the bare NaN / Infinity literals real HF logs contain.
         state = loads_line(raw)
-    except UnicodeDecodeError:
-        raise LogError(f"{path}: binary file, not JSON") from None
     except json.JSONDecodeError as e:
         raise LogError(f"{path}:{e.lineno}:{e.colno}: not valid JSON ({e.msg})") from None
     except ValueError as e:  # nested too deeply, a number with thousands of digits
         raise LogError(f"{path}: cannot read as JSON: {e}") from None
     if not isinstance(state, dict) or not isinstance(state.get("log_history"), list):
-        raise LogError(f"{path}: not a trainer_state.json (expected an object with a 'log_history' list)")
-    hist = state["log_history"]
+        raise LogError(f"{path}: {_NOT_STATE}")
+    return state
+
+
+def replace_bad_bytes(raw: bytes, stats: ReadStats) -> str:
+    """The text with every byte that is not UTF-8 replaced by U+FFFD, and a note of how many."""
+    bad = len(raw) - len(raw.decode("utf-8", "ignore").encode("utf-8"))
+    stats.notes.append(f"{plural(bad, 'byte')} that are not UTF-8 text replaced by U+FFFD (the file is damaged there)")
+    return raw.decode("utf-8", "replace")
+
+
+def _run_started(state: dict[str, Any]) -> dict[str, Any]:
     # Header numbers are the doc's word, not ours: one that no run has (a string, 1e400, 2**70) is absent.
-    total, global_step = _count(state.get("max_steps")), _count(state.get("global_step"))
-    yield {
+    return {
         "v": 1,
         "t": None,
         "kind": "run_started",
         "source": "trainer_state",
-        "total_steps": total,
-        "config": {
-            "training": {
-                k: state[k]
-                for k in ("logging_steps", "eval_steps", "save_steps", "train_batch_size", "num_train_epochs")
-                if _count(state.get(k)) is not None
-            }
-        },
+        "total_steps": _count(state.get("max_steps")),
+        "config": {"training": {k: state[k] for k in _CONFIG_KEYS if _count(state.get(k)) is not None}},
         "trainable_params": None,
         "device": None,
         "world_size": 1,
     }
-    for i, entry in enumerate(hist):
-        stats.lines += 1
-        ev = _entry_event(entry)
-        if ev is None:  # not an object, no step or one no run reaches (2**70, NaN), nested too deep
-            stats.note_bad(i + 1)
-            continue
-        yield ev
-    if global_step and total and global_step >= total:
-        yield {"v": 1, "t": None, "kind": "state", "state": "finished", "step": global_step}
 
 
 def _count(x: Any) -> int | float | None:

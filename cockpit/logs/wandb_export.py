@@ -12,8 +12,9 @@ from pathlib import Path
 from typing import Any
 
 from cockpit.logs.errors import LogError
+from cockpit.logs.foreign import run_started
 from cockpit.logs.jsonline import loads_line
-from cockpit.logs.tracker_rows import STEP_KEYS, hf_key, row_events, start_event
+from cockpit.logs.tracker_rows import STEP_KEYS, hf_key, row_events
 from cockpit.rundir import ReadStats, step_ok
 
 NAME = "wandb_export"
@@ -54,7 +55,7 @@ def events(path: Path, stats: ReadStats) -> Iterator[dict[str, Any]]:
     except OSError as e:
         raise LogError(f"{path}: cannot read ({e})") from None
     rows = _json_rows(path, raw, stats) if raw.lstrip()[:1] in (b"[", b"{") else _csv_rows(path, raw, stats)
-    yield start_event(NAME)
+    yield run_started(NAME)
     for i, row in enumerate(rows, 1):
         step = next((row[k] for k in _STEP_COLUMNS if row.get(k) is not None), None)
         if isinstance(step, float) and step.is_integer():

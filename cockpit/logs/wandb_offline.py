@@ -14,9 +14,10 @@ from types import ModuleType
 from typing import Any
 
 from cockpit.logs.errors import LogError
+from cockpit.logs.foreign import run_started
 from cockpit.logs.jsonline import loads_line
 from cockpit.logs.optional import need
-from cockpit.logs.tracker_rows import STEP_KEYS, finished_event, hf_key, row_events, start_event, training_config
+from cockpit.logs.tracker_rows import STEP_KEYS, finished_event, hf_key, row_events, training_config
 from cockpit.rundir import ReadStats, step_ok
 
 NAME = "wandb"
@@ -180,7 +181,7 @@ def events(path: Path, stats: ReadStats) -> Iterator[dict[str, Any]]:
                 started = True
                 training = training_config(config)
                 total = training.get("training", {}).get("max_steps")
-                yield start_event(NAME, total, training)
+                yield run_started(NAME, total, config=training)
             row = _items(rec.history.item, stats)
             step = next((row[k] for k in STEP_KEYS if k in row), row.get("_step"))
             if not step_ok(step):

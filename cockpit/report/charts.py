@@ -14,6 +14,7 @@ from cockpit.bands import ranges
 from cockpit.history import History
 from cockpit.logs.columns import finite
 from cockpit.logs.downsample import minmax_points
+from cockpit.logs.foreign import not_in_format
 from cockpit.report.units import UNIT_OF, scale_for
 from cockpit.thresholds import Thresholds
 
@@ -268,7 +269,9 @@ def run_charts(h: History, th: Thresholds, timeline: list[dict[str, Any]]) -> tu
             if general:
                 title = title[:-1] + ", general eval)"
         if not lines:
-            missing.append(LINE_NAMES.get(key, key).replace("train loss", "loss").replace("lr", "learning rate"))
+            name = LINE_NAMES.get(key, key).replace("train loss", "loss").replace("lr", "learning rate")
+            why = not_in_format(h, key)
+            missing.append(f"{name} ({why})" if why else name)
             continue
         bands: list[Band] = []
         if key == "grad_norm":

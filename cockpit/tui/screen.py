@@ -16,6 +16,7 @@ from textual.screen import Screen
 from textual.widgets import Footer, Static
 
 from cockpit.history import History
+from cockpit.logs.foreign import not_in_format
 from cockpit.metrics import CHARTED
 from cockpit.thresholds import Thresholds
 from cockpit.tui.advice_throttle import AdviceThrottle
@@ -201,6 +202,7 @@ class CockpitScreen(ViewActions, Screen):
             extra = ""
             if key == "mem_used":
                 extra = "VRAM" if h.mem_kind == "vram" else "RAM (process)"
+            panel.absent = not_in_format(h, key)
             panel.update_data(h.steps, h.series[key], idx, th, total if total == total else None, extra)
         self.query_one(RunPanel).show(
             h,

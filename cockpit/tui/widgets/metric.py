@@ -90,6 +90,7 @@ class MetricPanel(Widget, can_focus=True):
         self.thresholds = Thresholds()
         self.total: float | None = None
         self.label_extra = ""
+        self.absent: str | None = None  # why this log can hold no value here (its format never logs it)
         self.current_band = "none"
         self._lines: list[Text] | None = None
         self._lines_for: tuple | None = None  # (width, height, theme) the lines were made for
@@ -195,7 +196,7 @@ class MetricPanel(Widget, can_focus=True):
         return head
 
     def _chart(self, width: int, rows: int) -> list[Text]:
-        drawn = draw(self.values, self.key, width, rows, self.thresholds, self.total)
+        drawn = self.absent or draw(self.values, self.key, width, rows, self.thresholds, self.total)
         if isinstance(drawn, str):
             return [Text(drawn, self._style("metric--dim"))] + [Text("")] * (rows - 1)
         # One segment per run of equal band: a row is mostly one band, and every segment costs the

@@ -1,0 +1,230 @@
+"""Console output saved from a Trainer run (transformers, TRL, axolotl, Unsloth): the dicts the Trainer
+prints at each log, found among progress bars, warnings and any other prints.
+
+    10%|█         | 40/400 [01:48<06:51,  1.14s/it]{'loss': 4.1484, 'grad_norm': 2.39, 'learning_rate': 4.6e-05, 'epoch': 0.1}
+    {'eval_loss': '1.17', 'eval_runtime': '8.043', 'epoch': '1'}          <- newer transformers print strings
+    {'train_runtime': 2279.1, 'train_samples_per_second': 2.996, 'train_loss': 1.229, 'epoch': 3.0}
+
+The dicts carry no step. The step is the training progress bar's count printed just before a dict (the
+Trainer writes each log through that bar); without bars, the log's order times `logging_steps` when the
+run printed its arguments, else the log's order itself, and the notes say which."""
+
+from __future__ import annotations
+
+import ast
+import re
+from collections.abc import Iterator
+from pathlib import Path
+from typing import Any
+
+from cockpit.logs.foreign import number, plural, run_started
+from cockpit.logs.jsonline import loads_line
+from cockpit.rundir import ReadStats
+
+NAME = "console"
+TITLE = "console output of a Trainer / TRL / axolotl / Unsloth run (its {'loss': ...} lines)"
+
+SNIFF_BYTES = 4 << 20
+"""How far into a file a log dict is looked for: a console log may open with pages of downloads and
+warnings, but a Trainer's first log comes well within this."""
+
+_LOG_DICT = re.compile(rb"\{'(?:loss|eval_[A-Za-z0-9_/]+|train_runtime)': ")
+_TOKENS = re.compile(
+    rb"(?P<dict>\{'[^{}\r\n]*\})"  # a flat dict as Python prints it (nested ones are no log)
+    rb"|(?<![\d])(?<!: )\d{1,3}%\|[^|\r\n]*\| *(?P<n>\d+)/(?P<m>\d+) \["  # an unnamed tqdm bar: the Trainer's
+    rb"|Total optimization steps = (?P<total>[\d,]+)"  # the Trainer's banner
+    rb"|logging_steps[=:] *(?P<every>\d+)"  # printed TrainingArguments
+)
+_BARE = re.compile(rb": (nan|-?inf|None|True|False)(?=[,}])")
+_JSON_OF = {
+    b"nan": b"NaN",
+    b"inf": b"Infinity",
+    b"-inf": b"-Infinity",
+    b"None": b"null",
+    b"True": b"true",
+    b"False": b"false",
+}
+_SUMMARY = frozenset(
+    ("train_runtime", "train_samples_per_second", "train_steps_per_second", "total_flos", "train_loss")
+)
+_RENAME = {"train_tokens_per_second": "tokens_per_s"}
+
+
+def sniff(path: Path, head: bytes) -> bool:
+    if b"\0" in head:
+        return False
+    if _LOG_DICT.search(head):
+        return True
+    if len(head) < 4096:
+        return False
+    try:
+        with open(path, "rb") as f:
+            return _LOG_DICT.search(f.read(SNIFF_BYTES)) is not None
+    except OSError:
+        return False
+
+
+class _Steps:
+    """Where the step of each printed log comes from (see the module's doc)."""
+
+    def __init__(self) -> None:
+        self.total: int | None = None  # the banner's total optimization steps
+        self.bar_total: int | None = None  # the total of the bar a training log was first printed after
+        self.bar: tuple[int, int] | None = None  # the last unnamed bar (n, m) since the previous log
+        self.every: int | None = None  # logging_steps, when printed
+        self.step = 0
+        self.interval: int | None = None
+        self.from_bars = self.counted = 0
+
+    def training_total(self) -> int | None:
+        return self.total or self.bar_total
+
+    def next(self) -> int:
+        """The step of a training log printed now."""
+        bar, self.bar = self.bar, None
+        if bar is not None and self.training_total() is None:  # without the banner: the bar a log follows
+            self.bar_total = bar[1]
+        if bar is not None and bar[1] == self.training_total() and bar[0] > self.step:
+            step = bar[0]
+            self.from_bars += 1
+        else:
+            step = self.step + (self.every or self.interval or 1)
+            self.counted += 1
+        if self.step:
+            self.interval = step - self.step
+        self.step = step
+        return step
+
+    def now(self) -> int:
+        """The step of an eval or summary printed now: a fresher training bar's, else the last log's."""
+        bar = self.bar
+        if bar is not None and bar[1] == self.training_total() and bar[0] > self.step:
+            return bar[0]
+        return self.step
+
+    def note(self) -> str | None:
+        if not self.counted:
+            return None
+        if not self.from_bars:
+            how = f"counted in logging_steps ({self.every})" if self.every else "the logs' order (1, 2, 3, ...)"
+            return f"no progress bar gives the step of a printed log: steps are {how}"
+        return f"{plural(self.counted, 'printed log')} had no progress bar before it: its step follows the previous"
+
+
+def events(path: Path, stats: ReadStats) -> Iterator[dict[str, Any]]:
+    steps = _Steps()
+    foreign = 0
+    summary = None
+    started = False
+    for chunk in _chunks(path):
+        found: list[tuple[bytes, int | None]] = []  # (printed dict, the step it was printed at)
+        for m in _TOKENS.finditer(chunk):
+            d = m.group("dict")
+            if d is None:
+                _progress(m, steps)
+            else:  # the step is settled now, as the bars stood when it was printed; parsed in bulk below
+                found.append((d, steps.next() if d.startswith(b"{'loss': ") else steps.now()))
+        for (_, step), log in zip(found, _parse_all([d for d, _ in found])):
+            stats.lines += 1
+            kind = _kind(log)
+            if kind is None:
+                foreign += 1
+                continue
+            if not started:  # the banner and bars before the first log say the total
+                yield run_started(NAME, steps.training_total())
+                started = True
+            if kind == "metrics":
+                log["v"], log["t"], log["kind"], log["step"] = 1, None, "metrics", step
+                yield log  # values as printed: the History reads numbers written as text
+                continue
+            ev = {_RENAME.get(k, k): number(v) for k, v in log.items() if type(k) is str}
+            ev.update(v=1, t=None, kind=kind, step=step)
+            summary = ev if kind == "summary" else summary
+            yield ev
+    if not started:
+        yield run_started(NAME, steps.training_total())
+    if foreign:
+        stats.notes.append(
+            f"left out {plural(foreign, 'printed dict')} that are not training logs (configs, samples, ...)"
+        )
+    if (note := steps.note()) is not None:
+        stats.notes.append(note)
+    if summary is not None:
+        yield {"v": 1, "t": None, "kind": "state", "state": "finished", "step": summary["step"]}
+
+
+def _progress(m: re.Match, steps: _Steps) -> None:
+    if m.group("n") is not None:
+        n, total = int(m.group("n")), int(m.group("m"))
+        if n <= total:
+            steps.bar = (n, total)
+    elif m.group("total") is not None:
+        steps.total = int(m.group("total").replace(b",", b"")) or None
+    elif steps.every is None:
+        steps.every = int(m.group("every")) or None
+
+
+def _kind(log: dict[str, Any] | None) -> str | None:
+    if not log:
+        return None
+    if "loss" in log:  # a number, or one written as text: {'loss': 'mse'} is a model's config
+        return "metrics" if isinstance(number(log["loss"]), (int, float)) else None
+    if any(type(k) is str and k.startswith("eval_") for k in log):
+        return "eval"
+    if _SUMMARY & log.keys():
+        return "summary"
+    return None
+
+
+def _parse_all(dicts: list[bytes]) -> list[dict[str, Any] | None]:
+    """Each printed dict's value (None for one that is no dict Python printed), parsed in one call when
+    they are all plain: swapping the quotes makes JSON of what Python prints for str keys and numbers."""
+    if not dicts:
+        return []
+    joined = b"[" + b",".join(dicts) + b"]"
+    if b'"' not in joined:
+        try:
+            values = loads_line(_BARE.sub(_json_word, joined).replace(b"'", b'"'))
+            if all(type(v) is dict for v in values):
+                return values
+        except ValueError:
+            pass
+    return [_parse(d) for d in dicts]
+
+
+def _json_word(m: re.Match) -> bytes:
+    return b": " + _JSON_OF[m.group(1)]
+
+
+def _parse(d: bytes) -> dict[str, Any] | None:
+    """A printed dict's value, or None when it is no dict Python printed."""
+    if b'"' not in d:
+        try:
+            v = loads_line(_BARE.sub(_json_word, d).replace(b"'", b'"'))
+            return v if type(v) is dict else None
+        except ValueError:
+            pass
+    try:
+        v = ast.literal_eval(d.decode("utf-8", "replace"))
+    except (ValueError, SyntaxError, MemoryError, RecursionError):
+        return None
+    return v if type(v) is dict else None
+
+
+def _chunks(path: Path) -> Iterator[bytes]:
+    """The file a few MB at a time, each cut after a line end (a dict or a bar never spans two)."""
+    rest = b""
+    with open(path, "rb") as f:
+        while True:
+            block = f.read(4 << 20)
+            if not block:
+                break
+            data = rest + block
+            cut = max(data.rfind(b"\n"), data.rfind(b"\r")) + 1
+            if cut == 0 and len(data) < 64 << 20:
+                rest = data  # no line end yet: a very long line
+                continue
+            data, rest = (data[:cut], data[cut:]) if cut else (data, b"")
+            yield data
+    if rest:
+        yield rest
