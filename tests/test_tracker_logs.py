@@ -73,7 +73,7 @@ def test_diagnose_json_and_html_report(case, tmp_path):
     r = cockpit("diagnose", str(path), "--json")
     assert r.returncode in (0, 3), r.stderr  # 3: a danger finding (this run's grad_norm passes 10)
     out = json.loads(r.stdout)
-    assert (out["steps"], out["logged"]) == (max(train), len(train))
+    assert (out["steps"], out["logged"], out["format"]) == (max(train), len(train), fmt)
     html = tmp_path / "r.html"
     r = cockpit("report", str(path), "--out", str(html))
     assert r.returncode == 0, r.stderr
@@ -187,3 +187,25 @@ def test_ls_lists_a_folder_of_other_tools_logs(tmp_path):
     for name, state in (("tb-run", "tensorboard log"), ("wandb", "finished"), ("mlflow.db", "finished")):
         row = next(line for line in lines if line.startswith(name + " "))
         assert state in row and "5.421" in row and ("30/30" in row or "30/?" in row), row
+
+
+def test_a_database_of_several_runs_reads_the_latest_and_says_so(tmp_path):
+    import sqlite3
+
+    db = tmp_path / "project.db"
+    shutil.copy(TRAINER_RUN["trackio"], db)
+    con = sqlite3.connect(db)
+    run_id, stamp = con.execute("SELECT run_id, timestamp FROM metrics LIMIT 1").fetchone()
+    rows = [
+        (run_id + "-2", stamp, "second-try", s, json.dumps({"train/loss": 1.0 / s, "train/global_step": s}))
+        for s in (1, 2, 3)
+    ]
+    con.executemany("INSERT INTO metrics (run_id, timestamp, run_name, step, metrics) VALUES (?, ?, ?, ?, ?)", rows)
+    con.commit()
+    con.close()
+    log = resolve(db)
+    history = log.history()
+    assert list(history.steps) == [1, 2, 3] and history.last("loss") == 1.0 / 3
+    assert any(
+        "2 runs in this database; read the latest, 'second-try' (others: demo-tiny)" in n for n in log.stats.notes
+    )
