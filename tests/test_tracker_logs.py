@@ -167,6 +167,12 @@ def test_a_missing_extra_is_refused_with_the_install_line(monkeypatch, module, e
         load_history(path)
 
 
+def test_the_folder_a_script_ran_in_finds_its_wandb_runs(tmp_path):
+    shutil.copytree(GEN / "wandb", tmp_path / "project" / "wandb")
+    log = resolve(tmp_path / "project")
+    assert log.kind == "wandb" and len(log.history()) == 30
+
+
 def test_a_folder_of_several_runs_names_them(tmp_path):
     for name in ("a", "b"):
         shutil.copytree(TRAINER_RUN["tensorboard"], tmp_path / "runs" / name)

@@ -35,10 +35,12 @@ def sniff(path: Path, head: bytes) -> bool:
 
 def run_files(folder: Path) -> list[Path]:
     """The .wandb files of the runs in FOLDER: a run folder's own, or those of the run folders of a
-    `wandb/` folder (`latest-run` is a link to one of them and is not counted twice)."""
+    `wandb/` folder, FOLDER's or FOLDER itself (`latest-run` links to one of them: not counted twice)."""
     own = [f for f in folder.glob("*.wandb") if _is_wandb(f)]
     if own:
         return own
+    if (folder / "wandb").is_dir():  # the project folder the script ran in
+        folder = folder / "wandb"
     runs = [d for d in sorted(folder.glob("*run-*")) if d.is_dir() and not d.is_symlink() and d.name != "latest-run"]
     return [f for d in runs for f in d.glob("*.wandb") if _is_wandb(f)]
 
