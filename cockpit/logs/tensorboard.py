@@ -11,8 +11,9 @@ from typing import Any
 
 from cockpit.logs.errors import LogError
 from cockpit.logs.foreign import run_started
+from cockpit.logs.jsonline import loads_line
 from cockpit.logs.optional import need
-from cockpit.logs.tracker_rows import hf_key, row_events
+from cockpit.logs.tracker_rows import finished_event, hf_key, row_events, training_config
 from cockpit.rundir import ReadStats, step_ok
 
 NAME = "tensorboard"
@@ -70,9 +71,12 @@ def event_files(path: Path) -> list[Path]:
     return sorted(f for f in runs[0].glob(PATTERN) if f.is_file() and _is_event_file(_head(f)))
 
 
-def scalars(files: list[Path], stats: ReadStats, other_tags: set[str]) -> Iterator[tuple[int, float, str, float]]:
+def scalars(
+    files: list[Path], stats: ReadStats, other_tags: set[str], args: dict[str, Any]
+) -> Iterator[tuple[int, float, str, float]]:
     """(step, wall time, tag, value) of every scalar in the files, in the order written; the tags of
-    what is not a scalar (text, histograms, images, hparams) go into OTHER_TAGS."""
+    what is not a scalar (text, histograms, images, hparams) go into OTHER_TAGS, and the Trainer's
+    arguments (the JSON text it writes as `args/text_summary`) into ARGS."""
     loader_mod = need("tensorboard.backend.event_processing.event_file_loader", "tensorboard", "TensorBoard logs")
     tensor_util = need("tensorboard.util.tensor_util", "tensorboard", "TensorBoard logs")
     for f in files:
@@ -87,6 +91,8 @@ def scalars(files: list[Path], stats: ReadStats, other_tags: set[str]) -> Iterat
                         x = float(tensor_util.make_ndarray(value.tensor))
                     else:
                         other_tags.add(value.tag)
+                        if value.tag == "args/text_summary" and kind == "tensor":
+                            args.update(_json_text(tensor_util.make_ndarray(value.tensor)))
                         continue
                     yield event.step, event.wall_time, value.tag, x
         except OSError as e:
@@ -95,12 +101,16 @@ def scalars(files: list[Path], stats: ReadStats, other_tags: set[str]) -> Iterat
 
 def events(path: Path, stats: ReadStats) -> Iterator[dict[str, Any]]:
     files = event_files(path)
-    yield run_started(NAME, files=[f.name for f in files])
     other_tags: set[str] = set()
+    args: dict[str, Any] = {}
     row: dict[str, Any] = {}
     step = t = None
     points = 0
-    for s, wall, tag, x in scalars(files, stats, other_tags):
+    for s, wall, tag, x in scalars(files, stats, other_tags, args):
+        if not points:  # the Trainer writes its arguments before the first scalar
+            training = training_config(args)
+            total = training.get("training", {}).get("max_steps")
+            yield run_started(NAME, total, config=training, files=[f.name for f in files])
         points += 1
         if s != step:
             if row:
@@ -112,6 +122,18 @@ def events(path: Path, stats: ReadStats) -> Iterator[dict[str, Any]]:
             stats.note_bad(stats.lines)
     if row:
         yield from row_events(step, row, t)
+    done = finished_event(step, total) if points else None
+    if done:
+        yield done
     if not points:
         said = f"only {', '.join(sorted(other_tags)[:5])}" if other_tags else "no summaries at all"
         raise LogError(f"{path}: the TensorBoard log holds {stats.lines} events but no scalar ({said})")
+
+
+def _json_text(text: Any) -> dict[str, Any]:
+    """The Trainer's arguments from its text summary (a one-element array of JSON bytes), or {}."""
+    try:
+        doc = loads_line(bytes(text.flat[0]))
+    except (ValueError, TypeError, IndexError):
+        return {}
+    return doc if isinstance(doc, dict) else {}
