@@ -1,5 +1,8 @@
 """Reading long logs: history fold, `diagnose`, `report`, and the replay cockpit's first frame, for
-10k / 100k / 1M-step logs. Prints a Markdown table (median of --reps runs each)."""
+10k / 100k / 1M-step logs. Prints a Markdown table (median of --reps runs each).
+
+`--formats`: the same sizes in every log format (ours, trainer_state.json, LLaMA-Factory, a console),
+`diagnose` with its peak memory, and a trainer_state.json parsed whole beside it streamed."""
 
 from __future__ import annotations
 
@@ -106,12 +109,67 @@ def first_frame_process(path: Path, steps: int, timeout: float = 120, command: s
         return shown - t0, whole - t0
 
 
+def measured(argv: list[str], env: dict | None = None) -> tuple[float, float]:
+    """(seconds, peak resident MiB) of one process, as the kernel counted it (its own max RSS, not ours)."""
+    t0 = time.perf_counter()
+    p = subprocess.Popen(argv, cwd=ROOT, env=env or USER_ENV, stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL)
+    _, _, ru = os.wait4(p.pid, 0)
+    return time.perf_counter() - t0, ru.ru_maxrss / 1024
+
+
+STATE_WHOLE = (
+    "import sys; from cockpit.logs import trainer_state as ts; ts.WHOLE_BYTES = 1 << 62; "
+    "from cockpit.advisor.diagnose import main; sys.exit(main(sys.argv[1]))"
+)
+"""`diagnose` with a trainer_state.json parsed whole, as before streaming: the side-by-side baseline."""
+
+
+def formats_table(sizes: list[int], reps: int, logs_dir: Path, frames: bool) -> None:
+    """Each format's generated log: `diagnose` (process: wall time and peak memory), and the replay's
+    first frame (process, in tmux). Logs are made once into `logs_dir` and kept for the next run."""
+    from bench.gen_formats import NAMES, WRITERS
+
+    py = sys.executable
+    print(
+        "| format | steps | file | `diagnose` (process) | its peak memory | `cockpit replay`: on screen / whole log |"
+    )
+    print("|---|---|---|---|---|---|")
+    for n in sizes:
+        for fmt in ("events", *WRITERS):
+            path = logs_dir / f"{fmt}-{n}" / ("events.jsonl" if fmt == "events" else NAMES[fmt])
+            if not path.exists():
+                path.parent.mkdir(parents=True, exist_ok=True)
+                write(n, path.parent) if fmt == "events" else WRITERS[fmt](n, path)
+            runs = [measured([py, "-m", "cockpit.cli", "diagnose", str(path)]) for _ in range(reps)]
+            secs, mem = statistics.median(r[0] for r in runs), max(r[1] for r in runs)
+            frame = "-"
+            if frames:
+                shown, whole = (statistics.median(x) for x in zip(*(first_frame_process(path, n) for _ in range(reps))))
+                frame = f"{shown:.2f} s / {whole:.2f} s"
+            mb = path.stat().st_size / 2**20
+            print(f"| {fmt} | {n:,} | {mb:.0f} MiB | {secs:.2f} s | {mem:.0f} MiB | {frame} |", flush=True)
+            if fmt == "trainer_state":
+                whole = [measured([py, "-c", STATE_WHOLE, str(path)]) for _ in range(reps)]
+                print(
+                    f"| trainer_state parsed whole (before) | {n:,} | {mb:.0f} MiB | "
+                    f"{statistics.median(r[0] for r in whole):.2f} s | {max(r[1] for r in whole):.0f} MiB | - |",
+                    flush=True,
+                )
+
+
 def main() -> int:
     ap = argparse.ArgumentParser()
     ap.add_argument("--sizes", default="10000,100000,1000000")
     ap.add_argument("--reps", type=int, default=3)
     ap.add_argument("--ab-steps", type=int, default=100_000, help="log size for the preload A/B (0: skip)")
+    ap.add_argument("--formats", action="store_true", help="each log format instead: diagnose, memory, replay")
+    ap.add_argument("--logs-dir", default=None, help="with --formats: where the generated logs are kept")
+    ap.add_argument("--no-frames", action="store_true", help="with --formats: skip the replay in tmux")
     a = ap.parse_args()
+    if a.formats:
+        logs = Path(a.logs_dir or tempfile.mkdtemp(prefix="cockpit-formats-"))
+        formats_table([int(x) for x in a.sizes.split(",")], a.reps, logs, not a.no_frames)
+        return 0
     py = sys.executable
     rows, ab = [], []
     with tempfile.TemporaryDirectory() as tmp:

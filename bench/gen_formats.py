@@ -28,9 +28,12 @@ def trainer_state(n: int, out: Path) -> Path:
         f.write('{\n  "best_metric": null,\n  "epoch": 1.0,\n  "eval_steps": 500,\n')
         f.write(f'  "global_step": {n},\n  "is_hyper_param_search": false,\n  "log_history": [\n')
         for s in range(1, n + 1):
-            e = {"epoch": s / n, "grad_norm": round(0.8 + rng.random() * 0.4, 4), "learning_rate": _lr(s, n)}
-            e.update(loss=_loss(s, rng), step=s)
-            f.write(("" if s == 1 else ",\n") + _indented(e))
+            g, lr, loss = round(0.8 + rng.random() * 0.4, 4), _lr(s, n), _loss(s, rng)
+            f.write(
+                ("" if s == 1 else ",\n")
+                + f'    {{\n      "epoch": {s / n!r},\n      "grad_norm": {g!r},\n      "learning_rate": {lr!r},\n'
+                + f'      "loss": {loss!r},\n      "step": {s}\n    }}'
+            )
             if s % 500 == 0:
                 f.write(",\n" + _indented({"epoch": s / n, "eval_loss": _loss(s, rng) + 0.05, "step": s}))
         f.write("\n  ],\n")
@@ -49,11 +52,11 @@ def llamafactory(n: int, out: Path) -> Path:
     rng = random.Random(0)
     with open(out, "w") as f:
         for s in range(1, n + 1):
-            el = s * 2
-            row = {"current_steps": s, "total_steps": n, "loss": _loss(s, rng), "lr": _lr(s, n), "epoch": s / n}
-            row.update(percentage=round(100 * s / n, 2), elapsed_time=_hms(el), remaining_time=_hms(2 * (n - s)))
-            row.update(throughput=1800.5, total_tokens=4096 * s)
-            f.write(json.dumps(row) + "\n")
+            f.write(
+                f'{{"current_steps": {s}, "total_steps": {n}, "loss": {_loss(s, rng)!r}, "lr": {_lr(s, n)!r}, '
+                f'"epoch": {s / n!r}, "percentage": {round(100 * s / n, 2)!r}, "elapsed_time": "{_hms(2 * s)}", '
+                f'"remaining_time": "{_hms(2 * (n - s))}", "throughput": 1800.5, "total_tokens": {4096 * s}}}\n'
+            )
             if s % 500 == 0:
                 ev = {"current_steps": s, "total_steps": n, "eval_loss": _loss(s, rng) + 0.05, "epoch": s / n}
                 f.write(json.dumps(ev) + "\n")

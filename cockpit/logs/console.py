@@ -13,11 +13,12 @@ from __future__ import annotations
 
 import ast
 import re
+from bisect import bisect_right
 from collections.abc import Iterator
 from pathlib import Path
 from typing import Any
 
-from cockpit.logs.foreign import number, plural, run_started
+from cockpit.logs.foreign import chunks, number, plural, run_started
 from cockpit.logs.jsonline import loads_line
 from cockpit.rundir import ReadStats
 
@@ -29,12 +30,11 @@ SNIFF_BYTES = 4 << 20
 warnings, but a Trainer's first log comes well within this."""
 
 _LOG_DICT = re.compile(rb"\{'(?:loss|eval_[A-Za-z0-9_/]+|train_runtime)': ")
-_TOKENS = re.compile(
-    rb"(?P<dict>\{'[^{}\r\n]*\})"  # a flat dict as Python prints it (nested ones are no log)
-    rb"|(?<![\d])(?<!: )\d{1,3}%\|[^|\r\n]*\| *(?P<n>\d+)/(?P<m>\d+) \["  # an unnamed tqdm bar: the Trainer's
-    rb"|Total optimization steps = (?P<total>[\d,]+)"  # the Trainer's banner
-    rb"|logging_steps[=:] *(?P<every>\d+)"  # printed TrainingArguments
-)
+# Three patterns, each with a literal start (what lets the regex engine skip ahead: one pattern with the
+# three as alternatives took 2.5 times as long), merged by position.
+_DICT = re.compile(rb"\{'[^{}\r\n]*\}")  # a flat dict as Python prints it (nested ones are no log)
+_BAR = re.compile(rb"%\|[^|\r\n]*\| *(\d+)/(\d+) \[")  # a tqdm bar: '  5%|###  | 10/200 [00:10<...'
+_SETTINGS = re.compile(rb"Total optimization steps = ([\d,]+)|logging_steps[=:] *(\d+)")  # banner, arguments
 _BARE = re.compile(rb": (nan|-?inf|None|True|False)(?=[,}])")
 _JSON_OF = {
     b"nan": b"NaN",
@@ -116,14 +116,23 @@ def events(path: Path, stats: ReadStats) -> Iterator[dict[str, Any]]:
     foreign = 0
     summary = None
     started = False
-    for chunk in _chunks(path):
-        found: list[tuple[bytes, int | None]] = []  # (printed dict, the step it was printed at)
-        for m in _TOKENS.finditer(chunk):
-            d = m.group("dict")
-            if d is None:
-                _progress(m, steps)
-            else:  # the step is settled now, as the bars stood when it was printed; parsed in bulk below
-                found.append((d, steps.next() if d.startswith(b"{'loss': ") else steps.now()))
+    for chunk in chunks(path, b"\r"):
+        for m in _SETTINGS.finditer(chunk):
+            if m[1] is not None:
+                steps.total = int(m[1].replace(b",", b"")) or None
+            elif steps.every is None:
+                steps.every = int(m[2]) or None
+        ends, bars = _bars(chunk)
+        used = -1  # the last bar a printed dict came after
+        found: list[tuple[bytes, int]] = []  # (printed dict, the step it was printed at)
+        for m in _DICT.finditer(chunk):
+            j = bisect_right(ends, m.start()) - 1
+            if j > used:  # a bar drawn since the previous dict
+                steps.bar, used = bars[j], j
+            d = m.group()  # its step is settled now, as the bars stood when it was printed; parsed in bulk below
+            found.append((d, steps.next() if d.startswith(b"{'loss': ") else steps.now()))
+        if used < len(bars) - 1:
+            steps.bar = bars[-1]  # for the first dict of the next piece
         for (_, step), log in zip(found, _parse_all([d for d, _ in found])):
             stats.lines += 1
             kind = _kind(log)
@@ -153,15 +162,21 @@ def events(path: Path, stats: ReadStats) -> Iterator[dict[str, Any]]:
         yield {"v": 1, "t": None, "kind": "state", "state": "finished", "step": summary["step"]}
 
 
-def _progress(m: re.Match, steps: _Steps) -> None:
-    if m.group("n") is not None:
-        n, total = int(m.group("n")), int(m.group("m"))
+def _bars(chunk: bytes) -> tuple[list[int], list[tuple[int, int]]]:
+    """(where each bar ends, its (n, total)) for the unnamed tqdm bars in the chunk: the Trainer's training
+    and eval bars. A named one ('Map: 100%|...', 'Loading weights: ...') counts something else."""
+    ends, bars = [], []
+    for m in _BAR.finditer(chunk):
+        s = k = m.start()
+        while k > 0 and s - k < 3 and 48 <= chunk[k - 1] <= 57:  # the percentage's digits
+            k -= 1
+        if k == s or chunk[k - 2 : k] == b": ":
+            continue
+        n, total = int(m[1]), int(m[2])
         if n <= total:
-            steps.bar = (n, total)
-    elif m.group("total") is not None:
-        steps.total = int(m.group("total").replace(b",", b"")) or None
-    elif steps.every is None:
-        steps.every = int(m.group("every")) or None
+            ends.append(m.end())
+            bars.append((n, total))
+    return ends, bars
 
 
 def _kind(log: dict[str, Any] | None) -> str | None:
@@ -209,22 +224,3 @@ def _parse(d: bytes) -> dict[str, Any] | None:
     except (ValueError, SyntaxError, MemoryError, RecursionError):
         return None
     return v if type(v) is dict else None
-
-
-def _chunks(path: Path) -> Iterator[bytes]:
-    """The file a few MB at a time, each cut after a line end (a dict or a bar never spans two)."""
-    rest = b""
-    with open(path, "rb") as f:
-        while True:
-            block = f.read(4 << 20)
-            if not block:
-                break
-            data = rest + block
-            cut = max(data.rfind(b"\n"), data.rfind(b"\r")) + 1
-            if cut == 0 and len(data) < 64 << 20:
-                rest = data  # no line end yet: a very long line
-                continue
-            data, rest = (data[:cut], data[cut:]) if cut else (data, b"")
-            yield data
-    if rest:
-        yield rest

@@ -39,7 +39,7 @@ class LoadedLog:
         interleaved or stray entry: folding in file order would keep only what follows the last
         step-back), the log folded again in step order. The notes say which."""
         if self.stats.lines and self.stats.bad == self.stats.lines and not len(h) and not len(h.eval_steps):
-            first = self.stats.bad_lines[0] if self.stats.bad_lines else 1
+            first = min(self.stats.bad_lines, default=1)
             raise LogError(
                 f"{self.source}: nothing readable: it looked like {formats.by_name(self.kind).TITLE}, but none "
                 f"of its {plural(self.stats.bad, 'entry', 'entries')} is one (the first bad one at line {first}). "

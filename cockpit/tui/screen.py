@@ -202,7 +202,7 @@ class CockpitScreen(ViewActions, Screen):
             extra = ""
             if key == "mem_used":
                 extra = "VRAM" if h.mem_kind == "vram" else "RAM (process)"
-            panel.absent = not_in_format(h, key)
+            panel.absent = not_in_format(h, key) or _never_logged(h, key)
             panel.update_data(h.steps, h.series[key], idx, th, total if total == total else None, extra)
         self.query_one(RunPanel).show(
             h,
@@ -302,3 +302,15 @@ def _indices(steps, mark_steps: list[int]) -> list[int]:
         elif n:
             out.append(n - 1)
     return out
+
+
+def _never_logged(h: History, key: str) -> str | None:
+    """'not logged' for a loss or grad_norm this log has no value of (an older Trainer's console logs no
+    grad_norm): their NaN is otherwise drawn as an alarm, here a blank chart. The column is looked at
+    only when its last value is missing."""
+    col = h.series.get(key)
+    if not col or col[-1] == col[-1] or h.nonfinite.get(key):
+        return None
+    import numpy as np
+
+    return None if np.isfinite(np.frombuffer(col, dtype=np.float64)).any() else "not logged"
