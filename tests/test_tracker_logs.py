@@ -217,3 +217,15 @@ def test_a_database_of_several_runs_reads_the_latest_and_says_so(tmp_path):
     assert any(
         "2 runs in this database; read the latest, 'second-try' (others: demo-tiny)" in n for n in log.stats.notes
     )
+
+
+def test_a_missing_extra_exits_2_with_the_install_line():
+    """As a user without TensorBoard installed runs it: the command's own exit code and message."""
+    import subprocess
+
+    script = (
+        "import sys; sys.modules['tensorboard'] = None; sys.argv = ['cockpit', 'diagnose', sys.argv[1]]; "
+        "from cockpit.cli import main; main()"
+    )
+    r = subprocess.run([sys.executable, "-c", script, str(TRAINER_RUN["tensorboard"])], capture_output=True, text=True)
+    assert r.returncode == 2 and "pip install 'lora-cockpit[tensorboard]'" in r.stderr, r.stderr
