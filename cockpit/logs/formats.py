@@ -56,7 +56,14 @@ FORMATS: tuple[str, ...] = (
     # reader accepts any text holding a Trainer log dict, so it comes last.
     "cockpit.logs.events",
     "cockpit.logs.trainer_state",
+    # Other tools' logs, known by their first bytes (a TFRecord, W&B's header, SQLite's) or, for a
+    # folder, by the files inside it; the W&B export (CSV / JSON rows with `_step`) after them.
+    "cockpit.logs.tensorboard",
+    "cockpit.logs.wandb_offline",
+    "cockpit.logs.mlflow",
+    "cockpit.logs.trackio",
     "cockpit.logs.llamafactory",
+    "cockpit.logs.wandb_export",
     "cockpit.logs.console",
 )
 

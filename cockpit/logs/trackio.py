@@ -1,0 +1,81 @@
+"""trackio's local project database (`~/.cache/huggingface/trackio/<project>.db`, SQLite): the rows a
+Trainer logged (`train/loss`, `eval/loss`, `train/global_step`, ...) as our events. Read with the
+standard library's sqlite3: no extra is needed."""
+
+from __future__ import annotations
+
+from collections.abc import Iterator
+from datetime import datetime
+from pathlib import Path
+from typing import Any
+
+from cockpit.logs import sqlite_store
+from cockpit.logs.errors import LogError
+from cockpit.logs.foreign import run_started
+from cockpit.logs.jsonline import loads_line
+from cockpit.logs.tracker_rows import STEP_KEYS, finished_event, hf_key, row_events, training_config
+from cockpit.rundir import ReadStats, step_ok
+
+NAME = "trackio"
+TITLE = "trackio project database (<project>.db, SQLite)"
+
+
+def sniff(path: Path, head: bytes) -> bool:
+    return {"metrics", "configs"} <= sqlite_store.tables(path, head) and _has_run_column(path)
+
+
+def _has_run_column(path: Path) -> bool:
+    try:
+        with sqlite_store.connect(path) as db:
+            return "run_name" in {r[1] for r in db.execute("PRAGMA table_info(metrics)")}
+    except Exception:  # noqa: BLE001 - sniff never raises
+        return False
+
+
+def events(path: Path, stats: ReadStats) -> Iterator[dict[str, Any]]:
+    with sqlite_store.connect(path) as db:
+        runs = db.execute("SELECT run_name, run_name FROM metrics GROUP BY run_name ORDER BY min(id)").fetchall()
+        run, note = sqlite_store.chosen(path, runs, "trackio")
+        if note:
+            stats.notes.append(note)
+        training = training_config(_config(db, run))
+        total = training.get("training", {}).get("max_steps")
+        yield run_started(NAME, total, config=training, run_name=run)
+        last = 0
+        cur = db.execute("SELECT step, timestamp, metrics FROM metrics WHERE run_name = ? ORDER BY id", (run,))
+        for step, stamp, text in cur:
+            stats.lines += 1
+            try:
+                row = loads_line(text)
+            except ValueError:
+                row = None
+            if not isinstance(row, dict):
+                stats.note_bad(stats.lines)
+                continue
+            step = next((row[k] for k in STEP_KEYS if k in row), step)
+            if not step_ok(step):
+                stats.note_bad(stats.lines)
+                continue
+            last = max(last, int(step))
+            yield from row_events(int(step), {hf_key(k): v for k, v in row.items()}, _unix(stamp))
+    if stats.lines == 0:
+        raise LogError(f"{path}: trackio run '{run}' logged no metrics")
+    done = finished_event(last, total)
+    if done:
+        yield done
+
+
+def _config(db, run: str) -> dict[str, Any]:
+    row = db.execute("SELECT config FROM configs WHERE run_name = ? ORDER BY id DESC LIMIT 1", (run,)).fetchone()
+    try:
+        config = loads_line(row[0]) if row else {}
+    except ValueError:
+        return {}
+    return config if isinstance(config, dict) else {}
+
+
+def _unix(stamp: Any) -> float | None:
+    try:
+        return datetime.fromisoformat(str(stamp)).timestamp()
+    except ValueError:
+        return None
