@@ -159,12 +159,13 @@ def test_the_report_says_how_the_log_was_read(tmp_path):
 
     p = state_with(tmp_path, [*healthy(explode_at=50), {"step": 3, "loss": 1.9, "grad_norm": 1.0}])
     out = tmp_path / "r.html"
-    r = subprocess.run(
-        [sys.executable, "-m", "cockpit.cli", "report", str(p), "--out", str(out)],
-        capture_output=True,
-        text=True,
-        cwd=ROOT,
-    )
-    assert r.returncode == 0, r.stderr
+    for args in (("--out", str(out)), ()):  # the file, then the terminal (which --out leaves to the file)
+        r = subprocess.run(
+            [sys.executable, "-m", "cockpit.cli", "report", str(p), *args],
+            capture_output=True,
+            text=True,
+            cwd=ROOT,
+        )
+        assert r.returncode == 0, r.stderr
     assert "note: the steps go back 1 time, not as a resume does" in r.stdout
     assert "<p>note: the steps go back 1 time" in out.read_text()

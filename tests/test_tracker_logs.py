@@ -75,7 +75,8 @@ def test_diagnose_json_and_html_report(case, tmp_path):
     out = json.loads(r.stdout)
     assert (out["steps"], out["logged"], out["format"]) == (max(train), len(train), fmt)
     html = tmp_path / "r.html"
-    r = cockpit("report", str(path), "--out", str(html))
+    assert cockpit("report", str(path), "--out", str(html)).stdout == f"saved: {html}\n"
+    r = cockpit("report", str(path))
     assert r.returncode == 0, r.stderr
     assert re.search(rf"final loss +{train[max(train)]['loss']:.4g} \(step {max(train)}\)", r.stdout), r.stdout
     assert html.read_text().count("<svg") >= 3  # loss, grad_norm, learning rate
