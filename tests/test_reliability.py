@@ -194,6 +194,34 @@ def test_resume_after_lora_r_was_edited_names_the_change(stopped_run):
     assert (rd / "events.jsonl").stat().st_size == before and not (rd / "trainer.lock").exists()
 
 
+def test_resume_after_the_base_model_was_changed_is_refused(stopped_run, tmp_path):
+    """config.yaml pointed at another base: of the same shapes (a copy of the demo model here, which
+    resumed silently on weights the adapter never saw), or of others (a size-mismatch traceback and a
+    "crashed" run). Both are refused before anything starts, naming both models."""
+    import shutil
+
+    from cockpit.demo import resolve_model_path
+
+    rd = stopped_run
+    other = tmp_path / "other-model"
+    shutil.copytree(resolve_model_path("demo:tiny-llama"), other)
+    cfg = rd / "config.yaml"
+    text = cfg.read_text()
+    line = next(x for x in text.splitlines() if x.strip().startswith("name_or_path:"))
+    cfg.write_text(text.replace(line, line.split(":", 1)[0] + f": {other}"))
+    before = (rd / "events.jsonl").stat().st_size
+    try:
+        r = cockpit("resume", str(rd), "--detach")
+    finally:
+        cfg.write_text(text)
+    assert r.returncode == 2, r.stdout + r.stderr
+    assert f"model.name_or_path: 'demo:tiny-llama' when the checkpoints were saved, '{other}' in config.yaml" in (
+        r.stderr
+    )
+    assert "Traceback" not in r.stderr
+    assert (rd / "events.jsonl").stat().st_size == before and not (rd / "trainer.lock").exists()
+
+
 def test_sigterm_while_loading_ends_stopped_and_frees_the_lock(tmp_path):
     from cockpit.config import config_from_text
     from cockpit.rundir import RunDir
