@@ -554,6 +554,15 @@ def test_a_new_answer_replaces_one_a_stage_blocked_on(tmp_path):
     assert led["stages"][3]["state"] == "done" and led["stages"][3]["answers"] == {"sweep_fallback": "yes"}
     assert any("sweep_fallback: no replaced by yes" in e["what"] for e in led["log"])
 
+    # a merge declined (here by --accept-defaults) is made by a later --answer merge=yes
+    (tmp_path / "b").mkdir()
+    study = new_study(tmp_path / "b")
+    fake = MergingLauncher(sweep_shape)
+    assert runner(study, fake, accept_defaults=True).run() == EXIT_DONE
+    assert L.load(study)["stages"][8]["extra"]["merge"] == "declined"
+    assert runner(study, fake, answers={"merge": "yes"}).run() == EXIT_DONE
+    assert fake.merged == ["s8-final"] and L.load(study)["stages"][8]["extra"]["merge"] == "merged"
+
 
 def test_accept_defaults_never_says_a_person_chose(tmp_path):
     import json

@@ -117,11 +117,15 @@ def main(
             answers = check_answers(answers, ledger)
             webhook_given(ledger["config"], study_dir)
             ledger["options"].update(budget.given())
+            L.save(study_dir, ledger)
+            at = L.current_stage(ledger)
         except (ValueError, KeyError, TypeError, AttributeError) as e:
             err(f"error: {e}" if isinstance(e, ValueError) else f"error: {study_dir / STUDY_FILE}: {e!r}")
             return 2
-        L.save(study_dir, ledger)
-        print(f"study: {study_dir} (continuing at stage {L.current_stage(ledger)})")
+        except OSError as e:
+            err(f"error: {study_dir / STUDY_FILE}: cannot write: {e.strerror or e}")
+            return 2
+        print(f"study: {study_dir} (continuing at stage {at})")
     else:
         cfg = load_config(target)
         try:

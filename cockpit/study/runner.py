@@ -211,7 +211,8 @@ class Runner(TrialRunning):
             what = f"{self.dir / L.STUDY_FILE}: unexpected content ({type(e).__name__}: {e})"
         rec = getattr(self, "reading", None)
         if isinstance(rec, dict):
-            what += f" (trial '{rec.get('key')}', {self.dir / str(rec.get('run_dir'))})"
+            where = f", {self.dir / rec['run_dir']}" if isinstance(rec.get("run_dir"), str) else ""
+            what += f" (trial '{rec.get('key')}'{where})"
         return what
 
     def stopped(self, message: str) -> StudyStopped:
