@@ -7,6 +7,7 @@ from pathlib import Path
 
 import pytest
 import yaml
+from test_disk_full import fill, small_fs  # noqa: F401 - small_fs is a fixture
 from test_study_stages import STEPS, curve
 
 from cockpit.config import RunConfig
@@ -610,30 +611,14 @@ def test_a_deleted_trial_or_an_edited_ledger_is_a_clean_refusal(tmp_path):
     assert r.returncode == 2 and "Traceback" not in r.stderr and "study.json: config:" in r.stderr, r.stderr
 
 
-def test_a_full_disk_stops_the_study_cleanly_and_it_continues_after(tmp_path):
-    import subprocess
-
+def test_a_full_disk_stops_the_study_cleanly_and_it_continues_after(small_fs):  # noqa: F811 - the fixture
+    """A full disk: a traceback, the ledger saying `running`. Now exit 2 naming the ledger, which keeps
+    its last complete state, and the study continues once there is space again."""
     from cockpit.study.runner import StudyStopped
 
-    mnt = tmp_path / "fs"
-    mnt.mkdir()
-    r = subprocess.run(["mount", "-t", "tmpfs", "-o", "size=2m", "tmpfs", str(mnt)], capture_output=True)
-    if r.returncode != 0:
-        pytest.skip(f"cannot mount a tmpfs here: {r.stderr.decode().strip()}")
-    try:
-        study = new_study(mnt)
-        filler = mnt / "filler"
-        with open(filler, "wb", buffering=0) as f:
-            try:
-                while True:
-                    f.write(b"\0" * 4096)
-            except OSError:
-                pass
-        with pytest.raises(
-            StudyStopped, match=r"study\.json: cannot write: No space left on device; it keeps its last complete state"
-        ):
-            runner(study, FakeLauncher(sweep_shape)).run()
-        filler.unlink()
-        assert runner(study, FakeLauncher(sweep_shape)).run() == EXIT_DONE
-    finally:
-        subprocess.run(["umount", "-l", str(mnt)], capture_output=True)
+    study = new_study(small_fs)
+    filler = fill(small_fs)
+    with pytest.raises(StudyStopped, match=r"study\.json: cannot write: No space left on device; it keeps its last"):
+        runner(study, FakeLauncher(sweep_shape)).run()
+    filler.unlink()
+    assert runner(study, FakeLauncher(sweep_shape)).run() == EXIT_DONE
