@@ -44,7 +44,7 @@ def fetch_model(name: str, wheel: str | None) -> None:
 @click.option("--out", default=None, type=click.Path(), help="Output folder (default: RUN_DIR/merged).")
 @click.option("--dtype", type=click.Choice(["bf16", "fp16", "fp32"]), default="fp32", show_default=True)
 @click.option("--device", type=click.Choice(["cpu", "cuda"]), default="cpu", show_default=True)
-@click.option("--force", is_flag=True, help="Replace an existing output folder.")
+@click.option("--force", is_flag=True, help="Replace an earlier merge's output folder (nothing else).")
 def merge(source: str, checkpoint: int | None, out: str | None, dtype: str, device: str, force: bool) -> None:
     """Merge an adapter into its base (W + BA), verify it, and write a deployable model folder."""
     require_train_extra("merging", ("torch", "transformers", "peft", "safetensors"))
