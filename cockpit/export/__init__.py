@@ -105,6 +105,7 @@ def _target(model_dir: Path, outtype: str, out: str | None, force: bool) -> Path
     try:
         target.parent.mkdir(parents=True, exist_ok=True)
         _clean_stale_temps(target)
+        _temps(target)[0].unlink(missing_ok=True)  # a dead process's with our pid: not ours, but stale
         with open(_temps(target)[0], "xb"):  # claimed now: a place we cannot write in is refused here
             pass
     except OSError as e:
