@@ -39,6 +39,11 @@ class StudyStopped(Exception):
     (when it can still be written)."""
 
 
+class TrialGone(StudyStopped, OSError):
+    """A trial's run directory is gone (deleted to free space): an OSError too, so a reader that can do
+    without that trial (an `except OSError`) skips it, and the loop stops with this message otherwise."""
+
+
 LEDGER_TROUBLE = (OSError, KeyError, TypeError, AttributeError, IndexError, ValueError)
 """What a deleted trial directory, a hand-edited ledger or a full disk raises inside the loop."""
 
@@ -127,7 +132,7 @@ class Runner(TrialRunning):
         self.reading = rec
         path = self.dir / rec["run_dir"]
         if not (path / "config.yaml").is_file():
-            raise StudyStopped(
+            raise TrialGone(
                 f"{path}: the run directory of trial '{rec['key']}' is gone or holds no config.yaml; the "
                 "study's decisions read it: put it back, or start a new study"
             )
