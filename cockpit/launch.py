@@ -13,7 +13,7 @@ from pathlib import Path
 
 from cockpit.config import RunConfig
 from cockpit.detached import spawn_detached
-from cockpit.resume_check import lora_changes
+from cockpit.resume_check import base_change, lora_changes
 from cockpit.rundir import (
     LOCK_FD_ENV,
     LockHeld,
@@ -29,6 +29,10 @@ from cockpit.rundir import (
     release_lock,
     unused_stamped_path,
 )
+
+WEBHOOK_ENV = "COCKPIT_NOTIFY_WEBHOOK"
+"""A literal notify.webhook URL is not written into the run directory (a secret, `<hidden>` there): the
+trainer finds it here, in the environment its starter gives it."""
 
 
 class LaunchError(Exception):
@@ -59,7 +63,7 @@ def start_run(
             f.write(cfg.to_yaml())
     url = cfg.notify.webhook_url() if cfg.notify.webhook and not cfg.notify.webhook.startswith("env:") else None
     if url:  # a secret: handed to this trainer only, never written into the run directory
-        env = {**(env or {}), "COCKPIT_NOTIFY_WEBHOOK": url}
+        env = {**(env or {}), WEBHOOK_ENV: url}
     _lock_for_launch(rd, role="starting")
     rd.spawned = _spawn_holding_lock(rd, role="starting", env=env)
     return rd
@@ -103,7 +107,8 @@ def resume_run(run_dir: Path) -> RunDir:
         ckpt = rd.latest_checkpoint()
         if ckpt is None:
             raise LaunchError(f"{run_dir} has no checkpoint to resume from (checkpoints/ is empty)")
-        changed = lora_changes(rd, ckpt)
+        hidden_webhook(rd)
+        changed = "; ".join(filter(None, (base_change(rd), lora_changes(rd, ckpt))))
         if changed:
             raise LaunchError(
                 f"{rd.config} was edited since {ckpt.name} was saved: {changed}. The checkpoint's "
@@ -116,6 +121,24 @@ def resume_run(run_dir: Path) -> RunDir:
         raise
     rd.resume_offset = offset
     return rd
+
+
+def hidden_webhook(rd: RunDir) -> None:
+    """A run started with a literal webhook URL holds `<hidden>`: resumed without the URL in the
+    environment its trainer would alert nobody, and say so only in its event log. Refused instead."""
+    from cockpit.config import ConfigError, load_config
+    from cockpit.config.notify import WEBHOOK_HIDDEN
+
+    try:
+        webhook = load_config(rd.config, check_paths=False).notify.webhook
+    except (OSError, ValueError, ConfigError):
+        return  # the trainer reports a config it cannot read
+    if webhook == WEBHOOK_HIDDEN and not os.environ.get(WEBHOOK_ENV):
+        raise LaunchError(
+            f"{rd.config}: notify.webhook was given as a URL, which is a secret and not kept in the run "
+            f"directory: give it again as `{WEBHOOK_ENV}=URL cockpit resume {rd.path}` (or set "
+            "notify.webhook: env:NAME in config.yaml)"
+        )
 
 
 def _lock_for_launch(rd: RunDir, role: str) -> None:

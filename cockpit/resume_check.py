@@ -41,3 +41,29 @@ def lora_changes(rd: RunDir, ckpt: Path) -> str | None:
                 else f"lora.{label}: {was} in the checkpoint, {now} in config.yaml"
             )
     return "; ".join(diffs) or None
+
+
+def _same_model(a: str, b: str) -> bool:
+    if a == b:
+        return True
+    pa, pb = Path(a).expanduser(), Path(b).expanduser()
+    return pa.exists() and pb.exists() and pa.resolve() == pb.resolve()
+
+
+def base_change(rd: RunDir) -> str | None:
+    """`model.name_or_path`: the base the checkpoints were trained on (the last `run_started` event's
+    config) when config.yaml now names another one, as `was X, config.yaml now says Y`; else None.
+    A LoRA adapter's deltas belong to the weights they were trained against: on another base of the same
+    shapes the run would continue silently on a model it never saw, on other shapes die on a size mismatch."""
+    from cockpit.config import ConfigError, load_config
+    from cockpit.rundir import last_event
+
+    try:
+        now = load_config(rd.config, check_paths=False).model.name_or_path
+    except (OSError, ValueError, ConfigError):
+        return None  # the trainer reports a config it cannot read, with its own message
+    started = last_event(rd.events, "run_started") if rd.events.exists() else None
+    was = ((started or {}).get("config") or {}).get("model", {}).get("name_or_path")
+    if not isinstance(was, str) or _same_model(was, now):
+        return None
+    return f"model.name_or_path: {was!r} when the checkpoints were saved, {now!r} in config.yaml"

@@ -181,3 +181,51 @@ async def test_m_on_a_run_that_is_over_merges_it_from_the_cockpit(tmp_path):
                 break
         assert any("merge done" in str(line) for line in scr.event_log.lines)
     assert (rd / "merged" / "merge.json").is_file() and (rd / "merge.log").is_file()
+
+
+def test_force_replaces_only_an_earlier_merge_output(trained, tmp_path):
+    """`--force` renamed any --out aside and deleted it: the run itself, the folder of runs above it, a
+    folder with other files. Now it replaces only a folder its own merge.json lists whole."""
+    import shutil
+
+    kept = sorted(p.name for p in trained.iterdir())
+    r = merge(trained, "--out", trained, "--force")
+    assert r.returncode == 2 and "is the run directory" in r.stderr, r.stderr
+    stray = trained.parent / "notes.txt"
+    stray.write_text("mine")
+    r = merge(trained, "--out", trained.parent, "--force")
+    assert r.returncode == 2 and "holds the run directory" in r.stderr, r.stderr
+    assert stray.read_text() == "mine" and sorted(p.name for p in trained.iterdir()) == kept
+    assert (trained / "events.jsonl").stat().st_size > 0 and (trained / "adapter" / "adapter_config.json").is_file()
+
+    # the base model (a copy: the adapter folder names it as its base)
+    from cockpit.demo import resolve_model_path
+
+    base = tmp_path / "base"
+    shutil.copytree(resolve_model_path("demo:tiny-llama"), base)
+    adapter = tmp_path / "adapter"
+    shutil.copytree(trained / "adapter", adapter)
+    acfg = json.loads((adapter / "adapter_config.json").read_text())
+    acfg["base_model_name_or_path"] = str(base)
+    (adapter / "adapter_config.json").write_text(json.dumps(acfg))
+    base_files = sorted(p.name for p in base.iterdir())
+    r = merge(adapter, "--out", base, "--force")
+    assert r.returncode == 2 and "is the base model" in r.stderr, r.stderr
+    assert sorted(p.name for p in base.iterdir()) == base_files
+
+    # a folder that no merge wrote, and an earlier output someone put a file into
+    plain = tmp_path / "plain"
+    plain.mkdir()
+    (plain / "data.jsonl").write_text("{}\n")
+    r = merge(trained, "--out", plain, "--force")
+    assert r.returncode == 2 and "not the output of an earlier merge" in r.stderr and (plain / "data.jsonl").exists()
+    out = tmp_path / "m"
+    assert merge(trained, "--out", out).returncode == 0
+    assert "model.safetensors" in json.loads((out / "merge.json").read_text())["files"]
+    (out / "README.md").write_text("notes")
+    r = merge(trained, "--out", out, "--force")
+    assert r.returncode == 2 and "holds files no merge wrote (README.md)" in r.stderr and (out / "README.md").exists()
+    (out / "README.md").unlink()
+    r = merge(trained, "--out", out, "--force", "--dtype", "bf16")
+    assert r.returncode == 0, r.stderr
+    assert json.loads((out / "merge.json").read_text())["dtype"] == "bf16"

@@ -178,19 +178,46 @@ def test_two_resumes_at_once_the_second_is_told_by_whom_and_nothing_crashes(stop
     assert sum(1 for e in new if e["kind"] == "run_started") == 1
 
 
-def test_resume_after_lora_r_was_edited_names_the_change(stopped_run):
-    rd = stopped_run
+def resume_edited(rd: Path, old: str, new: str):
+    """`cockpit resume` with `old` in config.yaml replaced by `new` (put back afterwards): the result,
+    and the size of events.jsonl before it."""
     cfg = rd / "config.yaml"
     text = cfg.read_text()
-    cfg.write_text(text.replace("\n  r: 8\n", "\n  r: 16\n"))
+    cfg.write_text(text.replace(old, new))
     assert cfg.read_text() != text
     before = (rd / "events.jsonl").stat().st_size
     try:
-        r = cockpit("resume", str(rd), "--detach")
+        return cockpit("resume", str(rd), "--detach"), before
     finally:
         cfg.write_text(text)
+
+
+def test_resume_after_lora_r_was_edited_names_the_change(stopped_run):
+    rd = stopped_run
+    r, before = resume_edited(rd, "\n  r: 8\n", "\n  r: 16\n")
     assert r.returncode == 2, r.stdout + r.stderr
     assert "lora.r: 8 in the checkpoint, 16 in config.yaml" in r.stderr and len(r.stderr.splitlines()) <= 3
+    assert (rd / "events.jsonl").stat().st_size == before and not (rd / "trainer.lock").exists()
+
+
+def test_resume_after_the_base_model_was_changed_is_refused(stopped_run, tmp_path):
+    """config.yaml pointed at another base: of the same shapes (a copy of the demo model here, which
+    resumed silently on weights the adapter never saw), or of others (a size-mismatch traceback and a
+    "crashed" run). Both are refused before anything starts, naming both models."""
+    import shutil
+
+    from cockpit.demo import resolve_model_path
+
+    rd = stopped_run
+    other = tmp_path / "other-model"
+    shutil.copytree(resolve_model_path("demo:tiny-llama"), other)
+    line = next(x for x in (rd / "config.yaml").read_text().splitlines() if x.strip().startswith("name_or_path:"))
+    r, before = resume_edited(rd, line, line.split(":", 1)[0] + f": {other}")
+    assert r.returncode == 2, r.stdout + r.stderr
+    assert f"model.name_or_path: 'demo:tiny-llama' when the checkpoints were saved, '{other}' in config.yaml" in (
+        r.stderr
+    )
+    assert "Traceback" not in r.stderr
     assert (rd / "events.jsonl").stat().st_size == before and not (rd / "trainer.lock").exists()
 
 

@@ -7,6 +7,7 @@ from pathlib import Path
 
 import pytest
 import yaml
+from test_disk_full import fill, small_fs  # noqa: F401 - small_fs is a fixture
 from test_study_stages import STEPS, curve
 
 from cockpit.config import RunConfig
@@ -516,3 +517,127 @@ def test_a_study_report_over_a_broken_ledger(tmp_path, capsys):
     assert compare_main([str(study)], min_runs=1) == 2
     assert f"{study / 'study.json'}: cannot read" in capsys.readouterr().err
     assert study_rows({"stages": "none"}) == ([], "") and study_rows([1, 2]) == ([], "")
+
+
+def low_shape(cfg, name):
+    """A low loss: stage 5 asks whether the outputs are rigid, stage 7 whether the samples are right."""
+    return ("low" if cfg.training.learning_rate < 1.5e-4 else "explode"), ((0, 3.0), (STEPS, 1.0))
+
+
+def test_answers_are_read_as_the_prompt_reads_them_and_checked_against_the_questions(tmp_path):
+    """`--answer outputs_rigid=Yes` (or `y`) was recorded as a "no" for good; a misspelled id or an
+    empty value was taken silently. Now a value is normalised as at the prompt, and an unknown id, an
+    unknown value or an empty one is refused (exit 2) before anything runs."""
+    import re
+
+    from cockpit.study.answers import QUESTION_IDS, check_answers
+    from runhelpers import cockpit
+
+    study = new_study(tmp_path)
+    assert runner(study, FakeLauncher(low_shape)).run() == EXIT_ASKS
+    before = (study / "study.json").read_text()
+    for answer, message in (
+        ("outputs_rigid=maybe", "--answer outputs_rigid='maybe': expected one of yes, no"),
+        ("outputs_rigid=", "--answer outputs_rigid='': expected one of yes, no"),
+        ("outpts_rigid=yes", "no stage asks 'outpts_rigid' (the study waits for: outputs_rigid)"),
+    ):
+        r = cockpit("study", str(study), "--answer", answer)
+        assert r.returncode == 2 and message in r.stderr and "Traceback" not in r.stderr, r.stderr
+    assert (study / "study.json").read_text() == before
+    led = L.load(study)
+    assert check_answers({"outputs_rigid": " Yes"}, led) == {"outputs_rigid": "yes"}
+    assert check_answers({"outputs_rigid": "y"}, led) == {"outputs_rigid": "yes"}
+    fake = FakeLauncher(low_shape)
+    assert runner(study, fake, answers=check_answers({"outputs_rigid": "Yes"}, led)).run() == EXIT_ASKS
+    assert fake.started == ["s5-alpha-8"] and L.load(study)["stages"][5]["answers"] == {"outputs_rigid": "yes"}
+    # stage 5 went on with that answer: a different one later is refused, not ignored
+    with pytest.raises(ValueError, match="stage 5 went on with outputs_rigid=yes already"):
+        check_answers({"outputs_rigid": "no"}, L.load(study))
+    # every id a stage asks is one --answer takes
+    src = "".join(p.read_text() for p in Path(L.__file__).parent.glob("*.py"))
+    assert set(re.findall(r'Question\(\s*"(\w+)"', src)) == set(QUESTION_IDS)
+
+
+def test_a_new_answer_replaces_one_a_stage_blocked_on(tmp_path):
+    """A "no" that blocked a stage stayed for good: a later `--answer ID=yes` was ignored."""
+
+    def flat(cfg, name):  # no lr declines smoothly: stage 3 asks whether to go on with the lowest
+        return "flat", ((0, 3.0), (STEPS, 2.9))
+
+    study = new_study(tmp_path)
+    assert runner(study, FakeLauncher(flat), answers={"sweep_fallback": "no"}).run() == EXIT_BLOCKED
+    led = L.load(study)
+    assert led["stages"][3]["state"] == "blocked" and led["stages"][3]["answers"] == {"sweep_fallback": "no"}
+    fake = FakeLauncher(flat)
+    runner(study, fake, answers={"sweep_fallback": "yes"}).run()
+    led = L.load(study)
+    assert led["stages"][3]["state"] == "done" and led["stages"][3]["answers"] == {"sweep_fallback": "yes"}
+    assert any("sweep_fallback: no replaced by yes" in e["what"] for e in led["log"])
+
+    # a merge declined (here by --accept-defaults) is made by a later --answer merge=yes
+    (tmp_path / "b").mkdir()
+    study = new_study(tmp_path / "b")
+    fake = MergingLauncher(sweep_shape)
+    assert runner(study, fake, accept_defaults=True).run() == EXIT_DONE
+    assert L.load(study)["stages"][8]["extra"]["merge"] == "declined"
+    assert runner(study, fake, answers={"merge": "yes"}).run() == EXIT_DONE
+    assert fake.merged == ["s8-final"] and L.load(study)["stages"][8]["extra"]["merge"] == "merged"
+
+
+def test_accept_defaults_never_says_a_person_chose(tmp_path):
+    import json
+
+    study = new_study(tmp_path)
+    assert runner(study, FakeLauncher(low_shape), accept_defaults=True).run() == EXIT_DONE
+    led = L.load(study)
+    assert led["stages"][7]["answers"] == {"samples_right": "yes"}
+    assert led["stages"][7]["answered_by"] == {"samples_right": "--accept-defaults"}
+    assert "--accept-defaults (the default answer) judged the samples" in led["stages"][7]["reason"]
+    assert "person" not in json.dumps([st["reason"] for st in led["stages"]] + [e["what"] for e in led["log"]])
+
+
+def test_a_deleted_trial_or_an_edited_ledger_is_a_clean_refusal(tmp_path):
+    """A trial directory deleted to free space, or a hand-edited ledger: a traceback, and the ledger
+    left saying `running`. Now exit 2 naming the file and the trial, and the ledger says why it stopped."""
+    import json
+    import shutil
+
+    from runhelpers import cockpit
+
+    study = new_study(tmp_path)
+    assert runner(study, FakeLauncher(low_shape)).run() == EXIT_ASKS
+    led = L.load(study)
+    cand = led["candidate"]
+    saved = study.with_name("kept")
+    shutil.move(study / cand["run_dir"], saved)
+    r = cockpit("study", str(study), "--answer", "outputs_rigid=yes")
+    assert r.returncode == 2 and "Traceback" not in r.stderr, r.stderr
+    assert f"{study / cand['run_dir']}: the run directory of trial '{cand['key']}' is gone" in r.stderr
+    led = L.load(study)
+    assert led["state"] == "blocked" and "is gone" in led["reason"]
+    shutil.move(saved, study / cand["run_dir"])
+
+    del led["candidate"]["run_dir"]
+    (study / "study.json").write_text(json.dumps(led))
+    r = cockpit("study", str(study), "--answer", "outputs_rigid=yes")
+    assert r.returncode == 2 and "Traceback" not in r.stderr, r.stderr
+    assert f"{study / 'study.json'}: unexpected content (KeyError: 'run_dir')" in r.stderr
+    assert L.load(study)["state"] == "blocked"
+
+    led["config"]["training"]["learning_rate"] = "fast"
+    (study / "study.json").write_text(json.dumps(led))
+    r = cockpit("study", str(study))
+    assert r.returncode == 2 and "Traceback" not in r.stderr and "study.json: config:" in r.stderr, r.stderr
+
+
+def test_a_full_disk_stops_the_study_cleanly_and_it_continues_after(small_fs):  # noqa: F811 - the fixture
+    """A full disk: a traceback, the ledger saying `running`. Now exit 2 naming the ledger, which keeps
+    its last complete state, and the study continues once there is space again."""
+    from cockpit.study.runner import StudyStopped
+
+    study = new_study(small_fs)
+    filler = fill(small_fs)
+    with pytest.raises(StudyStopped, match=r"study\.json: cannot write: No space left on device; it keeps its last"):
+        runner(study, FakeLauncher(sweep_shape)).run()
+    filler.unlink()
+    assert runner(study, FakeLauncher(sweep_shape)).run() == EXIT_DONE

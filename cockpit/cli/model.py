@@ -44,7 +44,7 @@ def fetch_model(name: str, wheel: str | None) -> None:
 @click.option("--out", default=None, type=click.Path(), help="Output folder (default: RUN_DIR/merged).")
 @click.option("--dtype", type=click.Choice(["bf16", "fp16", "fp32"]), default="fp32", show_default=True)
 @click.option("--device", type=click.Choice(["cpu", "cuda"]), default="cpu", show_default=True)
-@click.option("--force", is_flag=True, help="Replace an existing output folder.")
+@click.option("--force", is_flag=True, help="Replace an earlier merge's output folder (nothing else).")
 def merge(source: str, checkpoint: int | None, out: str | None, dtype: str, device: str, force: bool) -> None:
     """Merge an adapter into its base (W + BA), verify it, and write a deployable model folder."""
     require_train_extra("merging", ("torch", "transformers", "peft", "safetensors"))
@@ -61,13 +61,14 @@ def merge(source: str, checkpoint: int | None, out: str | None, dtype: str, devi
     "--out",
     default=None,
     type=click.Path(dir_okay=False),
-    help="The .gguf file (default: RUN_DIR/gguf/RUN-OUTTYPE.gguf); export.json goes next to it.",
+    help="The .gguf file (default: RUN_DIR/gguf/RUN-OUTTYPE.gguf); its NAME.export.json goes next to it.",
 )
-def export(source: str, gguf: bool, outtype: str, out: str | None) -> None:
+@click.option("--force", is_flag=True, help="Replace an existing .gguf file.")
+def export(source: str, gguf: bool, outtype: str, out: str | None, force: bool) -> None:
     """Export the merged model (merging first if needed) to GGUF, verified by reading it back."""
     if not gguf:
         raise click.UsageError("say which format: --gguf (the only one so far)")
     require_train_extra("exporting", ("torch", "transformers", "peft", "safetensors", "gguf"))
     from cockpit.export import main as export_main
 
-    sys.exit(export_main(Path(source), outtype=outtype, out=out))
+    sys.exit(export_main(Path(source), outtype=outtype, out=out, force=force))

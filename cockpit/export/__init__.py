@@ -1,6 +1,6 @@
 """Export a run's merged model to one GGUF file (llama.cpp, Ollama), verified by reading it back.
 
-    cockpit export RUN_DIR --gguf [--outtype f32|f16|bf16|q8_0] [--out FILE]
+    cockpit export RUN_DIR --gguf [--outtype f32|f16|bf16|q8_0] [--out FILE] [--force]
 
 1. The merged model: RUN_DIR/merged, or merged first through cockpit.merge (verified there).
 2. Only Llama-architecture models (LlamaForCausalLM): refused otherwise, naming what is supported.
@@ -8,8 +8,10 @@
    the tokenizer (tokens, types, merges, special ids) and the chat template in the metadata.
 4. Verified (cockpit.export.verify): loaded back with transformers (`gguf_file=`), logits compared with
    the merged model's within the outtype's tolerance, greedy generations compared. The numbers go into
-   export.json next to the file. File and export.json are written under temporary names and renamed
-   only when the checks pass, so a failed or killed export never leaves a file that looks finished.
+   NAME.export.json next to NAME.gguf (one record per file). Both are written under temporary names and
+   renamed only when the checks pass, so a failed or killed export never leaves a file that looks
+   finished; a killed export's temporaries are removed by the next export to the same file.
+An existing file is replaced only with --force.
 Exit codes: 0 done, 1 verification failed, 2 refused (nothing written).
 
 Heavy imports (torch, transformers, gguf) happen only inside the functions that need them.
@@ -22,6 +24,8 @@ import os
 import sys
 import time
 from pathlib import Path
+
+from cockpit.stale_temps import dead_temps
 
 OUTTYPES = ("f32", "f16", "bf16", "q8_0")
 SUPPORTED = ("LlamaForCausalLM",)
@@ -68,7 +72,48 @@ def _merged_dir(run_dir: Path) -> Path:
     return src.out
 
 
-def main(run_dir: Path, *, outtype: str = "f16", out: str | None = None) -> int:
+def record_path(target: Path) -> Path:
+    """The verification record of one exported file: `NAME.export.json` next to `NAME.gguf` (one per
+    file, so a second export into the same folder keeps the first one's)."""
+    return target.with_suffix(".export.json")
+
+
+def _temps(target: Path) -> tuple[Path, Path]:
+    pid = os.getpid()
+    record = record_path(target)
+    return target.parent / f".{target.name}.tmp-{pid}.gguf", record.parent / f".{record.name}.tmp-{pid}"
+
+
+def _clean_stale_temps(target: Path) -> None:
+    """Temporaries of an export to this same file whose process is gone (killed mid-write)."""
+    for prefix in (f".{target.name}.tmp-", f".{record_path(target).name}.tmp-"):
+        for p in dead_temps(target.parent, prefix, folders=False):
+            p.unlink(missing_ok=True)
+
+
+def _target(model_dir: Path, outtype: str, out: str | None, force: bool) -> Path:
+    """The file to write, checked: a .gguf name, not a folder, not there unless --force, writable."""
+    target = Path(out) if out else model_dir.parent / "gguf" / f"{model_dir.parent.name}-{outtype}.gguf"
+    if target.suffix != ".gguf":
+        raise ExportRefused(f"--out {target}: the file name must end in .gguf")
+    if target.is_dir():
+        raise ExportRefused(f"--out {target} is a folder; give a file name ending in .gguf")
+    if os.path.lexists(target) and not force:
+        raise ExportRefused(f"{target} already exists (--force replaces it, or --out elsewhere)")
+    if os.path.lexists(target) and not target.is_file():
+        raise ExportRefused(f"--out {target} is not a regular file; --force replaces only a file")
+    try:
+        target.parent.mkdir(parents=True, exist_ok=True)
+        _clean_stale_temps(target)
+        _temps(target)[0].unlink(missing_ok=True)  # a dead process's with our pid: not ours, but stale
+        with open(_temps(target)[0], "xb"):  # claimed now: a place we cannot write in is refused here
+            pass
+    except OSError as e:
+        raise ExportRefused(f"--out {target}: cannot write in {target.parent}: {e.strerror or e}") from None
+    return target
+
+
+def main(run_dir: Path, *, outtype: str = "f16", out: str | None = None, force: bool = False) -> int:
     run_dir = Path(run_dir)
     if outtype not in OUTTYPES:
         print(f"refused: --outtype {outtype}: use one of {', '.join(OUTTYPES)}", file=sys.stderr)
@@ -79,12 +124,7 @@ def main(run_dir: Path, *, outtype: str = "f16", out: str | None = None) -> int:
         else:
             model_dir = _merged_dir(run_dir)
         supported_architecture(model_dir)
-        target = Path(out) if out else model_dir.parent / "gguf" / f"{model_dir.parent.name}-{outtype}.gguf"
-        if target.suffix != ".gguf":
-            raise ExportRefused(f"--out {target}: the file name must end in .gguf")
-        if target.is_dir():
-            raise ExportRefused(f"--out {target} is a folder; give a file name ending in .gguf")
-        target.parent.mkdir(parents=True, exist_ok=True)
+        target = _target(model_dir, outtype, out, force)
     except ExportRefused as e:
         print(f"refused: {e}", file=sys.stderr)
         return 2
@@ -92,8 +132,8 @@ def main(run_dir: Path, *, outtype: str = "f16", out: str | None = None) -> int:
     from cockpit.export.verify import VerificationFailed, verify
 
     t0 = time.time()
-    tmp = target.parent / f".{target.name}.tmp-{os.getpid()}.gguf"
-    tmp_json = target.parent / f".export.json.tmp-{os.getpid()}"
+    tmp, tmp_json = _temps(target)
+    record = record_path(target)
     try:
         written = write_gguf(model_dir, tmp, outtype)
         print(
@@ -119,7 +159,13 @@ def main(run_dir: Path, *, outtype: str = "f16", out: str | None = None) -> int:
         }
         tmp_json.write_text(json.dumps(info, indent=1))
         os.replace(tmp, target)
-        os.replace(tmp_json, target.parent / "export.json")
+        os.replace(tmp_json, record)
+    except ExportRefused as e:  # found while writing: a tokenizer or rope scaling the writer does not take
+        print(f"refused: {e}", file=sys.stderr)
+        return 2
+    except OSError as e:  # the disk filled, the folder turned read-only meanwhile: no file, no record
+        print(f"export failed: cannot write {target}: {e.strerror or e}", file=sys.stderr)
+        return 1
     finally:
         for p in (tmp, tmp_json):
             if p.exists():
@@ -127,7 +173,7 @@ def main(run_dir: Path, *, outtype: str = "f16", out: str | None = None) -> int:
     print(
         f"exported {target} ({info['bytes'] / 2**20:.1f} MiB, {outtype}): max |logit diff| "
         f"{checks['max_abs_logit_diff']:.3g} (tolerance {checks['tolerance']:g}), greedy generations "
-        f"{'match' if checks['generation_match'] else 'differ'}; {target.parent / 'export.json'}"
+        f"{'match' if checks['generation_match'] else 'differ'}; {record}"
     )
     return 0
 

@@ -4,7 +4,8 @@
 
 Runs in its own process (the trainer spawns `python -m cockpit.merge` for the cockpit's `m` key), so
 training continues meanwhile. Never leaves a half-written model: everything is written into a hidden
-temporary folder next to the output and renamed into place only after every check passed.
+temporary folder next to the output and renamed into place only after every check passed. `--force`
+replaces only an earlier merge output (cockpit.merge.replace), never the run or anything else.
 Exit codes: 0 done, 1 verification failed, 2 refused (nothing written).
 """
 

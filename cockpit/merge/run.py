@@ -6,13 +6,13 @@ from __future__ import annotations
 import json
 import os
 import shutil
-import stat
 import time
 from pathlib import Path
 from typing import Any
 
+from cockpit.merge.replace import check_replaceable
 from cockpit.merge.source import MergeRefused, MergeSource
-from cockpit.rundir import pid_alive
+from cockpit.stale_temps import dead_temps
 
 DTYPES = {"fp32": "float32", "bf16": "bfloat16", "fp16": "float16"}
 # Logit agreement between base+adapter and the merged weights: merging folds B@A*scale into W, which
@@ -49,15 +49,8 @@ def _make_temp(out: Path) -> Path:
 def _clean_stale_temp(out: Path) -> None:
     """Remove temporary folders an interrupted merge to this same output left: named for `out`, marked
     by us, owned by this user, and whose merge process is gone. Anything else next to `out` is not ours."""
-    for p in out.parent.glob(f".{out.name}.tmp-*"):
-        try:
-            pid = int(p.name.rsplit("-", 1)[1])
-            st = os.lstat(p)
-        except (ValueError, OSError):
-            continue
-        if not stat.S_ISDIR(st.st_mode) or (hasattr(os, "getuid") and st.st_uid != os.getuid()):
-            continue
-        if (p / TEMP_MARKER).is_file() and not pid_alive(pid):
+    for p in dead_temps(out.parent, f".{out.name}.tmp-", folders=True):
+        if (p / TEMP_MARKER).is_file():
             shutil.rmtree(p, ignore_errors=True)
 
 
@@ -148,8 +141,10 @@ def merge(src: MergeSource, *, dtype: str, device: str, force: bool, report) -> 
     if device == "cuda" and not torch.cuda.is_available():
         raise MergeRefused("--device cuda: no CUDA device here (use --device cpu)")
     out = src.out
-    if out.exists() and not force:
-        raise MergeRefused(f"{out} already exists (use --force to replace it, or --out elsewhere)")
+    if os.path.lexists(out):
+        if not force:
+            raise MergeRefused(f"{out} already exists (use --force to replace it, or --out elsewhere)")
+        check_replaceable(src)  # an earlier merge output only: never the run, the base, other files
     out.parent.mkdir(parents=True, exist_ok=True)
     _clean_stale_temp(out)
     report.started(
@@ -224,6 +219,8 @@ def merge(src: MergeSource, *, dtype: str, device: str, force: bool, report) -> 
             "checks": checks,
             "merged_at": time.time(),
             "versions": _versions(),
+            # what a later --force may delete (cockpit.merge.replace): every entry this merge wrote
+            "files": sorted({*(p.name for p in tmp.iterdir()), "merge.json"}),
         }
         (tmp / "merge.json").write_text(json.dumps(info, indent=1))
         if out.exists():  # --force: swap atomically, then delete the old one

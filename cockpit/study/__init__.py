@@ -44,6 +44,36 @@ def _fetch_model(cfg, err) -> bool:
         return False
 
 
+def pass_webhook(cfg) -> None:
+    """A literal `notify.webhook` is a secret: the ledger and the trials' config.yaml hold `<hidden>`.
+    Each trial (and a resumed one) gets the URL as `cockpit run` hands it to its trainer: in its
+    environment, from this process's."""
+    import os
+
+    from cockpit.config.notify import WEBHOOK_HIDDEN
+    from cockpit.launch import WEBHOOK_ENV
+
+    v = cfg.notify.webhook
+    if v and not v.startswith("env:") and v != WEBHOOK_HIDDEN:
+        os.environ[WEBHOOK_ENV] = v
+
+
+def webhook_given(config: dict, study_dir: Path) -> None:
+    """A continued study whose config had a literal webhook: its URL was not stored, so it must come
+    from the environment again, or the trials would alert nobody without a word. ValueError otherwise."""
+    import os
+
+    from cockpit.config.notify import WEBHOOK_HIDDEN
+    from cockpit.launch import WEBHOOK_ENV
+
+    if (config.get("notify") or {}).get("webhook") == WEBHOOK_HIDDEN and not os.environ.get(WEBHOOK_ENV):
+        raise ValueError(
+            f"{study_dir / 'study.json'}: notify.webhook was given as a URL, which is a secret and not "
+            f"stored: give it again as `{WEBHOOK_ENV}=URL cockpit study {study_dir}`, or use "
+            "notify.webhook: env:NAME in the config"
+        )
+
+
 def main(
     target: str,
     *,
@@ -58,10 +88,11 @@ def main(
     data, a failed run), 3 waiting for a person's answer, 130 interrupted (the study continues later)."""
     from cockpit.study import ledger as L
     from cockpit.study import lock
+    from cockpit.study.answers import check_answers
     from cockpit.study.launcher import TrainerLauncher
     from cockpit.study.ledger import STUDY_FILE, is_study_dir
     from cockpit.study.prompt import Asker
-    from cockpit.study.runner import Runner
+    from cockpit.study.runner import Runner, StudyStopped
 
     def err(line: str) -> None:
         print(line, file=sys.stderr)
@@ -83,14 +114,26 @@ def main(
             return 2
         try:
             ledger = L.load(study_dir)
+            answers = check_answers(answers, ledger)
+            webhook_given(ledger["config"], study_dir)
+            ledger["options"].update(budget.given())
+            L.save(study_dir, ledger)
+            at = L.current_stage(ledger)
+        except (ValueError, KeyError, TypeError, AttributeError) as e:
+            err(f"error: {e}" if isinstance(e, ValueError) else f"error: {study_dir / STUDY_FILE}: {e!r}")
+            return 2
+        except OSError as e:
+            err(f"error: {study_dir / STUDY_FILE}: cannot write: {e.strerror or e}")
+            return 2
+        print(f"study: {study_dir} (continuing at stage {at})")
+    else:
+        cfg = load_config(target)
+        try:
+            answers = check_answers(answers, None)
         except ValueError as e:
             err(f"error: {e}")
             return 2
-        ledger["options"].update(budget.given())
-        L.save(study_dir, ledger)
-        print(f"study: {study_dir} (continuing at stage {L.current_stage(ledger)})")
-    else:
-        cfg = load_config(target)
+        pass_webhook(cfg)
         try:
             study_dir = create(cfg, str(Path(target).resolve()), Path(runs_dir), budget.new_study_options())
         except OSError as e:
@@ -98,16 +141,23 @@ def main(
             return 2
         lock.hold(study_dir)  # a new directory: nobody else can hold it yet
         print(f"study: {study_dir}")
-    cfg = L.load(study_dir)["config"]
     from cockpit.config import RunConfig
 
-    if not _fetch_model(RunConfig.model_validate(cfg), err):
+    try:
+        cfg = RunConfig.model_validate(L.load(study_dir)["config"])
+    except ValueError as e:
+        err(f"error: {study_dir / STUDY_FILE}: config: {e}")
+        return 2
+    if not _fetch_model(cfg, err):
         return 2
     runner = Runner(
         study_dir, auto=auto, launcher=TrainerLauncher(), asker=Asker(accept_defaults=accept_defaults, answers=answers)
     )
     try:
         code = runner.run()
+    except StudyStopped as e:
+        err(f"error: {e}")
+        return 2
     except KeyboardInterrupt:
         runner.save()
         running = [

@@ -5,7 +5,10 @@ from __future__ import annotations
 import sys
 from collections.abc import Callable
 
+from cockpit.study.answers import pick
 from cockpit.study.types import Question
+
+BY_DEFAULT = "--accept-defaults"
 
 
 class Asker:
@@ -24,15 +27,20 @@ class Asker:
         self.given = dict(answers or {})
         self.interactive = sys.stdin.isatty() if interactive is None else interactive
         self.read, self.write = read, write
+        self.source: str | None = None
+        """Who gave the last answer: `--answer`, `--accept-defaults` (nobody chose) or `a person` (asked)."""
 
     def answer(self, q: Question) -> str | None:
         if q.id in self.given:
+            self.source = "--answer"
             return self.given[q.id]
         if self.accept_defaults:
-            self.write(f"  ? {q.text}\n    -> {q.default} (--accept-defaults)")
+            self.write(f"  ? {q.text}\n    -> {q.default} ({BY_DEFAULT})")
+            self.source = BY_DEFAULT
             return q.default
         if not self.interactive:
             return None
+        self.source = "a person"
         opts = "/".join(o.upper() if o == q.default else o for o in q.options)
         while True:
             try:
@@ -41,9 +49,9 @@ class Asker:
                 return None
             if not got:
                 return q.default
-            match = [o for o in q.options if o.startswith(got)]
-            if len(match) == 1:
-                return match[0]
+            match = pick(got, q.options)
+            if match is not None:
+                return match
             self.write(f"    answer one of: {', '.join(q.options)}")
 
     def confirm(self, text: str) -> bool:

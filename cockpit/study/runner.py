@@ -6,6 +6,7 @@ from __future__ import annotations
 
 import dataclasses
 import math
+import re
 import time
 from collections.abc import Callable
 from pathlib import Path
@@ -21,7 +22,7 @@ from cockpit.study.decide import decide
 from cockpit.study.lr_range import model_width
 from cockpit.study.merge_offer import offer_merge
 from cockpit.study.patching import apply_patch, show
-from cockpit.study.prompt import Asker
+from cockpit.study.prompt import BY_DEFAULT, Asker
 from cockpit.study.trials import TrialFailed, TrialRunning
 from cockpit.study.types import Outcome, StageInput, Trial
 
@@ -31,6 +32,21 @@ BACKTRACK_FROM = 3  # stage 7 returns to the lr sweep; stages 3-7 start over wit
 
 class BudgetSpent(Exception):
     """The study's run or time budget is spent; the message says which."""
+
+
+class StudyStopped(Exception):
+    """The study cannot go on: a trial's directory is gone, the ledger was edited into something it
+    cannot read, the disk is full. The message names the file and the trial; the ledger says so too
+    (when it can still be written)."""
+
+
+class TrialGone(StudyStopped, OSError):
+    """A trial's run directory is gone (deleted to free space): an OSError too, so a reader that can do
+    without that trial (an `except OSError`) skips it, and the loop stops with this message otherwise."""
+
+
+LEDGER_TROUBLE = (OSError, KeyError, TypeError, AttributeError, IndexError, ValueError)
+"""What a deleted trial directory, a hand-edited ledger or a full disk raises inside the loop."""
 
 
 def clean(x: Any) -> Any:
@@ -44,6 +60,28 @@ def clean(x: Any) -> Any:
     if isinstance(x, float) and not math.isfinite(x):
         return None
     return x
+
+
+PERSON = re.compile(r"\b(?:a|the) person\b(?!')")
+
+
+def credited(out: Outcome, st: dict[str, Any]) -> Outcome:
+    """A decision taken on a default answer (--accept-defaults) says so: nobody chose it, whatever
+    the stage's wording ("a person accepted it") assumes."""
+    if BY_DEFAULT not in (st.get("answered_by") or {}).values():
+        return out
+    by = f"{BY_DEFAULT} (the default answer)"
+
+    def swap(x: Any) -> Any:
+        if isinstance(x, str):
+            return PERSON.sub(by, x)
+        if isinstance(x, dict):
+            return {k: swap(v) for k, v in x.items()}
+        if isinstance(x, list):
+            return [swap(v) for v in x]
+        return x
+
+    return dataclasses.replace(out, reason=swap(out.reason), evidence=swap(out.evidence))
 
 
 class Runner(TrialRunning):
@@ -64,6 +102,8 @@ class Runner(TrialRunning):
         self.audit = audit or run_audit
         self.auto, self.asker, self.launcher, self.out, self.poll = auto, asker, launcher, out, poll
         self.ledger = L.load(self.dir)
+        self.reading: dict[str, Any] | None = None
+        """The trial record being read back: named when that fails."""
         self.session_start = time.monotonic()
         self.elapsed_before = float(self.ledger.get("elapsed_s") or 0.0)
 
@@ -71,7 +111,10 @@ class Runner(TrialRunning):
 
     def save(self) -> None:
         self.ledger["elapsed_s"] = round(self.elapsed_before + time.monotonic() - self.session_start, 1)
-        L.save(self.dir, clean(self.ledger))
+        try:
+            L.save(self.dir, clean(self.ledger))
+        except OSError as e:  # a full disk, a folder turned read-only
+            raise StudyStopped(f"{self.dir / L.STUDY_FILE}: cannot write: {e.strerror or e}") from None
 
     def carried(self) -> RunConfig:
         return RunConfig.model_validate(self.ledger["config"])
@@ -87,9 +130,17 @@ class Runner(TrialRunning):
     # ---- reading trials back ------------------------------------------------------------------------
 
     def load_trial(self, rec: dict[str, Any]) -> Trial:
+        self.reading = rec
         path = self.dir / rec["run_dir"]
+        if not (path / "config.yaml").is_file():
+            raise TrialGone(
+                f"{path}: the run directory of trial '{rec['key']}' is gone or holds no config.yaml; the "
+                "study's decisions read it: put it back, or start a new study"
+            )
         cfg = RunConfig.model_validate(yaml.safe_load((path / "config.yaml").read_text()) or {})
-        return Trial(rec["key"], dict(rec.get("patch") or {}), cfg, resolve(path).history(), str(path))
+        trial = Trial(rec["key"], dict(rec.get("patch") or {}), cfg, resolve(path).history(), str(path))
+        self.reading = None
+        return trial
 
     def stage_input(self, n: int) -> StageInput:
         st = self.ledger["stages"][n]
@@ -137,8 +188,37 @@ class Runner(TrialRunning):
 
     # ---- the loop -----------------------------------------------------------------------------------
 
+    def take_answers(self) -> None:
+        """`--answer` given again for a question a stage recorded but has not acted on (it blocked on
+        the old answer, or the merge was declined): the new answer replaces the recorded one."""
+        n = L.current_stage(self.ledger)
+        given = self.asker.given
+        if n is not None:
+            st = self.ledger["stages"][n]
+            for qid, old in list((st.get("answers") or {}).items()):
+                if qid in given and given[qid] != old:
+                    del st["answers"][qid]  # asked again at once: the asker gives the new one
+                    L.note(self.ledger, n, f"answer {qid}: {old} replaced by {given[qid]} (--answer)")
+        extra = self.ledger["stages"][-1].get("extra") or {}
+        if n is None and given.get("merge") == "yes" and extra.get("merge") == "declined":
+            del extra["merge"]  # offered again: finish() merges
+            L.note(self.ledger, 8, "merge: declined replaced by yes (--answer)")
+
     def run(self) -> int:
+        """The loop, with what stops it written back: the ledger never says `running` after it ended."""
+        try:
+            return self._run()
+        except StudyStopped as e:
+            raise self.stopped(str(e)) from None
+        except LEDGER_TROUBLE as e:
+            raise self.stopped(self.trouble(e)) from None
+        except Exception as e:  # a bug: the ledger must still not say `running`
+            self.stopped(f"{type(e).__name__}: {e}")
+            raise
+
+    def _run(self) -> int:
         self.ledger["state"], self.ledger["reason"] = "running", ""
+        self.take_answers()
         self.save()
         try:
             while (n := L.current_stage(self.ledger)) is not None:
@@ -157,6 +237,30 @@ class Runner(TrialRunning):
         self.save()
         self.finish()
         return EXIT_DONE
+
+    def trouble(self, e: Exception) -> str:
+        """What went wrong, naming the file and, when one was being read, the trial."""
+        if isinstance(e, OSError) and e.filename:
+            what = f"{e.filename}: {e.strerror or e}"
+        else:
+            what = f"{self.dir / L.STUDY_FILE}: unexpected content ({type(e).__name__}: {e})"
+        rec = getattr(self, "reading", None)
+        if isinstance(rec, dict):
+            where = f", {self.dir / rec['run_dir']}" if isinstance(rec.get("run_dir"), str) else ""
+            what += f" (trial '{rec.get('key')}'{where})"
+        return what
+
+    def stopped(self, message: str) -> StudyStopped:
+        """Write the stop into the ledger (best effort: the disk may be full) and return the error."""
+        self.ledger["state"], self.ledger["reason"] = "blocked", message
+        try:
+            L.note(self.ledger, None, f"stopped: {message}")
+            self.save()
+        except StudyStopped:
+            message += "; it keeps its last complete state (free space, then `cockpit study DIR` continues)"
+        except Exception as e:  # noqa: BLE001 - the ledger itself may be what is broken
+            message += f"; {self.dir / L.STUDY_FILE} could not be updated ({type(e).__name__}: {e})"
+        return StudyStopped(message)
 
     def finish(self) -> None:
         """The study is complete: offer the merge once (until it is answered or done)."""
@@ -189,10 +293,12 @@ class Runner(TrialRunning):
             if answer is None:
                 return self.block(n, out, EXIT_ASKS, question=out.question)
             st["answers"][out.question.id] = answer
+            st.setdefault("answered_by", {})[out.question.id] = self.asker.source
             st["question"] = None
-            L.note(self.ledger, n, f"answer {out.question.id}={answer}")
+            L.note(self.ledger, n, f"answer {out.question.id}={answer} ({self.asker.source})")
             self.save()
             return None
+        out = credited(out, st)
         if out.kind == "blocked":
             return self.block(n, out, EXIT_BLOCKED)
         if not self.record(n, out):
