@@ -41,6 +41,9 @@ def merge(*args, env=None):
 def test_merge_lora_verified_and_loads_with_plain_transformers(trained):
     r = merge(trained)
     assert r.returncode == 0, r.stdout + r.stderr
+    # #37 item 13: no library noise that makes a good merge look failed
+    for noise in ("FutureWarning", "Loading weights", "Writing model shards", "kernels-community"):
+        assert noise not in r.stdout + r.stderr, noise
     out = trained / "merged"
     info = json.loads((out / "merge.json").read_text())
     assert info["checks"]["generation_match"] and info["checks"]["max_abs_logit_diff"] <= 1e-3

@@ -114,6 +114,9 @@ def _target(model_dir: Path, outtype: str, out: str | None, force: bool) -> Path
 
 
 def main(run_dir: Path, *, outtype: str = "f16", out: str | None = None, force: bool = False) -> int:
+    from cockpit.quiet import quiet_one_off_job
+
+    quiet_one_off_job()
     run_dir = Path(run_dir)
     if outtype not in OUTTYPES:
         print(f"refused: --outtype {outtype}: use one of {', '.join(OUTTYPES)}", file=sys.stderr)

@@ -27,6 +27,9 @@ def main(
     device: str = "cpu",
     force: bool = False,
 ) -> int:
+    from cockpit.quiet import quiet_one_off_job
+
+    quiet_one_off_job()
     from cockpit.merge.events import Reporter
 
     try:
