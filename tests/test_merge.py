@@ -62,9 +62,12 @@ def test_merge_lora_verified_and_loads_with_plain_transformers(trained):
         g = model.generate(**enc, max_new_tokens=5, do_sample=False, pad_token_id=tok.pad_token_id)
     assert g.shape[1] > enc["input_ids"].shape[1]
 
-    # Refusals: output exists; bf16 with --force works and records a looser tolerance.
+    # The same merge again (as after `cockpit export`, which merged first): said done, once, exit 0.
     r = merge(trained)
-    assert r.returncode == 2 and "already exists" in r.stderr
+    assert r.returncode == 0 and "already holds this adapter's verified merge" in r.stdout and not r.stderr
+    # Another dtype over it: refused, said once; bf16 with --force works and records a looser tolerance.
+    r = merge(trained, "--dtype", "bf16")
+    assert r.returncode == 2 and r.stderr.count("already exists") == 1 and "already exists" not in r.stdout
     r = merge(trained, "--dtype", "bf16", "--force", "--checkpoint", "3")
     assert r.returncode == 0, r.stderr
     assert json.loads((out / "merge.json").read_text())["dtype"] == "bf16"
@@ -170,7 +173,7 @@ async def test_m_on_a_run_that_is_over_merges_it_from_the_cockpit(tmp_path):
             if app.screen.state == "finished":
                 break
         scr = app.screen
-        assert scr.check_action("merge", ()) is True and scr.check_action("pause", ()) is None
+        assert scr.check_action("merge", ()) is True and scr.check_action("pause", ()) is False
         assert scr.why_not("pause") == "the run is over (finished)"
         await pilot.press("m")
         await pilot.pause(0.3)

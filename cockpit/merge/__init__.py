@@ -11,7 +11,6 @@ Exit codes: 0 done, 1 verification failed, 2 refused (nothing written).
 
 from __future__ import annotations
 
-import sys
 import time
 from pathlib import Path
 
@@ -35,27 +34,25 @@ def main(
     try:
         src = resolve_source(Path(source), checkpoint=checkpoint, out=out)
     except MergeRefused as e:
-        print(f"refused: {e}", file=sys.stderr)
-        if e.run_dir is not None:
-            Reporter(e.run_dir, None).failed(str(e), refused=True)
+        Reporter(e.run_dir, None).failed(str(e), refused=True)  # said once; an event when there is a run
         return 2
     rep = Reporter(src.run_dir, src.step)
-    from cockpit.merge.run import VerificationFailed, merge
+    from cockpit.merge.run import AlreadyMerged, VerificationFailed, merge
 
     t0 = time.time()
     try:
         result = merge(src, dtype=dtype, device=device, force=force, report=rep)
+    except AlreadyMerged as e:  # after `cockpit export`, which merged first: a success, said as such
+        print(f"merge: {e}")
+        return 0
     except MergeRefused as e:
         rep.failed(str(e), refused=True)
-        print(f"refused: {e}", file=sys.stderr)
         return 2
     except VerificationFailed as e:
-        rep.failed(str(e), checks=e.checks)
-        print(f"merge failed verification: {e}", file=sys.stderr)
+        rep.failed(f"verification: {e}", checks=e.checks)
         return 1
     except Exception as e:  # noqa: BLE001 - any failure must end as a merge event, never a silent exit
         rep.failed(f"{type(e).__name__}: {e}")
-        print(f"merge failed: {type(e).__name__}: {e}", file=sys.stderr)
         return 1
     rep.done(result, time.time() - t0)
     return 0

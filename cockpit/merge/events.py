@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import sys
 from typing import Any
 
 from cockpit.rundir import EventWriter, RunDir
@@ -12,7 +13,8 @@ class Reporter:
         self.rd, self.step = run_dir, step
 
     def _emit(self, status: str, message: str, **fields: Any) -> None:
-        print(f"merge {status}: {message}", flush=True)
+        # A failure is said once, on stderr (the caller prints nothing more); the rest is progress on stdout.
+        print(f"merge {status}: {message}", flush=True, file=sys.stderr if status == "failed" else sys.stdout)
         if self.rd is None or not self.rd.events.exists():
             return
         # A short line per event: the trainer may be appending to the same file at the same time.

@@ -22,6 +22,36 @@ PROMPTS = ("Hello", "Summarise: the meeting moved to Thursday.", "Reverse the wo
 GEN_TOKENS = 16
 
 
+class AlreadyMerged(Exception):
+    """OUT already holds this adapter's merge, verified, in the same dtype: nothing to do."""
+
+    def __init__(self, out: Path, info: dict[str, Any]):
+        checks = info.get("checks") or {}
+        super().__init__(
+            f"{out} already holds this adapter's verified merge ({info.get('dtype')}, max |logit diff| "
+            f"{checks.get('max_abs_logit_diff', float('nan')):.3g}); nothing to do (--force merges it again)"
+        )
+
+
+def verified_merge_of(out: Path, src: MergeSource, dtype: str) -> dict[str, Any] | None:
+    """OUT's merge record when it is a verified merge of this very adapter (not changed since) in `dtype`."""
+    try:
+        info = json.loads((out / "merge.json").read_text())
+    except (OSError, ValueError):
+        return None
+    checks = info.get("checks") if isinstance(info, dict) else None
+    if not isinstance(checks, dict) or info.get("source_adapter") != str(src.adapter) or info.get("dtype") != dtype:
+        return None
+    diff, tol = checks.get("max_abs_logit_diff"), checks.get("tolerance")
+    if not (checks.get("generation_match") and isinstance(diff, float) and isinstance(tol, float) and diff <= tol):
+        return None
+    try:
+        changed = max(f.stat().st_mtime for f in Path(src.adapter).iterdir())
+    except (OSError, ValueError):
+        return None
+    return info if changed <= float(info.get("merged_at") or 0) else None
+
+
 class VerificationFailed(Exception):
     def __init__(self, message: str, checks: dict[str, Any]):
         super().__init__(message)
@@ -142,6 +172,8 @@ def merge(src: MergeSource, *, dtype: str, device: str, force: bool, report) -> 
         raise MergeRefused("--device cuda: no CUDA device here (use --device cpu)")
     out = src.out
     if os.path.lexists(out):
+        if not force and (done := verified_merge_of(out, src, dtype)) is not None:
+            raise AlreadyMerged(out, done)
         if not force:
             raise MergeRefused(f"{out} already exists (use --force to replace it, or --out elsewhere)")
         check_replaceable(src)  # an earlier merge output only: never the run, the base, other files
