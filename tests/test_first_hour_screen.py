@@ -72,3 +72,24 @@ async def test_the_samples_header_stays_on_one_line(tmp_path):
         first, second = ("".join(seg.text for seg in lines[i]).strip("│ ") for i in (1, 2))  # under the border
         assert first.startswith("samples @ step 100") and first.endswith(")"), (first, second)
         assert second.startswith("›"), second
+
+
+@pytest.mark.parametrize("size", SIZES)
+async def test_the_help_wraps_its_rows_inside_the_dialog(tmp_path, size):
+    from test_first_hour import live_app
+    from textual.geometry import Region
+    from textual.widgets import Static
+
+    rd = write_run(tmp_path / "r", pid=os.getpid())
+    app = live_app(rd)
+    async with app.run_test(size=size) as pilot:
+        await _settled(pilot, app, lambda: bool(app.screen.query("#log").first().lines))
+        await pilot.press("question_mark")
+        await pilot.pause(0.5)
+        text = app.screen.query_one("#text", Static)
+        dialog = app.screen.query_one("#dialog")
+        assert text.region.right <= dialog.content_region.right, (text.region, dialog.content_region)
+        w, h = text.size
+        shown = " ".join("".join(s.text for s in strip).strip() for strip in text.render_lines(Region(0, 0, w, h)))
+        # The end of the longest row: cut at the dialog's edge at 80 columns before.
+        assert "compares any runs)" in " ".join(shown.split()), shown
