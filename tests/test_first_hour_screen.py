@@ -93,3 +93,25 @@ async def test_the_help_wraps_its_rows_inside_the_dialog(tmp_path, size):
         shown = " ".join("".join(s.text for s in strip).strip() for strip in text.render_lines(Region(0, 0, w, h)))
         # The end of the longest row: cut at the dialog's edge at 80 columns before.
         assert "compares any runs)" in " ".join(shown.split()), shown
+
+
+@pytest.mark.parametrize("size", SIZES)
+async def test_the_advisor_panel_shows_the_findings_end_and_the_next_action(tmp_path, size):
+    from test_first_hour import live_app
+
+    from cockpit.tui.widgets.advisor_panel import AdvisorPanel
+
+    rd = write_run(tmp_path / "r", pid=os.getpid())
+    app = live_app(rd)
+    async with app.run_test(size=size) as pilot:
+        panel = app.screen.query_one(AdvisorPanel)
+        await _settled(pilot, app, lambda: "precursor" in str(panel._renderable))
+        await pilot.pause(0.2)
+        r = panel.region  # what the screen shows there, border included
+        screen = ["".join(s.text for s in strip) for strip in app.screen._compositor.render_strips()]
+        rows = [line[r.x : r.right] for line in screen[r.y : r.bottom]]
+        shown = " ".join(" ".join(rows).split())
+        # Before, at 80x24: the stage line and "+1 more" took two of four rows and the next action was cut.
+        assert "explosion precursor" in shown, rows
+        assert "lora_alpha 16 -> 8 [a] write" in shown and "config" in shown, rows
+        assert "SOP stage 3" in shown + str(panel.border_title or ""), rows
