@@ -46,6 +46,7 @@ async def test_plus_zooms_into_steps_every_shown_run_has(tmp_path, size):
             for run in view.enabled():
                 assert visible_points(chart, run, shown, True), (run, shown)
         assert view.shown_steps()[1] == pytest.approx(60)  # the third + ends at the trials' last step
+        assert "steps 23-60 of 1-300 (newest shared)" in str(view.status())
         # Pan right reaches the final run's newest steps still.
         for _ in range(40):
             await pilot.press("right")

@@ -238,7 +238,9 @@ class CompareView(Vertical):
         if steps is None:
             t.append("no steps logged yet")
         elif self.window.zoomed:
-            follow = "newest" if self.window.end is None else "panned"
+            newest = self.common_newest()
+            shared = newest is not None and full is not None and newest < full[1]
+            follow = "panned" if self.window.end is not None else "newest shared" if shared else "newest"
             t.append(f"steps {_steps(steps)} of {_steps(full)} ({follow})", style="bold")
         else:
             t.append(f"steps {_steps(steps)} (all)")
