@@ -1,11 +1,10 @@
-"""The compare view in the first hour (#37 item 6): + zooms where the shown runs have data, and every
-chart keeps its title at 80x24."""
+"""The compare view in the first hour (#37 item 6): + zooms where the shown runs have data."""
 
 from __future__ import annotations
 
 import pytest
+from test_compare_view import compare_app, opened
 
-from cockpit.compare.feed import CompareFeed
 from cockpit.tui.compare_charts import visible_points
 from tuihelpers import write_run
 
@@ -15,21 +14,6 @@ def study_like(tmp_path):
     paths = [write_run(tmp_path / f"s3-lr-{i}", 60, state="finished", acks=False).path for i in range(3)]
     paths.append(write_run(tmp_path / "s8-final", 300, state="finished", acks=False).path)
     return paths
-
-
-def compare_app(paths):
-    from cockpit.tui.compare_app import CompareApp
-
-    return CompareApp(CompareFeed([str(p) for p in paths]))
-
-
-async def opened(pilot):
-    for _ in range(300):
-        if getattr(pilot.app.screen, "polls", 0) >= 1:
-            break
-        await pilot.pause(0.05)
-    await pilot.pause(0.2)
-    return pilot.app.screen.view
 
 
 @pytest.mark.parametrize("size", [(80, 24), (120, 40)])
