@@ -160,7 +160,7 @@ def test_flat_loss_with_a_steady_high_grad_norm_is_lr_too_low_not_high():
 
 
 def overfit(tmp_path) -> Path:
-    train = [(s, max(0.1, 2.0 - s / 150) + 0.01 * math.sin(s), 0.8, 1e-4) for s in range(10, 801, 10)]
+    train = [(s, max(0.1, 2.0 - s / 150) + 0.001 * math.sin(s), 0.8, 1e-4) for s in range(10, 801, 10)]
     evals = [(100, 1.0), (200, 0.85), (300, 0.80), (400, 0.90), (500, 1.00), (600, 0.99), (700, 0.97), (800, 0.96)]
     return state_file(tmp_path, train, evals)
 

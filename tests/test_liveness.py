@@ -192,7 +192,8 @@ async def test_the_cockpit_shows_an_unreadable_log_and_recovers(tmp_path, monkey
 
 
 def _log_lines(app) -> list[str]:
-    return [strip.text for strip in app.screen.query_one("#log").lines]
+    """The log's lines as written (on screen a long one wraps over several rows)."""
+    return [line.plain for _, line in app.screen.query_one("#log").entries]
 
 
 def test_headless_says_when_the_log_cannot_be_read(tmp_path, monkeypatch):

@@ -161,7 +161,7 @@ async def test_dead_trainer_shows_crashed(tmp_path):
     async with app.run_test(size=(160, 48)) as pilot:
         await settle(pilot, 1.5)
         assert app.screen.state == "crashed"
-        assert app.screen.check_action("pause", ()) is None  # greyed: nothing to steer
+        assert app.screen.check_action("pause", ()) is False  # hidden: the run is over, nothing to steer
 
 
 async def test_finished_run_greys_control_and_detach_exits(tmp_path):
@@ -171,7 +171,7 @@ async def test_finished_run_greys_control_and_detach_exits(tmp_path):
         await settle(pilot)
         assert app.screen.state == "finished"
         for action in ("pause", "lr_half", "save", "stop", "merge"):
-            assert app.screen.check_action(action, ()) is None
+            assert app.screen.check_action(action, ()) is False  # off the footer: the run is over
         await pilot.press("q")
         await settle(pilot, 0.2)
     assert app.detached

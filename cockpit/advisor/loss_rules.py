@@ -96,6 +96,8 @@ def loss_flat(ctx: Context) -> Hit | None:
     if a <= 0.1:
         return None  # near zero is the collapse rule's business
     rel = (a - b) / abs(a)
+    if window_ends_uncertainty(win, third) > th.loss_flat_rel * abs(a):
+        return None  # this noise hides a fall of loss_flat_rel over so few points: too early to call it flat
     if n >= 2 * w:
         long_a = median(vals[-2 * w :][: 2 * w // 4])
         if long_a > 0 and (long_a - b) / long_a >= th.loss_flat_rel:
@@ -104,6 +106,18 @@ def loss_flat(ctx: Context) -> Hit | None:
         return None
     message = f"loss flat at ~{fmt(b)} over the last {w} logged steps ({rel:+.1%}): lr too low?"
     return over_window(message, actions.lr_double(), steps, w, values=[a, b])
+
+
+def window_ends_uncertainty(vals, k: int) -> float:
+    """The standard error of `window_ends`' difference: step-to-step noise (from first differences, robust
+    to a trend and to one odd point) over two medians of k points each. The demo's loss at step 19 moves
+    by ~6% a step; two medians of 6 points then differ by ~4% by chance alone, twice the 2% that "flat"
+    means, so its 19 points cannot say flat (they said "lr too low? next: lr x2")."""
+    d = np.diff(np.asarray(vals, dtype=np.float64))
+    if len(d) < 2:
+        return 0.0
+    noise = 1.4826 * float(np.median(np.abs(d - np.median(d)))) / np.sqrt(2)
+    return 1.2533 * noise * float(np.sqrt(2 / k))
 
 
 @rule

@@ -37,7 +37,7 @@ HELP_GROUPS = [
             (("toggle_run",), "show / hide the highlighted run on the charts"),
             (tuple(f"toggle_metric({i})" for i in range(len(METRICS))), f"show / hide a chart ({METRIC_NAMES})"),
             (("cycle_large",), "one chart large, each in turn, then all"),
-            (("zoom(0.5)",), "zoom in on the steps (the newest, or around the middle once panned)"),
+            (("zoom(0.5)",), "zoom in on the steps (the newest all shown runs have; the middle once panned)"),
             (("zoom(2.0)",), "zoom out"),
             (("pan(-1)",), "earlier steps"),
             (("pan(1)",), "later steps (back at the newest, the charts follow the runs)"),

@@ -88,6 +88,20 @@ class CompareView(Vertical):
         ranges = [c.x_range for c in self.report.charts if c.x_range] if self.report else []
         return ranges[0] if ranges else None
 
+    def common_newest(self) -> int | None:
+        """The newest step every run shown has reached: where + zooms (following). The newest step of all
+        would zoom a study's 60-step trials out of the window beside its 300-step final run."""
+        runs = set(self.enabled())
+        last: dict[int, int] = {}
+        for c in self.report.charts if self.report else []:
+            for ln in c.lines:
+                if ln.run in runs and ln.steps:
+                    last[ln.run] = max(last.get(ln.run, ln.steps[-1]), ln.steps[-1])
+        return min(last.values()) if last else None
+
+    def shown_steps(self) -> tuple[float, float] | None:
+        return self.window.view(self.full_steps(), self.common_newest())
+
     def logged(self) -> set[int]:
         """The metrics some run has logged (an empty chart for eval loss no run measured is left out)."""
         if self.report is None:
@@ -148,7 +162,7 @@ class CompareView(Vertical):
         return None
 
     def zoom(self, factor: float) -> str | None:
-        if not self.window.zoom(factor, self.full_steps()):
+        if not self.window.zoom(factor, self.full_steps(), self.common_newest()):
             return "all the steps are shown" if factor > 1 else "zoomed in as far as it goes"
         self.redraw()
         return None
@@ -156,7 +170,7 @@ class CompareView(Vertical):
     def pan(self, direction: int) -> str | None:
         if not self.window.zoomed:
             return "all the steps are shown: + zooms in first"
-        if not self.window.pan(direction, self.full_steps()):
+        if not self.window.pan(direction, self.full_steps(), self.common_newest()):
             return "at the first step" if direction < 0 else "at the newest step"
         self.redraw()
         return None
@@ -194,7 +208,7 @@ class CompareView(Vertical):
 
         charts = {c.key: c for c in self.report.charts} if self.report else {}
         shown = self.shown_metrics()
-        steps = self.window.view(self.full_steps())
+        steps = self.shown_steps()
         runs = self.enabled()
         self.drawn = {}
         for i, m in enumerate(METRICS):
@@ -220,11 +234,13 @@ class CompareView(Vertical):
         r = self.report
         t = Text()
         full = self.full_steps()
-        steps = self.window.view(full)
+        steps = self.shown_steps()
         if steps is None:
             t.append("no steps logged yet")
         elif self.window.zoomed:
-            follow = "newest" if self.window.end is None else "panned"
+            newest = self.common_newest()
+            shared = newest is not None and full is not None and newest < full[1]
+            follow = "panned" if self.window.end is not None else "newest shared" if shared else "newest"
             t.append(f"steps {_steps(steps)} of {_steps(full)} ({follow})", style="bold")
         else:
             t.append(f"steps {_steps(steps)} (all)")

@@ -90,7 +90,7 @@ class TextModal(ModalScreen[None]):
         "TextModal { align: center middle; }"
         + MODAL_CSS
         + "TextModal #dialog { width: 100; } TextModal VerticalScroll { height: auto; max-height: 100%; }"
-        " #text { height: auto; width: auto; }"
+        " #text { height: auto; width: 100%; }"  # the dialog's width: rows wrap, not cut at its right edge
     )
     BINDINGS = [Binding("escape,q,question_mark", "close", "Close")]
 

@@ -1,7 +1,9 @@
 """The compare view's step axis: which steps the charts show, zoomed and panned by keys.
 
 All the steps (the default) grow with the runs. A zoomed window at the end of the axis follows the
-newest steps while runs train ("the last N steps"); one panned back stays where it was put."""
+newest steps while runs train ("the last N steps"); one panned back stays where it was put. `follow`:
+where a following window ends when not at the axis's end: the compare view passes the newest step every
+shown run reached, so zooming into a study keeps its 60-step trials beside its 300-step final run."""
 
 from __future__ import annotations
 
@@ -18,20 +20,21 @@ class StepWindow:
     end: float | None = None
     """The window's last step; None: the newest step (the window follows the runs)."""
 
-    def view(self, full: tuple[int, int] | None) -> tuple[float, float] | None:
+    def view(self, full: tuple[int, int] | None, follow: float | None = None) -> tuple[float, float] | None:
         """The steps to show, given all the steps the runs have; None when there are none."""
         if full is None:
             return None
         lo, hi = full
         if self.span is None or self.span >= hi - lo:
             return (lo, hi)
-        end = hi if self.end is None else min(hi, max(lo + self.span, self.end))
+        end = (hi if follow is None else follow) if self.end is None else self.end
+        end = min(hi, max(lo + self.span, end))
         return (end - self.span, end)
 
-    def zoom(self, factor: float, full: tuple[int, int] | None) -> bool:
+    def zoom(self, factor: float, full: tuple[int, int] | None, follow: float | None = None) -> bool:
         """Narrow (factor < 1) or widen the window around its centre, or keep its end at the newest step
         when it follows the runs; False when it cannot go further."""
-        shown = self.view(full)
+        shown = self.view(full, follow)
         if shown is None or full is None:
             return False
         lo, hi = shown
@@ -48,9 +51,9 @@ class StepWindow:
         self.span = new
         return True
 
-    def pan(self, direction: int, full: tuple[int, int] | None) -> bool:
+    def pan(self, direction: int, full: tuple[int, int] | None, follow: float | None = None) -> bool:
         """Move a quarter of the window left (-1) or right (+1); at the newest step it follows again."""
-        shown = self.view(full)
+        shown = self.view(full, follow)
         if shown is None or full is None or self.span is None:
             return False
         lo, hi = shown
@@ -58,7 +61,8 @@ class StepWindow:
         end = min(full[1], max(full[0] + self.span, end))
         if abs(end - hi) < 1e-9:
             return False
-        self.end = None if end >= full[1] else end
+        following_ends_here = follow is None or follow >= full[1]
+        self.end = None if end >= full[1] and following_ends_here else end
         return True
 
     def reset(self) -> bool:

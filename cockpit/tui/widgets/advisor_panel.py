@@ -30,11 +30,16 @@ class AdvisorPanel(Panel):
         # A study's run: its stage and the SOP map come from study.json, not from a guess over the config.
         study = study_line(t, run_dir)
         in_study = study is not None
-        if not in_study:
-            t.append(f"SOP stage {advice.stage}: {advice.stage_name}", style="bold")
+        stage = f"SOP stage {advice.stage}: {advice.stage_name}"
+        # At 80x24 the panel has 4 rows: the stage goes on its border, so a finding that wraps onto three
+        # rows leaves the next action its row (it was cut off below the finding).
+        self.border_title = stage if compact and not in_study else None
+        if not in_study and not compact:
+            t.append(stage, style="bold")
         if advice.stage_needs and not compact and a is not None and not in_study:
             t.append(f"  · needs: {advice.stage_needs[0]}", style="dim")
-        t.append("\n")
+        if in_study or not compact:
+            t.append("\n")
         if not advice.findings:
             t.append(f"{ICON['ok']} ", style=v.get(THEME_VARIABLE["ok"], ""))
             t.append(advice.verdict + "\n")
@@ -51,7 +56,9 @@ class AdvisorPanel(Panel):
                 t.append(f" (explains {', '.join(k.rule for k in f.folded)})", style="dim")
             t.append("\n")
         more = len(advice.findings) - max_findings
-        if more > 0:
+        if more > 0 and self.border_title:
+            self.border_title += f" · +{more} more"
+        elif more > 0:
             t.append(f"  +{more} more\n", style="dim")
         if a is None and in_study:  # the study, not this run's stage, says what comes next
             from cockpit.study.ledger import next_step
@@ -69,10 +76,13 @@ class AdvisorPanel(Panel):
             from cockpit.tui.advice_text import new_run
 
             fresh = new_run(a, None, can_write=can_apply, script=script)  # no paths: the panel is narrow
-            t.append("next (a new run): " if fresh else "next: ", style="bold")
+            # Compact: the shorter words keep "[a] write config" on the row at 80 columns.
+            new_run_words = "new run: " if compact else "next (a new run): "
+            t.append(new_run_words if fresh else "next: ", style="bold")
             t.append(a.label, style=f"bold {v.get('accent', '')}")
             if can_apply and (a.command or (a.config_patch and script is None)):
-                t.append("  [a] apply" if a.command else "  [a] write next config", style=f"bold {v.get('accent', '')}")
+                write = "  [a] write config" if compact else "  [a] write next config"
+                t.append("  [a] apply" if a.command else write, style=f"bold {v.get('accent', '')}")
             if fresh:  # before the description: the panel's last lines are the first cut
                 t.append(f"\n  {fresh.removeprefix('a new run: ')}", style="dim")  # the label said so
             if not compact:

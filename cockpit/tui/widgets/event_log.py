@@ -51,10 +51,11 @@ TONE_STYLE = {
 
 
 class EventLog(RichLog):
-    """Every line is kept (up to 2,000), so a filter change re-lists the lines it shows."""
+    """Every line is kept (up to 2,000), so a filter change re-lists the lines it shows. Lines wrap: their
+    end is the number or the reason ("... max 12): explosion precursor"), which a cut at 80 columns lost."""
 
     def __init__(self, *, id: str | None = "log"):
-        super().__init__(id=id, markup=False, wrap=False, max_lines=2000)
+        super().__init__(id=id, markup=False, wrap=True, min_width=1, max_lines=2000)  # wrap at its own width
         self.entries: deque[tuple[str, Text]] = deque(maxlen=2000)
         self.filter = 0
         self._sample_steps: set = set()  # sampling steps already listed: one line each

@@ -23,8 +23,9 @@ class SamplesPanel(Panel):
 
         last_step = samples[-1].get("step")
         latest = [(s, sc) for s, sc in score_all(samples) if s.get("step") == last_step]
-        t.append(f"samples @ step {last_step}", style="bold")
-        t.append(f"  ({len(samples)} in all, v shows them)\n", style="dim")
+        head = f"samples @ step {last_step}"
+        t.append(head, style="bold")
+        t.append(f"{header_hint(len(samples), self.content_size.width - len(head))}\n", style="dim")
         for s, sc in latest:
             prompt = str(s.get("prompt", "")).replace("\n", " ⏎ ")
             t.append(f"› {prompt[:40]}", style="dim")
@@ -33,3 +34,12 @@ class SamplesPanel(Panel):
                 t.append(f"  ⚠ {sc.summary()}", style="bold yellow")
             t.append("\n")
         self.update(t)
+
+
+def header_hint(n: int, room: int) -> str:
+    """The header's hint, the longest that fits on its line: a wrapped header pushed a sample out of sight
+    and split "(12 in all, v" from "shows them)"."""
+    for hint in (f"  ({n} in all, v shows them)", f"  ({n}, v shows all)", f"  ({n})"):
+        if len(hint) <= room or room <= 0:  # no width yet (not laid out): the full hint
+            return hint
+    return ""
