@@ -3,6 +3,7 @@
     live.svg     the live cockpit on a run that is going               (Textual's SVG screenshot)
     zoom.svg     the zoom on grad_norm: full chart, axes, bands, marks (Textual)
     replay.svg   a replay of a real public trainer_state.json          (Textual)
+    script.svg   the cockpit on a user's own TRL script run (recorded)   (Textual)
     sweep.svg    the sweep view over a real three-trial lr sweep       (Textual)
     compare.svg  the compare view over the same sweep's trials         (Textual)
     report.png   the HTML report, rendered by headless chromium
@@ -35,7 +36,7 @@ sys.path[:0] = [str(ROOT / "tests"), str(ROOT / "bench")]
 
 OUT = ROOT / "docs" / "pictures"
 REAL_LOG = ROOT / "tests" / "fixtures" / "real-logs" / "04_vendor-comp-classifier.json"
-FAST = ("live.svg", "zoom.svg", "replay.svg")
+FAST = ("live.svg", "zoom.svg", "replay.svg", "script.svg")
 ALL = (*FAST, "sweep.svg", "compare.svg", "report.png", "serve.png")
 SIZE = (160, 48)
 
@@ -79,6 +80,21 @@ def live_app(runs: Path):
 
     # The trainer's pid is this process: the cockpit sees a trainer alive, a run going at step 60 of 100.
     rd = write_run(runs / "demo-run", state=None, pid=os.getpid())
+    return CockpitApp(LiveSource(rd.path, poll=0.02), run_dir=rd.path, clock=lambda: T0 + 64)
+
+
+def script_app(runs: Path):
+    """The cockpit on a user's own TRL SFTTrainer script run under `cockpit run -- python ...` (the
+    recording tests/fixtures/script-run: 20 real steps of examples/sft_trl.py on the demo model)."""
+    import shutil
+
+    from cockpit.rundir import RunDir
+    from cockpit.tui.app import CockpitApp
+    from cockpit.tui.sources import LiveSource
+    from tuihelpers import T0
+
+    rd = RunDir(runs / "sft-trl-script").create()
+    shutil.copyfile(ROOT / "tests" / "fixtures" / "script-run" / "events.jsonl", rd.events)
     return CockpitApp(LiveSource(rd.path, poll=0.02), run_dir=rd.path, clock=lambda: T0 + 64)
 
 
@@ -149,6 +165,11 @@ async def textual_pictures(out: Path, runs: Path) -> list[Path]:
             keys=("z",),
         ),
         await shoot(replay_app(), out / "replay.svg", f"cockpit replay {REAL_LOG.name}"),
+        await shoot(
+            script_app(runs / "script"),
+            out / "script.svg",
+            "cockpit run -- python examples/sft_trl.py ...",
+        ),
     ]
 
 

@@ -1,6 +1,6 @@
 """The README's pictures: every one is made by `make pictures` (bench/pictures.py) and is in docs/pictures/.
 
-The fast path makes the three Textual pictures that need neither the trainer nor chromium and checks they
+The fast path makes the four Textual pictures that need neither the trainer nor chromium and checks they
 show what their captions say; the sweep, report and serve pictures are made by the same script."""
 
 from __future__ import annotations
@@ -45,8 +45,9 @@ def test_the_fast_path_makes_the_textual_pictures(tmp_path):
     )
     assert r.returncode == 0, r.stderr[-3000:]
     assert {p.name for p in tmp_path.iterdir()} == set(pictures.FAST)
-    live, zoom, replay = (svg_text(tmp_path / name) for name in pictures.FAST)
+    live, zoom, replay, script = (svg_text(tmp_path / name) for name in pictures.FAST)
     assert "RUNNING" in live and "grad_norm" in live and "DANGER" in live
     assert "(esc" in zoom and "closes)" in zoom  # the zoom is open over the cockpit
     assert "REPLAY" in replay and "CRITICAL" in replay and "04_vendor-comp-classifier.json" in replay
-    assert "/tmp" not in live + zoom + replay  # the pictures show runs/..., not where they were made
+    assert "sft_trl.py" in script and "FINISHED" in script and "loss" in script  # a user's own TRL script
+    assert "/tmp" not in live + zoom + replay + script  # the pictures show runs/..., not where they were made
