@@ -250,3 +250,23 @@ def test_an_unknown_hub_model_is_refused_with_the_next_step(tmp_path):
     cfg = load_config(demo_config_path(), [("model.name_or_path", "nobody/rare-model-7b")])
     with pytest.raises(ShapeError, match="huggingface-cli download nobody/rare-model-7b config.json"):
         shape_for(cfg, exact=False, build_demo=False)
+
+
+async def test_the_footer_fits_again_when_the_terminal_is_resized(tmp_path):
+    from test_first_hour import live_app
+
+    rd = write_run(tmp_path / "r", pid=os.getpid())
+    app = live_app(rd)
+    async with app.run_test(size=(80, 24)) as pilot:
+        for _ in range(50):
+            await pilot.pause(0.1)
+            if len(_footer_keys(app)) > 2:
+                break
+        narrow = set(_footer_keys(app))
+        await pilot.resize_terminal(160, 40)
+        for _ in range(30):
+            await pilot.pause(0.1)
+            if len(_footer_keys(app)) > len(narrow):
+                break
+        wide = set(_footer_keys(app))
+        assert narrow < wide and {"Zoom", "lr×2"} <= wide - narrow, (narrow, wide)

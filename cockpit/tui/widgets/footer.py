@@ -93,4 +93,4 @@ class FittedFooter(Footer):
 
     def on_resize(self) -> None:
         if self.size.width != self._fitted_width:
-            self.recompose()
+            self.call_later(self.recompose)  # a coroutine: scheduled, not called bare
