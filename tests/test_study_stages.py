@@ -438,3 +438,15 @@ def test_one_spike_the_trainer_let_pass_does_not_rule_an_lr_out(guard, usable):
     h.add({"kind": "state", "state": "finished", "step": STEPS})
     s = measured(Trial("lr-0.0002", {}, cfg, h, "/study/x"))
     assert s["usable"] is usable and (s["verdict"] == "good") is usable
+
+
+def test_stage6_says_what_it_judged_when_the_chart_shows_a_spike():
+    """#37 item 8: the grad_norm tile showed ✖ 18.5 while the stage said only "all four indicators hold";
+    the reason now names the tail median it judged and the peak the chart shows."""
+    cfg = base_config()
+    t = trial("lr-0.0001", cfg)
+    t.history.series["grad_norm"][10] = 18.5  # one clipped spike early; the tail is in band
+    out = decide(inp(6, cfg, candidate=t))
+    assert out.kind == "done" and "all four indicators hold" in out.reason
+    assert "grad_norm tail median 1.01 <= 5" in out.reason and "up to 18.5" in out.reason
+    assert "entropy 1.98 -> 1.82" in out.reason

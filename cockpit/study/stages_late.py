@@ -61,12 +61,33 @@ def indicators(inp: StageInput) -> list[dict[str, Any]]:
     ]
 
 
+def held_reason(inp: StageInput, ind: list[dict[str, Any]]) -> str:
+    """ "All four indicators hold", with what was judged: the grad_norm chart may show a spike over the band
+    (✖ on its tile) while the indicator reads the tail median; said in numbers, the words and the chart agree."""
+    c = inp.candidate
+    high = c.config.thresholds.grad_norm_high
+    said = []
+    g = ind[1].get("grad_norm_tail_median")
+    if g is not None:
+        peak = max((v for v in c.history.series.get("grad_norm", ()) if v == v), default=None)
+        over = (
+            f", one or more logged steps over it up to {peak:.3g} (the indicator reads the tail, not a peak)"
+            if peak and peak > high
+            else ""
+        )
+        said.append(f"grad_norm tail median {g:.3g} <= {high:g}{over}")
+    e = ind[2].get("entropy")
+    if e:
+        said.append(f"entropy {e[0]:.3g} -> {e[1]:.3g}")
+    return f"{c.key}: all four indicators hold" + (f" ({'; '.join(said)})" if said else "")
+
+
 def decide_stability(inp: StageInput) -> Outcome:
     if inp.candidate is None:
         return Outcome("blocked", sop=SOP_STABILITY, reason="no candidate trial to check")
     ind = indicators(inp)
     if all(i["ok"] for i in ind):
-        return Outcome("done", sop=SOP_STABILITY, evidence=ind, reason=f"{inp.candidate.key}: all four indicators hold")
+        return Outcome("done", sop=SOP_STABILITY, evidence=ind, reason=held_reason(inp, ind))
     if not ind[1]["ok"]:
         return gradient_ladder(
             inp,
