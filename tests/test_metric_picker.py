@@ -1,0 +1,145 @@
+"""Issue #38 items 1 and 2 (log scale): any numeric key a run logs can be charted (`k` picks it, with a
+name filter), the pick kept per kind of run; `y` puts the focused chart (and its zoom) on a log scale."""
+
+from __future__ import annotations
+
+import json
+from pathlib import Path
+
+import pytest
+from test_snapshots import settled
+
+from cockpit.chart_choice import choice_path, load_choice, save_choice
+from cockpit.history import History
+from cockpit.logs import load_history
+from cockpit.metrics import CHARTED
+from cockpit.thresholds import Thresholds
+from cockpit.tui.app import CockpitApp
+from cockpit.tui.chart import draw
+from cockpit.tui.metric_picker import MetricPicker, name_filter
+from cockpit.tui.sources import ReplaySource
+
+REAL = Path(__file__).parent / "fixtures" / "real-logs" / "04_vendor-comp-classifier.json"
+
+
+def with_custom_key(tmp_path: Path) -> Path:
+    """The real trainer_state.json (eval_accuracy, eval_f1 at each eval) with a custom key logged at
+    every training step, as a user's `self.log({"my_margin": ...})` writes it."""
+    state = json.loads(REAL.read_text())
+    for i, entry in enumerate(state["log_history"]):
+        if "loss" in entry:
+            entry["my_margin"] = 0.5 + i / 100
+    path = tmp_path / "trainer_state.json"
+    path.write_text(json.dumps(state))
+    return path
+
+
+def replay(path: Path) -> CockpitApp:
+    h, _ = load_history(path)
+    src = ReplaySource(h, path.name, speed=10)
+    src.seek(len(h))
+    return CockpitApp(src, run_dir=None, theme="cockpit-dark")
+
+
+@pytest.mark.parametrize("n", [10, 200], ids=["per-event", "column-block"])
+def test_the_history_keeps_a_custom_numeric_key_as_a_column(n):
+    events = [{"kind": "metrics", "step": s, "loss": 1.0, "custom/x": float(s)} for s in range(1, n + 1)]
+    events[3]["late_key"] = 7  # a key first logged late, once: NaN before and after it
+    events[4]["a_word"] = "hello"  # no number: no column
+    h = History().extend(events)
+    assert list(h.series["custom/x"]) == [float(s) for s in range(1, n + 1)]
+    late = h.series["late_key"]
+    assert len(late) == n and late[3] == 7 and all(x != x for i, x in enumerate(late) if i != 3)
+    assert "a_word" not in h.series and "kind" not in h.series and "step" not in h.series
+    h.extend([{"kind": "metrics", "step": n + 1, "loss": 0.9}])  # a step without them: NaN, same length
+    assert len(h.series["custom/x"]) == len(h.steps) == n + 1
+
+
+def test_the_choice_is_kept_per_kind_and_a_bad_file_falls_back(tmp_path):
+    path = tmp_path / "charts.json"
+    default = ["loss", "grad_norm"]
+    assert load_choice("sft", default, path) == default
+    assert save_choice("sft", ["loss", "eval_accuracy"], path) is None
+    assert load_choice("sft", default, path) == ["loss", "eval_accuracy"]
+    assert load_choice("rl", ["reward", "kl"], path) == ["reward", "kl"]  # another kind keeps its own
+    assert load_choice("sft", ["loss", "grad_norm", "entropy"], path) == ["loss", "grad_norm", "entropy"]
+    path.write_text("{not json")
+    assert load_choice("sft", default, path) == default
+    assert save_choice("sft", None, path) is None and load_choice("sft", default, path) == default
+
+
+def test_the_name_filter_is_a_regex_or_else_a_substring():
+    assert name_filter("^eval_(acc|f1)")("eval_f1") and not name_filter("^eval_(acc|f1)")("eval_loss")
+    assert name_filter("eval_(acc")("eval_(accuracy") and not name_filter("eval_(acc")("eval_accuracy")
+    assert name_filter("REWARDS/")("rewards/margins")
+
+
+def test_a_log_scale_chart_shows_the_small_values_a_linear_one_flattens():
+    values = [10.0**-k for k in range(6)] * 5  # 1 .. 1e-5: linear, all but 1 sit on the bottom row
+    linear = draw(values, "custom", 30, 4, Thresholds())
+    log = draw(values, "custom", 30, 4, Thresholds(), log=True)
+
+    def heights(rows):
+        cols = ["".join(ch for _b, ch in r) for r in rows]
+        return [sum(1 for row in cols if row[i] != " ") for i in range(len(cols[0]))]
+
+    assert sorted(set(heights(linear))) == [1, 4]
+    assert len(set(heights(log))) == 4  # every decade gets its own height (6 decades on 4 rows)
+    assert draw([0.0, -1.0], "custom", 10, 3, Thresholds(), log=True) == "no value above 0: none on a log scale"
+
+
+async def test_replay_charts_eval_accuracy_and_a_custom_key_after_picking_them(tmp_path):
+    app = replay(with_custom_key(tmp_path))
+    async with app.run_test(size=(160, 48)) as pilot:
+        await settled(pilot)
+        scr = app.screen
+        assert [p.key for p in scr.query("MetricPanel") if p.display] == [m.key for m in CHARTED]
+        scr.query_one("#m-entropy").focus()  # a trainer_state.json logs no entropy: give its tile away
+        await pilot.press("k")
+        await pilot.pause()
+        assert isinstance(app.screen, MetricPicker)
+        names = app.screen.names
+        assert {"my_margin", "eval_accuracy", "eval_f1", "loss"} <= set(names) and "t" not in names
+        await pilot.press(*"eval_acc", "enter")
+        await settled(pilot)
+        await pilot.pause()
+        scr.query_one("#m-tokens_per_s").focus()
+        await pilot.press("k", *"^my_", "enter")
+        await settled(pilot)
+        await pilot.pause()
+        shown = [p for p in scr.query("MetricPanel") if p.display]
+        keys = [p.key for p in shown]
+        assert keys == ["loss", "grad_norm", "update_ratio", "eval_accuracy", "mem_used", "learning_rate", "my_margin"]
+        for p in shown[3], shown[6]:
+            text = str(p.render())
+            assert text.startswith(p.key) and any(ch in text for ch in "▁▂▃▄▅▆▇█"), text
+        assert scr.focused.key == "my_margin"
+        kept = json.loads(choice_path().read_text())
+        assert kept["sft"] == keys
+
+        await pilot.press("y")
+        await pilot.pause()
+        assert scr.focused.log_scale and str(scr.focused.render()).startswith("my_margin log")
+        await pilot.press("z")
+        await pilot.pause()
+        assert app.screen.log_scale  # the zoom opens on the tile's scale; `y` there flips it
+        await pilot.press("y")
+        await pilot.pause()
+        assert not app.screen.log_scale
+        await pilot.press("escape", "y")
+        await pilot.pause()
+        assert not scr.focused.log_scale
+
+    again = replay(with_custom_key(tmp_path))  # the next session of this kind opens on the pick
+    async with again.run_test(size=(160, 48)) as pilot:
+        await settled(pilot)
+        assert [p.key for p in again.screen.query("MetricPanel") if p.display] == keys
+
+
+def test_the_picker_at_80x24(snap_compare, tmp_path):
+    async def open_picker(pilot):
+        await settled(pilot)
+        await pilot.press("k", *"eval")
+        await pilot.pause()
+
+    assert snap_compare(replay(with_custom_key(tmp_path)), terminal_size=(80, 24), run_before=open_picker)
