@@ -55,17 +55,34 @@ def test_the_history_keeps_a_custom_numeric_key_as_a_column(n):
     assert len(h.series["custom/x"]) == len(h.steps) == n + 1
 
 
-def test_the_choice_is_kept_per_kind_and_a_bad_file_falls_back(tmp_path):
+def test_the_choice_is_kept_per_kind_and_a_bad_file_is_said_and_falls_back(tmp_path):
     path = tmp_path / "charts.json"
     default = ["loss", "grad_norm"]
-    assert load_choice("sft", default, path) == default
+    assert load_choice("sft", default, path) == (default, None)
     assert save_choice("sft", ["loss", "eval_accuracy"], path) is None
-    assert load_choice("sft", default, path) == ["loss", "eval_accuracy"]
-    assert load_choice("rl", ["reward", "kl"], path) == ["reward", "kl"]  # another kind keeps its own
-    assert load_choice("sft", ["loss", "grad_norm", "entropy"], path) == ["loss", "grad_norm", "entropy"]
-    path.write_text("{not json")
-    assert load_choice("sft", default, path) == default
-    assert save_choice("sft", None, path) is None and load_choice("sft", default, path) == default
+    assert load_choice("sft", default, path) == (["loss", "eval_accuracy"], None)
+    assert load_choice("rl", ["reward", "kl"], path) == (["reward", "kl"], None)  # another kind keeps its own
+    keys, problem = load_choice("sft", ["loss", "grad_norm", "entropy"], path)  # the grid grew a tile
+    assert keys == ["loss", "grad_norm", "entropy"] and problem == f"{path}: 'sft': not a list of 3 metric names"
+    path.write_text('{"sft": ["loss",\n  oops]}')
+    assert load_choice("sft", default, path) == (default, f"{path}:2: not JSON (Expecting value)")
+    path.write_text("[1]")
+    assert load_choice("sft", default, path)[1] == f"{path}: not an object of kind -> metric names"
+    assert save_choice("sft", None, path) is None and load_choice("sft", default, path) == (default, None)
+    (tmp_path / "ro").mkdir()
+    (tmp_path / "ro" / "charts.json").mkdir()  # a directory where the file goes: cannot be replaced
+    assert "could not keep the chart choice in" in save_choice("sft", default, tmp_path / "ro" / "charts.json")
+
+
+async def test_a_broken_choice_file_is_said_in_a_toast_and_the_sop_charts_shown(tmp_path):
+    choice_path().parent.mkdir(parents=True)
+    choice_path().write_text("{oops")
+    app = replay(with_custom_key(tmp_path))
+    async with app.run_test(size=(160, 48)) as pilot:
+        await settled(pilot)
+        assert [p.key for p in app.screen.query("MetricPanel") if p.display] == [m.key for m in CHARTED]
+        said = [n.message for n in app._notifications]
+        assert any(f"{choice_path()}:1: not JSON" in m and "the SOP's charts shown" in m for m in said), said
 
 
 def test_the_name_filter_is_a_regex_or_else_a_substring():

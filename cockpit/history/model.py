@@ -139,7 +139,7 @@ class History:
             self.series[k].extend(new)
         for k, new in block.extra.items():
             self.series.setdefault(k, array("d", [NAN]) * before).extend(new)
-        for k, col in self.series.items():
+        for col in self.series.values():
             if len(col) < len(self.steps):  # an extra key this block does not log
                 col.extend(array("d", [NAN]) * (len(self.steps) - len(col)))
         for k, steps in block.nonfinite.items():

@@ -62,9 +62,7 @@ class MetricPicker(ModalScreen[str | None]):
 
     def _fill(self, text: str) -> None:
         keep = name_filter(text)
-        options = [
-            Option(("● " if n in self.shown else "  ") + n, id=n) for n in self.names if not text or keep(n)
-        ]
+        options = [Option(("● " if n in self.shown else "  ") + n, id=n) for n in self.names if not text or keep(n)]
         if not text:
             options.append(Option("↺ the SOP's default set for this kind of run", id=RESET))
         ol = self.query_one(OptionList)

@@ -15,9 +15,9 @@ from textual.css.scalar import Scalar
 from textual.screen import Screen
 from textual.widgets import Footer, Static
 
+from cockpit.chart_choice import load_choice, save_choice
 from cockpit.history import History
 from cockpit.logs.foreign import not_in_format
-from cockpit.chart_choice import load_choice, save_choice
 from cockpit.metrics import ALL_CHARTED, charted, panel_id
 from cockpit.run_kind import RunKind
 from cockpit.thresholds import Thresholds
@@ -218,7 +218,9 @@ class CockpitScreen(ViewActions, Screen):
         """The keys this kind of run's grid charts: the SOP's (cockpit.metrics.charted), or the operator's
         pick kept from an earlier session (cockpit.chart_choice)."""
         if method not in self._chosen:
-            self._chosen[method] = load_choice(method, [m.key for m in charted(method)])
+            self._chosen[method], problem = load_choice(method, [m.key for m in charted(method)])
+            if problem:
+                self.notify(f"{problem}; the SOP's charts shown", title="chart choice", severity="warning")
         return self._chosen[method]
 
     def show_kind(self, method: str) -> None:
