@@ -160,3 +160,14 @@ def test_the_picker_at_80x24(snap_compare, tmp_path):
         await pilot.pause()
 
     assert snap_compare(replay(with_custom_key(tmp_path)), terminal_size=(80, 24), run_before=open_picker)
+
+
+async def test_a_kept_pick_this_run_does_not_log_says_so_in_its_tile(tmp_path):
+    keys = [m.key for m in CHARTED]
+    keys[3] = "eval_bleu"  # picked on another run of the kind
+    assert save_choice("sft", keys) is None
+    app = replay(with_custom_key(tmp_path))
+    async with app.run_test(size=(160, 48)) as pilot:
+        await settled(pilot)
+        panel = next(p for p in app.screen.query("MetricPanel") if p.key == "eval_bleu")
+        assert panel.display and "not logged yet" in str(panel.render())
