@@ -171,3 +171,28 @@ async def test_a_kept_pick_this_run_does_not_log_says_so_in_its_tile(tmp_path):
         await settled(pilot)
         panel = next(p for p in app.screen.query("MetricPanel") if p.key == "eval_bleu")
         assert panel.display and "not logged yet" in str(panel.render())
+
+
+async def test_the_palette_offers_the_picker_and_the_log_scale(tmp_path):
+    from cockpit.tui.palette import cockpit_commands
+
+    app = replay(with_custom_key(tmp_path))
+    async with app.run_test(size=(160, 48)) as pilot:
+        await settled(pilot)
+        titles = {c.title for c in cockpit_commands(app.screen)}
+        assert {"Chart any logged metric", "Log scale on the focused chart"} <= titles
+
+
+def test_picked_charts_and_a_log_scale_at_160x48(snap_compare, tmp_path):
+    """eval_accuracy in entropy's tile, the custom key in tokens/s's, on a log scale."""
+    keys = [m.key for m in CHARTED]
+    keys[3], keys[6] = "eval_accuracy", "my_margin"
+    assert save_choice("sft", keys) is None
+
+    async def log_scale(pilot):
+        await settled(pilot)
+        next(p for p in pilot.app.screen.query("MetricPanel") if p.key == "my_margin").focus()
+        await pilot.press("y")
+        await pilot.pause()
+
+    assert snap_compare(replay(with_custom_key(tmp_path)), terminal_size=(160, 48), run_before=log_scale)
