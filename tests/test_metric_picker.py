@@ -196,3 +196,36 @@ def test_picked_charts_and_a_log_scale_at_160x48(snap_compare, tmp_path):
         await pilot.pause()
 
     assert snap_compare(replay(with_custom_key(tmp_path)), terminal_size=(160, 48), run_before=log_scale)
+
+
+async def test_the_live_cockpit_charts_a_custom_key_picked_as_it_comes(tmp_path):
+    """A user's script logging its own key (`cockpit run -- python train.py` writes every logged key into
+    its metrics events): picked live, its tile grows with the run."""
+    from cockpit.rundir import RunDir
+    from cockpit.tui.sources import LiveSource
+    from tuihelpers import T0, append
+
+    rd = RunDir(tmp_path / "run").create()
+    rd.events.write_text("")
+    append(rd, kind="state", state="running", step=0)
+    append(rd, kind="run_started", config={}, total_steps=100, world_size=1)
+    for s in range(1, 11):
+        append(rd, kind="metrics", step=s, loss=1.0 / s, grad_norm=0.5, **{"custom/score": 0.1 * s})
+    app = CockpitApp(LiveSource(rd.path, poll=0.02), run_dir=rd.path, clock=lambda: T0 + 600)
+    async with app.run_test(size=(160, 48)) as pilot:
+        for _ in range(40):
+            await pilot.pause(0.1)
+            if len(app.screen.history) == 10:
+                break
+        scr = app.screen
+        scr.query_one("#m-entropy").focus()
+        await pilot.press("k", *"custom", "enter")
+        await pilot.pause(0.2)
+        for s in range(11, 21):
+            append(rd, kind="metrics", step=s, loss=1.0 / s, grad_norm=0.5, **{"custom/score": 0.1 * s})
+        panel = next(p for p in scr.query("MetricPanel") if p.key == "custom/score")
+        for _ in range(40):
+            await pilot.pause(0.1)
+            if len(panel.values) == 20:
+                break
+        assert panel.display and list(panel.values) == pytest.approx([0.1 * s for s in range(1, 21)])
