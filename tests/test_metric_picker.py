@@ -151,6 +151,11 @@ async def test_replay_charts_eval_accuracy_and_a_custom_key_after_picking_them(t
     async with again.run_test(size=(160, 48)) as pilot:
         await settled(pilot)
         assert [p.key for p in again.screen.query("MetricPanel") if p.display] == keys
+        await pilot.press("k", "up", "enter")  # up from the first row: the last, back to the SOP's set
+        await settled(pilot)
+        await pilot.pause()
+        assert [p.key for p in again.screen.query("MetricPanel") if p.display] == [m.key for m in CHARTED]
+        assert "sft" not in json.loads(choice_path().read_text())
 
 
 def test_the_picker_at_80x24(snap_compare, tmp_path):
