@@ -28,3 +28,10 @@ def _no_stray_trainers(tmp_path):
                 os.kill(p.info["pid"], signal.SIGKILL)
             except ProcessLookupError:
                 pass
+
+
+@pytest.fixture(autouse=True)
+def _own_config_dir(tmp_path, monkeypatch):
+    """The cockpit keeps the operator's chart picks under $XDG_CONFIG_HOME (cockpit.chart_choice): each
+    test gets its own, so a pick made by hand on this machine cannot change a snapshot."""
+    monkeypatch.setenv("XDG_CONFIG_HOME", str(tmp_path / "xdg-config"))

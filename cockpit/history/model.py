@@ -14,7 +14,7 @@ from dataclasses import dataclass, field
 from typing import Any
 
 from cockpit.event_text import describe_event
-from cockpit.history.blocks import SERIES_KEYS, MetricsBlock, cyclic_gc_paused, prefold
+from cockpit.history.blocks import SERIES_KEYS, MetricsBlock, cyclic_gc_paused, extra_keys, prefold
 from cockpit.history.fields import event_step, event_time, list_or_none
 from cockpit.logs.columns import num
 from cockpit.own.user_terms import script_config, script_of
@@ -133,9 +133,15 @@ class History:
             for ev in block.events:  # short runs, resumes, odd steps: the exact per-event path
                 self._add_metrics(ev)
             return
+        before = len(self.steps)
         self.steps.extend(block.steps)
         for k, new in zip(SERIES_KEYS, block.columns):
             self.series[k].extend(new)
+        for k, new in block.extra.items():
+            self.series.setdefault(k, array("d", [NAN]) * before).extend(new)
+        for col in self.series.values():
+            if len(col) < len(self.steps):  # an extra key this block does not log
+                col.extend(array("d", [NAN]) * (len(self.steps) - len(col)))
         for k, steps in block.nonfinite.items():
             self.nonfinite.setdefault(k, []).extend(steps)
         if block.mem_kind:
@@ -155,6 +161,9 @@ class History:
             self._back_from = self.steps[-1]
             self.superseded += self._truncate_from(step)
         self.steps.append(step)
+        for k in extra_keys(ev.keys() - self.series.keys()):
+            if num(ev[k]) == num(ev[k]):  # a new numeric key: a column, missing before this step
+                self.series[k] = array("d", [NAN]) * (len(self.steps) - 1)
         for k, col in self.series.items():
             v = num(ev.get(k))
             col.append(v)

@@ -32,10 +32,23 @@ def threshold_lines(key: str, th: Thresholds, total: float | None = None) -> lis
     return [(v, LINE_SEVERITY[name]) for v, name in band_lines(key, th, total)]
 
 
+def log_position(v: float) -> float:
+    """A value's height on a log-scale chart: its log10; NaN (a gap) for a value a log axis cannot hold."""
+    return math.log10(v) if v > 0 else math.nan
+
+
 def draw(
-    values: Sequence[float], key: str, width: int, rows: int, th: Thresholds, total: float | None = None
+    values: Sequence[float],
+    key: str,
+    width: int,
+    rows: int,
+    th: Thresholds,
+    total: float | None = None,
+    *,
+    log: bool = False,
 ) -> list[list[Run]] | str:
-    """The chart's rows, top first, each a list of runs; or a word when there is nothing to draw."""
+    """The chart's rows, top first, each a list of runs; or a word when there is nothing to draw. `log`:
+    heights on a log10 scale (bands still judged on the values themselves)."""
     bk = buckets(values, width)
     if not bk:
         return "waiting for data…"
@@ -44,14 +57,21 @@ def draw(
     fin = [v for v in pick if math.isfinite(v)]
     if not fin and not any(math.isinf(v) for v in pick) and key not in NAN_ALARMS:
         return "not logged"  # a field this log never has (entropy in a trainer_state.json)
+    if log:
+        fin = [log_position(v) for v in fin if v > 0]
+        if not fin:
+            return "no value above 0: none on a log scale"
     lo, hi = (min(fin), max(fin)) if fin else (0.0, 1.0)
+    th_lines = threshold_lines(key, th, total)
+    if log:
+        th_lines = [(log_position(t), b) for t, b in th_lines if t > 0]
     lines = []
     if rows >= 2:  # one row has no room for a line: its bars' colours say the band
         top = hi  # the data's: a raised top must not bring the next threshold in with it
-        for t, _band in threshold_lines(key, th, total):
-            if t > top >= NEAR * t:
+        for t, _band in th_lines:
+            if t > top and (top >= NEAR * t if not log else top >= t + math.log10(NEAR)):
                 hi = max(hi, t)
-        lines = [(t, b) for t, b in threshold_lines(key, th, total) if lo < t <= hi]
+        lines = [(t, b) for t, b in th_lines if lo < t <= hi]
     span = hi - lo or 1.0
     levels = rows * len(BARS)
     cols: list[tuple[int, str]] = []  # (eighths filled, band); -1: a full alarm column, 0: a gap
@@ -60,8 +80,11 @@ def draw(
             cols.append((0, "none"))  # a step that did not log this field: a gap, not an alarm
         elif math.isnan(v) or math.isinf(v):
             cols.append((-1, "critical"))
+        elif log and v <= 0:
+            cols.append((0, "none"))  # below a log axis: a gap
         else:
-            eighths = 1 + int((v - lo) / span * (levels - 1)) if fin else 1
+            at = log_position(v) if log else v
+            eighths = 1 + int((at - lo) / span * (levels - 1)) if fin else 1
             cols.append((max(1, min(eighths, levels)), worst([band(key, bhi, th, total), band(key, blo, th, total)])))
     line_at = {min(rows - 1, int((t - lo) / span * rows)): b for t, b in sorted(lines)}
     out = []

@@ -119,15 +119,15 @@ class ZoomModal(ModalScreen[None]):
     the operator's actions as labelled vertical lines. It follows a live run (redrawn when new steps came)."""
 
     DEFAULT_CSS = "ZoomModal { align: center middle; } #zoom { width: 96%; height: 90%; border: thick $accent; }"
-    BINDINGS = [Binding("escape,q,z", "close", "Close")]
+    BINDINGS = [Binding("escape,q,z", "close", "Close"), Binding("y", "log_scale", "Log scale")]
     FOLLOW_EVERY = 1.0
     """Seconds between two looks at the run for new steps (the chart is redrawn only when there are)."""
 
-    def __init__(self, title: str, bands: list[tuple[float, str]], data, *, scale: float = 1.0):
+    def __init__(self, title: str, bands: list[tuple[float, str]], data, *, scale: float = 1.0, log: bool = False):
         """`bands`: (value, severity) of each threshold line (`cockpit.tui.chart.threshold_lines`); `data()`:
         (steps, values, marks) now, marks being (step, label); `scale`: the tile's unit (100: a share in %)."""
         super().__init__()
-        self.title_text, self.bands, self.data, self.scale = title, bands, data, scale
+        self.title_text, self.bands, self.data, self.scale, self.log_scale = title, bands, data, scale, log
         self._drawn_last: int | None = None
 
     def compose(self) -> ComposeResult:
@@ -155,8 +155,10 @@ class ZoomModal(ModalScreen[None]):
         plt = plot.plt
         plt.clear_data()
         plt.clear_figure()
-        pts = [(s, v * self.scale) for s, v in zip(steps, values) if math.isfinite(v)]
-        plt.title(f"{self.title_text}  (esc closes)")
+        # A log axis holds no value at or below 0: those points are left out, as W&B's viewer does.
+        pts = [(s, v * self.scale) for s, v in zip(steps, values) if math.isfinite(v) and (v > 0 or not self.log_scale)]
+        plt.title(f"{self.title_text}{' (log)' if self.log_scale else ''}  (y: log scale, esc closes)")
+        plt.yscale("log" if self.log_scale else "linear")
         plt.xlabel("step")
         if pts:
             xs, ys = zip(*pts)
@@ -164,7 +166,7 @@ class ZoomModal(ModalScreen[None]):
             step_axis(plt, xs[0], xs[-1])
             top = max(ys)
             for y, severity in self.bands:
-                if y * self.scale <= top * 1.5:
+                if y * self.scale <= top * 1.5 and (y > 0 or not self.log_scale):
                     plt.hline(y * self.scale, "red" if RANK[severity] >= RANK["danger"] else "orange")
             for s, label in marks[:50]:
                 plt.vline(s, "blue")
@@ -173,3 +175,8 @@ class ZoomModal(ModalScreen[None]):
 
     def action_close(self) -> None:
         self.dismiss(None)
+
+    def action_log_scale(self) -> None:
+        self.log_scale = not self.log_scale
+        self._drawn_last = None  # redraw now, new steps or not
+        self._draw()

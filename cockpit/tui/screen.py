@@ -15,6 +15,7 @@ from textual.css.scalar import Scalar
 from textual.screen import Screen
 from textual.widgets import Footer, Static
 
+from cockpit.chart_choice import load_choice, save_choice
 from cockpit.history import History
 from cockpit.logs.foreign import not_in_format
 from cockpit.metrics import ALL_CHARTED, charted, panel_id
@@ -23,6 +24,7 @@ from cockpit.thresholds import Thresholds
 from cockpit.tui.advice_throttle import AdviceThrottle
 from cockpit.tui.bindings import BINDINGS
 from cockpit.tui.layout import chart_layout
+from cockpit.tui.metric_picker import RESET, MetricPicker
 from cockpit.tui.pacing import TICK, FramePacer
 from cockpit.tui.source_protocol import Source
 from cockpit.tui.views import ViewActions
@@ -58,6 +60,10 @@ class CockpitScreen(ViewActions, Screen):
         self._title_text: str | None = None
         self._kind: tuple[int, int, RunKind] | None = None
         self._shown_method: str | None = None
+        self._shown_keys: tuple[str, ...] | None = None
+        self._chosen: dict[str, list[str]] = {}
+        """Per kind of run, the keys its grid charts (the SOP's set unless the operator picked others)."""
+        self._panels: dict[str, MetricPanel] = {}
 
     # ---- layout ----------------------------------------------------------------------------------
 
@@ -66,7 +72,8 @@ class CockpitScreen(ViewActions, Screen):
         with Grid(id="metrics"):
             # A panel for every metric any kind of run charts; the run's kind shows its own (show_kind).
             for m in ALL_CHARTED:
-                yield MetricPanel(m.key, m.short, id=panel_id(m.key))
+                self._panels[m.key] = MetricPanel(m.key, m.short, id=panel_id(m.key))
+                yield self._panels[m.key]
         with Horizontal(id="bottom"):
             with Vertical(id="left-col"):
                 yield RunPanel(id="run")
@@ -207,19 +214,33 @@ class CockpitScreen(ViewActions, Screen):
             cached = self._kind = (id(full), len(full), RunKind.of(full))
         return cached[2]
 
+    def shown_keys(self, method: str) -> list[str]:
+        """The keys this kind of run's grid charts: the SOP's (cockpit.metrics.charted), or the operator's
+        pick kept from an earlier session (cockpit.chart_choice)."""
+        if method not in self._chosen:
+            self._chosen[method], problem = load_choice(method, [m.key for m in charted(method)])
+            if problem:
+                self.notify(f"{problem}; the SOP's charts shown", title="chart choice", severity="warning")
+        return self._chosen[method]
+
     def show_kind(self, method: str) -> None:
         """Show the panels of this kind of run (a DPO run's rewards and margins, a GRPO run's reward, KL
         and completions) and hide the rest: no blank tiles for metrics the run does not log."""
-        if method == self._shown_method:
+        shown = self.shown_keys(method)
+        if method == self._shown_method and tuple(shown) == self._shown_keys:
             return
-        self._shown_method = method
-        shown = [m.key for m in charted(method)]
+        self._shown_method, self._shown_keys = method, tuple(shown)
         grid = self.query_one("#metrics", Grid)
-        for panel in self.query(MetricPanel):
+        for key in shown:
+            if key not in self._panels:  # a metric outside the SOP's sets, picked with `k`
+                self._panels[key] = MetricPanel(key, key)
+                self._panels[key].styles.height = chart_layout(self.size.width, self.size.height).panel_height
+                grid.mount(self._panels[key])
+        for panel in self._panels.values():
             panel.display = panel.key in shown
             panel.set_class(panel.key == shown[0], "-lead")
         for key in shown:  # the grid fills in the kind's order: its headline metric first
-            panel = grid.query_one("#" + panel_id(key), MetricPanel)
+            panel = self._panels[key]
             if panel is not grid.children[-1]:
                 grid.move_child(panel, after=grid.children[-1])
         if isinstance(self.focused, MetricPanel) and not self.focused.display:
@@ -227,7 +248,43 @@ class CockpitScreen(ViewActions, Screen):
 
     def lead_panel(self) -> MetricPanel:
         """The headline metric's panel of this kind of run (loss for SFT, reward for RL, ...)."""
-        return self.query_one("#" + panel_id(charted(self._shown_method or "sft")[0].key), MetricPanel)
+        return self._panels[self.shown_keys(self._shown_method or "sft")[0]]
+
+    def metric_names(self) -> list[str]:
+        """Every numeric series the run holds (its metrics, then its evals), for the picker."""
+        h = self.history
+        names = [k for k in h.series if k != "t" and h.has(k)]
+        return names + [k for k in h.eval_series if k not in names]
+
+    def action_pick_metric(self) -> None:
+        method = self.run_kind().method
+        shown = list(self.shown_keys(method))
+        target = self.focused if isinstance(self.focused, MetricPanel) else self.lead_panel()
+
+        def picked(key: str | None) -> None:
+            if key is None:
+                return
+            if key == RESET:
+                keys = None
+                self._chosen[method] = [m.key for m in charted(method)]
+            elif key in shown:  # already charted: go to it
+                self._panels[key].focus()
+                return
+            else:
+                shown[shown.index(target.key)] = key
+                keys = self._chosen[method] = shown
+            error = save_choice(method, keys)
+            if error:
+                self.notify(error, severity="warning")
+            self._render_all()
+            if key != RESET:
+                self._panels[key].focus()
+
+        self._open(MetricPicker(self.metric_names(), shown, target.title), picked)
+
+    def action_log_scale(self) -> None:
+        panel = self.focused if isinstance(self.focused, MetricPanel) else self.lead_panel()
+        panel.toggle_log_scale()
 
     def _render_all(self) -> None:
         h = self.history
@@ -237,14 +294,18 @@ class CockpitScreen(ViewActions, Screen):
         idx = _indices(h.steps, mark_steps)
         method = self.run_kind().method
         self.show_kind(method)
-        for key in (m.key for m in charted(method)):
-            panel = self.query_one("#" + panel_id(key), MetricPanel)
+        for key in self.shown_keys(method):
+            panel = self._panels[key]
             total = h.last("mem_total") if key == "mem_used" else None
             extra = ""
             if key == "mem_used":
                 extra = "VRAM" if h.mem_kind == "vram" else "RAM (process)"
-            panel.absent = not_in_format(h, key) or _never_logged(h, key)
-            panel.update_data(h.steps, h.series[key], idx, th, total if total == total else None, extra)
+            if key not in h.series and key in h.eval_series:  # an eval metric: its own steps, no marks
+                panel.absent = None
+                panel.update_data(h.eval_steps, h.eval_series[key], [], th)
+                continue
+            panel.absent = not_in_format(h, key) or _never_logged(h, key) if key in h.series else "not logged yet"
+            panel.update_data(h.steps, h.series.get(key, ()), idx, th, total if total == total else None, extra)
         self.query_one(RunPanel).show(
             h,
             state=self.state,

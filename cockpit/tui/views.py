@@ -25,12 +25,14 @@ class ViewActions:
             h = self.history  # read at each redraw: a live run's zoom follows it
             marks = [(m.step, m.label) for m in h.marks if m.kind in ("ack", "guard")]
             # Min/max per bucket: plotext draws 2,000 points at once, not a long run's 100,000, and keeps spikes.
-            steps, values = minmax_points(h.steps, h.series[key], 2000)
+            if key not in h.series and key in h.eval_series:  # an eval metric picked with `k`
+                return minmax_points(h.eval_steps, h.eval_series[key], 2000) + (marks,)
+            steps, values = minmax_points(h.steps, h.series.get(key, ()), 2000)
             return steps, values, marks
 
         percent = key in PERCENT_KEYS
         title = f"{focused.title} (%)" if percent else focused.title
-        self._open(ZoomModal(title, bands, data, scale=100.0 if percent else 1.0))
+        self._open(ZoomModal(title, bands, data, scale=100.0 if percent else 1.0, log=focused.log_scale))
 
     def action_compare(self) -> None:
         """The compare view of the study or sweep this run belongs to, this run highlighted."""

@@ -97,6 +97,8 @@ class MetricPanel(Widget, can_focus=True):
         self.label_extra = ""
         self.absent: str | None = None  # why this log can hold no value here (its format never logs it)
         self.current_band = "none"
+        self.log_scale = False
+        """Heights on a log10 scale (`y` toggles it); the title says `log`."""
         self._lines: list[Text] | None = None
         self._lines_for: tuple | None = None  # (width, height, theme) the lines were made for
 
@@ -147,7 +149,12 @@ class MetricPanel(Widget, can_focus=True):
             self.refresh(*changed)
 
     def _size_key(self) -> tuple:
-        return (*self.content_size, self.app.theme if self.is_mounted else None)
+        return (*self.content_size, self.app.theme if self.is_mounted else None, self.log_scale)
+
+    def toggle_log_scale(self) -> None:
+        self.log_scale = not self.log_scale
+        self._lines = None
+        self.refresh()
 
     def _style(self, name: str):
         return self.get_component_rich_style(name, partial=True)
@@ -191,6 +198,8 @@ class MetricPanel(Widget, can_focus=True):
         120x40 'memory RAM (process) ... ✓ ok' did, and pushed the sparkline out of the panel)."""
         head = Text()
         head.append(self.title, self._style("metric--title"))
+        if self.log_scale:
+            head.append(" log", self._style("metric--dim"))
         if self.label_extra and extra:
             head.append(f" {self.label_extra}", self._style("metric--dim"))
         head.append("  ")
@@ -201,7 +210,7 @@ class MetricPanel(Widget, can_focus=True):
         return head
 
     def _chart(self, width: int, rows: int) -> list[Text]:
-        drawn = self.absent or draw(self.values, self.key, width, rows, self.thresholds, self.total)
+        drawn = self.absent or draw(self.values, self.key, width, rows, self.thresholds, self.total, log=self.log_scale)
         if isinstance(drawn, str):
             return [Text(drawn, self._style("metric--dim"))] + [Text("")] * (rows - 1)
         # One segment per run of equal band: a row is mostly one band, and every segment costs the
