@@ -187,13 +187,22 @@ def spawn_trainer(
     # Give an immediate failure (bad import, locked dir) a moment to show up as an exit code.
     time.sleep(0.2)
     rc = proc.poll()
-    if rc is not None and rc != 0:
+    if rc is not None and rc != 0 and not _outcome_recorded(rd):
         from cockpit.rundir import tail_text
 
         tail = "\n".join(tail_text(rd.log, 15))
         raise LaunchError(f"the trainer exited at once (code {rc}); {rd.log}:\n{tail}")
     _reap_when_it_exits(proc)
     return proc
+
+
+def _outcome_recorded(rd: RunDir) -> bool:
+    """Whether the process that exited at once wrote its run's final state first: a user's command that
+    fails in its first 0.2 s is a crashed run (its wrapper says so, with the traceback), not a failed start."""
+    from cockpit.rundir import FINAL_STATES, last_event
+
+    last = last_event(rd.events, "state")
+    return last is not None and last.get("state") in FINAL_STATES
 
 
 def _reap_when_it_exits(proc: subprocess.Popen) -> None:
