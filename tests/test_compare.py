@@ -225,4 +225,4 @@ def test_compare_and_report_on_a_real_demo_sweep(demo_sweep, tmp_path):
     rep = cockpit("report", str(demo_sweep))
     assert rep.returncode == 0 and "Runs (2)" in rep.stdout and "Config difference" in rep.stdout
     one = cockpit("report", str(demo_sweep / "lr-0.0001"))
-    assert one.returncode == 0 and "loss (train, eval" in one.stdout and "oo eval loss" in one.stdout
+    assert one.returncode == 0 and "loss (train, eval" in one.stdout and "  ⠶ train loss   o eval loss" in one.stdout
