@@ -5,6 +5,7 @@ the advisor's verdict. No Textual: the browser screen reads rows in a worker thr
 from __future__ import annotations
 
 import json
+import math
 from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
@@ -105,12 +106,18 @@ def _fill(row: BrowseRow) -> None:
     row.verdict = advise(h).verdict
     cfg = h.config if isinstance(h.config, dict) else {}
     training, lora = cfg.get("training") or {}, cfg.get("lora") or {}
-    row.lr = training.get("learning_rate", row.lr)
+    # Another tool's log has no config: its peak lr is the one it was given (the last is the schedule's end).
+    row.lr = training.get("learning_rate") or _peak(h.series["learning_rate"]) or row.lr
     adapter = _adapter_config(row.path)  # another tool's checkpoint folder: its LoRA shape is saved there
     row.r = lora.get("r", adapter.get("r"))
     row.alpha = lora.get("lora_alpha", adapter.get("lora_alpha"))
     if row.alpha is None and lora and isinstance(row.r, (int, float)):
         row.alpha = 2 * row.r  # unset in our config: the trainer used 2r (the lora config.s `alpha`)
+
+
+def _peak(values) -> float | None:
+    finite = [v for v in values if math.isfinite(v)]
+    return max(finite) if finite else None
 
 
 def _adapter_config(log: Path) -> dict[str, Any]:

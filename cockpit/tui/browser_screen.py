@@ -20,7 +20,11 @@ from cockpit.browse_rows import BrowseRow, read_row
 from cockpit.runlist import Entry, entries
 from cockpit.tui.run_table import VERDICT_STYLE
 
-COLUMNS = ("", "run", "state", "kind", "step", "lr", "r", "alpha", "verdict")
+COLUMNS = ("", "run", "state", "kind", "step", "lr", "r/α", "verdict")
+FIXED_W = 1 + 9 + 5 + 6 + 5 + 5 + 2 * len(COLUMNS) + 2
+"""The columns but the run's name and the verdict, with the cells' padding and the scrollbar: those two
+share what is left, so a row fits 80 columns (the highlighted run's whole name and verdict are under it)."""
+KIND_SHORT = {"preference": "pref", "reward": "rm"}
 REDRAW_S = 0.2
 """How often rows read meanwhile are drawn: a folder of hundreds of runs is not redrawn per run."""
 
@@ -51,6 +55,7 @@ class BrowserScreen(Screen):
     BrowserScreen #browse-title { height: 1; background: $panel; }
     BrowserScreen #browse-filter { height: 3; }
     BrowserScreen DataTable { height: 1fr; }
+    BrowserScreen #browse-detail { height: 2; }
     BrowserScreen #browse-status { height: 1; color: $text-muted; }
     """
 
@@ -69,6 +74,7 @@ class BrowserScreen(Screen):
         yield Static(Text(f"runs in {self.root}", style="bold"), id="browse-title")
         yield Input(placeholder="filter: name, state, kind, verdict or key=value (r=16, state=run)", id="browse-filter")
         yield DataTable(cursor_type="row", zebra_stripes=False, id="browse-table")
+        yield Static(id="browse-detail")
         yield Static(id="browse-status")
         yield Footer(show_command_palette=False)
 
@@ -142,23 +148,30 @@ class BrowserScreen(Screen):
         keep = self._cursor_key()
         t.clear()
         shown = self.shown()
-        width = max(8, self.size.width - 60)  # what the run name and verdict share
+        room = max(20, self.size.width - FIXED_W)
+        longest = max((len(self.entries[i][0]) for i, _ in shown), default=3)
+        name_w = min(longest, max(10, room * 2 // 5))
         for i, row in shown:
-            key = str(i)
-            if row is None:
-                t.add_row("", Text(self.entries[i][0][:width], style="dim"), Text("reading…", style="dim"), key=key)
-                continue
-            c = row.cells()
-            mark = Text("✓" if str(row.path) in self.selected else " ", style="bold")
-            state = Text(c["state"], style="bold" if row.live else "")
-            verdict = row.problem or c["verdict"]
-            style = "bold red" if row.problem else VERDICT_STYLE.get(verdict.split()[0].rstrip(":"), "")
-            name = c["run"] if len(c["run"]) <= width // 2 + 4 else c["run"][: width // 2 + 3] + "…"
-            cells = (mark, name, state, c["kind"], c["step"], c["lr"], c["r"], c["alpha"])
-            t.add_row(*cells, Text(verdict[: max(8, width - len(name))], style=style), key=key)
+            selected = row is not None and str(row.path) in self.selected
+            t.add_row(*row_cells(row, self.entries[i][0], name_w, room - name_w, selected), key=str(i))
         if keep is not None and keep in {str(i) for i, _ in shown}:
             t.move_cursor(row=t.get_row_index(keep))
+        self._detail()
         self._status()
+
+    def on_resize(self) -> None:
+        self._redraw()
+
+    @on(DataTable.RowHighlighted)
+    def _detail(self) -> None:
+        row = self.highlighted()
+        out = Text()
+        if row is not None:
+            out.append(row.name, style="bold")
+            out.append(f"  step {row.steps()}")
+            out.append(f"  {row.path}", style="dim")
+            out.append(f"\n{row.problem or row.verdict}", style="bold red" if row.problem else "")
+        self.query_one("#browse-detail", Static).update(out)
 
     def _cursor_key(self) -> str | None:
         t = self.table
@@ -204,7 +217,7 @@ class BrowserScreen(Screen):
             return
         self.selected ^= {str(row.path)}
         t = self.table
-        t.update_cell_at((t.cursor_row, 0), Text("✓" if str(row.path) in self.selected else " ", style="bold"))
+        t.update_cell_at((t.cursor_row, 0), mark(str(row.path) in self.selected))
         t.move_cursor(row=t.cursor_row + 1)
         self._status()
 
@@ -220,7 +233,7 @@ class BrowserScreen(Screen):
         if len(paths) < 2:
             self._status(f"select 2 runs or more to compare (space), {len(paths)} selected")
             return
-        self.app.push_screen(CompareScreen(CompareFeed(paths, title=f"{len(paths)} runs from {self.root}")))
+        self.app.push_screen(CompareScreen(CompareFeed(paths, title=str(self.root))))
 
     @on(DataTable.RowSelected)
     def _open(self) -> None:
@@ -245,3 +258,33 @@ class BrowserScreen(Screen):
 
     def action_quit(self) -> None:
         self.app.exit()
+
+
+def mark(selected: bool) -> Text:
+    return Text("✓" if selected else " ", style="bold")
+
+
+def row_cells(row: BrowseRow | None, name: str, name_w: int, verdict_w: int, selected: bool) -> tuple:
+    """One table row, cut to fit: a run not read yet shows its name and `reading…`."""
+    if row is None:
+        return ("", Text(_cut(name, name_w), style="dim"), Text("reading…", style="dim"))
+    c = row.cells()
+    verdict = row.problem or c["verdict"]
+    style = "bold red" if row.problem else VERDICT_STYLE.get(verdict.split()[0].rstrip(":"), "")
+    step = c["step"].split("/")[0]
+    if verdict_w >= 40:  # wide: the step's total too, out of the verdict's room
+        step, verdict_w = c["step"], verdict_w - 6
+    return (
+        mark(selected),
+        _cut(name, name_w),
+        Text(_cut(c["state"], 9), style="bold" if row.live else ""),
+        KIND_SHORT.get(c["kind"], c["kind"]),
+        step,
+        c["lr"],
+        f"{c['r']}/{c['alpha']}" if c["r"] != "-" or c["alpha"] != "-" else "-",
+        Text(_cut(verdict, verdict_w), style=style),
+    )
+
+
+def _cut(s: str, width: int) -> str:
+    return s if len(s) <= width else s[: max(1, width - 1)] + "…"
