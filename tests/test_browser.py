@@ -169,3 +169,20 @@ def test_browser_snapshot(snap_compare, tmp_path, monkeypatch, size):
         await read(pilot)
 
     assert snap_compare(browser(Path("runs")), terminal_size=size, run_before=ready)
+
+
+# ---- the command line ------------------------------------------------------------------------------------
+
+
+def test_cockpit_dir_without_a_terminal_says_so_and_help_still_works(tmp_path):
+    from runhelpers import cockpit
+
+    root = runs_folder(tmp_path / "runs")
+    r = cockpit(str(root))  # `cockpit DIR` is `cockpit browse DIR`
+    assert r.returncode == 2 and f"`cockpit ls {root}` prints the runs" in r.stderr
+    r = cockpit("browse", str(root / "alpaca.log"))
+    assert r.returncode == 2 and "is not a directory (to open one run: cockpit replay" in r.stderr
+    r = cockpit("browse", str(tmp_path / "nothere"))
+    assert r.returncode == 0 and "no runs yet" in r.stdout
+    r = cockpit("--help")
+    assert r.returncode == 0 and "cockpit [DIR]" in r.stdout and "browse" in r.stdout
