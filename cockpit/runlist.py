@@ -182,14 +182,21 @@ def _dur(s: float | None) -> str:
     return span(s, seconds_past_an_hour=False)  # a table of runs: minutes are enough past an hour
 
 
-def main(runs_dir: str, as_json: bool = False) -> int:
-    root = Path(runs_dir)
+def not_a_runs_folder(root: Path) -> int | None:
+    """Say why ROOT lists no runs and return the exit code (0: none yet, 2: a file); None for a folder."""
     if not root.exists():
         print(f"no runs yet: {root} does not exist (start one with `cockpit demo` or `cockpit run CONFIG`)")
         return 0
     if not root.is_dir():
-        print(f"error: {root} is not a directory", file=sys.stderr)
+        print(f"error: {root} is not a directory (to open one run: cockpit replay {root})", file=sys.stderr)
         return 2
+    return None
+
+
+def main(runs_dir: str, as_json: bool = False) -> int:
+    root = Path(runs_dir)
+    if (code := not_a_runs_folder(root)) is not None:
+        return code
     rows = [r for e in entries(root) if (r := row_of(e)) is not None]
     rows.sort(key=lambda r: r["started"] or 0)
     if as_json:

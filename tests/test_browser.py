@@ -9,6 +9,7 @@ import shutil
 from pathlib import Path
 
 import pytest
+from test_compare_view import until
 
 from cockpit.browse_rows import read_row
 from cockpit.runlist import entries
@@ -59,14 +60,6 @@ def test_filter_words_and_key_values(tmp_path):
 
 
 # ---- the app ---------------------------------------------------------------------------------------------
-
-
-async def until(pilot, ok, timeout: float = 20.0) -> None:
-    for _ in range(int(timeout / 0.05)):
-        if ok():
-            return
-        await pilot.pause(0.05)
-    raise AssertionError("timed out")
 
 
 def browser(root: Path):

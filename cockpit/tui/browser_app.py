@@ -26,15 +26,12 @@ def main(root: str, theme: str | None = None) -> int:
     """Exit 2 with the reason when ROOT is not a folder or there is no terminal to draw in."""
     import sys
 
+    from cockpit.runlist import not_a_runs_folder
     from cockpit.tui.launch import _measure_the_terminal, run_app
 
     p = Path(root)
-    if not p.exists():
-        print(f"no runs yet: {p} does not exist (start one with `cockpit demo` or `cockpit run CONFIG`)")
-        return 0
-    if not p.is_dir():
-        print(f"error: {p} is not a directory (to open one run: cockpit replay {p})", file=sys.stderr)
-        return 2
+    if (code := not_a_runs_folder(p)) is not None:
+        return code
     if not (sys.stdin.isatty() and sys.stdout.isatty()):
         print(f"error: the run browser needs a terminal; `cockpit ls {p}` prints the runs", file=sys.stderr)
         return 2
