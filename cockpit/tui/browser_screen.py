@@ -83,8 +83,6 @@ class BrowserScreen(Screen):
         return self.query_one(DataTable)
 
     def on_mount(self) -> None:
-        for c in COLUMNS:
-            self.table.add_column(c, key=c or "mark")
         self.table.focus()
         self._read()
         self.set_interval(REDRAW_S, self._redraw_if_dirty)
@@ -146,14 +144,21 @@ class BrowserScreen(Screen):
         self._dirty = False
         t = self.table
         keep = self._cursor_key()
-        t.clear()
         shown = self.shown()
-        room = max(20, self.size.width - FIXED_W)
+        room = max(20, self.app.size.width - FIXED_W)  # the app's: this screen may not be laid out yet
         longest = max((len(self.entries[i][0]) for i, _ in shown), default=3)
         name_w = min(longest, max(10, room * 2 // 5))
+        rows = []
         for i, row in shown:
             selected = row is not None and str(row.path) in self.selected
-            t.add_row(*row_cells(row, self.entries[i][0], name_w, room - name_w, selected), key=str(i))
+            rows.append((str(i), row_cells(row, self.entries[i][0], name_w, room - name_w, selected)))
+        # Widths set here, each time: a table's own grow with what it held before (a long name filtered out).
+        t.clear(columns=True)
+        for n, c in enumerate(COLUMNS):
+            w = max([len(c), *(len(str(cells[n])) for _, cells in rows if n < len(cells))])
+            t.add_column(c, key=c or "mark", width=w)
+        for key, cells in rows:
+            t.add_row(*cells, key=key)
         if keep is not None and keep in {str(i) for i, _ in shown}:
             t.move_cursor(row=t.get_row_index(keep))
         self._detail()
