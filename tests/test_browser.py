@@ -51,6 +51,21 @@ def test_rows_of_every_format_with_kind_config_and_verdict(tmp_path):
     assert all(r.verdict != "-" for r in rows.values()), {n: (r.verdict, r.problem) for n, r in rows.items()}
 
 
+def test_tracker_logs_are_rows_too(tmp_path):
+    """A TensorBoard run folder, a W&B offline run folder, an MLflow store and a trackio database, as
+    `cockpit ls` finds them, each with its kind and the advisor's verdict."""
+    pytest.importorskip("tensorboard")
+    gen, root = FIX / "trackers" / "generated", tmp_path / "runs"
+    shutil.copytree(gen / "tensorboard" / "demo-tiny", root / "tb-run")
+    shutil.copytree(gen / "wandb", root / "wandb-run")
+    shutil.copy(gen / "mlflow" / "mlflow.db", root / "mlflow.db")
+    shutil.copy(gen / "trackio" / "cockpit-fixture.db", root / "trackio.db")
+    rows = rows_of(root)
+    assert set(rows) == {"tb-run", "wandb-run", "mlflow.db", "trackio.db"}
+    for r in rows.values():
+        assert (r.state, r.step, r.kind, r.problem) == ("finished", 30, "sft", None) and r.verdict.startswith("danger")
+
+
 def test_filter_words_and_key_values(tmp_path):
     rows = rows_of(runs_folder(tmp_path / "runs"))
     assert {n for n, r in rows.items() if r.matches("ours")} == {"ours-live", "ours-done"}
