@@ -137,6 +137,42 @@ def foreign_row(p: Path) -> dict[str, Any] | None:
     }
 
 
+Entry = tuple[str, Path, str]
+"""A thing found in a runs folder: its name, its path, and how to read it: `ours` (a run directory),
+`no-events` (one whose events.jsonl is gone) or `foreign` (maybe another tool's log)."""
+
+
+def entries(root: Path) -> list[Entry]:
+    """What a runs folder holds, found without reading any log (a sweep's or study's trials one by one),
+    so a folder of many runs is listed by name at once and read after (`row_of`)."""
+    found: list[Entry] = []
+    for p in sorted(root.iterdir()):
+        rd = RunDir(p)
+        if p.is_dir() and rd.events.exists():
+            found.append((p.name, p, "ours"))
+        elif p.is_dir() and (rd.config.exists() or rd.lock.exists()):
+            found.append((p.name, p, "no-events"))
+        elif is_run_group(p):
+            found += [(f"{p.name}/{t.name}", t, "ours") for t in member_runs(p)]
+        else:
+            found.append((p.name, p, "foreign"))
+    return found
+
+
+def row_of(entry: Entry) -> dict[str, Any] | None:
+    """The entry's `cockpit ls` row; None for a file or folder holding no log the cockpit reads."""
+    name, p, how = entry
+    if how == "ours":
+        r = run_row(RunDir(p))
+    elif how == "no-events":
+        r = events_missing_row(RunDir(p))
+    else:
+        r = foreign_row(p)
+    if r is not None:
+        r["name"] = name
+    return r
+
+
 def _last(h, key: str) -> float | None:
     v = h.last(key)
     return v if v == v else None
@@ -146,28 +182,22 @@ def _dur(s: float | None) -> str:
     return span(s, seconds_past_an_hour=False)  # a table of runs: minutes are enough past an hour
 
 
-def main(runs_dir: str, as_json: bool = False) -> int:
-    root = Path(runs_dir)
+def not_a_runs_folder(root: Path) -> int | None:
+    """Say why ROOT lists no runs and return the exit code (0: none yet, 2: a file); None for a folder."""
     if not root.exists():
         print(f"no runs yet: {root} does not exist (start one with `cockpit demo` or `cockpit run CONFIG`)")
         return 0
     if not root.is_dir():
-        print(f"error: {root} is not a directory", file=sys.stderr)
+        print(f"error: {root} is not a directory (to open one run: cockpit replay {root})", file=sys.stderr)
         return 2
-    rows = []
-    for p in sorted(root.iterdir()):
-        rd = RunDir(p)
-        if p.is_dir() and rd.events.exists():
-            rows.append(run_row(rd))
-        elif p.is_dir() and (rd.config.exists() or rd.lock.exists()):
-            rows.append(events_missing_row(rd))
-        elif is_run_group(p):
-            for t in member_runs(p):
-                r = run_row(RunDir(t))
-                r["name"] = f"{p.name}/{t.name}"
-                rows.append(r)
-        elif (r := foreign_row(p)) is not None:
-            rows.append(r)
+    return None
+
+
+def main(runs_dir: str, as_json: bool = False) -> int:
+    root = Path(runs_dir)
+    if (code := not_a_runs_folder(root)) is not None:
+        return code
+    rows = [r for e in entries(root) if (r := row_of(e)) is not None]
     rows.sort(key=lambda r: r["started"] or 0)
     if as_json:
         print(json.dumps(rows, indent=1))

@@ -22,12 +22,28 @@ from cockpit.cli import afterwards, model, prepare, start, study, watch
 from cockpit.cli.options import CONTEXT
 
 
-@click.group(context_settings=CONTEXT)
+class RunsFolderGroup(click.Group):
+    """`cockpit` alone opens the run browser on ./runs, `cockpit DIR` on DIR (`cockpit browse [DIR]`).
+    Without a terminal, `cockpit` alone prints the help, as it always did."""
+
+    def parse_args(self, ctx: click.Context, args: list[str]) -> list[str]:
+        import sys
+        from pathlib import Path
+
+        if not args and sys.stdin.isatty() and sys.stdout.isatty():
+            args = ["browse"]
+        elif args and args[0] not in self.commands and not args[0].startswith("-") and Path(args[0]).is_dir():
+            args = ["browse", *args]
+        return super().parse_args(ctx, args)
+
+
+@click.group(cls=RunsFolderGroup, context_settings=CONTEXT)
 @click.version_option(__version__, prog_name="cockpit")
 def main() -> None:
     """A keyboard-driven terminal cockpit for LoRA / QLoRA fine-tuning.
 
     \b
+    Browse:   cockpit [DIR]                     (the runs in DIR, default ./runs: filter, compare, open)
     Start:    cockpit demo                      (tiny local model, no network)
               cockpit run CONFIG                (starts the trainer, opens the cockpit)
     Watch:    cockpit attach RUN_DIR            (re-attach after closing or losing SSH)
@@ -45,6 +61,7 @@ for command in (
     watch.attach,
     watch.ctl,
     watch.ls_,
+    watch.browse,
     afterwards.diagnose,
     afterwards.replay,
     afterwards.report,

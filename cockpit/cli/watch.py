@@ -1,4 +1,4 @@
-"""Watching and steering a run that is going: `cockpit attach`, `cockpit ctl`, `cockpit ls`."""
+"""Watching and steering a run that is going: `cockpit attach`, `cockpit ctl`, `cockpit ls`, `cockpit browse`."""
 
 from __future__ import annotations
 
@@ -83,6 +83,21 @@ def ls_(runs_dir: str) -> None:
     from cockpit.runlist import main as ls_main
 
     sys.exit(ls_main(runs_dir))
+
+
+@click.command(context_settings=CONTEXT)
+@click.argument("runs_dir", default="runs", required=False)
+@theme_option
+def browse(runs_dir: str, theme: str | None) -> None:
+    """The runs in RUNS_DIR (ours and other tools' logs) with state, kind, step, lr/r/alpha and the advisor's
+    verdict. `cockpit RUNS_DIR` and `cockpit` alone (./runs) open it too.
+
+    \b
+    /  filter (words in any column, or key=value: r=16, state=run)
+    space  select   c  compare the selection   enter  open (live if it is training, else replay)"""
+    from cockpit.tui.browser_app import main as browse_main
+
+    sys.exit(browse_main(runs_dir, theme=theme))
 
 
 @click.command(context_settings=CONTEXT)

@@ -4,6 +4,7 @@ over it; q there comes back)."""
 from __future__ import annotations
 
 from textual.app import App
+from textual.screen import Screen
 
 from cockpit.compare.feed import CompareFeed
 from cockpit.tui.compare_screen import CompareScreen
@@ -29,7 +30,10 @@ class CompareApp(App):
     def on_mount(self) -> None:
         guard_sigcont()
         self.theme = self.requested
-        self.push_screen(CompareScreen(self.feed, root=True))
+        self.push_screen(self.first_screen())
+
+    def first_screen(self) -> Screen:
+        return CompareScreen(self.feed, root=True)
 
     # What the cockpit's screens ask of their app (CockpitApp has the same two).
     def cycle_theme(self) -> None:
