@@ -14,11 +14,12 @@ from textual.app import ComposeResult
 from textual.binding import Binding
 from textual.message import Message
 from textual.screen import Screen
-from textual.widgets import DataTable, Footer, Input, Static
+from textual.widgets import DataTable, Input, Static
 
 from cockpit.browse_rows import BrowseRow, read_row
 from cockpit.runlist import Entry, entries
 from cockpit.tui.run_table import VERDICT_STYLE
+from cockpit.tui.widgets.footer import FittedFooter
 
 COLUMNS = ("", "run", "state", "kind", "step", "lr", "r/α", "verdict")
 FIXED_W = 1 + 9 + 5 + 6 + 5 + 5 + 2 * len(COLUMNS) + 2
@@ -76,7 +77,7 @@ class BrowserScreen(Screen):
         yield DataTable(cursor_type="row", zebra_stripes=False, id="browse-table")
         yield Static(id="browse-detail")
         yield Static(id="browse-status")
-        yield Footer(show_command_palette=False)
+        yield FittedFooter()  # whole keys only, the way out and help always among them
 
     @property
     def table(self) -> DataTable:

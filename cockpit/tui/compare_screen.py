@@ -9,7 +9,7 @@ from pathlib import Path
 from textual import on, work
 from textual.app import ComposeResult
 from textual.screen import Screen
-from textual.widgets import Footer, Static
+from textual.widgets import Static
 from textual.worker import Worker, WorkerState
 
 from cockpit.compare.feed import CompareFeed
@@ -17,6 +17,7 @@ from cockpit.rundir import FINAL_STATES
 from cockpit.tui import compare_keys
 from cockpit.tui.compare_view import CompareView
 from cockpit.tui.messages import CompareUpdated
+from cockpit.tui.widgets.footer import FittedFooter
 
 POLL_S = 1.0
 """How often the runs are read again: a comparison is read by eye, not step by step."""
@@ -43,7 +44,7 @@ class CompareScreen(Screen):
     def compose(self) -> ComposeResult:
         yield Static(id="cmp-title")
         yield CompareView(highlight=self.highlight, id="compare")
-        yield Footer(show_command_palette=False)
+        yield FittedFooter()  # whole keys only, the way out and help always among them
 
     @property
     def view(self) -> CompareView:

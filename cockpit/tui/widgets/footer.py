@@ -16,6 +16,11 @@ from textual.widgets._footer import FooterKey
 NEEDED_FIRST = (
     "help",
     "detach",
+    "back",  # the compare view's and the browser's way out
+    "toggle_run",
+    "open_run",
+    "quit",  # the browser's
+    "filter",
     "pause",
     "resume",
     "play",
