@@ -28,7 +28,10 @@ def _guard_run(ctx: Ctx, name: str, env: dict, sets: dict, timeout: float) -> di
         [*COCKPIT, "run", str(cfg), "--headless", "--run-dir", str(rd)], timeout, ctx.log(name), env=env, run_dir=rd
     )
     evs = proc.events(rd)
-    guard = next((e for e in evs if e.get("kind") == "guard"), {})
+    guards_seen = [e for e in evs if e.get("kind") == "guard"]
+    # The guard that acted: one isolated spike with clipping on is a warning first (grad_norm_spike), and
+    # the stop comes at the next logged step if the spike goes on (issue 35's guard rule).
+    guard = next((e for e in guards_seen if e.get("action") != "warned"), guards_seen[0] if guards_seen else {})
     ckpts = sorted(p.name for p in (rd / "checkpoints").glob("checkpoint-*")) if (rd / "checkpoints").exists() else []
     kept = guard.get("last_good_checkpoint") or ""
     rec = {
@@ -37,6 +40,7 @@ def _guard_run(ctx: Ctx, name: str, env: dict, sets: dict, timeout: float) -> di
         "guard_rule": guard.get("rule"),
         "guard_step": guard.get("step"),
         "guard_action": guard.get("action"),
+        "warned_before": [e.get("rule") for e in guards_seen if e.get("action") == "warned"],
         "last_good_checkpoint": kept,
         "checkpoints": ckpts,
         "last_metrics_step": max((m.get("step", 0) for m in metrics_of(evs)), default=None),
@@ -92,7 +96,7 @@ def guards(ctx: Ctx, timeout: float) -> dict:
         boom["rc"] == 1
         and boom["state"] == "stopped"
         and boom["guard_rule"] == "grad_norm_explosion"
-        and (boom["last_metrics_step"] or 0) <= FAULT_STEP + 2
+        and (boom["last_metrics_step"] or 0) <= FAULT_STEP + 2  # a warning at the spike, the stop one step on
         and boom["checkpoint_kept"]
         and boom["adapter_finite"] is True
     )

@@ -34,7 +34,7 @@ def merge_export(ctx: Ctx, timeout: float) -> dict:
         ctx.log("export"),
     )
     rec.update(export_rc=ran.rc, export_seconds=round(ran.seconds, 1))
-    exp = gguf_path.parent / "export.json"
+    exp = gguf_path.with_name(gguf_path.stem + ".export.json")  # one verification record per exported file
     if ran.rc != 0 or not exp.exists():
         return {**rec, "ok": False, "tail": ran.out[-1500:]}
     rec["export_checks"] = json.loads(exp.read_text()).get("checks")

@@ -6,8 +6,8 @@ else is hidden, and the trainer's own log keeps everything.
   `save_pretrained`: nothing the user or we call.
 - bitsandbytes logs "Failed to load CPU gemm_4bit_forward from kernels-community" when its optional
   `kernels` package cannot reach the hub: it falls back to its own kernel, which is what runs here anyway.
-- the "Loading weights" / "Writing model shards" progress bars of a model of a few MB: the command's
-  own progress lines say the same once.
+- the "Loading weights" / "Writing model shards" / "Converting and de-quantizing GGUF tensors" progress
+  bars: the command's own progress lines say the same once.
 """
 
 from __future__ import annotations
@@ -25,6 +25,7 @@ class _DropKernelsFallback(logging.Filter):
 def quiet_one_off_job() -> None:
     """Call before importing torch/transformers/peft/bitsandbytes."""
     os.environ.setdefault("HF_HUB_DISABLE_PROGRESS_BARS", "1")
+    os.environ.setdefault("TQDM_DISABLE", "1")  # gguf's "Converting and de-quantizing GGUF tensors" bar too
     warnings.filterwarnings("ignore", message=r".*is_gradient_checkpointing.*is deprecated", category=FutureWarning)
     # A logger's filter sees only the records logged to that very logger: the one that logs it, by name.
     logging.getLogger("bitsandbytes.backends.cpu.ops").addFilter(_DropKernelsFallback())
