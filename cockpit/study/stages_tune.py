@@ -60,8 +60,13 @@ def explore(
             ],
         )
     rows = [measured(c)] + [measured(inp.trials[key(v)]) for v in values]
-    chosen, why = pick(rows, c.key)
     evidence = [*evidence, *rows]
+    if not any(r["usable"] for r in rows):  # e.g. every trial flat: none measured better than the carried value
+        verdicts = ", ".join(f"{r['trial']} {r['verdict']}" for r in rows)
+        return Outcome(
+            "done", sop=sop, evidence=evidence, reason=f"{what} stays: no trial could be judged ({verdicts})"
+        )
+    chosen, why = pick(rows, c.key)
     if chosen["trial"] == c.key:
         return Outcome("done", sop=sop, evidence=evidence, reason=f"{what} stays: {why}")
     return choose(inp.trials[chosen["trial"]], sop=sop, evidence=evidence, reason=f"{what}: {why}")
