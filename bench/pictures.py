@@ -67,7 +67,12 @@ async def shoot(app, out: Path, title: str, size=SIZE, keys=(), before=None, rea
         if before is not None:
             before(app)
         for key in keys:
+            shown = app.screen
             await pilot.press(key)
+            for _ in range(50):  # a key that opens a view (z): until it is on screen, the first one imports plotext
+                await pilot.pause(0.1)
+                if app.screen is not shown:
+                    break
             await pilot.pause(0.5)
         out.write_text(app.export_screenshot(title=title))
     return out

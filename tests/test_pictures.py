@@ -47,7 +47,7 @@ def test_the_fast_path_makes_the_textual_pictures(tmp_path):
     assert {p.name for p in tmp_path.iterdir()} == set(pictures.FAST)
     live, zoom, replay, script = (svg_text(tmp_path / name) for name in pictures.FAST)
     assert "RUNNING" in live and "grad_norm" in live and "DANGER" in live
-    assert "(esc" in zoom and "closes)" in zoom  # the zoom is open over the cockpit
+    assert "esc" in zoom and "closes)" in zoom  # the zoom is open over the cockpit
     assert "REPLAY" in replay and "CRITICAL" in replay and "04_vendor-comp-classifier.json" in replay
     assert "sft_trl.py" in script and "FINISHED" in script and "loss" in script  # a user's own TRL script
     assert "/tmp" not in live + zoom + replay + script  # the pictures show runs/..., not where they were made
