@@ -184,8 +184,9 @@ def check_labels(term: Term, screen: list[str]) -> None:
             if i == 0 or screen[i - 1][m.start()] not in "╭╔┏":  # a metric panel's first row, not the run panel
                 continue
             col = m.start() + 2
-            end = min((p for p in (ln.find(c, col) for c in "│║┃") if p > 0), default=-1)
-            chart = screen[i + 1][col : end if end > 0 else None].split("▌")[0]  # a toast may lie over it
+            row = screen[i + 1]  # its own right border: the label row's may lie under a toast (top right)
+            end = min((p for p in (row.find(c, col) for c in "│║┃") if p > 0), default=-1)
+            chart = row[col : end if end > 0 else None].split("▌")[0]  # a toast may lie over it
             assert set(chart) <= SPARK, (
                 f"{term.name}: the {m.group(1)} label wraps onto its chart row: {chart!r}\n" + "\n".join(screen)
             )
