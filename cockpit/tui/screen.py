@@ -4,7 +4,6 @@ reader and the commands; `ReplayScreen` (replay_screen.py) the cursor."""
 
 from __future__ import annotations
 
-import bisect
 import time
 from pathlib import Path
 
@@ -26,6 +25,7 @@ from cockpit.tui.bindings import BINDINGS
 from cockpit.tui.layout import chart_layout
 from cockpit.tui.metric_picker import RESET, MetricPicker
 from cockpit.tui.pacing import TICK, FramePacer
+from cockpit.tui.panel_data import mark_indices, never_logged
 from cockpit.tui.source_protocol import Source
 from cockpit.tui.views import ViewActions
 from cockpit.tui.watchers import drop_closed_watchers
@@ -291,7 +291,7 @@ class CockpitScreen(ViewActions, Screen):
         th = self.thresholds()
         compact = self.has_class("-compact")
         mark_steps = [m.step for m in h.marks if m.kind in ("ack", "guard", "checkpoint", "merge")]
-        idx = _indices(h.steps, mark_steps)
+        idx = mark_indices(h.steps, mark_steps)
         method = self.run_kind().method
         self.show_kind(method)
         for key in self.shown_keys(method):
@@ -304,7 +304,7 @@ class CockpitScreen(ViewActions, Screen):
                 panel.absent = None
                 panel.update_data(h.eval_steps, h.eval_series[key], [], th)
                 continue
-            panel.absent = not_in_format(h, key) or _never_logged(h, key) if key in h.series else "not logged yet"
+            panel.absent = not_in_format(h, key) or never_logged(h, key) if key in h.series else "not logged yet"
             panel.update_data(h.steps, h.series.get(key, ()), idx, th, total if total == total else None, extra)
         self.query_one(RunPanel).show(
             h,
@@ -397,28 +397,3 @@ class CockpitScreen(ViewActions, Screen):
 
     def action_detach(self) -> None:
         self.app.detach()
-
-
-def _indices(steps, mark_steps: list[int]) -> list[int]:
-    """Positions in `steps` of each mark's step (the nearest logged step at or after it)."""
-    out = []
-    n = len(steps)
-    for s in mark_steps:
-        i = bisect.bisect_left(steps, s)
-        if i < n:
-            out.append(i)
-        elif n:
-            out.append(n - 1)
-    return out
-
-
-def _never_logged(h: History, key: str) -> str | None:
-    """'not logged' for a loss or grad_norm this log has no value of (an older Trainer's console logs no
-    grad_norm): their NaN is otherwise drawn as an alarm, here a blank chart. The column is looked at
-    only when its last value is missing."""
-    col = h.series.get(key)
-    if not col or col[-1] == col[-1] or h.nonfinite.get(key):
-        return None
-    import numpy as np
-
-    return None if np.isfinite(np.frombuffer(col, dtype=np.float64)).any() else "not logged"
