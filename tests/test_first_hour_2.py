@@ -117,10 +117,9 @@ def test_headless_ends_with_the_verdict_the_adapter_and_the_next_command(tmp_pat
 
 
 def _zoom_text(app) -> str:
-    from textual_plotext import PlotextPlot
+    from cockpit.tui.widgets.redrawn_plot import RedrawnPlot
 
-    plot = app.screen.query_one(PlotextPlot)
-    return plot.plt.build()
+    return app.screen.query_one(RedrawnPlot).built()
 
 
 async def test_the_zoom_has_whole_steps_labels_its_actions_and_follows_a_live_run(tmp_path):
@@ -169,6 +168,26 @@ async def test_the_update_size_zoom_reads_in_percent_as_its_tile(tmp_path):
         await pilot.pause(0.5)
         assert "update size (%)" in _zoom_text(app) or "(%)" in _zoom_text(app)
         assert app.screen.scale == 100.0
+
+
+async def test_a_log_zoom_survives_a_resize(tmp_path):
+    # plotext logs a log axis' values in place as it builds: a resize re-rendered the zoom and crashed.
+    from test_first_hour import live_app
+
+    rd = write_run(tmp_path / "r", state="finished")
+    app = live_app(rd)
+    async with app.run_test(size=(160, 48)) as pilot:
+        await pilot.pause(0.5)
+        app.screen.query_one("#m-grad_norm").focus()
+        await pilot.press("z", "y")
+        await pilot.pause(0.3)
+        first = _zoom_text(app)
+        assert "(log)" in first
+        await pilot.resize_terminal(120, 40)
+        await pilot.pause(0.3)
+        await pilot.resize_terminal(160, 48)
+        await pilot.pause(0.3)
+        assert type(app.screen).__name__ == "ZoomModal" and _zoom_text(app) == first
 
 
 # ---- the report's samples (#37 item 11) ---------------------------------------------------------------

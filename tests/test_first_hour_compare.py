@@ -45,3 +45,21 @@ async def test_the_trials_switched_off_give_the_zoom_to_the_final_runs_newest_st
         assert len(view.enabled()) == 1
         await pilot.press("plus")
         assert view.shown_steps()[1] == 300
+
+
+async def test_a_log_axis_chart_survives_a_second_render(tmp_path):
+    # CI crash: plotext takes a log axis' values to log10 in place as it builds, so the second render of
+    # the grad_norm chart (a resize, a slow machine's extra frame) took the log of a log: math domain error.
+    from cockpit.tui.widgets.redrawn_plot import RedrawnPlot
+
+    async with compare_app(study_like(tmp_path)).run_test(size=(120, 40)) as pilot:
+        view = await opened(pilot)
+        assert next(c for c in view.report.charts if c.key == "grad_norm").log_y
+        plot = view.query_one("#cmp-grad_norm", RedrawnPlot)
+        first = plot.built()
+        assert plot.built() == first
+        await pilot.resize_terminal(100, 30)
+        await pilot.pause(0.1)
+        await pilot.resize_terminal(120, 40)
+        await pilot.pause(0.1)
+        assert plot.built() == first

@@ -5,6 +5,8 @@ what the keys chose (runs on/off, metrics, the one shown large, the step window,
 
 from __future__ import annotations
 
+from functools import partial
+
 from rich.text import Text
 from textual.app import ComposeResult
 from textual.containers import Grid, Vertical
@@ -50,13 +52,13 @@ class CompareView(Vertical):
         """Points drawn on each chart shown, by metric (what the keys changed, for tests and the status)."""
 
     def compose(self) -> ComposeResult:
-        from textual_plotext import PlotextPlot  # plotext costs start-up time: only when the view opens
+        from cockpit.tui.widgets.redrawn_plot import RedrawnPlot  # plotext costs start-up time: only here
 
         yield Static("reading the runs…", id="cmp-runs")
         yield Static(id="cmp-detail")
         with Grid(id="cmp-charts"):
             for m in METRICS:
-                yield PlotextPlot(id=f"cmp-{m.key}")
+                yield RedrawnPlot(id=f"cmp-{m.key}")
         yield Static(id="cmp-status")
 
     def on_resize(self) -> None:
@@ -204,7 +206,7 @@ class CompareView(Vertical):
         self.query_one("#cmp-status", Static).update(self.status())
 
     def _draw_charts(self) -> None:
-        from textual_plotext import PlotextPlot
+        from cockpit.tui.widgets.redrawn_plot import RedrawnPlot
 
         charts = {c.key: c for c in self.report.charts} if self.report else {}
         shown = self.shown_metrics()
@@ -212,22 +214,18 @@ class CompareView(Vertical):
         runs = self.enabled()
         self.drawn = {}
         for i, m in enumerate(METRICS):
-            plot = self.query_one(f"#cmp-{m.key}", PlotextPlot)
+            plot = self.query_one(f"#cmp-{m.key}", RedrawnPlot)
             plot.display = i in shown
             if i not in shown:
                 continue
             title = f"{i + 1} {m.title}"
             chart = charts.get(m.key)
             if chart is None:
-                plot.plt.clear_figure()
-                plot.plt.title(f"{title}: no run logged it")
+                plot.repaint(lambda plt, title=title: plt.title(f"{title}: no run logged it"))
             else:
-                self.drawn[m.key] = draw(plot.plt, chart, title, runs, steps, self.smoothed)
-                if not self.drawn[m.key]:
-                    plot.plt.title(f"{title}: nothing in steps {_steps(steps)}")
+                self.drawn[m.key] = plot.repaint(partial(_paint, chart, title, runs, steps, self.smoothed))
             # Three charts on a grid of two columns: the last takes the whole row, not half of it.
             plot.styles.column_span = 2 if len(shown) % 2 and i == shown[-1] else 1
-            plot.refresh()
         self.query_one("#cmp-charts").set_class(len(shown) == 1, "-one")
 
     def status(self) -> Text:
@@ -264,6 +262,14 @@ class CompareView(Vertical):
         if self.problem:
             t.append(f" │ ✖ {self.problem}", style="bold red")
         return t
+
+
+def _paint(chart, title: str, runs: list[int], steps: tuple[float, float] | None, smoothed: bool, plt) -> int:
+    """One compare chart on a cleared figure; the points drawn."""
+    n = draw(plt, chart, title, runs, steps, smoothed)
+    if not n:
+        plt.title(f"{title}: nothing in steps {_steps(steps)}")
+    return n
 
 
 def _steps(span: tuple[float, float] | None) -> str:

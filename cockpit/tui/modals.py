@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+from functools import partial
+
 from textual.app import ComposeResult
 from textual.binding import Binding
 from textual.containers import Horizontal, Vertical, VerticalScroll
@@ -131,30 +133,29 @@ class ZoomModal(ModalScreen[None]):
         self._drawn_last: int | None = None
 
     def compose(self) -> ComposeResult:
-        from textual_plotext import PlotextPlot  # imported here: plotext costs start-up time
+        from cockpit.tui.widgets.redrawn_plot import RedrawnPlot  # imported here: plotext costs start-up time
 
-        yield PlotextPlot(id="zoom")
+        yield RedrawnPlot(id="zoom")
 
     def on_mount(self) -> None:
         self._draw()
         self.set_interval(self.FOLLOW_EVERY, self._draw)
 
     def _draw(self) -> None:
-        import math
-
-        from textual_plotext import PlotextPlot
-
-        from cockpit.report.units import step_axis
+        from cockpit.tui.widgets.redrawn_plot import RedrawnPlot
 
         steps, values, marks = self.data()
         last = steps[-1] if len(steps) else None
         if last == self._drawn_last and self._drawn_last is not None:
             return
         self._drawn_last = last
-        plot = self.query_one(PlotextPlot)
-        plt = plot.plt
-        plt.clear_data()
-        plt.clear_figure()
+        self.query_one(RedrawnPlot).repaint(partial(self._paint, list(steps), list(values), list(marks)))
+
+    def _paint(self, steps, values, marks, plt) -> None:
+        import math
+
+        from cockpit.report.units import step_axis
+
         # A log axis holds no value at or below 0: those points are left out, as W&B's viewer does.
         pts = [(s, v * self.scale) for s, v in zip(steps, values) if math.isfinite(v) and (v > 0 or not self.log_scale)]
         plt.title(f"{self.title_text}{' (log)' if self.log_scale else ''}  (y: log scale, esc closes)")
@@ -171,7 +172,6 @@ class ZoomModal(ModalScreen[None]):
             for s, label in marks[:50]:
                 plt.vline(s, "blue")
                 plt.text(short_label(label), x=s, y=top, color="blue")
-        plot.refresh()
 
     def action_close(self) -> None:
         self.dismiss(None)
