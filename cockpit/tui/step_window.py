@@ -51,6 +51,26 @@ class StepWindow:
         self.span = new
         return True
 
+    def zoom_at(self, factor: float, step: float, full: tuple[int, int] | None, follow: float | None = None) -> bool:
+        """Zoom around `step` (the mouse wheel's: under the pointer): it stays where it is on the axis while
+        the window narrows or widens around it. False when it cannot go further."""
+        shown = self.view(full, follow)
+        if shown is None or full is None:
+            return False
+        lo, hi = shown
+        width = hi - lo
+        new = max(MIN_SPAN, width * factor)
+        if new >= full[1] - full[0]:
+            return self.reset()
+        if abs(new - width) < 1e-9:
+            return False
+        share = min(1.0, max(0.0, (step - lo) / width)) if width > 0 else 1.0
+        end = min(full[1], max(full[0] + new, step + (1 - share) * new))
+        self.span = new
+        following_ends_here = follow is None or follow >= full[1]
+        self.end = None if end >= full[1] and following_ends_here else end
+        return True
+
     def pan(self, direction: int, full: tuple[int, int] | None, follow: float | None = None) -> bool:
         """Move a quarter of the window left (-1) or right (+1); at the newest step it follows again."""
         shown = self.view(full, follow)
