@@ -8,13 +8,13 @@ import math
 import re
 
 import pytest
+from test_compare_view import compare_app, opened, real_sweep
+from test_first_hour import live_app, replay_app
 from textual import events
 
 from cockpit.logs.downsample import bucket_of
 from cockpit.tui.readout import nearest, next_step, plot_frame, step_at_column, tile_point
 from cockpit.tui.step_window import StepWindow
-from test_compare_view import compare_app, opened, real_sweep
-from test_first_hour import live_app, replay_app
 from tuihelpers import write_run
 
 
