@@ -6,6 +6,7 @@ as they are, the screen reads the mouse over them."""
 from __future__ import annotations
 
 from textual import events
+from textual.errors import NoWidget
 
 from cockpit.tui.readout import exact, tile_point
 from cockpit.tui.widgets.metric import MetricPanel, fmt_value
@@ -59,7 +60,7 @@ class TileReadout:
         """The tile under the pointer and the chart column there; None off the tiles' content."""
         try:
             widget, _ = self.get_widget_at(event.screen_x, event.screen_y)
-        except Exception:  # NoWidget: off every widget
+        except NoWidget:
             return None
         region = widget.content_region
         if not isinstance(widget, MetricPanel) or not region.contains(event.screen_x, event.screen_y):
