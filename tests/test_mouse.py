@@ -267,3 +267,15 @@ async def test_the_wheel_on_a_compare_chart_zooms_around_the_pointer(tmp_path):
         assert "panned" in str(view.status())
         await scroll(pilot, "#cmp-loss", (column, 4), up=False)
         assert not view.window.zoomed and view.drawn["loss"] == everyone
+
+
+def test_compare_readout_snapshot(snap_compare, tmp_path):
+    """The readout line under the charts and the grey line at its step, as a click leaves them."""
+
+    async def clicked(pilot):
+        await opened(pilot)
+        left, right = frame_of(pilot.app.screen.query_one("#cmp-loss"))
+        await pilot.click("#cmp-loss", offset=((left + right) // 2, 4))
+        await pilot.pause(0.2)
+
+    assert snap_compare(compare_app([real_sweep(tmp_path)]), terminal_size=(120, 40), run_before=clicked)
