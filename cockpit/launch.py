@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import contextlib
+import json
 import os
 import stat
 import subprocess
@@ -29,6 +30,7 @@ from cockpit.rundir import (
     release_lock,
     unused_stamped_path,
 )
+from cockpit.trainer.versions import LAUNCHED_BY_ENV
 
 WEBHOOK_ENV = "COCKPIT_NOTIFY_WEBHOOK"
 """A literal notify.webhook URL is not written into the run directory (a secret, `<hidden>` there): the
@@ -180,6 +182,8 @@ def spawn_trainer(
     except RunDirError as e:
         raise LaunchError(e.strerror) from None
     env = {**os.environ, "PYTHONUNBUFFERED": "1", "TOKENIZERS_PARALLELISM": "false", **(env or {})}
+    # The trainer's run_started names the command that started it (the cockpit's metadata view shows it).
+    env[LAUNCHED_BY_ENV] = json.dumps([sys.executable, *sys.argv])
     lock_fd = held_lock_fd(rd)
     if lock_fd is not None:
         env[LOCK_FD_ENV] = str(lock_fd)

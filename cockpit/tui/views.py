@@ -5,6 +5,7 @@ from __future__ import annotations
 from rich.text import Text
 
 from cockpit.logs.downsample import minmax_points
+from cockpit.system_metrics import zoom_scale
 from cockpit.tui.chart import threshold_lines
 from cockpit.tui.modals import TextModal, ZoomModal
 from cockpit.tui.widgets.metric import MetricPanel
@@ -25,14 +26,16 @@ class ViewActions:
             h = self.history  # read at each redraw: a live run's zoom follows it
             marks = [(m.step, m.label) for m in h.marks if m.kind in ("ack", "guard")]
             # Min/max per bucket: plotext draws 2,000 points at once, not a long run's 100,000, and keeps spikes.
-            if key not in h.series and key in h.eval_series:  # an eval metric picked with `k`
-                return minmax_points(h.eval_steps, h.eval_series[key], 2000) + (marks,)
+            side = h.side_series(key)
+            if side is not None:  # an eval or system metric picked with `k`
+                return minmax_points(*side, 2000) + (marks,)
             steps, values = minmax_points(h.steps, h.series.get(key, ()), 2000)
             return steps, values, marks
 
         percent = key in PERCENT_KEYS
-        title = f"{focused.title} (%)" if percent else focused.title
-        self._open(ZoomModal(title, bands, data, scale=100.0 if percent else 1.0, log=focused.log_scale))
+        scale, unit = (100.0, "%") if percent else zoom_scale(key) or (1.0, "")
+        title = f"{focused.title} ({unit})" if unit else focused.title
+        self._open(ZoomModal(title, bands, data, scale=scale, log=focused.log_scale))
 
     def action_compare(self) -> None:
         """The compare view of the study or sweep this run belongs to, this run highlighted."""
@@ -64,6 +67,12 @@ class ViewActions:
                     f"Error at step {e.get('step')}: {e.get('message')}", Text(traceback_text(e.get("traceback")))
                 )
             )
+
+    def action_run_info(self) -> None:
+        from cockpit.tui.run_info import run_info
+
+        where = str(self.run_dir) if self.run_dir is not None else ""
+        self._open(TextModal("Run metadata", run_info(self.history, where)))
 
     def action_help(self) -> None:
         from cockpit.tui.help import help_text
