@@ -256,3 +256,13 @@ async def test_a_live_demo_run_writes_system_events_and_the_cockpit_charts_them(
         assert isinstance(app.screen, TextModal)
         shown = plain(app.screen.text)
         assert os.uname().nodename in shown and "trainer process RSS" in shown and "torch" in shown, shown
+
+
+def test_a_bad_interval_is_refused_before_the_trainer_starts(tmp_path, monkeypatch):
+    monkeypatch.setenv(EVERY_ENV, "soon")
+    r = cockpit("run", str(demo_yaml(tmp_path)), "--headless", "--runs-dir", str(tmp_path / "runs"), timeout=120)
+    assert r.returncode == 2, r.stdout + r.stderr
+    assert f"{EVERY_ENV}: 'soon' is not a number of seconds >= 0" in r.stderr
+    assert not (tmp_path / "runs").exists() or not any((tmp_path / "runs").iterdir())  # no run directory made
+    r = cockpit("run", "--runs-dir", str(tmp_path / "runs"), "--", "true")  # a user's command: the same
+    assert r.returncode == 2 and f"{EVERY_ENV}: 'soon'" in r.stderr and not (tmp_path / "runs").exists()

@@ -55,8 +55,6 @@ def _plain(v: Any) -> str:
         return "-"
     if isinstance(v, float):
         return f"{v:.6g}"
-    if isinstance(v, int) and not isinstance(v, bool) and abs(v) >= 10_000:
-        return f"{v:,}"
     return str(v)
 
 
@@ -86,8 +84,9 @@ def _run_rows(h: History, started: dict[str, Any], where: str) -> list[tuple[str
         ("resumed_from", "resumed from"),
         ("trainer_pid", "trainer pid"),
     ):
-        if started.get(key) is not None:
-            rows.append((name, started[key]))
+        v = started.get(key)
+        if v is not None:
+            rows.append((name, f"{v:,}" if key.endswith(("_params", "_rows")) and type(v) is int else v))
     return rows
 
 
