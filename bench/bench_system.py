@@ -27,6 +27,7 @@ sys.path.insert(0, str(ROOT))
 sys.path.insert(0, str(ROOT / "bench"))
 
 from interleave import Interleaved, schedule  # noqa: E402
+from sft_run import bench_config, seeded_trainer, variant_switch  # noqa: E402
 
 
 def reading_alone(n: int) -> list[float]:
@@ -46,26 +47,14 @@ def interleaved(steps: int, block: int, seed: int = 1):
     """One demo run: (a), (a2), (s) switched every `block` steps; returns (Interleaved, in-step hook times)."""
     os.environ["COCKPIT_SYSTEM_EVERY"] = "0"
     os.environ.setdefault("TOKENIZERS_PARALLELISM", "false")
-    import torch
-    from transformers import TrainerCallback
-    from trl import SFTTrainer
 
-    from cockpit.config import load_config
     from cockpit.rundir import EventWriter, RunDir
     from cockpit.trainer import build
     from cockpit.trainer.callbacks import RunControl, cockpit_callbacks
     from cockpit.trainer.callbacks.system import SystemEventsCallback
     from cockpit.trainer.memory import make_reader
 
-    cfg = load_config(
-        str(ROOT / "sample_configs" / "demo-tiny.yaml"),
-        [
-            ("training.max_steps", str(steps)),
-            ("training.logging_steps", "1"),
-            ("training.save_steps", "0"),
-            ("samples.every", "0"),
-        ],
-    )
+    cfg = bench_config(str(ROOT / "sample_configs" / "demo-tiny.yaml"), steps)
     idx = build.device_index()
     model_path = build.resolve_model(cfg)
     tokenizer = build.load_tokenizer(cfg, model_path)
@@ -94,33 +83,14 @@ def interleaved(steps: int, block: int, seed: int = 1):
         def enter(variant: str) -> None:
             system.every = 0.0 if variant == "s" else math.inf  # inf: every reading is "too soon"
 
-        class Switch(TrainerCallback):
-            t_end: float | None = None
-            current = plan[0]
-
-            def on_train_begin(self, args, state, control, **kw):
-                enter(self.current[1])
-
-            def on_step_end(self, args, state, control, **kw):
-                if idx is not None:
-                    torch.cuda.synchronize()
-                now = time.perf_counter()
-                if self.t_end is not None and state.global_step > 20:
-                    result.rows.append((state.global_step, *self.current, now - self.t_end))
-                self.t_end = now
-                nxt = plan[min(state.global_step, len(plan) - 1)]
-                enter(nxt[1])
-                self.current = nxt
-
-        torch.manual_seed(cfg.training.seed)
-        model = build.load_model(cfg, model_path, idx)
-        trainer = SFTTrainer(
-            model=model,
-            args=build.sft_config(cfg, Path(tmp) / "ckpt", idx, has_eval=False),
-            train_dataset=train_ds,
-            processing_class=tokenizer,
-            peft_config=build.lora_config(cfg, model),
-            callbacks=[Switch(), *callbacks],
+        trainer = seeded_trainer(
+            cfg,
+            Path(tmp),
+            model_path,
+            tokenizer,
+            train_ds,
+            idx,
+            [variant_switch(plan, enter, result, idx, skip=20), *callbacks],
         )
         trainer.train()
         events.close()
