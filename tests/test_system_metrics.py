@@ -236,7 +236,7 @@ async def test_a_live_demo_run_writes_system_events_and_the_cockpit_charts_them(
     evs = events(run_dir)
     started = next(e for e in evs if e["kind"] == "run_started")
     assert started["python"] and started["platform"] and "accelerate" in started["versions"]
-    assert started["launched_by"][1:3] == ["-m", "cockpit.cli"] or "run" in started["launched_by"]
+    assert started["launched_by"][2:4] == ["run", str(cfg)]  # the `cockpit run` that started the trainer
     system = [e for e in evs if e["kind"] == "system"]
     assert [e["step"] for e in system] == [e["step"] for e in evs if e["kind"] == "metrics"] == [1, 2, 4, 6]
     for e in system:

@@ -27,8 +27,9 @@ NOT_RECORDED = "not recorded"
 def run_info(h: History, where: str = "") -> Table:
     """The view's table: a bold heading per section, then `name  value` rows."""
     started = h.run_started or {}
-    t = Table(box=None, padding=(0, 2), show_header=False)
-    t.add_column("name", style="bold", no_wrap=True)
+    t = Table(box=None, padding=(0, 1), show_header=False)
+    # The config's dotted names run to 30+ characters: a narrower name column leaves the values room at 80x24.
+    t.add_column("name", style="bold", max_width=30, overflow="fold")
     t.add_column("value", overflow="fold")
     _section(t, "Run", _run_rows(h, started, where))
     _section(t, "Machine", _machine_rows(started))
