@@ -12,6 +12,7 @@ import pytest
 from test_snapshots import settled
 
 from cockpit.history import History
+from cockpit.history.blocks import MetricsBlock, prefold
 from cockpit.rundir import SYSTEM_KEYS, RunDir, dumps
 from cockpit.system_metrics import fmt_system
 from cockpit.trainer.system_sampler import EVERY_ENV, SystemSampler, every_from_env
@@ -116,6 +117,23 @@ def test_the_history_keeps_system_readings_on_their_own_steps():
     assert list(h.sys_steps) == [1, 20] and list(h.sys_series["cpu_percent"]) == [50.0, 70.0]
     h.add(sys_event(60, cpu_percent="high", note="x"))  # a word is no reading
     assert len(h.sys_series["cpu_percent"]) == 3 and "note" not in h.sys_series
+
+
+def test_system_readings_do_not_cut_a_long_run_of_metrics_into_short_blocks():
+    """A run logging every step at a step a second has a reading every 15 logged steps: cut there, every
+    block was under the 64 rows of the column path, and a 100,000-step log folded 4-5x slower."""
+    evs = []
+    for s in range(1, 201):
+        evs.append({"v": 1, "t": T0 + s, "kind": "metrics", "step": s, "loss": 2.0 - s / 1000})
+        if s % 15 == 0:
+            evs.append(sys_event(s, cpu_percent=float(s)))
+    items = list(prefold(evs))
+    blocks = [i for i in items if isinstance(i, MetricsBlock)]
+    assert len(blocks) == 1 and blocks[0].steps == list(range(1, 201))  # one block, on the column path
+    assert [i["step"] for i in items if isinstance(i, dict)] == list(range(15, 201, 15))
+    h = History().extend(evs)
+    assert list(h.sys_steps) == list(range(15, 201, 15)) and list(h.steps) == list(range(1, 201))
+    assert h.last_event_t == T0 + 200  # the block's last event, not a reading held before it
 
 
 def write_system_run(path: Path) -> RunDir:

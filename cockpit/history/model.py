@@ -235,7 +235,10 @@ class History:
         n = len(self.sys_steps)
         for k, v in ev.items():
             if k not in _NOT_SYSTEM_NUMBERS and type(v) in (int, float):  # a field a later writer adds is charted too
-                self.sys_series.setdefault(k, array("d", [NAN]) * (n - 1)).append(num(v))
+                col = self.sys_series.get(k)
+                if col is None:  # made only when new: a default built at every reading cost O(readings) each
+                    col = self.sys_series[k] = array("d", [NAN]) * (n - 1)
+                col.append(num(v))
         for col in self.sys_series.values():
             if len(col) < n:
                 col.append(NAN)
