@@ -207,6 +207,8 @@ async def test_gpu_readings_are_charted_after_picking_them_and_i_opens_the_metad
             "disk_total",
         } <= set(app.screen.names)
         await pilot.press("escape")
+        # A reading is drawn by the next watched frame; a state change at once.
+        assert not scr._alarming([sys_event(61, gpu_util=99.0)]) and scr._alarming([{"kind": "state", "step": 61}])
         await pick(pilot, "m-entropy", "gpu_util")
         await pick(pilot, "m-tokens_per_s", "gpu_power_w")
         for key, last in (("gpu_util", "96%"), ("gpu_power_w", "360 W")):
