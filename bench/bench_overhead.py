@@ -26,7 +26,7 @@ from pathlib import Path
 ROOT = Path(__file__).resolve().parents[1]
 sys.path.insert(0, str(ROOT))
 
-from sft_run import NAMES, run_interleaved, run_once  # noqa: E402
+from sft_run import NAMES, bench_config, run_interleaved, run_once  # noqa: E402
 
 
 def time_hooks() -> dict[str, list[float]]:
@@ -114,18 +114,9 @@ def main() -> int:
     deadline = None if a.deadline_s is None else time.monotonic() + a.deadline_s
 
     os.environ.setdefault("TOKENIZERS_PARALLELISM", "false")
-    from cockpit.config import load_config
     from cockpit.trainer import build
 
-    cfg = load_config(
-        a.config,
-        [
-            ("training.max_steps", str(a.steps)),
-            ("training.logging_steps", "1"),
-            ("training.save_steps", "0"),
-            ("samples.every", "0"),
-        ],
-    )
+    cfg = bench_config(a.config, a.steps)
     idx = build.device_index()
     model_path = build.resolve_model(cfg)
     tokenizer = build.load_tokenizer(cfg, model_path)
@@ -173,15 +164,7 @@ def main() -> int:
         )
     inter = None
     if a.interleaved_steps:
-        icfg = load_config(
-            a.config,
-            [
-                ("training.max_steps", str(a.interleaved_steps)),
-                ("training.logging_steps", "1"),
-                ("training.save_steps", "0"),
-                ("samples.every", "0"),
-            ],
-        )
+        icfg = bench_config(a.config, a.interleaved_steps)
         with tempfile.TemporaryDirectory() as tmp:
             res = run_interleaved(
                 icfg,

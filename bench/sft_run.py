@@ -44,6 +44,40 @@ class RunResult:
     """The largest memory fields the cockpit logged (b and c): what its VRAM sparkline showed."""
 
 
+def bench_config(path: str, steps: int):
+    """The benchmarks' config: `steps` steps, a log at each, no checkpoints, no samples."""
+    from cockpit.config import load_config
+
+    return load_config(
+        path,
+        [
+            ("training.max_steps", str(steps)),
+            ("training.logging_steps", "1"),
+            ("training.save_steps", "0"),
+            ("samples.every", "0"),
+        ],
+    )
+
+
+def seeded_trainer(cfg, work: Path, model_path: str, tokenizer, train_ds, idx, callbacks: list):
+    """TRL's SFTTrainer as the product's trainer builds it, on a freshly loaded model seeded alike."""
+    import torch
+    from trl import SFTTrainer
+
+    from cockpit.trainer import build
+
+    torch.manual_seed(cfg.training.seed)
+    model = build.load_model(cfg, model_path, idx)
+    return SFTTrainer(
+        model=model,
+        args=build.sft_config(cfg, work / "ckpt", idx, has_eval=False),
+        train_dataset=train_ds,
+        processing_class=tokenizer,
+        peft_config=build.lora_config(cfg, model),
+        callbacks=callbacks,
+    )
+
+
 def attach_command(run_dir: Path) -> tuple[list[str], str]:
     """How (c) attaches: a real terminal through tmux where there is one, else Textual's headless driver."""
     if shutil.which("tmux"):
@@ -78,10 +112,8 @@ def attach_command(run_dir: Path) -> tuple[list[str], str]:
 def run_once(variant: str, cfg, work: Path, model_path: str, tokenizer, train_ds, idx, skip: int) -> RunResult:
     import torch
     from transformers import TrainerCallback
-    from trl import SFTTrainer
 
     from cockpit.rundir import EventWriter, RunDir
-    from cockpit.trainer import build
     from cockpit.trainer.callbacks import RunControl, cockpit_callbacks
     from cockpit.trainer.memory import make_reader
 
@@ -101,11 +133,8 @@ def run_once(variant: str, cfg, work: Path, model_path: str, tokenizer, train_ds
             if logs and isinstance(logs.get("num_tokens"), (int, float)):
                 self.tokens.append((state.global_step, float(logs["num_tokens"])))
 
-    torch.manual_seed(cfg.training.seed)
     if idx is not None:
         torch.cuda.reset_peak_memory_stats(idx)
-    model = build.load_model(cfg, model_path, idx)
-    args = build.sft_config(cfg, work / "ckpt", idx, has_eval=False)
     clock = StepClock()
     callbacks: list = [clock]
     attached = None
@@ -127,14 +156,7 @@ def run_once(variant: str, cfg, work: Path, model_path: str, tokenizer, train_ds
                     argv, stdin=subprocess.DEVNULL, stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL, cwd=ROOT
                 )
             time.sleep(2.0)  # let the cockpit start and draw before timing begins
-    trainer = SFTTrainer(
-        model=model,
-        args=args,
-        train_dataset=train_ds,
-        processing_class=tokenizer,
-        peft_config=build.lora_config(cfg, model),
-        callbacks=callbacks,
-    )
+    trainer = seeded_trainer(cfg, work, model_path, tokenizer, train_ds, idx, callbacks)
     try:
         trainer.train()
     finally:
@@ -156,7 +178,7 @@ def run_once(variant: str, cfg, work: Path, model_path: str, tokenizer, train_ds
         out.peak_allocated = torch.cuda.max_memory_allocated(idx)
     if rd is not None:
         out.cockpit_mem = _largest_memory_fields(rd.events)
-    del trainer, model
+    del trainer
     gc.collect()
     if idx is not None:
         torch.cuda.empty_cache()
@@ -179,6 +201,38 @@ def _largest_memory_fields(events: Path) -> dict:
             if isinstance(v, (int, float)) and v > best.get(k, -1):
                 best[k] = v
     return best
+
+
+def variant_switch(plan, enter, result: Interleaved, idx, skip: int, deadline: float | None = None):
+    """The interleaved runs' clock and switch, listed first among the callbacks so it runs before the
+    measured ones in every hook: reads the clock at each step end, records the step under its variant
+    (after `skip` warm-up steps), then calls `enter(variant)` for the next step's. At `deadline`
+    (time.monotonic()) the run ends after the step in hand."""
+    import torch
+    from transformers import TrainerCallback
+
+    class Switch(TrainerCallback):
+        t_end: float | None = None
+        current: tuple[int, str] = plan[0]
+
+        def on_train_begin(self, args, state, control, **kw):
+            enter(self.current[1])
+
+        def on_step_end(self, args, state, control, **kw):
+            if idx is not None:
+                torch.cuda.synchronize()
+            now = time.perf_counter()
+            if self.t_end is not None and state.global_step > skip:
+                result.rows.append((state.global_step, *self.current, now - self.t_end))
+            self.t_end = now
+            if deadline is not None and time.monotonic() > deadline:
+                control.should_training_stop = True
+            nxt = plan[min(state.global_step, len(plan) - 1)]
+            if nxt[1] != self.current[1]:
+                enter(nxt[1])
+            self.current = nxt
+
+    return Switch()
 
 
 def run_interleaved(
@@ -206,10 +260,8 @@ def run_interleaved(
     import psutil
     import torch
     from transformers import TrainerCallback
-    from trl import SFTTrainer
 
     from cockpit.rundir import EventWriter, RunDir
-    from cockpit.trainer import build
     from cockpit.trainer.callbacks import RunControl, cockpit_callbacks
     from cockpit.trainer.memory import make_reader
 
@@ -258,40 +310,14 @@ def run_interleaved(
         if cockpit is not None:
             cockpit.send_signal(signal.SIGCONT if variant == "c" else signal.SIGSTOP)
 
-    class Switch(TrainerCallback):
-        """Runs before `toggled` in every hook (it is listed first): reads the clock at each step end,
-        then switches to the next step's variant."""
-
-        t_end: float | None = None
-        current: tuple[int, str] = plan[0]
-
-        def on_train_begin(self, args, state, control, **kw):
-            enter(self.current[1])
-
-        def on_step_end(self, args, state, control, **kw):
-            if idx is not None:
-                torch.cuda.synchronize()
-            now = time.perf_counter()
-            if self.t_end is not None and state.global_step > skip:
-                result.rows.append((state.global_step, *self.current, now - self.t_end))
-            self.t_end = now
-            if deadline is not None and time.monotonic() > deadline:
-                control.should_training_stop = True
-            nxt = plan[min(state.global_step, len(plan) - 1)]
-            if nxt[1] != self.current[1]:
-                enter(nxt[1])
-            self.current = nxt
-
-    torch.manual_seed(cfg.training.seed)
-    model = build.load_model(cfg, model_path, idx)
-    args = build.sft_config(cfg, work / "ckpt", idx, has_eval=False)
-    trainer = SFTTrainer(
-        model=model,
-        args=args,
-        train_dataset=train_ds,
-        processing_class=tokenizer,
-        peft_config=build.lora_config(cfg, model),
-        callbacks=[Switch(), toggled],
+    trainer = seeded_trainer(
+        cfg,
+        work,
+        model_path,
+        tokenizer,
+        train_ds,
+        idx,
+        [variant_switch(plan, enter, result, idx, skip, deadline), toggled],
     )
     try:
         trainer.train()
@@ -304,7 +330,7 @@ def run_interleaved(
             attached.terminate()
             attached.wait(10)
         events.close()
-    del trainer, model
+    del trainer
     gc.collect()
     if idx is not None:
         torch.cuda.empty_cache()

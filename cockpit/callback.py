@@ -45,6 +45,9 @@ class CockpitCallback:
         thresholds: the danger bounds the guards judge with, as the config's `thresholds` section.
         samples: as the config's `samples` section (`prompts`, `every`, `max_new_tokens`); without prompts,
             the first prompt of the training data is used; `$COCKPIT_SAMPLE_PROMPTS` (a JSON list) overrides.
+
+    The run's `system` events (CPU, RSS, RAM, disk, and GPU through NVML) come every 15 s of training, as
+    from the cockpit's own trainer; `$COCKPIT_SYSTEM_EVERY` sets the seconds (`0`: every log; `off`: none).
     """
 
     def __init__(

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import contextlib
+import json
 import os
 import stat
 import subprocess
@@ -29,6 +30,8 @@ from cockpit.rundir import (
     release_lock,
     unused_stamped_path,
 )
+from cockpit.trainer.system_sampler import every_from_env
+from cockpit.trainer.versions import LAUNCHED_BY_ENV
 
 WEBHOOK_ENV = "COCKPIT_NOTIFY_WEBHOOK"
 """A literal notify.webhook URL is not written into the run directory (a secret, `<hidden>` there): the
@@ -47,6 +50,7 @@ def start_run(
     env: dict[str, str] | None = None,
 ) -> RunDir:
     """Create the run directory, write the resolved config, start the trainer detached."""
+    refuse_bad_env(env)
     if name:
         cfg.name = name
     rd = RunDir(run_dir) if run_dir is not None else RunDir(unused_stamped_path(runs_dir, cfg.name))
@@ -88,6 +92,15 @@ def _own_run(rd: RunDir) -> bool:
     except OSError:
         return False
     return stat.S_ISDIR(st.st_mode) and st.st_uid == os.getuid() and not rd.symlinked_files() and rd.is_run()
+
+
+def refuse_bad_env(env: dict[str, str] | None = None) -> None:
+    """The trainer's settings from the environment, checked before a run directory is made: a bad one is
+    refused now, not after the model has loaded."""
+    try:
+        every_from_env({**os.environ, **(env or {})})
+    except ValueError as e:
+        raise LaunchError(str(e)) from None
 
 
 def resume_run(run_dir: Path) -> RunDir:
@@ -175,11 +188,14 @@ def spawn_trainer(
     """`python -m cockpit.trainer RUN_DIR` (or `argv`: a user's command's wrapper) in its own session: a
     closed terminal or a dropped SSH connection (SIGHUP to the cockpit's process group) never reaches it."""
     argv = argv or [sys.executable, "-m", "cockpit.trainer", str(rd.path)] + (["--resume"] if resume else [])
+    refuse_bad_env(env)
     try:
         log = open_run_file(rd.log, os.O_CREAT | os.O_WRONLY | os.O_APPEND, 0o644)
     except RunDirError as e:
         raise LaunchError(e.strerror) from None
     env = {**os.environ, "PYTHONUNBUFFERED": "1", "TOKENIZERS_PARALLELISM": "false", **(env or {})}
+    # The trainer's run_started names the command that started it (the cockpit's metadata view shows it).
+    env[LAUNCHED_BY_ENV] = json.dumps([sys.executable, *sys.argv])
     lock_fd = held_lock_fd(rd)
     if lock_fd is not None:
         env[LOCK_FD_ENV] = str(lock_fd)

@@ -196,7 +196,7 @@ def test_callback_in_the_script_without_cockpit_run(tmp_path, model_dir):
     """`callbacks=[CockpitCallback()]` in a script started by hand: it makes its run directory under
     ./runs, writes the events and ends the run itself."""
     out = tmp_path / "out"
-    env = {**os.environ, "PYTHONPATH": str(ROOT), "OMP_NUM_THREADS": "1"}
+    env = {**os.environ, "PYTHONPATH": str(ROOT), "OMP_NUM_THREADS": "1", "COCKPIT_SYSTEM_EVERY": "0"}
     r = subprocess.run(
         script("trainer_plain.py", model_dir, out, "--max-steps", "3", "--cockpit"),
         cwd=tmp_path,
@@ -210,5 +210,10 @@ def test_callback_in_the_script_without_cockpit_run(tmp_path, model_dir):
     assert f"[cockpit] run directory: {rd}" in r.stderr
     evs = events(rd)
     assert [e["step"] for e in evs if e["kind"] == "metrics"] == [1, 2, 3]
+    # The same system events as our trainer's (a reading at every logged step here), and what ran it.
+    system = [e for e in evs if e["kind"] == "system"]
+    assert [e["step"] for e in system] == [1, 2, 3] and all(e["rss"] > 0 and e["disk_free"] > 0 for e in system)
+    started = next(e for e in evs if e["kind"] == "run_started")
+    assert started["python"] and "torch" in started["versions"] and started["command"][1].endswith("trainer_plain.py")
     assert evs[-1]["kind"] == "state" and evs[-1]["state"] == "finished"
     assert lock_released(rd)

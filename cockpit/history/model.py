@@ -22,6 +22,8 @@ from cockpit.rundir import FINAL_STATES
 
 NAN = float("nan")
 
+_NOT_SYSTEM_NUMBERS = frozenset(("v", "t", "step"))
+
 OPERATOR_KINDS = ("ack", "guard", "checkpoint", "merge", "state")
 """Events shown as marks on the timeline (operator actions and what the trainer did by itself)."""
 
@@ -44,6 +46,9 @@ class History:
     series: dict[str, array] = field(default_factory=lambda: {k: array("d") for k in SERIES_KEYS})
     eval_steps: array = field(default_factory=lambda: array("q"))
     eval_series: dict[str, array] = field(default_factory=dict)
+    sys_steps: array = field(default_factory=lambda: array("q"))
+    sys_series: dict[str, array] = field(default_factory=dict)
+    """The `system` events' numbers (CPU, RAM, disk, GPU), on their own steps: one reading every few seconds."""
     run_started: dict[str, Any] | None = None
     state: str = "unknown"
     state_event: dict[str, Any] | None = None
@@ -96,6 +101,8 @@ class History:
             self._mark(ev)
         elif kind in ("guard", "checkpoint", "merge"):
             self._mark(ev)
+        elif kind == "system":
+            self._add_system(ev)
         elif kind == "sample":
             self.samples.append(ev)
         elif kind == "error":
@@ -213,6 +220,29 @@ class History:
             if len(col) < n:
                 col.append(NAN)
 
+    def _add_system(self, ev: dict[str, Any]) -> None:
+        step = event_step(ev.get("step"))
+        if step is None:
+            return
+        if self.sys_steps and step <= self.sys_steps[-1]:  # a resume (or a second Trainer) reads again from here
+            i = len(self.sys_steps)
+            while i > 0 and self.sys_steps[i - 1] >= step:
+                i -= 1
+            del self.sys_steps[i:]
+            for col in self.sys_series.values():
+                del col[i:]
+        self.sys_steps.append(step)
+        n = len(self.sys_steps)
+        for k, v in ev.items():
+            if k not in _NOT_SYSTEM_NUMBERS and type(v) in (int, float):  # a field a later writer adds is charted too
+                col = self.sys_series.get(k)
+                if col is None:  # made only when new: a default built at every reading cost O(readings) each
+                    col = self.sys_series[k] = array("d", [NAN]) * (n - 1)
+                col.append(num(v))
+        for col in self.sys_series.values():
+            if len(col) < n:
+                col.append(NAN)
+
     def _mark(self, ev: dict[str, Any]) -> None:
         step = event_step(ev.get("step"))
         if step is None:
@@ -268,6 +298,17 @@ class History:
         col = self.series.get(key)
         return bool(col) and any(not math.isnan(x) for x in col[-1000:])
 
+    def side_series(self, key: str) -> tuple[array, array] | None:
+        """(steps, values) of a metric logged apart from the `metrics` events, an evaluation's or the
+        system's, on its own steps; None for a training metric (or a key the run never logged)."""
+        if key in self.series:
+            return None
+        if key in self.eval_series:
+            return self.eval_steps, self.eval_series[key]
+        if key in self.sys_series:
+            return self.sys_steps, self.sys_series[key]
+        return None
+
     def window(self, lo: int, hi: int) -> History:
         """Metric rows lo..hi (and the events up to row hi): what a rule looking back from a cursor sees."""
         h = self.upto(hi, lo)
@@ -285,6 +326,9 @@ class History:
         ne = sum(1 for s in self.eval_steps if s <= last)
         h.eval_steps = self.eval_steps[:ne]
         h.eval_series = {k: v[:ne] for k, v in self.eval_series.items()}
+        ns = sum(1 for s in self.sys_steps if s <= last)
+        h.sys_steps = self.sys_steps[:ns]
+        h.sys_series = {k: v[:ns] for k, v in self.sys_series.items()}
         h.run_started = self.run_started
         h.marks = [m for m in self.marks if m.step <= last]
         h.samples = [s for s in self.samples if (event_step(s.get("step")) or 0) <= last]

@@ -118,7 +118,7 @@ def method_of(cls) -> str | None:
 
 def run_started(trainer, args, state, model, mem_kind: str, device_index: int | None) -> dict[str, Any]:
     from cockpit.trainer import build, dist
-    from cockpit.trainer.versions import versions
+    from cockpit.trainer.versions import process_facts, versions
 
     model = model if model is not None else getattr(trainer, "model", None)
     lora = peft_config(model)
@@ -153,4 +153,5 @@ def run_started(trainer, args, state, model, mem_kind: str, device_index: int | 
         "model_path": base,
         "resumed_from": None,
         "versions": versions(),
+        **process_facts(),
     }

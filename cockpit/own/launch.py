@@ -11,7 +11,7 @@ import shutil
 import sys
 from pathlib import Path
 
-from cockpit.launch import LaunchError, _lock_for_launch, _spawn_holding_lock, creating
+from cockpit.launch import LaunchError, _lock_for_launch, _spawn_holding_lock, creating, refuse_bad_env
 from cockpit.rundir import RunDir, unused_stamped_path
 
 NAMED_BY = (".py", ".yaml", ".yml", ".json", ".sh")
@@ -30,6 +30,7 @@ def start_command(command: list[str], runs_dir: Path, name: str | None = None, r
         raise LaunchError("no command after `--`: cockpit run -- python train.py ...")
     if shutil.which(command[0]) is None:
         raise LaunchError(f"command not found: {command[0]} (not a file, and not on PATH)")
+    refuse_bad_env()
     rd = RunDir(run_dir) if run_dir is not None else RunDir(unused_stamped_path(runs_dir, name or run_name(command)))
     with creating(rd, runs_dir, given=run_dir is not None):
         rd.create()

@@ -97,7 +97,7 @@ class ScriptSession:
         mem_kind, mem_reader = make_reader(idx)
         sampler = build.make_sampler(settings) if settings.samples.prompts else None
         sample_fn = (lambda model, _pc: sampler(model, tokenizer)) if sampler is not None else None
-        callbacks = cockpit_callbacks(run, mem_reader, mem_kind, sample_fn=sample_fn)
+        callbacks = cockpit_callbacks(run, mem_reader, mem_kind, sample_fn=sample_fn, device_index=idx)
         for c in callbacks:
             if isinstance(c, PauseCallback):
                 c.raise_on_stop = False  # train() must return: the script's own save logic follows it

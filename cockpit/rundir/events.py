@@ -24,6 +24,7 @@ EVENT_KINDS = (
     "error",
     "summary",
     "notify",
+    "system",
 )
 """Every kind any writer puts in events.jsonl (tests/test_rundir.py checks the writers against it)."""
 
@@ -46,6 +47,23 @@ METRIC_KEYS = (
     "pad_share",
 )
 """Numeric fields of a `metrics` event (besides step/epoch); `mem_kind` says what memory is."""
+
+SYSTEM_KEYS = (
+    "cpu_percent",
+    "proc_cpu_percent",
+    "rss",
+    "ram_used",
+    "ram_total",
+    "load_1m",
+    "disk_free",
+    "disk_total",
+    "gpu_util",
+    "gpu_mem_used",
+    "gpu_mem_total",
+    "gpu_power_w",
+    "gpu_temp_c",
+)
+"""Numeric fields of a `system` event (besides step), each present only where it could be read."""
 
 
 def make_event(kind: str, **fields: Any) -> dict[str, Any]:

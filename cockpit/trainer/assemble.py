@@ -22,7 +22,7 @@ from cockpit.trainer.callbacks import RunControl, cockpit_callbacks
 from cockpit.trainer.general_eval import GeneralEvalCallback
 from cockpit.trainer.memory import make_reader
 from cockpit.trainer.sft_trainer import CockpitSFTTrainer
-from cockpit.trainer.versions import versions
+from cockpit.trainer.versions import process_facts, versions
 
 
 def assemble(rd: RunDir, cfg: RunConfig, events: EventWriter | None, resume: bool, control_offset: int = 0):
@@ -42,7 +42,11 @@ def assemble(rd: RunDir, cfg: RunConfig, events: EventWriter | None, resume: boo
     callbacks = [
         GeneralEvalCallback(cfg, events),
         *cockpit_callbacks(
-            run_control, mem_reader, mem_kind, sample_fn=build.make_sampler(cfg) if cfg.samples.prompts else None
+            run_control,
+            mem_reader,
+            mem_kind,
+            sample_fn=build.make_sampler(cfg) if cfg.samples.prompts else None,
+            device_index=idx,
         ),
     ]
     trainer = CockpitSFTTrainer(
@@ -83,6 +87,7 @@ def assemble(rd: RunDir, cfg: RunConfig, events: EventWriter | None, resume: boo
         "model_path": model_path,
         "resumed_from": str(rd.latest_checkpoint()) if resume and rd.latest_checkpoint() else None,
         "versions": versions(),
+        **process_facts(),
         "method": "sft",  # our trainer is TRL's SFTTrainer: the advisor reads the run as SFT (cockpit.run_kind)
     }
     return trainer, run_control, info

@@ -26,7 +26,7 @@ def make_reader(device_index: int | None) -> tuple[str, Callable[[], dict[str, A
             import pynvml
 
             pynvml.nvmlInit()
-            nvml_handle = pynvml.nvmlDeviceGetHandleByIndex(_physical_index(device_index))
+            nvml_handle = pynvml.nvmlDeviceGetHandleByIndex(physical_index(device_index))
         except Exception:  # no NVML (containers without the driver lib): allocator numbers only
             nvml_handle = None
         total = torch.cuda.get_device_properties(device_index).total_memory
@@ -95,7 +95,7 @@ def _allocator_stats(torch, device_index: int) -> Callable[[int], tuple[int, int
     return from_tree
 
 
-def _physical_index(i: int) -> int:
+def physical_index(i: int) -> int:
     """NVML numbers devices physically; torch numbers them after CUDA_VISIBLE_DEVICES."""
     vis = os.environ.get("CUDA_VISIBLE_DEVICES")
     if vis:

@@ -44,6 +44,7 @@ BINDINGS = [
     Binding("f", "log_filter", "Log filter", id="log_filter", show=False),
     Binding("v", "all_samples", "Samples", id="all_samples", show=False),
     Binding("e", "traceback", "Error", id="traceback", show=False),
+    Binding("i", "run_info", "Info", id="run_info", show=False, tooltip="Host, packages, command line, config"),
     Binding("t", "cycle_theme", "Theme", id="theme"),
     Binding("question_mark", "help", "Help", id="help"),
     Binding("q", "detach", "Detach", id="detach", tooltip="Close the cockpit; training goes on"),

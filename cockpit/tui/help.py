@@ -65,6 +65,7 @@ GROUPS = {
         "log_filter": "filter the event log by kind",
         "all_samples": "all samples",
         "traceback": "the last error's traceback",
+        "run_info": "the run's metadata: host, Python, packages, command line, last system reading, config",
         "cycle_theme": "cycle themes",
         "help": "help: the keys that apply now",
         "command_palette": "command palette: every command that applies now, by name",

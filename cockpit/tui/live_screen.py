@@ -71,10 +71,14 @@ class LiveScreen(ControlActions, CockpitScreen):
 
     def _alarming(self, events: list[dict]) -> bool:
         """Whether these events must be on screen now rather than at the next watched frame: anything but
-        metrics (a state change, an ack, a guard, an error, a checkpoint), or a step in the danger band."""
+        metrics and system readings (a state change, an ack, a guard, an error, a checkpoint), or a step in
+        the danger band."""
         th = self.thresholds()
         for ev in events:
-            if ev.get("kind") != "metrics":
+            kind = ev.get("kind")
+            if kind == "system":  # a reading every 15 s: the next watched frame draws it
+                continue
+            if kind != "metrics":
                 return True
             g, loss = ev.get("grad_norm"), ev.get("loss")
             if isinstance(g, (int, float)) and not g <= th.grad_norm_danger:  # NaN compares False: alarming

@@ -254,10 +254,10 @@ class CockpitScreen(ViewActions, TileReadout, Screen):
         return self._panels[self.shown_keys(self._shown_method or "sft")[0]]
 
     def metric_names(self) -> list[str]:
-        """Every numeric series the run holds (its metrics, then its evals), for the picker."""
+        """Every numeric series the run holds (its metrics, then its evals, then the system's), for the picker."""
         h = self.history
         names = [k for k in h.series if k != "t" and h.has(k)]
-        return names + [k for k in h.eval_series if k not in names]
+        return names + [k for k in (*h.eval_series, *h.sys_series) if k not in names]
 
     def action_pick_metric(self) -> None:
         method = self.run_kind().method
@@ -303,9 +303,10 @@ class CockpitScreen(ViewActions, TileReadout, Screen):
             extra = ""
             if key == "mem_used":
                 extra = "VRAM" if h.mem_kind == "vram" else "RAM (process)"
-            if key not in h.series and key in h.eval_series:  # an eval metric: its own steps, no marks
+            side = h.side_series(key)
+            if side is not None:  # an eval or system metric: its own steps, no marks
                 panel.absent = None
-                panel.update_data(h.eval_steps, h.eval_series[key], [], th)
+                panel.update_data(*side, [], th)
                 continue
             panel.absent = not_in_format(h, key) or never_logged(h, key) if key in h.series else "not logged yet"
             panel.update_data(h.steps, h.series.get(key, ()), idx, th, total if total == total else None, extra)

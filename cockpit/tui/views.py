@@ -4,6 +4,7 @@ from __future__ import annotations
 
 from rich.text import Text
 
+from cockpit.system_metrics import zoom_scale
 from cockpit.tui.chart import threshold_lines
 from cockpit.tui.modals import TextModal, ZoomModal
 from cockpit.tui.widgets.metric import MetricPanel
@@ -27,13 +28,14 @@ class ViewActions:
             h = self.history  # read at each redraw: a live run's zoom follows it
             marks = [(m.step, m.label) for m in h.marks if m.kind in ("ack", "guard")]
             # Every point: the zoom draws its window's min and max per bucket and reads the exact values.
-            if key not in h.series and key in h.eval_series:  # an eval metric picked with `k`
-                return h.eval_steps, h.eval_series[key], marks
+            side = h.side_series(key)
+            if side is not None:  # an eval or system metric picked with `k`
+                return (*side, marks)
             return h.steps, h.series.get(key, ()), marks
 
         percent = key in PERCENT_KEYS
-        title = f"{focused.title} (%)" if percent else focused.title
-        scale = 100.0 if percent else 1.0
+        scale, unit = (100.0, "%") if percent else zoom_scale(key) or (1.0, "")
+        title = f"{focused.title} ({unit})" if unit else focused.title
         self._open(ZoomModal(title, bands, data, scale=scale, log=focused.log_scale, around=around))
 
     def action_compare(self) -> None:
@@ -66,6 +68,12 @@ class ViewActions:
                     f"Error at step {e.get('step')}: {e.get('message')}", Text(traceback_text(e.get("traceback")))
                 )
             )
+
+    def action_run_info(self) -> None:
+        from cockpit.tui.run_info import run_info
+
+        where = str(self.run_dir) if self.run_dir is not None else ""
+        self._open(TextModal("Run metadata", run_info(self.history, where)))
 
     def action_help(self) -> None:
         from cockpit.tui.help import help_text

@@ -10,7 +10,8 @@ Where each hook sits in the Trainer's step (transformers 5):
 - on_optimizer_step: commands are read and applied here, so an lr change is already what the Trainer
   captures for this step's log, and a `save`/`stop` is honoured by this step's save/stop checks.
 - on_step_begin: a pause holds here, after the previous step is fully logged and saved.
-- on_log: one `metrics` event per logging step, then the guards that judge it.
+- on_log: one `metrics` event per logging step, then the guards that judge it, then (at most every
+  `$COCKPIT_SYSTEM_EVERY` seconds) a `system` event.
 
 The Trainer calls the callbacks of one hook in list order, so the order below is part of the event
 contract: the step-0 samples come before `running`; a `guard` event after the metrics event it judges.
@@ -32,6 +33,7 @@ from cockpit.trainer.callbacks.run_control import RunControl, StopWhilePaused
 from cockpit.trainer.callbacks.samples import SampleFn, SamplesCallback
 from cockpit.trainer.callbacks.step_events import StepEventsCallback
 from cockpit.trainer.callbacks.stop_list import StopListCallback
+from cockpit.trainer.callbacks.system import SystemEventsCallback, every_from_env
 from cockpit.trainer.callbacks.update_size import UpdateSizeCallback
 from cockpit.trainer.update_size import UpdateSize
 
@@ -39,9 +41,14 @@ __all__ = ["RunControl", "StopWhilePaused", "cockpit_callbacks"]
 
 
 def cockpit_callbacks(
-    run: RunControl, mem_reader, mem_kind: str, sample_fn: SampleFn | None = None
+    run: RunControl,
+    mem_reader,
+    mem_kind: str,
+    sample_fn: SampleFn | None = None,
+    device_index: int | None = None,
 ) -> list[TrainerCallback]:
-    """The cockpit's callbacks, in the order the Trainer must call them."""
+    """The cockpit's callbacks, in the order the Trainer must call them. `device_index`: this process's
+    CUDA device (None on the CPU), whose GPU the `system` events read."""
     commands = CommandsCallback(run)
     samples = SamplesCallback(run, sample_fn)
     size = UpdateSize()
@@ -56,6 +63,7 @@ def cockpit_callbacks(
         StepEventsCallback(run, mem_reader, mem_kind, size),
         StopListCallback(run),
         EvalGuardsCallback(run),
+        SystemEventsCallback(run, device_index, every_from_env()),
         CheckpointEventsCallback(run),
         MergeOnSaveCallback(run),
     ]

@@ -12,6 +12,7 @@ from textual.widget import Widget
 
 from cockpit.bands import LABEL, SYMBOL, band
 from cockpit.logs.downsample import bucket_of
+from cockpit.system_metrics import fmt_system
 from cockpit.thresholds import Thresholds
 from cockpit.tui.chart import draw
 
@@ -24,6 +25,9 @@ def fmt_value(key: str, v: float | None, total: float | None = None) -> str:
         return "NaN" if v is not None and key == "loss" else "-"
     if math.isinf(v):
         return "inf"
+    system = fmt_system(key, v)  # a `system` event's field (CPU %, RSS, disk, GPU), picked with `k`
+    if system is not None:
+        return system
     if key in ("mem_used",):
         g = v / 2**30
         return f"{g:.2f}/{total / 2**30:.1f}G" if total else f"{g:.2f}G"
