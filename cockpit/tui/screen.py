@@ -64,6 +64,8 @@ class CockpitScreen(ViewActions, Screen):
         self._chosen: dict[str, list[str]] = {}
         """Per kind of run, the keys its grid charts (the SOP's set unless the operator picked others)."""
         self._panels: dict[str, MetricPanel] = {}
+        self.smoothed = True
+        """Every chart's EMA on (`S`): as the compare view starts, and as a W&B chart does."""
 
     # ---- layout ----------------------------------------------------------------------------------
 
@@ -234,6 +236,7 @@ class CockpitScreen(ViewActions, Screen):
         for key in shown:
             if key not in self._panels:  # a metric outside the SOP's sets, picked with `k`
                 self._panels[key] = MetricPanel(key, key)
+                self._panels[key].smoothed = self.smoothed
                 self._panels[key].styles.height = chart_layout(self.size.width, self.size.height).panel_height
                 grid.mount(self._panels[key])
         for panel in self._panels.values():
@@ -285,6 +288,13 @@ class CockpitScreen(ViewActions, Screen):
     def action_log_scale(self) -> None:
         panel = self.focused if isinstance(self.focused, MetricPanel) else self.lead_panel()
         panel.toggle_log_scale()
+
+    def action_smooth(self) -> None:
+        smoothed = self.smoothed = not self.smoothed
+        for panel in self._panels.values():
+            panel.smoothed = smoothed
+            panel.refresh()
+        self.notify(f"EMA {'on: smoothed over faint raw values' if smoothed else 'off: raw values'}", timeout=2)
 
     def _render_all(self) -> None:
         h = self.history
