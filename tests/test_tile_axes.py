@@ -98,6 +98,9 @@ async def test_the_tiles_show_their_axes_at_160x48_and_s_turns_the_ema_off():
         assert "ema" in str(scr.query_one("#m-loss").render()).split("\n")[0]  # on, as in the compare view
         gn = scr.query_one("#m-grad_norm")
         assert "▲ warn" in str(gn.render()).split("\n")[0]  # the band kept beside the axes
+        rows = gn._content()[1:-1]
+        assert not any(row.style for row in rows)  # no row dimmed as a whole: the EMA's cells stay bright
+        assert any(not span.style.dim for row in rows for span in row.spans)
         bands = {b for row in gn._draw(30, 4).rows for b, _ in row}
         assert f"ok{FAINT}" in bands and f"critical{FAINT}" in bands  # raw bars faint, in their band's colour
         await pilot.press("S")

@@ -262,7 +262,9 @@ class MetricPanel(Widget, can_focus=True):
         faint = self._style("metric--dim")
         out = []
         for i, runs in enumerate(drawn.rows):
-            t = Text(gutter[i], faint) if gutter else Text()
+            t = Text()
+            if gutter:
+                t.append(gutter[i], faint)  # a span: Text(..., style) would dim the whole row
             for b, chars in runs:
                 style = self._style(f"band--{b.removesuffix(FAINT)}")
                 t.append(chars, style + faint if b.endswith(FAINT) else style)
