@@ -34,6 +34,7 @@ def real_replay(cursor: int | None = None) -> CockpitApp:
 
 def test_the_y_axis_needs_two_rows_and_room_beside_the_chart():
     assert y_gutter("2.41", "0.5", 4, 40) == ["2.41┤", "    │", "    │", " 0.5┤"]
+    assert y_gutter("0.59G", "0.59G", 2, 40) == ["     │", "0.59G┤"]  # a flat line: its value once
     assert y_gutter("2.41", "0.5", 1, 40) is None  # one row: the head says the range instead
     assert y_gutter("2.00e-04", "1.00e-04", 3, 24) is None  # 15 columns left for the chart: too few
 
@@ -54,6 +55,11 @@ def test_the_tile_ema_is_the_reports_at_each_columns_last_point():
     got = tile_ema(v, 37)
     want = np.asarray(ema(v, smooth_span(999)))[column_ends(1000, 37)]
     assert len(got) == 37 and np.allclose(got, want)
+    flat = tile_ema([2e-4] * 60 + [1e-4] * 60, 120)  # a constant lr, halved: its EMA never above or below
+    assert max(flat) == 2e-4 and min(flat) >= 1e-4
+    steady = [0.59] * 60  # a steady memory: a flat line of bars, not a wall with its EMA on top
+    drawn = draw_scaled(steady, "entropy", 60, 3, Thresholds(), smooth=tile_ema(steady, 60))
+    assert ["".join(text for _, text in row).strip() for row in drawn.rows] == ["", "", "▁" * 60]
     assert tile_ema(v[:39], 37) is None  # under 40 points every point is worth seeing: no smoothing
 
 

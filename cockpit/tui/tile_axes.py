@@ -18,6 +18,8 @@ def y_gutter(top: str, bottom: str, rows: int, width: int) -> list[str] | None:
     if rows < 2 or width - label - 1 < MIN_PLOT:
         return None
     mid = [" " * label + RULE] * (rows - 2)
+    if top == bottom:  # a flat line: one value, said once, beside its bars
+        return [" " * label + RULE, *mid, bottom.rjust(label) + TICK]
     return [top.rjust(label) + TICK, *mid, bottom.rjust(label) + TICK]
 
 

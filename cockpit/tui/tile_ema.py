@@ -33,7 +33,9 @@ def tile_ema(values: Sequence[float], width: int) -> list[float] | None:
     last = np.cumsum(ok)[ends] - 1  # the finite value at or before each column's end
     out = np.full(len(ends), np.nan)
     have = last >= 0
-    out[have] = ema_at(fin, span, last[have])
+    # An average lies within the values: the clip drops the debiasing's rounding (a constant lr's EMA a
+    # hair above it drew the lr a level below the chart's top, a constant memory's as a full-height wall).
+    out[have] = np.clip(ema_at(fin, span, last[have]), fin.min(), fin.max())
     return out.tolist()
 
 
