@@ -4,6 +4,7 @@ panel (chart.py), and a row of marks where the operator (or a guard) acted."""
 from __future__ import annotations
 
 import math
+from itertools import groupby
 
 import numpy as np
 from rich.text import Text
@@ -284,8 +285,8 @@ class MetricPanel(Widget, can_focus=True):
         text = Text(" " * gutter)
         if self._axis and len(self.steps):
             axis = step_axis(cells, int(self.steps[0]), int(self.steps[-1]))
-            for ch, was in zip(axis, cells):
-                text.append(ch, self._style("metric--mark" if was != " " else "metric--dim"))
+            for is_mark, run in groupby(zip(axis, cells), key=lambda cell: cell[1] != " "):  # a span per run
+                text.append("".join(ch for ch, _ in run), self._style("metric--mark" if is_mark else "metric--dim"))
             return text
         text.append("".join(cells), self._style("metric--mark"))
         return text
