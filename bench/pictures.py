@@ -204,8 +204,12 @@ async def textual_pictures(out: Path, runs: Path) -> list[Path]:
             before=focus_grad_norm,
             keys=("y",),
         ),
-        await shoot(replay_app(None), out / "picker.svg", f"cockpit replay {REAL_LOG.name}: k (metric picker)", keys=("k",)),
-        await shoot(browser_app(runs / "browse"), out / "browser.svg", f"cockpit browse {runs / 'browse'}", ready=browser_read),
+        await shoot(
+            replay_app(None), out / "picker.svg", f"cockpit replay {REAL_LOG.name}: k (metric picker)", keys=("k",)
+        ),
+        await shoot(
+            browser_app(runs / "browse"), out / "browser.svg", f"cockpit browse {runs / 'browse'}", ready=browser_read
+        ),
     ]
 
 
