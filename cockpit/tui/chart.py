@@ -51,19 +51,9 @@ def log_position(v: float) -> float:
     return math.log10(v) if v > 0 else math.nan
 
 
-def draw(
-    values: Sequence[float],
-    key: str,
-    width: int,
-    rows: int,
-    th: Thresholds,
-    total: float | None = None,
-    *,
-    log: bool = False,
-) -> list[list[Run]] | str:
-    """The chart's rows, top first, each a list of runs; or a word when there is nothing to draw. `log`:
-    heights on a log10 scale (bands still judged on the values themselves)."""
-    drawn = draw_scaled(values, key, width, rows, th, total, log=log)
+def draw(*args, **kw) -> list[list[Run]] | str:
+    """`draw_scaled`'s rows alone (the tests' and any caller's that needs no axis)."""
+    drawn = draw_scaled(*args, **kw)
     return drawn if isinstance(drawn, str) else drawn.rows
 
 
@@ -78,8 +68,10 @@ def draw_scaled(
     log: bool = False,
     smooth: Sequence[float] | None = None,
 ) -> Drawn | str:
-    """`draw`, with the values its bottom and top stand for. `smooth`: an EMA per column (tile_ema.py): the
-    raw bars then drawn faint and the EMA bright, one cell per column (the axis holds both)."""
+    """The chart's rows, top first, each a list of runs, with the values its bottom and top stand for; or a
+    word when there is nothing to draw. `log`: heights on a log10 scale (bands still judged on the values
+    themselves). `smooth`: an EMA per column (tile_ema.py): the raw bars then drawn faint and the EMA
+    bright, one cell per column (the scale holds both)."""
     bk = buckets(values, width)
     if not bk:
         return "waiting for data…"
