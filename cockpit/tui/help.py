@@ -56,7 +56,7 @@ GROUPS = {
         "zoom": "zoom the focused metric (full chart with axes and bands)",
         "pick_metric": "pick any logged metric for the focused tile (filter by name)",
         "log_scale": "log scale on the focused chart (and in the zoom)",
-        "smooth": "smoothed (EMA, bright) over the faint raw values, or raw only: every chart",
+        "smooth": "smoothed (EMA) over faint raw bars, or raw: every chart",
         "compare": "compare this run with the other runs of its study or sweep",
         "focus": "move focus between metrics",
         "log_filter": "filter the event log by kind",
