@@ -18,7 +18,7 @@ from cockpit.tui.app import CockpitApp
 from cockpit.tui.chart import BARS, EMA_MARKS, FAINT, draw, draw_scaled
 from cockpit.tui.sources import ReplaySource
 from cockpit.tui.tile_axes import step_axis, y_gutter
-from cockpit.tui.tile_ema import column_ends, tile_ema
+from cockpit.tui.tile_ema import TileEma, column_ends, tile_ema
 from cockpit.tui.widgets.metric import axis_label, fmt_value
 
 REAL = Path(__file__).parent / "fixtures" / "real-logs" / "04_vendor-comp-classifier.json"
@@ -61,6 +61,18 @@ def test_the_tile_ema_is_the_reports_at_each_columns_last_point():
     drawn = draw_scaled(steady, "entropy", 60, 3, Thresholds(), smooth=tile_ema(steady, 60))
     assert ["".join(text for _, text in row).strip() for row in drawn.rows] == ["", "", "▁" * 60]
     assert tile_ema(v[:39], 37) is None  # under 40 points every point is worth seeing: no smoothing
+
+
+def test_the_kept_ema_adds_new_points_as_the_whole_run_would():
+    rng = np.random.default_rng(3)
+    v = (1.0 + rng.normal(0, 0.3, 3000)).tolist()
+    v[2100] = math.nan
+    kept = TileEma()
+    for n in (900, 1200, 1210, 2500, 3000, 1500, 1600):  # a live run growing, then a replay moved back
+        assert np.allclose(kept.columns(v[:n], 29), tile_ema(v[:n], 29), rtol=1e-12, atol=0), n
+        assert kept.last(v[:n]) == pytest.approx(ema(v[:n], smooth_span(n))[-1], rel=1e-12)
+    other = [x + 1 for x in v[:1600]]  # another series in the same tile (a metric picked with k)
+    assert np.allclose(kept.columns(other, 29), tile_ema(other, 29), rtol=1e-12, atol=0)
 
 
 def test_the_ema_is_one_bright_cell_per_column_over_faint_raw_bars():
@@ -116,6 +128,9 @@ async def test_the_tiles_show_their_axes_at_160x48_and_s_turns_the_ema_off():
         await pilot.press("S")
         await pilot.pause(0.3)
         assert all(p.smoothed for p in scr.query("MetricPanel"))
+        from cockpit.tui.palette import cockpit_commands
+
+        assert "Smoothed (EMA) over faint raw values, or raw" in {c.title for c in cockpit_commands(scr)}
 
 
 async def test_at_80x24_a_one_row_chart_says_its_axes_in_its_head():

@@ -16,7 +16,7 @@ from cockpit.logs.downsample import bucket_of
 from cockpit.thresholds import Thresholds
 from cockpit.tui.chart import FAINT, draw_scaled
 from cockpit.tui.tile_axes import range_note, step_axis, y_gutter
-from cockpit.tui.tile_ema import last_ema, tile_ema
+from cockpit.tui.tile_ema import TileEma
 
 SHARES = ("completions/clipped_ratio", "frac_reward_zero_std", "rewards/accuracies", "accuracy")
 """Metrics that are a share of a batch: shown as a percentage."""
@@ -112,6 +112,7 @@ class MetricPanel(Widget, can_focus=True):
         self.smoothed = True
         """The EMA drawn bright over faint raw bars (`S` toggles it, on every tile, as `s` in the compare
         view, which starts smoothed too)."""
+        self._ema = TileEma()
         self._axis: tuple[int, float, float] | None = None  # (y gutter width, bottom, top) of the chart drawn
         self._lines: list[Text] | None = None
         self._lines_for: tuple | None = None  # (width, height, theme) the lines were made for
@@ -225,7 +226,7 @@ class MetricPanel(Widget, can_focus=True):
         """What the head adds where it has the room: the EMA's value, the axes of a one-row chart (it has
         no room beside or under it), the min and max."""
         notes = []
-        ema = last_ema(self.values) if self.smoothed and not self.absent else None
+        ema = self._ema.last(self.values) if self.smoothed and not self.absent else None
         if ema is not None:
             notes.append(f"  ema {fmt_value(self.key, ema, self.total)}")
         if height == 2 and self._axis and len(self.steps):
@@ -239,7 +240,7 @@ class MetricPanel(Widget, can_focus=True):
 
     def _draw(self, width: int, rows: int):
         # An EMA needs a second row: in one, its cell and the raw bar's are the same.
-        smooth = tile_ema(self.values, width) if self.smoothed and rows >= 2 else None
+        smooth = self._ema.columns(self.values, width) if self.smoothed and rows >= 2 else None
         return draw_scaled(
             self.values, self.key, width, rows, self.thresholds, self.total, log=self.log_scale, smooth=smooth
         )
