@@ -106,3 +106,15 @@ def test_a_trl_trainer_declares_its_method_and_a_plain_trainer_leaves_it_to_the_
 
     assert [method_of(c) for c in (trl.GRPOTrainer, trl.SFTTrainer, MyDPO)] == ["grpo", "sft", "dpo"]
     assert method_of(transformers.Trainer) is None
+
+
+def test_the_stage_needs_name_no_command_that_wants_our_config():
+    # Before: a script's 20-step run was told to `cockpit sweep`, which needs a config of ours it has not.
+    from cockpit.advisor import advise
+    from cockpit.advisor.stage import needs
+
+    adv = advise(history())
+    assert adv.stage == 3
+    text = " ".join(adv.stage_needs)
+    assert "cockpit sweep" not in text and "one run of your script per value" in text
+    assert "`cockpit sweep`" in " ".join(needs(3, []))  # our own runs keep the command

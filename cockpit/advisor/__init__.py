@@ -75,7 +75,7 @@ def advise(history: History, config: Any = None) -> Advice:
     ctx, findings = evaluate(history, config)
     stage = infer_stage(ctx, findings)
     action = next_action(ctx, findings, stage)
-    stage_needs = needs(stage, findings)
+    stage_needs = needs(stage, findings, script=history.script is not None)
     if ctx.kind.method in ("preference", "rl"):  # the SOP's stage needs are SFT's: only "clear: ..." holds
         stage_needs = [n for n in stage_needs if n.startswith("clear:")]
     if action is not None and action.id == "final_run" and not final_run_earned(ctx, findings, stage_needs):

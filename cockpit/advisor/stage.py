@@ -78,8 +78,19 @@ def infer_stage(ctx: Context, findings: list[Finding]) -> int:
     return 8 if worst == 0 and ctx.history.step > 1000 else 6
 
 
-def needs(stage: int, findings: list[Finding]) -> list[str]:
-    out = list(NEEDS.get(stage, []))
+SCRIPT_NEEDS = {
+    0: ["check the data your script feeds the Trainer (size, templating, tokens, chat template)"],
+    3: [
+        "sweep learning_rate over 5e-5, 1e-4, 2e-4 for 500-1000 steps: one run of your script per value "
+        "(`cockpit run -- ...` each, `cockpit compare` after); keep the smooth decline"
+    ],
+}
+"""The stages whose needs name our config's commands, worded for a user's own script's run: it has no
+config of ours for `cockpit sweep` or `cockpit check-data` to read."""
+
+
+def needs(stage: int, findings: list[Finding], *, script: bool = False) -> list[str]:
+    out = list((SCRIPT_NEEDS if script and stage in SCRIPT_NEEDS else NEEDS).get(stage, []))
     blocking = [f for f in findings if RANK[f.severity] >= RANK["warn"]]
     if blocking and stage >= 6:
         out.insert(0, f"clear: {', '.join(sorted({f.rule for f in blocking}))}")

@@ -46,8 +46,21 @@ def visible_points(
     return out
 
 
-def draw(plt, chart: Chart, title: str, runs: list[int], shown: tuple[float, float] | None, smoothed: bool) -> int:
-    """Draw `chart` on a plotext figure for the runs in `runs`; the number of points drawn."""
+CURSOR_COLOR = (150, 150, 150)
+"""The readout cursor's line: grey, a colour no run has."""
+
+
+def draw(
+    plt,
+    chart: Chart,
+    title: str,
+    runs: list[int],
+    shown: tuple[float, float] | None,
+    smoothed: bool,
+    cursor: int | None = None,
+) -> int:
+    """Draw `chart` on a plotext figure for the runs in `runs`, a vertical line at the readout's step
+    `cursor`; the number of points drawn."""
     plt.clear_figure()
     plt.title(title)
     n, bottom, top, first, last = 0, math.inf, -math.inf, math.inf, -math.inf
@@ -71,4 +84,6 @@ def draw(plt, chart: Chart, title: str, runs: list[int], shown: tuple[float, flo
         first, last = shown
     if n and last > first:
         step_axis(plt, first, last)
+    if n and cursor is not None and first <= cursor <= last:
+        plt.vline(cursor, CURSOR_COLOR)
     return n

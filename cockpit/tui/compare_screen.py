@@ -6,7 +6,7 @@ from __future__ import annotations
 
 from pathlib import Path
 
-from textual import on, work
+from textual import events, on, work
 from textual.app import ComposeResult
 from textual.screen import Screen
 from textual.widgets import Static
@@ -131,6 +131,28 @@ class CompareScreen(Screen):
 
     def action_pan(self, direction: int) -> None:
         self._say(self.view.pan(direction))
+
+    def action_readout(self, direction: int) -> None:
+        self._say(self.view.move_readout(direction))
+
+    # ---- the mouse: a click reads the values at its step, the wheel zooms around the pointer's step ------
+
+    def on_click(self, event: events.Click) -> None:
+        hit = self.view.chart_at(event.screen_x, event.screen_y)
+        if hit is not None:
+            self._say(self.view.read_at(*hit))
+
+    def on_mouse_scroll_up(self, event: events.MouseScrollUp) -> None:
+        self._wheel(event, 0.5)
+
+    def on_mouse_scroll_down(self, event: events.MouseScrollDown) -> None:
+        self._wheel(event, 2.0)
+
+    def _wheel(self, event: events.MouseEvent, factor: float) -> None:
+        hit = self.view.chart_at(event.screen_x, event.screen_y)
+        if hit is not None:
+            event.stop()
+            self._say(self.view.zoom_at(factor, hit[1]))
 
     def action_reset(self) -> None:
         self.view.reset()

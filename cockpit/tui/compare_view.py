@@ -15,6 +15,8 @@ from textual.widgets import Static
 from cockpit.compare.model import METRICS, CompareReport
 from cockpit.rundir import FINAL_STATES
 from cockpit.tui.compare_charts import draw
+from cockpit.tui.compare_readout import logged_steps, read_at, readout_text
+from cockpit.tui.readout import nearest, next_step
 from cockpit.tui.run_table import details, run_table
 from cockpit.tui.step_window import StepWindow
 
@@ -31,6 +33,7 @@ class CompareView(Vertical):
     CompareView.-compact #cmp-detail { display: none; }
     CompareView #cmp-charts { height: 1fr; grid-size: 2; grid-gutter: 0 1; padding: 0 1; }
     CompareView #cmp-charts.-one { grid-size: 1; }
+    CompareView #cmp-readout { height: auto; max-height: 3; padding: 0 1; display: none; }
     CompareView #cmp-status { height: 1; padding: 0 1; background: $panel; }
     """
 
@@ -48,6 +51,10 @@ class CompareView(Vertical):
         """The metric shown alone, large (`m`), or None for all that are on."""
         self.window = StepWindow()
         self.smoothed = True
+        self.readout_step: int | None = None
+        """The step the readout reads (a click's, or the cursor `<` `>` move); None: no readout."""
+        self.readout_metric = 0
+        """The chart it reads (the one clicked; the first shown when that one is not)."""
         self.drawn: dict[str, int] = {}
         """Points drawn on each chart shown, by metric (what the keys changed, for tests and the status)."""
 
@@ -59,6 +66,7 @@ class CompareView(Vertical):
         with Grid(id="cmp-charts"):
             for m in METRICS:
                 yield RedrawnPlot(id=f"cmp-{m.key}")
+        yield Static(id="cmp-readout")
         yield Static(id="cmp-status")
 
     def on_resize(self) -> None:
@@ -177,7 +185,59 @@ class CompareView(Vertical):
         self.redraw()
         return None
 
+    def chart_at(self, x: int, y: int) -> tuple[int, float] | None:
+        """(metric, step) under a screen position (a mouse event's): the chart there and the step under
+        the pointer; None off the charts' plot areas."""
+        from cockpit.tui.widgets.redrawn_plot import RedrawnPlot
+
+        for i in self.shown_metrics():
+            plot = self.query_one(f"#cmp-{METRICS[i].key}", RedrawnPlot)
+            if plot.content_region.contains(x, y):
+                step = plot.step_at(x - plot.content_region.x, self.shown_steps())
+                return None if step is None else (i, step)
+        return None
+
+    def _chart(self, i: int):
+        key = METRICS[i].key
+        return next((c for c in self.report.charts if c.key == key), None) if self.report else None
+
+    def read_at(self, i: int, step: float) -> str | None:
+        """Read chart `i` at the logged step nearest `step` (a click)."""
+        chart = self._chart(i)
+        steps = logged_steps(chart, self.enabled(), None) if chart else []
+        at = nearest(steps, step)
+        if at is None:
+            return f"no run shown has logged {METRICS[i].title}"
+        self.readout_metric, self.readout_step = i, steps[at]
+        self.redraw()
+        return None
+
+    def move_readout(self, direction: int) -> str | None:
+        """The readout one logged step earlier or later on the chart it reads (the newest shown first)."""
+        shown = self.shown_metrics()
+        i = self.readout_metric if self.readout_metric in shown else shown[0] if shown else None
+        chart = self._chart(i) if i is not None else None
+        window = self.shown_steps()
+        steps = logged_steps(chart, self.enabled(), window) if chart else []
+        inside = self.readout_step is not None and window is not None and window[0] <= self.readout_step <= window[1]
+        step = next_step(steps, self.readout_step if inside else None, direction)
+        if step is None:
+            return "no step logged in the window yet"
+        if step == self.readout_step:
+            return "at the window's first step" if direction < 0 else "at the window's last step"
+        self.readout_metric, self.readout_step = i, step
+        self.redraw()
+        return None
+
+    def zoom_at(self, factor: float, step: float) -> str | None:
+        """The wheel: zoom in (factor < 1) or out around the step under the pointer."""
+        if not self.window.zoom_at(factor, step, self.full_steps(), self.common_newest()):
+            return "all the steps are shown" if factor > 1 else "zoomed in as far as it goes"
+        self.redraw()
+        return None
+
     def reset(self) -> None:
+        self.readout_step = None
         self.window.reset()
         self.off.clear()
         self.metrics_on = [True] * len(METRICS)
@@ -203,7 +263,20 @@ class CompareView(Vertical):
         self.query_one("#cmp-runs", Static).update(run_table(shown_report, enabled, cursor - first, self.errors))
         self.query_one("#cmp-detail", Static).update(details(r, cursor, self.errors))
         self._draw_charts()
+        self._show_readout()
         self.query_one("#cmp-status", Static).update(self.status())
+
+    def _show_readout(self) -> None:
+        line = self.query_one("#cmp-readout", Static)
+        shown = self.shown_metrics()
+        line.display = self.readout_step is not None and bool(shown)
+        if not line.display:
+            return
+        i = self.readout_metric if self.readout_metric in shown else shown[0]
+        chart = self._chart(i)
+        readings = read_at(chart, self.enabled(), None, self.readout_step, self.smoothed) if chart else []
+        labels = [r.label for r in self.report.runs] if self.report else []
+        line.update(readout_text(METRICS[i].title, self.readout_step, readings, labels))
 
     def _draw_charts(self) -> None:
         from cockpit.tui.widgets.redrawn_plot import RedrawnPlot
@@ -223,7 +296,8 @@ class CompareView(Vertical):
             if chart is None:
                 plot.repaint(lambda plt, title=title: plt.title(f"{title}: no run logged it"))
             else:
-                self.drawn[m.key] = plot.repaint(partial(_paint, chart, title, runs, steps, self.smoothed))
+                paint = partial(_paint, chart, title, runs, steps, self.smoothed, self.readout_step)
+                self.drawn[m.key] = plot.repaint(paint)
             # Three charts on a grid of two columns: the last takes the whole row, not half of it.
             plot.styles.column_span = 2 if len(shown) % 2 and i == shown[-1] else 1
         self.query_one("#cmp-charts").set_class(len(shown) == 1, "-one")
@@ -264,9 +338,9 @@ class CompareView(Vertical):
         return t
 
 
-def _paint(chart, title: str, runs: list[int], steps: tuple[float, float] | None, smoothed: bool, plt) -> int:
+def _paint(chart, title: str, runs: list[int], steps, smoothed: bool, cursor: int | None, plt) -> int:
     """One compare chart on a cleared figure; the points drawn."""
-    n = draw(plt, chart, title, runs, steps, smoothed)
+    n = draw(plt, chart, title, runs, steps, smoothed, cursor)
     if not n:
         plt.title(f"{title}: nothing in steps {_steps(steps)}")
     return n

@@ -27,6 +27,7 @@ from cockpit.tui.metric_picker import RESET, MetricPicker
 from cockpit.tui.pacing import TICK, FramePacer
 from cockpit.tui.panel_data import mark_indices, never_logged
 from cockpit.tui.source_protocol import Source
+from cockpit.tui.tile_readout import TileReadout
 from cockpit.tui.views import ViewActions
 from cockpit.tui.watchers import drop_closed_watchers
 from cockpit.tui.widgets.advisor_panel import AdvisorPanel
@@ -37,7 +38,7 @@ from cockpit.tui.widgets.run_panel import RunPanel
 from cockpit.tui.widgets.samples_panel import SamplesPanel
 
 
-class CockpitScreen(ViewActions, Screen):
+class CockpitScreen(ViewActions, TileReadout, Screen):
     """A run's cockpit, fed by a source; the subclasses say what differs between live and replay."""
 
     BINDINGS = BINDINGS
@@ -66,6 +67,8 @@ class CockpitScreen(ViewActions, Screen):
         self._panels: dict[str, MetricPanel] = {}
         self.smoothed = True
         """Every chart's EMA on (`S`): as the compare view starts, and as a W&B chart does."""
+        self._readout_columns: dict[str, int] = {}
+        """The sparkline column each tile's readout last read (tile_readout.py; `<` `>` move it)."""
 
     # ---- layout ----------------------------------------------------------------------------------
 

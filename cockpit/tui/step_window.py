@@ -35,20 +35,31 @@ class StepWindow:
         """Narrow (factor < 1) or widen the window around its centre, or keep its end at the newest step
         when it follows the runs; False when it cannot go further."""
         shown = self.view(full, follow)
+        if shown is None:
+            return False
+        lo, hi = shown
+        return self.zoom_at(factor, hi if self.end is None else (lo + hi) / 2, full, follow)
+
+    def zoom_at(self, factor: float, step: float, full: tuple[int, int] | None, follow: float | None = None) -> bool:
+        """Zoom around `step` (the mouse wheel's: under the pointer): it stays where it is on the axis while
+        the window narrows or widens around it. False when it cannot go further."""
+        shown = self.view(full, follow)
         if shown is None or full is None:
             return False
         lo, hi = shown
         width = hi - lo
         new = max(MIN_SPAN, width * factor)
         if new >= full[1] - full[0]:
-            changed = self.span is not None
-            self.span = self.end = None
-            return changed
+            return self.reset()
         if abs(new - width) < 1e-9:
             return False
-        if self.end is not None:  # panned: zoom around the middle of what is shown
-            self.end = min(full[1], (lo + hi) / 2 + new / 2)
         self.span = new
+        if self.end is None and step >= hi:  # at the end of a window that follows the runs: it still does
+            return True
+        share = min(1.0, max(0.0, (step - lo) / width)) if width > 0 else 1.0
+        end = min(full[1], max(full[0] + new, step + (1 - share) * new))
+        following_ends_here = follow is None or follow >= full[1]
+        self.end = None if end >= full[1] and following_ends_here else end
         return True
 
     def pan(self, direction: int, full: tuple[int, int] | None, follow: float | None = None) -> bool:

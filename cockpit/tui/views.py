@@ -4,7 +4,6 @@ from __future__ import annotations
 
 from rich.text import Text
 
-from cockpit.logs.downsample import minmax_points
 from cockpit.tui.chart import threshold_lines
 from cockpit.tui.modals import TextModal, ZoomModal
 from cockpit.tui.widgets.metric import MetricPanel
@@ -17,22 +16,25 @@ class ViewActions:
     """Mixed into `CockpitScreen`, which gives it `history`, `thresholds()`, `focused`, `query_one` and `_open()`."""
 
     def action_zoom(self) -> None:
-        focused = self.focused if isinstance(self.focused, MetricPanel) else self.lead_panel()
+        self.zoom_tile(self.focused if isinstance(self.focused, MetricPanel) else self.lead_panel())
+
+    def zoom_tile(self, focused: MetricPanel, around: int | None = None) -> None:
+        """The tile's zoom; `around`: zoomed in around that step (the wheel over a tile)."""
         key = focused.key
         bands = threshold_lines(key, self.thresholds(), focused.total)
 
         def data():
             h = self.history  # read at each redraw: a live run's zoom follows it
             marks = [(m.step, m.label) for m in h.marks if m.kind in ("ack", "guard")]
-            # Min/max per bucket: plotext draws 2,000 points at once, not a long run's 100,000, and keeps spikes.
+            # Every point: the zoom draws its window's min and max per bucket and reads the exact values.
             if key not in h.series and key in h.eval_series:  # an eval metric picked with `k`
-                return minmax_points(h.eval_steps, h.eval_series[key], 2000) + (marks,)
-            steps, values = minmax_points(h.steps, h.series.get(key, ()), 2000)
-            return steps, values, marks
+                return h.eval_steps, h.eval_series[key], marks
+            return h.steps, h.series.get(key, ()), marks
 
         percent = key in PERCENT_KEYS
         title = f"{focused.title} (%)" if percent else focused.title
-        self._open(ZoomModal(title, bands, data, scale=100.0 if percent else 1.0, log=focused.log_scale))
+        scale = 100.0 if percent else 1.0
+        self._open(ZoomModal(title, bands, data, scale=scale, log=focused.log_scale, around=around))
 
     def action_compare(self) -> None:
         """The compare view of the study or sweep this run belongs to, this run highlighted."""

@@ -238,6 +238,12 @@ class MetricPanel(Widget, can_focus=True):
             notes.append(f"  min {fmt_value(self.key, lo, self.total)}  max {fmt_value(self.key, hi, self.total)}")
         return notes
 
+    def plot_columns(self) -> tuple[int, int]:
+        """(first column, width) of the chart in the content: right of its y labels where it has them."""
+        width = max(10, self.content_size.width)
+        gutter = self._axis[0] if self._axis else 0
+        return gutter, width - gutter
+
     def _draw(self, width: int, rows: int):
         # An EMA needs a second row: in one, its cell and the raw bar's are the same.
         smooth = self._ema.columns(self.values, width) if self.smoothed and rows >= 2 else None

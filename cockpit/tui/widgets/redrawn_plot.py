@@ -35,8 +35,17 @@ class RedrawnPlot(PlotextPlot):
 
     def built(self) -> str:
         """The figure as plotext builds it (ANSI text), painted afresh: what the screen shows, for tests."""
-        self._paint()
+        self._paint()  # a cleared figure forgets its size: give it the widget's, as PlotextPlot.render does
+        self.plt.plotsize(self.size.width, self.size.height)
+        self.plt._set_size(self.size.width, self.size.height)
         return self.plt.build()
+
+    def step_at(self, column: int, x_range: tuple[float, float] | None) -> float | None:
+        """The step under a column of the widget (a mouse event's x), the figure's x axis spanning
+        `x_range`; None off the plot area."""
+        from cockpit.tui.readout import plot_frame, step_at_column
+
+        return step_at_column(column, plot_frame(self.built()), x_range)
 
     def render(self) -> RenderResult:
         self._paint()
