@@ -4,6 +4,10 @@
     zoom.svg     the zoom on grad_norm: full chart, axes, bands, marks (Textual)
     replay.svg   a replay of a real public trainer_state.json          (Textual)
     script.svg   the cockpit on a user's own TRL script run (recorded)   (Textual)
+    tiles.svg    the same public log at its end: the tiles' axes, the EMA over faint raw bars, grad_norm
+                 on a log scale (y)                                    (Textual)
+    picker.svg   k: the metric picker over that log, every key it logs (Textual)
+    browser.svg  `cockpit browse`: a folder of our runs and other tools' logs (Textual)
     sweep.svg    the sweep view over a real three-trial lr sweep       (Textual)
     compare.svg  the compare view over the same sweep's trials         (Textual)
     report.png   the HTML report, rendered by headless chromium
@@ -36,7 +40,7 @@ sys.path[:0] = [str(ROOT / "tests"), str(ROOT / "bench")]
 
 OUT = ROOT / "docs" / "pictures"
 REAL_LOG = ROOT / "tests" / "fixtures" / "real-logs" / "04_vendor-comp-classifier.json"
-FAST = ("live.svg", "zoom.svg", "replay.svg", "script.svg")
+FAST = ("live.svg", "zoom.svg", "replay.svg", "script.svg", "tiles.svg", "picker.svg", "browser.svg")
 ALL = (*FAST, "sweep.svg", "compare.svg", "report.png", "serve.png")
 SIZE = (160, 48)
 
@@ -103,16 +107,34 @@ def script_app(runs: Path):
     return CockpitApp(LiveSource(rd.path, poll=0.02), run_dir=rd.path, clock=lambda: T0 + 64)
 
 
-def replay_app():
-    """A real public log at its step 300 of 1000: the advisor's reading there, the grad_norm explosion."""
+def replay_app(cursor: int | None = 30):
+    """A real public log at its step 300 of 1000 (None: at its end): the advisor's reading there, the
+    grad_norm explosion."""
     from cockpit.logs import load_history
     from cockpit.tui.app import CockpitApp
     from cockpit.tui.sources import ReplaySource
 
     history, log = load_history(REAL_LOG)
     src = ReplaySource(history, log.title, speed=10)
-    src.seek(30)
+    src.seek(len(history) if cursor is None else cursor)
     return CockpitApp(src, run_dir=None)
+
+
+def browser_app(runs: Path):
+    """`cockpit browse runs`: the folder the browser tests read (our runs, one of them training; a real
+    trainer_state.json, LLaMA-Factory and console logs, a W&B export)."""
+    from test_browser import runs_folder
+
+    from cockpit.tui.browser_app import BrowserApp
+
+    runs_folder(runs)
+    return BrowserApp(runs)
+
+
+def browser_read(app) -> bool:
+    from cockpit.tui.browser_screen import BrowserScreen
+
+    return isinstance(app.screen, BrowserScreen) and app.screen.read_all
 
 
 def real_sweep(runs: Path) -> Path:
@@ -174,6 +196,19 @@ async def textual_pictures(out: Path, runs: Path) -> list[Path]:
             script_app(runs / "script"),
             out / "script.svg",
             "cockpit run -- python examples/sft_trl.py ...",
+        ),
+        await shoot(
+            replay_app(None),
+            out / "tiles.svg",
+            f"cockpit replay {REAL_LOG.name}: the charts' axes, EMA (S), y (log) on grad_norm",
+            before=focus_grad_norm,
+            keys=("y",),
+        ),
+        await shoot(
+            replay_app(None), out / "picker.svg", f"cockpit replay {REAL_LOG.name}: k (metric picker)", keys=("k",)
+        ),
+        await shoot(
+            browser_app(runs / "browse"), out / "browser.svg", f"cockpit browse {runs / 'browse'}", ready=browser_read
         ),
     ]
 
@@ -257,6 +292,8 @@ def main(argv: list[str] | None = None) -> int:
     here = Path.cwd()
     with tempfile.TemporaryDirectory(prefix="pictures-") as tmp:
         os.chdir(tmp)  # the pictures show runs/..., never this temporary directory
+        # The SOP's charts, not the charts this user picked with `k` (kept under $XDG_CONFIG_HOME).
+        os.environ["XDG_CONFIG_HOME"] = str(Path(tmp) / "xdg-config")
         try:
             made = asyncio.run(textual_pictures(out, Path("runs")))
             if not args.textual_only:

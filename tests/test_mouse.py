@@ -108,7 +108,12 @@ def test_the_wheel_zooms_around_the_step_under_the_pointer():
 
 
 TILE_GUTTER = 2
-"""A tile's border and left padding: its content (the sparkline's first column) starts 2 cells in."""
+"""A tile's border and left padding: its content starts 2 cells in."""
+
+
+def chart_at(panel, column: int) -> tuple[int, int]:
+    """The offset of a tile's chart column: right of its border, padding and y labels (tile_axes.py)."""
+    return TILE_GUTTER + panel.plot_columns()[0] + column, 2
 
 
 async def test_a_click_on_a_tile_reads_the_step_and_value_its_column_draws(tmp_path):
@@ -119,18 +124,21 @@ async def test_a_click_on_a_tile_reads_the_step_and_value_its_column_draws(tmp_p
         await pilot.press("end")
         await pilot.pause(0.3)
         loss = app.screen.query_one("#m-loss")
-        assert len(loss.values) == 60 and loss.content_size.width >= 60  # a column per step here
-        await pilot.click("#m-loss", offset=(TILE_GUTTER + 0, 2))
+        assert len(loss.values) == 60 and loss.plot_columns()[1] >= 60  # a column per step here
+        await pilot.click("#m-loss", offset=chart_at(loss, 0))
         said = toasts(app)[-1]
         assert said.startswith("loss: step 1: ") and f"{3.0 * math.exp(-1 / 30) + 0.5:.6g}" in said, said
-        await pilot.click("#m-loss", offset=(TILE_GUTTER + 59, 2))
+        await pilot.click("#m-loss", offset=chart_at(loss, 59))
         assert f"step 60: {3.0 * math.exp(-2) + 0.5:.6g}" in toasts(app)[-1]
         gn = app.screen.query_one("#m-grad_norm")
-        spike = bucket_of(40, 60, gn.content_size.width)  # the column holding step 41, in the spike (40-42)
-        await pilot.click("#m-grad_norm", offset=(TILE_GUTTER + spike, 2))
+        spike = bucket_of(40, 60, gn.plot_columns()[1])  # the column holding step 41, in the spike (40-42)
+        await pilot.click("#m-grad_norm", offset=chart_at(gn, spike))
         assert re.search(r"grad_norm: step 4[0-2]: 12\b", toasts(app)[-1]), toasts(app)
-        await pilot.click("#m-loss", offset=(TILE_GUTTER + 70, 2))  # right of the last point
+        await pilot.click("#m-loss", offset=chart_at(loss, 64))  # right of the last point
         assert "nothing drawn there" in toasts(app)[-1]
+        said = len(toasts(app))
+        await pilot.click("#m-loss", offset=chart_at(loss, -1))  # the y axis's labels: no reading
+        assert len(toasts(app)) == said
         # The keys: `<` reads the focused tile's newest column, then one column back at a time.
         app.screen.query_one("#m-loss").focus()
         app.screen._readout_columns.clear()
@@ -148,10 +156,10 @@ async def test_a_long_runs_tile_column_reads_its_bucket_and_says_which_steps(tmp
         await pilot.press("end")
         await pilot.pause(0.3)
         gn = app.screen.query_one("#m-grad_norm")
-        width = gn.content_size.width
+        width = gn.plot_columns()[1]
         assert width < 400
         column = 200 * width // 400  # the column holding step 201, the spike's first
-        await pilot.click("#m-grad_norm", offset=(TILE_GUTTER + column, 2))
+        await pilot.click("#m-grad_norm", offset=chart_at(gn, column))
         said = toasts(app)[-1]
         assert re.search(r"step 20[0-2]: 12, the highest of steps \d+-\d+", said), said
         first, last = map(int, re.search(r"steps (\d+)-(\d+)", said).groups())
@@ -165,7 +173,7 @@ async def test_the_wheel_over_a_tile_opens_its_zoom_around_that_step(tmp_path):
         await pilot.pause(0.5)
         await pilot.press("end")
         await pilot.pause(0.3)
-        await scroll(pilot, "#m-loss", (TILE_GUTTER + 19, 2))  # step 20
+        await scroll(pilot, "#m-loss", chart_at(app.screen.query_one("#m-loss"), 19))  # step 20
         await until(pilot, lambda: type(app.screen).__name__ == "ZoomModal")
         await pilot.pause(0.2)
         lo, hi = app.screen.shown

@@ -45,9 +45,15 @@ def test_the_fast_path_makes_the_textual_pictures(tmp_path):
     )
     assert r.returncode == 0, r.stderr[-3000:]
     assert {p.name for p in tmp_path.iterdir()} == set(pictures.FAST)
-    live, zoom, replay, script = (svg_text(tmp_path / name) for name in pictures.FAST)
+    live, zoom, replay, script, tiles, picker, browser = (svg_text(tmp_path / name) for name in pictures.FAST)
     assert "RUNNING" in live and "grad_norm" in live and "DANGER" in live
     assert "esc" in zoom and "closes)" in zoom  # the zoom is open over the cockpit
     assert "REPLAY" in replay and "CRITICAL" in replay and "04_vendor-comp-classifier.json" in replay
     assert "sft_trl.py" in script and "FINISHED" in script and "loss" in script  # a user's own TRL script
-    assert "/tmp" not in live + zoom + replay + script  # the pictures show runs/..., not where they were made
+    # The tiles' axes (the y range, the first and last step), the EMA and grad_norm's log scale.
+    assert "1.64┤" in tiles and " 1,000 " in tiles and "ema " in tiles and re.search(r"grad_norm\s+log", tiles)
+    assert "Chart a metric in place of" in picker and "eval_accuracy" in picker  # k: every logged key offered
+    assert "runs in runs/browse" in browser and "ours-live" in browser
+    assert "running" in browser and "wandb-history.csv" in browser
+    assert "entropy" in live  # the SOP's charts, whatever this user picked with k
+    assert "/tmp" not in live + zoom + replay + script + tiles + picker + browser  # runs/..., not where made

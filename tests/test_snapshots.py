@@ -11,7 +11,7 @@ from textual.widgets import Footer
 from cockpit.logs import load_history
 from cockpit.metrics import CHARTED
 from cockpit.tui.app import CockpitApp
-from cockpit.tui.chart import BARS
+from cockpit.tui.chart import BARS, EMA_MARKS
 from cockpit.tui.layout import chart_layout
 from cockpit.tui.sources import LiveSource, ReplaySource
 from tuihelpers import T0, write_run
@@ -74,7 +74,8 @@ async def test_every_metric_has_its_chart_at_every_size(tmp_path, size):
             assert lines[0].startswith(title), (key, lines)  # the value line, never wrapped
             chart = lines[1 : 1 + rows]
             assert len(chart) == rows and any(set(row) & set(BARS) for row in chart), (key, size, lines)
-            assert set(chart[-1].strip()) <= set(BARS), (key, size, lines)  # the bottom row: bars only
+            bottom = chart[-1].split("┤")[-1]  # right of the y axis's bottom label, where the tile has one
+            assert set(bottom.strip()) <= set(BARS + EMA_MARKS), (key, size, lines)  # bars and the EMA only
         if size[1] >= 48:
             assert rows >= 4  # the height is used
             gn = str(app.screen.query_one("#m-grad_norm").render())

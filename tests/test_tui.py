@@ -346,10 +346,15 @@ async def test_a_frame_repaints_only_the_lines_that_changed(tmp_path):
         args = (panel.mark_idx, panel.thresholds, panel.total, panel.label_extra)
         panel.update_data(steps, values, *args)
         assert repaints == []  # the same data: nothing to repaint
-        panel.update_data(steps, values[:-1] + [values[-1] * 1.001], *args)
+        panel.update_data(steps, values[:-1] + [values[-1] * 1.0001], *args)
         assert [[r.y for r in regions] for regions in repaints] == [[0]]  # only the value line
         await settle(pilot, 0.1)
-        assert f"{values[-1] * 1.001:.4g}" in str(panel.render())
+        assert f"{values[-1] * 1.0001:.4g}" in str(panel.render())
+        # The last loss is the run's lowest: moved enough, the y axis's bottom label beside it moves too.
+        repaints.clear()
+        panel.update_data(steps, values[:-1] + [values[-1] * 1.01], *args)
+        assert [[r.y for r in regions] for regions in repaints] == [[0, 4]]
+        assert str(panel.render()).split("\n")[4].startswith(f"{values[-1] * 1.01:.3g}┤")
 
 
 async def test_footer_rebuilds_do_not_keep_dead_widgets_alive(tmp_path):

@@ -29,6 +29,7 @@ PY = sys.executable
 TMUX = ["tmux", "-L", f"cockpit-walk-{os.getpid()}", "-f", "/dev/null"]
 SIZES = [(80, 24), (120, 40), (160, 48)]
 SPARK = set("▁▂▃▄▅▆▇█┈! ") | set("waiting for data…") | set("not logged")  # bars, a band line, or a word
+SPARK |= set("─▔")  # the EMA's cells (tile_ema.py)
 
 # (key as tmux names it, what it opens: a dialog or None). Each key must change the screen.
 LIVE_KEYS = [
@@ -187,6 +188,7 @@ def check_labels(term: Term, screen: list[str]) -> None:
             row = screen[i + 1]  # its own right border: the label row's may lie under a toast (top right)
             end = min((p for p in (row.find(c, col) for c in "│║┃") if p > 0), default=-1)
             chart = row[col : end if end > 0 else None].split("▌")[0]  # a toast may lie over it
+            chart = chart.split("┤")[-1]  # right of the y axis's top label (where the tile has one)
             assert set(chart) <= SPARK, (
                 f"{term.name}: the {m.group(1)} label wraps onto its chart row: {chart!r}\n" + "\n".join(screen)
             )

@@ -38,6 +38,8 @@ BINDINGS = [
     Binding("z", "zoom", "Zoom", id="zoom", tooltip="Full chart of the focused metric"),
     Binding("k", "pick_metric", "Metrics", id="pick_metric", show=False, tooltip="Chart any logged metric"),
     Binding("y", "log_scale", "Log y", id="log_scale", show=False, tooltip="Log scale on the focused chart"),
+    # `s` saves here: the compare view's smoothing key, shifted.
+    Binding("S", "smooth", "EMA", id="smooth", show=False, tooltip="Smoothed (EMA) over faint raw values, or raw"),
     Binding("less_than_sign", "readout(-1)", "◀ read", id="readout_back", show=False),
     Binding("greater_than_sign", "readout(1)", "read ▶", id="readout_fwd", show=False),
     Binding("c", "compare", "Compare", id="compare", tooltip="Compare with the other runs of its study or sweep"),

@@ -58,6 +58,7 @@ GROUPS = {
         "zoom": "zoom the focused metric (full chart with axes and bands)",
         "pick_metric": "pick any logged metric for the focused tile (filter by name)",
         "log_scale": "log scale on the focused chart (and in the zoom)",
+        "smooth": "smoothed (EMA) over faint raw bars, or raw: every chart",
         "readout(-1)": "read the focused tile's step and value one column left (starts at the newest; a click reads any tile)",
         "readout(1)": "read one column right (the wheel over a tile opens its zoom around that step)",
         "compare": "compare this run with the other runs of its study or sweep",

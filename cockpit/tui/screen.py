@@ -65,6 +65,8 @@ class CockpitScreen(ViewActions, TileReadout, Screen):
         self._chosen: dict[str, list[str]] = {}
         """Per kind of run, the keys its grid charts (the SOP's set unless the operator picked others)."""
         self._panels: dict[str, MetricPanel] = {}
+        self.smoothed = True
+        """Every chart's EMA on (`S`): as the compare view starts, and as a W&B chart does."""
         self._readout_columns: dict[str, int] = {}
         """The sparkline column each tile's readout last read (tile_readout.py; `<` `>` move it)."""
 
@@ -237,6 +239,7 @@ class CockpitScreen(ViewActions, TileReadout, Screen):
         for key in shown:
             if key not in self._panels:  # a metric outside the SOP's sets, picked with `k`
                 self._panels[key] = MetricPanel(key, key)
+                self._panels[key].smoothed = self.smoothed
                 self._panels[key].styles.height = chart_layout(self.size.width, self.size.height).panel_height
                 grid.mount(self._panels[key])
         for panel in self._panels.values():
@@ -288,6 +291,13 @@ class CockpitScreen(ViewActions, TileReadout, Screen):
     def action_log_scale(self) -> None:
         panel = self.focused if isinstance(self.focused, MetricPanel) else self.lead_panel()
         panel.toggle_log_scale()
+
+    def action_smooth(self) -> None:
+        smoothed = self.smoothed = not self.smoothed
+        for panel in self._panels.values():
+            panel.smoothed = smoothed
+            panel.refresh()
+        self.notify(f"EMA {'on: smoothed over faint raw values' if smoothed else 'off: raw values'}", timeout=2)
 
     def _render_all(self) -> None:
         h = self.history

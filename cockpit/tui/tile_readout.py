@@ -11,12 +11,10 @@ from textual.errors import NoWidget
 from cockpit.tui.readout import exact, tile_point
 from cockpit.tui.widgets.metric import MetricPanel, fmt_value
 
-MIN_CHART_WIDTH = 10
-"""The narrowest sparkline a tile draws (MetricPanel._content): its columns are the chart's buckets."""
-
 
 def chart_width(panel: MetricPanel) -> int:
-    return max(MIN_CHART_WIDTH, panel.content_size.width)
+    """The columns of the tile's chart (right of its y labels): the chart's buckets."""
+    return panel.plot_columns()[1]
 
 
 def column_point(panel: MetricPanel, column: int) -> tuple[int, float, int, int] | None:
@@ -65,7 +63,8 @@ class TileReadout:
         region = widget.content_region
         if not isinstance(widget, MetricPanel) or not region.contains(event.screen_x, event.screen_y):
             return None
-        return widget, event.screen_x - region.x
+        column = event.screen_x - region.x - widget.plot_columns()[0]  # the y labels' columns: none
+        return (widget, column) if column >= 0 else None
 
     def read_tile(self, panel: MetricPanel, column: int) -> None:
         self._readout_columns[panel.key] = column

@@ -4,6 +4,7 @@ panel (chart.py), and a row of marks where the operator (or a guard) acted."""
 from __future__ import annotations
 
 import math
+from itertools import groupby
 
 import numpy as np
 from rich.text import Text
@@ -14,7 +15,9 @@ from cockpit.bands import LABEL, SYMBOL, band
 from cockpit.logs.downsample import bucket_of
 from cockpit.system_metrics import fmt_system
 from cockpit.thresholds import Thresholds
-from cockpit.tui.chart import draw
+from cockpit.tui.chart import FAINT, draw_scaled
+from cockpit.tui.tile_axes import range_note, step_axis, y_gutter
+from cockpit.tui.tile_ema import TileEma
 
 SHARES = ("completions/clipped_ratio", "frac_reward_zero_std", "rewards/accuracies", "accuracy")
 """Metrics that are a share of a batch: shown as a percentage."""
@@ -42,6 +45,13 @@ def fmt_value(key: str, v: float | None, total: float | None = None) -> str:
         # A paused or warming-up step moves the adapter by almost nothing: "6.4e-06%" read as a glitch.
         return "<0.001%" if 0 < pct < 0.001 else f"{pct:.2g}%"
     return f"{v:.4g}"
+
+
+def axis_label(key: str, v: float) -> str:
+    """A value beside a tile's chart: the metric's unit as its value line says it, in 3 digits where the
+    value line has 4 (`0.00418` not `0.004176`: an axis label takes columns from the chart)."""
+    text = fmt_value(key, v)
+    return f"{v:.3g}" if text == f"{v:.4g}" else text
 
 
 def trend(values) -> str:
@@ -103,6 +113,11 @@ class MetricPanel(Widget, can_focus=True):
         self.current_band = "none"
         self.log_scale = False
         """Heights on a log10 scale (`y` toggles it); the title says `log`."""
+        self.smoothed = True
+        """The EMA drawn bright over faint raw bars (`S` toggles it, on every tile, as `s` in the compare
+        view, which starts smoothed too)."""
+        self._ema = TileEma()
+        self._axis: tuple[int, float, float] | None = None  # (y gutter width, bottom, top) of the chart drawn
         self._lines: list[Text] | None = None
         self._lines_for: tuple | None = None  # (width, height, theme) the lines were made for
 
@@ -153,7 +168,7 @@ class MetricPanel(Widget, can_focus=True):
             self.refresh(*changed)
 
     def _size_key(self) -> tuple:
-        return (*self.content_size, self.app.theme if self.is_mounted else None, self.log_scale)
+        return (*self.content_size, self.app.theme if self.is_mounted else None, self.log_scale, self.smoothed)
 
     def toggle_log_scale(self) -> None:
         self.log_scale = not self.log_scale
@@ -171,9 +186,12 @@ class MetricPanel(Widget, can_focus=True):
         return out
 
     def _content(self) -> list[Text]:
-        """The content lines (value line, sparkline, marks, as many as fit), kept for the next diff."""
+        """The content lines (value line, chart with its axes where they fit, marks, as many as fit), kept
+        for the next diff."""
         width = max(10, self.content_size.width)
         height = self.content_size.height
+        marks = height >= 3
+        chart = self._chart(width, height - 1 - marks) if height >= 2 else []
         vals = self.values
         cur = float(vals[-1]) if len(vals) else None
         b = self.current_band
@@ -183,15 +201,10 @@ class MetricPanel(Widget, can_focus=True):
         if len(head) > width:
             head = self._head(cur, b, width, extra=False, label=False)
         head.truncate(width, overflow="ellipsis")
-        if self.range and height >= 3:
-            lo, hi = self.range
-            stats = f"  min {fmt_value(self.key, lo, self.total)}  max {fmt_value(self.key, hi, self.total)}"
-            if len(head) + len(stats) <= width:
-                head.append(stats, self._style("metric--dim"))
-        lines = [head]
-        marks = height >= 3
-        if height >= 2:
-            lines += self._chart(width, height - 1 - marks)
+        for note in self._notes(height):  # each only where it fits, in this order
+            if len(head) + len(note) <= width:
+                head.append(note, self._style("metric--dim"))
+        lines = [head, *chart]
         if marks:
             lines.append(self._marks(width))
         self._lines, self._lines_for = lines, self._size_key()
@@ -213,24 +226,78 @@ class MetricPanel(Widget, can_focus=True):
             head.append(f"  {SYMBOL[b]} {LABEL[b]}" if label else f" {SYMBOL[b]}", self._style(f"band--{b}"))
         return head
 
+    def _notes(self, height: int) -> list[str]:
+        """What the head adds where it has the room: the EMA's value, the axes of a one-row chart (it has
+        no room beside or under it), the min and max."""
+        notes = []
+        ema = self._ema.last(self.values) if self.smoothed and not self.absent else None
+        if ema is not None:
+            notes.append(f"  ema {fmt_value(self.key, ema, self.total)}")
+        if height == 2 and self._axis and len(self.steps):
+            _, bottom, top = self._axis
+            first, last = int(self.steps[0]), int(self.steps[-1])
+            notes.append("  " + range_note(bottom, top, first, last, lambda v: axis_label(self.key, v)))
+        if self.range and height >= 3:
+            lo, hi = self.range
+            notes.append(f"  min {fmt_value(self.key, lo, self.total)}  max {fmt_value(self.key, hi, self.total)}")
+        return notes
+
+    def plot_columns(self) -> tuple[int, int]:
+        """(first column, width) of the chart in the content: right of its y labels where it has them."""
+        width = max(10, self.content_size.width)
+        gutter = self._axis[0] if self._axis else 0
+        return gutter, width - gutter
+
+    def _draw(self, width: int, rows: int):
+        # An EMA needs a second row: in one, its cell and the raw bar's are the same.
+        smooth = self._ema.columns(self.values, width) if self.smoothed and rows >= 2 else None
+        return draw_scaled(
+            self.values, self.key, width, rows, self.thresholds, self.total, log=self.log_scale, smooth=smooth
+        )
+
     def _chart(self, width: int, rows: int) -> list[Text]:
-        drawn = self.absent or draw(self.values, self.key, width, rows, self.thresholds, self.total, log=self.log_scale)
+        """The chart's rows, with the y range beside them where the tile has the room (tile_axes.py)."""
+        self._axis = None
+        drawn = self.absent or self._draw(width, rows)
+        gutter = None
+        if not isinstance(drawn, str):
+            label = lambda v: axis_label(self.key, v)  # noqa: E731
+            gutter = y_gutter(label(drawn.top), label(drawn.bottom), rows, width)
+            if gutter:  # the chart narrowed to leave the labels their columns (its scale can move: again)
+                drawn = self._draw(width - len(gutter[0]), rows)
+                gutter = y_gutter(label(drawn.top), label(drawn.bottom), rows, width)
+            self._axis = (len(gutter[0]) if gutter else 0, drawn.bottom, drawn.top)
         if isinstance(drawn, str):
             return [Text(drawn, self._style("metric--dim"))] + [Text("")] * (rows - 1)
         # One segment per run of equal band: a row is mostly one band, and every segment costs the
         # compositor a style lookup per frame.
+        faint = self._style("metric--dim")
         out = []
-        for runs in drawn:
+        for i, runs in enumerate(drawn.rows):
             t = Text()
+            if gutter:
+                t.append(gutter[i], faint)  # a span: Text(..., style) would dim the whole row
             for b, chars in runs:
-                t.append(chars, self._style(f"band--{b}"))
+                style = self._style(f"band--{b.removesuffix(FAINT)}")
+                t.append(chars, style + faint if b.endswith(FAINT) else style)
             out.append(t)
         return out
 
     def _marks(self, width: int) -> Text:
+        """The row of marks (▲ where the operator or a guard acted), with the first and last step shown
+        under the chart where the tile has its axes."""
         n = len(self.values)
-        cells = [" "] * min(width, max(n, 1))
+        gutter = self._axis[0] if self._axis else 0
+        plot = width - gutter
+        cells = [" "] * min(plot, max(n, 1))
         for i in self.mark_idx:
             if 0 <= i < n:
-                cells[bucket_of(i, n, width)] = "▲"
-        return Text("".join(cells), self._style("metric--mark"))
+                cells[bucket_of(i, n, plot)] = "▲"
+        text = Text(" " * gutter)
+        if self._axis and len(self.steps):
+            axis = step_axis(cells, int(self.steps[0]), int(self.steps[-1]))
+            for is_mark, run in groupby(zip(axis, cells), key=lambda cell: cell[1] != " "):  # a span per run
+                text.append("".join(ch for ch, _ in run), self._style("metric--mark" if is_mark else "metric--dim"))
+            return text
+        text.append("".join(cells), self._style("metric--mark"))
+        return text
