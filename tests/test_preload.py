@@ -5,6 +5,7 @@ from __future__ import annotations
 
 import os
 import signal
+import time
 
 import pytest
 
@@ -156,3 +157,37 @@ def test_live_read_stops_at_the_last_whole_line_and_can_be_cancelled(tmp_path):
     pre = Preload(rd.path, live=True)
     os.kill(pre.pid, signal.SIGKILL)
     assert pre.result_live() is None
+
+
+def _group(pgid: int) -> list[int]:
+    """The live processes of a process group (zombies, waiting to be reaped, left out)."""
+    out = []
+    for d in os.listdir("/proc"):
+        if d.isdigit():
+            try:
+                fields = open(f"/proc/{d}/stat").read().rsplit(")", 1)[1].split()
+            except OSError:
+                continue
+            if int(fields[2]) == pgid and fields[0] != "Z":
+                out.append(int(d))
+    return out
+
+
+def test_a_whole_log_is_read_by_two_processes_and_both_are_cancelled(tmp_path, monkeypatch):
+    # The replay asks for the whole log (share 1.0): its child forks one more reader for the first half.
+    rd = long_run(tmp_path / "r", steps=60_000)
+    monkeypatch.setattr(preload, "TWO_READERS_BYTES", 4 << 20)
+    pre = Preload(rd.path, share=1.0)
+    h, _ = pre.result()
+    h2, _ = load_history(rd.path)
+    assert list(h.steps) == list(h2.steps) and len(h) == 60_000 and h.nonfinite == h2.nonfinite
+    assert [m.label for m in h.marks] == [m.label for m in h2.marks]
+    pre = Preload(rd.path, share=1.0)
+    deadline = time.monotonic() + 20
+    while len(_group(pre.pid)) < 2 and time.monotonic() < deadline:
+        time.sleep(0.005)
+    assert len(_group(pre.pid)) == 2, "the child forked no second reader"
+    pgid = pre.pid
+    pre.cancel()
+    time.sleep(0.2)
+    assert _group(pgid) == []  # the second reader went with the child, not left to read on alone

@@ -8,8 +8,8 @@ import gc
 from array import array
 from collections.abc import Iterable, Iterator
 from contextlib import contextmanager
-from itertools import compress, islice, repeat
 from dataclasses import dataclass, field
+from itertools import compress, islice, repeat
 from typing import Any
 
 from cockpit.history.fields import list_or_none, strictly_increasing_ints

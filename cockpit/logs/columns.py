@@ -73,7 +73,9 @@ def columns_of(rows: list[dict[str, Any]], keys: Sequence[str], present: set[str
     for k in keys:
         if k in got:
             out.append(got[k])
-        elif k not in first and (k not in present if present is not None else not any(map(dict.__contains__, rows, repeat(k)))):
+        elif k not in first and (
+            k not in present if present is not None else not any(map(dict.__contains__, rows, repeat(k)))
+        ):
             out.append(array("d", [NAN]) * len(rows))
         else:
             out.append(floats(list(map(dict.get, rows, repeat(k)))))

@@ -29,6 +29,12 @@ CHILD_SHARE = 0.5
 share of those measured on 2 cores, 100,000 steps (bench/README.md, "Long logs")."""
 
 
+TWO_READERS_BYTES = 48 << 20
+"""From this size (~150,000 steps) a child asked for the whole log forks a second reader: below it one
+reader is done before the replay's screen is (~0.8 s), and a third process would only slow the screen
+on two cores."""
+
+
 class Preload:
     """`Preload(path)` starts reading; `.result()` returns (History, LoadedLog) or raises LogError/OSError."""
 
@@ -86,7 +92,7 @@ class Preload:
         its screen, which leaves a core free) is read by two processes: this child forks one more for the
         first half and parses the second itself, as `diagnose` does with its own process. A 1,000,000-step
         log: about half the time of one reader (bench/README.md, "Long logs, again")."""
-        if self.share >= 1 and self.events_file is not None and not self.live:
+        if self.share >= 1 and self.events_file is not None and not self.live and _size(self.path) >= TWO_READERS_BYTES:
             return Preload(self.path, share=CHILD_SHARE).result()  # (share < 1: it forks no further)
         return _read(self.path, self.split)
 
