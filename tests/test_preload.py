@@ -191,3 +191,29 @@ def test_a_whole_log_is_read_by_two_processes_and_both_are_cancelled(tmp_path, m
     pre.cancel()
     time.sleep(0.2)
     assert _group(pgid) == []  # the second reader went with the child, not left to read on alone
+
+
+def test_readers_end_with_the_command_that_started_them(tmp_path):
+    # A replay quit (or killed) while its log is still being read: its readers do not read on for nobody.
+    import subprocess
+    import sys
+
+    rd = long_run(tmp_path / "r", steps=60_000)
+    pid_file = tmp_path / "pid"
+    script = (
+        "import sys, time; from cockpit.logs import preload; preload.MIN_BYTES = 1 << 20; "
+        "preload.TWO_READERS_BYTES = 4 << 20; preload._read = lambda *a: time.sleep(60); "  # a slow read
+        "p = preload.Preload(sys.argv[1], share=1.0); open(sys.argv[2], 'w').write(str(p.pid)); time.sleep(0.3)"
+    )
+    subprocess.run([sys.executable, "-c", script, str(rd.path), str(pid_file)], check=True, timeout=60)
+    pgid = int(pid_file.read_text())
+    deadline = time.monotonic() + 5
+    try:
+        while _group(pgid) and time.monotonic() < deadline:
+            time.sleep(0.02)
+        assert _group(pgid) == []
+    finally:
+        try:
+            os.killpg(pgid, signal.SIGKILL)
+        except ProcessLookupError:
+            pass

@@ -62,6 +62,7 @@ class Preload:
 
     def _fork(self) -> None:
         r, w = os.pipe()
+        parent = os.getpid()
         try:
             pid = os.fork()
         except OSError:
@@ -71,6 +72,7 @@ class Preload:
         if pid == 0:  # the child: read, fold, send, and leave without running the parent's exit handlers
             os.close(r)
             _own_group()
+            _die_with(parent)
             try:
                 payload = pickle.dumps(("ok", self._child_read()), protocol=pickle.HIGHEST_PROTOCOL)
             except BaseException as e:  # noqa: BLE001 - whatever it is, the parent re-raises or retries
@@ -190,6 +192,20 @@ def _read(path: Path, end: int | None = None):
     from cockpit.rundir import read_blocks
 
     return History().extend_blocks(read_blocks(log.source, log.stats, end=end)), log
+
+
+def _die_with(parent: int) -> None:
+    """Have the kernel kill this child when the process that forked it ends (Linux's PR_SET_PDEATHSIG):
+    a replay quit while its log is still being read leaves no reader behind to finish a million lines
+    for nobody."""
+    try:
+        import ctypes
+
+        ctypes.CDLL(None, use_errno=True).prctl(1, signal.SIGKILL)  # 1: PR_SET_PDEATHSIG
+    except (OSError, AttributeError):
+        return
+    if os.getppid() != parent:  # it ended before the request was in place
+        os._exit(0)
 
 
 _in_child = False
