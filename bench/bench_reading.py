@@ -64,7 +64,9 @@ def first_frame(path: Path) -> float:
     return asyncio.run(go())
 
 
-def first_frame_process(path: Path, steps: int, timeout: float = 120, command: str = "replay") -> tuple[float, float]:
+def first_frame_process(
+    path: Path, steps: int, timeout: float = 120, command: str = "replay", root: Path = ROOT
+) -> tuple[float, float]:
     """Seconds from `cockpit replay PATH` (or `cockpit attach PATH`) typed in a terminal (tmux) to (the
     cockpit on screen, its first frame showing the whole log: the replay's cursor at the last step, the
     live run panel at the last step): what a user waits for, imports included.
@@ -76,7 +78,7 @@ def first_frame_process(path: Path, steps: int, timeout: float = 120, command: s
         sock = ["tmux", "-L", f"bench-{time.monotonic_ns()}", "-f", "/dev/null"]
         # The pause lets pipe-pane attach and the window take its size before the command starts.
         cmd = (
-            f"sleep 0.5; printf %s $EPOCHREALTIME > {started}; cd {ROOT} && "
+            f"sleep 0.5; printf %s $EPOCHREALTIME > {started}; cd {root} && "
             f"exec env -u PYTHONDONTWRITEBYTECODE {sys.executable} -m cockpit.cli {command} {path}"
         )
         subprocess.run(
@@ -109,11 +111,11 @@ def first_frame_process(path: Path, steps: int, timeout: float = 120, command: s
         return shown - t0, whole - t0
 
 
-def measured(argv: list[str], env: dict | None = None) -> tuple[float, float, float]:
+def measured(argv: list[str], env: dict | None = None, root: Path = ROOT) -> tuple[float, float, float]:
     """(seconds, CPU seconds, peak resident MiB) of one process, as the kernel counted them (its own CPU
     time and max RSS, not ours; CPU time is what a busy shared box distorts least)."""
     t0 = time.perf_counter()
-    p = subprocess.Popen(argv, cwd=ROOT, env=env or USER_ENV, stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL)
+    p = subprocess.Popen(argv, cwd=root, env=env or USER_ENV, stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL)
     _, _, ru = os.wait4(p.pid, 0)
     return time.perf_counter() - t0, ru.ru_utime + ru.ru_stime, ru.ru_maxrss / 1024
 

@@ -5,7 +5,7 @@ from __future__ import annotations
 import math
 import random
 
-from cockpit.history import History, MetricsBlock, prefold
+from cockpit.history import History, MetricsBlock, blocks, prefold
 from cockpit.rundir import METRIC_KEYS
 
 
@@ -105,6 +105,22 @@ def test_prefold_keeps_the_events_only_where_the_per_event_path_may_need_them():
     for ev in evs:
         one.add(ev)
     _assert_same(History().extend_prefolded(prefold(evs)), one)
+
+
+def test_events_a_list_at_a_time_fold_as_one_at_a_time(monkeypatch):
+    # A reader hands the History a list of events per few MB of file (`read_blocks`): wherever the lists
+    # are cut (inside a run of metrics, at an ack, at a resume) and however long a block may grow.
+    monkeypatch.setattr(blocks, "BLOCK_ROWS", 128)
+    evs = _log(random.Random(5))
+    one = History()
+    for ev in evs:
+        one.add(ev)
+    rng = random.Random(9)
+    for _ in range(12):
+        cuts = sorted(rng.sample(range(1, len(evs)), rng.randint(0, 9)))
+        lists = [evs[a:b] for a, b in zip([0, *cuts], [*cuts, len(evs)])]
+        _assert_same(History().extend_blocks(lists), one)
+    assert max(len(b.steps or ()) for b in blocks.prefold_blocks([evs]) if isinstance(b, MetricsBlock)) == 128
 
 
 def test_columns_of_rows_that_lack_keys_or_hold_none():

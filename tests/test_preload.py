@@ -5,6 +5,7 @@ from __future__ import annotations
 
 import os
 import signal
+import time
 
 import pytest
 
@@ -156,3 +157,63 @@ def test_live_read_stops_at_the_last_whole_line_and_can_be_cancelled(tmp_path):
     pre = Preload(rd.path, live=True)
     os.kill(pre.pid, signal.SIGKILL)
     assert pre.result_live() is None
+
+
+def _group(pgid: int) -> list[int]:
+    """The live processes of a process group (zombies, waiting to be reaped, left out)."""
+    out = []
+    for d in os.listdir("/proc"):
+        if d.isdigit():
+            try:
+                fields = open(f"/proc/{d}/stat").read().rsplit(")", 1)[1].split()
+            except OSError:
+                continue
+            if int(fields[2]) == pgid and fields[0] != "Z":
+                out.append(int(d))
+    return out
+
+
+def test_a_whole_log_is_read_by_two_processes_and_both_are_cancelled(tmp_path, monkeypatch):
+    # The replay asks for the whole log (share 1.0): its child forks one more reader for the first half.
+    rd = long_run(tmp_path / "r", steps=60_000)
+    monkeypatch.setattr(preload, "TWO_READERS_BYTES", 4 << 20)
+    pre = Preload(rd.path, share=1.0)
+    h, _ = pre.result()
+    h2, _ = load_history(rd.path)
+    assert list(h.steps) == list(h2.steps) and len(h) == 60_000 and h.nonfinite == h2.nonfinite
+    assert [m.label for m in h.marks] == [m.label for m in h2.marks]
+    pre = Preload(rd.path, share=1.0)
+    deadline = time.monotonic() + 20
+    while len(_group(pre.pid)) < 2 and time.monotonic() < deadline:
+        time.sleep(0.005)
+    assert len(_group(pre.pid)) == 2, "the child forked no second reader"
+    pgid = pre.pid
+    pre.cancel()
+    time.sleep(0.2)
+    assert _group(pgid) == []  # the second reader went with the child, not left to read on alone
+
+
+def test_readers_end_with_the_command_that_started_them(tmp_path):
+    # A replay quit (or killed) while its log is still being read: its readers do not read on for nobody.
+    import subprocess
+    import sys
+
+    rd = long_run(tmp_path / "r", steps=60_000)
+    pid_file = tmp_path / "pid"
+    script = (
+        "import sys, time; from cockpit.logs import preload; preload.MIN_BYTES = 1 << 20; "
+        "preload.TWO_READERS_BYTES = 4 << 20; preload._read = lambda *a: time.sleep(60); "  # a slow read
+        "p = preload.Preload(sys.argv[1], share=1.0); open(sys.argv[2], 'w').write(str(p.pid)); time.sleep(0.3)"
+    )
+    subprocess.run([sys.executable, "-c", script, str(rd.path), str(pid_file)], check=True, timeout=60)
+    pgid = int(pid_file.read_text())
+    deadline = time.monotonic() + 5
+    try:
+        while _group(pgid) and time.monotonic() < deadline:
+            time.sleep(0.02)
+        assert _group(pgid) == []
+    finally:
+        try:
+            os.killpg(pgid, signal.SIGKILL)
+        except ProcessLookupError:
+            pass

@@ -184,6 +184,17 @@ def warmup_unfinished(ctx: Context) -> Hit | None:
     return hit_at(message, None, [int(steps[0]), int(steps[-1])], [float(lrs[0]), float(lrs[-1])])
 
 
+def _by_epoch(vals: np.ndarray, idx: np.ndarray) -> list[np.ndarray]:
+    """The values of each epoch index 0, 1, ... that holds any, in epoch order (index -1, before the
+    first epoch, left out). One stable sort, not a pass over the run per epoch: a 1,000,000-step log
+    of 1,000 epochs took 8 s that way."""
+    keep = idx >= 0
+    vals, idx = vals[keep], idx[keep]
+    order = np.argsort(idx, stable=True)
+    cuts = np.flatnonzero(np.diff(idx[order])) + 1
+    return np.split(vals[order], cuts) if len(vals) else []
+
+
 @rule
 def memorisation(ctx: Context) -> Hit | None:
     """Several epochs over the same rows, each a step down, ending far below any held-out level: the
@@ -199,7 +210,7 @@ def memorisation(ctx: Context) -> Hit | None:
         return None
     # Epoch e holds the points logged in (e, e+1]: Trainer logs the epoch at the end of the step.
     idx = np.ceil(ep - 1e-6).astype(np.int64) - 1
-    medians = [median(vals[idx == e]) for e in range(int(idx.max()) + 1) if np.any(idx == e)]
+    medians = [median(v) for v in _by_epoch(vals, idx)]
     if len(medians) < MEMO_EPOCHS:
         return None
     first, last = medians[0], medians[-1]

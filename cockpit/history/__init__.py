@@ -5,7 +5,14 @@ that makes a long log cheap to read (`prefold`, `MetricsBlock`).
     h = History().extend(events)
 """
 
-from cockpit.history.blocks import SERIES_KEYS, MetricsBlock, cyclic_gc_paused, metrics_block, prefold
+from cockpit.history.blocks import (
+    SERIES_KEYS,
+    MetricsBlock,
+    cyclic_gc_paused,
+    metrics_block,
+    prefold,
+    prefold_blocks,
+)
 from cockpit.history.fields import MAX_TIME
 from cockpit.history.model import NAN, OPERATOR_KINDS, History, Mark
 
@@ -20,4 +27,5 @@ __all__ = [
     "cyclic_gc_paused",
     "metrics_block",
     "prefold",
+    "prefold_blocks",
 ]

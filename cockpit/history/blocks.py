@@ -9,6 +9,7 @@ from array import array
 from collections.abc import Iterable, Iterator
 from contextlib import contextmanager
 from dataclasses import dataclass, field
+from itertools import compress, islice, repeat
 from typing import Any
 
 from cockpit.history.fields import list_or_none, strictly_increasing_ints
@@ -70,20 +71,33 @@ class MetricsBlock:
     """Columns of the numeric keys beyond SERIES_KEYS (`extra_keys`), only those holding a number."""
 
 
+BLOCK_ROWS = 65536
+"""The most `metrics` events one MetricsBlock holds (a few MB of columns)."""
+
+_not_metrics = "metrics".__ne__
+
+
 def prefold(events: Iterable[dict[str, Any]]) -> Iterator[dict[str, Any] | MetricsBlock]:
-    """The events, with each run of consecutive `metrics` events (up to 65,536) as one MetricsBlock.
+    """The events, with each run of consecutive `metrics` events (up to BLOCK_ROWS) as one MetricsBlock.
 
     A `system` event inside such a run does not end it: it is held and given just before the block. The
     History folds system readings on their own steps, apart from the metric rows, so the order between
     them does not matter; and a run that logs every step, at a step a second, has a reading every 15
     logged steps: cut there, a 100,000-step log folded per event took 4.1 s instead of 0.7 s."""
+    it = iter(events)
+    return prefold_blocks(iter(lambda: list(islice(it, 4096)), []))
+
+
+def prefold_blocks(blocks: Iterable[list[dict[str, Any]]]) -> Iterator[dict[str, Any] | MetricsBlock]:
+    """`prefold` of events that come a list at a time (`cockpit.rundir.read_blocks`): each list is cut at
+    its few non-metrics events by list slicing, so a metrics event costs no Python step of its own."""
     batch: list[dict[str, Any]] = []
     held: list[dict[str, Any]] = []
     last_step = None  # the last step of the previous block when it took the column path
 
-    def block() -> MetricsBlock:
+    def block(rows: list[dict[str, Any]]) -> MetricsBlock:
         nonlocal last_step
-        b = metrics_block(batch)
+        b = metrics_block(rows)
         if b.steps is None:
             last_step = None
             return b
@@ -92,34 +106,41 @@ def prefold(events: Iterable[dict[str, Any]]) -> Iterator[dict[str, Any] | Metri
         last_step = b.steps[-1]
         return b
 
-    for ev in events:
-        kind = ev.get("kind")
-        if kind == "metrics":
-            batch.append(ev)
-            if len(batch) >= 65536:
-                yield from held
-                yield block()
-                batch, held = [], []
-            continue
-        if kind == "system" and batch:
-            held.append(ev)
-            continue
-        if batch:
-            yield from held
-            yield block()
-            batch, held = [], []
-        yield ev
+    for evs in blocks:
+        n = len(evs)
+        # where the events that are not metrics sit (a kind "metrics" is the only one __ne__ calls False)
+        others = list(compress(range(n), map(_not_metrics, map(dict.get, evs, repeat("kind")))))
+        a = 0
+        for i in (*others, n):
+            if i > a:
+                batch += evs[a:i]
+                while len(batch) >= BLOCK_ROWS:
+                    yield from held
+                    yield block(batch[:BLOCK_ROWS])
+                    batch, held = batch[BLOCK_ROWS:], []
+            if i < n:
+                ev = evs[i]
+                if batch and ev.get("kind") == "system":
+                    held.append(ev)
+                else:
+                    if batch:
+                        yield from held
+                        yield block(batch)
+                        batch, held = [], []
+                    yield ev
+            a = i + 1
     yield from held
     if batch:
-        yield block()
+        yield block(batch)
 
 
 def metrics_block(batch: list[dict[str, Any]]) -> MetricsBlock:
-    steps = [ev.get("step") for ev in batch]
+    steps = list(map(dict.get, batch, repeat("step")))
     t_first, t_last = batch[0].get("t"), batch[-1].get("t")
     if len(batch) < 64 or not strictly_increasing_ints(steps, None):
         return MetricsBlock(batch, t_first, t_last)
-    table = columns.columns_of(batch, SERIES_KEYS)
+    present = set().union(*batch)  # once: a key no row holds (a method's own metric) needs no pass
+    table = columns.columns_of(batch, SERIES_KEYS, present)
     nonfinite = {}
     for k in ("loss", "grad_norm"):
         bad = [i for i in columns.nonfinite_positions(table[SERIES_KEYS.index(k)], 0) if batch[i].get(k) is not None]
@@ -127,9 +148,9 @@ def metrics_block(batch: list[dict[str, Any]]) -> MetricsBlock:
             nonfinite[k] = [steps[i] for i in bad]
     # One C-level pass over the keys (~3 ms for 65,536 rows): a custom key may be logged every N steps.
     extra = {}
-    names = extra_keys(set().union(*batch))
-    for k, col in zip(names, columns.columns_of(batch, names) if names else ()):
-        if any(x == x for x in col):
+    names = extra_keys(present)
+    for k, col in zip(names, columns.columns_of(batch, names, present) if names else ()):
+        if columns.any_number(col):
             extra[k] = col
     mem_kind = next((ev["mem_kind"] for ev in reversed(batch) if type(ev.get("mem_kind")) is str), None)
     return MetricsBlock(

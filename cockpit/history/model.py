@@ -14,7 +14,14 @@ from dataclasses import dataclass, field
 from typing import Any
 
 from cockpit.event_text import describe_event
-from cockpit.history.blocks import SERIES_KEYS, MetricsBlock, cyclic_gc_paused, extra_keys, prefold
+from cockpit.history.blocks import (
+    SERIES_KEYS,
+    MetricsBlock,
+    cyclic_gc_paused,
+    extra_keys,
+    prefold,
+    prefold_blocks,
+)
 from cockpit.history.fields import event_step, event_time, list_or_none
 from cockpit.logs.columns import num
 from cockpit.own.user_terms import script_config, script_of
@@ -115,6 +122,11 @@ class History:
         """Fold many events. Runs of consecutive `metrics` events are folded column-wise (what makes a
         100,000-step log open in well under a second); every other event goes through `add` in order."""
         return self.extend_prefolded(prefold(events))
+
+    def extend_blocks(self, blocks: Iterable[list[dict[str, Any]]]) -> History:
+        """`extend`, for events that come a list at a time (`cockpit.rundir.read_blocks`, a reader's
+        `blocks`): the fast path of a long log, no Python step per metrics event."""
+        return self.extend_prefolded(prefold_blocks(blocks))
 
     def extend_prefolded(self, items: Iterable[dict[str, Any] | MetricsBlock]) -> History:
         """Fold what `prefold` made of events that follow the ones folded so far."""

@@ -59,11 +59,13 @@ def table(rows: list[dict[str, Any]], keys: Sequence[str]) -> list[array] | None
     return [array("d", grid[:, j].tobytes()) for j in range(len(keys))]
 
 
-def columns_of(rows: list[dict[str, Any]], keys: Sequence[str]) -> list[array]:
+def columns_of(rows: list[dict[str, Any]], keys: Sequence[str], present: set[str] | None = None) -> list[array]:
     """One float column per key, NaN where a row lacks the key or holds no number. The keys the first row
     holds go through `table` together; a key no row holds is a NaN column without a pass over the rows
     (a log written before a metric existed lacks it everywhere); any other key is read alone. All keys
-    alone (the old fallback) cost 0.05 s on 100,000 rows that lack one key, `table` 0.01 s."""
+    alone (the old fallback) cost 0.05 s on 100,000 rows that lack one key, `table` 0.01 s.
+    `present`: every key any row holds, when the caller has it (else each key the first row lacks
+    costs a pass to find out: a dozen method keys, 0.8 s a million rows)."""
     first = rows[0]
     dense = [k for k in keys if k in first]
     got = dict(zip(dense, table(rows, dense) or ()))
@@ -71,11 +73,21 @@ def columns_of(rows: list[dict[str, Any]], keys: Sequence[str]) -> list[array]:
     for k in keys:
         if k in got:
             out.append(got[k])
-        elif k not in first and not any(map(dict.__contains__, rows, repeat(k))):
+        elif k not in first and (
+            k not in present if present is not None else not any(map(dict.__contains__, rows, repeat(k)))
+        ):
             out.append(array("d", [NAN]) * len(rows))
         else:
             out.append(floats(list(map(dict.get, rows, repeat(k)))))
     return out
+
+
+def any_number(col: array) -> bool:
+    """Whether the column holds a value that is not NaN."""
+    view = np.frombuffer(col, dtype=np.float64)
+    found = bool((view == view).any())
+    del view
+    return found
 
 
 def nonfinite_positions(col: array, start: int) -> list[int]:

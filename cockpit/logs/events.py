@@ -28,3 +28,9 @@ def events(path: Path, stats) -> Iterator[dict[str, Any]]:
     from cockpit.rundir import read_events  # here: `preload` sniffs with this module before it forks
 
     return read_events(path, stats)
+
+
+def blocks(path: Path, stats) -> Iterator[list[dict[str, Any]]]:
+    from cockpit.rundir import read_blocks
+
+    return read_blocks(path, stats)

@@ -27,6 +27,10 @@ A format module exposes:
 
 Optional:
 
+    blocks(path: Path, stats: ReadStats) -> Iterator[list[dict]]
+        The same events as `events`, a list at a time (a few MB of the file each): what a long log is
+        read through when present, since a generator step per line costs as much as parsing it.
+
     find(directory: Path) -> Path | None
         For a format that is a file inside a run's folder (trainer_state.json, trainer_log.jsonl): the
         file to read when the user gives the folder. `resolve` then sniffs that file.

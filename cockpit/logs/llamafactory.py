@@ -84,6 +84,10 @@ def _metrics(row: dict[str, Any], step: int, step_time: float | None) -> dict[st
         row["num_tokens"] = tokens
     if step_time is not None:
         row["step_time"] = step_time
+    # Times as text are no metric (a History column holds numbers): dropped here rather than found to
+    # hold no number later, which took a float() attempt a value (a third of reading a long log).
+    row.pop("elapsed_time", None)
+    row.pop("remaining_time", None)
     row["v"], row["t"], row["kind"], row["step"] = 1, None, "metrics", step
     return row
 

@@ -32,6 +32,9 @@ class LoadedLog:
         yield from formats.by_name(self.kind).events(self.source, self.stats)
 
     def history(self) -> History:
+        blocks = getattr(formats.by_name(self.kind), "blocks", None)
+        if blocks is not None:  # a list of events at a time: folded with no Python step per metrics line
+            return self.settle(History().extend_blocks(blocks(self.source, self.stats)))
         return self.settle(History().extend(self.events()))
 
     def settle(self, h: History) -> History:

@@ -29,6 +29,12 @@ CHILD_SHARE = 0.5
 share of those measured on 2 cores, 100,000 steps (bench/README.md, "Long logs")."""
 
 
+TWO_READERS_BYTES = 48 << 20
+"""From this size (~150,000 steps) a child asked for the whole log forks a second reader: below it one
+reader is done before the replay's screen is (~0.8 s), and a third process would only slow the screen
+on two cores."""
+
+
 class Preload:
     """`Preload(path)` starts reading; `.result()` returns (History, LoadedLog) or raises LogError/OSError."""
 
@@ -43,6 +49,7 @@ class Preload:
         self.events_file = _events_file(self.path)
         self.split: int | None = None  # the child reads events bytes [0, split); this process the rest
         self.live = live
+        self.share = share
         off = os.environ.get("COCKPIT_NO_PRELOAD")  # for side-by-side benchmarks and debugging
         if not off and sys.platform.startswith("linux") and _size(self.path) >= MIN_BYTES:
             if live:
@@ -55,6 +62,7 @@ class Preload:
 
     def _fork(self) -> None:
         r, w = os.pipe()
+        parent = os.getpid()
         try:
             pid = os.fork()
         except OSError:
@@ -63,8 +71,10 @@ class Preload:
             return
         if pid == 0:  # the child: read, fold, send, and leave without running the parent's exit handlers
             os.close(r)
+            _own_group()
+            _die_with(parent)
             try:
-                payload = pickle.dumps(("ok", _read(self.path, self.split)), protocol=pickle.HIGHEST_PROTOCOL)
+                payload = pickle.dumps(("ok", self._child_read()), protocol=pickle.HIGHEST_PROTOCOL)
             except BaseException as e:  # noqa: BLE001 - whatever it is, the parent re-raises or retries
                 try:
                     payload = pickle.dumps(("error", e))
@@ -76,7 +86,17 @@ class Preload:
             finally:
                 os._exit(0)
         os.close(w)
+        _own_group(pid)
         self.pid, self.fd = pid, r
+
+    def _child_read(self):
+        """What the child sends back. The whole of one of our logs (the replay asks for it while it draws
+        its screen, which leaves a core free) is read by two processes: this child forks one more for the
+        first half and parses the second itself, as `diagnose` does with its own process. A 1,000,000-step
+        log: about half the time of one reader (bench/README.md, "Long logs, again")."""
+        if self.share >= 1 and self.events_file is not None and not self.live and _size(self.path) >= TWO_READERS_BYTES:
+            return Preload(self.path, share=CHILD_SHARE).result()  # (share < 1: it forks no further)
+        return _read(self.path, self.split)
 
     @property
     def forked(self) -> bool:
@@ -113,7 +133,10 @@ class Preload:
         if self.fd is None:
             return
         try:
-            os.kill(self.pid, signal.SIGKILL)
+            try:  # the child and the reader it may have forked (`_child_read`)
+                os.killpg(self.pid, signal.SIGKILL)
+            except (ProcessLookupError, PermissionError):
+                os.kill(self.pid, signal.SIGKILL)
             os.waitpid(self.pid, 0)
         except (ProcessLookupError, ChildProcessError):
             pass
@@ -149,14 +172,14 @@ class Preload:
     def _read_tail(self):
         """This process's share: the events after the split, parsed and their metrics turned into
         columns (appended once the child's History is here)."""
-        from cockpit.history import cyclic_gc_paused, prefold
-        from cockpit.rundir import ReadStats, read_events
+        from cockpit.history import cyclic_gc_paused, prefold_blocks
+        from cockpit.rundir import ReadStats, read_blocks
 
         stats = ReadStats()
         if self.split is None:
             return [], stats
         with cyclic_gc_paused():
-            return list(prefold(read_events(self.events_file, stats, start=self.split))), stats
+            return list(prefold_blocks(read_blocks(self.events_file, stats, start=self.split))), stats
 
 
 def _read(path: Path, end: int | None = None):
@@ -166,9 +189,40 @@ def _read(path: Path, end: int | None = None):
     log = resolve(path)
     if end is None:
         return log.history(), log
-    from cockpit.rundir import read_events
+    from cockpit.rundir import read_blocks
 
-    return History().extend(read_events(log.source, log.stats, end=end)), log
+    return History().extend_blocks(read_blocks(log.source, log.stats, end=end)), log
+
+
+def _die_with(parent: int) -> None:
+    """Have the kernel kill this child when the process that forked it ends (Linux's PR_SET_PDEATHSIG):
+    a replay quit while its log is still being read leaves no reader behind to finish a million lines
+    for nobody."""
+    try:
+        import ctypes
+
+        ctypes.CDLL(None, use_errno=True).prctl(1, signal.SIGKILL)  # 1: PR_SET_PDEATHSIG
+    except (OSError, AttributeError):
+        return
+    if os.getppid() != parent:  # it ended before the request was in place
+        os._exit(0)
+
+
+_in_child = False
+"""Set in a preload child: a reader it forks stays in its group."""
+
+
+def _own_group(pid: int = 0) -> None:
+    """Put a child of the command in a process group of its own (called in both processes, so neither
+    waits on the other): `cancel` then stops it and any reader it forked with one signal."""
+    global _in_child
+    if _in_child:
+        return
+    try:
+        os.setpgid(pid, 0)
+    except OSError:  # already done by the other side, or the child has exited
+        pass
+    _in_child = pid == 0
 
 
 def _add_stats(head, tail) -> None:

@@ -61,7 +61,7 @@ from cockpit.rundir.lock import (
     relabel_lock,
     release_lock,
 )
-from cockpit.rundir.reading import ReadStats, last_event, parse_lines, read_events, tail_text
+from cockpit.rundir.reading import ReadStats, last_event, parse_lines, read_blocks, read_events, tail_text
 from cockpit.rundir.tail import ReadError, Tail
 from cockpit.rundir.writer import EventWriter
 
@@ -103,6 +103,7 @@ __all__ = [
     "parse_lines",
     "pid_alive",
     "process_state",
+    "read_blocks",
     "read_events",
     "read_lock_pid",
     "relabel_lock",

@@ -6,7 +6,7 @@ from __future__ import annotations
 import os
 from collections.abc import Iterator
 from dataclasses import dataclass, field
-from itertools import compress, repeat
+from itertools import chain, compress, repeat
 from pathlib import Path
 from typing import Any
 
@@ -84,6 +84,14 @@ def read_events(
 ) -> Iterator[dict[str, Any]]:
     """Stream every event of a file, or of the bytes [start, end) when both fall on line starts. A final
     line without newline is treated as torn (skipped). Line numbers in `stats` count from `start`."""
+    return chain.from_iterable(read_blocks(path, stats, start, end))
+
+
+def read_blocks(
+    path: str | os.PathLike[str], stats: ReadStats | None = None, start: int = 0, end: int | None = None
+) -> Iterator[list[dict[str, Any]]]:
+    """`read_events`, one list per few MB of lines: a reader that folds them in bulk
+    (`History.extend_blocks`) takes no Python step per event (two generators a line cost ~0.7 µs)."""
     stats = stats if stats is not None else ReadStats()
     lineno = 0
     rest = b""
@@ -99,7 +107,7 @@ def read_events(
                 left -= len(block)
             lines = (rest + block).split(b"\n")
             rest = lines.pop()
-            yield from parse_lines(lines, stats, lineno)
+            yield parse_lines(lines, stats, lineno)
             lineno += len(lines)
     stats.end_lineno = lineno
     if rest.strip():
