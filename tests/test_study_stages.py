@@ -473,12 +473,14 @@ def test_stage8_gives_a_tied_runner_up_its_own_final_run_and_keeps_the_lower():
     # Both finals ran: the runner-up ended lower at full length, so its adapter is the result.
     finals = [
         trial("final", cfg, evals=((0, 3.0), (STEPS, 0.56))),
-        trial("final-alt", d01, evals=((0, 3.0), (STEPS, 0.54))),
+        trial("final-alt", d01, "collapse", evals=((0, 3.0), (STEPS, 0.54))),
     ]
     out = decide(inp(8, cfg, finals, candidate=cand, measured=measured))
     assert out.kind == "done" and out.candidate == "final-alt" and out.patch == {"lora.lora_dropout": 0.1}
     assert out.extra == {"merge_command": "cockpit merge /study/final-alt", "final_trial": "final-alt"}
     assert "final 0.56" in out.reason and "final-alt 0.54" in out.reason
+    # the eval loss judges; the runner-up's entropy warning stays in the evidence for the merge's judge
+    assert any(e.get("rule") == "entropy_collapse" and e["trial"] == "final-alt" for e in out.evidence)
     # The carried config's final ended lower: it stays.
     finals[1] = trial("final-alt", d01, evals=((0, 3.0), (STEPS, 0.58)))
     out = decide(inp(8, cfg, finals, candidate=cand, measured=measured))

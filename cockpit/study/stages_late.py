@@ -9,7 +9,15 @@ from typing import Any
 from cockpit.study.compare import measured, pick, tied
 from cockpit.study.gradient import gradient_ladder
 from cockpit.study.outcomes import unless_yes
-from cockpit.study.signals import final_eval_loss, gradient_trouble, rule_rows, score, series_ends, summary
+from cockpit.study.signals import (
+    ENTROPY_RULES,
+    final_eval_loss,
+    gradient_trouble,
+    rule_rows,
+    score,
+    series_ends,
+    summary,
+)
 from cockpit.study.types import Outcome, Question, StageInput, TrialSpec
 
 SOP_STABILITY = (
@@ -287,6 +295,9 @@ def decide_final(inp: StageInput) -> Outcome:
     t = inp.trials[won]
     s = summary(t)
     runs = [summary(inp.trials[k]) for k in keys]
+    # The held-out eval loss judges; an entropy warning on a final (templated data collapses entropy at
+    # any dropout) stays in the evidence for the person who judges the samples before a merge.
+    warned = [f for k in keys for f in rule_rows(inp.trials[k], ENTROPY_RULES)]
     if len(keys) > 1:
         shown = ", ".join(f"{r['trial']} {score(r):.4g} ({r['state']})" for r in runs)
         why = f"{why}; of the finals ({shown}) {won} ended lowest" if why else f"{won} ended lowest ({shown})"
@@ -295,7 +306,7 @@ def decide_final(inp: StageInput) -> Outcome:
         sop=SOP_FINAL,
         candidate=won,
         patch=dict(specs[keys.index(won)].patch),
-        evidence=[*chosen, *runs],
+        evidence=[*chosen, *runs, *warned],
         reason=(f"{why}; " if why else "")
         + ("final run" if won == "final" else "the runner-up's final run")
         + f" finished at step {s['steps']}: loss {s.get('loss_start') or 0:.3g} -> "
