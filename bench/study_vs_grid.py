@@ -98,7 +98,7 @@ def run_configs(todo: list[tuple[str, object]], out: Path, steps: int, jobs: int
             print(f"  {name}: {state} at step {n}, eval loss {loss}", flush=True)
 
 
-def run_study(config: Path, out: Path, trial_steps: int, final_steps: int, results: dict) -> None:
+def run_study(config: Path, out: Path, trial_steps: int, final_steps: int, results: dict, seed=None) -> None:
     if "study" in results:
         return
     t0 = time.monotonic()
@@ -108,6 +108,7 @@ def run_study(config: Path, out: Path, trial_steps: int, final_steps: int, resul
     else:
         cmd = [sys.executable, "-m", "cockpit.cli", "study", str(config), "--auto", "--runs-dir", str(out / "study")]
         cmd += ["--trial-steps", str(trial_steps), "--final-steps", str(final_steps)]
+        cmd += [] if seed is None else ["--set", f"training.seed={seed}"]
     print("  " + " ".join(cmd), flush=True)
     code = subprocess.run(cmd, check=False).returncode
     study_dir = max((out / "study").glob("*-study-*"), key=lambda p: p.stat().st_mtime)
@@ -120,7 +121,9 @@ def run_study(config: Path, out: Path, trial_steps: int, final_steps: int, resul
             n, loss, _ = final_eval(study_dir / rec["run_dir"])
             steps += n
             runs.append({"stage": st["stage"], "key": rec["key"], "steps": n, "eval_loss": loss})
-    final = ledger["stages"][-1]["trials"].get("final")
+    last = ledger["stages"][-1]
+    final = last["trials"].get((last.get("extra") or {}).get("final_trial", "final"))
+    finals = {k: final_eval(study_dir / rec["run_dir"])[1] for k, rec in last["trials"].items() if rec.get("final")}
     n, loss, state = final_eval(study_dir / final["run_dir"]) if final else (0, None, "none")
     entry = {
         "exit": code,
@@ -134,6 +137,8 @@ def run_study(config: Path, out: Path, trial_steps: int, final_steps: int, resul
             "lora_dropout": ledger["config"]["lora"]["lora_dropout"],
         },
         "runs": runs,
+        "finals": finals,
+        "seed": ledger["config"]["training"]["seed"],
         "wall_s": round(time.monotonic() - t0),
     }
     record(out, "study", entry, results)
@@ -193,6 +198,7 @@ def main(argv=None) -> int:
     ap.add_argument("--dropouts", type=float, nargs="+", default=[0.05, 0.1])
     ap.add_argument("--jobs", type=int, default=1, help="grid runs at once")
     ap.add_argument("--reseed", action="store_true", help="the grid's best and the study's config with seed + 1")
+    ap.add_argument("--seed", type=int, default=None, help="every run's training.seed (default: the config's)")
     ap.add_argument("--skip", choices=["study", "grid", "start"], nargs="*", default=[])
     a = ap.parse_args(argv)
     os.environ.setdefault("OMP_NUM_THREADS", "1")
@@ -200,11 +206,14 @@ def main(argv=None) -> int:
     from cockpit.study.patching import apply_patch
 
     base = load_config(a.config)
-    out = Path(a.out or ROOT / "bench" / "results" / f"study-vs-grid-{base.name}").resolve()
+    tag = "" if a.seed is None else f"-seed{a.seed}"
+    out = Path(a.out or ROOT / "bench" / "results" / f"study-vs-grid-{base.name}{tag}").resolve()
     out.mkdir(parents=True, exist_ok=True)
     rfile = out / "results.json"
     results = json.loads(rfile.read_text()) if rfile.exists() else {}
     measured = apply_patch(base, split_patch(base))
+    if a.seed is not None:
+        measured = apply_patch(measured, {"training.seed": a.seed})
     todo = [] if "start" in a.skip else [("start", measured)]
     grid: dict[str, dict] = {}
     for lr, alpha, d in itertools.product(a.lrs, a.alphas, a.dropouts):
@@ -213,7 +222,7 @@ def main(argv=None) -> int:
         if "grid" not in a.skip:
             todo.append((name, apply_patch(measured, grid[name])))
     if "study" not in a.skip:
-        run_study(Path(a.config).resolve(), out, a.trial_steps, a.final_steps, results)
+        run_study(Path(a.config).resolve(), out, a.trial_steps, a.final_steps, results, a.seed)
     run_configs(todo, out, a.final_steps, a.jobs, results)
     if a.reseed:
         study_cfg = (results.get("study") or results.get("study-run1") or {}).get("final_config")

@@ -130,6 +130,7 @@ def test_a_study_walks_stages_0_to_8_with_evidence(tmp_path):
         "s5-alpha-32",
         "s5-alpha-8",
         "s8-final",
+        "s8-final-alt",  # the trials tie: the runner-up (dropout 0.1, the lowest) gets a final run too
     ]
     sweep = led["stages"][3]
     assert sweep["decision"] == {"training.learning_rate": 1e-4} and sweep["sop"].startswith("Step 3")
@@ -140,6 +141,9 @@ def test_a_study_walks_stages_0_to_8_with_evidence(tmp_path):
     assert led["stages"][4]["reason"] and led["stages"][7]["reason"].startswith("conditions not met")
     assert (study / "s8-final" / "adapter" / "adapter_config.json").exists()
     assert led["stages"][8]["extra"]["merge_command"].endswith("s8-final")
+    assert led["stages"][8]["extra"]["final_trial"] == "final"  # the two finals end equal: the chosen one stays
+    tie = next(e for e in led["stages"][8]["evidence"] if "runner_up" in e)
+    assert tie["chosen"] == "s2-baseline" and tie["patch"] == led["stages"][8]["trials"]["final-alt"]["patch"]
     final_cfg = RunConfig.model_validate(yaml.safe_load((study / "s8-final" / "config.yaml").read_text()))
     assert final_cfg.training.max_steps == 2 * STEPS and final_cfg.sop_stage == 8 and final_cfg.training.save_steps > 0
 
@@ -154,7 +158,10 @@ def test_killed_mid_study_continues_where_it_stopped(tmp_path):
     second = FakeLauncher(sweep_shape)
     assert runner(study, second).run() == EXIT_DONE
     # the baseline is not run again; the trial whose trainer died is, in a new directory
-    assert second.started[:2] == ["s3-lr-5e-05-2", "s3-lr-0.0002"] and second.started[-1] == "s8-final"
+    assert second.started[:2] == ["s3-lr-5e-05-2", "s3-lr-0.0002"] and second.started[-2:] == [
+        "s8-final",
+        "s8-final-alt",
+    ]
     rec = L.load(study)["stages"][3]["trials"]["lr-5e-05"]
     assert rec["died"] == ["s3-lr-5e-05"] and rec["run_dir"] == "s3-lr-5e-05-2" and rec["state"] == "ended"
     assert (study / "s3-lr-5e-05" / "events.jsonl").exists()  # nothing lost
@@ -308,7 +315,7 @@ def test_a_final_run_that_died_after_a_checkpoint_is_resumed_not_restarted(tmp_p
         runner(study, Resumable(sweep_shape, kill_at=99)).run()
     again = Resumable(sweep_shape)
     assert runner(study, again).run() == EXIT_DONE
-    assert again.started == [] and again.resumed == ["s8-final"]
+    assert again.started == ["s8-final-alt"] and again.resumed == ["s8-final"]
     assert L.load(study)["stages"][8]["trials"]["final"]["resumed"]
 
 
@@ -552,7 +559,7 @@ def test_answers_are_read_as_the_prompt_reads_them_and_checked_against_the_quest
     fake = FakeLauncher(low_shape)
     # (the study then ends: stage 7's conditions are not met at this lr and dropout, issue 35's stages)
     assert runner(study, fake, answers=check_answers({"outputs_rigid": "Yes"}, led)).run() == 0
-    assert fake.started == ["s5-alpha-8", "s8-final"]
+    assert fake.started == ["s5-alpha-8", "s8-final", "s8-final-alt"]
     assert L.load(study)["stages"][5]["answers"] == {"outputs_rigid": "yes"}
     # stage 5 went on with that answer: a different one later is refused, not ignored
     with pytest.raises(ValueError, match="stage 5 went on with outputs_rigid=yes already"):

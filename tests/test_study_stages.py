@@ -450,3 +450,54 @@ def test_stage6_says_what_it_judged_when_the_chart_shows_a_spike():
     assert out.kind == "done" and "all four indicators hold" in out.reason
     assert "grad_norm tail median 1.01 <= 5" in out.reason and "up to 18.5" in out.reason
     assert "entropy 1.98 -> 1.82" in out.reason
+
+
+def test_stage8_gives_a_tied_runner_up_its_own_final_run_and_keeps_the_lower():
+    """Issue 35, the 3% gap: short trials that cannot tell two configs apart keep the carried one (a tie),
+    but 300-step runs of one config on two seeds end 2.5-9% apart; the runner-up gets a final run too, and
+    the lower final eval loss is the study's result."""
+    cfg = base_config(**{"training.learning_rate": 8.8e-3})
+    cand = trial("s3-lr-0.0088", cfg, evals=((0, 3.0), (STEPS, 1.50)))
+    d01 = apply_patch(cfg, {"lora.lora_dropout": 0.1})
+    tied_up = trial("s4-dropout-0.1", d01, patch={"lora.lora_dropout": 0.1}, evals=((0, 3.0), (STEPS, 1.498)))
+    worse = trial("s5-alpha-32", apply_patch(cfg, {"lora.lora_alpha": 32.0}), evals=((0, 3.0), (STEPS, 1.9)))
+    measured = (cand, tied_up, worse)
+    out = decide(inp(8, cfg, candidate=cand, measured=measured))
+    assert out.kind == "run" and [(s.key, s.patch, s.final) for s in out.trials] == [
+        ("final", {}, True),
+        ("final-alt", {"lora.lora_dropout": 0.1}, True),
+    ]
+    assert "s4-dropout-0.1" in out.trials[1].why and "noise" in out.trials[1].why
+    tie = out.evidence[-1]
+    assert tie["runner_up"] == "s4-dropout-0.1" and tie["chosen"] == "s3-lr-0.0088"
+    # Both finals ran: the runner-up ended lower at full length, so its adapter is the result.
+    finals = [
+        trial("final", cfg, evals=((0, 3.0), (STEPS, 0.56))),
+        trial("final-alt", d01, "collapse", evals=((0, 3.0), (STEPS, 0.54))),
+    ]
+    out = decide(inp(8, cfg, finals, candidate=cand, measured=measured))
+    assert out.kind == "done" and out.candidate == "final-alt" and out.patch == {"lora.lora_dropout": 0.1}
+    assert out.extra == {"merge_command": "cockpit merge /study/final-alt", "final_trial": "final-alt"}
+    assert "final 0.56" in out.reason and "final-alt 0.54" in out.reason
+    # the eval loss judges; the runner-up's entropy warning stays in the evidence for the merge's judge
+    assert any(e.get("rule") == "entropy_collapse" and e["trial"] == "final-alt" for e in out.evidence)
+    # The carried config's final ended lower: it stays.
+    finals[1] = trial("final-alt", d01, evals=((0, 3.0), (STEPS, 0.58)))
+    out = decide(inp(8, cfg, finals, candidate=cand, measured=measured))
+    assert out.candidate == "final" and out.patch == {}
+    # A runner-up stopped by a guard cannot win.
+    finals[1] = trial("final-alt", d01, evals=((0, 3.0), (STEPS, 0.3)), state="stopped")
+    assert decide(inp(8, cfg, finals, candidate=cand, measured=measured)).candidate == "final"
+
+
+def test_stage8_runs_one_final_when_no_trial_ties_or_the_budget_has_no_room():
+    cfg = base_config()
+    cand = trial("s3-lr-0.0002", cfg, evals=((0, 3.0), (STEPS, 1.2)))
+    beaten = trial("s4-dropout-0.1", apply_patch(cfg, {"lora.lora_dropout": 0.1}), evals=((0, 3.0), (STEPS, 1.5)))
+    out = decide(inp(8, cfg, candidate=cand, measured=(cand, beaten)))
+    assert [s.key for s in out.trials] == ["final"]
+    tied_up = trial("s4-dropout-0.1", apply_patch(cfg, {"lora.lora_dropout": 0.1}), evals=((0, 3.0), (STEPS, 1.198)))
+    out = decide(inp(8, cfg, candidate=cand, measured=(cand, tied_up), runs_left=1))
+    assert [s.key for s in out.trials] == ["final"]
+    out = decide(inp(8, cfg, candidate=cand, measured=(cand, tied_up), runs_left=2))
+    assert [s.key for s in out.trials] == ["final", "final-alt"]

@@ -5,7 +5,8 @@
       study.log         (only when run detached by a shell) the terminal's lines
       s2-baseline/      one ordinary run directory per trial: attach, replay, report, compare work on each
       s3-lr-0.0001/ ...
-      s8-final/         the final long run; its adapter/ is the study's result
+      s8-final/         the final long run; its adapter/ is the study's result ...
+      s8-final-alt/     ... unless a runner-up the short trials tied with it ended lower over the full length
 
 The decisions are pure functions (cockpit.study.decide) over the trials' histories; the runner
 (cockpit.study.runner) starts the trials and keeps the ledger.

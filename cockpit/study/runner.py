@@ -268,7 +268,7 @@ class Runner(TrialRunning):
         extra = final.setdefault("extra", {})
         if "merge_command" not in extra or extra.get("merge") in ("merged", "declined"):
             return
-        run_dir = self.dir / final["trials"]["final"]["run_dir"]
+        run_dir = self.dir / final["trials"][extra.get("final_trial", "final")]["run_dir"]
         got = offer_merge(run_dir, resolve(run_dir).history(), self.asker, lambda d: self.launcher.merge(d), self.out)
         if got is not None:
             extra.update(got)

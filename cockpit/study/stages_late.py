@@ -3,12 +3,21 @@ conditions, then back to the lr sweep), the final long run."""
 
 from __future__ import annotations
 
+import math
 from typing import Any
 
-from cockpit.study.compare import measured, pick
+from cockpit.study.compare import measured, pick, tied
 from cockpit.study.gradient import gradient_ladder
 from cockpit.study.outcomes import unless_yes
-from cockpit.study.signals import final_eval_loss, gradient_trouble, rule_rows, series_ends, summary
+from cockpit.study.signals import (
+    ENTROPY_RULES,
+    final_eval_loss,
+    gradient_trouble,
+    rule_rows,
+    score,
+    series_ends,
+    summary,
+)
 from cockpit.study.types import Outcome, Question, StageInput, TrialSpec
 
 SOP_STABILITY = (
@@ -29,6 +38,8 @@ TUNED = (
     "training.max_grad_norm",
 )
 """The values the stages set: the final run takes them from the best measured trial."""
+FINAL_ALT = "final-alt"
+"""The runner-up's final run: a config the short trials could not tell from the chosen one."""
 
 
 def indicators(inp: StageInput) -> list[dict[str, Any]]:
@@ -184,52 +195,121 @@ def _dotted(data: dict[str, Any], key: str) -> Any:
     return data
 
 
+def tuned_patch(inp: StageInput, winner) -> dict[str, Any]:
+    """The TUNED values where `winner`'s config differs from the carried one, as a patch."""
+    have, want = inp.config.model_dump(mode="json"), winner.config.model_dump(mode="json")
+    return {k: _dotted(want, k) for k in TUNED if _dotted(want, k) != _dotted(have, k)}
+
+
 def best_measured(inp: StageInput) -> tuple[dict[str, Any], list[dict[str, Any]], str]:
     """(patch, evidence, reason): the config of the best trial this round measured, the start config's
     trial among them, as a patch on the carried config. The carried candidate wins a tie; troubled or
     unusable trials never win. An empty patch when the candidate is the best (or there is none)."""
+    patch, evidence, why, _ = finalists(inp)
+    return patch, evidence, why
+
+
+def finalists(inp: StageInput) -> tuple[dict[str, Any], list[dict[str, Any]], str, dict[str, Any] | None]:
+    """best_measured's (patch, evidence, reason) and the runner-up's patch, or None: the lowest-scoring other
+    usable trial whose short-trial score is within the noise of the chosen one's, with other values.
+
+    Short trials cannot tell such a pair apart (their difference is a tie), and a tie keeps the carried
+    value; but 300-step runs of one config on two seeds end 2.5-9% apart, so the tie is a coin toss the
+    final length can settle. The runner-up gets its own final run, and the lower final eval loss wins."""
     c = inp.candidate
     if c is None or not inp.measured:
-        return {}, [], ""
+        return {}, [], "", None
     rows = [measured(t) for t in inp.measured]
     home = next((r for r, t in zip(rows, inp.measured) if t.run_dir == c.run_dir), None)
     if home is None:
         home = measured(c)
         rows.append(home)
     if not any(r["usable"] for r in rows):
-        return {}, rows, ""
+        return {}, rows, "", None
     best, why = pick(rows, home["trial"])
-    if best is home:
-        return {}, [], f"{c.key} is the best measured config ({why})"
-    winner = next(t for t in inp.measured if t.key == best["trial"])
-    have, want = inp.config.model_dump(mode="json"), winner.config.model_dump(mode="json")
-    patch = {k: _dotted(want, k) for k in TUNED if _dotted(want, k) != _dotted(have, k)}
-    return patch, [home, best], f"the best measured config is {winner.key}'s, not {c.key}'s: {why}"
+    trial_of = {t.key: t for t in inp.measured} | {home["trial"]: c}
+    patch = {} if best is home else tuned_patch(inp, trial_of[best["trial"]])
+    evidence, reason = [], f"{c.key} is the best measured config ({why})"
+    if best is not home:
+        evidence = [home, best]
+        reason = f"the best measured config is {best['trial']}'s, not {c.key}'s: {why}"
+    others = [
+        (r, p)
+        for r in rows
+        if r["usable"] and r is not best and tied(r, best) and (p := tuned_patch(inp, trial_of[r["trial"]])) != patch
+    ]
+    if not others:
+        return patch, evidence, reason, None
+    second, alt = min(others, key=lambda rp: rp[0]["score"])
+    tie = {
+        "trial": second["trial"],
+        "runner_up": second["trial"],
+        "score": second["score"],
+        "chosen": best["trial"],
+        "chosen_score": best["score"],
+        "noise": math.hypot(best["noise"], second["noise"]),
+        "patch": alt,
+    }
+    return patch, [*evidence, tie], reason, alt
+
+
+def final_ranked(inp: StageInput, keys: list[str]) -> list[tuple[float, str]]:
+    """(final eval loss, key) of the final runs that finished, lowest first (train loss without eval); an
+    equal loss keeps the earlier key's order (the chosen config's run before the runner-up's)."""
+    out = []
+    for i, k in enumerate(keys):
+        t = inp.trials.get(k)
+        if t is not None and t.history.state == "finished":
+            out.append((score(summary(t)), i, k))
+    return [(loss, k) for loss, _, k in sorted(out)]
 
 
 def decide_final(inp: StageInput) -> Outcome:
-    patch, chosen, why = best_measured(inp)
-    t = inp.trials.get("final")
-    if t is None:
-        return Outcome(
-            "run",
-            sop=SOP_FINAL,
-            evidence=chosen,
-            trials=[TrialSpec("final", patch, "the final long run" + (f": {why}" if why else ""), final=True)],
+    patch, chosen, why, alt = finalists(inp)
+    specs = [TrialSpec("final", patch, "the final long run" + (f": {why}" if why else ""), final=True)]
+    room = inp.runs_left is None or inp.runs_left >= 1 + ("final" not in inp.trials)
+    if alt is not None and (FINAL_ALT in inp.trials or room):
+        tie = chosen[-1]
+        specs.append(
+            TrialSpec(
+                FINAL_ALT,
+                alt,
+                f"the runner-up's final run: {tie['runner_up']} {tie['score']:.4g} vs {tie['chosen']} "
+                f"{tie['chosen_score']:.4g}, within the short trials' noise (±{tie['noise']:.2g}): the full "
+                "length decides",
+                final=True,
+            )
         )
-    s = summary(t)
-    if t.history.state != "finished":
+    missing = [s for s in specs if s.key not in inp.trials]
+    if missing:
+        return Outcome("run", sop=SOP_FINAL, evidence=chosen, trials=missing)
+    keys = [s.key for s in specs]
+    ranked = final_ranked(inp, keys)
+    if not ranked:
+        t = inp.trials["final"]
+        s = summary(t)
         return Outcome(
             "blocked", sop=SOP_FINAL, evidence=[s], reason=f"the final run ended {t.history.state}: {s['reason']}"
         )
+    won = ranked[0][1]
+    t = inp.trials[won]
+    s = summary(t)
+    runs = [summary(inp.trials[k]) for k in keys]
+    # The held-out eval loss judges; an entropy warning on a final (templated data collapses entropy at
+    # any dropout) stays in the evidence for the person who judges the samples before a merge.
+    warned = [f for k in keys for f in rule_rows(inp.trials[k], ENTROPY_RULES)]
+    if len(keys) > 1:
+        shown = ", ".join(f"{r['trial']} {score(r):.4g} ({r['state']})" for r in runs)
+        why = f"{why}; of the finals ({shown}) {won} ended lowest" if why else f"{won} ended lowest ({shown})"
     return Outcome(
         "done",
         sop=SOP_FINAL,
-        candidate="final",
-        patch=patch,
-        evidence=[*chosen, s],
+        candidate=won,
+        patch=dict(specs[keys.index(won)].patch),
+        evidence=[*chosen, *runs, *warned],
         reason=(f"{why}; " if why else "")
-        + f"final run finished at step {s['steps']}: loss {s.get('loss_start') or 0:.3g} -> "
+        + ("final run" if won == "final" else "the runner-up's final run")
+        + f" finished at step {s['steps']}: loss {s.get('loss_start') or 0:.3g} -> "
         f"{s.get('loss_end') or 0:.3g}, verdict {s['verdict']}",
-        extra={"merge_command": f"cockpit merge {t.run_dir}"},
+        extra={"merge_command": f"cockpit merge {t.run_dir}", "final_trial": won},
     )
