@@ -7,6 +7,12 @@ import signal
 
 import pytest
 
+# Every trainer, merge and in-process model in the suite is the tiny demo model, and most tests run the
+# cockpit beside its trainer: with torch's default of one OpenMP thread per core the threads spin against
+# each other on a busy 2-core machine. An 80-step demo run took 237 s with the default and 18 s with one
+# thread on this machine while another job trained (bench/README.md, "The suite's threads").
+os.environ.setdefault("OMP_NUM_THREADS", "1")
+
 
 @pytest.fixture(autouse=True)
 def _no_stray_trainers(tmp_path):
