@@ -46,6 +46,13 @@ def test_a_step_label_never_covers_a_mark():
     assert row.endswith("1,200 ▲") and row.startswith("17")
     assert "".join(step_axis(["▲"] * 6, 17, 1200)) == "▲" * 6  # no room: the marks, no labels
     assert "".join(step_axis([" "] * 3, 5, 5)) == "5  "  # one step: one label
+    # checkpoints at 100, 200 and 300 of a narrow chart: 300 fits nowhere right of the 200 mark, and left
+    # of it, it would read as the step of that mark (seen at 120x40: "1    ▲ 300 ▲    ▲")
+    marks = list("     ▲    ▲    ▲")
+    row = "".join(step_axis(marks, 1, 300))
+    assert row == "1    ▲    ▲    ▲", row
+    assert "".join(step_axis(list("      ▲      ▲"), 1, 300)) == "1     ▲  300 ▲"
+    assert "".join(step_axis(list("▲     ▲    "), 1, 300)) == "▲ 1   ▲ 300"  # past the mark it would cover
 
 
 def test_the_tile_ema_is_the_reports_at_each_columns_last_point():

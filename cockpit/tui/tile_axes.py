@@ -30,17 +30,25 @@ def step_label(step: int) -> str:
 def step_axis(cells: list[str], first: int, last: int) -> list[str]:
     """The row of marks with the first step under the chart's first column and the last one ending under
     its last column. A label never covers a mark (the newest operator action is at the right end): it
-    moves inward past it, or is left out where it cannot fit."""
+    moves inward past the marks it would cover, never past one beyond them (under another mark it would
+    read as that mark's step), and is left out where it cannot fit."""
     out = list(cells)
     taken = [c != " " for c in cells]
 
     def place(text: str, start: int, direction: int) -> None:
-        while 0 <= start and start + len(text) <= len(out):
-            if not any(taken[max(0, start - 1) : start + len(text) + 1]):  # a space either side too
-                out[start : start + len(text)] = text
-                taken[start : start + len(text)] = [True] * len(text)
+        n = len(text)
+        # the marks it may move past: those under it or right beside it where it belongs
+        if direction < 0:  # the last label: right of every mark further left
+            lo = max((i for i in range(start - 1) if taken[i]), default=-2) + 2
+            starts = range(start, lo - 1, -1)
+        else:  # the first label: left of every mark further right
+            hi = min((i for i in range(start + n + 1, len(out)) if taken[i]), default=len(out) + 1) - 1
+            starts = range(start, hi - n + 1)
+        for s in starts:
+            if 0 <= s and s + n <= len(out) and not any(taken[max(0, s - 1) : s + n + 1]):  # a space either side
+                out[s : s + n] = text
+                taken[s : s + n] = [True] * n
                 return
-            start += direction
 
     place(step_label(first), 0, 1)
     if last != first:
