@@ -10,7 +10,7 @@ from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
 
-from cockpit.runlist import Entry, row_of
+from cockpit.runlist import Entry, foreign_row, read_foreign, row_of
 
 LIVE_STATES = ("starting", "running", "resumed", "paused", "stalled", "suspended")
 """A run of ours in one of these may still be training: enter attaches to it rather than replaying it."""
@@ -78,30 +78,34 @@ def _num(v: Any) -> str:
 
 
 def read_row(entry: Entry) -> BrowseRow | None:
-    """The entry as a browser row; None when it holds no log the cockpit reads (a README, a data set)."""
-    ls = row_of(entry)
-    if ls is None:
-        return None
+    """The entry as a browser row; None when it holds no log the cockpit reads (a README, a data set).
+    Another tool's log is read once, for its `ls` row and for the advisor alike."""
     name, path, how = entry
     ours = how != "foreign"
+    read = None if ours else read_foreign(path)
+    ls = row_of(entry) if ours else foreign_row(path, read)
+    if ls is None:
+        return None
+    ls["name"] = name
     row = BrowseRow(
         name, path if ours else Path(ls["path"]), ours, ls["state"], step=ls["step"], total=ls["total"], lr=ls["lr"]
     )
     if how == "no-events":
         return row
     try:
-        _fill(row)
+        _fill(row, read[1] if read else None)
     except Exception as e:  # a log that `ls` read but the advisor cannot: shown, with why
         row.problem = f"{type(e).__name__}: {e}"
     return row
 
 
-def _fill(row: BrowseRow) -> None:
+def _fill(row: BrowseRow, h: Any = None) -> None:
     from cockpit.advisor import advise
     from cockpit.logs import load_history
     from cockpit.run_kind import RunKind
 
-    h, _ = load_history(row.path)
+    if h is None:
+        h, _ = load_history(row.path)
     row.kind = RunKind.of(h).method
     row.verdict = advise(h).verdict
     cfg = h.config if isinstance(h.config, dict) else {}

@@ -110,19 +110,28 @@ def events_missing_row(rd: RunDir) -> dict[str, Any]:
     }
 
 
-def foreign_row(p: Path) -> dict[str, Any] | None:
-    """Another tool's log (a trainer_state.json, a LLaMA-Factory trainer_log.jsonl, a saved console, or a
-    folder holding one) as a row, read whole (such logs are small next to ours); None when PATH holds no
-    log the cockpit reads (a README, a data set)."""
+def read_foreign(p: Path) -> tuple[Any, Any] | None:
+    """Another tool's log at P (a trainer_state.json, a LLaMA-Factory trainer_log.jsonl, a saved console, or
+    a folder holding one) read whole, as (its LoadedLog, its History); None when P holds no log the
+    cockpit reads (a README, a data set) or holds ours."""
     from cockpit.logs import LogError, resolve
 
     try:
         log = resolve(p)
         if log.ours:
             return None
-        h = log.history()
+        return log, log.history()
     except (LogError, OSError, ValueError):
         return None
+
+
+def foreign_row(p: Path, read: tuple[Any, Any] | None = None) -> dict[str, Any] | None:
+    """Another tool's log as a row, read whole (such logs are small next to ours), or from what
+    `read_foreign` already read of it; None when P holds no log the cockpit reads."""
+    read = read or read_foreign(p)
+    if read is None:
+        return None
+    log, h = read
     return {
         "name": p.name,
         "path": str(log.source),

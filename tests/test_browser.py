@@ -51,6 +51,19 @@ def test_rows_of_every_format_with_kind_config_and_verdict(tmp_path):
     assert all(r.verdict != "-" for r in rows.values()), {n: (r.verdict, r.problem) for n, r in rows.items()}
 
 
+def test_another_tools_log_is_read_once_per_row(tmp_path, monkeypatch):
+    """The row's `ls` cells and its kind and verdict came from two whole reads of the same log."""
+    from cockpit.logs.loaded import LoadedLog
+
+    reads: list[str] = []
+    real = LoadedLog.history
+    monkeypatch.setattr(LoadedLog, "history", lambda self: reads.append(str(self.source)) or real(self))
+    rows = rows_of(runs_folder(tmp_path / "runs"))
+    foreign = [r for r in rows.values() if not r.ours]
+    assert len(foreign) == 4 and all(r.verdict != "-" for r in foreign)
+    assert all(reads.count(str(r.path)) == 1 for r in foreign), reads  # (ours: its head and tail, then whole)
+
+
 def test_tracker_logs_are_rows_too(tmp_path):
     """A TensorBoard run folder, a W&B offline run folder, an MLflow store and a trackio database, as
     `cockpit ls` finds them, each with its kind and the advisor's verdict."""
