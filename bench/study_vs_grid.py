@@ -103,14 +103,20 @@ def run_study(config: Path, out: Path, trial_steps: int, final_steps: int, resul
         return
     t0 = time.monotonic()
     left = sorted((out / "study").glob("*-study-*"))
-    if left and json.loads((left[-1] / "study.json").read_text()).get("state") != "done":
-        cmd = [sys.executable, "-m", "cockpit.cli", "study", str(left[-1]), "--auto"]  # an interrupted one
+    # Unattended, as the comparison needs: where only a person could judge, the study takes its default.
+    unattended = ["--auto", "--accept-defaults"]
+    state = json.loads((left[-1] / "study.json").read_text()).get("state") if left else None
+    if state == "done":  # finished earlier (results.json lost it, or another invocation ran it): recorded
+        cmd, code = None, 0
+    elif left:
+        cmd = [sys.executable, "-m", "cockpit.cli", "study", str(left[-1]), *unattended]  # an interrupted one
     else:
-        cmd = [sys.executable, "-m", "cockpit.cli", "study", str(config), "--auto", "--runs-dir", str(out / "study")]
+        cmd = [sys.executable, "-m", "cockpit.cli", "study", str(config), *unattended, "--runs-dir", str(out / "study")]
         cmd += ["--trial-steps", str(trial_steps), "--final-steps", str(final_steps)]
         cmd += [] if seed is None else ["--set", f"training.seed={seed}"]
-    print("  " + " ".join(cmd), flush=True)
-    code = subprocess.run(cmd, check=False).returncode
+    if cmd:
+        print("  " + " ".join(cmd), flush=True)
+        code = subprocess.run(cmd, check=False).returncode
     study_dir = max((out / "study").glob("*-study-*"), key=lambda p: p.stat().st_mtime)
     ledger = json.loads((study_dir / "study.json").read_text())
     runs, steps = [], 0
