@@ -198,6 +198,23 @@ def test_ls_lists_a_folder_of_other_tools_logs(tmp_path):
         assert state in row and "5.421" in row and ("30/30" in row or "30/?" in row), row
 
 
+def test_the_folder_holding_a_trackers_database_is_that_log(tmp_path):
+    """Where `mlflow ui` was started (its mlflow.db) and trackio's folder of one project: `ls` listed
+    neither folder, and replay refused both; a folder of two trackio projects still names neither."""
+    (tmp_path / "runs" / "proj").mkdir(parents=True)
+    shutil.copy(TRAINER_RUN["mlflow"], tmp_path / "runs" / "proj" / "mlflow.db")
+    (tmp_path / "runs" / "trackio").mkdir()
+    shutil.copy(TRAINER_RUN["trackio"], tmp_path / "runs" / "trackio" / "fixture.db")
+    assert resolve(tmp_path / "runs" / "proj").kind == "mlflow"
+    assert resolve(tmp_path / "runs" / "trackio").kind == "trackio"
+    r = cockpit("ls", str(tmp_path / "runs"))
+    rows = {line.split()[0]: line for line in r.stdout.splitlines()[1:]}
+    assert set(rows) == {"proj", "trackio"} and all("30/30" in row for row in rows.values()), r.stdout
+    shutil.copy(TRAINER_RUN["trackio"], tmp_path / "runs" / "trackio" / "other.db")
+    with pytest.raises(LogError):
+        resolve(tmp_path / "runs" / "trackio")
+
+
 def test_a_database_of_several_runs_reads_the_latest_and_says_so(tmp_path):
     import sqlite3
 

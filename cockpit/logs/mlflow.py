@@ -15,7 +15,13 @@ from cockpit.logs.tracker_rows import finished_event, row_events, training_confi
 from cockpit.rundir import ReadStats, step_ok
 
 NAME = "mlflow"
-TITLE = "MLflow local store (mlflow.db, or an mlruns/ folder or one run's folder in it)"
+TITLE = "MLflow local store (mlflow.db or the folder holding it, an mlruns/ folder or one run's folder in it)"
+
+
+def find(directory: Path) -> Path | None:
+    """The folder's `mlflow.db` (MLflow's SQLite store, where `mlflow ui` was started), if it has one."""
+    db = directory / "mlflow.db"
+    return db if db.is_file() else None
 
 
 def sniff(path: Path, head: bytes) -> bool:

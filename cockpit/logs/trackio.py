@@ -17,7 +17,14 @@ from cockpit.logs.tracker_rows import STEP_KEYS, finished_event, hf_key, row_eve
 from cockpit.rundir import ReadStats, step_ok
 
 NAME = "trackio"
-TITLE = "trackio project database (<project>.db, SQLite)"
+TITLE = "trackio project database (<project>.db, SQLite, or its folder when it holds one)"
+
+
+def find(directory: Path) -> Path | None:
+    """The folder's project database when it holds one alone (trackio keeps one `<project>.db` per
+    project in its folder: with several, each is a run of its own to name)."""
+    dbs = list(directory.glob("*.db"))
+    return dbs[0] if len(dbs) == 1 else None
 
 
 def sniff(path: Path, head: bytes) -> bool:
