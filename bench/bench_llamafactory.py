@@ -3,8 +3,14 @@ x.yaml`, steered with `cockpit ctl` (pause, lr x0.5, resume, save, sample, stop)
 events checked. LLaMA-Factory pins its own versions (trl<=0.24, peft<=0.18.1, datasets<=4.0), so it
 lives in its own virtual environment; the cockpit's callback reaches it through the startup hook.
 
-    python3 -m venv /tmp/lf-venv && /tmp/lf-venv/bin/pip install torch==2.13.0 llamafactory==0.9.5 orjson psutil
+    python3 -m venv /tmp/lf-venv
+    /tmp/lf-venv/bin/pip install torch==2.9.1 torchvision==0.24.1 'torchaudio==2.9.*'
+    /tmp/lf-venv/bin/pip install torch==2.9.1 torchvision==0.24.1 'torchaudio==2.9.*' llamafactory==0.9.5 orjson psutil
     .venv/bin/python bench/bench_llamafactory.py --venv /tmp/lf-venv
+
+LLaMA-Factory imports torchaudio at start-up (its multimodal plugin), and torchaudio has no build for our
+torch 2.13: with 2.13 it crashed before its first step. torch 2.9.1 is the newest with torchaudio, torchvision
+and a CPU-runnable wheel on the index (a CUDA build, ~7 GB in the venv; it trains on the CPU all the same).
 
 Prints one line per check and a table for bench/README.md; exit 1 when a check fails.
 """
