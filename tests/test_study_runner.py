@@ -654,3 +654,39 @@ def test_a_full_disk_stops_the_study_cleanly_and_it_continues_after(small_fs):  
         runner(study, FakeLauncher(sweep_shape)).run()
     filler.unlink()
     assert runner(study, FakeLauncher(sweep_shape)).run() == EXIT_DONE
+
+
+def test_a_trial_in_progress_is_said_only_when_it_moved(tmp_path, monkeypatch):
+    """A SmolLM2 trial loading under load printed `s8-final: starting` twelve times, one every 15 s."""
+    import time
+    import types
+
+    from cockpit.study import trials
+
+    clock = iter(range(0, 10_000, 16))  # every look at the clock is 16 s after the last: each poll may speak
+    monkeypatch.setattr(
+        trials, "time", types.SimpleNamespace(monotonic=lambda: next(clock), sleep=lambda s: None, time=time.time)
+    )
+    said = iter(["starting"] * 5 + ["step 3 loss 2"] * 3 + ["step 6 loss 1.5"])
+    polls = iter(["running"] * 9 + ["ended"])
+
+    class Launcher:
+        def status(self, path):
+            return next(polls)
+
+        def progress(self, path):
+            return next(said)
+
+    class Trials(trials.TrialRunning):
+        pass
+
+    t, lines = Trials(), []
+    t.dir, t.launcher, t.poll, t.out, t.save = tmp_path, Launcher(), 0.0, lines.append, lambda: None
+    t._summarise = lambda rec: rec.update(summary={"state": "finished", "steps": 6, "verdict": "good", "reason": "-"})
+    t.wait({"run_dir": "s8-final"})
+    assert [line.strip() for line in lines] == [
+        "s8-final: starting",
+        "s8-final: step 3 loss 2",
+        "s8-final: step 6 loss 1.5",
+        "s8-final: finished at step 6, good: -",
+    ]

@@ -156,12 +156,15 @@ class TrialRunning:
 
     def wait(self, rec: dict[str, Any]) -> None:
         path = self.dir / rec["run_dir"]
-        shown = time.monotonic()
+        shown, said = time.monotonic(), ""
         while (status := self.launcher.status(path)) == "running":
             time.sleep(self.poll)
             if time.monotonic() - shown >= 15:
                 shown = time.monotonic()
-                self.out(f"    {rec['run_dir']}: {self.launcher.progress(path)}")
+                # every 15 s, only what moved: a slow model load printed "starting" a dozen times over
+                if (now := self.launcher.progress(path)) != said:
+                    said = now
+                    self.out(f"    {rec['run_dir']}: {now}")
         if status == "died":
             rec.setdefault("died", []).append(rec["run_dir"])
             rec["state"] = "died"
