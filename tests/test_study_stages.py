@@ -501,3 +501,28 @@ def test_stage8_runs_one_final_when_no_trial_ties_or_the_budget_has_no_room():
     assert [s.key for s in out.trials] == ["final"]
     out = decide(inp(8, cfg, candidate=cand, measured=(cand, tied_up), runs_left=2))
     assert [s.key for s in out.trials] == ["final", "final-alt"]
+
+
+@pytest.mark.parametrize("ends, kept", [((1.5, 1.498, 1.6), None), ((1.5, 1.2, 1.6), 0.1)])
+def test_stage4_when_no_dropout_holds_entropy_the_best_measured_is_kept_not_the_highest(ends, kept):
+    """Entropy collapsed at every dropout on SmolLM2, and a yes to "carry on?" kept the highest tried (0.2),
+    which no trial had measured better than the carried 0.05."""
+    cfg = base_config()
+    cand = trial("lr-0.0001", cfg, "collapse", evals=((0, 3.0), (STEPS, ends[0])))
+    tried = [
+        trial(
+            f"dropout-{d:g}",
+            apply_patch(cfg, {"lora.lora_dropout": d}),
+            "collapse",
+            {"lora.lora_dropout": d},
+            evals=((0, 3.0), (STEPS, end)),
+        )
+        for d, end in ((0.1, ends[1]), (0.2, ends[2]))
+    ]
+    out = decide(inp(4, cfg, tried, candidate=cand))
+    assert out.kind == "ask" and out.question.id == "dropout_unresolved"
+    out = decide(inp(4, cfg, tried, candidate=cand, answers={"dropout_unresolved": "yes"}))
+    if kept is None:
+        assert out.kind == "done" and not out.patch and "a tie goes to the carried value" in out.reason
+    else:
+        assert out.kind == "done" and out.patch == {"lora.lora_dropout": kept} and "is the lowest" in out.reason

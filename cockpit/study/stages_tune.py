@@ -142,18 +142,23 @@ def decide_dropout(inp: StageInput) -> Outcome:
     q = Question(
         "dropout_unresolved",
         f"Entropy still collapses at dropout {last.config.lora.lora_dropout:g} "
-        "(the data may be templated: see stage 0). Carry on with it and judge by the samples?",
+        "(the data may be templated: see stage 0). Carry on with the dropout that measured best and judge by "
+        "the samples?",
     )
     declined = "entropy collapses at every dropout tried"
     waiting = unless_yes(inp, q, sop=SOP_DROPOUT, evidence=evidence, declined=declined)
     if waiting is not None:
         return waiting
-    return choose(
-        last,
-        sop=SOP_DROPOUT,
-        evidence=evidence,
-        reason=f"entropy not held; dropout {last.config.lora.lora_dropout:g} kept (a person accepted it)",
-    )
+    # No dropout held entropy, so none earned a change by it: the one that measured best is kept, and a tie
+    # goes to the carried value (the highest tried used to be kept: on SmolLM2, 0.2 where 0.05 did as well).
+    rows = [measured(c)] + [measured(t) for t, _, _ in ran]
+    evidence += rows
+    if not any(r["usable"] for r in rows):
+        return Outcome("done", sop=SOP_DROPOUT, evidence=evidence, reason=f"{declined}; dropout stays {current:g}")
+    chosen, why = pick(rows, c.key)
+    if chosen["trial"] == c.key:
+        return Outcome("done", sop=SOP_DROPOUT, evidence=evidence, reason=f"{declined}; dropout stays: {why}")
+    return choose(inp.trials[chosen["trial"]], sop=SOP_DROPOUT, evidence=evidence, reason=f"{declined}; dropout: {why}")
 
 
 def alpha_direction(inp: StageInput) -> tuple[str | None, list[dict], Question | None]:
