@@ -144,7 +144,7 @@ def test_cockpit_drives_the_real_trainer(tmp_path):
 
         t2 = Tmux("cockpit-e2e-2", f"cd {Path.cwd()} && {PY} -m cockpit.cli attach {rd}; sleep 60")
         try:
-            t2.wait_screen("scale_lr acked" if WIDE else "merge done")  # the history is there at once
+            t2.wait_screen("merge done")  # the history is there at once (the lr ack may be scrolled above it)
             t2.keys("x")
             t2.wait_screen("Stop the run?")
             t2.keys("y")

@@ -224,3 +224,15 @@ def test_a_raised_top_does_not_pull_in_the_next_threshold():
 
     rows = _text(draw([2.0, 3.0, 4.0], "grad_norm", 10, 4, Thresholds()))  # near 5 (warn), far from 10
     assert sum(LINE in row for row in rows) == 1 and LINE in rows[0]
+
+
+def test_the_event_log_shows_the_runs_paths_relative_and_home_as_tilde(tmp_path, monkeypatch):
+    """A merge's four lines named the run's checkpoint and merged folder by absolute path: 14 rows of the
+    log at 160 columns, enough to push an earlier ack out of sight."""
+    from cockpit.tui.widgets.event_log import short_paths
+
+    monkeypatch.setenv("HOME", str(tmp_path / "home"))
+    rd = tmp_path / "runs" / "demo-1"
+    text = f"{rd}/checkpoints/checkpoint-20 into {tmp_path}/home/.cache/m as fp32 on cpu → {rd}/merged"
+    assert short_paths(text, rd) == "checkpoints/checkpoint-20 into ~/.cache/m as fp32 on cpu → merged"
+    assert short_paths(text, None) == text.replace(f"{tmp_path}/home/", "~/")

@@ -85,7 +85,7 @@ class CockpitScreen(ViewActions, TileReadout, Screen):
                 yield SamplesPanel(id="samples")
             with Vertical(id="right-col"):
                 yield AdvisorPanel(id="advisor")
-                yield EventLog(id="log")
+                yield EventLog(id="log", run_dir=self.run_dir)
         yield FittedFooter()  # every key is in the help and the README; the footer shows those that fit
 
     def on_mount(self) -> None:

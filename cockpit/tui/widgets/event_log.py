@@ -4,6 +4,7 @@
 from __future__ import annotations
 
 from collections import deque
+from pathlib import Path
 
 from rich.text import Text
 from textual.widgets import RichLog
@@ -50,12 +51,23 @@ TONE_STYLE = {
 }
 
 
+def short_paths(text: str, run_dir: Path | None) -> str:
+    """Paths in the run directory relative to it (`checkpoints/checkpoint-20`, `merged`), the home folder
+    as `~`: what the operator can read at a glance in a line of the log."""
+    if run_dir is not None:
+        text = text.replace(f"{Path(run_dir).absolute()}/", "").replace(f"{run_dir}/", "")
+    home = str(Path.home())
+    return text.replace(f"{home}/", "~/") if home != "/" else text
+
+
 class EventLog(RichLog):
     """Every line is kept (up to 2,000), so a filter change re-lists the lines it shows. Lines wrap: their
     end is the number or the reason ("... max 12): explosion precursor"), which a cut at 80 columns lost."""
 
-    def __init__(self, *, id: str | None = "log"):
+    def __init__(self, *, id: str | None = "log", run_dir: Path | None = None):
         super().__init__(id=id, markup=False, wrap=True, min_width=1, max_lines=2000)  # wrap at its own width
+        self.run_dir = run_dir
+        """Paths inside it are shown relative to it: a merge's four lines of absolute paths took 14 rows."""
         self.entries: deque[tuple[str, Text]] = deque(maxlen=2000)
         self.filter = 0
         self._sample_steps: set = set()  # sampling steps already listed: one line each
@@ -76,7 +88,8 @@ class EventLog(RichLog):
                 return
             self._sample_steps.add(ev.get("step"))
         hint = f" ({said.hint})" if said.hint else ""
-        self.add_line(kind, Text(f"{step_prefix(ev)}{said.icon} {said.text}{hint}", style=TONE_STYLE[said.tone]))
+        text = short_paths(said.text, self.run_dir)
+        self.add_line(kind, Text(f"{step_prefix(ev)}{said.icon} {text}{hint}", style=TONE_STYLE[said.tone]))
 
     def add_line(self, kind: str, line: Text) -> None:
         self.entries.append((kind, line))
