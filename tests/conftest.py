@@ -7,10 +7,12 @@ import signal
 
 import pytest
 
-# Every trainer, merge and in-process model in the suite is the tiny demo model, and most tests run the
-# cockpit beside its trainer: with torch's default of one OpenMP thread per core the threads spin against
-# each other on a busy 2-core machine. An 80-step demo run took 237 s with the default and 18 s with one
-# thread on this machine while another job trained (bench/README.md, "The suite's threads").
+# Every trainer, merge and in-process model in the suite is the tiny demo model, and many tests run the
+# cockpit or a second trainer beside it. With torch's default of one OpenMP thread per core, threads spin
+# against whatever else runs: a 200-step demo run trained in 14 s with two threads on an idle 2-core
+# machine, 20 s with one; with the other core busy, an 80-step run took 237 s with two threads and 18 s
+# with one (bench/README.md, "The suite's threads"). One thread trades a little idle speed for a suite that
+# does not stall when the machine is shared.
 os.environ.setdefault("OMP_NUM_THREADS", "1")
 
 
