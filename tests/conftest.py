@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import os
 import signal
+import tempfile
 
 import pytest
 
@@ -14,6 +15,11 @@ import pytest
 # with one (bench/README.md, "The suite's threads"). One thread trades a little idle speed for a suite that
 # does not stall when the machine is shared.
 os.environ.setdefault("OMP_NUM_THREADS", "1")
+
+# Long logs read by the suite (and by the commands it starts) are cached in a folder of the suite's own,
+# never in the user's ~/.cache; removed with the session.
+_CACHE = tempfile.TemporaryDirectory(prefix="cockpit-test-cache-")
+os.environ["COCKPIT_CACHE_DIR"] = os.path.join(_CACHE.name, "histories")
 
 
 @pytest.fixture(autouse=True)

@@ -9,10 +9,11 @@ from pathlib import Path
 from typing import Any
 
 from cockpit.history import History
-from cockpit.logs import formats
+from cockpit.logs import cache, formats
 from cockpit.logs.errors import LogError
 from cockpit.logs.foreign import plural
 from cockpit.rundir import ReadStats, RunDir
+from cockpit.rundir.events import FINAL_STATES
 
 __all__ = ["LoadedLog", "LogError", "load_history", "resolve"]
 
@@ -32,6 +33,23 @@ class LoadedLog:
         yield from formats.by_name(self.kind).events(self.source, self.stats)
 
     def history(self) -> History:
+        """The log folded; a long one comes from `cockpit.logs.cache` when it was read before unchanged."""
+        got = cache.load(self.source)
+        if got is not None:
+            h, self.stats, self.order = got
+            return h
+        h = self.read()
+        self.keep(h)
+        return h
+
+    def keep(self, h: History) -> None:
+        """Put `h`, folded from this whole log, in the cache: our own log only once its run has ended
+        (one still training grows, and its next read would miss anyway)."""
+        if not self.ours or h.state in FINAL_STATES:
+            cache.store(self.source, h, self.stats, self.order)
+
+    def read(self) -> History:
+        """The log parsed and folded, from the file."""
         blocks = getattr(formats.by_name(self.kind), "blocks", None)
         if blocks is not None:  # a list of events at a time: folded with no Python step per metrics line
             return self.settle(History().extend_blocks(blocks(self.source, self.stats)))

@@ -20,6 +20,8 @@ import sys
 from pathlib import Path
 from typing import Any
 
+from cockpit.logs import cache
+
 MIN_BYTES = 4 << 20
 """Below this (~12,000 logged steps) reading takes less time than a fork round trip saves."""
 
@@ -51,6 +53,9 @@ class Preload:
         self.live = live
         self.share = share
         off = os.environ.get("COCKPIT_NO_PRELOAD")  # for side-by-side benchmarks and debugging
+        self.cached = not live and _cached(self.path)
+        if self.cached:
+            return  # read back from the cache (`result` -> LoadedLog.history): nothing to parse, no child
         if not off and sys.platform.startswith("linux") and _size(self.path) >= MIN_BYTES:
             if live:
                 self.split = _last_line_end(self.events_file) if self.events_file else None
@@ -103,6 +108,12 @@ class Preload:
         """A child is reading: `result()` will mostly wait on it (it can be called from a thread)."""
         return self.fd is not None
 
+    @property
+    def slow(self) -> bool:
+        """`result()` will take a while (a child reads a long log, or a long log's History is loaded from
+        the cache, ~0.4 s a million steps): worth calling from a thread while a screen is drawn."""
+        return self.forked or self.cached
+
     def result(self) -> tuple[Any, Any]:
         if self.fd is None:
             return _read(self.path)
@@ -118,7 +129,9 @@ class Preload:
         history, log = value
         history.extend_prefolded(tail)
         _add_stats(log.stats, tail_stats)
-        return log.settle(history), log
+        history = log.settle(history)
+        log.keep(history)
+        return history, log
 
     def wait(self, timeout: float) -> bool:
         """Whether the child's answer can be read now (waits up to `timeout` s); True when none forked."""
@@ -276,6 +289,16 @@ def _last_line_end(ev: Path) -> int | None:
     except OSError:
         return None
     return None if i < 0 else start + i + 1
+
+
+def _cached(path: Path) -> bool:
+    """Whether the log behind PATH has a cache entry: the file itself, or the file a run's or a trainer's
+    folder holds (what `cockpit.logs.resolve` would pick there in the common layouts)."""
+
+    if path.is_dir():
+        named = [path / n for n in ("events.jsonl", "trainer_state.json", "trainer_log.jsonl") if (path / n).is_file()]
+        return any(map(cache.has, named)) if named else cache.has(path)  # else a TensorBoard or W&B folder
+    return cache.has(path)
 
 
 def _size(path: Path) -> int:

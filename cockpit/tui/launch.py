@@ -95,7 +95,7 @@ def open_replay(path: Path, speed: float = 10.0, theme: str | None = None, prelo
         open_sweep(path, theme=theme)
         return
     try:
-        if preload is not None and preload.forked:
+        if preload is not None and preload.slow:
             # A long log: the cockpit opens while the child reads it, and fills in when it arrives.
             def read() -> tuple[History, int]:
                 history, log = preload.result()
