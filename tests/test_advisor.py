@@ -8,6 +8,7 @@ import subprocess
 import sys
 from pathlib import Path
 
+import numpy as np
 import pytest
 
 from cockpit.advisor import advise, evaluate, patch_to_set_args
@@ -274,3 +275,24 @@ def test_flat_tail_of_a_decayed_schedule_is_not_lr_too_low():
     assert {"loss_flat", "entropy_flat"} <= rules(hist(n, never, healthy_gn, lambda i: 1.7, cos_lr))
     # the same learned-then-flat loss at a constant lr is flat: lr too low is then the SOP's reading
     assert "loss_flat" in rules(hist(n, learned, healthy_gn, ent, lambda i: 2e-4))
+
+
+@pytest.mark.parametrize("seed", range(6))
+def test_loss_jumps_are_the_points_over_their_windows_median(seed):
+    """The rule takes medians only where a window's least allows a jump: what it finds is what comparing
+    every point with its window's median finds, NaNs, negative losses and spikes included."""
+    from cockpit.advisor.loss_rules import _loss_jumps
+    from cockpit.advisor.jump_window import jump_window
+
+    rng = np.random.default_rng(seed)
+    v = rng.normal(2.0 if seed % 2 else 0.2, 0.4 if seed < 3 else 1.5, 5000)
+    v[rng.integers(0, 5000, 60)] *= rng.uniform(2, 8, 60)
+    v[rng.integers(0, 5000, 20)] = np.nan
+    n, start = jump_window(False)
+    want = []
+    for i in range(n, len(v)):
+        ref = float(np.median(v[i - n : i]))
+        if ref > 0 and v[i] > 1.5 * ref and v[i] - ref > 0.5:
+            want.append((i, ref))
+    got = [(i, r) for i, r in _loss_jumps(v, 1.5) if i >= n]
+    assert got == want and len(want) > 0
