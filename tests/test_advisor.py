@@ -281,8 +281,8 @@ def test_flat_tail_of_a_decayed_schedule_is_not_lr_too_low():
 def test_loss_jumps_are_the_points_over_their_windows_median(seed):
     """The rule takes medians only where a window's least allows a jump: what it finds is what comparing
     every point with its window's median finds, NaNs, negative losses and spikes included."""
-    from cockpit.advisor.loss_rules import _loss_jumps
     from cockpit.advisor.jump_window import jump_window
+    from cockpit.advisor.loss_rules import _loss_jumps
 
     rng = np.random.default_rng(seed)
     v = rng.normal(2.0 if seed % 2 else 0.2, 0.4 if seed < 3 else 1.5, 5000)
