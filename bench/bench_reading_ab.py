@@ -24,7 +24,7 @@ from bench.bench_reading import first_frame_process, measured  # noqa: E402
 
 
 def steps_of(log: Path) -> int:
-    m = re.search(r"(\d+)$", (log if log.is_dir() else log.parent).name)
+    m = re.search(r"(\d+)$", log.name) or re.search(r"(\d+)$", log.parent.name)
     if m is None:
         raise SystemExit(f"{log}: say its logged steps with --steps (no number at the end of its folder's name)")
     return int(m[1])
