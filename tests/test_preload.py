@@ -217,3 +217,19 @@ def test_readers_end_with_the_command_that_started_them(tmp_path):
             os.killpg(pgid, signal.SIGKILL)
         except ProcessLookupError:
             pass
+
+
+def test_a_tensorboard_folder_is_read_by_the_child_too(tmp_path, monkeypatch):
+    """The replay is on screen while another tool's log is read: its folder's size counts the files under
+    it (`output_dir/runs/<stamp>/events.out.tfevents.*`), not an events.jsonl it does not hold."""
+    import shutil
+    from pathlib import Path
+
+    tb = tmp_path / "out"
+    shutil.copytree(Path(__file__).parent / "fixtures" / "trackers" / "generated" / "tensorboard", tb / "runs" / "x")
+    monkeypatch.setattr(preload, "MIN_BYTES", 1)
+    pre = Preload(tb, share=1.0)
+    assert pre.forked
+    h, log = pre.result()
+    h2, _ = load_history(tb)
+    assert log.kind == "tensorboard" and len(h) == len(h2) > 0

@@ -17,6 +17,7 @@ import os
 import pickle
 import signal
 import sys
+from itertools import islice
 from pathlib import Path
 from typing import Any
 
@@ -302,9 +303,14 @@ def _cached(path: Path) -> bool:
 
 
 def _size(path: Path) -> int:
+    """The bytes of the log behind PATH: a run's events.jsonl, or the files a folder of another tool's log
+    holds, its first 1,000 entries (`output_dir/runs/<stamp>/` of TensorBoard, a trackio folder): read in
+    the child too, so the replay is on screen at once."""
     try:
-        if path.is_dir():
-            path = path / "events.jsonl"
-        return path.stat().st_size
+        if not path.is_dir():
+            return path.stat().st_size
+        if (path / "events.jsonl").is_file():
+            return (path / "events.jsonl").stat().st_size
+        return sum(f.stat().st_size for f in islice(path.rglob("*"), 1000) if f.is_file())
     except OSError:
         return 0
