@@ -271,3 +271,15 @@ def write_run(rd: Path, n: int, finished: bool) -> None:
     if finished:
         lines.append({"v": 1, "t": 1.79e9 + n + 1, "kind": "state", "state": "finished", "step": n})
     (rd / "events.jsonl").write_text("".join(json.dumps(x) + "\n" for x in lines))
+
+
+def test_a_folder_holding_a_cached_store_is_not_read_by_a_child(tmp_path, cache_dir):
+    """trackio's folder resolves to the .db inside it: the entry is the .db's, and the preload finds it."""
+    store = tmp_path / "trackio"
+    shutil.copytree(FIXTURES / "trackers" / "generated" / "trackio", store)
+    h1, _ = load_history(store)
+    wait_for_entry(cache_dir)
+    pre = Preload(store, share=1.0)
+    assert pre.cached and not pre.forked
+    h2, _ = pre.result()
+    same_history(h1, h2)

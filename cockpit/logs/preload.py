@@ -298,7 +298,14 @@ def _cached(path: Path) -> bool:
 
     if path.is_dir():
         named = [path / n for n in ("events.jsonl", "trainer_state.json", "trainer_log.jsonl") if (path / n).is_file()]
-        return any(map(cache.has, named)) if named else cache.has(path)  # else a TensorBoard or W&B folder
+        if named:
+            return any(map(cache.has, named))
+        # the folder itself (TensorBoard, W&B), or the one store it holds (trackio's or MLflow's .db)
+        try:
+            inside = [Path(e.path) for e in islice(os.scandir(path), 100) if e.is_file()]
+        except OSError:
+            inside = []
+        return cache.has(path) or any(map(cache.has, inside))
     return cache.has(path)
 
 
