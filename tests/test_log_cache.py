@@ -283,3 +283,37 @@ def test_a_folder_holding_a_cached_store_is_not_read_by_a_child(tmp_path, cache_
     assert pre.cached and not pre.forked
     h2, _ = pre.result()
     same_history(h1, h2)
+
+
+def test_with_other_threads_running_the_entry_is_what_the_history_was_then(tmp_path, cache_dir):
+    """The cockpit's workers run beside a read: the writer is a thread then, and a History folded on
+    after the read (a live source) must not reach the entry half-changed."""
+    import threading
+
+    rd = tmp_path / "run"
+    write_run(rd, 300, finished=True)
+    stop = threading.Event()
+    worker = threading.Thread(target=stop.wait)
+    worker.start()
+    try:
+        h, _ = load_history(rd)
+        h.extend([{"kind": "metrics", "step": s, "loss": 1.0} for s in range(301, 401)])
+        wait_for_entry(cache_dir)
+    finally:
+        stop.set()
+        worker.join()
+    time.sleep(0.3)
+    got = cache.load(rd / "events.jsonl")
+    assert got is not None and len(got[0]) == 300
+
+
+def test_a_writer_killed_mid_write_leaves_nothing_for_long(tmp_path):
+    d = tmp_path / "c"
+    d.mkdir()
+    left = d / ".abc.123.tmp"
+    left.write_bytes(b"half")
+    os.utime(left, (time.time() - 7200, time.time() - 7200))
+    fresh = d / ".def.456.tmp"
+    fresh.write_bytes(b"being written")
+    cache.prune(d)
+    assert not left.exists() and fresh.exists()

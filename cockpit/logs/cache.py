@@ -26,6 +26,7 @@ import pickle
 import stat
 import sys
 import threading
+import time
 from array import array
 from itertools import islice
 from pathlib import Path
@@ -139,8 +140,13 @@ def store(path: str | os.PathLike[str], history: Any, stats: Any, order: str) ->
         return
     if not hasattr(os, "fork") or threading.active_count() > 1:
         # Forking a process with other threads can leave the child stuck on a lock one of them held
-        # (the cockpit's workers): write from a thread instead.
-        threading.Thread(target=_write, args=(k, history, stats, order), name="cache-write").start()
+        # (the cockpit's workers): a thread writes instead, what is pickled here and now (a History
+        # another thread goes on folding must not be pickled half-changed).
+        try:
+            data = pickle.dumps((k, _packed(history), stats, order), protocol=pickle.HIGHEST_PROTOCOL)
+        except Exception:  # noqa: BLE001 - never a failure of the command
+            return
+        threading.Thread(target=_write, args=(k, data), name="cache-write").start()
         return
     try:
         pid = os.fork()
@@ -159,7 +165,7 @@ def store(path: str | os.PathLike[str], history: Any, stats: Any, order: str) ->
         os.setsid()
         if os.fork() == 0:
             try:
-                _write(k, history, stats, order)
+                _write(k, (k, _packed(history), stats, order))
             finally:
                 os._exit(0)
     except BaseException:  # noqa: BLE001 - a child must never run the parent's code on the way out
@@ -167,15 +173,19 @@ def store(path: str | os.PathLike[str], history: Any, stats: Any, order: str) ->
     os._exit(code)
 
 
-def _write(k: str, history: Any, stats: Any, order: str) -> None:
+def _write(k: str, entry: tuple | bytes) -> None:
+    """Write the entry (the tuple, or its pickle) under a temporary name and move it in place whole."""
     d = _own_folder(create=True)
     if d is None:
         return
-    tmp = d / f".{k}.{os.getpid()}.tmp"
+    tmp = d / f".{k}.{os.getpid()}.{threading.get_ident()}.tmp"
     try:
         fd = os.open(tmp, os.O_WRONLY | os.O_CREAT | os.O_EXCL, 0o600)
         with os.fdopen(fd, "wb") as f:
-            pickle.dump((k, _packed(history), stats, order), f, protocol=pickle.HIGHEST_PROTOCOL)
+            if isinstance(entry, bytes):
+                f.write(entry)
+            else:
+                pickle.dump(entry, f, protocol=pickle.HIGHEST_PROTOCOL)
         os.replace(tmp, d / f"{k}.pickle")
     except Exception:  # noqa: BLE001 - a full disk or a gone folder: the log is simply read next time
         try:
@@ -214,7 +224,14 @@ def _unpacked(history: Any) -> Any:
 
 
 def prune(d: Path, limit: int = MAX_BYTES) -> None:
-    """Remove the least recently used entries until the folder holds at most `limit` bytes."""
+    """Remove the least recently used entries until the folder holds at most `limit` bytes, and what a
+    writer killed mid-write left (a temporary file over an hour old)."""
+    for p in d.glob(".*.tmp"):
+        try:
+            if time.time() - p.stat().st_mtime > 3600:
+                p.unlink()
+        except OSError:
+            pass
     entries = []
     for p in d.glob("*.pickle"):
         try:
