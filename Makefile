@@ -24,8 +24,14 @@ $(STAMP): pyproject.toml
 demo: install
 	$(BIN)/cockpit demo
 
+# The suite runs on the machine's cores, up to 4 (pytest-xdist). Its time is real trainers started on the tiny
+# model, one torch thread each (tests/conftest.py): on 2 cores two workers took 17 min 51 s against 31 min 47 s
+# one at a time (bench/README.md, "The suite on two workers"). A file's tests stay on one worker (loadfile):
+# they share its module fixtures. `pytest` alone still runs them one at a time.
+JOBS = $$($(BIN)/python -c "import os; n = len(os.sched_getaffinity(0)) if hasattr(os, 'sched_getaffinity') else os.cpu_count(); print(max(1, min(4, n or 1)))")
+
 test: install lint
-	$(BIN)/python -m pytest -q
+	$(BIN)/python -m pytest -q -n $(JOBS) --dist loadfile
 
 # The fast tier for your own loop (under 3 minutes on two cores): lint, then the tests that start no trainer
 # and no terminal app: the advisor, readers, config, data audit, history, run directory and report logic.
