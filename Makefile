@@ -40,7 +40,7 @@ QUICK_TESTS := tests/test_advisor.py tests/test_advisor_consistency.py tests/tes
 	tests/test_control_values.py tests/test_data_audit.py tests/test_data_load.py \
 	tests/test_fuzz_readers.py tests/test_history.py tests/test_memory_reader.py tests/test_metric_values.py \
 	tests/test_preload.py tests/test_report_bands.py tests/test_rundir.py tests/test_shared_modules.py \
-	tests/test_study_stages.py
+	tests/test_study_stages.py tests/test_log_cache.py
 check: install lint
 	$(BIN)/python -m pytest -q -m "not slow" $(QUICK_TESTS)
 
