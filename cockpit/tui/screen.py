@@ -14,7 +14,7 @@ from textual.css.scalar import Scalar
 from textual.screen import Screen
 from textual.widgets import Footer, Static
 
-from cockpit.chart_choice import load_choice, save_choice
+from cockpit.chart_choice import load_choice
 from cockpit.history import History
 from cockpit.logs.foreign import not_in_format
 from cockpit.metrics import ALL_CHARTED, charted, panel_id
@@ -22,8 +22,8 @@ from cockpit.run_kind import RunKind
 from cockpit.thresholds import Thresholds
 from cockpit.tui.advice_throttle import AdviceThrottle
 from cockpit.tui.bindings import BINDINGS
+from cockpit.tui.chart_actions import ChartActions
 from cockpit.tui.layout import chart_layout
-from cockpit.tui.metric_picker import RESET, MetricPicker
 from cockpit.tui.pacing import TICK, FramePacer
 from cockpit.tui.panel_data import mark_indices, never_logged
 from cockpit.tui.source_protocol import Source
@@ -38,7 +38,7 @@ from cockpit.tui.widgets.run_panel import RunPanel
 from cockpit.tui.widgets.samples_panel import SamplesPanel
 
 
-class CockpitScreen(ViewActions, TileReadout, Screen):
+class CockpitScreen(ViewActions, ChartActions, TileReadout, Screen):
     """A run's cockpit, fed by a source; the subclasses say what differs between live and replay."""
 
     BINDINGS = BINDINGS
@@ -255,49 +255,6 @@ class CockpitScreen(ViewActions, TileReadout, Screen):
     def lead_panel(self) -> MetricPanel:
         """The headline metric's panel of this kind of run (loss for SFT, reward for RL, ...)."""
         return self._panels[self.shown_keys(self._shown_method or "sft")[0]]
-
-    def metric_names(self) -> list[str]:
-        """Every numeric series the run holds (its metrics, then its evals, then the system's), for the picker."""
-        h = self.history
-        names = [k for k in h.series if k != "t" and h.has(k)]
-        return names + [k for k in (*h.eval_series, *h.sys_series) if k not in names]
-
-    def action_pick_metric(self) -> None:
-        method = self.run_kind().method
-        shown = list(self.shown_keys(method))
-        target = self.focused if isinstance(self.focused, MetricPanel) else self.lead_panel()
-
-        def picked(key: str | None) -> None:
-            if key is None:
-                return
-            if key == RESET:
-                keys = None
-                self._chosen[method] = [m.key for m in charted(method)]
-            elif key in shown:  # already charted: go to it
-                self._panels[key].focus()
-                return
-            else:
-                shown[shown.index(target.key)] = key
-                keys = self._chosen[method] = shown
-            error = save_choice(method, keys)
-            if error:
-                self.notify(error, severity="warning")
-            self._render_all()
-            if key != RESET:
-                self._panels[key].focus()
-
-        self._open(MetricPicker(self.metric_names(), shown, target.title), picked)
-
-    def action_log_scale(self) -> None:
-        panel = self.focused if isinstance(self.focused, MetricPanel) else self.lead_panel()
-        panel.toggle_log_scale()
-
-    def action_smooth(self) -> None:
-        smoothed = self.smoothed = not self.smoothed
-        for panel in self._panels.values():
-            panel.smoothed = smoothed
-            panel.refresh()
-        self.notify(f"EMA {'on: smoothed over faint raw values' if smoothed else 'off: raw values'}", timeout=2)
 
     def _render_all(self) -> None:
         h = self.history
