@@ -294,8 +294,8 @@ def _last_line_end(ev: Path) -> int | None:
 
 def _cached(path: Path) -> bool:
     """Whether the log behind PATH has a cache entry: the file itself, or the file a run's or a trainer's
-    folder holds (what `cockpit.logs.resolve` would pick there in the common layouts)."""
-
+    folder holds (what `cockpit.logs.resolve` would pick there in the common layouts), found without
+    importing the readers: this runs before the command's imports, and a miss must fork at once."""
     if path.is_dir():
         named = [path / n for n in ("events.jsonl", "trainer_state.json", "trainer_log.jsonl") if (path / n).is_file()]
         if named:
