@@ -157,7 +157,10 @@ class History:
         for k, new in zip(SERIES_KEYS, block.columns):
             self.series[k].extend(new)
         for k, new in block.extra.items():
-            self.series.setdefault(k, array("d", [NAN]) * before).extend(new)
+            col = self.series.get(k)
+            if col is None:  # (not setdefault: its default, a column of NaNs as long as the run, is made every time)
+                col = self.series[k] = array("d", [NAN]) * before
+            col.extend(new)
         for col in self.series.values():
             if len(col) < len(self.steps):  # an extra key this block does not log
                 col.extend(array("d", [NAN]) * (len(self.steps) - len(col)))

@@ -30,7 +30,7 @@ def events(path: Path, stats) -> Iterator[dict[str, Any]]:
     return read_events(path, stats)
 
 
-def blocks(path: Path, stats) -> Iterator[list[dict[str, Any]]]:
+def blocks(path: Path, stats, start: int = 0, end: int | None = None) -> Iterator[list[dict[str, Any]]]:
     from cockpit.rundir import read_blocks
 
-    return read_blocks(path, stats)
+    return read_blocks(path, stats, start, end)

@@ -70,15 +70,19 @@ def plural(n: int, word: str, words: str | None = None) -> str:
     return f"{n:,} " + (word if n == 1 else words or word + "s")
 
 
-def chunks(path: Path, also: bytes = b"") -> Iterator[bytes]:
-    """The file a few MB at a time, each cut just after a line end (a newline, or also the byte `also`:
-    a console's carriage return), so no line spans two; the last may end without one."""
+def chunks(path: Path, also: bytes = b"", start: int = 0, end: int | None = None) -> Iterator[bytes]:
+    """The file's bytes [start, end) a few MB at a time, each cut just after a line end (a newline, or also
+    the byte `also`: a console's carriage return), so no line spans two; the last may end without one."""
     rest = b""
+    left = None if end is None else end - start
     with open(path, "rb") as f:
-        while True:
-            block = f.read(4 << 20)
+        f.seek(start)
+        while left is None or left > 0:
+            block = f.read(4 << 20 if left is None else min(4 << 20, left))
             if not block:
                 break
+            if left is not None:
+                left -= len(block)
             data = rest + block
             cut = max(data.rfind(b"\n"), data.rfind(also) if also else -1) + 1
             if cut == 0 and len(data) < 64 << 20:

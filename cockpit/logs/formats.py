@@ -29,7 +29,9 @@ Optional:
 
     blocks(path: Path, stats: ReadStats) -> Iterator[list[dict]]
         The same events as `events`, a list at a time (a few MB of the file each): what a long log is
-        read through when present, since a generator step per line costs as much as parsing it.
+        read through when present, since a generator step per line costs as much as parsing it. A format
+        of one JSON object a line may also take `start` and `end` (byte offsets of line starts) and be
+        listed in `preload.LINE_FORMATS`: two processes then read a long log's two halves.
 
     find(directory: Path) -> Path | None
         For a format that is a file inside a run's folder (trainer_state.json, trainer_log.jsonl): the

@@ -3,8 +3,9 @@
 `cockpit replay`, `report` and `diagnose` spend their first 0.2-0.6 s importing (numpy, Textual) and
 about 0.5 s per 100,000 logged steps parsing JSON. The two do not depend on each other:
 on Linux a child forked before the imports reads and folds the log and sends the History back through
-a pipe, so the user waits for the longer of the two rather than their sum. For an `events.jsonl` the
-child takes the first CHILD_SHARE of the file; this process, once its imports are done, parses the rest
+a pipe, so the user waits for the longer of the two rather than their sum. For an `events.jsonl` or a
+LLaMA-Factory `trainer_log.jsonl` (`LINE_FORMATS`: a JSON object a line, which a reader can start
+mid-file) the child takes the first CHILD_SHARE of the file; this process, once its imports are done, parses the rest
 itself, turns its metrics into columns (`history.prefold`), and appends them onto the child's History
 in order (folding is incremental, so nothing needs merging): the two cores of a small box both read.
 Small logs, platforms without fork, and any failure of the child read the log in-process, exactly as
@@ -49,8 +50,8 @@ class Preload:
         self.path = Path(path)
         self.pid: int | None = None
         self.fd: int | None = None
-        self.events_file = _events_file(self.path)
-        self.split: int | None = None  # the child reads events bytes [0, split); this process the rest
+        self.lines = _line_log(self.path)  # (file, format) of a log two processes can read
+        self.split: int | None = None  # the child reads bytes [0, split) of it; this process the rest
         self.live = live
         self.share = share
         off = os.environ.get("COCKPIT_NO_PRELOAD")  # for side-by-side benchmarks and debugging
@@ -59,11 +60,11 @@ class Preload:
             return  # read back from the cache (`result` -> LoadedLog.history): nothing to parse, no child
         if not off and sys.platform.startswith("linux") and _size(self.path) >= MIN_BYTES:
             if live:
-                self.split = _last_line_end(self.events_file) if self.events_file else None
+                self.split = _last_line_end(self.lines[0]) if self.lines and self.lines[1] == "events" else None
                 if self.split is None:
                     return
             else:
-                self.split = _split_point(self.events_file, share) if self.events_file and share < 1 else None
+                self.split = _split_point(self.lines[0], share) if self.lines and share < 1 else None
             self._fork()
 
     def _fork(self) -> None:
@@ -100,9 +101,9 @@ class Preload:
         its screen, which leaves a core free) is read by two processes: this child forks one more for the
         first half and parses the second itself, as `diagnose` does with its own process. A 1,000,000-step
         log: about half the time of one reader (bench/README.md, "Long logs, again")."""
-        if self.share >= 1 and self.events_file is not None and not self.live and _size(self.path) >= TWO_READERS_BYTES:
+        if self.share >= 1 and self.lines is not None and not self.live and _size(self.path) >= TWO_READERS_BYTES:
             return Preload(self.path, share=CHILD_SHARE).result()  # (share < 1: it forks no further)
-        return _read(self.path, self.split)
+        return _read(self.path, self.split, self.lines)
 
     @property
     def forked(self) -> bool:
@@ -125,9 +126,9 @@ class Preload:
         kind, value = answer
         if kind == "error":
             raise value
-        if self.split is None:
-            return value
         history, log = value
+        if self.split is None or (log.source, log.kind) != self.lines:
+            return value  # (the child found another log there than guessed, and read it whole)
         history.extend_prefolded(tail)
         _add_stats(log.stats, tail_stats)
         history = log.settle(history)
@@ -187,25 +188,36 @@ class Preload:
         """This process's share: the events after the split, parsed and their metrics turned into
         columns (appended once the child's History is here)."""
         from cockpit.history import cyclic_gc_paused, prefold_blocks
-        from cockpit.rundir import ReadStats, read_blocks
+        from cockpit.rundir import ReadStats
 
         stats = ReadStats()
         if self.split is None:
             return [], stats
+        path, kind = self.lines
         with cyclic_gc_paused():
-            return list(prefold_blocks(read_blocks(self.events_file, stats, start=self.split))), stats
+            return list(prefold_blocks(_module(kind).blocks(path, stats, start=self.split))), stats
 
 
-def _read(path: Path, end: int | None = None):
+def _read(path: Path, end: int | None = None, lines: tuple[Path, str] | None = None):
+    """(History, LoadedLog) of the log behind PATH, or of its bytes before `end` when it is the log
+    `lines` guessed (else all of it: `result` then sees the guess was wrong)."""
     from cockpit.history import History
     from cockpit.logs import resolve
 
     log = resolve(path)
-    if end is None:
+    if end is None or (log.source, log.kind) != lines:
         return log.history(), log
-    from cockpit.rundir import read_blocks
+    return History().extend_blocks(_module(log.kind).blocks(log.source, log.stats, end=end)), log
 
-    return History().extend_blocks(read_blocks(log.source, log.stats, end=end)), log
+
+LINE_FORMATS = ("events", "llamafactory")
+"""Formats whose reader can take a range of the file's lines (`blocks(path, stats, start, end)`)."""
+
+
+def _module(kind: str):
+    from importlib import import_module
+
+    return import_module(f"cockpit.logs.{kind}")
 
 
 def _die_with(parent: int) -> None:
@@ -248,22 +260,30 @@ def _add_stats(head, tail) -> None:
     head.end_lineno += tail.end_lineno
 
 
-def _events_file(path: Path) -> Path | None:
-    """The events.jsonl behind PATH when it is one of ours (what `cockpit.logs.resolve` would pick),
-    without importing the readers: other formats (a trainer_state.json is one JSON document, a
-    LLaMA-Factory log is not our events) are read whole by the child, not split."""
-    from cockpit.logs.events import sniff
+def _line_log(path: Path) -> tuple[Path, str] | None:
+    """(file, format) of the log behind PATH when it is one of LINE_FORMATS (what `cockpit.logs.resolve`
+    would pick in the common layouts; the child checks), sniffed without importing the other readers:
+    other formats (a trainer_state.json is one JSON document) are read whole by the child, not split."""
+    from cockpit.logs import events
 
     if path.is_dir():
-        return path / "events.jsonl" if (path / "events.jsonl").is_file() else None
-    if path.suffix != ".jsonl" or not path.is_file():
+        for kind in LINE_FORMATS:
+            found = _module(kind).find(path)
+            if found is not None and found.is_file():
+                return found, kind
+        return None
+    if not path.is_file():
         return None
     try:
         with open(path, "rb") as f:
             head = f.read(4096)
     except OSError:
         return None
-    return path if sniff(path, head) else None
+    if events.sniff(path, head) and path.suffix == ".jsonl":
+        return path, "events"
+    from cockpit.logs import llamafactory
+
+    return (path, "llamafactory") if llamafactory.sniff(path, head) else None
 
 
 def _split_point(ev: Path, share: float = CHILD_SHARE) -> int | None:

@@ -1,0 +1,185 @@
+"""A LLaMA-Factory log is read a chunk at a time in bulk (`llamafactory._events`, `durations`): it must
+say exactly what reading it a line at a time says (`_one_by_one`, the reader's exact path), on logs with
+every oddity the format has, and when two processes read it from its two halves."""
+
+from __future__ import annotations
+
+import json
+import random
+from pathlib import Path
+
+import pytest
+
+from cockpit.history import History, prefold_blocks
+from cockpit.logs import llamafactory, preload, resolve
+from cockpit.logs.durations import durations
+from cockpit.logs.foreign import seconds
+from cockpit.logs.preload import Preload, _add_stats
+from cockpit.rundir import ReadStats
+
+
+def clock(rng: random.Random) -> str:
+    days, rest = divmod(rng.randrange(0, 40 * 86400), 86400)
+    hms = f"{rest // 3600}:{rest % 3600 // 60:02d}:{rest % 60:02d}"
+    return hms if not days else f"{days} day{'s' if days > 1 else ''}, {hms}"
+
+
+def near_miss(rng: random.Random) -> str:
+    """A clock with one character inserted, dropped or changed: what a position-based reader gets wrong."""
+    text = list(clock(rng))
+    i = rng.randrange(len(text) + 1)
+    op = rng.randrange(3)
+    if op == 0:
+        text.insert(i, rng.choice(["0", "12", ":", " ", ",", "day", ".5", "\0", "٣", "-", "x"]))
+    elif i < len(text):
+        if op == 1:
+            del text[i]
+        else:
+            text[i] = rng.choice("0123456789: ,dayx")
+    return "".join(text)
+
+
+def test_durations_agree_with_seconds_on_every_kind_of_text():
+    rng = random.Random(5)
+    texts = [
+        *(clock(rng) for _ in range(20_000)),
+        *(near_miss(rng) for _ in range(20_000)),
+        None,
+        "",
+        "1:00:00",
+        "01:02:03",
+        "0 days, 1:00:00",
+        "123:00:00",
+        "1 day, 123:00:00",
+        "1234567890 days, 1:00:00",
+        "99 days, 23:59:59",
+        " 1:00:00",
+        "1:00:00.25",
+        "1:00:00\0",
+        "-1 day, 23:00:00",
+    ]
+    rng.shuffle(texts)
+    for batch in (texts, [t for t in texts if t is None or t.isascii()], texts[:3], ["12:34:56"] * 5):
+        got = durations(batch)
+        want = [seconds(t) for t in batch]
+        assert [None if g != g else g for g in got.tolist()] == want
+    assert [seconds(t) for t in ("1 day, 0:00:01", "2 days, 10:00:00")] == durations(
+        ["1 day, 0:00:01", "2 days, 10:00:00"]
+    ).tolist()
+    assert durations([12, "0:00:01"]).tolist()[1] == 1.0  # a number among them: one by one, not refused
+
+
+def odd_log(path: Path, rng: random.Random, lines: int = 50_000) -> Path:
+    """A LLaMA-Factory log with what real ones hold (evals, old null layout, throughput as text, days) and
+    what they may (bad lines, float or word steps, a step back, NaN losses, odd elapsed times)."""
+    out, step, elapsed = [], 0, 80_000
+    for i in range(lines):
+        step += rng.choice([1, 1, 1, 4]) if i != lines // 3 else -20
+        elapsed += rng.choice([0, 1, 3])
+        row = {
+            "current_steps": step,
+            "total_steps": lines,
+            "loss": round(rng.random() * 3, 4),
+            "lr": rng.random() * 1e-4,
+            "epoch": step / 1000,
+            "percentage": step / lines * 100,
+            "elapsed_time": str(elapsed // 86400)
+            + " days, "
+            + f"{elapsed % 86400 // 3600}:{elapsed % 3600 // 60:02d}:{elapsed % 60:02d}",
+            "remaining_time": "1:00:00",
+            "throughput": rng.choice([1234.5, "0.00", "12.5", 0.0, 7, None, "abc", float("inf")]),
+            "total_tokens": rng.choice([4096 * step, 0, True, 1.5, None]),
+        }
+        if i % 400 == 399:  # an eval line: no loss
+            row = {
+                "current_steps": step,
+                "total_steps": lines,
+                "eval_loss": rng.random(),
+                "epoch": step / 1000,
+                "elapsed_time": row["elapsed_time"],
+                "remaining_time": "0:01:00",
+            }
+        if i % 997 == 5:
+            row["eval_loss"], row["eval_accuracy"] = rng.random(), "0.5"  # an eval on a training line
+        if i % 501 == 7:
+            row["lr"] = None
+            row["learning_rate"] = 3e-5
+        if i % 613 == 9:
+            row["loss"] = rng.choice([None, float("nan"), "nan", True])
+        if i % 701 == 11:
+            row["elapsed_time"] = rng.choice([None, 12, " 1:00:00", "1:00:00.5", near_miss(rng)])
+        if i % 797 == 13 and i < 4000:  # (in the first chunk only: the others take the bulk path)
+            row["current_steps"] = rng.choice([float(step), True, "5", None, -1, 2**60])
+        if i % 809 == 17:
+            row["grad_norm"], row["mem_kind"], row["custom"] = rng.choice([1.0, float("inf")]), "cuda", 3
+        text = json.dumps(row)
+        if i % 3001 == 19:
+            text = rng.choice(["garbage", "", "[1, 2]", '{"a": 1}', text[:10]])
+        out.append(text)
+    path.write_text("\n".join(out) + "\n")
+    return path
+
+
+def folded(h: History, log) -> tuple:
+    series = {k: [repr(x) for x in v] for k, v in sorted(h.series.items())}
+    evals = {k: [repr(x) for x in v] for k, v in sorted(h.eval_series.items())}
+    stats = (
+        log.stats.lines,
+        log.stats.bad,
+        sorted(log.stats.bad_lines),
+        log.stats.notes,
+        log.order,
+    )  # (noted a chunk at a time)
+    return list(h.steps), series, list(h.eval_steps), evals, h.nonfinite, h.state, h.mem_kind, stats, h.total_steps
+
+
+@pytest.fixture(scope="module")
+def logs(tmp_path_factory):
+    folder = tmp_path_factory.mktemp("lf")
+    rng = random.Random(11)
+    return [odd_log(folder / "trainer_log_0.jsonl", rng)]
+
+
+def test_the_bulk_read_says_what_the_line_by_line_read_says(logs, monkeypatch):
+    real = llamafactory._one_by_one
+    one_by_one: list[int] = []
+    for path in logs:
+        one_by_one.clear()
+        monkeypatch.setattr(llamafactory, "_one_by_one", lambda n, *a: one_by_one.append(len(n)) or real(n, *a))
+        log = resolve(path)
+        assert log.kind == "llamafactory"
+        bulk = folded(log.read(), log)
+        assert 0 < sum(one_by_one) < log.stats.lines / 2  # most of it was read in bulk
+        monkeypatch.setattr(llamafactory, "_events", real)  # every line one by one
+        slow = resolve(path)
+        assert folded(slow.read(), slow) == bulk
+        monkeypatch.undo()
+        assert bulk[7][1] > 0 and len(bulk[2]) > 50 and bulk[5] == "finished"  # bad lines, evals, its end
+
+
+def test_two_halves_read_apart_say_what_one_read_says(logs):
+    for path in logs:
+        whole = resolve(path)
+        want = folded(whole.read(), whole)
+        text = path.read_bytes()
+        for share in (0.13, 0.5, 0.77):
+            cut = text.index(b"\n", int(len(text) * share)) + 1
+            log = resolve(path)
+            h = History().extend_blocks(llamafactory.blocks(log.source, log.stats, end=cut))
+            tail_stats = ReadStats()
+            h.extend_prefolded(list(prefold_blocks(llamafactory.blocks(log.source, tail_stats, start=cut))))
+            _add_stats(log.stats, tail_stats)
+            assert folded(log.settle(h), log) == want, share
+
+
+def test_a_long_log_is_read_by_two_processes(logs, monkeypatch):
+    monkeypatch.setattr(preload, "MIN_BYTES", 1 << 20)
+    monkeypatch.setenv("COCKPIT_NO_CACHE", "1")
+    path = logs[0]
+    pre = Preload(path)
+    assert pre.pid is not None and pre.split is not None and pre.lines == (path, "llamafactory")
+    h, log = pre.result()
+    whole = resolve(path)
+    assert folded(h, log) == folded(whole.read(), whole)
+    pre = Preload(path.parent)  # its folder: a LLaMA-Factory output_dir holds trainer_log.jsonl
+    assert pre.lines is None  # (named trainer_log_0.jsonl here: not found in the folder, not split)
