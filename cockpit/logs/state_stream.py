@@ -108,9 +108,9 @@ class _Text:
         self.f.close()
 
 
-def stream(path: Path, stats: ReadStats) -> tuple[dict[str, Any], Iterator[Any]]:
-    """(header: every key but log_history, as far as known before the list; the entries, lazily). The
-    header dict is completed as the stream goes past the list."""
+def stream(path: Path, stats: ReadStats) -> tuple[dict[str, Any], Iterator[list[Any]]]:
+    """(header: every key but log_history, as far as known before the list; the entries, lazily, a list of
+    a few MB of them at a time). The header dict is completed as the stream goes past the list."""
     text = _Text(path, stats)
     try:
         if text.skip_ws() == "":
@@ -145,7 +145,7 @@ def _keys_until_history(text: _Text) -> dict[str, Any]:
         header[key] = text.value()
 
 
-def _entries_then_rest(text: _Text, header: dict[str, Any]) -> Iterator[Any]:
+def _entries_then_rest(text: _Text, header: dict[str, Any]) -> Iterator[list[Any]]:
     try:
         yield from _entries(text)
         _rest(text, header)
@@ -159,7 +159,7 @@ def _entries_then_rest(text: _Text, header: dict[str, Any]) -> Iterator[Any]:
         text.close()
 
 
-def _entries(text: _Text) -> Iterator[Any]:
+def _entries(text: _Text) -> Iterator[list[Any]]:
     while True:
         ch = text.skip_ws()
         if ch == ",":
@@ -171,10 +171,7 @@ def _entries(text: _Text) -> Iterator[Any]:
         if ch == "":
             raise text.error("Expecting ']'", text.pos)
         batch = _batch(text)
-        if batch is not None:
-            yield from batch
-        else:
-            yield text.value()
+        yield batch if batch is not None else [text.value()]
 
 
 def _batch(text: _Text) -> list[Any] | None:

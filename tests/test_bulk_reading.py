@@ -1,6 +1,7 @@
-"""A LLaMA-Factory log is read a chunk at a time in bulk (`llamafactory._events`, `durations`): it must
-say exactly what reading it a line at a time says (`_one_by_one`, the reader's exact path), on logs with
-every oddity the format has, and when two processes read it from its two halves."""
+"""Long logs are read a chunk at a time in bulk: a LLaMA-Factory log (`llamafactory._events`, `durations`)
+and a trainer_state.json's log_history (`trainer_state._in_bulk`). Each must say exactly what reading it
+an entry at a time says (`_one_by_one`, the reader's exact path), on logs with every oddity the format
+has; and a LLaMA-Factory log, when two processes read it from its two halves."""
 
 from __future__ import annotations
 
@@ -11,7 +12,7 @@ from pathlib import Path
 import pytest
 
 from cockpit.history import History, prefold_blocks
-from cockpit.logs import llamafactory, preload, resolve
+from cockpit.logs import llamafactory, preload, resolve, state_stream, trainer_state
 from cockpit.logs.durations import durations
 from cockpit.logs.foreign import seconds
 from cockpit.logs.preload import Preload, _add_stats
@@ -183,3 +184,55 @@ def test_a_long_log_is_read_by_two_processes(logs, monkeypatch):
     assert folded(h, log) == folded(whole.read(), whole)
     pre = Preload(path.parent)  # its folder: a LLaMA-Factory output_dir holds trainer_log.jsonl
     assert pre.lines is None  # (named trainer_log_0.jsonl here: not found in the folder, not split)
+
+
+def odd_state(path: Path, rng: random.Random, entries: int = 40_000) -> Path:
+    """A trainer_state.json with evals, a summary, and what a damaged or foreign one may hold."""
+    history, step = [], 0
+    for i in range(entries):
+        step += 1
+        entry = {
+            "epoch": step / 1000,
+            "grad_norm": rng.random(),
+            "learning_rate": 1e-5,
+            "loss": rng.random(),
+            "step": step,
+        }
+        if i % 500 == 499:
+            history.append({"epoch": step / 1000, "eval_loss": rng.random(), "eval_runtime": 1.0, "step": step})
+        if i % 997 == 3 and i < 8000:  # (early only: the later batches take the bulk path)
+            entry = rng.choice(
+                [
+                    [1],
+                    {**entry, "step": float(step)},
+                    {**entry, "step": None},
+                    {**entry, "eval_x": 2},
+                    {**entry, "train_tokens_per_second": 5.0},
+                    {"step": step, "deep": [[[[[[[[[[[[[[[[[[[[[[[[[[[[[[[[[[1]]]]]]]]]]]]]]]]]]]]]]]]]]]]]]]]]]},
+                ]
+            )
+        if i == entries // 2:
+            step -= 30  # a resume
+        history.append(entry)
+    history.append({"epoch": 1.0, "step": step, "train_runtime": 100.0, "train_loss": 1.0, "total_flos": 1})
+    state = {"global_step": step, "log_history": history, "max_steps": step, "logging_steps": 1}
+    path.write_text(json.dumps(state, indent=2))
+    return path
+
+
+@pytest.mark.parametrize("streamed", [False, True])
+def test_a_trainer_state_read_in_bulk_says_what_one_entry_at_a_time_says(tmp_path, monkeypatch, streamed):
+    path = odd_state(tmp_path / "trainer_state.json", random.Random(2))
+    if streamed:  # past WHOLE_BYTES the log_history is read a few MB at a time (state_stream)
+        monkeypatch.setattr(trainer_state, "WHOLE_BYTES", 1 << 20)
+        monkeypatch.setattr(state_stream, "PIECE", 256 << 10)
+    one_by_one: list[int] = []
+    real = trainer_state._one_by_one
+    monkeypatch.setattr(trainer_state, "_one_by_one", lambda e, *a: one_by_one.append(len(e)) or real(e, *a))
+    log = resolve(path)
+    bulk = folded(log.read(), log)
+    assert sum(one_by_one) < log.stats.lines / 2 if streamed else one_by_one == [log.stats.lines]
+    monkeypatch.setattr(trainer_state, "_in_bulk", lambda *a: None)
+    slow = resolve(path)
+    assert folded(slow.read(), slow) == bulk
+    assert bulk[7][1] > 0 and len(bulk[2]) == 81 and bulk[5] == "finished"  # bad entries, 80 + 1 evals, its end
