@@ -236,3 +236,51 @@ def test_a_trainer_state_read_in_bulk_says_what_one_entry_at_a_time_says(tmp_pat
     slow = resolve(path)
     assert folded(slow.read(), slow) == bulk
     assert bulk[7][1] > 0 and len(bulk[2]) == 81 and bulk[5] == "finished"  # bad entries, 80 + 1 evals, its end
+
+
+def odd_console(path: Path, rng: random.Random, logs: int = 60_000) -> Path:
+    """A saved console of a Trainer run: banner, bars, logs with values as text, evals and their bars, a
+    named bar, and (early on) what is no training log: a config, {'loss': 'mse'}, a torn dict."""
+    out = ["***** Running training *****", f"  Total optimization steps = {logs:,}", "  logging_steps=1"]
+    out.append("{'r': 16, 'lora_alpha': 32, 'target_modules': 'all-linear'}")
+    for s in range(1, logs + 1):
+        bar = f"  {s * 100 // logs}%|#####     | {s}/{logs} [00:10<00:20,  3.21it/s]"
+        loss = rng.choice([f"{rng.random():.4f}", "'nan'", "nan", "True", str(rng.randrange(3))])
+        grad = rng.choice([f"'{rng.random():.4g}'", f"{rng.random():.4g}", "inf", "None"])
+        log = f"{{'loss': {loss}, 'grad_norm': {grad}, 'learning_rate': '2e-06', 'epoch': '{s / logs:.3g}'}}"
+        if s % 7 == 0:
+            bar = "\r" + bar  # a bar redrawn in place
+        if s < 6_000 and s % 1_000 == 3:
+            log = rng.choice(["{'loss': 'mse', 'a': 1}", "{'x': 1}", "{'loss': {'a': 1}}", "{'loss': 1, \"q\": 2}"])
+        if s % 2_000 == 0:
+            out.append(bar + log)
+            out.append(f"Map: 50%|###| 5/10 [00:01<00:01]{{'eval_loss': '{rng.random():.3f}', 'epoch': '1'}}")
+            continue
+        if s % 5_003 == 0:
+            bar = ""  # a log printed with no bar before it
+        out.append(bar + log)
+    out.append("{'train_runtime': 2279.1, 'train_samples_per_second': 2.996, 'train_loss': 1.229, 'epoch': 3.0}")
+    path.write_text("\n".join(out) + "\n")
+    return path
+
+
+def test_a_console_read_in_bulk_says_what_one_log_at_a_time_says(tmp_path, monkeypatch):
+    from cockpit.logs import console
+
+    path = odd_console(tmp_path / "train.log", random.Random(4))
+    one_by_one: list[int] = []
+    real = console._one_by_one
+    monkeypatch.setattr(console, "_one_by_one", lambda logs, *a: one_by_one.append(len(logs)) or real(logs, *a))
+    log = resolve(path)
+    assert log.kind == "console"
+    bulk = folded(log.read(), log)
+    assert 0 < sum(one_by_one) < log.stats.lines * 0.6  # the pieces after the first, in bulk
+
+    def every_log_alone(logs, at, read, stats):
+        stats.lines += len(logs)
+        return real(logs, at, read)
+
+    monkeypatch.setattr(console, "_events", every_log_alone)
+    slow = resolve(path)
+    assert folded(slow.read(), slow) == bulk
+    assert bulk[7][3] and len(bulk[2]) == 30 and bulk[5] == "finished"  # notes (foreign dicts), evals, its end

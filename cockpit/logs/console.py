@@ -14,7 +14,10 @@ from __future__ import annotations
 import ast
 import re
 from bisect import bisect_right
+from collections import deque
 from collections.abc import Iterator
+from itertools import chain, compress, repeat
+from operator import not_
 from pathlib import Path
 from typing import Any
 
@@ -112,10 +115,23 @@ class _Steps:
 
 
 def events(path: Path, stats: ReadStats) -> Iterator[dict[str, Any]]:
-    steps = _Steps()
-    foreign = 0
-    summary = None
-    started = False
+    return chain.from_iterable(blocks(path, stats))
+
+
+class _Read:
+    """What the events of one piece of the file depend on from the pieces before it."""
+
+    def __init__(self) -> None:
+        self.steps = _Steps()
+        self.foreign = 0  # printed dicts that are no training log
+        self.summary: dict[str, Any] | None = None
+        self.started = False
+
+
+def blocks(path: Path, stats: ReadStats) -> Iterator[list[dict[str, Any]]]:
+    """The events, a list per few MB of the file (formats.py)."""
+    read = _Read()
+    steps = read.steps
     for chunk in chunks(path, b"\r"):
         for m in _SETTINGS.finditer(chunk):
             if m[1] is not None:
@@ -124,42 +140,84 @@ def events(path: Path, stats: ReadStats) -> Iterator[dict[str, Any]]:
                 steps.every = int(m[2]) or None
         ends, bars = _bars(chunk)
         used = -1  # the last bar a printed dict came after
-        found: list[tuple[bytes, int]] = []  # (printed dict, the step it was printed at)
+        dicts: list[bytes] = []
+        at: list[int] = []  # the step each was printed at
         for m in _DICT.finditer(chunk):
             j = bisect_right(ends, m.start()) - 1
             if j > used:  # a bar drawn since the previous dict
                 steps.bar, used = bars[j], j
             d = m.group()  # its step is settled now, as the bars stood when it was printed; parsed in bulk below
-            found.append((d, steps.next() if d.startswith(b"{'loss': ") else steps.now()))
+            dicts.append(d)
+            at.append(steps.next() if d.startswith(b"{'loss': ") else steps.now())
         if used < len(bars) - 1:
             steps.bar = bars[-1]  # for the first dict of the next piece
-        for (_, step), log in zip(found, _parse_all([d for d, _ in found])):
-            stats.lines += 1
-            kind = _kind(log)
-            if kind is None:
-                foreign += 1
-                continue
-            if not started:  # the banner and bars before the first log say the total
-                yield run_started(NAME, steps.training_total())
-                started = True
-            if kind == "metrics":
-                log["v"], log["t"], log["kind"], log["step"] = 1, None, "metrics", step
-                yield log  # values as printed: the History reads numbers written as text
-                continue
-            ev = {_RENAME.get(k, k): number(v) for k, v in log.items() if type(k) is str}
-            ev.update(v=1, t=None, kind=kind, step=step)
-            summary = ev if kind == "summary" else summary
-            yield ev
-    if not started:
-        yield run_started(NAME, steps.training_total())
-    if foreign:
+        if dicts:
+            yield _events(_parse_all(dicts), at, read, stats)
+    if not read.started:
+        yield [run_started(NAME, steps.training_total())]
+    if read.foreign:
         stats.notes.append(
-            f"left out {plural(foreign, 'printed dict')} that are not training logs (configs, samples, ...)"
+            f"left out {plural(read.foreign, 'printed dict')} that are not training logs (configs, samples, ...)"
         )
     if (note := steps.note()) is not None:
         stats.notes.append(note)
-    if summary is not None:
-        yield {"v": 1, "t": None, "kind": "state", "state": "finished", "step": summary["step"]}
+    if read.summary is not None:
+        yield [{"v": 1, "t": None, "kind": "state", "state": "finished", "step": read.summary["step"]}]
+
+
+_NUMBERS = frozenset((float, int, bool))
+_METRICS = {"v": 1, "t": None, "kind": "metrics"}
+
+
+def _events(logs: list[Any], at: list[int], read: _Read, stats: ReadStats) -> list[dict[str, Any]]:
+    """The events of a piece's printed dicts (parsed: `logs`; printed at steps `at`). The training logs
+    among them are made events in place in a few C loops over all of them (`_one_by_one`, a Python step a
+    dict, cost 5 s of a million-log console's 14); the others (evals, the summary, foreign dicts) go
+    through `_one_by_one`, in order."""
+    stats.lines += len(logs)
+    plain = [type(log) is dict and "loss" in log for log in logs]
+    trained = list(compress(logs, plain))
+    losses = list(map(dict.get, trained, repeat("loss")))
+    kinds = set(map(type, losses))
+    if str in kinds:  # newer transformers print every value as text: a loss must read as a number
+        kinds = set(map(type, map(number, losses)))
+    if not _NUMBERS.issuperset(kinds):  # ({'loss': 'mse'} is a model's config, not a log)
+        return _one_by_one(logs, at, read)
+    deque(map(dict.update, trained, repeat(_METRICS)), 0)  # values as printed: the History reads text
+    deque(map(dict.__setitem__, trained, repeat("step"), compress(at, plain)), 0)
+    out: list[dict[str, Any]] = []
+    done = 0
+    for i in (*compress(range(len(logs)), map(not_, plain)), len(logs)):
+        if i > done:
+            if not read.started:  # the banner and bars before the first log say the total
+                out.append(run_started(NAME, read.steps.training_total()))
+                read.started = True
+            out += logs[done:i]
+        if i < len(logs):
+            out += _one_by_one(logs[i : i + 1], at[i : i + 1], read)
+        done = i + 1
+    return out
+
+
+def _one_by_one(logs: list[Any], at: list[int], read: _Read) -> list[dict[str, Any]]:
+    out: list[dict[str, Any]] = []
+    for step, log in zip(at, logs):
+        kind = _kind(log)
+        if kind is None:
+            read.foreign += 1
+            continue
+        if not read.started:  # the banner and bars before the first log say the total
+            out.append(run_started(NAME, read.steps.training_total()))
+            read.started = True
+        if kind == "metrics":
+            log["v"], log["t"], log["kind"], log["step"] = 1, None, "metrics", step
+            out.append(log)  # values as printed: the History reads numbers written as text
+            continue
+        ev = {_RENAME.get(k, k): number(v) for k, v in log.items() if type(k) is str}
+        ev.update(v=1, t=None, kind=kind, step=step)
+        read.summary = ev if kind == "summary" else read.summary
+        out.append(ev)
+    return out
 
 
 def _bars(chunk: bytes) -> tuple[list[int], list[tuple[int, int]]]:
