@@ -284,3 +284,89 @@ def test_a_console_read_in_bulk_says_what_one_log_at_a_time_says(tmp_path, monke
     slow = resolve(path)
     assert folded(slow.read(), slow) == bulk
     assert bulk[7][3] and len(bulk[2]) == 30 and bulk[5] == "finished"  # notes (foreign dicts), evals, its end
+
+
+def odd_trackio(path: Path, rng: random.Random, rows: int = 12_000) -> Path:
+    """A trackio database of a Trainer's run: training rows, evals, the summary, two shapes of training row,
+    and (early on) what a damaged or foreign one may hold: a bare NaN, no JSON, a list, a step found two
+    ways, a float step, no loss, a name twice."""
+    import shutil
+    import sqlite3
+
+    shutil.copy(Path(__file__).parent / "fixtures/trackers/generated/trackio/cockpit-fixture.db", path)
+    con = sqlite3.connect(path)
+    run_id, run = con.execute("SELECT run_id, run_name FROM metrics LIMIT 1").fetchone()
+    con.execute("DELETE FROM metrics")
+    out = []
+    for s in range(1, rows + 1):
+        row = {
+            "train/loss": rng.random(),
+            "train/grad_norm": rng.random(),
+            "train/learning_rate": 1e-4,
+            "train/epoch": s / rows,
+            "train/global_step": s,
+        }
+        if s % 3 == 0:
+            row["train/num_tokens"] = 4096 * s  # a second shape of training row
+        text = json.dumps(row)
+        if s < 2_000 and s % 150 == 7:  # damaged: its batch is read a row at a time
+            text = rng.choice(
+                [
+                    text.replace(str(row["train/loss"]), "NaN"),
+                    "not json",
+                    "[1, 2]",
+                    json.dumps({k: v for k, v in row.items() if k != "train/global_step"}),
+                    json.dumps({**row, "train/global_step": float(s)}),
+                ]
+            )
+        if s > 2_000 and s % 170 == 11:  # odd but sound: shapes of their own, read in bulk
+            text = rng.choice(
+                [
+                    json.dumps({"train/learning_rate": 1e-4, "train/global_step": s}),
+                    json.dumps({**row, "loss": 7.0}),
+                    json.dumps({**row, "train/train_tokens_per_second": 99.0}),
+                    json.dumps({"train/train_tokens_per_second": 99.0, "train/epoch": 1.0, "train/global_step": s}),
+                ]
+            )
+        out.append((s, text))
+        if s % 300 == 0:
+            out.append(
+                (
+                    s,
+                    json.dumps(
+                        {
+                            "eval/loss": rng.random(),
+                            "eval/runtime": 1.0,
+                            "train/epoch": s / rows,
+                            "train/global_step": s,
+                        }
+                    ),
+                )
+            )
+    out.append((rows, json.dumps({"train/train_runtime": 100.0, "train/train_loss": 0.5, "train/global_step": rows})))
+    con.executemany(
+        "INSERT INTO metrics (run_id, timestamp, run_name, step, metrics) VALUES (?, ?, ?, ?, ?)",
+        ((run_id, f"2026-12-07T03:{i // 60 % 60:02d}:{i % 60:02d}.{i:06d}", run, s, t) for i, (s, t) in enumerate(out)),
+    )
+    con.commit()
+    con.close()
+    return path
+
+
+def test_a_trackio_database_read_in_bulk_says_what_one_row_at_a_time_says(tmp_path, monkeypatch):
+    from cockpit.logs import trackio
+
+    path = odd_trackio(tmp_path / "project.db", random.Random(6))
+    monkeypatch.setattr(trackio, "BATCH", 1_000)
+    one_by_one: list[int] = []
+    real = trackio._one_by_one
+    monkeypatch.setattr(trackio, "_one_by_one", lambda batch, *a: one_by_one.append(len(batch)) or real(batch, *a))
+    log = resolve(path)
+    assert log.kind == "trackio"
+    bulk = folded(log.read(), log)
+    assert 0 < sum(one_by_one) < log.stats.lines / 2  # the batches after the damaged ones, in bulk
+    monkeypatch.setattr(trackio, "_in_bulk", lambda *a: (None, 0))
+    slow = resolve(path)
+    assert folded(slow.read(), slow) == bulk
+    assert bulk[7][1] > 0 and len(bulk[2]) == 40 and bulk[5] == "finished"  # bad rows, evals, its end
+    assert "num_tokens" in bulk[1] and "tokens_per_s" in bulk[1]
