@@ -11,7 +11,7 @@ from pathlib import Path
 
 import pytest
 
-from cockpit.history import History, prefold_blocks
+from cockpit.history import History
 from cockpit.logs import llamafactory, preload, resolve, state_stream, trainer_state
 from cockpit.logs.durations import durations
 from cockpit.logs.foreign import seconds
@@ -142,15 +142,24 @@ def logs(tmp_path_factory):
 
 
 def test_the_bulk_read_says_what_the_line_by_line_read_says(logs, monkeypatch):
+    from cockpit.logs import llamafactory_columns
+
     real = llamafactory._one_by_one
     one_by_one: list[int] = []
+    blocks: list[int] = []
+    straight = llamafactory_columns.metrics_block
     for path in logs:
         one_by_one.clear()
         monkeypatch.setattr(llamafactory, "_one_by_one", lambda n, *a: one_by_one.append(len(n)) or real(n, *a))
+        monkeypatch.setattr(
+            llamafactory_columns, "metrics_block", lambda r, *a: blocks.append(len(r)) or straight(r, *a)
+        )
         log = resolve(path)
         assert log.kind == "llamafactory"
-        bulk = folded(log.read(), log)
-        assert 0 < sum(one_by_one) < log.stats.lines / 2  # most of it was read in bulk
+        bulk = folded(log.read(), log)  # (`prefolded`: runs of training lines made MetricsBlocks)
+        assert 0 < sum(one_by_one) < log.stats.lines / 2 and sum(blocks) > log.stats.lines / 2
+        events = History().extend(log.events())  # the events themselves (`blocks`, `_in_bulk`)
+        assert folded(events, log)[:7] == bulk[:7]
         monkeypatch.setattr(llamafactory, "_events", real)  # every line one by one
         slow = resolve(path)
         assert folded(slow.read(), slow) == bulk
@@ -166,9 +175,9 @@ def test_two_halves_read_apart_say_what_one_read_says(logs):
         for share in (0.13, 0.5, 0.77):
             cut = text.index(b"\n", int(len(text) * share)) + 1
             log = resolve(path)
-            h = History().extend_blocks(llamafactory.blocks(log.source, log.stats, end=cut))
+            h = History().extend_prefolded(llamafactory.prefolded(log.source, log.stats, end=cut))
             tail_stats = ReadStats()
-            h.extend_prefolded(list(prefold_blocks(llamafactory.blocks(log.source, tail_stats, start=cut))))
+            h.extend_prefolded(list(llamafactory.prefolded(log.source, tail_stats, start=cut)))
             _add_stats(log.stats, tail_stats)
             assert folded(log.settle(h), log) == want, share
 

@@ -22,8 +22,10 @@ NAN = float("nan")
 
 
 def num(x: Any) -> float:
-    """A metric value as float; None / non-numbers become NaN (missing), strings like 'NaN' parse."""
-    if x is None or isinstance(x, bool):
+    """A metric value as float; None / non-numbers become NaN (missing), strings like 'NaN' parse. A bool
+    is 1.0 / 0.0, as numpy reads it in `floats` and `table`: a run folds the same whether a run of its
+    events goes column-wise or one by one (that depends on where blocks end)."""
+    if x is None:
         return NAN
     if isinstance(x, float):
         return x

@@ -33,6 +33,11 @@ Optional:
         of one JSON object a line may also take `start` and `end` (byte offsets of line starts) and be
         listed in `preload.LINE_FORMATS`: two processes then read a long log's two halves.
 
+    prefolded(path: Path, stats: ReadStats, start: int = 0, end: int | None = None) -> Iterator
+        What `History.extend_prefolded` takes: the events, with runs of training steps already made
+        `history.MetricsBlock`s straight from the parsed lines (LLaMA-Factory: no event made of each).
+        Preferred to `blocks` when present.
+
     find(directory: Path) -> Path | None
         For a format that is a file inside a run's folder (trainer_state.json, trainer_log.jsonl): the
         file to read when the user gives the folder. `resolve` then sniffs that file.

@@ -43,12 +43,15 @@ def events(path: Path, stats: ReadStats) -> Iterator[dict[str, Any]]:
     return chain.from_iterable(blocks(path, stats))
 
 
-def blocks(path: Path, stats: ReadStats, start: int = 0, end: int | None = None) -> Iterator[list[dict[str, Any]]]:
+def blocks(
+    path: Path, stats: ReadStats, start: int = 0, end: int | None = None, columns: bool = False
+) -> Iterator[list[Any]]:
     """The log's events, a list per few MB of lines (formats.py). With `start` and `end` (offsets of line
     starts), those of the lines in [start, end) only, as two processes read a long log: the first range
     begins with `run_started`, the last ends with the closing `state`, and a range after the first
-    carries on from the lines before it (`_carried`)."""
+    carries on from the lines before it (`_carried`). `columns`: for `prefolded`."""
     run = _carried(path, start) if start else _Run()
+    run.columns = columns
     started = bool(start)
     for numbers, rows in _blocks(path, stats, start, end):
         if not started:
@@ -69,10 +72,29 @@ def blocks(path: Path, stats: ReadStats, start: int = 0, end: int | None = None)
         yield [{"v": 1, "t": None, "kind": "state", "state": "finished", "step": run.last_step}]
 
 
+def prefolded(path: Path, stats: ReadStats, start: int = 0, end: int | None = None) -> Iterator[Any]:
+    """What `History.extend_prefolded` takes of the log (formats.py): `blocks`' events, with each run of
+    plain training lines already a MetricsBlock (no event made of it: half of reading a long log)."""
+    from cockpit.history import prefold_blocks
+
+    for items in blocks(path, stats, start, end, columns=True):
+        events: list[dict[str, Any]] = []
+        for item in items:
+            if type(item) is dict:
+                events.append(item)
+                continue
+            if events:
+                yield from prefold_blocks([events])
+                events = []
+            yield item
+        if events:
+            yield from prefold_blocks([events])
+
+
 def _carried(path: Path, start: int) -> _Run:
     """What the lines before byte `start` leave to the ones after: the total the log's first line states,
     and the step and elapsed time of the last line read as a step (searched back from `start`)."""
-    run = _Run()
+    run = _Run(last_metrics=None)  # (what the History it goes onto ends with is the other reader's)
     first = next(_blocks(path, ReadStats()), None)
     if first and first[1]:
         run.total = first[1][0].get("total_steps")
@@ -107,6 +129,10 @@ class _Run:
     last_step: int = -1
     last_elapsed: float | None = None
     """Seconds, or None: a line's step time is the elapsed time since the line before over the steps."""
+    columns: bool = False
+    """Make runs of plain training lines MetricsBlocks (`prefolded`) rather than events (`blocks`)."""
+    last_metrics: int | None = -1
+    """The step of the last training line given, or None when unknown (a range after the first)."""
 
 
 _INT = frozenset((int,))
@@ -152,6 +178,10 @@ def _in_bulk(rows: list[dict[str, Any]], steps: list[int], run: _Run) -> list[di
     run.last_elapsed = None if np.isnan(elapsed[-1]) else float(elapsed[-1])
     evals = list(map(is_not, map(dict.get, rows, repeat("eval_loss")), repeat(None)))
     logged = list(map(is_not, map(dict.get, rows, repeat("loss")), repeat(None)))  # else nothing trained
+    if run.columns:
+        return _with_blocks(rows, steps, step_time, evals, logged, run)
+    if any(logged):
+        run.last_metrics = steps[max(compress(range(len(rows)), logged))]
     if all(logged):
         _as_metrics(rows, steps, step_time)
     else:
@@ -169,6 +199,39 @@ def _in_bulk(rows: list[dict[str, Any]], steps: list[int], run: _Run) -> list[di
         done = i + 1
     out += rows[done:]
     return out
+
+
+def _with_blocks(rows, steps, step_time, evals, logged, run: _Run) -> list[Any]:
+    """`_in_bulk` for `prefolded`: each run of plain training lines (no eval, a loss) whose steps go up
+    after the last given made a MetricsBlock straight from the lines (`llamafactory_columns`), the others
+    events, in order."""
+    from cockpit.logs.llamafactory_columns import metrics_block
+
+    out: list[Any] = []
+    done = 0
+    for i in (*compress(range(len(rows)), map(or_, evals, map(not_, logged))), len(rows)):
+        if i > done:  # rows[done:i], plain
+            run_steps = steps[done:i]
+            last = run.last_metrics
+            if i - done >= 64 and last is not None and run_steps[0] > last and _rising(run_steps):
+                out.append(metrics_block(rows[done:i], run_steps, step_time[done:i]))
+            else:
+                _as_metrics(rows[done:i], run_steps, step_time[done:i])
+                out += rows[done:i]
+            run.last_metrics = run_steps[-1]
+        if i < len(rows):
+            if evals[i]:
+                out.append(_eval(rows[i], steps[i]))
+            if logged[i]:
+                _as_metrics(rows[i : i + 1], steps[i : i + 1], step_time[i : i + 1])
+                out.append(rows[i])
+                run.last_metrics = steps[i]
+        done = i + 1
+    return out
+
+
+def _rising(steps: list[int]) -> bool:
+    return all(map(int.__lt__, steps, steps[1:]))
 
 
 def _as_metrics(rows: list[dict[str, Any]], steps: list[int], step_time) -> None:
@@ -230,6 +293,7 @@ def _one_by_one(
         if row.get("loss") is None:
             continue  # an eval, predict or closing line: nothing logged for training
         out.append(_metrics(row, step, step_time))
+        run.last_metrics = step
     return out
 
 

@@ -50,6 +50,9 @@ class LoadedLog:
 
     def read(self) -> History:
         """The log parsed and folded, from the file."""
+        prefolded = getattr(formats.by_name(self.kind), "prefolded", None)
+        if prefolded is not None:  # runs of training lines already columns: no event made of each
+            return self.settle(History().extend_prefolded(prefolded(self.source, self.stats)))
         blocks = getattr(formats.by_name(self.kind), "blocks", None)
         if blocks is not None:  # a list of events at a time: folded with no Python step per metrics line
             return self.settle(History().extend_blocks(blocks(self.source, self.stats)))

@@ -199,8 +199,11 @@ class Preload:
         if self.split is None:
             return [], stats
         path, kind = self.lines
+        module = _module(kind)
         with cyclic_gc_paused():
-            return list(prefold_blocks(_module(kind).blocks(path, stats, start=self.split))), stats
+            if hasattr(module, "prefolded"):
+                return list(module.prefolded(path, stats, start=self.split)), stats
+            return list(prefold_blocks(module.blocks(path, stats, start=self.split))), stats
 
 
 def _read(path: Path, end: int | None = None, lines: tuple[Path, str] | None = None):
@@ -212,7 +215,10 @@ def _read(path: Path, end: int | None = None, lines: tuple[Path, str] | None = N
     log = resolve(path)
     if end is None or (log.source, log.kind) != lines:
         return log.history(), log
-    return History().extend_blocks(_module(log.kind).blocks(log.source, log.stats, end=end)), log
+    module = _module(log.kind)
+    if hasattr(module, "prefolded"):
+        return History().extend_prefolded(module.prefolded(log.source, log.stats, end=end)), log
+    return History().extend_blocks(module.blocks(log.source, log.stats, end=end)), log
 
 
 LINE_FORMATS = ("events", "llamafactory")
