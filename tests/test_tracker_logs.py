@@ -247,3 +247,15 @@ def test_a_missing_extra_exits_2_with_the_install_line():
     )
     r = subprocess.run([sys.executable, "-c", script, str(TRAINER_RUN["tensorboard"])], capture_output=True, text=True)
     assert r.returncode == 2 and "pip install 'lora-cockpit[tensorboard]'" in r.stderr, r.stderr
+
+
+def test_a_row_with_no_step_at_all_is_skipped_and_counted(tmp_path):
+    """A W&B export whose step cells are empty: those rows skipped as bad (they took the reader down with
+    int(None) before), and an export of nothing else refused."""
+    export = tmp_path / "history.csv"
+    export.write_text("_step,train/loss\n,1.0\n2,0.5\n,0.4\n")
+    log = resolve(export)
+    assert list(log.history().steps) == [2] and log.stats.bad == 2 and log.stats.bad_lines == [1, 3]
+    export.write_text("_step,train/loss\n,1.0\n,0.5\n")
+    result = cockpit("diagnose", str(export))
+    assert result.returncode == 2 and "nothing readable" in result.stderr and "Traceback" not in result.stderr

@@ -166,7 +166,7 @@ def events(path: Path, stats: ReadStats) -> Iterator[dict[str, Any]]:
     yield run_started(NAME, total, config=training, run_name=name)
     last = 0
     for step, stamp, row in rows:
-        if not step_ok(step):
+        if step is None or not step_ok(step):  # (step_ok lets an absent one by)
             stats.note_bad(stats.lines)
             continue
         last = max(last, step)

@@ -117,7 +117,7 @@ def _one_by_one(batch: list[tuple[Any, Any, Any]], stats: ReadStats) -> tuple[li
             stats.note_bad(stats.lines)
             continue
         step = next((row[k] for k in STEP_KEYS if k in row), step)
-        if not step_ok(step):
+        if step is None or not step_ok(step):  # (step_ok lets an absent one by)
             stats.note_bad(stats.lines)
             continue
         last = max(last, int(step))

@@ -60,7 +60,7 @@ def events(path: Path, stats: ReadStats) -> Iterator[dict[str, Any]]:
         step = next((row[k] for k in _STEP_COLUMNS if row.get(k) is not None), None)
         if isinstance(step, float) and step.is_integer():
             step = int(step)
-        if not step_ok(step):
+        if step is None or not step_ok(step):  # (step_ok lets an absent one by)
             stats.note_bad(i)
             continue
         yield from row_events(int(step), {hf_key(k): v for k, v in row.items() if v is not None}, row.get("_timestamp"))

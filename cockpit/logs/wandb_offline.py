@@ -186,7 +186,7 @@ def events(path: Path, stats: ReadStats) -> Iterator[dict[str, Any]]:
                 yield run_started(NAME, total, config=training)
             row = _items(rec.history.item, stats)
             step = next((row[k] for k in STEP_KEYS if k in row), row.get("_step"))
-            if not step_ok(step):
+            if step is None or not step_ok(step):  # (step_ok lets an absent one by)
                 stats.note_bad(stats.lines)
                 continue
             step = int(step)
