@@ -28,8 +28,9 @@ def metrics_block(rows: list[dict[str, Any]], steps: list[int], step_time: np.nd
     present = set().union(*rows)
     read = [k for k in SERIES_KEYS if k in present and k != "t"]
     read += [k for k in _RENAMED.values() if k in present]
-    extra = extra_keys(present - _DROPPED)
-    got = dict(zip(read + extra, columns.columns_of(rows, read + extra, present)))
+    extra = extra_keys(present - _DROPPED)  # (throughput, total_tokens among them: kept as logged too)
+    wanted = list(dict.fromkeys(read + extra))
+    got = dict(zip(wanted, columns.columns_of(rows, wanted, present)))
     n = len(rows)
 
     def col(key: str) -> np.ndarray:
