@@ -12,7 +12,7 @@ from collections import deque
 from collections.abc import Iterator
 from functools import lru_cache
 from itertools import compress, repeat
-from operator import eq, itemgetter
+from operator import eq, itemgetter, not_
 from typing import Any
 
 from cockpit.logs.trainer_state import _RENAME
@@ -66,21 +66,36 @@ def rows_events(steps: list[int], rows: list[dict[str, Any]], times: list[float 
     `row_events`."""
     shapes = list(map(tuple, rows))  # each row's keys, in order
     plans = {shape: _Plan.of(shape) for shape in dict.fromkeys(shapes)}
+    planned = [shape for shape, plan in plans.items() if plan is not None]
+    if len(plans) == 1 and planned:
+        return plans[planned[0]].events(rows, steps, times)
     made = {}
-    for shape, plan in plans.items():
-        if plan is None:
-            continue
-        if len(plans) == 1:
-            return plan.events(rows, steps, times)
+    for shape in planned:
         mine = list(map(eq, shapes, repeat(shape)))
-        made[shape] = iter(plan.events(*(list(compress(x, mine)) for x in (rows, steps, times))))
+        made[shape] = (mine, plans[shape].events(*(list(compress(x, mine)) for x in (rows, steps, times))))
+    if len(made) == 1:  # the common mix, training rows and a few evals: the few alone, the rest in runs
+        return _merged(steps, rows, times, *made[planned[0]])
+    queues = {shape: iter(events) for shape, (_, events) in made.items()}
     out: list[dict[str, Any]] = []
     for step, row, t, shape in zip(steps, rows, times, shapes):
-        planned = made.get(shape)
-        if planned is not None:
-            out.append(next(planned))
+        queue = queues.get(shape)
+        if queue is not None:
+            out.append(next(queue))
         else:
             out += row_events(step, {hf_key(k): v for k, v in row.items()}, t)
+    return out
+
+
+def _merged(steps, rows, times, mine: list[bool], events: list[dict[str, Any]]) -> list[dict[str, Any]]:
+    """The planned rows' `events` (one a row where `mine`) and the other rows' `row_events`, in row order."""
+    out: list[dict[str, Any]] = []
+    done = made = 0  # rows gone through; planned events taken
+    for i in (*compress(range(len(rows)), map(not_, mine)), len(rows)):
+        out += events[made : made + i - done]
+        made += i - done
+        if i < len(rows):
+            out += row_events(steps[i], {hf_key(k): v for k, v in rows[i].items()}, times[i])
+        done = i + 1
     return out
 
 
