@@ -195,6 +195,30 @@ def test_a_long_log_is_read_by_two_processes(logs, monkeypatch):
     assert pre.lines is None  # (named trainer_log_0.jsonl here: not found in the folder, not split)
 
 
+def test_a_folder_read_as_another_log_than_guessed_is_read_whole(logs, tmp_path, monkeypatch):
+    """A LLaMA-Factory output_dir holds trainer_log.jsonl, and at the end trainer_state.json too, which
+    `resolve` reads first. The preload guesses the first; its child says which it found before this
+    process parses a share of the wrong file, and reads the right one whole."""
+    monkeypatch.setattr(preload, "MIN_BYTES", 1 << 20)
+    monkeypatch.setenv("COCKPIT_NO_CACHE", "1")
+    out = tmp_path / "saves"
+    out.mkdir()
+    (out / "trainer_log.jsonl").symlink_to(logs[0])
+    pre = Preload(out)
+    assert pre.split is not None and pre.lines == (out / "trainer_log.jsonl", "llamafactory")
+    h, log = pre.result()
+    whole = resolve(out)
+    assert log.kind == "llamafactory" and folded(h, log) == folded(whole.read(), whole)
+    state = {"global_step": 3, "max_steps": 3, "log_history": [{"loss": 1.0, "step": s} for s in (1, 2, 3)]}
+    (out / "trainer_state.json").write_text(json.dumps(state))
+    read = []
+    monkeypatch.setattr(Preload, "_read_tail", lambda self: read.append(self.split) or ([], ReadStats()))
+    pre = Preload(out)
+    assert pre.split is not None  # the guess
+    h, log = pre.result()
+    assert log.kind == "trainer_state" and list(h.steps) == [1, 2, 3] and read == [None]  # no share parsed
+
+
 def odd_state(path: Path, rng: random.Random, entries: int = 40_000) -> Path:
     """A trainer_state.json with evals, a summary, and what a damaged or foreign one may hold."""
     history, step = [], 0

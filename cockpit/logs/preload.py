@@ -54,6 +54,7 @@ class Preload:
         self.split: int | None = None  # the child reads bytes [0, split) of it; this process the rest
         self.live = live
         self.share = share
+        self._said = False  # (in the child: whether it told the parent if the guess was right)
         off = os.environ.get("COCKPIT_NO_PRELOAD")  # for side-by-side benchmarks and debugging
         self.cached = not live and _cached(self.path)
         if self.cached:
@@ -81,7 +82,7 @@ class Preload:
             _own_group()
             _die_with(parent)
             try:
-                history, log = self._child_read()  # columns with no number sent as their length: 1M steps,
+                history, log = self._child_read(w)  # columns with no number sent as their length: 1M steps,
                 answer = (cache.packed(history), log)  # 248 -> 104 MB, ~1 s less of pickling and the pipe
                 payload = pickle.dumps(("ok", answer), protocol=pickle.HIGHEST_PROTOCOL)
             except BaseException as e:  # noqa: BLE001 - whatever it is, the parent re-raises or retries
@@ -89,6 +90,8 @@ class Preload:
                     payload = pickle.dumps(("error", e))
                 except Exception:
                     payload = b""
+                if self._asks and not self._said:
+                    payload = b"0" + payload  # (the parent reads that byte first)
             try:
                 with os.fdopen(w, "wb") as f:
                     f.write(payload)
@@ -98,14 +101,27 @@ class Preload:
         _own_group(pid)
         self.pid, self.fd = pid, r
 
-    def _child_read(self):
+    def _child_read(self, pipe: int):
         """What the child sends back. The whole of one of our logs (the replay asks for it while it draws
         its screen, which leaves a core free) is read by two processes: this child forks one more for the
         first half and parses the second itself, as `diagnose` does with its own process. A 1,000,000-step
         log: about half the time of one reader (bench/README.md, "Long logs, again")."""
         if self.share >= 1 and self.lines is not None and not self.live and _size(self.path) >= TWO_READERS_BYTES:
             return Preload(self.path, share=CHILD_SHARE).result()  # (share < 1: it forks no further)
-        return _read(self.path, self.split, self.lines)
+
+        def said(same: bool) -> None:
+            os.write(pipe, b"1" if same else b"0")
+            self._said = True
+
+        return _read(self.path, self.split, self.lines, said if self._asks else None)
+
+    @property
+    def _asks(self) -> bool:
+        """Whether the child first says if the log it found is the one guessed (`_line_log`), before this
+        process reads its share of it: a guess that is not ours can be wrong (a LLaMA-Factory folder
+        holding a trainer_state.json or TensorBoard files is read as those). Ours never is, and a live
+        read (`wait`) must not see a byte before its answer."""
+        return self.split is not None and self.lines is not None and self.lines[1] != "events" and not self.live
 
     @property
     def forked(self) -> bool:
@@ -121,6 +137,8 @@ class Preload:
     def result(self) -> tuple[Any, Any]:
         if self.fd is None:
             return _read(self.path)
+        if self._asks and os.read(self.fd, 1) != b"1":  # another log than guessed (or the child died)
+            self.split = None
         tail, tail_stats = self._read_tail()
         answer = self._receive()
         if answer is None:  # the child died (killed, out of memory): read it here instead
@@ -206,14 +224,18 @@ class Preload:
             return list(prefold_blocks(module.blocks(path, stats, start=self.split))), stats
 
 
-def _read(path: Path, end: int | None = None, lines: tuple[Path, str] | None = None):
+def _read(path: Path, end: int | None = None, lines: tuple[Path, str] | None = None, said=None):
     """(History, LoadedLog) of the log behind PATH, or of its bytes before `end` when it is the log
-    `lines` guessed (else all of it: `result` then sees the guess was wrong)."""
+    `lines` guessed (else all of it: `result` then sees the guess was wrong). `said(same)`: told at once
+    whether it is."""
     from cockpit.history import History
     from cockpit.logs import resolve
 
     log = resolve(path)
-    if end is None or (log.source, log.kind) != lines:
+    same = (log.source, log.kind) == lines
+    if said is not None:
+        said(same)
+    if end is None or not same:
         return log.history(), log
     module = _module(log.kind)
     if hasattr(module, "prefolded"):
