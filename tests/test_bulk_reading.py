@@ -141,19 +141,22 @@ def logs(tmp_path_factory):
     return [odd_log(folder / "trainer_log_0.jsonl", rng)]
 
 
+def counted(monkeypatch, module, name: str) -> list[int]:
+    """The length of the first argument of each call to module.name, which still runs: how much of a log
+    went down that path."""
+    sizes: list[int] = []
+    real = getattr(module, name)
+    monkeypatch.setattr(module, name, lambda first, *rest: sizes.append(len(first)) or real(first, *rest))
+    return sizes
+
+
 def test_the_bulk_read_says_what_the_line_by_line_read_says(logs, monkeypatch):
     from cockpit.logs import llamafactory_columns
 
     real = llamafactory._one_by_one
-    one_by_one: list[int] = []
-    blocks: list[int] = []
-    straight = llamafactory_columns.metrics_block
     for path in logs:
-        one_by_one.clear()
-        monkeypatch.setattr(llamafactory, "_one_by_one", lambda n, *a: one_by_one.append(len(n)) or real(n, *a))
-        monkeypatch.setattr(
-            llamafactory_columns, "metrics_block", lambda r, *a: blocks.append(len(r)) or straight(r, *a)
-        )
+        one_by_one = counted(monkeypatch, llamafactory, "_one_by_one")
+        blocks = counted(monkeypatch, llamafactory_columns, "metrics_block")
         log = resolve(path)
         assert log.kind == "llamafactory"
         bulk = folded(log.read(), log)  # (`prefolded`: runs of training lines made MetricsBlocks)
@@ -259,9 +262,7 @@ def test_a_trainer_state_read_in_bulk_says_what_one_entry_at_a_time_says(tmp_pat
     if streamed:  # past WHOLE_BYTES the log_history is read a few MB at a time (state_stream)
         monkeypatch.setattr(trainer_state, "WHOLE_BYTES", 1 << 20)
         monkeypatch.setattr(state_stream, "PIECE", 256 << 10)
-    one_by_one: list[int] = []
-    real = trainer_state._one_by_one
-    monkeypatch.setattr(trainer_state, "_one_by_one", lambda e, *a: one_by_one.append(len(e)) or real(e, *a))
+    one_by_one = counted(monkeypatch, trainer_state, "_one_by_one")
     log = resolve(path)
     bulk = folded(log.read(), log)
     assert sum(one_by_one) < log.stats.lines / 2 if streamed else one_by_one == [log.stats.lines]
@@ -301,9 +302,8 @@ def test_a_console_read_in_bulk_says_what_one_log_at_a_time_says(tmp_path, monke
     from cockpit.logs import console
 
     path = odd_console(tmp_path / "train.log", random.Random(4))
-    one_by_one: list[int] = []
     real = console._one_by_one
-    monkeypatch.setattr(console, "_one_by_one", lambda logs, *a: one_by_one.append(len(logs)) or real(logs, *a))
+    one_by_one = counted(monkeypatch, console, "_one_by_one")
     log = resolve(path)
     assert log.kind == "console"
     bulk = folded(log.read(), log)
@@ -392,9 +392,7 @@ def test_a_trackio_database_read_in_bulk_says_what_one_row_at_a_time_says(tmp_pa
 
     path = odd_trackio(tmp_path / "project.db", random.Random(6), shapes=shapes)
     monkeypatch.setattr(trackio, "BATCH", 1_000)
-    one_by_one: list[int] = []
-    real = trackio._one_by_one
-    monkeypatch.setattr(trackio, "_one_by_one", lambda batch, *a: one_by_one.append(len(batch)) or real(batch, *a))
+    one_by_one = counted(monkeypatch, trackio, "_one_by_one")
     log = resolve(path)
     assert log.kind == "trackio"
     bulk = folded(log.read(), log)

@@ -141,30 +141,36 @@ def metrics_block(batch: list[dict[str, Any]]) -> MetricsBlock:
         return MetricsBlock(batch, t_first, t_last)
     present = set().union(*batch)  # once: a key no row holds (a method's own metric) needs no pass
     table = columns.columns_of(batch, SERIES_KEYS, present)
+    # One C-level pass over the keys (~3 ms for 65,536 rows): a custom key may be logged every N steps.
+    names = extra_keys(present)
+    extra = dict(zip(names, columns.columns_of(batch, names, present) if names else ()))
+    return block_of(batch, steps, table, extra, present, batch, t_first, t_last)
+
+
+def block_of(
+    rows: list[dict[str, Any]],
+    steps: list[int],
+    table: list[array],
+    extra: dict[str, array],
+    present: set[str],
+    events: list[dict[str, Any]] | None = None,
+    t_first: Any = None,
+    t_last: Any = None,
+) -> MetricsBlock:
+    """The MetricsBlock of `rows` (events, or lines a reader turns into columns itself) with their columns
+    made: `table` (SERIES_KEYS) and `extra` (kept where they hold a number); the non-finite losses and
+    grad norms, the memory kind and per-rank memory read from the rows."""
     nonfinite = {}
     for k in ("loss", "grad_norm"):
         if k not in present:  # (a column of NaNs: a look at each of its rows would find nothing logged)
             continue
-        bad = [i for i in columns.nonfinite_positions(table[SERIES_KEYS.index(k)], 0) if batch[i].get(k) is not None]
+        bad = [i for i in columns.nonfinite_positions(table[SERIES_KEYS.index(k)], 0) if rows[i].get(k) is not None]
         if bad:
             nonfinite[k] = [steps[i] for i in bad]
-    # One C-level pass over the keys (~3 ms for 65,536 rows): a custom key may be logged every N steps.
-    extra = {}
-    names = extra_keys(present)
-    for k, col in zip(names, columns.columns_of(batch, names, present) if names else ()):
-        if columns.any_number(col):
-            extra[k] = col
     mem_kind = None
     if "mem_kind" in present:  # (else a look at every row: 0.4 s a million, for a log with no memory readings)
-        mem_kind = next((ev["mem_kind"] for ev in reversed(batch) if type(ev.get("mem_kind")) is str), None)
+        mem_kind = next((ev["mem_kind"] for ev in reversed(rows) if type(ev.get("mem_kind")) is str), None)
+    kept = {k: col for k, col in extra.items() if columns.any_number(col)}
     return MetricsBlock(
-        batch,
-        t_first,
-        t_last,
-        steps,
-        table,
-        nonfinite,
-        mem_kind,
-        list_or_none(batch[-1].get("mem_per_rank")),
-        extra,
+        events, t_first, t_last, steps, table, nonfinite, mem_kind, list_or_none(rows[-1].get("mem_per_rank")), kept
     )

@@ -178,33 +178,13 @@ def _in_bulk(rows: list[dict[str, Any]], steps: list[int], run: _Run) -> list[di
     run.last_elapsed = None if np.isnan(elapsed[-1]) else float(elapsed[-1])
     evals = list(map(is_not, map(dict.get, rows, repeat("eval_loss")), repeat(None)))
     logged = list(map(is_not, map(dict.get, rows, repeat("loss")), repeat(None)))  # else nothing trained
-    if run.columns:
-        return _with_blocks(rows, steps, step_time, evals, logged, run)
-    if any(logged):
-        run.last_metrics = steps[max(compress(range(len(rows)), logged))]
-    if all(logged):
-        _as_metrics(rows, steps, step_time)
-    else:
-        _as_metrics(list(compress(rows, logged)), list(compress(steps, logged)), step_time[np.array(logged)])
-    if not any(evals) and all(logged):
-        return rows
-    out: list[dict[str, Any]] = []
-    done = 0
-    for i in compress(range(len(rows)), map(or_, evals, map(not_, logged))):  # the few lines not plain
-        out += rows[done:i]
-        if evals[i]:
-            out.append(_eval(rows[i], steps[i]))
-        if logged[i]:
-            out.append(rows[i])
-        done = i + 1
-    out += rows[done:]
-    return out
+    return _in_order(rows, steps, step_time, evals, logged, run)
 
 
-def _with_blocks(rows, steps, step_time, evals, logged, run: _Run) -> list[Any]:
-    """`_in_bulk` for `prefolded`: each run of plain training lines (no eval, a loss) whose steps go up
-    after the last given made a MetricsBlock straight from the lines (`llamafactory_columns`), the others
-    events, in order."""
+def _in_order(rows, steps, step_time, evals, logged, run: _Run) -> list[Any]:
+    """The lines' events in order: the few that are not plain (an eval, no loss) one at a time, the runs
+    of plain training lines between them in bulk; for `prefolded` (`run.columns`), a run whose steps go
+    up after the last given made a MetricsBlock straight from the lines (`llamafactory_columns`)."""
     from cockpit.logs.llamafactory_columns import metrics_block
 
     out: list[Any] = []
@@ -213,7 +193,8 @@ def _with_blocks(rows, steps, step_time, evals, logged, run: _Run) -> list[Any]:
         if i > done:  # rows[done:i], plain
             run_steps = steps[done:i]
             last = run.last_metrics
-            if i - done >= 64 and last is not None and run_steps[0] > last and _rising(run_steps):
+            columns = run.columns and i - done >= 64 and last is not None
+            if columns and run_steps[0] > last and _rising(run_steps):
                 out.append(metrics_block(rows[done:i], run_steps, step_time[done:i]))
             else:
                 _as_metrics(rows[done:i], run_steps, step_time[done:i])

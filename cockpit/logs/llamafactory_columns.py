@@ -12,8 +12,7 @@ from typing import Any
 
 import numpy as np
 
-from cockpit.history.blocks import NOT_METRICS, SERIES_KEYS, MetricsBlock, extra_keys
-from cockpit.history.fields import list_or_none
+from cockpit.history.blocks import NOT_METRICS, SERIES_KEYS, MetricsBlock, block_of, extra_keys
 from cockpit.logs import columns
 from cockpit.logs.foreign import number
 
@@ -59,19 +58,7 @@ def metrics_block(rows: list[dict[str, Any]], steps: list[int], step_time: np.nd
             made["num_tokens"] = np.where(ints & (tokens > 0), tokens, col("num_tokens"))
     made["step_time"] = np.where(step_time == step_time, step_time, col("step_time"))
     table = [array("d", made[k].tobytes()) if k in made else (got[k] if k in got else _nans(n)) for k in SERIES_KEYS]
-    nonfinite = {}
-    for k in ("loss", "grad_norm"):
-        if k in present:
-            bad = [i for i in columns.nonfinite_positions(table[SERIES_KEYS.index(k)], 0) if rows[i].get(k) is not None]
-            if bad:
-                nonfinite[k] = [steps[i] for i in bad]
-    mem_kind = None
-    if "mem_kind" in present:
-        mem_kind = next((r["mem_kind"] for r in reversed(rows) if type(r.get("mem_kind")) is str), None)
-    kept = {k: got[k] for k in extra if columns.any_number(got[k])}
-    return MetricsBlock(
-        None, None, None, steps, table, nonfinite, mem_kind, list_or_none(rows[-1].get("mem_per_rank")), kept
-    )
+    return block_of(rows, steps, table, {k: got[k] for k in extra}, present)
 
 
 def _nans(n: int) -> array:
