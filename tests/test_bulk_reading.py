@@ -1,14 +1,17 @@
-"""Long logs are read a chunk at a time in bulk: a LLaMA-Factory log (`llamafactory._events`, `durations`)
-and a trainer_state.json's log_history (`trainer_state._in_bulk`). Each must say exactly what reading it
-an entry at a time says (`_one_by_one`, the reader's exact path), on logs with every oddity the format
-has; and a LLaMA-Factory log, when two processes read it from its two halves."""
+"""Long logs are read a chunk at a time in bulk: a LLaMA-Factory log (`llamafactory._events`, `durations`),
+a trainer_state.json's log_history (`trainer_state._in_bulk`), a console's dicts and the steps its
+progress bars give them (`console._events`, `console_steps`), trackio's rows. Each must say exactly what
+reading it an entry at a time says (`_one_by_one`, the reader's exact path), on logs with every oddity the
+format has; and a LLaMA-Factory log, when two processes read it from its two halves."""
 
 from __future__ import annotations
 
 import json
 import random
+import re
 from pathlib import Path
 
+import numpy as np
 import pytest
 
 from cockpit.history import History
@@ -403,3 +406,204 @@ def test_a_trackio_database_read_in_bulk_says_what_one_row_at_a_time_says(tmp_pa
     assert bulk[7][1] > 0 and len(bulk[2]) == 40 and bulk[5] == "finished"  # bad rows, evals, its end
     logged = {k for k, v in bulk[1].items() if any(x != "nan" for x in v)}
     assert ("num_tokens" in logged) == (shapes == 2) and "tokens_per_s" in logged
+
+
+def bar(n: int, total: int, name: str = "") -> str:
+    return f"{name}{n * 100 // max(total, 1):3d}%|####  | {n}/{total} [00:10<00:20,  3.21it/s]"
+
+
+def odd_bars(path: Path, rng: random.Random, steps: int = 20_000) -> Path:
+    """A console whose bars are what a Trainer, a resumed run and other prints draw: a bar each step and a
+    log every few, eval bars and their dicts (several in a row), named bars, logs with no bar before them,
+    bars of another total, a bar whose count goes back (late), bars left after the last log, a 4-digit
+    percent."""
+    every = rng.choice([1, 3, 10])
+    out = ["***** Running training *****"]
+    if rng.random() < 0.8:
+        out.append(f"  Total optimization steps = {steps:,}")
+    s, resumed = 0, False
+    while s < steps:
+        s += 1
+        odd = rng.random()
+        if odd < 0.003:
+            out.append(bar(rng.randrange(1, 50), 50))  # an eval's bar, and no eval dict
+        elif odd < 0.005:
+            out.append(bar(5, 10, name="Map: "))
+        elif odd < 0.006:
+            out.append(f" 1234%|####| {s}/{steps} [")
+        if s == steps * 9 // 10 and not resumed:
+            s, resumed = (
+                s - 30,
+                True,
+            )  # resumed: the bar counts from an earlier step (the rest of the log goes one by one)
+        out.append(bar(s, steps))
+        if s % every:
+            continue
+        log = f"{{'loss': '{rng.random():.4f}', 'grad_norm': {rng.random():.3g}, 'epoch': '{s / steps:.3g}'}}"
+        if rng.random() < 0.01:
+            out.append(log)  # no bar just before it: printed after the previous log's
+        else:
+            out[-1] += log
+        if rng.random() < 0.02:
+            for _ in range(rng.randrange(1, 4)):
+                for k in range(1, 4):
+                    out.append(bar(k, 3))
+                out[-1] += f"{{'eval_loss': '{rng.random():.3f}', 'epoch': '{s / steps:.3g}'}}"
+            if rng.random() < 0.5:
+                out.append(bar(s + 1, steps))  # the training bar drawn again before the next log
+    out += [bar(steps, steps)] * 2
+    text = "".join(line + rng.choice("\n\n\r") for line in out)
+    path.write_text(text)
+    return path
+
+
+@pytest.mark.parametrize("seed", range(4))
+def test_the_steps_of_a_console_in_bulk_are_those_of_one_log_at_a_time(tmp_path, monkeypatch, seed):
+    """`Steps.at` gives each printed dict of a piece its step in numpy when it can (`_in_bulk`); the steps
+    must be those the dict-at-a-time reference gives (`one_by_one`), for pieces cut anywhere."""
+    from cockpit.logs import console, console_steps, foreign
+
+    rng = random.Random(seed)
+    path = odd_bars(tmp_path / "train.log", rng)
+
+    def small_pieces(path, also=b""):  # pieces of ~30 KB, so that a log's bars fall in the piece before
+        for chunk in foreign.chunks(path, also):
+            line_ends = [m.end() for m in re.finditer(rb"[\r\n]", chunk)]
+            ends = sorted(rng.sample(line_ends, min(len(line_ends), 200)))
+            for a, b in zip([0, *ends], [*ends, len(chunk)]):
+                if a < b:
+                    yield chunk[a:b]
+
+    monkeypatch.setattr(console, "chunks", small_pieces)
+    calls = []
+    real_in_bulk = console_steps.Steps._in_bulk
+    monkeypatch.setattr(
+        console_steps.Steps, "_in_bulk", lambda self, *a: calls.append(r := real_in_bulk(self, *a)) or r
+    )
+    log = resolve(path)
+    assert log.kind == "console"
+    bulk = folded(log.read(), log)
+    taken = [r for r in calls if r is not None]
+    assert len(taken) > len(calls) / 2 and sum(map(len, taken)) > bulk[0].__len__() / 2, (len(taken), len(calls))
+    monkeypatch.setattr(console_steps.Steps, "_in_bulk", lambda self, *a: None)
+    rng.seed(seed)  # the same pieces
+    odd_bars(tmp_path / "again.log", rng)
+    slow = resolve(tmp_path / "again.log")
+    assert folded(slow.read(), slow) == bulk
+    assert len(bulk[2]) > 10 and bulk[0][-1] > 1000
+
+
+def printed(rng: random.Random, total: int = 500) -> list[tuple]:
+    """What a console holds in the order printed: bars ('bar', n, total) and dicts ('log', training?).
+    Mostly a Trainer's (a bar, then a log), with what breaks that, as often as `odd`: a log with no bar
+    since the last, a count that repeats or goes back, an eval's bars and dict, a bar of another total."""
+    out: list[tuple] = []
+    n = 0
+    odd = rng.choice([0.0, 0.01, 0.05, 0.2])
+    for _ in range(rng.randrange(1, 120)):
+        if rng.random() < odd:
+            out.append(("log", True))  # no bar since the previous log
+            continue
+        if rng.random() < odd:
+            n = max(0, n - rng.randrange(0, 5))  # the count repeats or goes back
+        else:
+            n += rng.choice([1, 1, 1, 2, 10])
+        out.append(("bar", n, total if rng.random() > odd else total + 1))
+        if rng.random() < odd * 2:
+            out += [("bar", k, 3) for k in range(1, rng.randrange(1, 4))]  # an eval's bars
+        if rng.random() < odd * 2:
+            out.append(("log", False))  # an eval's (or another printed) dict
+            if rng.random() < 0.5:
+                continue
+        out.append(("log", rng.random() > odd))
+    return out
+
+
+def test_steps_in_bulk_equal_steps_one_at_a_time_for_any_piece():
+    """`Steps.at` on pieces of printed bars and dicts: the bulk path (`_in_bulk`) gives the steps, and
+    leaves the state (step, interval, pending bar, counts), that `one_by_one` does, piece after piece."""
+    from cockpit.logs.console_steps import Bars, Steps
+
+    rng = random.Random(9)
+    taken = []
+    state = ("total", "bar_total", "bar", "every", "step", "interval", "from_bars", "counted")
+    for case in range(3_000):
+        seq = printed(rng)
+        cuts = sorted(rng.sample(range(1, len(seq)), min(len(seq) - 1, rng.randrange(0, 4))))
+        bulk, exact = Steps(), Steps()
+        real = bulk._in_bulk
+        bulk._in_bulk = lambda *a, real=real: taken.append(r := real(*a)) or r
+        exact._in_bulk = lambda *a: None
+        total, every = rng.choice([500, None]) if case % 2 else 500, rng.choice([None, 3])
+        for s in (bulk, exact):
+            s.total, s.every = total, every
+        for a, b in zip([0, *cuts], [*cuts, len(seq)]):
+            piece = seq[a:b]
+            bars = [i for i, x in enumerate(piece) if x[0] == "bar"]
+            logs = [i for i, x in enumerate(piece) if x[0] == "log"]
+            made = Bars(
+                np.array([i + 1 for i in bars], np.int64),  # a bar ends where the next item starts
+                np.array([piece[i][1] for i in bars], np.int64),
+                np.array([piece[i][2] for i in bars], np.int64),
+            )
+            starts, training = np.array(logs, np.int64), np.array([piece[i][1] for i in logs], bool)
+            assert bulk.at(made, starts, training) == exact.at(made, starts, training), (case, piece)
+            assert [getattr(bulk, k) for k in state] == [getattr(exact, k) for k in state], (case, piece)
+    assert sum(r is not None for r in taken) > 1_000  # (of ~7,500 pieces)
+
+
+def bars_one_at_a_time(chunk: bytes) -> list[tuple[int, int, int]]:
+    """The reference for `console_steps.bars`: each tqdm bar found by a regex, its percentage looked at a
+    byte at a time backwards from the '%' (how the reader found them before reading them in bulk)."""
+    found = []
+    for m in re.finditer(rb"%\|[^|\r\n]*\| *(\d+)/(\d+) \[", chunk):
+        s = k = m.start()
+        while k > 0 and s - k < 3 and 48 <= chunk[k - 1] <= 57:
+            k -= 1
+        if k == s or chunk[k - 2 : k] == b": ":
+            continue
+        if len(m[1]) > 19 or len(m[2]) > 19:  # (past an int64: no bar)
+            continue
+        n, total = int(m[1]), int(m[2])
+        if n <= total < 1 << 63:
+            found.append((m.end(), n, total))
+    return found
+
+
+def test_bars_are_found_as_one_at_a_time_finds_them():
+    from cockpit.logs.console_steps import bars
+
+    rng = random.Random(3)
+    heads = [
+        "",
+        " ",
+        "5",
+        " 5",
+        "12",
+        "100",
+        "1234",
+        "99999",
+        ": 5",
+        ":5",
+        ": ",
+        "Map: 50",
+        "x: 100",
+        "\r 7",
+        "\n",
+        "a",
+    ]
+    counts = ["0", "7", "10", "3", "9223372036854775807", "9223372036854775808", "9" * 5000]
+    for _ in range(3_000):
+        parts = []
+        for _ in range(rng.randrange(0, 6)):
+            middle = rng.choice(["###  ", "", "|", "\n", "█▌"])
+            parts.append(
+                rng.choice(heads)
+                + rng.choice(["%|", "%", "|"])
+                + middle
+                + f"| {' ' * rng.randrange(2)}{rng.choice(counts)}/{rng.choice(counts)} ["
+                + rng.choice(["", "00:10<00:20]", "{'loss': 1}"])
+            )
+        chunk = "".join(parts).encode()
+        got = bars(chunk)
+        assert list(zip(got.ends.tolist(), got.n.tolist(), got.total.tolist())) == bars_one_at_a_time(chunk), chunk

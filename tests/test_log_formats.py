@@ -115,6 +115,18 @@ def test_console_with_bars_and_quoted_values(tmp_path, capsys):
     assert all(isinstance(v, float) for v in h.eval_series["eval_loss"])
 
 
+def test_a_console_whose_first_line_holds_a_carriage_return_and_a_comma(tmp_path, capsys):
+    """tqdm redraws its bar after a '\r': a first line holding one and a comma ('20,000') was taken for a
+    W&B export's CSV header, and csv refused it with a traceback."""
+    p = tmp_path / "train.log"
+    p.write_bytes(
+        b"***** Running training *****\r  Total optimization steps = 20,000\n"
+        b"  0%|#   | 1/20000 [00:10<00:20,  3.21it/s]{'loss': 1.0, 'grad_norm': 0.5, 'epoch': 0.01}\n"
+    )
+    code, d = diagnose_json(p, capsys)
+    assert code == 0 and d["format"] == "console" and d["steps"] == 1
+
+
 def test_console_step_follows_the_training_bar_not_the_eval_bar(tmp_path):
     p = tmp_path / "out.txt"
     p.write_text(

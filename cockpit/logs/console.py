@@ -7,13 +7,12 @@ prints at each log, found among progress bars, warnings and any other prints.
 
 The dicts carry no step. The step is the training progress bar's count printed just before a dict (the
 Trainer writes each log through that bar); without bars, the log's order times `logging_steps` when the
-run printed its arguments, else the log's order itself, and the notes say which."""
+run printed its arguments, else the log's order itself, and the notes say which (`console_steps`)."""
 
 from __future__ import annotations
 
 import ast
 import re
-from bisect import bisect_right
 from collections import deque
 from collections.abc import Iterator
 from itertools import chain, compress, repeat
@@ -21,6 +20,9 @@ from operator import not_
 from pathlib import Path
 from typing import Any
 
+import numpy as np
+
+from cockpit.logs.console_steps import Steps, bars
 from cockpit.logs.foreign import chunks, number, plural, run_started
 from cockpit.logs.jsonline import loads_line
 from cockpit.rundir import ReadStats
@@ -33,11 +35,14 @@ SNIFF_BYTES = 4 << 20
 warnings, but a Trainer's first log comes well within this."""
 
 _LOG_DICT = re.compile(rb"\{'(?:loss|eval_[A-Za-z0-9_/]+|train_runtime)': ")
-# Three patterns, each with a literal start (what lets the regex engine skip ahead: one pattern with the
-# three as alternatives took 2.5 times as long), merged by position.
-_DICT = re.compile(rb"\{'[^{}\r\n]*\}")  # a flat dict as Python prints it (nested ones are no log)
-_BAR = re.compile(rb"%\|[^|\r\n]*\| *(\d+)/(\d+) \[")  # a tqdm bar: '  5%|###  | 10/200 [00:10<...'
-_SETTINGS = re.compile(rb"Total optimization steps = ([\d,]+)|logging_steps[=:] *(\d+)")  # banner, arguments
+# Dicts and bars (console_steps) are found by two patterns, each with a literal start (what lets the regex
+# engine skip ahead: one pattern with both as alternatives took 2.5 times as long), merged by position.
+# A flat dict as Python prints it (nested ones are no log), split on: one C call gives them all.
+_DICT = re.compile(rb"(\{'[^{}\r\n]*\})")
+# The banner's total and the printed arguments' logging_steps: apart, each with its literal start (as one
+# pattern of two alternatives, its search took ~1 s of a million-log console's read).
+_TOTAL = re.compile(rb"Total optimization steps = ([\d,]+)")
+_EVERY = re.compile(rb"logging_steps[=:] *(\d+)")
 _BARE = re.compile(rb": (nan|-?inf|None|True|False)(?=[,}])")
 _JSON_OF = {
     b"nan": b"NaN",
@@ -67,53 +72,6 @@ def sniff(path: Path, head: bytes) -> bool:
         return False
 
 
-class _Steps:
-    """Where the step of each printed log comes from (see the module's doc)."""
-
-    def __init__(self) -> None:
-        self.total: int | None = None  # the banner's total optimization steps
-        self.bar_total: int | None = None  # the total of the bar a training log was first printed after
-        self.bar: tuple[int, int] | None = None  # the last unnamed bar (n, m) since the previous log
-        self.every: int | None = None  # logging_steps, when printed
-        self.step = 0
-        self.interval: int | None = None
-        self.from_bars = self.counted = 0
-
-    def training_total(self) -> int | None:
-        return self.total or self.bar_total
-
-    def next(self) -> int:
-        """The step of a training log printed now."""
-        bar, self.bar = self.bar, None
-        if bar is not None and self.training_total() is None:  # without the banner: the bar a log follows
-            self.bar_total = bar[1]
-        if bar is not None and bar[1] == self.training_total() and bar[0] > self.step:
-            step = bar[0]
-            self.from_bars += 1
-        else:
-            step = self.step + (self.every or self.interval or 1)
-            self.counted += 1
-        if self.step:
-            self.interval = step - self.step
-        self.step = step
-        return step
-
-    def now(self) -> int:
-        """The step of an eval or summary printed now: a fresher training bar's, else the last log's."""
-        bar = self.bar
-        if bar is not None and bar[1] == self.training_total() and bar[0] > self.step:
-            return bar[0]
-        return self.step
-
-    def note(self) -> str | None:
-        if not self.counted:
-            return None
-        if not self.from_bars:
-            how = f"counted in logging_steps ({self.every})" if self.every else "the logs' order (1, 2, 3, ...)"
-            return f"no progress bar gives the step of a printed log: steps are {how}"
-        return f"{plural(self.counted, 'printed log')} had no progress bar before it: its step follows the previous"
-
-
 def events(path: Path, stats: ReadStats) -> Iterator[dict[str, Any]]:
     return chain.from_iterable(blocks(path, stats))
 
@@ -122,7 +80,7 @@ class _Read:
     """What the events of one piece of the file depend on from the pieces before it."""
 
     def __init__(self) -> None:
-        self.steps = _Steps()
+        self.steps = Steps()
         self.foreign = 0  # printed dicts that are no training log
         self.summary: dict[str, Any] | None = None
         self.started = False
@@ -133,24 +91,17 @@ def blocks(path: Path, stats: ReadStats) -> Iterator[list[dict[str, Any]]]:
     read = _Read()
     steps = read.steps
     for chunk in chunks(path, b"\r"):
-        for m in _SETTINGS.finditer(chunk):
-            if m[1] is not None:
-                steps.total = int(m[1].replace(b",", b"")) or None
-            elif steps.every is None:
-                steps.every = int(m[2]) or None
-        ends, bars = _bars(chunk)
-        used = -1  # the last bar a printed dict came after
-        dicts: list[bytes] = []
-        at: list[int] = []  # the step each was printed at
-        for m in _DICT.finditer(chunk):
-            j = bisect_right(ends, m.start()) - 1
-            if j > used:  # a bar drawn since the previous dict
-                steps.bar, used = bars[j], j
-            d = m.group()  # its step is settled now, as the bars stood when it was printed; parsed in bulk below
-            dicts.append(d)
-            at.append(steps.next() if d.startswith(b"{'loss': ") else steps.now())
-        if used < len(bars) - 1:
-            steps.bar = bars[-1]  # for the first dict of the next piece
+        for m in _TOTAL.finditer(chunk):
+            steps.total = int(m[1].replace(b",", b"")) or None
+        for m in _EVERY.finditer(chunk) if steps.every is None else ():
+            steps.every = int(m[1]) or None
+            if steps.every:
+                break
+        parts = _DICT.split(chunk)
+        dicts = parts[1::2]  # each printed dict, its step settled by the bars before it; parsed in bulk below
+        starts = np.cumsum(np.fromiter(map(len, parts), np.int64, len(parts)))[0:-1:2]
+        training = np.fromiter(map(bytes.startswith, dicts, repeat(b"{'loss': ")), bool, len(dicts))
+        at = steps.at(bars(chunk), starts, training)
         if dicts:
             yield _events(_parse_all(dicts), at, read, stats)
     if not read.started:
@@ -175,13 +126,13 @@ def _events(logs: list[Any], at: list[int], read: _Read, stats: ReadStats) -> li
     dict, cost 5 s of a million-log console's 14); the others (evals, the summary, foreign dicts) go
     through `_one_by_one`, in order."""
     stats.lines += len(logs)
-    plain = [type(log) is dict and "loss" in log for log in logs]
+    if set(map(type, logs)) == {dict}:
+        plain = list(map(dict.__contains__, logs, repeat("loss")))
+    else:
+        plain = [type(log) is dict and "loss" in log for log in logs]
     trained = list(compress(logs, plain))
     losses = list(map(dict.get, trained, repeat("loss")))
-    kinds = set(map(type, losses))
-    if str in kinds:  # newer transformers print every value as text: a loss must read as a number
-        kinds = set(map(type, map(number, losses)))
-    if not _NUMBERS.issuperset(kinds):  # ({'loss': 'mse'} is a model's config, not a log)
+    if not _numbers(losses):  # ({'loss': 'mse'} is a model's config, not a log)
         return _one_by_one(logs, at, read)
     deque(map(dict.update, trained, repeat(_METRICS)), 0)  # values as printed: the History reads text
     deque(map(dict.__setitem__, trained, repeat("step"), compress(at, plain)), 0)
@@ -197,6 +148,17 @@ def _events(logs: list[Any], at: list[int], read: _Read, stats: ReadStats) -> li
             out += _one_by_one(logs[i : i + 1], at[i : i + 1], read)
         done = i + 1
     return out
+
+
+def _numbers(values: list[Any]) -> bool:
+    """Whether each value is a number, or one written as text (newer transformers print every value so)."""
+    try:
+        deque(map(float, values), 0)  # (a C loop: float() takes exactly those, and bools)
+        return True
+    except (TypeError, ValueError):
+        return False
+    except OverflowError:  # an int past a double
+        return _NUMBERS.issuperset(map(type, map(number, values)))
 
 
 def _one_by_one(logs: list[Any], at: list[int], read: _Read) -> list[dict[str, Any]]:
@@ -220,23 +182,6 @@ def _one_by_one(logs: list[Any], at: list[int], read: _Read) -> list[dict[str, A
     return out
 
 
-def _bars(chunk: bytes) -> tuple[list[int], list[tuple[int, int]]]:
-    """(where each bar ends, its (n, total)) for the unnamed tqdm bars in the chunk: the Trainer's training
-    and eval bars. A named one ('Map: 100%|...', 'Loading weights: ...') counts something else."""
-    ends, bars = [], []
-    for m in _BAR.finditer(chunk):
-        s = k = m.start()
-        while k > 0 and s - k < 3 and 48 <= chunk[k - 1] <= 57:  # the percentage's digits
-            k -= 1
-        if k == s or chunk[k - 2 : k] == b": ":
-            continue
-        n, total = int(m[1]), int(m[2])
-        if n <= total:
-            ends.append(m.end())
-            bars.append((n, total))
-    return ends, bars
-
-
 def _kind(log: dict[str, Any] | None) -> str | None:
     if not log:
         return None
@@ -251,14 +196,16 @@ def _kind(log: dict[str, Any] | None) -> str | None:
 
 def _parse_all(dicts: list[bytes]) -> list[dict[str, Any] | None]:
     """Each printed dict's value (None for one that is no dict Python printed), parsed in one call when
-    they are all plain: swapping the quotes makes JSON of what Python prints for str keys and numbers."""
+    they are all plain: swapping the quotes makes JSON of what Python prints for str keys and numbers.
+    (Reading the values printed as text as numbers here, with their quotes taken off, measured no faster:
+    the passes over the bytes cost what the History's float() of the text does.)"""
     if not dicts:
         return []
     joined = b"[" + b",".join(dicts) + b"]"
     if b'"' not in joined:
         try:
             values = loads_line(_BARE.sub(_json_word, joined).replace(b"'", b'"'))
-            if all(type(v) is dict for v in values):
+            if set(map(type, values)) == {dict}:
                 return values
         except ValueError:
             pass

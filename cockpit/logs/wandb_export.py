@@ -46,7 +46,10 @@ def _csv_header(head: bytes) -> list[str]:
         return []
     if "," not in line:
         return []
-    return next(csv.reader([line]), [])
+    try:
+        return next(csv.reader([line]), [])
+    except csv.Error:  # a carriage return inside: a console's progress bars, no CSV's header
+        return []
 
 
 def events(path: Path, stats: ReadStats) -> Iterator[dict[str, Any]]:
