@@ -9,6 +9,7 @@ from __future__ import annotations
 import json
 import random
 import re
+from array import array
 from pathlib import Path
 
 import numpy as np
@@ -607,3 +608,134 @@ def test_bars_are_found_as_one_at_a_time_finds_them():
         chunk = "".join(parts).encode()
         got = bars(chunk)
         assert list(zip(got.ends.tolist(), got.n.tolist(), got.total.tolist())) == bars_one_at_a_time(chunk), chunk
+
+
+def odd_events(path: Path, rng: random.Random, steps: int = 30_000) -> Path:
+    """Our events.jsonl as the trainer writes it (every metrics line the same keys; acks, checkpoints,
+    system readings, evals among them), and, now and then, what sends a piece down the exact path: a
+    NaN, a null, a bool, text, an extra or missing key, a blank or torn line, a float or out-of-range step,
+    steps going back (a resume), a metrics line written with spaces, a short run, a huge number."""
+    from cockpit.rundir import dumps
+
+    keys = ["epoch", "loss", "grad_norm", "entropy", "learning_rate", "mean_token_accuracy", "num_tokens"]
+    out = [dumps({"v": 1, "t": 0.0, "kind": "run_started", "config": {"a": 1}, "total_steps": steps})]
+    odd = rng.choice([0.0, 0.0005, 0.003])
+    own = rng.random() < 0.4  # a metric of the run's own on every line
+    s = acks = 0
+    while s < steps:
+        s += 1
+        ev = {"v": 1, "t": float(s), "kind": "metrics", "step": s, **{k: rng.random() for k in keys}}
+        ev.update(mem_used=6e9, mem_total=8e10, mem_kind=rng.choice(["vram", "vram", "rss"]), step_time=0.5)
+        if rng.random() < 0.3:
+            ev["num_tokens"] = s * 4096  # an int
+        if own:
+            ev["reward_hacks"] = rng.choice([0.0, 1.0, None])
+        line = dumps(ev)
+        if rng.random() < odd:
+            change = rng.randrange(12)
+            if change == 0:
+                ev["loss"] = rng.choice([float("nan"), float("inf"), None, True, "1.5", [1], 10**30])
+            elif change == 1:
+                ev["my_metric"] = 1.0
+            elif change == 2:
+                del ev[rng.choice(keys)]
+            elif change == 3:
+                ev["step"] = rng.choice([float(s), -1, 2**53 + 1, "7"])
+            elif change == 4:
+                s = max(1, s - rng.randrange(1, 200))  # a resume
+                ev["step"] = s
+            elif change == 5:
+                ev["mem_per_rank"] = [1.0, 2.0]
+            elif change == 6:
+                ev["t"] = rng.choice([None, 12, "noon"])
+            line = dumps(ev)
+            if change == 7:
+                line = json.dumps(ev)  # spaces after the colons
+            elif change == 8:
+                line = ""
+            elif change == 9:
+                line = line[: len(line) // 2]
+            elif change == 10:
+                line = line.replace('"loss":', '"loss":1,"loss":', 1)  # a key twice
+            elif change == 11:
+                line = line.replace('"kind":"metrics"', '"kind":"metrics","kind":"eval"', 1)
+        out.append(line)
+        if s % 997 == 0:
+            out.append(dumps({"v": 1, "t": float(s), "kind": "system", "step": s, "cpu": 50.0}))
+        if s % 4_999 == 0:
+            out.append(
+                dumps({"v": 1, "t": float(s), "kind": "ack", "id": "c", "cmd": "scale_lr", "ok": True, "step": s})
+            )
+            acks += 1
+            after = {**ev, "step": s + 1, "t": s + 1}  # the next run's first line: a time written as an int,
+            if acks % 3 == 1:
+                after["my_metric"] = 2.0  # or a key the rest of the run lacks,
+            elif acks % 3 == 2:
+                s -= 100  # or a resume: the run goes on from an earlier step (once: `acks` moved on)
+                after["step"] = s + 1
+            out.append(dumps(after))
+            s += 1
+        if s % 7_001 == 0:
+            out.append(dumps({"v": 1, "t": float(s), "kind": "eval", "step": s, "eval_loss": rng.random()}))
+        if s % 9_001 == 0:
+            out.append(dumps({"v": 1, "t": float(s), "kind": "checkpoint", "step": s, "path": f"checkpoint-{s}"}))
+    out.append(dumps({"v": 1, "t": float(s), "kind": "state", "state": "finished", "step": s}))
+    path.write_text("\n".join(out) + "\n")
+    return path
+
+
+@pytest.mark.parametrize("seed", range(6))
+def test_our_metrics_lines_read_into_columns_fold_as_their_events_do(tmp_path, monkeypatch, seed):
+    """events_columns reads runs of our metrics lines with msgspec straight into columns; the History
+    must be the one their parsed events fold into (`prefold_blocks` of `parse_lines`), read whole, in
+    small pieces and as two halves by two processes."""
+    from cockpit.logs import events, events_columns
+    from cockpit.rundir import reading
+
+    rng = random.Random(seed)
+    path = odd_events(tmp_path / "events.jsonl", rng)
+    typed = []
+    real_typed = events_columns._typed
+    monkeypatch.setattr(events_columns, "_typed", lambda raw: typed.append(r := real_typed(raw)) or r)
+    log = resolve(path)
+    assert log.kind == "events"
+    fast = whole(log.read(), log)
+    slow = resolve(path)
+    exact = whole(slow.settle(History().extend_blocks(events.blocks(slow.source, slow.stats))), slow)
+    same(fast, exact)
+    # pieces of 150 lines: runs cut anywhere, short runs, most pieces typed, the odd ones exact
+    real = reading.line_blocks
+    monkeypatch.setattr(events_columns, "line_blocks", lambda p, st, a=0, b=None: _small(real, p, st, a, b))
+    typed.clear()
+    small = resolve(path)
+    same(whole(small.read(), small), exact)
+    assert sum(len(r) for r in typed if r is not None) > 20_000  # (of 30,000 metrics lines)
+    monkeypatch.setattr(preload, "MIN_BYTES", 1 << 20)
+    h, halves = Preload(path).result()
+    same(whole(h, halves), exact)
+
+
+def whole(h: History, log) -> list[tuple[str, str]]:
+    """Every field of the History (system readings, marks, times, acks too) and what the reader counted,
+    as (name, repr) pairs: compared with `same`, a difference names its field (not a diff of it all)."""
+    fields = {k: list(v) if type(v) is array else v for k, v in vars(h).items()}
+    for k in ("series", "eval_series", "sys_series"):
+        fields.update({f"{k}[{c}]": list(v) for c, v in fields.pop(k).items()})
+    fields["stats"] = dict(vars(log.stats), bad_lines=sorted(log.stats.bad_lines))
+    fields["order"] = log.order
+    return sorted((k, repr(v)) for k, v in fields.items())
+
+
+def same(got: list[tuple[str, str]], want: list[tuple[str, str]]) -> None:
+    for (k, a), (k2, b) in zip(got, want):
+        assert k == k2, (k, k2)
+        if a != b:
+            i = next(i for i, (x, y) in enumerate(zip(a, b)) if x != y)
+            pytest.fail(f"{k} differs at char {i}: {a[max(0, i - 80) : i + 80]!r} != {b[max(0, i - 80) : i + 80]!r}")
+    assert len(got) == len(want)
+
+
+def _small(line_blocks, path, stats, start, end):
+    for lines, lineno in line_blocks(path, stats, start, end):
+        for i in range(0, len(lines), 150):
+            yield lines[i : i + 150], lineno + i

@@ -184,15 +184,21 @@ def warmup_unfinished(ctx: Context) -> Hit | None:
     return hit_at(message, None, [int(steps[0]), int(steps[-1])], [float(lrs[0]), float(lrs[-1])])
 
 
-def _by_epoch(vals: np.ndarray, idx: np.ndarray) -> list[np.ndarray]:
-    """The values of each epoch index 0, 1, ... that holds any, in epoch order (index -1, before the
-    first epoch, left out). One stable sort, not a pass over the run per epoch: a 1,000,000-step log
-    of 1,000 epochs took 8 s that way."""
+def _epoch_medians(vals: np.ndarray, idx: np.ndarray) -> list[float]:
+    """The median of the values of each epoch index 0, 1, ... that holds any, in epoch order (index -1,
+    before the first epoch, left out): np.median's value (the middle one, or the mean of the middle two)
+    of each group, all from one sort. A pass over the run per epoch took 8 s on a 1,000,000-step log of
+    1,000 epochs, and a median per group 0.2 s of every `diagnose` of it."""
     keep = idx >= 0
     vals, idx = vals[keep], idx[keep]
-    order = np.argsort(idx, stable=True)
-    cuts = np.flatnonzero(np.diff(idx[order])) + 1
-    return np.split(vals[order], cuts) if len(vals) else []
+    if not len(vals):
+        return []
+    order = np.lexsort((vals, idx))  # by epoch, each epoch's values in order
+    v, i = vals[order], idx[order]
+    starts = np.flatnonzero(np.r_[True, i[1:] != i[:-1]])
+    sizes = np.diff(np.r_[starts, len(v)])
+    low, high = v[starts + (sizes - 1) // 2], v[starts + sizes // 2]
+    return [float(x) for x in np.where(sizes % 2, low, (low + high) / 2)]
 
 
 @rule
@@ -210,7 +216,7 @@ def memorisation(ctx: Context) -> Hit | None:
         return None
     # Epoch e holds the points logged in (e, e+1]: Trainer logs the epoch at the end of the step.
     idx = np.ceil(ep - 1e-6).astype(np.int64) - 1
-    medians = [median(v) for v in _by_epoch(vals, idx)]
+    medians = _epoch_medians(vals, idx)
     if len(medians) < MEMO_EPOCHS:
         return None
     first, last = medians[0], medians[-1]

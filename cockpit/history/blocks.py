@@ -170,7 +170,12 @@ def block_of(
     mem_kind = None
     if "mem_kind" in present:  # (else a look at every row: 0.4 s a million, for a log with no memory readings)
         mem_kind = next((ev["mem_kind"] for ev in reversed(rows) if type(ev.get("mem_kind")) is str), None)
+    per_rank = None  # the last reading of each rank's memory, as the per-event path keeps it
+    if "mem_per_rank" in present:
+        per_rank = next((r for r in map(list_or_none, map(_get, reversed(rows), repeat("mem_per_rank"))) if r), None)
     kept = {k: col for k, col in extra.items() if columns.any_number(col)}
-    return MetricsBlock(
-        events, t_first, t_last, steps, table, nonfinite, mem_kind, list_or_none(rows[-1].get("mem_per_rank")), kept
-    )
+    return MetricsBlock(events, t_first, t_last, steps, table, nonfinite, mem_kind, per_rank, kept)
+
+
+def _get(row: Any, key: str) -> Any:
+    return row.get(key)

@@ -34,3 +34,11 @@ def blocks(path: Path, stats, start: int = 0, end: int | None = None) -> Iterato
     from cockpit.rundir import read_blocks
 
     return read_blocks(path, stats, start, end)
+
+
+def prefolded(path: Path, stats, start: int = 0, end: int | None = None) -> Iterator[Any]:
+    """What `History.extend_prefolded` takes (formats.py): runs of metrics lines read straight into
+    columns (events_columns), the rest as `blocks` gives it."""
+    from cockpit.logs.events_columns import prefolded as in_columns
+
+    return in_columns(path, stats, start, end)
