@@ -127,6 +127,21 @@ def test_a_console_whose_first_line_holds_a_carriage_return_and_a_comma(tmp_path
     assert code == 0 and d["format"] == "console" and d["steps"] == 1
 
 
+def test_a_console_of_a_resumed_run_takes_the_bar_counts_back(tmp_path):
+    """A run resumed from a checkpoint into the same console (`tee -a`): its bar counts again from the
+    checkpoint. The logs there are at those steps, superseding the first run's (not counted on from the
+    last step with a note that they had no bar)."""
+    p = tmp_path / "train.log"
+    out = ["***** Running training *****", "  Total optimization steps = 100"]
+    out += [f" {s}%|#  | {s}/100 [00:01<00:01]{{'loss': 1.0}}" for s in range(1, 7)]
+    out += [f" {s}%|#  | {s}/100 [00:01<00:01]{{'loss': 0.5}}" for s in range(4, 10)]
+    p.write_text("\n".join(out) + "\n")
+    h, log = load_history(p)
+    assert list(h.steps) == list(range(1, 10)) and list(h.series["loss"]) == [1.0] * 3 + [0.5] * 6
+    assert not any("no progress bar" in n for n in log.stats.notes)
+    assert any("resume" in n for n in log.stats.notes)
+
+
 def test_console_step_follows_the_training_bar_not_the_eval_bar(tmp_path):
     p = tmp_path / "out.txt"
     p.write_text(

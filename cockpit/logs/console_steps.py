@@ -1,7 +1,8 @@
 """The step of each dict a Trainer printed to its console. A printed log carries no step: it is the count
-of the training progress bar drawn just before it (the Trainer writes each log through that bar);
-without bars, the previous log's step plus `logging_steps` when the run printed its arguments, else plus
-the last interval seen.
+of the training progress bar drawn just before it (the Trainer writes each log through that bar; a count
+below the last step is a run resumed from a checkpoint into the same console); without bars, the
+previous log's step plus `logging_steps` when the run printed its arguments, else plus the last
+interval seen.
 
 A million-step console has a million bars and dicts, so a piece of the file is taken whole: its bars as
 arrays (`bars`), and the steps of its dicts in a few numpy passes when every training log in it has a
@@ -89,13 +90,13 @@ class Steps:
         bar, self.bar = self.bar, None
         if bar is not None and self.training_total() is None:  # without the banner: the bar a log follows
             self.bar_total = bar[1]
-        if bar is not None and bar[1] == self.training_total() and bar[0] > self.step:
-            step = bar[0]
+        if bar is not None and bar[1] == self.training_total() and (bar[0] > self.step or 0 < bar[0] < self.step):
+            step = bar[0]  # (a count below the last step: the run resumed from a checkpoint, as the History reads it)
             self.from_bars += 1
         else:
             step = self.step + (self.every or self.interval or 1)
             self.counted += 1
-        if self.step:
+        if self.step and step > self.step:
             self.interval = step - self.step
         self.step = step
         return step
