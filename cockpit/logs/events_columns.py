@@ -70,9 +70,13 @@ def _piece(lines: list[bytes], last: list[int | None]) -> list[Any] | None:
             return None  # a blank or damaged line (counted by the exact path), or a metrics line written otherwise
         parsed[i] = ev
     out: list[Any] = []
-    a = 0
+    a = j = 0  # the run's first line; the next of `others` not yet given
     for cut in (*(i for i in others if parsed[i]["kind"] != "system"), n):
-        held = [parsed[i] for i in others if a <= i < cut]  # system readings only, here
+        held = []  # the system readings inside the run
+        while j < len(others) and others[j] < cut:
+            held.append(parsed[others[j]])
+            j += 1
+        j += j < len(others) and others[j] == cut
         run = lines[a:cut] if not held else [lines[i] for i in range(a, cut) if i not in parsed]
         out += held
         for b in range(0, len(run), BLOCK_ROWS):
