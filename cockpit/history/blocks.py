@@ -71,6 +71,9 @@ class MetricsBlock:
     """Columns of the numeric keys beyond SERIES_KEYS (`extra_keys`), only those holding a number."""
 
 
+MIN_BLOCK_ROWS = 64
+"""A shorter run of `metrics` events is folded one event at a time (columns would not pay)."""
+
 BLOCK_ROWS = 65536
 """The most `metrics` events one MetricsBlock holds (a few MB of columns)."""
 
@@ -137,7 +140,7 @@ def prefold_blocks(blocks: Iterable[list[dict[str, Any]]]) -> Iterator[dict[str,
 def metrics_block(batch: list[dict[str, Any]]) -> MetricsBlock:
     steps = list(map(dict.get, batch, repeat("step")))
     t_first, t_last = batch[0].get("t"), batch[-1].get("t")
-    if len(batch) < 64 or not strictly_increasing_ints(steps, None):
+    if len(batch) < MIN_BLOCK_ROWS or not strictly_increasing_ints(steps, None):
         return MetricsBlock(batch, t_first, t_last)
     present = set().union(*batch)  # once: a key no row holds (a method's own metric) needs no pass
     table = columns.columns_of(batch, SERIES_KEYS, present)

@@ -22,6 +22,7 @@ import numpy as np
 
 from cockpit.history.blocks import (
     BLOCK_ROWS,
+    MIN_BLOCK_ROWS,
     NOT_METRICS,
     SERIES_KEYS,
     MetricsBlock,
@@ -36,7 +37,6 @@ from cockpit.rundir.events import MAX_STEP, parse_line
 from cockpit.rundir.reading import ReadStats, line_blocks, parse_lines
 
 _MARK = b'"kind":"metrics"'  # in every metrics line our writer makes (orjson: no spaces)
-_MIN_ROWS = 64  # a shorter run goes through metrics_block, which leaves it to the per-event path
 _NAN = array("d", [float("nan")])
 
 
@@ -92,7 +92,7 @@ def _piece(lines: list[bytes], last: list[int | None]) -> list[Any] | None:
 
 def _block(raw: list[bytes], last: list[int | None]) -> MetricsBlock | None:
     """The MetricsBlock of a run of metrics lines, as `metrics_block` makes it of their events."""
-    if len(raw) < _MIN_ROWS:  # (the per-event path: it needs the events themselves)
+    if len(raw) < MIN_BLOCK_ROWS:  # (metrics_block leaves it to the per-event path: it needs the events)
         events = list(map(parse_line, raw))
         if None in events or any(ev["kind"] != "metrics" for ev in events):  # ('"kind":"metrics"' in another)
             return None
